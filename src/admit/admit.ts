@@ -1,0 +1,19 @@
+import type { Policy, RoutePolicy } from "../config/policy.js";
+import type { IdentifiedRequest } from "../identify/identify.js";
+
+export interface Admission {
+  /** Output-token cap to send upstream; undefined lets the provider decide. */
+  maxTokens?: number;
+}
+
+/**
+ * Applies the route's per-request budgets before anything is sent. Budgets over time and rate
+ * limits (tenants, users) plug in here.
+ */
+export function admit(request: IdentifiedRequest, route: RoutePolicy, policy: Policy): Admission {
+  const requested = request.params.maxTokens;
+  const cap = route.budgets.maxTokens;
+  if (cap === "unbounded") return requested === undefined ? {} : { maxTokens: requested };
+  const limit = cap === "bounded" ? policy.defaults.maxTokens : cap;
+  return { maxTokens: requested === undefined ? limit : Math.min(requested, limit) };
+}

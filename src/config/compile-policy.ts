@@ -1,0 +1,325 @@
+import { residencyRefusal } from "../guard/residency.js";
+import type { ProviderSettings } from "../providers/types.js";
+import type { MissingVariable } from "./interpolate.js";
+import type {
+  DataClass,
+  ModelPrice,
+  Policy,
+  ProviderPolicy,
+  RouteMatch,
+  RoutePolicy,
+  RouteTarget,
+} from "./policy.js";
+import type { PolicyDocument, ProviderDocument, RouteDocument } from "./schema.js";
+
+export interface PolicyIssue {
+  /** e.g. "routes[2].primary.model". Empty for the document as a whole. */
+  path: string;
+  message: string;
+}
+
+/** The vocabulary a policy gets when it declares no `data_classes`, least sensitive first. */
+export const BUILT_IN_DATA_CLASSES: ReadonlyArray<[string, { may_leave: boolean }]> = [
+  ["public", { may_leave: true }],
+  ["customer_ok", { may_leave: true }],
+  ["internal", { may_leave: false }],
+  ["pii", { may_leave: false }],
+  ["regulated", { may_leave: false }],
+  ["secret", { may_leave: false }],
+];
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+export interface CompileInput {
+  document: PolicyDocument;
+  missing: MissingVariable[];
+  version: string;
+  source: string;
+  loadedAt: Date;
+}
+
+/**
+ * Resolves every reference of a schema-valid document and enforces what the schema alone
+ * cannot: known providers, models and data classes; unique route names; no route after a
+ * catch-all; and residency (DESIGN invariant 1): no route that can match a class which may not
+ * leave the boundary names a hosted provider.
+ */
+export function compilePolicy(input: CompileInput): { policy?: Policy; issues: PolicyIssue[] } {
+  const { document } = input;
+  const issues: PolicyIssue[] = [];
+  const warnings: string[] = [];
+
+  for (const gap of input.missing) {
+    const isApiKey = gap.path.length === 3 && gap.path[0] === "providers" && gap.path[2] === "api_key";
+    if (!isApiKey)
+      issues.push({
+        path: formatPath(gap.path),
+        message: `environment variable ${gap.variable} is not set`,
+      });
+  }
+
+  const dataClasses = compileDataClasses(document);
+  const providers = new Map<string, ProviderPolicy>();
+  for (const [providerName, provider] of Object.entries(document.providers)) {
+    const compiled = compileProvider(providerName, provider, input.missing, issues);
+    if (compiled.disabledReason)
+      warnings.push(`provider "${providerName}" left out: ${compiled.disabledReason}`);
+    providers.set(providerName, compiled);
+  }
+
+  for (const [key, value] of [["defaults.data_class", document.defaults.data_class]] as const) {
+    if (!dataClasses.has(value)) issues.push({ path: key, message: unknownDataClass(value, dataClasses) });
+  }
+
+  const routes: RoutePolicy[] = [];
+  const seenNames = new Map<string, number>();
+  let catchAll: { name: string; index: number } | undefined;
+  document.routes.forEach((route, index) => {
+    const at = `routes[${index}]`;
+    const earlier = seenNames.get(route.name);
+    if (earlier !== undefined)
+      issues.push({
+        path: `${at}.name`,
+        message: `duplicate route name "${route.name}" (also routes[${earlier}])`,
+      });
+    seenNames.set(route.name, index);
+    if (catchAll)
+      issues.push({
+        path: at,
+        message: `unreachable: route "${catchAll.name}" at routes[${catchAll.index}] matches every request`,
+      });
+
+    const match = compileMatch(route, at, dataClasses, issues);
+    if (isCatchAll(match) && !catchAll) catchAll = { name: route.name, index };
+    const targets = compileTargets(route, at, providers, issues, warnings);
+    checkResidency(route, at, match, targets, providers, dataClasses, issues);
+    routes.push({
+      name: route.name,
+      rule: describeMatch(match),
+      match,
+      targets,
+      budgets: {
+        ...(route.budgets?.max_latency_ms !== undefined && { maxLatencyMs: route.budgets.max_latency_ms }),
+        ...(route.budgets?.first_token_ms !== undefined && { firstTokenMs: route.budgets.first_token_ms }),
+        ...(route.budgets?.max_token_gap_ms !== undefined && {
+          maxTokenGapMs: route.budgets.max_token_gap_ms,
+        }),
+        maxTokens: route.budgets?.max_tokens ?? "unbounded",
+      },
+      ...(route.degrade && { degradeAnswer: route.degrade.answer }),
+    });
+  });
+
+  if (issues.length > 0) return { issues };
+  const logging = document.logging;
+  return {
+    issues,
+    policy: {
+      version: input.version,
+      source: input.source,
+      loadedAt: input.loadedAt,
+      defaults: {
+        dataClass: document.defaults.data_class,
+        task: document.defaults.task,
+        maxTokens: document.defaults.max_tokens,
+      },
+      dataClasses,
+      providers,
+      routes,
+      logging: {
+        storePrompts: logging?.store_prompts ?? "none",
+        storeOutputs: logging?.store_outputs ?? false,
+        storeToolArgs: logging?.store_tool_args ?? "denylist_secrets",
+      },
+      warnings,
+    },
+  };
+}
+
+function compileDataClasses(document: PolicyDocument): Map<string, DataClass> {
+  const declared: ReadonlyArray<[string, { may_leave: boolean; regions?: string[] }]> = document.data_classes
+    ? Object.entries(document.data_classes)
+    : BUILT_IN_DATA_CLASSES;
+  const classes = new Map<string, DataClass>();
+  declared.forEach(([className, spec], rank) => {
+    const regions = spec.regions ? new Set(spec.regions) : undefined;
+    classes.set(className, { name: className, rank, mayLeave: spec.may_leave, ...(regions && { regions }) });
+  });
+  return classes;
+}
+
+function compileProvider(
+  providerName: string,
+  provider: ProviderDocument,
+  missing: MissingVariable[],
+  issues: PolicyIssue[],
+): ProviderPolicy {
+  const at = `providers.${providerName}`;
+  if (provider.kind === "openai-compatible" && !provider.base_url)
+    issues.push({ path: `${at}.base_url`, message: 'required for kind "openai-compatible"' });
+  if (provider.kind !== "mock" && provider.mock)
+    issues.push({ path: `${at}.mock`, message: 'only allowed for kind "mock"' });
+
+  const keyGap = missing.find(
+    (gap) => gap.path[0] === "providers" && gap.path[1] === providerName && gap.path[2] === "api_key",
+  );
+  const settings: ProviderSettings = {
+    name: providerName,
+    kind: provider.kind,
+    hosted: provider.hosted,
+    region: provider.region,
+    headers: provider.headers,
+    maxConnections: provider.max_connections,
+    connectTimeoutMs: provider.connect_timeout_ms,
+    ...(provider.base_url !== undefined && { baseUrl: provider.base_url.replace(/\/+$/, "") }),
+    ...(provider.api_key !== undefined && { apiKey: provider.api_key }),
+    ...(provider.runtime !== undefined && { runtime: provider.runtime }),
+    ...(provider.kind === "mock" && {
+      mock: {
+        latencyMs: provider.mock?.latency_ms ?? 0,
+        tokenIntervalMs: provider.mock?.token_interval_ms ?? 0,
+        failureRate: provider.mock?.failure_rate ?? 0,
+        failure: provider.mock?.failure ?? "unavailable",
+        ...(provider.mock?.reply !== undefined && { reply: provider.mock.reply }),
+      },
+    }),
+  };
+  const models = provider.models
+    ? new Map<string, ModelPrice>(
+        Object.entries(provider.models).map(([modelName, model]) => [
+          modelName,
+          {
+            inputUsdPerMtok: model.input_usd_per_mtok,
+            outputUsdPerMtok: model.output_usd_per_mtok,
+            ...(model.context_window !== undefined && { contextWindow: model.context_window }),
+          },
+        ]),
+      )
+    : undefined;
+  return {
+    settings,
+    ...(keyGap && { disabledReason: `${keyGap.variable} is not set` }),
+    ...(models && { models }),
+  };
+}
+
+function compileMatch(
+  route: RouteDocument,
+  at: string,
+  dataClasses: ReadonlyMap<string, DataClass>,
+  issues: PolicyIssue[],
+): RouteMatch {
+  const match = route.match;
+  if (!match) return {};
+  match.data_class?.forEach((className, index) => {
+    if (!dataClasses.has(className))
+      issues.push({
+        path: `${at}.match.data_class[${index}]`,
+        message: unknownDataClass(className, dataClasses),
+      });
+  });
+  return {
+    ...(match.task && { tasks: new Set(match.task) }),
+    ...(match.data_class && { dataClasses: new Set(match.data_class) }),
+    ...(match.tenant && { tenants: new Set(match.tenant) }),
+    ...(match.labels && {
+      labels: new Map(Object.entries(match.labels).map(([label, values]) => [label, new Set(values)])),
+    }),
+  };
+}
+
+function isCatchAll(match: RouteMatch): boolean {
+  return !match.tasks && !match.dataClasses && !match.tenants && (!match.labels || match.labels.size === 0);
+}
+
+/** "task in [chat, draft] and data_class in [public]"; "any request" for a default route. */
+export function describeMatch(match: RouteMatch): string {
+  const parts: string[] = [];
+  const list = (values: ReadonlySet<string>) => `[${[...values].join(", ")}]`;
+  if (match.tasks) parts.push(`task in ${list(match.tasks)}`);
+  if (match.dataClasses) parts.push(`data_class in ${list(match.dataClasses)}`);
+  if (match.tenants) parts.push(`tenant in ${list(match.tenants)}`);
+  for (const [label, values] of match.labels ?? []) parts.push(`labels.${label} in ${list(values)}`);
+  return parts.length > 0 ? parts.join(" and ") : "any request";
+}
+
+function compileTargets(
+  route: RouteDocument,
+  at: string,
+  providers: ReadonlyMap<string, ProviderPolicy>,
+  issues: PolicyIssue[],
+  warnings: string[],
+): RouteTarget[] {
+  const targets: RouteTarget[] = [];
+  const entries: Array<[string, string, RouteDocument["primary"]]> = [
+    ["primary", `${at}.primary`, route.primary],
+    ...route.fallback.map(
+      (target, index) =>
+        [`fallback[${index}]`, `${at}.fallback[${index}]`, target] as [string, string, typeof target],
+    ),
+  ];
+  for (const [role, path, target] of entries) {
+    const provider = providers.get(target.provider);
+    if (!provider) {
+      issues.push({
+        path: `${path}.provider`,
+        message: `unknown provider "${target.provider}" (declared: ${[...providers.keys()].join(", ") || "none"})`,
+      });
+      continue;
+    }
+    if (provider.models && !provider.models.has(target.model))
+      issues.push({
+        path: `${path}.model`,
+        message: `unknown model "${target.model}" for provider "${target.provider}" (listed: ${[...provider.models.keys()].join(", ")})`,
+      });
+    if (!provider.models)
+      warnings.push(
+        `${path}: provider "${target.provider}" lists no models; cost of "${target.model}" is reported as 0`,
+      );
+    const declaredRuntime = provider.settings.runtime;
+    if (target.runtime && declaredRuntime && target.runtime !== declaredRuntime)
+      issues.push({
+        path: `${path}.runtime`,
+        message: `"${target.runtime}" does not match provider "${target.provider}" runtime "${declaredRuntime}"`,
+      });
+    targets.push({ provider: target.provider, model: target.model, role });
+  }
+  return targets;
+}
+
+function checkResidency(
+  route: RouteDocument,
+  at: string,
+  match: RouteMatch,
+  targets: readonly RouteTarget[],
+  providers: ReadonlyMap<string, ProviderPolicy>,
+  dataClasses: ReadonlyMap<string, DataClass>,
+  issues: PolicyIssue[],
+): void {
+  const reachable = [...dataClasses.values()].filter(
+    (dataClass) => !match.dataClasses || match.dataClasses.has(dataClass.name),
+  );
+  for (const target of targets) {
+    const provider = providers.get(target.provider);
+    if (!provider?.settings.hosted) continue;
+    const refused = reachable
+      .map((dataClass) => residencyRefusal(dataClass, provider.settings))
+      .filter((reason): reason is string => reason !== undefined);
+    if (refused.length > 0)
+      issues.push({
+        path: `${at}.${target.role}`,
+        message: `route "${route.name}" can match data a hosted provider may not receive: ${refused.join("; ")}`,
+      });
+  }
+}
+
+function unknownDataClass(className: string, dataClasses: ReadonlyMap<string, DataClass>): string {
+  return `unknown data class "${className}" (declared: ${[...dataClasses.keys()].join(", ")})`;
+}

@@ -1,0 +1,72 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { isMap, LineCounter, parseDocument } from "yaml";
+import { compilePolicy, formatPath, type PolicyIssue } from "./compile-policy.js";
+import type { Environment } from "./env.js";
+import { interpolate, type MissingVariable } from "./interpolate.js";
+import type { Policy } from "./policy.js";
+import { policySchema } from "./schema.js";
+
+/** Thrown when a policy cannot be loaded; `issues` lists every problem with its path. */
+export class PolicyError extends Error {
+  override readonly name = "PolicyError";
+  constructor(
+    readonly source: string,
+    readonly issues: PolicyIssue[],
+  ) {
+    super(`${source}: invalid policy\n${issues.map(formatIssue).join("\n")}`);
+  }
+}
+
+export function formatIssue(issue: PolicyIssue): string {
+  return issue.path ? `  ${issue.path}: ${issue.message}` : `  ${issue.message}`;
+}
+
+/** Reads, parses, validates and compiles a policy file. Throws PolicyError with every issue. */
+export async function loadPolicyFile(path: string, env: Environment, now = new Date()): Promise<Policy> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new PolicyError(path, [{ path: "", message: `cannot read file: ${(error as Error).message}` }]);
+  }
+  return parsePolicy(text, { source: path, env, now });
+}
+
+/** Parses policy text (YAML). Throws PolicyError with every issue found, each with its path. */
+export function parsePolicy(text: string, options: { source: string; env: Environment; now?: Date }): Policy {
+  const lineCounter = new LineCounter();
+  const yamlDocument = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
+  if (yamlDocument.errors.length > 0)
+    throw new PolicyError(
+      options.source,
+      yamlDocument.errors.map((error) => {
+        const position = error.pos[0] !== undefined ? lineCounter.linePos(error.pos[0]) : undefined;
+        return {
+          path: position ? `line ${position.line}, column ${position.col}` : "",
+          message: error.message.split("\n")[0] ?? error.code,
+        };
+      }),
+    );
+  if (!isMap(yamlDocument.contents))
+    throw new PolicyError(options.source, [{ path: "", message: "the policy must be a YAML mapping" }]);
+
+  const missing: MissingVariable[] = [];
+  const raw = interpolate(yamlDocument.toJS({ maxAliasCount: 100 }), options.env, missing);
+  const parsed = policySchema.safeParse(raw);
+  if (!parsed.success)
+    throw new PolicyError(
+      options.source,
+      parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
+    );
+
+  const { policy, issues } = compilePolicy({
+    document: parsed.data,
+    missing,
+    version: createHash("sha256").update(text).digest("hex").slice(0, 12),
+    source: options.source,
+    loadedAt: options.now ?? new Date(),
+  });
+  if (!policy) throw new PolicyError(options.source, issues);
+  return policy;
+}

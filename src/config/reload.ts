@@ -1,0 +1,73 @@
+import { watch } from "node:fs";
+import { basename, dirname } from "node:path";
+import type { Logger } from "pino";
+import type { Environment } from "./env.js";
+import { loadPolicyFile, PolicyError } from "./load-policy.js";
+import type { PolicyStore } from "./policy-store.js";
+
+export interface PolicyReloader {
+  /** Loads the file now; resolves true when a new policy took effect. Never throws. */
+  reload(trigger: string): Promise<boolean>;
+  stop(): void;
+}
+
+/**
+ * Reloads the policy when its file changes and on SIGHUP. A valid file takes effect atomically
+ * (calls in flight finish under the policy they started with); an invalid one is refused and
+ * logged with every issue, and the policy in force stays. The directory is watched, not the
+ * file, because editors and config-map updates replace files by rename.
+ */
+export function watchPolicyFile(options: {
+  path: string;
+  store: PolicyStore;
+  env: () => Environment;
+  logger: Logger;
+  debounceMs?: number;
+  onSighup?: boolean;
+}): PolicyReloader {
+  const log = options.logger.child({ component: "policy" });
+  let running: Promise<boolean> = Promise.resolve(false);
+
+  const reload = (trigger: string): Promise<boolean> => {
+    // Serialised so two quick edits cannot apply out of order.
+    running = running.then(async () => {
+      try {
+        const policy = await loadPolicyFile(options.path, options.env());
+        if (policy.version === options.store.current().version) return false;
+        options.store.replace(policy);
+        log.info({ trigger, version: policy.version, warnings: policy.warnings }, "policy reloaded");
+        return true;
+      } catch (error) {
+        const issues = error instanceof PolicyError ? error.issues : [{ path: "", message: String(error) }];
+        log.error(
+          { trigger, issues, version: options.store.current().version },
+          "policy refused; the previous one stays in force",
+        );
+        return false;
+      }
+    });
+    return running;
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const file = basename(options.path);
+  const watcher = watch(dirname(options.path), (_event, changed) => {
+    if (changed !== null && changed !== file) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void reload("file change"), options.debounceMs ?? 100);
+  });
+  watcher.on("error", (error) =>
+    log.warn({ err: error }, "cannot watch the policy file; SIGHUP still reloads"),
+  );
+  const onSighup = () => void reload("SIGHUP");
+  if (options.onSighup ?? true) process.on("SIGHUP", onSighup);
+
+  return {
+    reload,
+    stop() {
+      clearTimeout(timer);
+      watcher.close();
+      process.off("SIGHUP", onSighup);
+    },
+  };
+}

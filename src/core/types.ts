@@ -1,0 +1,168 @@
+/**
+ * Plain domain types the pipeline steps meet through. Generated protobuf types stop at the
+ * front doors (src/server); providers and core modules only see these.
+ */
+
+export type Role = "system" | "user" | "assistant" | "tool";
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON document as text, exactly as the model produced it. */
+  arguments: string;
+}
+
+export interface ChatMessage {
+  role: Role;
+  content: string;
+  name?: string;
+  toolCallId?: string;
+  toolCalls?: ToolCall[];
+}
+
+export interface ToolSpec {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments. */
+  parameters: Record<string, unknown>;
+}
+
+export interface GenerationParams {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop: string[];
+}
+
+/** A request as the caller sent it, after front-door validation. */
+export interface LlmRequest {
+  messages: ChatMessage[];
+  /** Empty when the caller declared none. */
+  task: string;
+  /** Empty when the caller declared none. */
+  dataClass: string;
+  tenant: string;
+  user: string;
+  labels: Record<string, string>;
+  params: GenerationParams;
+  tools: ToolSpec[];
+  eval: boolean;
+}
+
+/** What the caller's connection tells us about the call. */
+export interface CallContext {
+  /** Aborted when the caller cancels or its deadline passes. */
+  signal: AbortSignal;
+  /** W3C trace id (32 lowercase hex). */
+  traceId: string;
+}
+
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "degraded";
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** "provider/model". */
+export type TargetId = string;
+
+export interface TargetRef {
+  provider: string;
+  model: string;
+}
+
+export function targetId(target: TargetRef): TargetId {
+  return `${target.provider}/${target.model}`;
+}
+
+/** Classified once, where a failure happens (see src/providers/provider-error.ts). */
+export type ErrorClass =
+  | "connect"
+  | "timeout"
+  | "rate_limited"
+  | "server"
+  | "overloaded"
+  | "invalid_request"
+  | "auth"
+  | "context_length"
+  | "content_refused"
+  | "policy"
+  | "protocol"
+  | "cancelled";
+
+export type AttemptOutcome = "succeeded" | "failed" | "refused" | "cancelled";
+
+export interface Attempt {
+  target: TargetId;
+  outcome: AttemptOutcome;
+  latencyMs: number;
+  errorClass?: ErrorClass;
+  /** Never contains prompt or output text. */
+  message?: string;
+  retryable?: boolean;
+}
+
+export interface Candidate {
+  target: TargetId;
+  role: string;
+  eligible: boolean;
+  reason?: string;
+}
+
+export interface Decision {
+  route: string;
+  rule: string;
+  task: string;
+  dataClass: string;
+  declaredDataClass: string;
+  tenant: string;
+  policyVersion: string;
+  traceId: string;
+  target: TargetId;
+  candidates: Candidate[];
+  attempts: Attempt[];
+  degraded: boolean;
+  costUsd: number;
+  maxTokens: number;
+  dryRun: boolean;
+}
+
+export interface RouteResult {
+  message: ChatMessage;
+  finishReason: FinishReason;
+  usage: Usage;
+  costUsd: number;
+  decision: Decision;
+}
+
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  name?: string;
+  argumentsDelta: string;
+}
+
+export type BudgetStep = "first_token" | "token_gap" | "total";
+
+/** Events of a Stream call as the pipeline produces them; the front door maps each to one message. */
+export type StreamEvent =
+  | { type: "decision"; decision: Decision }
+  | { type: "delta"; content: string; toolCalls: ToolCallDelta[] }
+  | { type: "attempt"; attempt: Attempt }
+  | { type: "budget"; step: BudgetStep; elapsedMs: number; limitMs: number; exceeded: boolean }
+  | { type: "done"; finishReason: FinishReason; usage: Usage; costUsd: number; decision: Decision };
+
+export interface Entity {
+  kind: string;
+  start: number;
+  end: number;
+  score: number;
+}
+
+export interface ClassifyResult {
+  task: string;
+  dataClass: string;
+  entities: Entity[];
+  decision: Decision;
+}

@@ -1,0 +1,88 @@
+import type { Classification } from "../classify/classify.js";
+import type { Policy, RouteMatch, RoutePolicy, RouteTarget } from "../config/policy.js";
+import { NoRouteError } from "../core/errors.js";
+import { type Candidate, type Decision, targetId } from "../core/types.js";
+import { residencyRefusal } from "../guard/residency.js";
+import type { IdentifiedRequest } from "../identify/identify.js";
+
+export interface RoutingPlan {
+  route: RoutePolicy;
+  /** Targets this request may be sent to, in the order they are to be tried. */
+  eligible: RouteTarget[];
+  /** The decision so far: route, candidates with reasons; attempts are added by execute. */
+  decision: Decision;
+}
+
+/**
+ * Picks the first route whose match holds and sorts its targets into eligible and not, with
+ * the reason for each one left out. Throws NoRouteError when no route matches.
+ */
+export function decide(
+  request: IdentifiedRequest,
+  classification: Classification,
+  policy: Policy,
+  traceId: string,
+): RoutingPlan {
+  const route = policy.routes.find((candidate) => matches(candidate.match, request, classification));
+  if (!route)
+    throw new NoRouteError(
+      `no route matches task "${classification.task}", data class "${classification.dataClass}", tenant "${request.tenant}"`,
+    );
+
+  const candidates: Candidate[] = [];
+  const eligible: RouteTarget[] = [];
+  for (const target of route.targets) {
+    const reason = ineligibility(target, classification.dataClass, policy);
+    candidates.push({
+      target: targetId(target),
+      role: target.role,
+      eligible: reason === undefined,
+      ...(reason && { reason }),
+    });
+    if (reason === undefined) eligible.push(target);
+  }
+
+  return {
+    route,
+    eligible,
+    decision: {
+      route: route.name,
+      rule: route.rule,
+      task: classification.task,
+      dataClass: classification.dataClass,
+      declaredDataClass: classification.declaredDataClass,
+      tenant: request.tenant,
+      policyVersion: policy.version,
+      traceId,
+      target: "",
+      candidates,
+      attempts: [],
+      degraded: false,
+      costUsd: 0,
+      maxTokens: 0,
+      dryRun: false,
+    },
+  };
+}
+
+function matches(match: RouteMatch, request: IdentifiedRequest, classification: Classification): boolean {
+  if (match.tasks && !match.tasks.has(classification.task)) return false;
+  if (match.dataClasses && !match.dataClasses.has(classification.dataClass)) return false;
+  if (match.tenants && !match.tenants.has(request.tenant)) return false;
+  for (const [label, values] of match.labels ?? []) {
+    const value = request.labels[label];
+    if (value === undefined || !values.has(value)) return false;
+  }
+  return true;
+}
+
+/** Why `target` may not serve a request of `dataClass`, or undefined when it may. */
+export function ineligibility(target: RouteTarget, dataClass: string, policy: Policy): string | undefined {
+  const provider = policy.providers.get(target.provider);
+  if (!provider) return `provider ${target.provider} is not declared`;
+  if (provider.disabledReason)
+    return `provider ${target.provider} is left out of routing: ${provider.disabledReason}`;
+  const klass = policy.dataClasses.get(dataClass);
+  if (!klass) return `data class ${dataClass} is not declared`;
+  return residencyRefusal(klass, provider.settings);
+}

@@ -1,0 +1,69 @@
+import type { Policy } from "../config/policy.js";
+import { InvalidRequestError } from "../core/errors.js";
+import type { LlmRequest } from "../core/types.js";
+
+/** A request whose fields have been checked against the policy; tenant and user are filled in. */
+export interface IdentifiedRequest extends LlmRequest {
+  tenant: string;
+  user: string;
+}
+
+const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_STOP_SEQUENCES = 4;
+
+/**
+ * Checks what the front door could not (it checks types and sizes): that the conversation is
+ * usable and the declared vocabulary is the policy's. Throws InvalidRequestError naming the field.
+ */
+export function identify(request: LlmRequest, policy: Policy): IdentifiedRequest {
+  if (request.messages.length === 0)
+    throw new InvalidRequestError("messages", "must contain at least one message");
+  request.messages.forEach((message, index) => {
+    const at = `messages[${index}]`;
+    const hasToolCalls = (message.toolCalls?.length ?? 0) > 0;
+    if (message.content.length === 0 && !(message.role === "assistant" && hasToolCalls))
+      throw new InvalidRequestError(`${at}.content`, "must not be empty");
+    if (message.role === "tool" && !message.toolCallId)
+      throw new InvalidRequestError(`${at}.toolCallId`, "is required for a message with role ROLE_TOOL");
+    if (hasToolCalls && message.role !== "assistant")
+      throw new InvalidRequestError(
+        `${at}.toolCalls`,
+        "only messages with role ROLE_ASSISTANT carry tool calls",
+      );
+  });
+  if (!request.messages.some((message) => message.role === "user"))
+    throw new InvalidRequestError("messages", "must contain at least one message with role ROLE_USER");
+
+  if (request.dataClass !== "" && !policy.dataClasses.has(request.dataClass))
+    throw new InvalidRequestError(
+      "dataClass",
+      `unknown data class "${request.dataClass}" (this policy declares: ${[...policy.dataClasses.keys()].join(", ")})`,
+    );
+
+  const { params } = request;
+  if (params.temperature !== undefined && !(params.temperature >= 0 && params.temperature <= 2))
+    throw new InvalidRequestError("params.temperature", "must be between 0 and 2");
+  if (params.topP !== undefined && !(params.topP > 0 && params.topP <= 1))
+    throw new InvalidRequestError("params.topP", "must be greater than 0 and at most 1");
+  if (params.maxTokens !== undefined && params.maxTokens < 1)
+    throw new InvalidRequestError("params.maxTokens", "must be at least 1");
+  if (params.stop.length > MAX_STOP_SEQUENCES)
+    throw new InvalidRequestError("params.stop", `must list at most ${MAX_STOP_SEQUENCES} sequences`);
+  params.stop.forEach((stop, index) => {
+    if (stop.length === 0) throw new InvalidRequestError(`params.stop[${index}]`, "must not be empty");
+  });
+
+  const toolNames = new Set<string>();
+  request.tools.forEach((tool, index) => {
+    if (!TOOL_NAME.test(tool.name))
+      throw new InvalidRequestError(
+        `tools[${index}].name`,
+        "must be 1-64 characters of A-Z, a-z, 0-9, _ or -",
+      );
+    if (toolNames.has(tool.name))
+      throw new InvalidRequestError(`tools[${index}].name`, `duplicate tool name "${tool.name}"`);
+    toolNames.add(tool.name);
+  });
+
+  return { ...request, tenant: request.tenant || "default", user: request.user };
+}

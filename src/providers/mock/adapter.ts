@@ -1,0 +1,128 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ChatMessage, FinishReason, Usage } from "../../core/types.js";
+import { ProviderError } from "../provider-error.js";
+import type {
+  Completion,
+  MockSettings,
+  ProviderAdapter,
+  ProviderCall,
+  ProviderSettings,
+  StreamPart,
+} from "../types.js";
+
+/**
+ * The built-in offline provider: in process, deterministic, no keys. Its reply, token count and
+ * failures depend only on its settings, the request and how many calls it has served, so tests
+ * and demos can rely on them. It honours `call.signal` in every wait.
+ */
+export function createMockAdapter(settings: ProviderSettings): ProviderAdapter {
+  const mock: MockSettings = settings.mock ?? {
+    latencyMs: 0,
+    tokenIntervalMs: 0,
+    failureRate: 0,
+    failure: "unavailable",
+  };
+  let calls = 0;
+
+  /** Spreads failures evenly: with rate r, call n fails when floor(n*r) steps up. */
+  function shouldFail(): boolean {
+    calls += 1;
+    return Math.floor(calls * mock.failureRate) > Math.floor((calls - 1) * mock.failureRate);
+  }
+
+  async function failOrWait(call: ProviderCall): Promise<void> {
+    if (shouldFail()) await fail(mock, call.signal);
+    await wait(mock.latencyMs, call.signal);
+  }
+
+  return {
+    async complete(call: ProviderCall): Promise<Completion> {
+      await failOrWait(call);
+      const { tokens, finishReason } = answer(settings, mock, call);
+      return { content: tokens.join(""), toolCalls: [], finishReason, usage: usage(call.messages, tokens) };
+    },
+
+    async *stream(call: ProviderCall): AsyncIterable<StreamPart> {
+      await failOrWait(call);
+      const { tokens, finishReason } = answer(settings, mock, call);
+      for (const [index, token] of tokens.entries()) {
+        if (index > 0) await wait(mock.tokenIntervalMs, call.signal);
+        yield { type: "text-delta", delta: token };
+      }
+      const total = usage(call.messages, tokens);
+      yield { type: "usage", usage: total };
+      yield { type: "response-end", finishReason, usage: total };
+    },
+
+    async close(): Promise<void> {},
+  };
+}
+
+function answer(
+  settings: ProviderSettings,
+  mock: MockSettings,
+  call: ProviderCall,
+): { tokens: string[]; finishReason: FinishReason } {
+  const lastUser = [...call.messages].reverse().find((message) => message.role === "user")?.content ?? "";
+  const quoted = lastUser.length > 200 ? `${lastUser.slice(0, 200)}…` : lastUser;
+  const text = mock.reply ?? `This is ${settings.name}/${call.model}, an offline mock. You said: "${quoted}"`;
+  const tokens = text.match(/\s*\S+/g) ?? [];
+  if (call.maxTokens !== undefined && tokens.length > call.maxTokens)
+    return { tokens: tokens.slice(0, call.maxTokens), finishReason: "length" };
+  return { tokens, finishReason: "stop" };
+}
+
+/** Roughly four characters a token, as most BPE vocabularies average on English. */
+function usage(messages: ChatMessage[], outputTokens: string[]): Usage {
+  const inputCharacters = messages.reduce((sum, message) => sum + message.content.length, 0);
+  return {
+    inputTokens: Math.ceil(inputCharacters / 4) + 3 * messages.length,
+    outputTokens: outputTokens.length,
+  };
+}
+
+async function wait(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) {
+    if (signal.aborted) throw aborted(signal);
+    return;
+  }
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch {
+    throw aborted(signal);
+  }
+}
+
+function aborted(signal: AbortSignal): ProviderError {
+  if (signal.reason instanceof ProviderError) return signal.reason;
+  return new ProviderError("cancelled", "mock: call aborted", { cause: signal.reason });
+}
+
+async function fail(mock: MockSettings, signal: AbortSignal): Promise<never> {
+  switch (mock.failure) {
+    case "unavailable":
+      throw new ProviderError("overloaded", "mock: 503 service unavailable (configured failure)", {
+        status: 503,
+      });
+    case "rate_limited":
+      throw new ProviderError("rate_limited", "mock: 429 rate limited (configured failure)", {
+        status: 429,
+        retryAfterMs: 1000,
+      });
+    case "server_error":
+      throw new ProviderError("server", "mock: 500 internal error (configured failure)", { status: 500 });
+    case "invalid_request":
+      throw new ProviderError("invalid_request", "mock: 400 invalid request (configured failure)", {
+        status: 400,
+      });
+    case "timeout":
+      // A hung upstream: nothing comes back until the caller's budget or deadline aborts the call.
+      await new Promise((_resolve, reject) => {
+        if (signal.aborted) reject(aborted(signal));
+        signal.addEventListener("abort", () => reject(aborted(signal)), { once: true });
+      });
+      throw aborted(signal);
+    default:
+      return mock.failure satisfies never;
+  }
+}

@@ -1,0 +1,298 @@
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import type { FinishReason, ToolCall, Usage } from "../../core/types.js";
+import type { Completion, StreamPart } from "../types.js";
+import { classifyErrorPayload, protocolError } from "./openai-errors.js";
+import { chatCompletionChunkSchema, chatCompletionSchema } from "./openai-schemas.js";
+
+/** Largest SSE event we buffer before declaring the stream broken (characters). */
+const MAX_SSE_BUFFER = 16 * 1024 * 1024;
+
+/**
+ * Maps OpenAI's `finish_reason` onto ours.
+ * https://platform.openai.com/docs/api-reference/chat/object#chat/object-choices
+ *
+ * `function_call` is the deprecated spelling of `tool_calls`. Ollama and older vLLM report "stop"
+ * on a turn that called tools; callers decide whether to run tools by this value, so a turn that
+ * produced tool calls reports "tool_calls". Unknown or missing values count as "stop".
+ */
+export function mapFinishReason(raw: string | null | undefined, sawToolCalls: boolean): FinishReason {
+  switch (raw) {
+    case "length":
+      return "length";
+    case "content_filter":
+      return "content_filter";
+    case "tool_calls":
+    case "function_call":
+      return "tool_calls";
+    default:
+      return sawToolCalls ? "tool_calls" : "stop";
+  }
+}
+
+/**
+ * Maps a unary chat-completions body (already JSON-parsed) to a Completion. Only choice 0 is
+ * read: we never ask for `n > 1`.
+ * https://platform.openai.com/docs/api-reference/chat/object
+ *
+ * @throws ProviderError the classified upstream error when the body is an error envelope (some
+ *   gateways answer 200 with one); class "protocol" when it is not a chat.completion at all.
+ */
+export function fromOpenAiResponse(body: unknown): Completion {
+  if (isErrorEnvelope(body)) throw classifyErrorPayload(body);
+  const parsed = chatCompletionSchema.safeParse(body);
+  if (!parsed.success) {
+    throw protocolError("upstream body is not a chat.completion", { body, issues: parsed.error.issues });
+  }
+  const choice = parsed.data.choices.find((c) => (c.index ?? 0) === 0) ?? parsed.data.choices[0];
+  if (choice === undefined) throw protocolError("upstream chat.completion has no choices", { body });
+
+  const { message } = choice;
+  const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call) => ({
+    id: call.id,
+    name: call.function.name,
+    arguments: call.function.arguments,
+  }));
+  if (toolCalls.length === 0 && message.function_call) {
+    toolCalls.push({ id: "", name: message.function_call.name, arguments: message.function_call.arguments });
+  }
+  return {
+    content: message.content ?? "",
+    toolCalls,
+    finishReason: mapFinishReason(choice.finish_reason, toolCalls.length > 0),
+    // A server that reports no usage is still an answer; zero is the honest "unknown" here.
+    usage: parsed.data.usage ? toUsage(parsed.data.usage) : { inputTokens: 0, outputTokens: 0 },
+  };
+}
+
+/** Turns chat.completion.chunk payloads into StreamParts; state lives in the closure. */
+export interface ChunkMapper {
+  /**
+   * Maps one `data:` payload (already JSON-parsed) to zero or more parts. A usage-bearing chunk
+   * (normally the last, with `choices: []`) yields a `usage` part holding the totals so far.
+   * @throws ProviderError the classified upstream error for an `{"error":…}` payload; class
+   *   "protocol" for a payload that is not a chat.completion.chunk.
+   */
+  push(chunk: unknown): StreamPart[];
+  /**
+   * The `data: [DONE]` sentinel: returns the single `response-end`, carrying the last
+   * finish_reason and usage seen.
+   * @throws ProviderError class "protocol" when called twice.
+   */
+  done(): StreamPart[];
+}
+
+/**
+ * Creates the per-stream chunk mapper.
+ * https://platform.openai.com/docs/api-reference/chat-streaming/streaming
+ *
+ * Tool calls: OpenAI sends `index`, `id` and `function.name` on a call's first piece and only
+ * `index` + `function.arguments` after; a part carries `id`/`name` only the first time they are seen
+ * for an index, so a gateway repeating them does not read as a new call.
+ */
+export function createChunkMapper(): ChunkMapper {
+  let finishReason: string | undefined;
+  let usage: Usage | undefined;
+  let ended = false;
+  /** Per tool-call index: what has already been announced downstream. */
+  const announced = new Map<number, { id?: string; name?: string }>();
+  /** For servers that omit `index`: which index each call id was given. */
+  const indexById = new Map<string, number>();
+
+  function toolIndex(
+    explicit: number | null | undefined,
+    id: string | null | undefined,
+    position: number,
+  ): number {
+    if (explicit !== null && explicit !== undefined) return explicit;
+    if (id) {
+      const known = indexById.get(id);
+      if (known !== undefined) return known;
+      const next = announced.size;
+      indexById.set(id, next);
+      return next;
+    }
+    return position;
+  }
+
+  function toolPiece(
+    index: number,
+    id: string | null | undefined,
+    name: string | null | undefined,
+    args: string | null | undefined,
+  ): StreamPart | undefined {
+    const seen = announced.get(index);
+    const part: Extract<StreamPart, { type: "tool-call-delta" }> = {
+      type: "tool-call-delta",
+      index,
+      argumentsDelta: args ?? "",
+    };
+    const state = seen ?? {};
+    if (id && state.id === undefined) {
+      part.id = id;
+      state.id = id;
+    }
+    if (name && state.name === undefined) {
+      part.name = name;
+      state.name = name;
+    }
+    announced.set(index, state);
+    if (
+      seen !== undefined &&
+      part.id === undefined &&
+      part.name === undefined &&
+      part.argumentsDelta === ""
+    ) {
+      return undefined;
+    }
+    return part;
+  }
+
+  return {
+    push(chunk) {
+      if (ended) throw protocolError("upstream sent a chunk after [DONE]");
+      if (isErrorEnvelope(chunk)) throw classifyErrorPayload(chunk);
+      const parsed = chatCompletionChunkSchema.safeParse(chunk);
+      if (!parsed.success) {
+        throw protocolError("upstream stream chunk is not a chat.completion.chunk", {
+          chunk,
+          issues: parsed.error.issues,
+        });
+      }
+      const parts: StreamPart[] = [];
+      for (const choice of parsed.data.choices ?? []) {
+        if ((choice.index ?? 0) !== 0) continue;
+        const delta = choice.delta;
+        if (delta?.content) parts.push({ type: "text-delta", delta: delta.content });
+        (delta?.tool_calls ?? []).forEach((call, position) => {
+          const index = toolIndex(call.index, call.id, position);
+          const part = toolPiece(index, call.id, call.function?.name, call.function?.arguments);
+          if (part) parts.push(part);
+        });
+        if (delta?.function_call) {
+          const part = toolPiece(0, undefined, delta.function_call.name, delta.function_call.arguments);
+          if (part) parts.push(part);
+        }
+        if (choice.finish_reason) finishReason = choice.finish_reason;
+      }
+      if (parsed.data.usage) {
+        usage = toUsage(parsed.data.usage);
+        parts.push({ type: "usage", usage });
+      }
+      return parts;
+    },
+    done() {
+      if (ended) throw protocolError("upstream sent [DONE] twice");
+      ended = true;
+      const end: StreamPart = {
+        type: "response-end",
+        finishReason: mapFinishReason(finishReason, announced.size > 0),
+      };
+      if (usage !== undefined) end.usage = usage;
+      return [end];
+    },
+  };
+}
+
+/**
+ * Decodes an OpenAI chat-completions SSE body into StreamParts: bytes → UTF-8 (a character split
+ * across reads is held back until complete) → SSE events → JSON → {@link createChunkMapper}.
+ * Ends with exactly one `response-end`, at `data: [DONE]`; whatever follows is read and ignored so
+ * a keep-alive connection stays reusable.
+ * https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream
+ *
+ * Cancellation: stopping iteration early (`return()`) stops iterating `bytes`, which for a Node
+ * stream destroys it (and so the upstream request).
+ *
+ * @throws ProviderError class "protocol" when the bytes end before `[DONE]`, when a payload is not
+ *   JSON or not a chunk, or when one event outgrows the buffer; the classified upstream error for an
+ *   error event or `{"error":…}` payload. Errors thrown by `bytes` propagate unchanged.
+ */
+export async function* decodeOpenAiStream(
+  bytes: AsyncIterable<Uint8Array>,
+): AsyncGenerator<StreamPart, void> {
+  const decoder = new TextDecoder("utf-8");
+  const mapper = createChunkMapper();
+  const ready: StreamPart[] = [];
+  let sawDone = false;
+  let overflow = false;
+
+  const onEvent = (event: EventSourceMessage): void => {
+    if (sawDone) return;
+    const data = event.data.trim();
+    if (data === "[DONE]") {
+      sawDone = true;
+      ready.push(...mapper.done());
+      return;
+    }
+    if (data === "") return;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(data);
+    } catch (cause) {
+      throw protocolError(
+        event.event === "error"
+          ? "upstream sent a malformed error event"
+          : "upstream stream chunk is not JSON",
+        { data, cause },
+      );
+    }
+    if (event.event === "error") throw classifyErrorPayload(payload);
+    ready.push(...mapper.push(payload));
+  };
+  const parser = createParser({
+    onEvent,
+    onError(error) {
+      if (error.type === "max-buffer-size-exceeded") overflow = true;
+    },
+    maxBufferSize: MAX_SSE_BUFFER,
+  });
+  const feed = (text: string): void => {
+    if (text === "") return;
+    parser.feed(text);
+    if (overflow) throw protocolError("upstream stream event exceeds the buffer limit");
+  };
+
+  for await (const piece of bytes) {
+    if (sawDone) continue;
+    feed(decoder.decode(piece, { stream: true }));
+    if (ready.length > 0) yield* ready.splice(0);
+  }
+  if (!sawDone) {
+    // The SSE spec drops an event whose blank line never came; a `data: [DONE]` that lost only its
+    // final newline still means the answer is complete, so close the event ourselves.
+    feed(`${decoder.decode()}\n\n`);
+    if (ready.length > 0) yield* ready.splice(0);
+  }
+  if (!sawDone) throw protocolError("upstream stream ended without [DONE]");
+}
+
+/**
+ * Replays a whole Completion as stream parts, for servers that answer `stream: true` with a plain
+ * chat.completion body.
+ */
+export function completionToParts(completion: Completion): StreamPart[] {
+  const parts: StreamPart[] = [];
+  if (completion.content !== "") parts.push({ type: "text-delta", delta: completion.content });
+  completion.toolCalls.forEach((call, index) => {
+    parts.push({
+      type: "tool-call-delta",
+      index,
+      id: call.id,
+      name: call.name,
+      argumentsDelta: call.arguments,
+    });
+  });
+  parts.push({ type: "usage", usage: completion.usage });
+  parts.push({ type: "response-end", finishReason: completion.finishReason, usage: completion.usage });
+  return parts;
+}
+
+function toUsage(usage: { prompt_tokens: number; completion_tokens: number }): Usage {
+  return { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens };
+}
+
+function isErrorEnvelope(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return (record.error !== undefined && record.error !== null) || record.object === "error";
+}

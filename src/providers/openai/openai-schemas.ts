@@ -1,0 +1,134 @@
+import { z } from "zod";
+
+/*
+ * Shapes of what an OpenAI-compatible server sends back. Every object is loose: OpenAI keeps
+ * adding fields (service_tier, obfuscation, annotations, prompt_tokens_details, …) and the
+ * compatible servers add their own (vLLM's stop_reason, Azure's content_filter_results, OpenRouter's
+ * provider), none of which may turn a good answer into a protocol error.
+ */
+
+/**
+ * `function.arguments` is a JSON document as text on the wire; a few compatible servers send the
+ * object itself, which we turn back into text so callers always see what the model produced.
+ */
+const toolArguments = z.union([
+  z.string(),
+  z.record(z.string(), z.unknown()).transform((value) => JSON.stringify(value)),
+]);
+
+/** https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage */
+export const usageSchema = z.looseObject({
+  prompt_tokens: z.number().int().nonnegative(),
+  // Some servers leave it out when nothing was generated.
+  completion_tokens: z.number().int().nonnegative().default(0),
+  total_tokens: z.number().int().nonnegative().nullish(),
+});
+
+/** https://platform.openai.com/docs/api-reference/chat/object#chat/object-choices */
+const messageToolCallSchema = z.looseObject({
+  // Ids are required by OpenAI, but early Ollama releases omitted them.
+  id: z.string().default(""),
+  type: z.string().nullish(),
+  function: z.looseObject({ name: z.string(), arguments: toolArguments.default("") }),
+});
+
+const responseMessageSchema = z.looseObject({
+  role: z.string().nullish(),
+  content: z.string().nullish(),
+  refusal: z.string().nullish(),
+  tool_calls: z.array(messageToolCallSchema).nullish(),
+  /** Deprecated `functions` API; still produced by some older compatible servers. */
+  function_call: z.looseObject({ name: z.string(), arguments: toolArguments.default("") }).nullish(),
+});
+
+/** https://platform.openai.com/docs/api-reference/chat/object */
+export const chatCompletionSchema = z.looseObject({
+  id: z.string().nullish(),
+  object: z.string().nullish(),
+  model: z.string().nullish(),
+  choices: z.array(
+    z.looseObject({
+      index: z.number().int().nullish(),
+      message: responseMessageSchema,
+      finish_reason: z.string().nullish(),
+    }),
+  ),
+  usage: usageSchema.nullish(),
+});
+
+export type ChatCompletionBody = z.infer<typeof chatCompletionSchema>;
+
+/** https://platform.openai.com/docs/api-reference/chat-streaming/streaming */
+const toolCallDeltaSchema = z.looseObject({
+  // Mistral has been seen omitting it when a chunk carries one whole call.
+  index: z.number().int().nonnegative().nullish(),
+  id: z.string().nullish(),
+  type: z.string().nullish(),
+  function: z
+    .looseObject({
+      name: z.string().nullish(),
+      arguments: toolArguments.nullish(),
+    })
+    .nullish(),
+});
+
+/** https://platform.openai.com/docs/api-reference/chat-streaming/streaming */
+export const chatCompletionChunkSchema = z.looseObject({
+  id: z.string().nullish(),
+  object: z.string().nullish(),
+  model: z.string().nullish(),
+  // `[]` on the include_usage chunk and on Azure's prompt_filter_results chunk; vLLM sends null.
+  choices: z
+    .array(
+      z.looseObject({
+        index: z.number().int().nullish(),
+        delta: z
+          .looseObject({
+            role: z.string().nullish(),
+            content: z.string().nullish(),
+            refusal: z.string().nullish(),
+            tool_calls: z.array(toolCallDeltaSchema).nullish(),
+            function_call: z
+              .looseObject({ name: z.string().nullish(), arguments: toolArguments.nullish() })
+              .nullish(),
+          })
+          .nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  usage: usageSchema.nullish(),
+});
+
+export type ChatCompletionChunkBody = z.infer<typeof chatCompletionChunkSchema>;
+
+const errorCode = z.union([z.string(), z.number()]).nullish();
+
+/** https://platform.openai.com/docs/guides/error-codes — `{"error":{"message","type","param","code"}}`. */
+const errorObjectSchema = z.looseObject({
+  message: z.string().nullish(),
+  type: z.string().nullish(),
+  param: z.unknown().optional(),
+  code: errorCode,
+});
+
+/**
+ * Error bodies as the compatible servers send them: OpenAI's envelope, a bare string under
+ * `error` (some gateways), or vLLM/Mistral's top-level `{"object":"error","message",…}`.
+ */
+export const errorBodySchema = z.union([
+  z.looseObject({ error: errorObjectSchema }),
+  z
+    .looseObject({ error: z.string() })
+    .transform((body) => ({ ...body, error: { message: body.error, type: undefined, code: undefined } })),
+  z
+    .looseObject({
+      object: z.literal("error"),
+      message: z.string().nullish(),
+      type: z.string().nullish(),
+      code: errorCode,
+    })
+    .transform((body) => ({ ...body, error: { message: body.message, type: body.type, code: body.code } })),
+]);
+
+export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -1,0 +1,90 @@
+import type { ChatMessage, ToolSpec } from "../../core/types.js";
+import type { ProviderCall } from "../types.js";
+
+/** https://platform.openai.com/docs/api-reference/chat/create#chat-create-messages */
+export type OpenAiMessage =
+  | { role: "system" | "user"; content: string; name?: string }
+  | {
+      role: "assistant";
+      content: string | null;
+      name?: string;
+      tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
+    }
+  | { role: "tool"; content: string; tool_call_id: string };
+
+/** https://platform.openai.com/docs/api-reference/chat/create#chat-create-tools */
+export interface OpenAiTool {
+  type: "function";
+  function: { name: string; description: string; parameters: Record<string, unknown> };
+}
+
+/** The request body of POST /chat/completions, limited to what we send. */
+export interface OpenAiChatRequest {
+  model: string;
+  messages: OpenAiMessage[];
+  tools?: OpenAiTool[];
+  max_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  stop?: string[];
+  stream: boolean;
+  stream_options?: { include_usage: boolean };
+}
+
+/**
+ * Builds the chat-completions request body for one call. Pure; `call.signal` is not looked at.
+ * https://platform.openai.com/docs/api-reference/chat/create
+ */
+export function toOpenAiRequest(call: ProviderCall, options: { stream: boolean }): OpenAiChatRequest {
+  const body: OpenAiChatRequest = {
+    model: call.model,
+    messages: call.messages.map(toOpenAiMessage),
+    stream: options.stream,
+  };
+  // OpenAI rejects `tools: []` ("[] is too short"), so no tools means no key at all.
+  if (call.tools.length > 0) body.tools = call.tools.map(toOpenAiTool);
+  // `max_tokens`, not `max_completion_tokens`: vLLM, Ollama, Mistral and older gateways only know the
+  // former, and OpenAI still accepts it for every non-reasoning model.
+  if (call.maxTokens !== undefined) body.max_tokens = call.maxTokens;
+  if (call.temperature !== undefined) body.temperature = call.temperature;
+  if (call.topP !== undefined) body.top_p = call.topP;
+  if (call.stop.length > 0) body.stop = [...call.stop];
+  // Without it a stream carries no token counts at all.
+  // https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options
+  if (options.stream) body.stream_options = { include_usage: true };
+  return body;
+}
+
+function toOpenAiMessage(message: ChatMessage): OpenAiMessage {
+  const name = message.name === undefined || message.name === "" ? {} : { name: message.name };
+  switch (message.role) {
+    case "system":
+    case "user":
+      return { role: message.role, content: message.content, ...name };
+    case "assistant": {
+      const toolCalls = message.toolCalls ?? [];
+      if (toolCalls.length === 0) return { role: "assistant", content: message.content, ...name };
+      return {
+        role: "assistant",
+        // The reference documents null content for a turn that only calls tools.
+        content: message.content === "" ? null : message.content,
+        ...name,
+        tool_calls: toolCalls.map((call) => ({
+          id: call.id,
+          type: "function" as const,
+          function: { name: call.name, arguments: call.arguments },
+        })),
+      };
+    }
+    case "tool":
+      // No `name` here: OpenAI's tool message has none and strict servers reject unknown keys.
+      return { role: "tool", content: message.content, tool_call_id: message.toolCallId ?? "" };
+  }
+}
+
+function toOpenAiTool(tool: ToolSpec): OpenAiTool {
+  return {
+    type: "function",
+    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+  };
+}

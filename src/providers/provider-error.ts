@@ -1,0 +1,41 @@
+import type { ErrorClass } from "../core/types.js";
+
+/** Classes a retry or fallback is allowed for (DESIGN invariant 5). */
+const RETRYABLE: ReadonlySet<ErrorClass> = new Set([
+  "connect",
+  "timeout",
+  "rate_limited",
+  "server",
+  "overloaded",
+]);
+
+export function isRetryableClass(errorClass: ErrorClass): boolean {
+  return RETRYABLE.has(errorClass);
+}
+
+/**
+ * A failure of one upstream call, classified once where it happened (in the adapter).
+ * `message` is safe to show callers and logs: it never holds prompt, output or key material;
+ * upstream bodies go in `cause` only.
+ */
+export class ProviderError extends Error {
+  override readonly name = "ProviderError";
+  readonly errorClass: ErrorClass;
+  readonly retryable: boolean;
+  /** Upstream HTTP status, when there was one. */
+  readonly status?: number;
+  /** From `retry-after` / `retry-after-ms`, in milliseconds. */
+  readonly retryAfterMs?: number;
+
+  constructor(
+    errorClass: ErrorClass,
+    message: string,
+    options: { status?: number; retryAfterMs?: number; cause?: unknown; retryable?: boolean } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.errorClass = errorClass;
+    this.retryable = options.retryable ?? isRetryableClass(errorClass);
+    if (options.status !== undefined) this.status = options.status;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+  }
+}

@@ -1,0 +1,38 @@
+import type { Logger } from "pino";
+import type { Decision } from "../core/types.js";
+import type { DecisionLog } from "./decision-log.js";
+
+/**
+ * Writes the decision to the decision log and one structured log line. The line carries the
+ * decision and usage only: no prompt or output text reaches a log line (the logging policy,
+ * once it lands, decides what of those may be stored and where).
+ */
+export function recordDecision(
+  decisionLog: DecisionLog,
+  logger: Logger,
+  decision: Decision,
+  outcome: { status: "ok" | "error"; errorName?: string; inputTokens?: number; outputTokens?: number },
+): void {
+  if (!decision.dryRun) decisionLog.add(decision);
+  logger.info(
+    {
+      traceId: decision.traceId,
+      route: decision.route,
+      target: decision.target,
+      task: decision.task,
+      dataClass: decision.dataClass,
+      tenant: decision.tenant,
+      policyVersion: decision.policyVersion,
+      degraded: decision.degraded,
+      costUsd: decision.costUsd,
+      attempts: decision.attempts.map((attempt) => ({
+        target: attempt.target,
+        outcome: attempt.outcome,
+        latencyMs: Math.round(attempt.latencyMs * 100) / 100,
+        errorClass: attempt.errorClass,
+      })),
+      ...outcome,
+    },
+    "decision",
+  );
+}

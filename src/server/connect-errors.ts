@@ -1,0 +1,62 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { DecisionSchema } from "../../gen/switchyard/v1/types_pb.js";
+import {
+  AllTargetsFailedError,
+  DecidedError,
+  InvalidRequestError,
+  NoEligibleTargetError,
+  NoRouteError,
+  StreamInterruptedError,
+} from "../core/errors.js";
+import type { ErrorClass } from "../core/types.js";
+import { toDecision } from "./from-domain.js";
+
+/** How the last upstream failure surfaces to our caller. */
+const CODE_FOR_UPSTREAM_FAILURE: Record<ErrorClass, Code> = {
+  connect: Code.Unavailable,
+  timeout: Code.DeadlineExceeded,
+  rate_limited: Code.ResourceExhausted,
+  server: Code.Unavailable,
+  overloaded: Code.Unavailable,
+  protocol: Code.Unavailable,
+  // The provider found the request itself unusable: the caller must change it.
+  invalid_request: Code.InvalidArgument,
+  context_length: Code.InvalidArgument,
+  content_refused: Code.FailedPrecondition,
+  policy: Code.PermissionDenied,
+  // Our credentials, not the caller's: nothing the caller can fix.
+  auth: Code.Internal,
+  cancelled: Code.Canceled,
+};
+
+/**
+ * The one place domain errors become gRPC statuses. Errors taken after a decision carry it as
+ * a `switchyard.v1.Decision` error detail, so a failed call still says what was tried. Anything
+ * unexpected leaves as Internal with a generic message and is logged once here.
+ */
+export function toConnectError(error: unknown, logger: Logger, traceId: string): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof InvalidRequestError) return new ConnectError(error.message, Code.InvalidArgument);
+  if (error instanceof NoRouteError) return new ConnectError(error.message, Code.FailedPrecondition);
+  if (error instanceof DecidedError) {
+    const details = [{ desc: DecisionSchema, value: toDecision(error.decision) }];
+    if (error instanceof NoEligibleTargetError)
+      return new ConnectError(error.message, Code.FailedPrecondition, undefined, details);
+    if (error instanceof AllTargetsFailedError) {
+      const metadata = new Headers();
+      if (error.retryAfterMs !== undefined)
+        metadata.set("retry-after-ms", String(Math.ceil(error.retryAfterMs)));
+      return new ConnectError(
+        error.message,
+        CODE_FOR_UPSTREAM_FAILURE[error.lastErrorClass],
+        metadata,
+        details,
+      );
+    }
+    if (error instanceof StreamInterruptedError)
+      return new ConnectError(error.message, CODE_FOR_UPSTREAM_FAILURE[error.errorClass], undefined, details);
+  }
+  logger.error({ err: error, traceId }, "unexpected error");
+  return new ConnectError(`internal error (trace id ${traceId})`, Code.Internal);
+}

@@ -1,0 +1,35 @@
+import type { IncomingHttpHeaders } from "node:http";
+
+const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
+const MS_PER_UNIT: Record<string, number> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1_000,
+  m: 1,
+  u: 0.001,
+  n: 0.000_001,
+};
+
+/**
+ * Lowers a caller's deadline above `maxMs` to `maxMs` before connect reads it. Legal values
+ * reach ~11,000 years (`99999999H`); handed to setTimeout, anything above 2^31-1 ms fires at
+ * once, so unbounded they would turn a generous deadline into an instant DEADLINE_EXCEEDED.
+ * Malformed values are left for connect to refuse with INVALID_ARGUMENT.
+ * grpc-timeout: https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md;
+ * connect-timeout-ms: https://connectrpc.com/docs/protocol/#unary-request
+ */
+export function clampDeadlineHeaders(headers: IncomingHttpHeaders, maxMs: number): void {
+  const grpcTimeout = headers["grpc-timeout"];
+  if (typeof grpcTimeout === "string") {
+    const match = GRPC_TIMEOUT.exec(grpcTimeout);
+    if (match?.[1] && match[2] && Number(match[1]) * (MS_PER_UNIT[match[2]] ?? 0) > maxMs)
+      headers["grpc-timeout"] = `${Math.floor(maxMs)}m`;
+  }
+  const connectTimeout = headers["connect-timeout-ms"];
+  if (
+    typeof connectTimeout === "string" &&
+    /^\d{1,10}$/.test(connectTimeout) &&
+    Number(connectTimeout) > maxMs
+  )
+    headers["connect-timeout-ms"] = String(Math.floor(maxMs));
+}

@@ -1,0 +1,70 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import type { ClassifyRequest, RouteRequest, StreamRequest } from "../../gen/switchyard/v1/router_pb.js";
+import { type Message, Role } from "../../gen/switchyard/v1/types_pb.js";
+import { InvalidRequestError } from "../core/errors.js";
+import type { ChatMessage, Role as DomainRole, LlmRequest } from "../core/types.js";
+
+/** The three request messages carry the same fields (see router.proto), so one mapping serves all. */
+type AnyRouterRequest = RouteRequest | StreamRequest | ClassifyRequest;
+
+/** Maps a request message to the domain request. Throws InvalidRequestError naming the field. */
+export function toLlmRequest(request: AnyRouterRequest): LlmRequest {
+  const params = request.params;
+  return {
+    messages: request.messages.map(toChatMessage),
+    task: request.task.trim(),
+    dataClass: request.dataClass.trim(),
+    tenant: request.tenant.trim(),
+    user: request.user.trim(),
+    labels: { ...request.labels },
+    params: {
+      stop: params?.stop ?? [],
+      ...(params?.maxTokens !== undefined && { maxTokens: params.maxTokens }),
+      ...(params?.temperature !== undefined && { temperature: params.temperature }),
+      ...(params?.topP !== undefined && { topP: params.topP }),
+    },
+    tools: request.tools.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      parameters: (tool.parameters ?? { type: "object", properties: {} }) as JsonObject,
+    })),
+    eval: request.eval,
+  };
+}
+
+function toChatMessage(message: Message, index: number): ChatMessage {
+  return {
+    role: toRole(message.role, index),
+    content: message.content,
+    ...(message.name !== "" && { name: message.name }),
+    ...(message.toolCallId !== "" && { toolCallId: message.toolCallId }),
+    ...(message.toolCalls.length > 0 && {
+      toolCalls: message.toolCalls.map((call) => ({
+        id: call.id,
+        name: call.name,
+        arguments: call.arguments,
+      })),
+    }),
+  };
+}
+
+function toRole(role: Role, index: number): DomainRole {
+  switch (role) {
+    case Role.SYSTEM:
+      return "system";
+    case Role.USER:
+      return "user";
+    case Role.ASSISTANT:
+      return "assistant";
+    case Role.TOOL:
+      return "tool";
+    case Role.UNSPECIFIED:
+      throw new InvalidRequestError(
+        `messages[${index}].role`,
+        "must be set (ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT or ROLE_TOOL)",
+      );
+    default:
+      // Proto3 enums are open: a binary client can send a number this contract does not define.
+      throw new InvalidRequestError(`messages[${index}].role`, `unknown role ${role as number}`);
+  }
+}

@@ -1,0 +1,731 @@
+/**
+ * A fake OpenAI chat-completions server on a real socket (127.0.0.1, random port), speaking the wire
+ * format the way api.openai.com does: JSON bodies for unary calls, `text/event-stream; charset=utf-8`
+ * with `data: {...}\n\n` frames, a `choices: []` usage chunk when `stream_options.include_usage` is
+ * set, `data: [DONE]\n\n`, `{"error":{"message","type","param","code"}}` error bodies, and the
+ * x-request-id / openai-processing-ms / x-ratelimit-* headers.
+ * https://platform.openai.com/docs/api-reference/chat
+ *
+ * Usage:
+ *   const fake = await startFakeOpenAi();
+ *   fake.script({ type: "reply", content: ["Hel", "lo"] }, { type: "error", status: 429, retryAfterSeconds: 2 });
+ *   // point a provider at fake.url ("http://127.0.0.1:PORT/v1"), make calls…
+ *   fake.requests[0].body; await fake.requests[0].socketClosed;
+ *   await fake.close();
+ *
+ * Each POST /v1/chat/completions takes the next scripted response; with none left it uses the
+ * fallback, which by default answers DEFAULT_REPLY deterministically, streaming or not as the
+ * request's `stream` flag says, with usage derived from the request size.
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+/** What the default fallback answers. */
+export const DEFAULT_REPLY = "Hello from the fake OpenAI server.";
+/** Model name echoed back when the request names none and the script sets none. */
+export const DEFAULT_MODEL = "gpt-4o-mini-2024-07-18";
+
+/** OpenAI's error object. https://platform.openai.com/docs/guides/error-codes */
+export interface OpenAiErrorObject {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string | null;
+}
+
+export interface FakeUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+export interface FakeToolCall {
+  /** Default `call_<n>`. */
+  id?: string;
+  name: string;
+  /** Whole arguments text, or the pieces to stream it in (a string is streamed in 4-char pieces). */
+  arguments: string | string[];
+}
+
+/** How the bytes of a response go out. Applies to every script type except `handler`. */
+export interface Delivery {
+  /** Wait this long before sending the status line (slow first byte). */
+  firstByteDelayMs?: number;
+  /**
+   * Cut the whole body into pieces of this many bytes, ignoring frame and UTF-8 character
+   * boundaries. Overrides `tokenDelayMs`.
+   */
+  splitEvery?: number;
+  /** Cut the whole body at these byte offsets. Overrides `tokenDelayMs`. */
+  splitAt?: number[];
+  /** Pause between split pieces so they reach the client as separate reads. Default 1 ms. */
+  pieceDelayMs?: number;
+  /** Extra or overriding response headers. */
+  headers?: Record<string, string>;
+}
+
+/** A successful chat completion, as a JSON body or an event stream. */
+export interface ReplyScript extends Delivery {
+  type: "reply";
+  /** Text, or the exact tokens to stream it in. A string is split into words (each with its leading space). */
+  content?: string | string[];
+  toolCalls?: FakeToolCall[];
+  /** Default "tool_calls" with tool calls, else "stop". null leaves the finish chunk/field out. */
+  finishReason?: string | null;
+  /** Default derived from the request and the tokens. null: no usage at all (server ignoring include_usage). */
+  usage?: FakeUsage | null;
+  model?: string;
+  /** Force a stream (true) or a JSON body (false); default follows the request's `stream`. */
+  stream?: boolean;
+  /** Pause before each streamed frame after the first. */
+  tokenDelayMs?: number;
+  /** Stream only: end the response cleanly but without `data: [DONE]`. */
+  omitDone?: boolean;
+  /** Stream only: after this many token frames (content or argument pieces), keep the response open until the client leaves. */
+  hangAfterTokens?: number;
+  /** Stream only: after this many token frames, destroy the socket (connection reset mid-stream). */
+  dropAfterTokens?: number;
+  /** Stream only: after `tokens` token frames, send `data: {"error":{…}}` and end. */
+  errorAfterTokens?: { tokens: number; error?: Partial<OpenAiErrorObject> };
+}
+
+/** An OpenAI error response. Body and headers default per status (see `defaultError`). */
+export interface ErrorScript extends Delivery {
+  type: "error";
+  status: number;
+  error?: Partial<OpenAiErrorObject>;
+  /** Sets `retry-after` (delta-seconds). 429 defaults to 1. */
+  retryAfterSeconds?: number;
+  /** Sets `retry-after-ms`. */
+  retryAfterMs?: number;
+}
+
+/** Exact bytes: a recorded SSE fixture, a non-JSON body, an HTML error page… */
+export interface RawScript extends Delivery {
+  type: "raw";
+  /** Default 200. */
+  status?: number;
+  /** Default "application/json". */
+  contentType?: string;
+  body: string | Uint8Array;
+  /** After the body: finish the response (default), keep it open until the client leaves, or reset the socket. */
+  end?: "end" | "hang" | "drop";
+}
+
+/** Full control: write the response yourself. */
+export interface HandlerScript {
+  type: "handler";
+  handle(request: RecordedRequest, res: ServerResponse): void | Promise<void>;
+}
+
+export type ScriptedResponse = ReplyScript | ErrorScript | RawScript | HandlerScript;
+
+/** One request as the fake saw it. Fields marked live are updated as the connection progresses. */
+export interface RecordedRequest {
+  /** 0-based arrival order. */
+  index: number;
+  method: string;
+  /** Path including the query string, e.g. "/v1/chat/completions". */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The body as sent. */
+  rawBody: string;
+  /** The parsed JSON body; undefined when the body was not JSON. */
+  body: unknown;
+  /**
+   * Which TCP connection carried it (1-based, in accept order, never reused, not reset by `reset()`);
+   * equal ids mean a reused connection.
+   */
+  connectionId: number;
+  /** performance.now() when the body had been read. */
+  receivedAt: number;
+  /** Live: performance.now() when the response was completely written. */
+  responseEndedAt?: number;
+  /** Live: performance.now() when the TCP connection carrying this request closed. */
+  socketClosedAt?: number;
+  /** Live: true when the connection closed before the response was completely written (the client went away). */
+  closedBeforeResponseEnd: boolean;
+  /** Resolves when the TCP connection carrying this request closes. Never rejects. */
+  socketClosed: Promise<void>;
+}
+
+export interface FakeOpenAiOptions {
+  /** When set, requests must carry `authorization: Bearer <apiKey>`, else 401 invalid_api_key. */
+  apiKey?: string;
+  /** Answers requests when no script is queued. Default: a `reply` with DEFAULT_REPLY. */
+  fallback?: (request: RecordedRequest) => ScriptedResponse;
+}
+
+export interface FakeOpenAi {
+  /** Base URL including the version path, e.g. "http://127.0.0.1:41234/v1". */
+  readonly url: string;
+  /** Every request received, in arrival order. */
+  readonly requests: readonly RecordedRequest[];
+  /** TCP connections accepted since start or the last `reset()`. */
+  readonly connectionCount: number;
+  /** TCP connections open right now. */
+  readonly openConnections: number;
+  /** Scripted responses not yet used. */
+  readonly pendingScripts: number;
+  /** Queues responses; each chat-completions request takes the next one. */
+  script(...responses: ScriptedResponse[]): void;
+  /** Replaces the fallback used when the queue is empty; undefined restores the default. */
+  setFallback(fallback: ((request: RecordedRequest) => ScriptedResponse) | undefined): void;
+  /** Resolves once `count` requests have arrived; rejects after `timeoutMs` (default 5000). */
+  waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+  /** Forgets queued scripts and recorded requests, and zeroes the connection count. */
+  reset(): void;
+  /** Destroys every open connection (hanging responses included) and stops listening. */
+  close(): Promise<void>;
+}
+
+/** Starts a fake on 127.0.0.1 and a random free port. */
+export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<FakeOpenAi> {
+  const queue: ScriptedResponse[] = [];
+  const requests: RecordedRequest[] = [];
+  const waiters = new Set<() => void>();
+  let fallback = options.fallback ?? defaultFallback;
+  let connectionCount = 0;
+  let lastConnectionId = 0;
+  let sequence = 0;
+  const sockets = new Map<Socket, { id: number; closedAt?: number; closed: Promise<void> }>();
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch(() => {
+      res.destroy();
+    });
+  });
+  server.on("connection", (socket: Socket) => {
+    connectionCount += 1;
+    lastConnectionId += 1;
+    let markClosed!: () => void;
+    const entry: { id: number; closedAt?: number; closed: Promise<void> } = {
+      id: lastConnectionId,
+      closed: new Promise<void>((resolve) => {
+        markClosed = resolve;
+      }),
+    };
+    sockets.set(socket, entry);
+    socket.once("close", () => {
+      entry.closedAt = performance.now();
+      sockets.delete(socket);
+      markClosed();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.on("error", () => {});
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const rawBody = Buffer.concat(chunks).toString("utf8");
+    let body: unknown;
+    try {
+      body = rawBody === "" ? undefined : JSON.parse(rawBody);
+    } catch {
+      body = undefined;
+    }
+    const socketEntry = sockets.get(req.socket);
+    const recorded: RecordedRequest = {
+      index: requests.length,
+      method: req.method ?? "",
+      path: req.url ?? "",
+      headers: req.headers,
+      rawBody,
+      body,
+      connectionId: socketEntry?.id ?? 0,
+      receivedAt: performance.now(),
+      closedBeforeResponseEnd: false,
+      socketClosed: socketEntry?.closed ?? Promise.resolve(),
+    };
+    const socketClosed = socketEntry?.closed;
+    void socketClosed?.then(() => {
+      recorded.socketClosedAt = socketEntry?.closedAt;
+    });
+    res.on("close", () => {
+      if (!res.writableFinished) recorded.closedBeforeResponseEnd = true;
+    });
+    res.on("finish", () => {
+      recorded.responseEndedAt = performance.now();
+    });
+    requests.push(recorded);
+    for (const wake of [...waiters]) wake();
+
+    sequence += 1;
+    const ctx: ReplyContext = { sequence, request: recorded, startedAt: performance.now() };
+    const path = (req.url ?? "").split("?")[0] ?? "";
+
+    if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+      return sendError(res, ctx, {
+        type: "error",
+        status: 401,
+        error: {
+          message:
+            "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+          type: "invalid_request_error",
+          code: "invalid_api_key",
+        },
+      });
+    }
+    if (req.method === "GET" && path === "/v1/models") {
+      return sendRaw(res, ctx, {
+        type: "raw",
+        body: JSON.stringify({
+          object: "list",
+          data: [{ id: DEFAULT_MODEL, object: "model", created: 1721172741, owned_by: "system" }],
+        }),
+      });
+    }
+    if (req.method !== "POST" || path !== "/v1/chat/completions") {
+      return sendError(res, ctx, {
+        type: "error",
+        status: 404,
+        error: { message: `Invalid URL (${req.method} ${path})`, type: "invalid_request_error" },
+      });
+    }
+    if (body === undefined || body === null || typeof body !== "object") {
+      return sendError(res, ctx, {
+        type: "error",
+        status: 400,
+        error: {
+          message:
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
+          type: "invalid_request_error",
+        },
+      });
+    }
+    const scripted = queue.shift() ?? fallback(recorded);
+    switch (scripted.type) {
+      case "reply":
+        return sendReply(res, ctx, scripted);
+      case "error":
+        return sendError(res, ctx, scripted);
+      case "raw":
+        return sendRaw(res, ctx, scripted);
+      case "handler":
+        return scripted.handle(recorded, res);
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    get connectionCount() {
+      return connectionCount;
+    },
+    get openConnections() {
+      return sockets.size;
+    },
+    get pendingScripts() {
+      return queue.length;
+    },
+    script(...responses) {
+      queue.push(...responses);
+    },
+    setFallback(next) {
+      fallback = next ?? defaultFallback;
+    },
+    waitForRequests(count, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          if (requests.length < count) return false;
+          clearTimeout(timer);
+          waiters.delete(wake);
+          resolve(requests.slice(0, count));
+          return true;
+        };
+        const wake = (): void => {
+          check();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(wake);
+          reject(
+            new Error(`fake OpenAI: ${requests.length} of ${count} requests arrived within ${timeoutMs} ms`),
+          );
+        }, timeoutMs);
+        if (!check()) waiters.add(wake);
+      });
+    },
+    reset() {
+      queue.length = 0;
+      requests.length = 0;
+      connectionCount = 0;
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+interface ReplyContext {
+  sequence: number;
+  request: RecordedRequest;
+  startedAt: number;
+}
+
+function defaultFallback(): ScriptedResponse {
+  return { type: "reply", content: DEFAULT_REPLY };
+}
+
+/** The headers api.openai.com sends on every response. https://platform.openai.com/docs/guides/rate-limits */
+function openAiHeaders(ctx: ReplyContext, contentType: string): Record<string, string> {
+  return {
+    "content-type": contentType,
+    "openai-organization": "fake-org",
+    "openai-processing-ms": String(Math.max(1, Math.round(performance.now() - ctx.startedAt))),
+    "openai-version": "2020-10-01",
+    "x-request-id": `req_${ctx.sequence.toString(16).padStart(32, "0")}`,
+    "x-ratelimit-limit-requests": "10000",
+    "x-ratelimit-limit-tokens": "2000000",
+    "x-ratelimit-remaining-requests": "9999",
+    "x-ratelimit-remaining-tokens": "1999950",
+    "x-ratelimit-reset-requests": "6ms",
+    "x-ratelimit-reset-tokens": "1ms",
+  };
+}
+
+function defaultError(status: number): OpenAiErrorObject {
+  switch (status) {
+    case 400:
+      return { message: "Invalid request.", type: "invalid_request_error", param: null, code: null };
+    case 401:
+      return {
+        message:
+          "Incorrect API key provided: sk-fake*****************1234. You can find your API key at https://platform.openai.com/account/api-keys.",
+        type: "invalid_request_error",
+        param: null,
+        code: "invalid_api_key",
+      };
+    case 403:
+      return {
+        message: "Country, region, or territory not supported",
+        type: "request_forbidden",
+        param: null,
+        code: "unsupported_country_region_territory",
+      };
+    case 404:
+      return {
+        message: "The model `gpt-fake` does not exist or you do not have access to it.",
+        type: "invalid_request_error",
+        param: null,
+        code: "model_not_found",
+      };
+    case 429:
+      return {
+        message:
+          "Rate limit reached for gpt-4o-mini in organization org-fake on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s.",
+        type: "requests",
+        param: null,
+        code: "rate_limit_exceeded",
+      };
+    case 503:
+      return {
+        message: "The engine is currently overloaded, please try again later.",
+        type: "server_error",
+        param: null,
+        code: null,
+      };
+    default:
+      return status >= 500
+        ? {
+            message: "The server had an error while processing your request. Sorry about that!",
+            type: "server_error",
+            param: null,
+            code: null,
+          }
+        : { message: "Invalid request.", type: "invalid_request_error", param: null, code: null };
+  }
+}
+
+async function sendError(res: ServerResponse, ctx: ReplyContext, script: ErrorScript): Promise<void> {
+  const error = { ...defaultError(script.status), ...script.error };
+  const headers = openAiHeaders(ctx, "application/json; charset=utf-8");
+  const retryAfter = script.retryAfterSeconds ?? (script.status === 429 ? 1 : undefined);
+  if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter);
+  if (script.retryAfterMs !== undefined) headers["retry-after-ms"] = String(script.retryAfterMs);
+  if (script.status === 429) headers["x-ratelimit-remaining-requests"] = "0";
+  // OpenAI's error bodies are indented by four spaces and end with a newline.
+  const body = `${JSON.stringify({ error }, null, 4)}\n`;
+  await deliver(res, script, script.status, { ...headers, ...script.headers }, [body], "end");
+}
+
+async function sendRaw(res: ServerResponse, ctx: ReplyContext, script: RawScript): Promise<void> {
+  const headers = { ...openAiHeaders(ctx, script.contentType ?? "application/json"), ...script.headers };
+  await deliver(res, script, script.status ?? 200, headers, [script.body], script.end ?? "end");
+}
+
+async function sendReply(res: ServerResponse, ctx: ReplyContext, script: ReplyScript): Promise<void> {
+  const requestBody = ctx.request.body as {
+    model?: unknown;
+    stream?: unknown;
+    stream_options?: { include_usage?: unknown };
+    messages?: unknown;
+  };
+  const stream = script.stream ?? requestBody.stream === true;
+  const model = script.model ?? (typeof requestBody.model === "string" ? requestBody.model : DEFAULT_MODEL);
+  const tokens = typeof script.content === "string" ? splitWords(script.content) : (script.content ?? []);
+  const toolCalls = (script.toolCalls ?? []).map((call, i) => ({
+    id: call.id ?? `call_${ctx.sequence}_${i}`,
+    name: call.name,
+    pieces: typeof call.arguments === "string" ? chop(call.arguments, 4) : call.arguments,
+  }));
+  const finishReason =
+    script.finishReason === undefined ? (toolCalls.length > 0 ? "tool_calls" : "stop") : script.finishReason;
+  const completionTokens =
+    tokens.length + toolCalls.reduce((n, call) => n + Math.max(1, call.pieces.length), 0);
+  const usage =
+    script.usage === null
+      ? undefined
+      : (script.usage ?? {
+          prompt_tokens: estimatePromptTokens(requestBody.messages),
+          completion_tokens: completionTokens,
+        });
+  const id = `chatcmpl-fake${ctx.sequence.toString().padStart(6, "0")}`;
+  const created = 1_700_000_000 + ctx.sequence;
+
+  if (!stream) {
+    const message: Record<string, unknown> = {
+      role: "assistant",
+      content: tokens.length > 0 || toolCalls.length === 0 ? tokens.join("") : null,
+      refusal: null,
+      annotations: [],
+    };
+    if (toolCalls.length > 0) {
+      message.tool_calls = toolCalls.map((call) => ({
+        id: call.id,
+        type: "function",
+        function: { name: call.name, arguments: call.pieces.join("") },
+      }));
+    }
+    const completion: Record<string, unknown> = {
+      id,
+      object: "chat.completion",
+      created,
+      model,
+      choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
+    };
+    if (usage !== undefined) completion.usage = fullUsage(usage);
+    completion.service_tier = "default";
+    completion.system_fingerprint = "fp_fake0001";
+    const headers = { ...openAiHeaders(ctx, "application/json"), ...script.headers };
+    await deliver(res, script, 200, headers, [`${JSON.stringify(completion, null, 2)}\n`], "end");
+    return;
+  }
+
+  // https://platform.openai.com/docs/api-reference/chat-streaming/streaming
+  const includeUsage = requestBody.stream_options?.include_usage === true && usage !== undefined;
+  const frame = (choices: unknown[], extra: Record<string, unknown> = {}): string => {
+    const chunk: Record<string, unknown> = {
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      service_tier: "default",
+      system_fingerprint: "fp_fake0001",
+      choices,
+    };
+    if (includeUsage) chunk.usage = null;
+    Object.assign(chunk, extra);
+    // OpenAI pads chunks with a random field (stream_options.include_obfuscation); clients must ignore it.
+    chunk.obfuscation = "fAkE";
+    return `data: ${JSON.stringify(chunk)}\n\n`;
+  };
+  const choice = (delta: Record<string, unknown>, finish: string | null = null) => ({
+    index: 0,
+    delta,
+    logprobs: null,
+    finish_reason: finish,
+  });
+
+  const frames: { text: string; token: boolean }[] = [];
+  let roleSent = false;
+  const role = (): Record<string, unknown> => {
+    if (roleSent) return {};
+    roleSent = true;
+    return { role: "assistant" };
+  };
+  if (tokens.length > 0 || toolCalls.length === 0) {
+    frames.push({ text: frame([choice({ ...role(), content: "", refusal: null })]), token: false });
+  }
+  for (const token of tokens) frames.push({ text: frame([choice({ content: token })]), token: true });
+  toolCalls.forEach((call, index) => {
+    const head = roleSent ? {} : { ...role(), content: null };
+    frames.push({
+      text: frame([
+        choice({
+          ...head,
+          tool_calls: [
+            { index, id: call.id, type: "function", function: { name: call.name, arguments: "" } },
+          ],
+          ...(Object.keys(head).length > 0 ? { refusal: null } : {}),
+        }),
+      ]),
+      token: false,
+    });
+    for (const piece of call.pieces) {
+      frames.push({
+        text: frame([choice({ tool_calls: [{ index, function: { arguments: piece } }] })]),
+        token: true,
+      });
+    }
+  });
+  if (finishReason !== null) frames.push({ text: frame([choice({}, finishReason)]), token: false });
+  if (includeUsage && usage !== undefined)
+    frames.push({ text: frame([], { usage: fullUsage(usage) }), token: false });
+  if (!script.omitDone) frames.push({ text: "data: [DONE]\n\n", token: false });
+
+  let end: "end" | "hang" | "drop" = "end";
+  const cut = script.hangAfterTokens ?? script.dropAfterTokens ?? script.errorAfterTokens?.tokens;
+  let out = frames.map((f) => f.text);
+  if (cut !== undefined) {
+    out = frames.slice(0, cutAfterTokens(frames, cut)).map((f) => f.text);
+    if (script.hangAfterTokens !== undefined) end = "hang";
+    else if (script.dropAfterTokens !== undefined) end = "drop";
+    else
+      out.push(
+        `data: ${JSON.stringify({ error: { ...defaultError(500), ...script.errorAfterTokens?.error } })}\n\n`,
+      );
+  }
+  const headers = { ...openAiHeaders(ctx, "text/event-stream; charset=utf-8"), ...script.headers };
+  await deliver(res, script, 200, headers, out, end, script.tokenDelayMs ?? 0);
+}
+
+/** How many leading frames to keep so that exactly `count` token frames (or all there are) go out. */
+function cutAfterTokens(frames: { token: boolean }[], count: number): number {
+  let seen = 0;
+  let keep = frames.findIndex((f) => f.token);
+  if (keep === -1) return Math.min(1, frames.length);
+  for (const [i, f] of frames.entries()) {
+    if (!f.token) continue;
+    if (seen === count) break;
+    seen += 1;
+    keep = i + 1;
+  }
+  return keep;
+}
+
+/**
+ * Writes the status, headers and body pieces. With `splitEvery`/`splitAt` the concatenated body is
+ * re-cut at those byte offsets; otherwise each piece is one write, `gapMs` apart.
+ */
+async function deliver(
+  res: ServerResponse,
+  delivery: Delivery,
+  status: number,
+  headers: Record<string, string>,
+  pieces: (string | Uint8Array)[],
+  end: "end" | "hang" | "drop",
+  gapMs = 0,
+): Promise<void> {
+  if (delivery.firstByteDelayMs !== undefined) await pause(res, delivery.firstByteDelayMs);
+  if (res.destroyed) return;
+
+  let writes: Uint8Array[] = pieces.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p));
+  let delay = gapMs;
+  if (delivery.splitEvery !== undefined || delivery.splitAt !== undefined) {
+    const whole = Buffer.concat(writes);
+    const offsets = delivery.splitAt ?? [];
+    if (delivery.splitAt === undefined) {
+      const size = Math.max(1, delivery.splitEvery ?? 1);
+      for (let o = size; o < whole.length; o += size) offsets.push(o);
+    }
+    writes = cutAt(whole, offsets);
+    delay = delivery.pieceDelayMs ?? 1;
+  }
+
+  const streaming = headers["content-type"]?.startsWith("text/event-stream") === true || end !== "end";
+  if (!streaming) headers["content-length"] = String(writes.reduce((n, w) => n + w.length, 0));
+  res.writeHead(status, headers);
+  res.flushHeaders();
+  for (const [i, piece] of writes.entries()) {
+    if (i > 0 && delay > 0) await pause(res, delay);
+    if (res.destroyed) return;
+    res.write(piece);
+  }
+  if (end === "hang") {
+    await new Promise<void>((resolve) => {
+      if (res.destroyed) resolve();
+      else res.once("close", () => resolve());
+    });
+    return;
+  }
+  if (end === "drop") {
+    // Let the written bytes leave before the reset.
+    await pause(res, 5);
+    res.socket?.destroy();
+    return;
+  }
+  res.end();
+}
+
+function cutAt(bytes: Buffer, offsets: number[]): Buffer[] {
+  const sorted = [...new Set(offsets)].filter((o) => o > 0 && o < bytes.length).sort((a, b) => a - b);
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (const offset of sorted) {
+    parts.push(bytes.subarray(start, offset));
+    start = offset;
+  }
+  parts.push(bytes.subarray(start));
+  return parts;
+}
+
+/** Resolves after `ms`, or as soon as the response closes. */
+function pause(res: ServerResponse, ms: number): Promise<void> {
+  if (ms <= 0 || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      res.off("close", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    res.once("close", done);
+  });
+}
+
+function fullUsage(usage: FakeUsage): Record<string, unknown> {
+  return {
+    prompt_tokens: usage.prompt_tokens,
+    completion_tokens: usage.completion_tokens,
+    total_tokens: usage.prompt_tokens + usage.completion_tokens,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+}
+
+/** Deterministic stand-in for a tokenizer: about four characters a token, at least one. */
+function estimatePromptTokens(messages: unknown): number {
+  if (!Array.isArray(messages)) return 1;
+  let chars = 0;
+  for (const message of messages) {
+    const content = (message as { content?: unknown } | null)?.content;
+    if (typeof content === "string") chars += content.length;
+  }
+  return Math.max(1, Math.ceil(chars / 4));
+}
+
+function splitWords(text: string): string[] {
+  return text.match(/\s*\S+|\s+/gu) ?? [];
+}
+
+function chop(text: string, size: number): string[] {
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
+  return pieces.length > 0 ? pieces : [""];
+}

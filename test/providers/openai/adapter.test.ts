@@ -1,0 +1,458 @@
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createOpenAiAdapter } from "../../../src/providers/openai/adapter.js";
+import { ProviderError } from "../../../src/providers/provider-error.js";
+import type {
+  ProviderAdapter,
+  ProviderCall,
+  ProviderSettings,
+  StreamPart,
+} from "../../../src/providers/types.js";
+import { DEFAULT_REPLY, type FakeOpenAi, startFakeOpenAi } from "../../fakes/fake-openai-server.js";
+
+const fixture = (name: string): Buffer =>
+  readFileSync(new URL(`../../fixtures/openai/${name}`, import.meta.url));
+
+function settings(baseUrl: string, overrides: Partial<ProviderSettings> = {}): ProviderSettings {
+  return {
+    name: "fake-openai",
+    kind: "openai-compatible",
+    baseUrl,
+    apiKey: "sk-test-key",
+    hosted: true,
+    region: "eu",
+    headers: {},
+    maxConnections: 4,
+    connectTimeoutMs: 2000,
+    ...overrides,
+  };
+}
+
+function call(overrides: Partial<ProviderCall> = {}): ProviderCall {
+  return {
+    model: "gpt-4o-mini",
+    messages: [{ role: "user", content: "Say hello" }],
+    tools: [],
+    stop: [],
+    signal: new AbortController().signal,
+    ...overrides,
+  };
+}
+
+async function collect(iterable: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
+  const parts: StreamPart[] = [];
+  for await (const part of iterable) parts.push(part);
+  return parts;
+}
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ProviderError);
+    return err as ProviderError;
+  }
+  throw new Error("expected a rejection");
+}
+
+function text(parts: StreamPart[]): string {
+  return parts.map((p) => (p.type === "text-delta" ? p.delta : "")).join("");
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms),
+    ),
+  ]);
+}
+
+describe("createOpenAiAdapter", () => {
+  let fake: FakeOpenAi;
+  let adapter: ProviderAdapter;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAi();
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  afterEach(async () => {
+    await adapter?.close();
+    fake.reset();
+  });
+
+  function connect(overrides: Partial<ProviderSettings> = {}): ProviderAdapter {
+    adapter = createOpenAiAdapter(settings(fake.url, overrides));
+    return adapter;
+  }
+
+  it("refuses settings without a baseUrl", () => {
+    expect(() => createOpenAiAdapter(settings("", {}))).toThrow(/baseUrl/);
+  });
+
+  describe("complete", () => {
+    it("returns the completion and sends a well-formed request", async () => {
+      const openai = connect({ headers: { "HTTP-Referer": "https://switchyard.test" } });
+      const completion = await openai.complete(call({ maxTokens: 64, temperature: 0.2 }));
+
+      expect(completion).toEqual({
+        content: DEFAULT_REPLY,
+        toolCalls: [],
+        finishReason: "stop",
+        usage: { inputTokens: 3, outputTokens: 6 },
+      });
+      const [request] = fake.requests;
+      expect(request?.method).toBe("POST");
+      expect(request?.path).toBe("/v1/chat/completions");
+      expect(request?.headers.authorization).toBe("Bearer sk-test-key");
+      expect(request?.headers["content-type"]).toBe("application/json");
+      expect(request?.headers["http-referer"]).toBe("https://switchyard.test");
+      expect(request?.body).toEqual({
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: "Say hello" }],
+        max_tokens: 64,
+        temperature: 0.2,
+        stream: false,
+      });
+    });
+
+    it("sends no authorization header when the provider has no key", async () => {
+      const openai = connect({ apiKey: undefined });
+      await openai.complete(call());
+      expect(fake.requests[0]?.headers.authorization).toBeUndefined();
+    });
+
+    it("maps tool calls", async () => {
+      fake.script({
+        type: "reply",
+        toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }],
+      });
+      const completion = await connect().complete(
+        call({ tools: [{ name: "get_weather", description: "Weather", parameters: { type: "object" } }] }),
+      );
+      expect(completion.toolCalls).toEqual([
+        { id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' },
+      ]);
+      expect(completion.finishReason).toBe("tool_calls");
+      expect(completion.content).toBe("");
+      expect(fake.requests[0]?.body).toMatchObject({ tools: [{ type: "function" }] });
+    });
+
+    it("rejects 429 as rate_limited, retryable, with retryAfterMs from retry-after", async () => {
+      fake.script({ type: "error", status: 429, retryAfterSeconds: 7 });
+      const err = await failure(connect().complete(call()));
+      expect(err.errorClass).toBe("rate_limited");
+      expect(err.retryable).toBe(true);
+      expect(err.retryAfterMs).toBe(7000);
+      expect(err.status).toBe(429);
+      expect(err.message).not.toContain("Rate limit reached");
+    });
+
+    it("prefers retry-after-ms", async () => {
+      fake.script({ type: "error", status: 429, retryAfterSeconds: 7, retryAfterMs: 1234 });
+      expect((await failure(connect().complete(call()))).retryAfterMs).toBe(1234);
+    });
+
+    it("rejects 500 as server", async () => {
+      fake.script({ type: "error", status: 500 });
+      const err = await failure(connect().complete(call()));
+      expect(err.errorClass).toBe("server");
+      expect(err.retryable).toBe(true);
+    });
+
+    it("rejects 503 as overloaded", async () => {
+      fake.script({ type: "error", status: 503 });
+      expect((await failure(connect().complete(call()))).errorClass).toBe("overloaded");
+    });
+
+    it("rejects 401 as auth, not retryable, without the upstream message", async () => {
+      fake.script({ type: "error", status: 401 });
+      const err = await failure(connect().complete(call()));
+      expect(err.errorClass).toBe("auth");
+      expect(err.retryable).toBe(false);
+      expect(err.message).toBe("upstream returned HTTP 401 (invalid_request_error/invalid_api_key)");
+      expect(JSON.stringify(err.cause)).toContain("Incorrect API key");
+    });
+
+    it("rejects 400 context_length_exceeded as context_length", async () => {
+      fake.script({
+        type: "error",
+        status: 400,
+        error: {
+          message:
+            "This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.",
+          param: "messages",
+          code: "context_length_exceeded",
+        },
+      });
+      const err = await failure(connect().complete(call()));
+      expect(err.errorClass).toBe("context_length");
+      expect(err.retryable).toBe(false);
+    });
+
+    it("rejects a 200 with a non-JSON body as protocol", async () => {
+      fake.script({
+        type: "raw",
+        contentType: "text/html",
+        body: "<html><body>Gateway says hi</body></html>",
+      });
+      const err = await failure(connect().complete(call()));
+      expect(err.errorClass).toBe("protocol");
+      expect(err.retryable).toBe(false);
+      expect(err.message).not.toContain("Gateway");
+    });
+
+    it("rejects a 200 with JSON of the wrong shape as protocol", async () => {
+      fake.script({ type: "raw", body: JSON.stringify({ result: "hello" }) });
+      expect((await failure(connect().complete(call()))).errorClass).toBe("protocol");
+    });
+
+    it("rejects an unreachable server as connect", async () => {
+      const port = await freePort();
+      adapter = createOpenAiAdapter(settings(`http://127.0.0.1:${port}/v1`));
+      const err = await failure(adapter.complete(call()));
+      expect(err.errorClass).toBe("connect");
+      expect(err.retryable).toBe(true);
+    });
+
+    it("aborts while waiting for a slow first byte, and the server sees the connection close", async () => {
+      fake.script({ type: "reply", content: "late", firstByteDelayMs: 5000 });
+      const controller = new AbortController();
+      const pending = connect().complete(call({ signal: controller.signal }));
+      const [request] = await fake.waitForRequests(1);
+      controller.abort();
+      const err = await failure(pending);
+      expect(err.errorClass).toBe("cancelled");
+      await within(request?.socketClosed ?? Promise.reject(), 2000, "the socket to close");
+      expect(request?.closedBeforeResponseEnd).toBe(true);
+    });
+
+    it("reuses one keep-alive connection for sequential calls", async () => {
+      const openai = connect();
+      await openai.complete(call());
+      await undiciReuseDelay();
+      await openai.complete(call());
+      expect(fake.requests).toHaveLength(2);
+      expect(fake.requests[0]?.connectionId).toBe(fake.requests[1]?.connectionId);
+      expect(fake.connectionCount).toBe(1);
+    });
+  });
+
+  describe("stream", () => {
+    it("streams text, usage and one response-end, asking for usage", async () => {
+      fake.script({ type: "reply", content: ["Hel", "lo", " wor", "ld"] });
+      const parts = await collect(connect().stream(call()));
+
+      expect(parts).toEqual([
+        { type: "text-delta", delta: "Hel" },
+        { type: "text-delta", delta: "lo" },
+        { type: "text-delta", delta: " wor" },
+        { type: "text-delta", delta: "ld" },
+        { type: "usage", usage: { inputTokens: 3, outputTokens: 4 } },
+        { type: "response-end", finishReason: "stop", usage: { inputTokens: 3, outputTokens: 4 } },
+      ]);
+      expect(fake.requests[0]?.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+      expect(fake.requests[0]?.headers.accept).toBe("text/event-stream");
+    });
+
+    it("streams tool calls with id and name on the first piece", async () => {
+      fake.script({
+        type: "reply",
+        toolCalls: [{ id: "call_9", name: "lookup", arguments: ['{"q":', '"x"}'] }],
+      });
+      const parts = await collect(connect().stream(call()));
+      expect(parts.filter((p) => p.type === "tool-call-delta")).toEqual([
+        { type: "tool-call-delta", index: 0, id: "call_9", name: "lookup", argumentsDelta: "" },
+        { type: "tool-call-delta", index: 0, argumentsDelta: '{"q":' },
+        { type: "tool-call-delta", index: 0, argumentsDelta: '"x"}' },
+      ]);
+      expect(parts.at(-1)).toMatchObject({ type: "response-end", finishReason: "tool_calls" });
+    });
+
+    it("reassembles frames split at awkward byte boundaries, inside multi-byte characters", async () => {
+      const content = ["Grüße", " 👋🏽", " 日本語", " ok"];
+      const bytes = Buffer.from(content.join(""), "utf8");
+      expect(bytes.length).toBeGreaterThan(0);
+      fake.script({ type: "reply", content, splitEvery: 3 });
+      const parts = await collect(connect().stream(call()));
+      expect(text(parts)).toBe(content.join(""));
+      expect(parts.filter((p) => p.type === "response-end")).toHaveLength(1);
+    });
+
+    it.each(["text.sse", "tool-call.sse"])("replays the recorded %s split at odd offsets", async (name) => {
+      const body = fixture(name);
+      const splitAt = [
+        1,
+        2,
+        5,
+        6,
+        7,
+        131,
+        300,
+        301,
+        302,
+        303,
+        777,
+        body.indexOf("👋") + 1,
+        body.indexOf("世") + 2,
+      ];
+      fake.script({ type: "raw", contentType: "text/event-stream; charset=utf-8", body, splitAt });
+      const parts = await collect(connect().stream(call()));
+      const end = parts.at(-1);
+      expect(end?.type).toBe("response-end");
+      if (name === "text.sse") expect(text(parts)).toBe("Héllo 👋 世界!");
+      else
+        expect(end).toMatchObject({
+          finishReason: "tool_calls",
+          usage: { inputTokens: 82, outputTokens: 36 },
+        });
+    });
+
+    it("rejects a stream that ends without [DONE] as protocol, after the text it got", async () => {
+      fake.script({ type: "reply", content: ["a", "b"], omitDone: true });
+      const seen: StreamPart[] = [];
+      const err = await failure(
+        (async () => {
+          for await (const part of connect().stream(call())) seen.push(part);
+        })(),
+      );
+      expect(err.errorClass).toBe("protocol");
+      expect(err.retryable).toBe(false);
+      expect(text(seen)).toBe("ab");
+      expect(seen.some((p) => p.type === "response-end")).toBe(false);
+    });
+
+    it("rejects a connection reset mid-stream as server", async () => {
+      fake.script({ type: "reply", content: ["a", "b", "c"], dropAfterTokens: 1 });
+      const err = await failure(collect(connect().stream(call())));
+      expect(err.errorClass).toBe("server");
+    });
+
+    it("rejects an error frame mid-stream with its class", async () => {
+      fake.script({
+        type: "reply",
+        content: ["a", "b"],
+        errorAfterTokens: { tokens: 1, error: { type: "requests", code: "rate_limit_exceeded" } },
+      });
+      expect((await failure(collect(connect().stream(call())))).errorClass).toBe("rate_limited");
+    });
+
+    it("rejects 429 before the stream starts as rate_limited with retryAfterMs", async () => {
+      fake.script({ type: "error", status: 429, retryAfterSeconds: 3 });
+      const err = await failure(collect(connect().stream(call())));
+      expect(err.errorClass).toBe("rate_limited");
+      expect(err.retryable).toBe(true);
+      expect(err.retryAfterMs).toBe(3000);
+    });
+
+    it("turns a plain JSON answer to a stream request into stream parts", async () => {
+      fake.script({ type: "reply", content: "whole answer", stream: false });
+      const parts = await collect(connect().stream(call()));
+      expect(text(parts)).toBe("whole answer");
+      expect(parts.at(-1)).toMatchObject({ type: "response-end", finishReason: "stop" });
+    });
+
+    it("rejects a JSON error envelope answered with 200 by its class", async () => {
+      fake.script({
+        type: "raw",
+        body: JSON.stringify({ error: { message: "Provider returned error", code: 502 } }),
+      });
+      expect((await failure(collect(connect().stream(call())))).errorClass).toBe("server");
+    });
+
+    it("aborts mid-stream: rejects as cancelled and the server sees the connection close", async () => {
+      fake.script({ type: "reply", content: ["one", " two", " three", " four"], hangAfterTokens: 2 });
+      const controller = new AbortController();
+      const iterator = connect()
+        .stream(call({ signal: controller.signal }))
+        [Symbol.asyncIterator]();
+      expect(await iterator.next()).toEqual({ done: false, value: { type: "text-delta", delta: "one" } });
+      expect(await iterator.next()).toEqual({ done: false, value: { type: "text-delta", delta: " two" } });
+
+      const next = iterator.next();
+      controller.abort();
+      const err = await failure(next);
+      expect(err.errorClass).toBe("cancelled");
+      expect(err.retryable).toBe(false);
+
+      const request = fake.requests[0];
+      await within(request?.socketClosed ?? Promise.reject(), 2000, "the socket to close");
+      expect(request?.closedBeforeResponseEnd).toBe(true);
+    });
+
+    it("keeps the class of a ProviderError abort reason (budget timeout)", async () => {
+      fake.script({ type: "reply", content: ["a", "b"], hangAfterTokens: 1 });
+      const controller = new AbortController();
+      const budget = new ProviderError("timeout", "token gap budget exceeded");
+      const iterator = connect()
+        .stream(call({ signal: controller.signal }))
+        [Symbol.asyncIterator]();
+      await iterator.next();
+      setTimeout(() => controller.abort(budget), 20);
+      const err = await failure(iterator.next());
+      expect(err).toBe(budget);
+      await within(fake.requests[0]?.socketClosed ?? Promise.reject(), 2000, "the socket to close");
+    });
+
+    it("closes the upstream connection when the consumer stops reading early", async () => {
+      fake.script({ type: "reply", content: ["a", "b", "c"], hangAfterTokens: 2 });
+      for await (const part of connect().stream(call())) {
+        if (part.type === "text-delta") break;
+      }
+      const request = fake.requests[0];
+      await within(request?.socketClosed ?? Promise.reject(), 2000, "the socket to close");
+      expect(request?.closedBeforeResponseEnd).toBe(true);
+    });
+
+    it("reuses one keep-alive connection for sequential streams", async () => {
+      const openai = connect();
+      expect(text(await collect(openai.stream(call())))).toBe(DEFAULT_REPLY);
+      await undiciReuseDelay();
+      expect(text(await collect(openai.stream(call())))).toBe(DEFAULT_REPLY);
+      expect(fake.connectionCount).toBe(1);
+      expect(fake.requests[0]?.connectionId).toBe(fake.requests[1]?.connectionId);
+    });
+
+    it("rejects immediately when the signal is already aborted, without a request", async () => {
+      const controller = new AbortController();
+      controller.abort();
+      const err = await failure(collect(connect().stream(call({ signal: controller.signal }))));
+      expect(err.errorClass).toBe("cancelled");
+      expect(fake.requests).toHaveLength(0);
+    });
+  });
+
+  describe("close", () => {
+    it("aborts calls in flight and refuses new ones", async () => {
+      fake.script({ type: "reply", content: ["a", "b"], hangAfterTokens: 1 });
+      const openai = connect();
+      const iterator = openai.stream(call())[Symbol.asyncIterator]();
+      await iterator.next();
+      await openai.close();
+      expect((await failure(iterator.next())).errorClass).toBe("cancelled");
+      await within(fake.requests[0]?.socketClosed ?? Promise.reject(), 2000, "the socket to close");
+      expect((await failure(openai.complete(call()))).errorClass).toBe("cancelled");
+    });
+  });
+});
+
+/**
+ * undici hands a socket back to the pool one event-loop turn after a response completes (so a
+ * server that closes despite keep-alive is noticed first); a call made in that same turn would
+ * open a second connection.
+ */
+function undiciReuseDelay(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}

@@ -1,0 +1,243 @@
+import { describe, expect, it } from "vitest";
+import {
+  abortError,
+  classifyErrorPayload,
+  classifyHttpError,
+  classifyTransportError,
+  parseRetryAfterMs,
+  upstreamErrorInfo,
+} from "../../../src/providers/openai/openai-errors.js";
+import { ProviderError } from "../../../src/providers/provider-error.js";
+
+const openAiError = (
+  message: string,
+  type: string | null,
+  code: string | null,
+  param: string | null = null,
+) => JSON.stringify({ error: { message, type, param, code } }, null, 4);
+
+const live = new AbortController().signal;
+
+describe("parseRetryAfterMs", () => {
+  const now = Date.parse("2025-01-01T00:00:00Z");
+
+  it("prefers retry-after-ms", () => {
+    expect(parseRetryAfterMs({ "retry-after-ms": "1500.5", "retry-after": "9" }, now)).toBe(1501);
+  });
+
+  it("reads retry-after as seconds, whole or fractional", () => {
+    expect(parseRetryAfterMs({ "retry-after": "20" }, now)).toBe(20_000);
+    expect(parseRetryAfterMs({ "retry-after": "0.25" }, now)).toBe(250);
+  });
+
+  it("reads retry-after as an HTTP date, never negative", () => {
+    expect(parseRetryAfterMs({ "retry-after": "Wed, 01 Jan 2025 00:00:30 GMT" }, now)).toBe(30_000);
+    expect(parseRetryAfterMs({ "retry-after": "Tue, 31 Dec 2024 23:59:00 GMT" }, now)).toBe(0);
+  });
+
+  it("returns undefined when absent or unreadable", () => {
+    expect(parseRetryAfterMs({}, now)).toBeUndefined();
+    expect(parseRetryAfterMs({ "retry-after": "soon" }, now)).toBeUndefined();
+    expect(parseRetryAfterMs({ "retry-after-ms": "-5" }, now)).toBeUndefined();
+  });
+});
+
+describe("classifyHttpError", () => {
+  it.each([
+    [429, openAiError("Rate limit reached", "requests", "rate_limit_exceeded"), "rate_limited", true],
+    [500, openAiError("The server had an error", "server_error", null), "server", true],
+    [502, "<html>Bad gateway</html>", "server", true],
+    [504, "", "server", true],
+    [503, openAiError("The engine is currently overloaded", "server_error", null), "overloaded", true],
+    [529, openAiError("Overloaded", "overloaded_error", null), "overloaded", true],
+    [
+      401,
+      openAiError("Incorrect API key provided: sk-abc", "invalid_request_error", "invalid_api_key"),
+      "auth",
+      false,
+    ],
+    [
+      403,
+      openAiError("Country not supported", "request_forbidden", "unsupported_country_region_territory"),
+      "auth",
+      false,
+    ],
+    [
+      400,
+      openAiError(
+        "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
+        "invalid_request_error",
+        "context_length_exceeded",
+        "messages",
+      ),
+      "context_length",
+      false,
+    ],
+    // vLLM: no code, but the message says it.
+    [
+      400,
+      JSON.stringify({
+        object: "error",
+        message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens.",
+        type: "BadRequestError",
+        param: null,
+        code: 400,
+      }),
+      "context_length",
+      false,
+    ],
+    [
+      400,
+      openAiError("Your request was rejected", "invalid_request_error", "content_policy_violation"),
+      "content_refused",
+      false,
+    ],
+    // Azure OpenAI's content filter.
+    [400, openAiError("The response was filtered", null, "content_filter"), "content_refused", false],
+    [
+      400,
+      openAiError("Invalid value for 'temperature'", "invalid_request_error", "invalid_value"),
+      "invalid_request",
+      false,
+    ],
+    [
+      404,
+      openAiError("The model `x` does not exist", "invalid_request_error", "model_not_found"),
+      "invalid_request",
+      false,
+    ],
+    [422, "not json", "invalid_request", false],
+    [408, "", "timeout", true],
+  ])("classifies HTTP %i as %s", (status, body, errorClass, retryable) => {
+    const err = classifyHttpError(status, {}, body);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.errorClass).toBe(errorClass);
+    expect(err.retryable).toBe(retryable);
+    expect(err.status).toBe(status);
+  });
+
+  it("carries retry-after on 429 and 503", () => {
+    expect(classifyHttpError(429, { "retry-after": "2" }, "").retryAfterMs).toBe(2000);
+    expect(classifyHttpError(503, { "retry-after-ms": "750" }, "").retryAfterMs).toBe(750);
+    expect(classifyHttpError(400, { "retry-after": "2" }, "").retryAfterMs).toBeUndefined();
+  });
+
+  it("keeps the upstream body out of the message and in the cause", () => {
+    const body = openAiError(
+      "Incorrect API key provided: sk-proj-SECRET123. Prompt was: tell me a secret",
+      "invalid_request_error",
+      "invalid_api_key",
+    );
+    const err = classifyHttpError(401, {}, body);
+    expect(err.message).toBe("upstream returned HTTP 401 (invalid_request_error/invalid_api_key)");
+    expect(err.message).not.toContain("SECRET");
+    expect(err.cause).toEqual({ status: 401, body });
+  });
+
+  it("drops type and code values that do not look like identifiers", () => {
+    const err = classifyHttpError(400, {}, openAiError("x", "ignore previous instructions", "sk-live key"));
+    expect(err.message).toBe("upstream returned HTTP 400");
+  });
+});
+
+describe("classifyErrorPayload", () => {
+  it.each([
+    [{ error: { message: "m", type: "server_error", code: null } }, "server"],
+    [{ error: { message: "m", type: "requests", code: "rate_limit_exceeded" } }, "rate_limited"],
+    [{ error: { message: "m", type: "overloaded_error" } }, "overloaded"],
+    [
+      { error: { message: "m", type: "invalid_request_error", code: "context_length_exceeded" } },
+      "context_length",
+    ],
+    [{ error: { message: "m", code: "content_filter" } }, "content_refused"],
+    [{ error: { message: "m", type: "authentication_error" } }, "auth"],
+    [{ error: { message: "m", type: "invalid_request_error" } }, "invalid_request"],
+    [{ object: "error", message: "m", type: "BadRequestError", code: 400 }, "invalid_request"],
+    [{ error: "upstream exploded" }, "server"],
+    [{ not: "an error" }, "protocol"],
+  ])("classifies %j as %s", (payload, errorClass) => {
+    expect(classifyErrorPayload(payload).errorClass).toBe(errorClass);
+  });
+});
+
+describe("upstreamErrorInfo", () => {
+  it("stringifies numeric codes", () => {
+    expect(
+      upstreamErrorInfo({ object: "error", message: "bad", type: "BadRequestError", code: 400 }),
+    ).toEqual({
+      message: "bad",
+      type: "BadRequestError",
+      code: "400",
+    });
+  });
+});
+
+describe("classifyTransportError", () => {
+  const withCode = (code: string) => Object.assign(new Error(`failed: ${code}`), { code });
+
+  it.each([
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "UND_ERR_CONNECT_TIMEOUT",
+    "UND_ERR_SOCKET",
+  ])("classifies %s before a response as connect", (code) => {
+    const err = classifyTransportError(withCode(code), "request", live);
+    expect(err.errorClass).toBe("connect");
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain(code);
+  });
+
+  it("finds the code inside an AggregateError (happy eyeballs)", () => {
+    const aggregate = new AggregateError([withCode("ECONNREFUSED"), withCode("ECONNREFUSED")], "all failed");
+    expect(classifyTransportError(aggregate, "request", live).errorClass).toBe("connect");
+  });
+
+  it("classifies undici header and body timeouts as timeout", () => {
+    expect(classifyTransportError(withCode("UND_ERR_HEADERS_TIMEOUT"), "request", live).errorClass).toBe(
+      "timeout",
+    );
+    expect(classifyTransportError(withCode("UND_ERR_BODY_TIMEOUT"), "body", live).errorClass).toBe("timeout");
+  });
+
+  it("classifies a connection lost mid-body as server", () => {
+    expect(classifyTransportError(withCode("UND_ERR_SOCKET"), "body", live).errorClass).toBe("server");
+  });
+
+  it("passes a ProviderError through", () => {
+    const original = new ProviderError("protocol", "bad");
+    expect(classifyTransportError(original, "body", live)).toBe(original);
+  });
+
+  it("reports the abort, whatever undici threw, when the signal is aborted", () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect(classifyTransportError(withCode("UND_ERR_ABORTED"), "body", controller.signal).errorClass).toBe(
+      "cancelled",
+    );
+  });
+});
+
+describe("abortError", () => {
+  it("is cancelled and not retryable for a plain abort", () => {
+    const controller = new AbortController();
+    controller.abort();
+    const err = abortError(controller.signal);
+    expect(err.errorClass).toBe("cancelled");
+    expect(err.retryable).toBe(false);
+  });
+
+  it("returns a ProviderError reason as is, so a budget timeout stays a timeout", () => {
+    const controller = new AbortController();
+    const reason = new ProviderError("timeout", "first token budget exceeded");
+    controller.abort(reason);
+    expect(abortError(controller.signal)).toBe(reason);
+  });
+
+  it("turns AbortSignal.timeout's TimeoutError into timeout", async () => {
+    const signal = AbortSignal.timeout(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(abortError(signal).errorClass).toBe("timeout");
+  });
+});

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { toOpenAiRequest } from "../../../src/providers/openai/to-openai-request.js";
+import type { ProviderCall } from "../../../src/providers/types.js";
+
+function call(overrides: Partial<ProviderCall> = {}): ProviderCall {
+  return {
+    model: "gpt-4o-mini",
+    messages: [{ role: "user", content: "hi" }],
+    tools: [],
+    stop: [],
+    signal: new AbortController().signal,
+    ...overrides,
+  };
+}
+
+describe("toOpenAiRequest", () => {
+  it("sends only model, messages and stream for a bare call", () => {
+    expect(toOpenAiRequest(call(), { stream: false })).toEqual({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "hi" }],
+      stream: false,
+    });
+  });
+
+  it("asks for usage on streams", () => {
+    const body = toOpenAiRequest(call(), { stream: true });
+    expect(body.stream).toBe(true);
+    expect(body.stream_options).toEqual({ include_usage: true });
+  });
+
+  it("maps generation parameters to max_tokens, temperature, top_p and stop", () => {
+    const body = toOpenAiRequest(call({ maxTokens: 256, temperature: 0, topP: 0.9, stop: ["\n\n", "END"] }), {
+      stream: false,
+    });
+    expect(body).toMatchObject({ max_tokens: 256, temperature: 0, top_p: 0.9, stop: ["\n\n", "END"] });
+    expect(body).not.toHaveProperty("max_completion_tokens");
+  });
+
+  it("omits empty stop and tools, which strict servers reject", () => {
+    const body = toOpenAiRequest(call({ stop: [], tools: [] }), { stream: false });
+    expect(body).not.toHaveProperty("stop");
+    expect(body).not.toHaveProperty("tools");
+    expect(body).not.toHaveProperty("max_tokens");
+    expect(body).not.toHaveProperty("temperature");
+    expect(body).not.toHaveProperty("top_p");
+  });
+
+  it("wraps tools as function tools", () => {
+    const parameters = { type: "object", properties: { city: { type: "string" } }, required: ["city"] };
+    const body = toOpenAiRequest(
+      call({ tools: [{ name: "get_weather", description: "Weather", parameters }] }),
+      {
+        stream: false,
+      },
+    );
+    expect(body.tools).toEqual([
+      { type: "function", function: { name: "get_weather", description: "Weather", parameters } },
+    ]);
+  });
+
+  it("maps a tool round trip: assistant tool_calls with null content, then a tool message", () => {
+    const body = toOpenAiRequest(
+      call({
+        messages: [
+          { role: "system", content: "be brief" },
+          { role: "user", content: "weather in Paris?", name: "alice" },
+          {
+            role: "assistant",
+            content: "",
+            toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }],
+          },
+          { role: "tool", content: '{"temp":21}', toolCallId: "call_1", name: "get_weather" },
+          { role: "assistant", content: "21 °C" },
+        ],
+      }),
+      { stream: false },
+    );
+    expect(body.messages).toEqual([
+      { role: "system", content: "be brief" },
+      { role: "user", content: "weather in Paris?", name: "alice" },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [
+          {
+            id: "call_1",
+            type: "function",
+            function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+          },
+        ],
+      },
+      { role: "tool", content: '{"temp":21}', tool_call_id: "call_1" },
+      { role: "assistant", content: "21 °C" },
+    ]);
+  });
+
+  it("keeps assistant text that accompanies tool calls", () => {
+    const body = toOpenAiRequest(
+      call({
+        messages: [
+          { role: "assistant", content: "Checking.", toolCalls: [{ id: "c", name: "f", arguments: "{}" }] },
+        ],
+      }),
+      { stream: false },
+    );
+    expect(body.messages[0]).toMatchObject({ role: "assistant", content: "Checking." });
+  });
+
+  it("does not copy the caller's stop array", () => {
+    const stop = ["x"];
+    const body = toOpenAiRequest(call({ stop }), { stream: false });
+    stop.push("y");
+    expect(body.stop).toEqual(["x"]);
+  });
+});
