@@ -1,0 +1,79 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { type Switchyard, startSwitchyard } from "../../src/app.js";
+import type { Environment } from "../../src/config/env.js";
+import type { ServerLimits } from "../../src/server/server.js";
+
+export interface TestSwitchyard {
+  app: Switchyard;
+  /** "http://127.0.0.1:PORT" */
+  baseUrl: string;
+  port: number;
+  policyPath: string;
+  /** Every log line the service wrote, parsed. */
+  logs: Array<Record<string, unknown>>;
+  /** Every log line as written (to assert what text never appears). */
+  rawLogs: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Switchyard in process on a free loopback port with `policyYaml` written to a temp file
+ * (so reload tests can rewrite it) and a logger that captures every line.
+ */
+export async function startTestSwitchyard(
+  policyYaml: string,
+  options: { env?: Environment; limits?: Partial<ServerLimits> } = {},
+): Promise<TestSwitchyard> {
+  const dir = await mkdtemp(join(tmpdir(), "switchyard-test-"));
+  const policyPath = join(dir, "policy.yaml");
+  await writeFile(policyPath, policyYaml);
+  const rawLogs: string[] = [];
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (line === "") continue;
+        rawLogs.push(line);
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      callback();
+    },
+  });
+  const logger = pino({ level: "debug" }, sink);
+  const app = await startSwitchyard({
+    configPath: policyPath,
+    host: "127.0.0.1",
+    port: 0,
+    env: () => options.env ?? {},
+    logger,
+    ...(options.limits && { limits: options.limits }),
+  });
+  return {
+    app,
+    baseUrl: `http://127.0.0.1:${app.server.port}`,
+    port: app.server.port,
+    policyPath,
+    logs,
+    rawLogs,
+    async stop() {
+      await app.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A policy with one self-hosted mock, enough for front-door tests. */
+export const MINIMAL_POLICY = `
+providers:
+  local:
+    kind: mock
+    hosted: false
+    mock: { latency_ms: 1, token_interval_ms: 1 }
+routes:
+  - name: default
+    primary: { provider: local, model: tiny }
+`;
