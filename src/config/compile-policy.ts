@@ -37,6 +37,19 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
+/**
+ * An unset variable is an error everywhere but in a provider's `api_key`, where it leaves that
+ * provider out of routing (so the shipped policy works on a laptop with no keys).
+ */
+export function unsetVariableIssues(missing: MissingVariable[]): PolicyIssue[] {
+  return missing
+    .filter((gap) => !(gap.path.length === 3 && gap.path[0] === "providers" && gap.path[2] === "api_key"))
+    .map((gap) => ({
+      path: formatPath(gap.path),
+      message: `environment variable ${gap.variable} is not set`,
+    }));
+}
+
 export interface CompileInput {
   document: PolicyDocument;
   missing: MissingVariable[];
@@ -56,14 +69,7 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
   const issues: PolicyIssue[] = [];
   const warnings: string[] = [];
 
-  for (const gap of input.missing) {
-    const isApiKey = gap.path.length === 3 && gap.path[0] === "providers" && gap.path[2] === "api_key";
-    if (!isApiKey)
-      issues.push({
-        path: formatPath(gap.path),
-        message: `environment variable ${gap.variable} is not set`,
-      });
-  }
+  issues.push(...unsetVariableIssues(input.missing));
 
   const dataClasses = compileDataClasses(document);
   const providers = new Map<string, ProviderPolicy>();

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isMap, LineCounter, parseDocument } from "yaml";
-import { compilePolicy, formatPath, type PolicyIssue } from "./compile-policy.js";
+import { compilePolicy, formatPath, type PolicyIssue, unsetVariableIssues } from "./compile-policy.js";
 import type { Environment } from "./env.js";
 import { interpolate, type MissingVariable } from "./interpolate.js";
 import type { Policy } from "./policy.js";
@@ -55,10 +55,10 @@ export function parsePolicy(text: string, options: { source: string; env: Enviro
   const raw = interpolate(yamlDocument.toJS({ maxAliasCount: 100 }), options.env, missing);
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success)
-    throw new PolicyError(
-      options.source,
-      parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
-    );
+    throw new PolicyError(options.source, [
+      ...parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
+      ...unsetVariableIssues(missing),
+    ]);
 
   const { policy, issues } = compilePolicy({
     document: parsed.data,

@@ -142,6 +142,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const policy = deps.policies.current();
       const { classification, routing } = plan(request, call.traceId, policy);
       routing.decision.dryRun = true;
+      // Route would try this one first; whether it answers is only known by sending.
+      const first = routing.eligible[0];
+      routing.decision.target = first ? targetId(first) : "";
       return {
         task: classification.task,
         dataClass: classification.dataClass,

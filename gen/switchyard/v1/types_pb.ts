@@ -328,7 +328,8 @@ export type Decision = Message$1<"switchyard.v1.Decision"> & {
   traceId: string;
 
   /**
-   * The target that answered, as "provider/model"; empty when none did.
+   * The target that answered, as "provider/model"; empty when none did. In a dry run, the
+   * target Route would try first.
    *
    * @generated from field: string target = 7;
    */

@@ -1,0 +1,125 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const NODE = join(ROOT, "node_modules/.bin/node");
+const CLI = join(ROOT, "dist/src/cli/main.js");
+const SEED = join(ROOT, "test/fixtures/policies/seed.yaml");
+
+/** Runs the compiled CLI (`npm test` builds it first) with a clean environment. */
+function switchyard(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      NODE,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH ?? "", ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe("switchyard check", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "switchyard-cli-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("exits 0 for a valid policy and reports providers left out", async () => {
+    const result = await switchyard(["check", SEED], { OPENAI_API_KEY: "sk-test" });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/seed\.yaml: valid \(version [0-9a-f]{12}, 2 routes\)/);
+    expect(result.stdout).toContain('warning: provider "anthropic" left out: ANTHROPIC_API_KEY is not set');
+  });
+
+  it("exits 1 listing every error with its path", async () => {
+    const bad = join(dir, "bad.yaml");
+    await writeFile(
+      bad,
+      `
+providers:
+  openai: { kind: openai-compatible, base_url: "https://api.openai.com/v1", hosted: true, models: { gpt-4.1: {} } }
+  local: { kind: mock, hosted: false }
+routes:
+  - name: leaky
+    primary: { provider: local, model: llama }
+    fallback: [{ provider: openai, model: gpt-5o }]
+`,
+    );
+    const result = await switchyard(["check", bad]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("bad.yaml: invalid (2 errors)");
+    expect(result.stderr).toContain(
+      'routes[0].fallback[0].model: unknown model "gpt-5o" for provider "openai" (listed: gpt-4.1)',
+    );
+    expect(result.stderr).toContain(
+      'routes[0].fallback[0]: route "leaky" can match data a hosted provider may not receive: data class internal may not leave the boundary; provider openai is hosted',
+    );
+  });
+
+  it("exits 1 for a file that cannot be read", async () => {
+    const result = await switchyard(["check", join(dir, "missing.yaml")]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("cannot read file");
+  });
+});
+
+describe("switchyard explain", () => {
+  it("prints the decision Route would take, sending nothing", async () => {
+    const request = JSON.stringify({
+      messages: [{ role: "ROLE_USER", content: "hi" }],
+      task: "chat",
+      dataClass: "pii",
+    });
+    const result = await switchyard(["explain", "--config", SEED, "--request", request]);
+    expect(result.code).toBe(0);
+    const decision = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(decision).toMatchObject({
+      route: "pii_sensitive",
+      dataClass: "pii",
+      target: "self_hosted/llama",
+      dryRun: true,
+      attempts: [],
+    });
+  });
+
+  it("explains why hosted candidates are left out", async () => {
+    const request = JSON.stringify({
+      messages: [{ role: "ROLE_USER", content: "hi" }],
+      task: "chat",
+      dataClass: "public",
+    });
+    const result = await switchyard(["explain", "--request", request]);
+    expect(result.code).toBe(0);
+    const decision = JSON.parse(result.stdout) as {
+      candidates: Array<Record<string, unknown>>;
+      target: string;
+    };
+    expect(decision.candidates[0]).toMatchObject({
+      target: "openai/gpt-4.1",
+      eligible: false,
+      reason: "provider openai is left out of routing: OPENAI_API_KEY is not set",
+    });
+    expect(decision.target).toBe("hosted_mock_down/mock-large");
+  });
+
+  it("exits 1 naming the field of a bad request", async () => {
+    const result = await switchyard([
+      "explain",
+      "--request",
+      JSON.stringify({ messages: [], dataClass: "nope" }),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("messages: must contain at least one message");
+  });
+});

@@ -1,0 +1,266 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AllTargetsFailedError,
+  InvalidRequestError,
+  NoRouteError,
+  StreamInterruptedError,
+} from "../../src/core/errors.js";
+import { type FakeOpenAi, startFakeOpenAi } from "../fakes/fake-openai-server.js";
+import { call, collect, pipelineFor, request } from "../helpers/pipeline.js";
+
+const PROMPT_MARKER = "zebra-crossing-4471";
+
+function mockProvider(name: string, options: { hosted: boolean; mock?: string }): string {
+  return `  ${name}:\n    kind: mock\n    hosted: ${options.hosted}\n    mock: ${options.mock ?? "{}"}\n`;
+}
+
+describe("pipeline.route", () => {
+  it("falls back after a retryable failure and records every candidate and attempt", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+${mockProvider("down", { hosted: false, mock: "{ failure_rate: 1, failure: unavailable }" })}${mockProvider("up", { hosted: false })}
+routes:
+  - name: chat
+    primary: { provider: down, model: a }
+    fallback: [{ provider: up, model: b }]
+`);
+    const result = await pipeline.route(request({ task: "chat" }), call());
+    expect(result.decision).toMatchObject({
+      route: "chat",
+      rule: "any request",
+      target: "up/b",
+      dataClass: "internal",
+      declaredDataClass: "",
+      tenant: "default",
+    });
+    expect(result.decision.attempts.map((a) => [a.target, a.outcome, a.errorClass])).toEqual([
+      ["down/a", "failed", "overloaded"],
+      ["up/b", "succeeded", undefined],
+    ]);
+    expect(result.message.content).toContain("up/b");
+  });
+
+  it("does not fall back after a failure that is not safe to retry", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+${mockProvider("picky", { hosted: false, mock: "{ failure_rate: 1, failure: invalid_request }" })}${mockProvider("up", { hosted: false })}
+routes:
+  - name: chat
+    primary: { provider: picky, model: a }
+    fallback: [{ provider: up, model: b }]
+`);
+    const error = await pipeline.route(request(), call()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AllTargetsFailedError);
+    const failed = error as AllTargetsFailedError;
+    expect(failed.lastErrorClass).toBe("invalid_request");
+    expect(failed.decision.attempts).toHaveLength(1);
+  });
+
+  it("answers with the route's fixed answer when every target failed retryably", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+${mockProvider("down", { hosted: false, mock: "{ failure_rate: 1, failure: server_error }" })}
+routes:
+  - name: chat
+    primary: { provider: down, model: a }
+    degrade: { answer: "Try again later." }
+`);
+    const result = await pipeline.route(request(), call());
+    expect(result).toMatchObject({ finishReason: "degraded", message: { content: "Try again later." } });
+    expect(result.decision).toMatchObject({ degraded: true, target: "" });
+  });
+
+  it("caps output tokens by the route's budget", async () => {
+    const { pipeline } = pipelineFor(`
+defaults: { max_tokens: 3 }
+providers:
+${mockProvider("local", { hosted: false })}
+routes:
+  - name: bounded
+    match: { task: bounded }
+    primary: { provider: local, model: a }
+    budgets: { max_tokens: bounded }
+  - name: capped
+    primary: { provider: local, model: a }
+    budgets: { max_tokens: 5 }
+`);
+    const bounded = await pipeline.route(request({ task: "bounded" }), call());
+    expect(bounded).toMatchObject({
+      finishReason: "length",
+      usage: { outputTokens: 3 },
+      decision: { maxTokens: 3 },
+    });
+    const capped = await pipeline.route(request({ params: { maxTokens: 100, stop: [] } }), call());
+    expect(capped.decision.maxTokens).toBe(5);
+    const lower = await pipeline.route(request({ params: { maxTokens: 2, stop: [] } }), call());
+    expect(lower.decision.maxTokens).toBe(2);
+  });
+
+  it("prices usage at the policy's rates", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+  local:
+    kind: mock
+    hosted: false
+    models: { a: { input_usd_per_mtok: 1000000, output_usd_per_mtok: 2000000 } }
+routes:
+  - name: r
+    primary: { provider: local, model: a }
+`);
+    const result = await pipeline.route(request(), call());
+    expect(result.costUsd).toBe(result.usage.inputTokens * 1 + result.usage.outputTokens * 2);
+    expect(result.decision.costUsd).toBe(result.costUsd);
+  });
+
+  it("refuses bad requests naming the field", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+${mockProvider("local", { hosted: false })}
+routes:
+  - name: only_code
+    match: { task: code }
+    primary: { provider: local, model: a }
+`);
+    const cases: Array<[Parameters<typeof request>[0], string]> = [
+      [{ messages: [] }, "messages: must contain at least one message"],
+      [{ dataClass: "top_secret" }, 'dataClass: unknown data class "top_secret"'],
+      [{ messages: [{ role: "user", content: "" }] }, "messages[0].content: must not be empty"],
+      [{ params: { temperature: 3, stop: [] } }, "params.temperature: must be between 0 and 2"],
+      [
+        { messages: [{ role: "system", content: "be nice" }] },
+        "messages: must contain at least one message with role ROLE_USER",
+      ],
+    ];
+    for (const [overrides, message] of cases) {
+      const error = await pipeline
+        .route(request({ task: "code", ...overrides }), call())
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect((error as Error).message).toContain(message);
+    }
+    await expect(pipeline.route(request({ task: "chat" }), call())).rejects.toBeInstanceOf(NoRouteError);
+  });
+
+  it("never writes prompt or output text to a log line", async () => {
+    const { pipeline, rawLogs } = pipelineFor(`
+providers:
+${mockProvider("down", { hosted: false, mock: "{ failure_rate: 1, failure: unavailable }" })}${mockProvider("up", { hosted: false })}
+routes:
+  - name: chat
+    primary: { provider: down, model: a }
+    fallback: [{ provider: up, model: b }]
+`);
+    const result = await pipeline.route(
+      request({ messages: [{ role: "user", content: PROMPT_MARKER }] }),
+      call(),
+    );
+    expect(result.message.content).toContain(PROMPT_MARKER);
+    expect(rawLogs.length).toBeGreaterThan(0);
+    for (const line of rawLogs) expect(line).not.toContain(PROMPT_MARKER);
+  });
+});
+
+describe("pipeline.stream", () => {
+  it("sends the decision first, then deltas and budget events, then done with the full decision", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+${mockProvider("local", { hosted: false, mock: "{ token_interval_ms: 1 }" })}
+routes:
+  - name: r
+    primary: { provider: local, model: a }
+    budgets: { first_token_ms: 1000, max_token_gap_ms: 1000, max_latency_ms: 5000 }
+`);
+    const events = await collect(pipeline.stream(request(), call()));
+    expect(events[0]?.type).toBe("decision");
+    expect(events.at(-1)?.type).toBe("done");
+    const text = events.map((event) => (event.type === "delta" ? event.content : "")).join("");
+    const done = events.at(-1);
+    if (done?.type !== "done") throw new Error("no done");
+    expect(text).toContain("local/a");
+    expect(done.decision.attempts).toEqual([
+      expect.objectContaining({ target: "local/a", outcome: "succeeded" }),
+    ]);
+    const budgets = events.filter((event) => event.type === "budget");
+    expect(
+      budgets.map((event) => event.type === "budget" && [event.step, event.limitMs, event.exceeded]),
+    ).toEqual([
+      ["first_token", 1000, false],
+      ["token_gap", 1000, false],
+      ["total", 5000, false],
+    ]);
+  });
+
+  it("moves to the next target when the first token does not come within its budget", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+${mockProvider("slow", { hosted: false, mock: "{ latency_ms: 2000 }" })}${mockProvider("fast", { hosted: false })}
+routes:
+  - name: r
+    primary: { provider: slow, model: a }
+    fallback: [{ provider: fast, model: b }]
+    budgets: { first_token_ms: 50 }
+`);
+    const started = performance.now();
+    const events = await collect(pipeline.stream(request(), call()));
+    expect(performance.now() - started).toBeLessThan(1500);
+    const kinds = events.map((event) =>
+      event.type === "budget" ? `budget:${event.step}:${event.exceeded}` : event.type,
+    );
+    expect(kinds.slice(0, 3)).toEqual(["decision", "budget:first_token:true", "attempt"]);
+    expect(kinds.at(-1)).toBe("done");
+    const attempt = events[2];
+    expect(attempt?.type === "attempt" && attempt.attempt).toMatchObject({
+      target: "slow/a",
+      errorClass: "timeout",
+      retryable: true,
+    });
+  });
+
+  describe("against an OpenAI-compatible upstream", () => {
+    let fake: FakeOpenAi;
+    beforeAll(async () => {
+      fake = await startFakeOpenAi();
+    });
+    afterAll(async () => {
+      await fake.close();
+    });
+
+    it("does not restart a stream on another model once tokens have reached the caller", async () => {
+      fake.reset();
+      fake.script({ type: "reply", content: ["one", " two", " three"], dropAfterTokens: 2 });
+      const { pipeline } = pipelineFor(`
+providers:
+  upstream: { kind: openai-compatible, base_url: "${fake.url}", hosted: false }
+${mockProvider("spare", { hosted: false })}
+routes:
+  - name: r
+    primary: { provider: upstream, model: m }
+    fallback: [{ provider: spare, model: b }]
+`);
+      const seen: string[] = [];
+      const error = await (async () => {
+        for await (const event of pipeline.stream(request(), call())) seen.push(event.type);
+      })().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StreamInterruptedError);
+      expect(seen).toContain("delta");
+      expect((error as StreamInterruptedError).decision.attempts.map((a) => a.target)).toEqual([
+        "upstream/m",
+      ]);
+    });
+  });
+});
+
+describe("pipeline.classify", () => {
+  it("returns the decision Route would take without sending anything", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+${mockProvider("down", { hosted: false, mock: "{ failure_rate: 1, failure: unavailable }" })}
+routes:
+  - name: r
+    primary: { provider: down, model: a }
+`);
+    const result = pipeline.classify(request({ task: "summarize", dataClass: "pii" }), call());
+    expect(result).toMatchObject({ task: "summarize", dataClass: "pii", entities: [] });
+    expect(result.decision).toMatchObject({ route: "r", dryRun: true, attempts: [], target: "down/a" });
+  });
+});

@@ -1,0 +1,57 @@
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { parsePolicy } from "../../src/config/load-policy.js";
+import type { Policy } from "../../src/config/policy.js";
+import { createPolicyStore, type PolicyStore } from "../../src/config/policy-store.js";
+import { createPipeline, type Pipeline } from "../../src/core/pipeline.js";
+import type { CallContext, LlmRequest, StreamEvent } from "../../src/core/types.js";
+import { createDecisionLog } from "../../src/record/decision-log.js";
+
+export interface TestPipeline {
+  pipeline: Pipeline;
+  policies: PolicyStore;
+  policy: Policy;
+  rawLogs: string[];
+}
+
+/** A pipeline over `policyYaml` with a logger whose every line is kept in `rawLogs`. */
+export function pipelineFor(policyYaml: string, env: Record<string, string> = {}): TestPipeline {
+  const policy = parsePolicy(policyYaml, { source: "test.yaml", env });
+  const policies = createPolicyStore(policy);
+  const rawLogs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      rawLogs.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+      callback();
+    },
+  });
+  const pipeline = createPipeline({ policies, decisions: createDecisionLog(), logger: pino(sink) });
+  return { pipeline, policies, policy, rawLogs };
+}
+
+export function request(overrides: Partial<LlmRequest> = {}): LlmRequest {
+  return {
+    messages: [{ role: "user", content: "hello" }],
+    task: "",
+    dataClass: "",
+    tenant: "",
+    user: "",
+    labels: {},
+    params: { stop: [] },
+    tools: [],
+    eval: false,
+    ...overrides,
+  };
+}
+
+let traceCounter = 0;
+export function call(signal: AbortSignal = new AbortController().signal): CallContext {
+  traceCounter += 1;
+  return { signal, traceId: traceCounter.toString(16).padStart(32, "0") };
+}
+
+export async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
+  const out: StreamEvent[] = [];
+  for await (const event of events) out.push(event);
+  return out;
+}
