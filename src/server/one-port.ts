@@ -45,6 +45,9 @@ export function createOnePortListener(options: {
       socket.setTimeout(0);
       socket.unshift(seen);
       (protocol === "h2" ? options.http2 : options.http1).emit("connection", socket);
+      // http2 reads the bytes we put back itself; the HTTP/1 parser takes them from the stream's
+      // 'data' events, which stay stopped while the socket is paused.
+      if (protocol === "h1") socket.resume();
     };
     socket.on("data", onData);
   });
