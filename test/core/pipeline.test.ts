@@ -216,6 +216,26 @@ routes:
     });
   });
 
+  it("ends a started stream with an error when the gap between tokens exceeds its budget", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+${mockProvider("stutter", { hosted: false, mock: "{ token_interval_ms: 300 }" })}${mockProvider("spare", { hosted: false })}
+routes:
+  - name: r
+    primary: { provider: stutter, model: a }
+    fallback: [{ provider: spare, model: b }]
+    budgets: { max_token_gap_ms: 40 }
+`);
+    const events: string[] = [];
+    const error = await (async () => {
+      for await (const event of pipeline.stream(request(), call()))
+        events.push(event.type === "budget" ? `budget:${event.step}:${event.exceeded}` : event.type);
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect((error as StreamInterruptedError).errorClass).toBe("timeout");
+    expect(events).toEqual(["decision", "budget:first_token:false", "delta", "budget:token_gap:true"]);
+  });
+
   describe("against an OpenAI-compatible upstream", () => {
     let fake: FakeOpenAi;
     beforeAll(async () => {
