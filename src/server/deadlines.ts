@@ -1,5 +1,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 
+/** The longest delay a Node timer honours: above 2^31-1 ms, setTimeout fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
 const MS_PER_UNIT: Record<string, number> = {
   H: 3_600_000,
@@ -14,7 +17,8 @@ const MS_PER_UNIT: Record<string, number> = {
  * Lowers a caller's deadline above `maxMs` to `maxMs` before connect reads it. Legal values
  * reach ~11,000 years (`99999999H`); handed to setTimeout, anything above 2^31-1 ms fires at
  * once, so unbounded they would turn a generous deadline into an instant DEADLINE_EXCEEDED.
- * Malformed values are left for connect to refuse with INVALID_ARGUMENT.
+ * Malformed values are left for connect to refuse with INVALID_ARGUMENT. `maxMs` must not
+ * exceed MAX_TIMER_MS (startServer checks).
  * grpc-timeout: https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md;
  * connect-timeout-ms: https://connectrpc.com/docs/protocol/#unary-request
  */
@@ -23,7 +27,7 @@ export function clampDeadlineHeaders(headers: IncomingHttpHeaders, maxMs: number
   if (typeof grpcTimeout === "string") {
     const match = GRPC_TIMEOUT.exec(grpcTimeout);
     if (match?.[1] && match[2] && Number(match[1]) * (MS_PER_UNIT[match[2]] ?? 0) > maxMs)
-      headers["grpc-timeout"] = `${Math.floor(maxMs)}m`;
+      headers["grpc-timeout"] = grpcTimeout8Digits(maxMs);
   }
   const connectTimeout = headers["connect-timeout-ms"];
   if (
@@ -32,4 +36,10 @@ export function clampDeadlineHeaders(headers: IncomingHttpHeaders, maxMs: number
     Number(connectTimeout) > maxMs
   )
     headers["connect-timeout-ms"] = String(Math.floor(maxMs));
+}
+
+/** grpc-timeout allows 8 digits: milliseconds up to ~27 hours, whole seconds beyond. */
+function grpcTimeout8Digits(ms: number): string {
+  const whole = Math.floor(ms);
+  return whole <= 99_999_999 ? `${whole}m` : `${Math.floor(whole / 1000)}S`;
 }
