@@ -34,8 +34,17 @@ const CODE_FOR_UPSTREAM_FAILURE: Record<ErrorClass, Code> = {
  * The one place domain errors become gRPC statuses. Errors taken after a decision carry it as
  * a `switchyard.v1.Decision` error detail, so a failed call still says what was tried. Anything
  * unexpected leaves as Internal with a generic message and is logged once here.
+ *
+ * `callSignal` is the call's own signal: when a failure was classed `cancelled` because it
+ * aborted, its reason says why (DEADLINE_EXCEEDED for a passed deadline, UNAVAILABLE for a
+ * shutdown, CANCELED for a caller that went away), and that code is the one to report.
  */
-export function toConnectError(error: unknown, logger: Logger, traceId: string): ConnectError {
+export function toConnectError(
+  error: unknown,
+  logger: Logger,
+  traceId: string,
+  callSignal?: AbortSignal,
+): ConnectError {
   if (error instanceof ConnectError) return error;
   if (error instanceof InvalidRequestError) return new ConnectError(error.message, Code.InvalidArgument);
   if (error instanceof NoRouteError) return new ConnectError(error.message, Code.FailedPrecondition);
@@ -47,16 +56,17 @@ export function toConnectError(error: unknown, logger: Logger, traceId: string):
       const metadata = new Headers();
       if (error.retryAfterMs !== undefined)
         metadata.set("retry-after-ms", String(Math.ceil(error.retryAfterMs)));
-      return new ConnectError(
-        error.message,
-        CODE_FOR_UPSTREAM_FAILURE[error.lastErrorClass],
-        metadata,
-        details,
-      );
+      return new ConnectError(error.message, codeFor(error.lastErrorClass, callSignal), metadata, details);
     }
     if (error instanceof StreamInterruptedError)
-      return new ConnectError(error.message, CODE_FOR_UPSTREAM_FAILURE[error.errorClass], undefined, details);
+      return new ConnectError(error.message, codeFor(error.errorClass, callSignal), undefined, details);
   }
   logger.error({ err: error, traceId }, "unexpected error");
   return new ConnectError(`internal error (trace id ${traceId})`, Code.Internal);
+}
+
+function codeFor(errorClass: ErrorClass, callSignal: AbortSignal | undefined): Code {
+  if (errorClass === "cancelled" && callSignal?.aborted && callSignal.reason instanceof ConnectError)
+    return callSignal.reason.code;
+  return CODE_FOR_UPSTREAM_FAILURE[errorClass];
 }

@@ -49,10 +49,12 @@ interface ReflectionIndex {
 }
 
 function createReflectionIndex(services: DescService[]): ReflectionIndex {
+  // Keyed by the file's full name ("switchyard/v1/types.proto"), which is what clients ask
+  // for; DescFile.name drops the ".proto" suffix.
   const files = new Map<string, DescFile>();
   const addFile = (file: DescFile) => {
-    if (files.has(file.name)) return;
-    files.set(file.name, file);
+    if (files.has(file.proto.name)) return;
+    files.set(file.proto.name, file);
     for (const dependency of file.dependencies) addFile(dependency);
   };
   for (const service of services) addFile(service.file);

@@ -30,7 +30,7 @@ export function createRouterService(deps: RouterDeps): ServiceImpl<typeof Router
           toRouteResponse(await deps.pipeline.route(toLlmRequest(request), call)),
         );
       } catch (error) {
-        throw toConnectError(error, deps.logger, call.traceId);
+        throw toConnectError(error, deps.logger, call.traceId, context.signal);
       }
     },
     async *stream(request, context) {
@@ -39,7 +39,7 @@ export function createRouterService(deps: RouterDeps): ServiceImpl<typeof Router
         for await (const event of deps.pipeline.stream(toLlmRequest(request), call))
           yield create(StreamResponseSchema, toStreamResponse(event));
       } catch (error) {
-        throw toConnectError(error, deps.logger, call.traceId);
+        throw toConnectError(error, deps.logger, call.traceId, context.signal);
       }
     },
     async classify(request, context) {
@@ -50,7 +50,7 @@ export function createRouterService(deps: RouterDeps): ServiceImpl<typeof Router
           toClassifyResponse(deps.pipeline.classify(toLlmRequest(request), call)),
         );
       } catch (error) {
-        throw toConnectError(error, deps.logger, call.traceId);
+        throw toConnectError(error, deps.logger, call.traceId, context.signal);
       }
     },
   };
