@@ -9,7 +9,6 @@ export interface IdentifiedRequest extends LlmRequest {
 }
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_STOP_SEQUENCES = 4;
 
 /**
  * Checks what the front door could not (it checks types and sizes): that the conversation is
@@ -47,8 +46,6 @@ export function identify(request: LlmRequest, policy: Policy): IdentifiedRequest
     throw new InvalidRequestError("params.topP", "must be greater than 0 and at most 1");
   if (params.maxTokens !== undefined && params.maxTokens < 1)
     throw new InvalidRequestError("params.maxTokens", "must be at least 1");
-  if (params.stop.length > MAX_STOP_SEQUENCES)
-    throw new InvalidRequestError("params.stop", `must list at most ${MAX_STOP_SEQUENCES} sequences`);
   params.stop.forEach((stop, index) => {
     if (stop.length === 0) throw new InvalidRequestError(`params.stop[${index}]`, "must not be empty");
   });

@@ -22,7 +22,24 @@ const MS_PER_UNIT: Record<string, number> = {
  * grpc-timeout: https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md;
  * connect-timeout-ms: https://connectrpc.com/docs/protocol/#unary-request
  */
-export function clampDeadlineHeaders(headers: IncomingHttpHeaders, maxMs: number): void {
+export function clampDeadlineHeaders(
+  headers: IncomingHttpHeaders,
+  maxMs: number,
+  options: { defaultIfAbsent?: boolean } = {},
+): void {
+  if (
+    options.defaultIfAbsent &&
+    headers["grpc-timeout"] === undefined &&
+    headers["connect-timeout-ms"] === undefined
+  ) {
+    // A call without a deadline would otherwise have none at all (connect applies its maximum
+    // only to a deadline that was sent): a caller that never reads its answer would pin the call.
+    // gRPC and gRPC-Web read grpc-timeout; the Connect protocol reads connect-timeout-ms.
+    if (headers["content-type"]?.startsWith("application/grpc"))
+      headers["grpc-timeout"] = grpcTimeout8Digits(maxMs);
+    else headers["connect-timeout-ms"] = String(Math.floor(maxMs));
+    return;
+  }
   const grpcTimeout = headers["grpc-timeout"];
   if (typeof grpcTimeout === "string") {
     const match = GRPC_TIMEOUT.exec(grpcTimeout);

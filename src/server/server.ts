@@ -115,6 +115,8 @@ const FLUSH_GRACE_MS = 1000;
 
 /** Services whose calls a drain waits for; health and reflection streams are not waited on. */
 const DRAINED_SERVICES = new Set([RouterService.typeName, AdminService.typeName]);
+/** Calls to these get the maximum deadline when the caller sends none. */
+const BOUNDED_PATHS = [...DRAINED_SERVICES].map((service) => `/${service}/`);
 
 export async function startServer(
   deps: ServerDeps,
@@ -194,7 +196,10 @@ export async function startServer(
   });
   const handle: typeof handler = (request, response) => {
     if (refuseHeaderBlock(request, response, limits)) return;
-    clampDeadlineHeaders(request.headers, limits.maxDeadlineMs);
+    clampDeadlineHeaders(request.headers, limits.maxDeadlineMs, {
+      // Health Watch and reflection streams legitimately stay open; the router's calls do not.
+      defaultIfAbsent: BOUNDED_PATHS.some((prefix) => request.url?.startsWith(prefix)),
+    });
     try {
       handler(request, response);
     } catch (error) {

@@ -61,7 +61,7 @@ function toRole(role: Role, index: number): DomainRole {
     case Role.UNSPECIFIED:
       throw new InvalidRequestError(
         `messages[${index}].role`,
-        "must be set (ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT or ROLE_TOOL)",
+        "must be ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT or ROLE_TOOL (it is unset, or a name this server does not know)",
       );
     default:
       // Proto3 enums are open: a binary client can send a number this contract does not define.

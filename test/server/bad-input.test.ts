@@ -50,7 +50,7 @@ const BAD_CASES: BadCase[] = [
     name: "ROLE_UNSPECIFIED",
     request: { messages: [{ role: Role.UNSPECIFIED, content: "hi" }] },
     code: Code.InvalidArgument,
-    message: "messages[0].role: must be set",
+    message: "messages[0].role: must be ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT or ROLE_TOOL",
   },
   {
     name: "a role number the contract does not define",

@@ -95,3 +95,27 @@ describe("deadlines beyond the server's maximum", () => {
     expect(response.message?.content).toBe(LOCAL_REPLY);
   });
 });
+
+describe("a call that sends no deadline", () => {
+  it("gets the server's maximum deadline, over every protocol", async () => {
+    const bounded = await startTestSwitchyard(FRONT_DOOR_POLICY, { limits: { maxDeadlineMs: 300 } });
+    const boundedTransports = createTransports(bounded.baseUrl);
+    try {
+      for (const kind of KINDS) {
+        const started = performance.now();
+        const error = ConnectError.from(
+          await rejectionOf(() =>
+            createClient(RouterService, boundedTransports.get(kind)).route(HUNG, {
+              signal: AbortSignal.timeout(5000),
+            }),
+          ),
+        );
+        expect(error.code, kind).toBe(Code.DeadlineExceeded);
+        expect(performance.now() - started, kind).toBeLessThan(PROMPTLY_MS);
+      }
+    } finally {
+      boundedTransports.close();
+      await bounded.stop();
+    }
+  });
+});
