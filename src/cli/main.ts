@@ -11,13 +11,15 @@ import { createPolicyStore } from "../config/policy-store.js";
 import { createPipeline } from "../core/pipeline.js";
 import { createDecisionLog } from "../record/decision-log.js";
 import { toDecision } from "../server/from-domain.js";
+import { DEFAULT_LIMITS, type ServerLimits } from "../server/server.js";
 import { toLlmRequest } from "../server/to-domain.js";
 import { createLogger } from "../telemetry/logger.js";
 import { traceIdFrom } from "../telemetry/trace-context.js";
 
 const USAGE = `usage:
   switchyard serve   [--config FILE] [--port N] [--host H]   serve the policy (defaults: shipped config, 127.0.0.1, 50051;
-                                                             env SWITCHYARD_CONFIG, PORT)
+                     [--limit NAME=VALUE]...                 env SWITCHYARD_CONFIG, PORT); --limit sets a server limit,
+                                                             e.g. maxBodyBytes=1048576 (see README, "Limits")
   switchyard check   FILE                                    validate a policy: exit 0 valid, 1 invalid (every error listed)
   switchyard explain [--config FILE] --request JSON          print the decision Route would take; nothing is sent
 `;
@@ -26,6 +28,19 @@ const USAGE = `usage:
 const SHIPPED_CONFIG = fileURLToPath(new URL("../../../config/switchyard.yaml", import.meta.url));
 
 async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (error) {
+    // parseArgs throws on unknown or malformed options: a usage error, not a crash.
+    if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`${error.message}\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const env = processEnvironment();
   switch (command) {
@@ -50,8 +65,18 @@ async function main(argv: string[]): Promise<number> {
 async function serve(args: string[], env: ReturnType<typeof processEnvironment>): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: "string" }, port: { type: "string" }, host: { type: "string" } },
+    options: {
+      config: { type: "string" },
+      port: { type: "string" },
+      host: { type: "string" },
+      limit: { type: "string", multiple: true },
+    },
   });
+  const limits = parseLimits(values.limit ?? []);
+  if (typeof limits === "string") {
+    process.stderr.write(`--limit: ${limits}\n`);
+    return 2;
+  }
   const configPath = values.config ?? env.SWITCHYARD_CONFIG ?? SHIPPED_CONFIG;
   const portText = values.port ?? env.PORT ?? "50051";
   const port = Number(portText);
@@ -69,6 +94,7 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
       env: processEnvironment,
       logger,
       reloadOnSighup: true,
+      limits,
     });
   } catch (error) {
     process.stderr.write(`${error instanceof PolicyError ? error.message : String(error)}\n`);
@@ -95,6 +121,19 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
+}
+
+/** `--limit maxBodyBytes=1048576` (repeatable) → ServerLimits; an error text when malformed. */
+function parseLimits(specs: string[]): Partial<ServerLimits> | string {
+  const limits: Partial<ServerLimits> = {};
+  for (const spec of specs) {
+    const [name = "", value = ""] = spec.split("=", 2);
+    if (!(name in DEFAULT_LIMITS))
+      return `unknown limit "${name}" (known: ${Object.keys(DEFAULT_LIMITS).join(", ")})`;
+    if (!/^\d+$/.test(value)) return `${name} must be a whole number, got "${value}"`;
+    limits[name as keyof ServerLimits] = Number(value);
+  }
+  return limits;
 }
 
 async function check(args: string[], env: ReturnType<typeof processEnvironment>): Promise<number> {
