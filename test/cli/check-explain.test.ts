@@ -123,3 +123,19 @@ describe("switchyard explain", () => {
     expect(result.stderr).toContain("messages: must contain at least one message");
   });
 });
+
+describe("switchyard serve arguments", () => {
+  it("refuses an unknown limit, a malformed one and an unknown option with exit 2", async () => {
+    const unknown = await switchyard(["serve", "--limit", "maxBodyByte=10"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--limit: unknown limit "maxBodyByte" (known: maxBodyBytes,');
+    const malformed = await switchyard(["serve", "--limit", "maxBodyBytes=4MiB"]);
+    expect(malformed).toMatchObject({
+      code: 2,
+      stderr: '--limit: maxBodyBytes must be a whole number, got "4MiB"\n',
+    });
+    const option = await switchyard(["serve", "--bogus"]);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("Unknown option '--bogus'");
+  });
+});
