@@ -79,6 +79,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           lease,
           signal: call.signal,
           now,
+          logger: log,
         });
         const { completion } = outcome;
         const costUsd = settle(routing, outcome.target, completion.usage, lease.policy);
@@ -104,16 +105,21 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
     async *stream(request, call) {
       const lease = deps.policies.acquire();
+      let routing: RoutingPlan | undefined;
+      let progress: ReturnType<typeof executeStream> | undefined;
+      let recorded = false;
       try {
-        const { identified, routing, admission } = plan(request, call.traceId, lease.policy);
+        const planned = plan(request, call.traceId, lease.policy);
+        routing = planned.routing;
         yield { type: "decision", decision: structuredClone(routing.decision) };
-        const progress = executeStream({
-          request: identified,
+        progress = executeStream({
+          request: planned.identified,
           plan: routing,
-          admission,
+          admission: planned.admission,
           lease,
           signal: call.signal,
           now,
+          logger: log,
         });
         let step = await progress.next();
         while (!step.done) {
@@ -123,6 +129,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const outcome = step.value;
         const costUsd = settle(routing, outcome.target, outcome.usage, lease.policy);
         recordDecision(deps.decisions, log, routing.decision, { status: "ok", ...outcome.usage });
+        recorded = true;
         yield {
           type: "done",
           finishReason: outcome.finishReason,
@@ -131,9 +138,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           decision: structuredClone(routing.decision),
         };
       } catch (error) {
+        recorded = true;
         recordFailure(error);
         throw error;
       } finally {
+        // The caller left while a delta waited for it: the generator is being returned, not thrown into.
+        if (!recorded && routing)
+          recordDecision(deps.decisions, log, routing.decision, { status: "error", errorName: "Cancelled" });
+        await progress?.return(undefined as never);
         lease.release();
       }
     },

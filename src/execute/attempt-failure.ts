@@ -1,22 +1,39 @@
+import type { Logger } from "pino";
 import { ProviderError } from "../providers/provider-error.js";
 
 /**
  * Turns whatever an attempt threw into one classified ProviderError. The caller's own
- * cancellation wins over anything the adapter reported: that failure is never retried.
+ * cancellation wins over anything else: that failure is never retried. An adapter's own
+ * classification wins over a budget that fired while it was unwinding, unless the adapter only
+ * reports the abort itself.
  */
 export function attemptFailure(
   error: unknown,
   attemptSignal: AbortSignal,
   callerSignal: AbortSignal,
+  logger: Logger,
 ): ProviderError {
   if (callerSignal.aborted)
     return new ProviderError("cancelled", "the caller cancelled or its deadline passed", {
       cause: error,
       retryable: false,
     });
-  if (attemptSignal.aborted && attemptSignal.reason instanceof ProviderError) return attemptSignal.reason;
-  if (error instanceof ProviderError) return error;
-  // An adapter that throws something unclassified has a bug; do not guess that a retry is safe.
+  const budget =
+    attemptSignal.aborted && attemptSignal.reason instanceof ProviderError ? attemptSignal.reason : undefined;
+  if (error instanceof ProviderError && (error === budget || error.errorClass !== "cancelled" || !budget))
+    return error;
+  if (budget) return budget;
+  // An adapter that throws something unclassified has a bug: log it once (name and stack only,
+  // since messages of parse errors can quote upstream text) and do not guess a retry is safe.
+  logger.error(
+    {
+      err:
+        error instanceof Error
+          ? { name: error.name, stack: error.stack?.split("\n").slice(1).join("\n") }
+          : { type: typeof error },
+    },
+    "provider adapter threw an unclassified error",
+  );
   return new ProviderError("protocol", "the provider adapter failed unexpectedly", {
     cause: error,
     retryable: false,

@@ -2,14 +2,15 @@ import { ProviderError } from "../providers/provider-error.js";
 
 /**
  * Aborts `controller` after `limitMs` with a `timeout` ProviderError as the reason, so the attempt
- * that sees it is classified as a timeout rather than a cancellation. `restart()` pushes the
- * deadline out again (the gap between tokens) by refreshing the one timer. No limit, no timer.
+ * that sees it is classified as a timeout rather than a cancellation. No limit, no timer.
  */
 export interface BudgetTimer {
   /** True once this timer has fired. */
   readonly expired: boolean;
+  /** Starts counting `limitMs` again from now (re-arming a stopped timer). No-op once expired. */
   restart(): void;
-  clear(): void;
+  /** Stops counting until `restart()`. */
+  stop(): void;
 }
 
 export function startBudgetTimer(
@@ -17,20 +18,29 @@ export function startBudgetTimer(
   limitMs: number | undefined,
   describe: () => string,
 ): BudgetTimer {
-  if (limitMs === undefined) return { expired: false, restart() {}, clear() {} };
+  if (limitMs === undefined) return { expired: false, restart() {}, stop() {} };
   let expired = false;
-  const timer = setTimeout(() => {
-    expired = true;
-    controller.abort(new ProviderError("timeout", describe()));
-  }, limitMs);
-  timer.unref();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    timer = setTimeout(() => {
+      expired = true;
+      controller.abort(new ProviderError("timeout", describe()));
+    }, limitMs);
+    timer.unref();
+  };
+  arm();
   return {
     get expired() {
       return expired;
     },
-    restart: () => {
-      if (!expired) timer.refresh();
+    restart() {
+      if (expired) return;
+      if (timer) timer.refresh();
+      else arm();
     },
-    clear: () => clearTimeout(timer),
+    stop() {
+      clearTimeout(timer);
+      timer = undefined;
+    },
   };
 }

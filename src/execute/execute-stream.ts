@@ -1,19 +1,24 @@
-import type { RouteBudgets } from "../config/policy.js";
+import type { RouteBudgets, RouteTarget } from "../config/policy.js";
 import { StreamInterruptedError } from "../core/errors.js";
 import { type BudgetStep, type FinishReason, type StreamEvent, targetId, type Usage } from "../core/types.js";
-import type { RoutingPlan } from "../decide/decide.js";
 import { guardAttempt } from "../guard/guard.js";
 import { ProviderError } from "../providers/provider-error.js";
 import type { StreamPart } from "../providers/types.js";
 import { attemptFailure } from "./attempt-failure.js";
+import {
+  degradeOrThrow,
+  type ExecuteInput,
+  failedAttempt,
+  refusedAttempt,
+  startRequestBudget,
+} from "./attempts.js";
 import { type BudgetTimer, startBudgetTimer } from "./budget-timer.js";
-import { degradeOrThrow, type ExecuteInput, failedAttempt, refusedAttempt } from "./execute-unary.js";
 import { providerCall } from "./provider-call.js";
 
 export interface StreamOutcome {
   finishReason: FinishReason;
   usage: Usage;
-  target?: RoutingPlan["eligible"][number];
+  target?: RouteTarget;
 }
 
 type ProgressEvent = Exclude<StreamEvent, { type: "decision" } | { type: "done" }>;
@@ -26,23 +31,21 @@ type BudgetEvent = Extract<StreamEvent, { type: "budget" }>;
  * another model (DESIGN invariant 5): a later failure throws StreamInterruptedError. Budget
  * events report the first token, any budget exceeded, and at the end the largest gap between
  * tokens and the total.
+ *
+ * The gap budget measures the provider, not the caller: it does not run while a delta waits for
+ * the caller to take it. The provider's end marker ends the attempt: whatever happens to the
+ * connection afterwards does not undo a complete answer.
  */
 export async function* executeStream(input: ExecuteInput): AsyncGenerator<ProgressEvent, StreamOutcome> {
   const { plan, now } = input;
   const decision = plan.decision;
   const budgets = plan.route.budgets;
   const requestStarted = now();
-  const totalBudget = new AbortController();
-  const total = startBudgetTimer(
-    totalBudget,
-    budgets.maxLatencyMs,
-    () => `route budget max_latency_ms=${budgets.maxLatencyMs} exhausted`,
-  );
-  const requestSignal = AbortSignal.any([input.signal, totalBudget.signal]);
+  const budget = startRequestBudget(input);
   let lastFailure: ProviderError | undefined;
   try {
     for (const target of plan.eligible) {
-      if (requestSignal.aborted) break;
+      if (budget.signal.aborted) break;
       const id = targetId(target);
       const verdict = guardAttempt(target, decision.dataClass, input.lease);
       if (!verdict.allowed) {
@@ -54,7 +57,7 @@ export async function* executeStream(input: ExecuteInput): AsyncGenerator<Progre
 
       const attemptStarted = now();
       const attemptBudget = new AbortController();
-      const attemptSignal = AbortSignal.any([requestSignal, attemptBudget.signal]);
+      const attemptSignal = AbortSignal.any([budget.signal, attemptBudget.signal]);
       const firstToken = startBudgetTimer(
         attemptBudget,
         budgets.firstTokenMs,
@@ -65,6 +68,7 @@ export async function* executeStream(input: ExecuteInput): AsyncGenerator<Progre
       let largestGap = 0;
       let usage: Usage | undefined;
       let finishReason: FinishReason | undefined;
+      let failure: ProviderError | undefined;
       try {
         const parts = verdict.adapter.stream(
           providerCall(input.request, input.admission, target.model, attemptSignal),
@@ -74,58 +78,64 @@ export async function* executeStream(input: ExecuteInput): AsyncGenerator<Progre
           else if (part.type === "response-end") {
             finishReason = part.finishReason;
             usage = part.usage ?? usage;
+            // The answer is whole: nothing after the end marker may turn it into a failure.
+            break;
           } else {
             const at = now();
             if (gap === undefined) {
-              firstToken.clear();
+              firstToken.stop();
+              decision.target = id;
               // The gap budget only starts counting once the answer has begun.
               gap = startBudgetTimer(
                 attemptBudget,
                 budgets.maxTokenGapMs,
                 () => `no token within max_token_gap_ms=${budgets.maxTokenGapMs}`,
               );
+              gap.stop();
               yield budgetEvent("first_token", at - attemptStarted, budgets, false);
             } else {
               largestGap = Math.max(largestGap, at - lastTokenAt);
-              gap.restart();
+              gap.stop();
             }
-            lastTokenAt = at;
             yield toDelta(part);
+            lastTokenAt = now();
+            gap.restart();
           }
         }
-        if (!finishReason)
-          throw new ProviderError("protocol", "the provider's stream ended without its end marker");
+      } catch (error) {
+        failure = attemptFailure(error, attemptSignal, input.signal, input.logger);
+      } finally {
+        firstToken.stop();
+        gap?.stop();
+      }
+      if (failure === undefined && finishReason !== undefined) {
         decision.attempts.push({ target: id, outcome: "succeeded", latencyMs: now() - attemptStarted });
         yield budgetEvent("token_gap", largestGap, budgets, false);
         yield budgetEvent("total", now() - requestStarted, budgets, false);
         return { finishReason, usage: usage ?? { inputTokens: 0, outputTokens: 0 }, target };
-      } catch (error) {
-        const failure = attemptFailure(error, attemptSignal, input.signal);
-        lastFailure = failure;
-        const attempt = failedAttempt(id, failure, now() - attemptStarted);
-        decision.attempts.push(attempt);
-        const at = now();
-        if (firstToken.expired) yield budgetEvent("first_token", at - attemptStarted, budgets, true);
-        else if (gap?.expired) yield budgetEvent("token_gap", at - lastTokenAt, budgets, true);
-        else if (total.expired) yield budgetEvent("total", at - requestStarted, budgets, true);
-        if (gap !== undefined)
-          throw new StreamInterruptedError(
-            `the stream from ${id} failed after it had started (${failure.message}); it is not restarted on another model`,
-            decision,
-            failure.errorClass,
-            { cause: failure },
-          );
-        yield { type: "attempt", attempt };
-        if (!failure.retryable) break;
-      } finally {
-        firstToken.clear();
-        gap?.clear();
       }
+      failure ??= new ProviderError("protocol", "the provider's stream ended without its end marker");
+      lastFailure = failure;
+      const attempt = failedAttempt(id, failure, now() - attemptStarted);
+      decision.attempts.push(attempt);
+      const at = now();
+      if (firstToken.expired) yield budgetEvent("first_token", at - attemptStarted, budgets, true);
+      else if (gap?.expired) yield budgetEvent("token_gap", at - lastTokenAt, budgets, true);
+      else if (budget.total.expired) yield budgetEvent("total", at - requestStarted, budgets, true);
+      if (gap !== undefined)
+        throw new StreamInterruptedError(
+          `the stream from ${id} failed after it had started (${failure.message}); it is not restarted on another model`,
+          decision,
+          failure.errorClass,
+          { cause: failure },
+        );
+      yield { type: "attempt", attempt };
+      if (!failure.retryable) break;
     }
   } finally {
-    total.clear();
+    budget.total.stop();
   }
-  const degraded = degradeOrThrow(plan, lastFailure);
+  const degraded = degradeOrThrow(input, budget, lastFailure);
   yield { type: "delta", content: degraded.completion.content, toolCalls: [] };
   return { finishReason: degraded.completion.finishReason, usage: degraded.completion.usage };
 }

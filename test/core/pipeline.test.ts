@@ -236,6 +236,53 @@ routes:
     expect(events).toEqual(["decision", "budget:first_token:false", "delta", "budget:token_gap:true"]);
   });
 
+  it("does not hold a slow caller's pace against the provider's gap budget", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+${mockProvider("steady", { hosted: false, mock: "{ token_interval_ms: 5, reply: 'one two three four' }" })}
+routes:
+  - name: r
+    primary: { provider: steady, model: a }
+    budgets: { max_token_gap_ms: 50 }
+`);
+    const events: string[] = [];
+    for await (const event of pipeline.stream(request(), call())) {
+      events.push(event.type);
+      if (event.type === "delta") await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(events.at(-1)).toBe("done");
+  });
+
+  it("records the decision of a stream its caller abandoned", async () => {
+    const { pipeline, decisions, rawLogs } = pipelineFor(`
+providers:
+${mockProvider("steady", { hosted: false, mock: "{ token_interval_ms: 5 }" })}
+routes:
+  - name: r
+    primary: { provider: steady, model: a }
+`);
+    const context = call();
+    for await (const event of pipeline.stream(request(), context)) if (event.type === "delta") break;
+    expect(decisions.get(context.traceId)?.decision).toMatchObject({ route: "r", target: "steady/a" });
+    expect(rawLogs.some((line) => line.includes('"errorName":"Cancelled"'))).toBe(true);
+  });
+
+  it("reports a caller that went away before any attempt as cancelled, not as a routing failure", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+${mockProvider("local", { hosted: false })}
+routes:
+  - name: r
+    primary: { provider: local, model: a }
+    degrade: { answer: "never for a cancelled caller" }
+`);
+    const gone = new AbortController();
+    gone.abort();
+    const error = await pipeline.route(request(), call(gone.signal)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AllTargetsFailedError);
+    expect((error as AllTargetsFailedError).lastErrorClass).toBe("cancelled");
+  });
+
   describe("against an OpenAI-compatible upstream", () => {
     let fake: FakeOpenAi;
     beforeAll(async () => {
@@ -243,6 +290,32 @@ routes:
     });
     afterAll(async () => {
       await fake.close();
+    });
+
+    it("keeps a complete answer when the upstream holds the connection open after [DONE]", async () => {
+      fake.reset();
+      const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+        `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      fake.script({
+        type: "raw",
+        contentType: "text/event-stream; charset=utf-8",
+        body: `${chunk({ role: "assistant", content: "whole" })}${chunk({}, "stop")}data: [DONE]\n\n`,
+        end: "hang",
+      });
+      const { pipeline } = pipelineFor(`
+providers:
+  upstream: { kind: openai-compatible, base_url: "${fake.url}", hosted: false }
+routes:
+  - name: r
+    primary: { provider: upstream, model: m }
+    budgets: { max_token_gap_ms: 100, max_latency_ms: 3000 }
+`);
+      const events = await collect(pipeline.stream(request(), call()));
+      const done = events.at(-1);
+      expect(done?.type === "done" && [done.finishReason, done.decision.target]).toEqual([
+        "stop",
+        "upstream/m",
+      ]);
     });
 
     it("does not restart a stream on another model once tokens have reached the caller", async () => {

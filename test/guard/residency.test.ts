@@ -1,4 +1,5 @@
 import { createServer } from "node:net";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../../src/admit/admit.js";
 import { classify } from "../../src/classify/classify.js";
@@ -94,6 +95,7 @@ routes:
         lease,
         signal: new AbortController().signal,
         now: () => performance.now(),
+        logger: pino({ level: "silent" }),
       };
       const unary = await executeUnary(input).catch((e: unknown) => e);
       expect(unary).toBeInstanceOf(DecidedError);

@@ -5,10 +5,11 @@ import type { Policy } from "../../src/config/policy.js";
 import { createPolicyStore, type PolicyStore } from "../../src/config/policy-store.js";
 import { createPipeline, type Pipeline } from "../../src/core/pipeline.js";
 import type { CallContext, LlmRequest, StreamEvent } from "../../src/core/types.js";
-import { createDecisionLog } from "../../src/record/decision-log.js";
+import { createDecisionLog, type DecisionLog } from "../../src/record/decision-log.js";
 
 export interface TestPipeline {
   pipeline: Pipeline;
+  decisions: DecisionLog;
   policies: PolicyStore;
   policy: Policy;
   rawLogs: string[];
@@ -25,8 +26,9 @@ export function pipelineFor(policyYaml: string, env: Record<string, string> = {}
       callback();
     },
   });
-  const pipeline = createPipeline({ policies, decisions: createDecisionLog(), logger: pino(sink) });
-  return { pipeline, policies, policy, rawLogs };
+  const decisions = createDecisionLog();
+  const pipeline = createPipeline({ policies, decisions, logger: pino(sink) });
+  return { pipeline, decisions, policies, policy, rawLogs };
 }
 
 export function request(overrides: Partial<LlmRequest> = {}): LlmRequest {

@@ -102,19 +102,27 @@ export function createOpenAiAdapter(settings: ProviderSettings): ProviderAdapter
   async function* stream(call: ProviderCall): AsyncGenerator<StreamPart, void> {
     const signal = callSignal(call);
     const response = await send(call, true, signal);
+    let answered = false;
     try {
       if (!isSuccess(response.statusCode)) throw await httpFailure(response);
       if (contentType(response).includes("application/json")) {
         yield* completionToParts(await jsonInsteadOfStream(response));
         return;
       }
-      yield* decodeOpenAiStream(response.body);
+      for await (const part of decodeOpenAiStream(response.body)) {
+        if (part.type === "response-end") answered = true;
+        yield part;
+      }
     } catch (err) {
       throw classifyTransportError(err, "body", signal);
     } finally {
-      // Not ended means we stopped early (consumer quit, error, abort): the socket cannot be reused
-      // and the upstream must learn we are gone.
-      if (!response.body.readableEnded) response.body.destroy();
+      if (!response.body.readableEnded) {
+        // The consumer may stop at the end marker while the body's last bytes are still on the
+        // way: let them arrive (for a reusable socket), bounded. Any other early stop (consumer
+        // quit, error, abort) must close the connection so the upstream stops generating.
+        if (answered && !signal.aborted) releaseAfterDrain(response.body);
+        else response.body.destroy();
+      }
     }
   }
 
@@ -129,6 +137,17 @@ export function createOpenAiAdapter(settings: ProviderSettings): ProviderAdapter
       return closed;
     },
   };
+}
+
+/** How long a finished stream's connection may take to deliver its last bytes before it is cut. */
+const DRAIN_GRACE_MS = 1000;
+
+function releaseAfterDrain(body: ResponseData["body"]): void {
+  const cut = setTimeout(() => body.destroy(), DRAIN_GRACE_MS);
+  cut.unref();
+  body.once("close", () => clearTimeout(cut));
+  body.on("error", () => {});
+  body.resume();
 }
 
 function isSuccess(status: number): boolean {
