@@ -113,9 +113,19 @@ describe("switchyard serve", () => {
 
     server.child.kill("SIGTERM");
     // The server is draining (refused with UNAVAILABLE) or already gone (connection refused,
-    // also UNAVAILABLE): either way no new call is served. A fresh connection is used.
+    // also UNAVAILABLE): either way no new call is served. A fresh connection is used, once the
+    // signal has been handled (health leaves SERVING): the signal is delivered asynchronously.
     const late = createTransports(server.baseUrl);
     try {
+      const health = createClient(Health, late.get("gRPC over h2c (binary)"));
+      for (let tries = 0; tries < 100; tries++) {
+        const status = await health.check({ service: "" }).then(
+          (answer) => answer.status,
+          () => Status.NOT_SERVING,
+        );
+        if (status !== Status.SERVING) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       const refused = ConnectError.from(
         await rejectionOf(() =>
           createClient(RouterService, late.get("Connect over HTTP/1.1 (JSON)")).route(
