@@ -19,7 +19,7 @@ export interface PolicyIssue {
 }
 
 /** The vocabulary a policy gets when it declares no `data_classes`, least sensitive first. */
-export const BUILT_IN_DATA_CLASSES: ReadonlyArray<[string, { may_leave: boolean }]> = [
+const BUILT_IN_DATA_CLASSES: ReadonlyArray<[string, { may_leave: boolean }]> = [
   ["public", { may_leave: true }],
   ["customer_ok", { may_leave: true }],
   ["internal", { may_leave: false }],
@@ -124,7 +124,6 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
   });
 
   if (issues.length > 0) return { issues };
-  const logging = document.logging;
   return {
     issues,
     policy: {
@@ -140,9 +139,9 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
       providers,
       routes,
       logging: {
-        storePrompts: logging?.store_prompts ?? "none",
-        storeOutputs: logging?.store_outputs ?? false,
-        storeToolArgs: logging?.store_tool_args ?? "denylist_secrets",
+        storePrompts: document.logging.store_prompts,
+        storeOutputs: document.logging.store_outputs,
+        storeToolArgs: document.logging.store_tool_args,
       },
       warnings,
     },
@@ -184,7 +183,7 @@ function compileProvider(
     headers: provider.headers,
     maxConnections: provider.max_connections,
     connectTimeoutMs: provider.connect_timeout_ms,
-    ...(provider.base_url !== undefined && { baseUrl: provider.base_url.replace(/\/+$/, "") }),
+    ...(provider.base_url !== undefined && { baseUrl: provider.base_url }),
     ...(provider.api_key !== undefined && { apiKey: provider.api_key }),
     ...(provider.runtime !== undefined && { runtime: provider.runtime }),
     ...(provider.kind === "mock" && {
@@ -246,7 +245,7 @@ function isCatchAll(match: RouteMatch): boolean {
 }
 
 /** "task in [chat, draft] and data_class in [public]"; "any request" for a default route. */
-export function describeMatch(match: RouteMatch): string {
+function describeMatch(match: RouteMatch): string {
   const parts: string[] = [];
   const list = (values: ReadonlySet<string>) => `[${[...values].join(", ")}]`;
   if (match.tasks) parts.push(`task in ${list(match.tasks)}`);

@@ -1,5 +1,5 @@
-import { watch } from "node:fs";
-import { basename, dirname } from "node:path";
+import { type FSWatcher, watch } from "node:fs";
+import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { Environment } from "./env.js";
 import { loadPolicyFile, PolicyError } from "./load-policy.js";
@@ -23,7 +23,8 @@ export function watchPolicyFile(options: {
   env: () => Environment;
   logger: Logger;
   debounceMs?: number;
-  onSighup?: boolean;
+  /** Also reload on SIGHUP (the CLI; in-process tests leave the signal alone). */
+  onSighup: boolean;
 }): PolicyReloader {
   const log = options.logger.child({ component: "policy" });
   let running: Promise<boolean> = Promise.resolve(false);
@@ -50,23 +51,31 @@ export function watchPolicyFile(options: {
   };
 
   let timer: NodeJS.Timeout | undefined;
-  const file = basename(options.path);
-  const watcher = watch(dirname(options.path), (_event, changed) => {
-    if (changed !== null && changed !== file) return;
+  // Any change in the directory triggers a load: a Kubernetes ConfigMap update swaps a `..data`
+  // symlink, never touching the file's own name. Loading is cheap and an unchanged content hash
+  // is a no-op.
+  const onChange = () => {
     clearTimeout(timer);
     timer = setTimeout(() => void reload("file change"), options.debounceMs ?? 100);
-  });
-  watcher.on("error", (error) =>
-    log.warn({ err: error }, "cannot watch the policy file; SIGHUP still reloads"),
-  );
+  };
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(options.path), onChange);
+    watcher.on("error", (error) =>
+      log.warn({ err: error }, "stopped watching the policy file; SIGHUP still reloads"),
+    );
+  } catch (error) {
+    // e.g. ENOSPC when the inotify watch limit is reached: serve on, reload on SIGHUP only.
+    log.warn({ err: error }, "cannot watch the policy file; SIGHUP still reloads");
+  }
   const onSighup = () => void reload("SIGHUP");
-  if (options.onSighup ?? true) process.on("SIGHUP", onSighup);
+  if (options.onSighup) process.on("SIGHUP", onSighup);
 
   return {
     reload,
     stop() {
       clearTimeout(timer);
-      watcher.close();
+      watcher?.close();
       process.off("SIGHUP", onSighup);
     },
   };

@@ -13,17 +13,28 @@ const oneOrMany = z.union([
   z.array(name).min(1, "must list at least one value"),
 ]);
 const positiveInt = z.int().positive();
+/** RFC 9110 token: what an HTTP header name may be. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** No control characters: undici refuses them at send time, which would look like the caller's fault. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
+const headerValue = z
+  .string()
+  .refine(
+    (value) => !CONTROL_CHARACTER.test(value),
+    "must not contain control characters (a trailing newline from a key file?)",
+  );
 /** Durations are bounded well under Node's 32-bit timer limit (a larger value would fire at once). */
 const durationMs = z.int().positive().max(3_600_000, "must be at most 3600000 (one hour)");
 
-export const targetSchema = z.strictObject({
+const targetSchema = z.strictObject({
   provider: name,
   model: name,
   /** Serving runtime the operator expects (vllm, ollama, ...); must agree with the provider's. */
   runtime: name.optional(),
 });
 
-export const matchSchema = z.strictObject({
+const matchSchema = z.strictObject({
   task: oneOrMany.optional(),
   data_class: oneOrMany.optional(),
   tenant: oneOrMany.optional(),
@@ -31,7 +42,7 @@ export const matchSchema = z.strictObject({
   labels: z.record(name, oneOrMany).optional(),
 });
 
-export const budgetsSchema = z.strictObject({
+const budgetsSchema = z.strictObject({
   /** Whole request, all attempts included. */
   max_latency_ms: durationMs.optional(),
   /** Streams: time to the first token of an attempt; exceeding it fails over to the next target. */
@@ -39,18 +50,19 @@ export const budgetsSchema = z.strictObject({
   /** Streams: longest silence between two tokens once the answer has started. */
   max_token_gap_ms: durationMs.optional(),
   /**
-   * A number caps output tokens. "bounded" means every call carries a cap: the caller's, or the
-   * policy's `defaults.max_tokens` when the caller gave none. "unbounded" passes the caller's value.
+   * A number caps output tokens (the caller may ask for fewer). "bounded" is the same cap with the
+   * policy's `defaults.max_tokens` as the number, so every call carries one. "unbounded" passes the
+   * caller's value, or none.
    */
   max_tokens: z.union([positiveInt, z.literal("bounded"), z.literal("unbounded")]).optional(),
 });
 
-export const degradeSchema = z.strictObject({
+const degradeSchema = z.strictObject({
   /** Fixed non-AI answer returned when every target failed with a retryable error. */
   answer: z.string().min(1),
 });
 
-export const routeSchema = z.strictObject({
+const routeSchema = z.strictObject({
   name,
   /** Omitted or empty: matches every request (a default route, which must come last). */
   match: matchSchema.optional(),
@@ -60,13 +72,13 @@ export const routeSchema = z.strictObject({
   degrade: degradeSchema.optional(),
 });
 
-export const modelSchema = z.strictObject({
+const modelSchema = z.strictObject({
   input_usd_per_mtok: z.number().nonnegative().default(0),
   output_usd_per_mtok: z.number().nonnegative().default(0),
   context_window: positiveInt.optional(),
 });
 
-export const mockSchema = z.strictObject({
+const mockSchema = z.strictObject({
   latency_ms: z.int().nonnegative().max(3_600_000).default(0),
   token_interval_ms: z.int().nonnegative().max(3_600_000).default(0),
   failure_rate: z.number().min(0).max(1).default(0),
@@ -76,15 +88,26 @@ export const mockSchema = z.strictObject({
   reply: z.string().optional(),
 });
 
-export const providerSchema = z.strictObject({
+const providerSchema = z.strictObject({
   kind: z.enum(["openai-compatible", "mock"]),
   base_url: z.url({ protocol: /^https?$/ }).optional(),
-  api_key: z.string().optional(),
+  api_key: headerValue.optional(),
   /** Whether data sent to this provider leaves our boundary. Omitted means true: fail closed. */
   hosted: z.boolean().default(true),
   region: z.string().default(""),
   runtime: name.optional(),
-  headers: z.record(z.string(), z.string()).default({}),
+  headers: z
+    .record(z.string(), headerValue)
+    .superRefine((headers, context) => {
+      for (const name of Object.keys(headers))
+        if (!HEADER_NAME.test(name))
+          context.addIssue({
+            code: "custom",
+            path: [name],
+            message: "must be an HTTP header name (a token)",
+          });
+    })
+    .default({}),
   max_connections: positiveInt.default(64),
   connect_timeout_ms: durationMs.default(2_000),
   /** When listed, routes may only name these models; prices make `costUsd` meaningful. */
@@ -92,20 +115,20 @@ export const providerSchema = z.strictObject({
   mock: mockSchema.optional(),
 });
 
-export const dataClassSchema = z.strictObject({
+const dataClassSchema = z.strictObject({
   /** Whether requests of this class may be sent to a provider marked `hosted: true`. */
   may_leave: z.boolean(),
   /** When set, hosted providers must be in one of these regions. */
   regions: z.array(name).optional(),
 });
 
-export const loggingSchema = z.strictObject({
+const loggingSchema = z.strictObject({
   store_prompts: z.enum(["full", "redacted", "hashed", "none"]).default("none"),
   store_outputs: z.boolean().default(false),
   store_tool_args: z.enum(["full", "denylist_secrets", "none"]).default("denylist_secrets"),
 });
 
-export const defaultsSchema = z.strictObject({
+const defaultsSchema = z.strictObject({
   /** Class of a request that declares none. Ship a class that stays inside: fail closed. */
   data_class: name.default("internal"),
   task: name.default("chat"),
@@ -114,15 +137,14 @@ export const defaultsSchema = z.strictObject({
 });
 
 export const policySchema = z.strictObject({
-  defaults: defaultsSchema.default({ data_class: "internal", task: "chat", max_tokens: 1024 }),
+  defaults: defaultsSchema.prefault({}),
   /** Ordered from least to most sensitive; classification may only move a request down this list. */
   data_classes: z.record(name, dataClassSchema).optional(),
   providers: z.record(name, providerSchema),
   routes: z.array(routeSchema).min(1, "must list at least one route"),
-  logging: loggingSchema.optional(),
+  logging: loggingSchema.prefault({}),
 });
 
 export type PolicyDocument = z.infer<typeof policySchema>;
 export type RouteDocument = z.infer<typeof routeSchema>;
-export type TargetDocument = z.infer<typeof targetSchema>;
 export type ProviderDocument = z.infer<typeof providerSchema>;

@@ -2,7 +2,7 @@ import type { Classification } from "../classify/classify.js";
 import type { Policy, RouteMatch, RoutePolicy, RouteTarget } from "../config/policy.js";
 import { NoRouteError } from "../core/errors.js";
 import { type Candidate, type Decision, targetId } from "../core/types.js";
-import { residencyRefusal } from "../guard/residency.js";
+import { targetRefusal } from "../guard/residency.js";
 import type { IdentifiedRequest } from "../identify/identify.js";
 
 export interface RoutingPlan {
@@ -32,7 +32,7 @@ export function decide(
   const candidates: Candidate[] = [];
   const eligible: RouteTarget[] = [];
   for (const target of route.targets) {
-    const reason = ineligibility(target, classification.dataClass, policy);
+    const reason = targetRefusal(target, classification.dataClass, policy);
     candidates.push({
       target: targetId(target),
       role: target.role,
@@ -74,15 +74,4 @@ function matches(match: RouteMatch, request: IdentifiedRequest, classification: 
     if (value === undefined || !values.has(value)) return false;
   }
   return true;
-}
-
-/** Why `target` may not serve a request of `dataClass`, or undefined when it may. */
-export function ineligibility(target: RouteTarget, dataClass: string, policy: Policy): string | undefined {
-  const provider = policy.providers.get(target.provider);
-  if (!provider) return `provider ${target.provider} is not declared`;
-  if (provider.disabledReason)
-    return `provider ${target.provider} is left out of routing: ${provider.disabledReason}`;
-  const klass = policy.dataClasses.get(dataClass);
-  if (!klass) return `data class ${dataClass} is not declared`;
-  return residencyRefusal(klass, provider.settings);
 }

@@ -1,7 +1,7 @@
 import type { RouteTarget } from "../config/policy.js";
 import type { PolicyLease } from "../config/policy-store.js";
 import type { ProviderAdapter } from "../providers/types.js";
-import { residencyRefusal } from "./residency.js";
+import { targetRefusal } from "./residency.js";
 
 export type GuardVerdict = { allowed: true; adapter: ProviderAdapter } | { allowed: false; reason: string };
 
@@ -11,11 +11,7 @@ export type GuardVerdict = { allowed: true; adapter: ProviderAdapter } | { allow
  * boundary is never handed to a hosted provider's adapter.
  */
 export function guardAttempt(target: RouteTarget, dataClass: string, lease: PolicyLease): GuardVerdict {
-  const provider = lease.policy.providers.get(target.provider);
-  const klass = lease.policy.dataClasses.get(dataClass);
-  if (!provider || !klass)
-    return { allowed: false, reason: `unknown provider or data class for ${target.provider}` };
-  const refusal = residencyRefusal(klass, provider.settings);
+  const refusal = targetRefusal(target, dataClass, lease.policy);
   if (refusal) return { allowed: false, reason: refusal };
   const adapter = lease.adapter(target.provider);
   if (!adapter) return { allowed: false, reason: `provider ${target.provider} is left out of routing` };

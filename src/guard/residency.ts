@@ -1,4 +1,5 @@
-import type { DataClass } from "../config/policy.js";
+import type { DataClass, Policy } from "../config/policy.js";
+import type { TargetRef } from "../core/types.js";
 import type { ProviderSettings } from "../providers/types.js";
 
 /**
@@ -12,4 +13,19 @@ export function residencyRefusal(dataClass: DataClass, provider: ProviderSetting
   if (dataClass.regions && !dataClass.regions.has(provider.region))
     return `data class ${dataClass.name} may only go to regions [${[...dataClass.regions].join(", ")}]; provider ${provider.name} is in "${provider.region}"`;
   return undefined;
+}
+
+/**
+ * Why `target` may not serve a request of `dataClass` under `policy`, or undefined when it may:
+ * residency, and providers left out of routing. Used when the route is chosen and again before
+ * every attempt.
+ */
+export function targetRefusal(target: TargetRef, dataClass: string, policy: Policy): string | undefined {
+  const provider = policy.providers.get(target.provider);
+  if (!provider) return `provider ${target.provider} is not declared`;
+  if (provider.disabledReason)
+    return `provider ${target.provider} is left out of routing: ${provider.disabledReason}`;
+  const klass = policy.dataClasses.get(dataClass);
+  if (!klass) return `data class ${dataClass} is not declared`;
+  return residencyRefusal(klass, provider.settings);
 }

@@ -2,7 +2,7 @@ import type { Policy } from "../config/policy.js";
 import { InvalidRequestError } from "../core/errors.js";
 import type { LlmRequest } from "../core/types.js";
 
-/** A request whose fields have been checked against the policy; tenant and user are filled in. */
+/** A request whose fields have been checked against the policy; the tenant defaults to "default". */
 export interface IdentifiedRequest extends LlmRequest {
   tenant: string;
   user: string;
@@ -17,8 +17,25 @@ const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 export function identify(request: LlmRequest, policy: Policy): IdentifiedRequest {
   if (request.messages.length === 0)
     throw new InvalidRequestError("messages", "must contain at least one message");
+  // Providers refuse these with a bare 400; naming the field here is the difference for a caller.
+  const toolCallIds = new Set<string>();
   request.messages.forEach((message, index) => {
     const at = `messages[${index}]`;
+    message.toolCalls?.forEach((call, callIndex) => {
+      if (call.id === "")
+        throw new InvalidRequestError(`${at}.toolCalls[${callIndex}].id`, "must not be empty");
+      if (!TOOL_NAME.test(call.name))
+        throw new InvalidRequestError(
+          `${at}.toolCalls[${callIndex}].name`,
+          "must be 1-64 characters of A-Z, a-z, 0-9, _ or -",
+        );
+      toolCallIds.add(call.id);
+    });
+    if (message.role === "tool" && message.toolCallId && !toolCallIds.has(message.toolCallId))
+      throw new InvalidRequestError(
+        `${at}.toolCallId`,
+        `"${message.toolCallId}" answers no earlier tool call`,
+      );
     const hasToolCalls = (message.toolCalls?.length ?? 0) > 0;
     if (message.content.length === 0 && !(message.role === "assistant" && hasToolCalls))
       throw new InvalidRequestError(`${at}.content`, "must not be empty");
@@ -62,5 +79,5 @@ export function identify(request: LlmRequest, policy: Policy): IdentifiedRequest
     toolNames.add(tool.name);
   });
 
-  return { ...request, tenant: request.tenant || "default", user: request.user };
+  return { ...request, tenant: request.tenant || "default" };
 }

@@ -9,7 +9,7 @@ const RETRYABLE: ReadonlySet<ErrorClass> = new Set([
   "overloaded",
 ]);
 
-export function isRetryableClass(errorClass: ErrorClass): boolean {
+function isRetryableClass(errorClass: ErrorClass): boolean {
   return RETRYABLE.has(errorClass);
 }
 

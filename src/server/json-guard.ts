@@ -37,7 +37,7 @@ export function createJsonRequestDecoder(maxDepth: number): { decode(input?: Uin
  * Throws ConnectError INVALID_ARGUMENT if arrays and objects in `json` nest deeper than
  * `maxDepth`. Brackets inside strings do not count. Does not validate the JSON otherwise.
  */
-export function checkJsonDepth(json: Uint8Array, maxDepth: number): void {
+function checkJsonDepth(json: Uint8Array, maxDepth: number): void {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < json.length; i++) {

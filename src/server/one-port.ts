@@ -11,7 +11,7 @@ export type WireProtocol = "h2" | "h1";
  * with the connection preface (RFC 9113 §3.4), anything else is HTTP/1.x. Undefined while the
  * bytes seen so far are still a prefix of the preface.
  */
-export function protocolOf(firstBytes: Buffer): WireProtocol | undefined {
+function protocolOf(firstBytes: Buffer): WireProtocol | undefined {
   const compared = Math.min(firstBytes.length, HTTP2_PREFACE.length);
   if (firstBytes.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared)))
     return compared === HTTP2_PREFACE.length ? "h2" : undefined;

@@ -1,8 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { ClassifyRequest, RouteRequest, StreamRequest } from "../../gen/switchyard/v1/router_pb.js";
-
-/** The three request messages carry the same fields (see router.proto). */
-export type RouterRequest = RouteRequest | StreamRequest | ClassifyRequest;
+import type { RouterRequest } from "./to-domain.js";
 
 /**
  * Bounds on what one request may carry into the core. Body size alone (`maxBodyBytes`) still

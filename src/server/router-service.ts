@@ -1,12 +1,6 @@
-import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import {
-  ClassifyResponseSchema,
-  RouteResponseSchema,
-  type RouterService,
-  StreamResponseSchema,
-} from "../../gen/switchyard/v1/router_pb.js";
+import type { RouterService } from "../../gen/switchyard/v1/router_pb.js";
 import type { Pipeline } from "../core/pipeline.js";
 import type { CallContext } from "../core/types.js";
 import { traceIdFrom } from "../telemetry/trace-context.js";
@@ -25,10 +19,7 @@ export function createRouterService(deps: RouterDeps): ServiceImpl<typeof Router
     async route(request, context) {
       const call = callFrom(context);
       try {
-        return create(
-          RouteResponseSchema,
-          toRouteResponse(await deps.pipeline.route(toLlmRequest(request), call)),
-        );
+        return toRouteResponse(await deps.pipeline.route(toLlmRequest(request), call));
       } catch (error) {
         throw toConnectError(error, deps.logger, call.traceId, context.signal);
       }
@@ -37,7 +28,7 @@ export function createRouterService(deps: RouterDeps): ServiceImpl<typeof Router
       const call = callFrom(context);
       try {
         for await (const event of deps.pipeline.stream(toLlmRequest(request), call))
-          yield create(StreamResponseSchema, toStreamResponse(event));
+          yield toStreamResponse(event);
       } catch (error) {
         throw toConnectError(error, deps.logger, call.traceId, context.signal);
       }
@@ -45,10 +36,7 @@ export function createRouterService(deps: RouterDeps): ServiceImpl<typeof Router
     async classify(request, context) {
       const call = callFrom(context);
       try {
-        return create(
-          ClassifyResponseSchema,
-          toClassifyResponse(deps.pipeline.classify(toLlmRequest(request), call)),
-        );
+        return toClassifyResponse(deps.pipeline.classify(toLlmRequest(request), call));
       } catch (error) {
         throw toConnectError(error, deps.logger, call.traceId, context.signal);
       }

@@ -23,8 +23,9 @@ import { createJsonRequestDecoder } from "./json-guard.js";
 import { createOnePortListener } from "./one-port.js";
 import { createReflectionServices } from "./reflection-service.js";
 import { gateRequest } from "./request-gate.js";
-import { checkRequestLimits, type RouterRequest } from "./request-limits.js";
+import { checkRequestLimits } from "./request-limits.js";
 import { createRouterService } from "./router-service.js";
+import type { RouterRequest } from "./to-domain.js";
 import {
   boundHttp2Sessions,
   http1ServerOptions,

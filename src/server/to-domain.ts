@@ -5,10 +5,10 @@ import { InvalidRequestError } from "../core/errors.js";
 import type { ChatMessage, Role as DomainRole, LlmRequest } from "../core/types.js";
 
 /** The three request messages carry the same fields (see router.proto), so one mapping serves all. */
-type AnyRouterRequest = RouteRequest | StreamRequest | ClassifyRequest;
+export type RouterRequest = RouteRequest | StreamRequest | ClassifyRequest;
 
 /** Maps a request message to the domain request. Throws InvalidRequestError naming the field. */
-export function toLlmRequest(request: AnyRouterRequest): LlmRequest {
+export function toLlmRequest(request: RouterRequest): LlmRequest {
   const params = request.params;
   return {
     messages: request.messages.map(toChatMessage),

@@ -195,3 +195,29 @@ routes:
     expect(policy.providers.get("local")?.settings.headers).toEqual({ "x-template": "${literal}" });
   });
 });
+
+describe("provider credentials and headers", () => {
+  it("refuses an api key with a control character (a key file's trailing newline) without echoing it", () => {
+    const issues = issuesOf(
+      `
+providers:
+  openai:
+    kind: openai-compatible
+    base_url: https://api.openai.com/v1
+    api_key: \${OPENAI_API_KEY}
+    hosted: false
+    headers: { "bad header": "x", x-ok: "line\\nbreak" }
+routes:
+  - name: r
+    primary: { provider: openai, model: m }
+`,
+      { OPENAI_API_KEY: "sk-secret-value\n" },
+    );
+    expect(issues).toEqual([
+      "providers.openai.api_key: must not contain control characters (a trailing newline from a key file?)",
+      "providers.openai.headers.x-ok: must not contain control characters (a trailing newline from a key file?)",
+      "providers.openai.headers.bad header: must be an HTTP header name (a token)",
+    ]);
+    expect(issues.join("\n")).not.toContain("sk-secret-value");
+  });
+});

@@ -1,6 +1,11 @@
-import { writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { loadPolicyFile } from "../../src/config/load-policy.js";
+import { createPolicyStore } from "../../src/config/policy-store.js";
+import { watchPolicyFile } from "../../src/config/reload.js";
 import { createPipeline } from "../../src/core/pipeline.js";
 import { createDecisionLog } from "../../src/record/decision-log.js";
 import { call, collect, request } from "../helpers/pipeline.js";
@@ -88,5 +93,41 @@ describe("policy reload", () => {
     // Fixing the file brings the new version in.
     await writeFile(service.policyPath, MINIMAL_POLICY.replace("model: tiny", "model: small"));
     await until(() => app.policies.current().version !== version);
+  });
+});
+
+describe("watchPolicyFile", () => {
+  it("picks up a Kubernetes-style ConfigMap update (a swapped ..data symlink)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "switchyard-configmap-"));
+    const watched: { stop(): void }[] = [];
+    try {
+      for (const [version, model] of [
+        ["v1", "tiny"],
+        ["v2", "small"],
+      ] as const) {
+        await mkdir(join(dir, version));
+        await writeFile(
+          join(dir, version, "policy.yaml"),
+          MINIMAL_POLICY.replace("model: tiny", `model: ${model}`),
+        );
+      }
+      await symlink("v1", join(dir, "..data"));
+      await symlink("..data/policy.yaml", join(dir, "policy.yaml"));
+      const path = join(dir, "policy.yaml");
+      const store = createPolicyStore(await loadPolicyFile(path, {}));
+      const before = store.current().version;
+      watched.push(
+        watchPolicyFile({ path, store, env: () => ({}), logger: pino({ level: "silent" }), onSighup: false }),
+      );
+
+      // What the kubelet does: a new symlink, renamed over the old one.
+      await symlink("v2", join(dir, "..data_tmp"));
+      await rename(join(dir, "..data_tmp"), join(dir, "..data"));
+      await until(() => store.current().version !== before);
+      expect(store.current().routes[0]?.targets[0]?.model).toBe("small");
+    } finally {
+      for (const watcher of watched) watcher.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -130,6 +130,24 @@ routes:
         { messages: [{ role: "system", content: "be nice" }] },
         "messages: must contain at least one message with role ROLE_USER",
       ],
+      [
+        {
+          messages: [
+            { role: "user", content: "weather?" },
+            { role: "assistant", content: "", toolCalls: [{ id: "", name: "weather", arguments: "{}" }] },
+          ],
+        },
+        "messages[1].toolCalls[0].id: must not be empty",
+      ],
+      [
+        {
+          messages: [
+            { role: "user", content: "weather?" },
+            { role: "tool", content: "sunny", toolCallId: "call_9" },
+          ],
+        },
+        'messages[1].toolCallId: "call_9" answers no earlier tool call',
+      ],
     ];
     for (const [overrides, message] of cases) {
       const error = await pipeline

@@ -23,6 +23,11 @@ export function createMockAdapter(settings: ProviderSettings): ProviderAdapter {
     failure: "unavailable",
   };
   let calls = 0;
+  const closing = new AbortController();
+  const withClose = (call: ProviderCall): ProviderCall => ({
+    ...call,
+    signal: AbortSignal.any([call.signal, closing.signal]),
+  });
 
   /** Spreads failures evenly: with rate r, call n fails when floor(n*r) steps up. */
   function shouldFail(): boolean {
@@ -36,13 +41,15 @@ export function createMockAdapter(settings: ProviderSettings): ProviderAdapter {
   }
 
   return {
-    async complete(call: ProviderCall): Promise<Completion> {
+    async complete(original: ProviderCall): Promise<Completion> {
+      const call = withClose(original);
       await failOrWait(call);
       const { tokens, finishReason } = answer(settings, mock, call);
       return { content: tokens.join(""), toolCalls: [], finishReason, usage: usage(call.messages, tokens) };
     },
 
-    async *stream(call: ProviderCall): AsyncIterable<StreamPart> {
+    async *stream(original: ProviderCall): AsyncIterable<StreamPart> {
+      const call = withClose(original);
       await failOrWait(call);
       const { tokens, finishReason } = answer(settings, mock, call);
       for (const [index, token] of tokens.entries()) {
@@ -54,7 +61,9 @@ export function createMockAdapter(settings: ProviderSettings): ProviderAdapter {
       yield { type: "response-end", finishReason, usage: total };
     },
 
-    async close(): Promise<void> {},
+    async close(): Promise<void> {
+      closing.abort(new ProviderError("cancelled", "provider adapter closed"));
+    },
   };
 }
 

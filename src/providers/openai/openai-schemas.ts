@@ -1,5 +1,8 @@
 import { z } from "zod";
 
+/** Token counts and indexes travel as uint32 in our contract: a larger value is a broken upstream. */
+const UINT32_MAX = 4_294_967_295;
+
 /*
  * Shapes of what an OpenAI-compatible server sends back. Every object is loose: OpenAI keeps
  * adding fields (service_tier, obfuscation, annotations, prompt_tokens_details, …) and the
@@ -18,9 +21,9 @@ const toolArguments = z.union([
 
 /** https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage */
 export const usageSchema = z.looseObject({
-  prompt_tokens: z.number().int().nonnegative(),
+  prompt_tokens: z.number().int().nonnegative().max(UINT32_MAX),
   // Some servers leave it out when nothing was generated.
-  completion_tokens: z.number().int().nonnegative().default(0),
+  completion_tokens: z.number().int().nonnegative().max(UINT32_MAX).default(0),
   total_tokens: z.number().int().nonnegative().nullish(),
 });
 
@@ -48,7 +51,7 @@ export const chatCompletionSchema = z.looseObject({
   model: z.string().nullish(),
   choices: z.array(
     z.looseObject({
-      index: z.number().int().nullish(),
+      index: z.number().int().nonnegative().max(UINT32_MAX).nullish(),
       message: responseMessageSchema,
       finish_reason: z.string().nullish(),
     }),
@@ -56,12 +59,10 @@ export const chatCompletionSchema = z.looseObject({
   usage: usageSchema.nullish(),
 });
 
-export type ChatCompletionBody = z.infer<typeof chatCompletionSchema>;
-
 /** https://platform.openai.com/docs/api-reference/chat-streaming/streaming */
 const toolCallDeltaSchema = z.looseObject({
   // Mistral has been seen omitting it when a chunk carries one whole call.
-  index: z.number().int().nonnegative().nullish(),
+  index: z.number().int().nonnegative().max(UINT32_MAX).nullish(),
   id: z.string().nullish(),
   type: z.string().nullish(),
   function: z
@@ -81,7 +82,7 @@ export const chatCompletionChunkSchema = z.looseObject({
   choices: z
     .array(
       z.looseObject({
-        index: z.number().int().nullish(),
+        index: z.number().int().nonnegative().max(UINT32_MAX).nullish(),
         delta: z
           .looseObject({
             role: z.string().nullish(),
@@ -99,8 +100,6 @@ export const chatCompletionChunkSchema = z.looseObject({
     .nullish(),
   usage: usageSchema.nullish(),
 });
-
-export type ChatCompletionChunkBody = z.infer<typeof chatCompletionChunkSchema>;
 
 const errorCode = z.union([z.string(), z.number()]).nullish();
 
@@ -130,5 +129,3 @@ export const errorBodySchema = z.union([
     })
     .transform((body) => ({ ...body, error: { message: body.message, type: body.type, code: body.code } })),
 ]);
-
-export type ErrorBody = z.infer<typeof errorBodySchema>;
