@@ -7,16 +7,18 @@ import {
   type Http2Stream,
   constants as http2Constants,
 } from "node:http2";
+import type { ServerLimits } from "./server.js";
 
 /** The HTTP-level bounds of the front door (see ServerLimits for what each means). */
-export interface TransportLimits {
-  maxHeaderBytes: number;
-  maxHeaderPairs: number;
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  idleTimeoutMs: number;
-  maxConcurrentStreams: number;
-}
+export type TransportLimits = Pick<
+  ServerLimits,
+  | "maxHeaderBytes"
+  | "maxHeaderPairs"
+  | "headersTimeoutMs"
+  | "requestTimeoutMs"
+  | "idleTimeoutMs"
+  | "maxConcurrentStreams"
+>;
 
 /**
  * HTTP/1.1 server options. `maxHeaderSize` covers the request line and headers: above it node
