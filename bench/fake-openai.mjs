@@ -1,0 +1,94 @@
+// A minimal fake OpenAI chat-completions server for the benchmark (plain node:http, keep-alive).
+// Speaks the same unary wire format as test/fakes/fake-openai-server.ts: POST /v1/chat/completions
+// with a JSON body -> 200 `application/json` chat.completion with `usage`. Streaming is not served
+// (the benchmark only calls Route). Prints "fake-openai listening on 127.0.0.1:PORT" when ready,
+// and answers GET /stats with {"completions": N} so the runner can check every Route reached it.
+//
+//   node bench/fake-openai.mjs [--port N]
+import { createServer } from "node:http";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({ options: { port: { type: "string", default: "0" } } });
+const REPLY = "Hello from the fake OpenAI server.";
+const COMPLETION_TOKENS = REPLY.split(" ").length;
+let completions = 0;
+
+function send(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "openai-processing-ms": "1",
+    "x-request-id": `req_${completions.toString(16).padStart(32, "0")}`,
+  });
+  res.end(text);
+}
+
+const server = createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (chunk) => chunks.push(chunk));
+  req.on("end", () => {
+    if (req.method === "GET" && req.url === "/stats") return send(res, 200, { completions });
+    if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
+      return send(res, 404, {
+        error: {
+          message: `Invalid URL (${req.method} ${req.url})`,
+          type: "invalid_request_error",
+          param: null,
+          code: null,
+        },
+      });
+    }
+    let body;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch {
+      return send(res, 400, {
+        error: {
+          message: "We could not parse the JSON body of your request.",
+          type: "invalid_request_error",
+          param: null,
+          code: null,
+        },
+      });
+    }
+    completions += 1;
+    let promptChars = 0;
+    for (const message of Array.isArray(body.messages) ? body.messages : [])
+      if (typeof message?.content === "string") promptChars += message.content.length;
+    const promptTokens = Math.max(1, Math.ceil(promptChars / 4));
+    send(res, 200, {
+      id: `chatcmpl-bench${completions}`,
+      object: "chat.completion",
+      created: 1_700_000_000 + completions,
+      model: typeof body.model === "string" ? body.model : "gpt-4o-mini-2024-07-18",
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: REPLY, refusal: null, annotations: [] },
+          logprobs: null,
+          finish_reason: "stop",
+        },
+      ],
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: COMPLETION_TOKENS,
+        total_tokens: promptTokens + COMPLETION_TOKENS,
+        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: {
+          reasoning_tokens: 0,
+          audio_tokens: 0,
+          accepted_prediction_tokens: 0,
+          rejected_prediction_tokens: 0,
+        },
+      },
+      service_tier: "default",
+      system_fingerprint: "fp_fake0001",
+    });
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(Number(values.port), "127.0.0.1", () => {
+  process.stdout.write(`fake-openai listening on 127.0.0.1:${server.address().port}\n`);
+});
+process.once("SIGTERM", () => process.exit(0));
