@@ -109,7 +109,9 @@ export function createOpenAiAdapter(settings: ProviderSettings): ProviderAdapter
         yield* completionToParts(await jsonInsteadOfStream(response));
         return;
       }
-      for await (const part of decodeOpenAiStream(response.body)) {
+      // destroyOnReturn: false leaves what happens to the body to the finally below, not to the
+      // iterator being returned early.
+      for await (const part of decodeOpenAiStream(response.body.iterator({ destroyOnReturn: false }))) {
         if (part.type === "response-end") answered = true;
         yield part;
       }

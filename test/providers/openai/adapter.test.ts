@@ -416,6 +416,27 @@ describe("createOpenAiAdapter", () => {
       expect(fake.requests[0]?.connectionId).toBe(fake.requests[1]?.connectionId);
     });
 
+    it("keeps the connection when the consumer stops at the end marker", async () => {
+      // The end of the HTTP body comes 100 ms after [DONE], as from a server that flushes late.
+      fake.script({
+        type: "handler",
+        handle(_request, response) {
+          const chunk = (delta: object, finish: string | null) =>
+            `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+          response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" });
+          response.write(`${chunk({ content: "done" }, null)}${chunk({}, "stop")}data: [DONE]\n\n`);
+          setTimeout(() => response.end(), 100);
+        },
+      });
+      const openai = connect();
+      for await (const part of openai.stream(call())) if (part.type === "response-end") break;
+      // The body's last bytes drain in the background; then the socket goes back to the pool.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(text(await collect(openai.stream(call())))).toBe(DEFAULT_REPLY);
+      expect(fake.connectionCount).toBe(1);
+      expect(fake.requests[0]?.closedBeforeResponseEnd).toBe(false);
+    });
+
     it("rejects immediately when the signal is already aborted, without a request", async () => {
       const controller = new AbortController();
       controller.abort();
