@@ -171,6 +171,8 @@ function compileProvider(
     issues.push({ path: `${at}.base_url`, message: 'required for kind "openai-compatible"' });
   if (provider.kind !== "mock" && provider.mock)
     issues.push({ path: `${at}.mock`, message: 'only allowed for kind "mock"' });
+  if (provider.kind !== "openai-compatible" && provider.openai)
+    issues.push({ path: `${at}.openai`, message: 'only allowed for kind "openai-compatible"' });
 
   const keyGap = missing.find(
     (gap) => gap.path[0] === "providers" && gap.path[1] === providerName && gap.path[2] === "api_key",
@@ -186,6 +188,7 @@ function compileProvider(
     ...(provider.base_url !== undefined && { baseUrl: provider.base_url }),
     ...(provider.api_key !== undefined && { apiKey: provider.api_key }),
     ...(provider.runtime !== undefined && { runtime: provider.runtime }),
+    ...(provider.openai && { openai: { maxTokensField: provider.openai.max_tokens_field } }),
     ...(provider.kind === "mock" && {
       mock: {
         latencyMs: provider.mock?.latency_ms ?? 0,

@@ -113,6 +113,10 @@ const providerSchema = z.strictObject({
   /** When listed, routes may only name these models; prices make `costUsd` meaningful. */
   models: z.record(name, modelSchema).optional(),
   mock: mockSchema.optional(),
+  /** For kind openai-compatible only. */
+  openai: z
+    .strictObject({ max_tokens_field: z.enum(["max_tokens", "max_completion_tokens"]).default("max_tokens") })
+    .optional(),
 });
 
 const dataClassSchema = z.strictObject({

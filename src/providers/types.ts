@@ -37,6 +37,16 @@ export interface ProviderSettings {
   /** Time to establish a TCP/TLS connection before the attempt fails as `connect`. */
   connectTimeoutMs: number;
   mock?: MockSettings;
+  openai?: OpenAiSettings;
+}
+
+/** Quirks of OpenAI-compatible servers that differ by deployment. */
+export interface OpenAiSettings {
+  /**
+   * Where the output cap goes: `max_tokens` (vLLM, Ollama, Mistral, OpenAI's non-reasoning models)
+   * or `max_completion_tokens` (OpenAI's reasoning models refuse `max_tokens`).
+   */
+  maxTokensField: "max_tokens" | "max_completion_tokens";
 }
 
 /** What an adapter is asked to do: one model call, already decided and guarded. */

@@ -221,3 +221,28 @@ routes:
     expect(issues.join("\n")).not.toContain("sk-secret-value");
   });
 });
+
+describe("provider quirks", () => {
+  it("takes openai.max_tokens_field for an openai-compatible provider and refuses it elsewhere", () => {
+    const policy = parsePolicy(
+      `
+providers:
+  o1: { kind: openai-compatible, base_url: "https://api.openai.com/v1", hosted: false, openai: { max_tokens_field: max_completion_tokens } }
+routes:
+  - name: r
+    primary: { provider: o1, model: o3 }
+`,
+      { source: "t", env: {} },
+    );
+    expect(policy.providers.get("o1")?.settings.openai).toEqual({ maxTokensField: "max_completion_tokens" });
+    expect(
+      issuesOf(`
+providers:
+  local: { kind: mock, hosted: false, openai: {} }
+routes:
+  - name: r
+    primary: { provider: local, model: m }
+`),
+    ).toEqual(['providers.local.openai: only allowed for kind "openai-compatible"']);
+  });
+});

@@ -68,7 +68,9 @@ export function createOpenAiAdapter(settings: ProviderSettings): ProviderAdapter
 
   async function send(call: ProviderCall, stream: boolean, signal: AbortSignal): Promise<ResponseData> {
     if (signal.aborted) throw abortError(signal);
-    const body = JSON.stringify(toOpenAiRequest(call, { stream }));
+    const body = JSON.stringify(
+      toOpenAiRequest(call, { stream, maxTokensField: settings.openai?.maxTokensField ?? "max_tokens" }),
+    );
     try {
       return await request(url, {
         dispatcher: agent,

@@ -24,6 +24,7 @@ export interface OpenAiChatRequest {
   messages: OpenAiMessage[];
   tools?: OpenAiTool[];
   max_tokens?: number;
+  max_completion_tokens?: number;
   temperature?: number;
   top_p?: number;
   stop?: string[];
@@ -35,7 +36,10 @@ export interface OpenAiChatRequest {
  * Builds the chat-completions request body for one call. Pure; `call.signal` is not looked at.
  * https://platform.openai.com/docs/api-reference/chat/create
  */
-export function toOpenAiRequest(call: ProviderCall, options: { stream: boolean }): OpenAiChatRequest {
+export function toOpenAiRequest(
+  call: ProviderCall,
+  options: { stream: boolean; maxTokensField?: "max_tokens" | "max_completion_tokens" },
+): OpenAiChatRequest {
   const body: OpenAiChatRequest = {
     model: call.model,
     messages: call.messages.map(toOpenAiMessage),
@@ -43,9 +47,9 @@ export function toOpenAiRequest(call: ProviderCall, options: { stream: boolean }
   };
   // OpenAI rejects `tools: []` ("[] is too short"), so no tools means no key at all.
   if (call.tools.length > 0) body.tools = call.tools.map(toOpenAiTool);
-  // `max_tokens`, not `max_completion_tokens`: vLLM, Ollama, Mistral and older gateways only know the
-  // former, and OpenAI still accepts it for every non-reasoning model.
-  if (call.maxTokens !== undefined) body.max_tokens = call.maxTokens;
+  // `max_tokens` by default: vLLM, Ollama, Mistral and older gateways only know it, and OpenAI
+  // accepts it for every non-reasoning model; its reasoning models want `max_completion_tokens`.
+  if (call.maxTokens !== undefined) body[options.maxTokensField ?? "max_tokens"] = call.maxTokens;
   if (call.temperature !== undefined) body.temperature = call.temperature;
   if (call.topP !== undefined) body.top_p = call.topP;
   if (call.stop.length > 0) body.stop = [...call.stop];

@@ -94,6 +94,14 @@ describe("createOpenAiAdapter", () => {
   });
 
   describe("complete", () => {
+    it("sends the cap as max_completion_tokens when the provider is configured so", async () => {
+      await connect({ openai: { maxTokensField: "max_completion_tokens" } }).complete(
+        call({ maxTokens: 64 }),
+      );
+      expect(fake.requests[0]?.body).toMatchObject({ max_completion_tokens: 64 });
+      expect(fake.requests[0]?.body).not.toHaveProperty("max_tokens");
+    });
+
     it("returns the completion and sends a well-formed request", async () => {
       const openai = connect({ headers: { "HTTP-Referer": "https://switchyard.test" } });
       const completion = await openai.complete(call({ maxTokens: 64, temperature: 0.2 }));

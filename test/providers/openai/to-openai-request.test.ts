@@ -36,6 +36,15 @@ describe("toOpenAiRequest", () => {
     expect(body).not.toHaveProperty("max_completion_tokens");
   });
 
+  it("puts the cap in max_completion_tokens for providers configured so (OpenAI reasoning models)", () => {
+    const body = toOpenAiRequest(call({ maxTokens: 256 }), {
+      stream: false,
+      maxTokensField: "max_completion_tokens",
+    });
+    expect(body).toMatchObject({ max_completion_tokens: 256 });
+    expect(body).not.toHaveProperty("max_tokens");
+  });
+
   it("omits empty stop and tools, which strict servers reject", () => {
     const body = toOpenAiRequest(call({ stop: [], tools: [] }), { stream: false });
     expect(body).not.toHaveProperty("stop");
