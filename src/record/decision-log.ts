@@ -5,28 +5,37 @@ export interface RecordedDecision {
   recordedAt: Date;
 }
 
-/** Recent decisions by trace id, bounded: the oldest is forgotten when a new one would exceed `capacity`. */
+/**
+ * Recent decisions by trace id, bounded in traces (`capacity`; the least recently written trace is
+ * forgotten first) and in decisions per trace (`perTrace`; an agent loop makes many calls under
+ * one caller trace, and the oldest of them goes first).
+ */
 export interface DecisionLog {
   add(decision: Decision, at?: Date): void;
-  get(traceId: string): RecordedDecision | undefined;
+  /** Every recent decision of the trace, oldest first; empty when none. */
+  get(traceId: string): readonly RecordedDecision[];
+  /** Traces held. */
   readonly size: number;
 }
 
-export function createDecisionLog(capacity = 10_000): DecisionLog {
-  // A Map iterates in insertion order, so its first key is always the oldest entry.
-  const entries = new Map<string, RecordedDecision>();
+export function createDecisionLog(capacity = 10_000, perTrace = 32): DecisionLog {
+  // A Map iterates in insertion order; re-inserting on write keeps its first key the stalest trace.
+  const traces = new Map<string, RecordedDecision[]>();
   return {
     add(decision, at = new Date()) {
-      entries.delete(decision.traceId);
-      entries.set(decision.traceId, { decision: structuredClone(decision), recordedAt: at });
-      if (entries.size > capacity) {
-        const oldest = entries.keys().next();
-        if (!oldest.done) entries.delete(oldest.value);
+      const recorded = traces.get(decision.traceId) ?? [];
+      traces.delete(decision.traceId);
+      recorded.push({ decision: structuredClone(decision), recordedAt: at });
+      if (recorded.length > perTrace) recorded.shift();
+      traces.set(decision.traceId, recorded);
+      if (traces.size > capacity) {
+        const stalest = traces.keys().next();
+        if (!stalest.done) traces.delete(stalest.value);
       }
     },
-    get: (traceId) => entries.get(traceId),
+    get: (traceId) => traces.get(traceId) ?? [],
     get size() {
-      return entries.size;
+      return traces.size;
     },
   };
 }

@@ -52,10 +52,18 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
     getDecision(request) {
       if (!/^[0-9a-f]{32}$/.test(request.traceId))
         throw new ConnectError("trace_id: must be 32 lowercase hex characters", Code.InvalidArgument);
-      const found = deps.decisions.get(request.traceId);
-      if (!found)
+      const recorded = deps.decisions.get(request.traceId);
+      const latest = recorded.at(-1);
+      if (!latest)
         throw new ConnectError(`trace_id: no recent decision for ${request.traceId}`, Code.NotFound);
-      return { decision: toDecision(found.decision), recordedAt: timestampFromDate(found.recordedAt) };
+      return {
+        decision: toDecision(latest.decision),
+        recordedAt: timestampFromDate(latest.recordedAt),
+        traceDecisions: recorded.map((entry) => ({
+          decision: toDecision(entry.decision),
+          recordedAt: timestampFromDate(entry.recordedAt),
+        })),
+      };
     },
   };
 }

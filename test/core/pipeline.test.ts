@@ -281,7 +281,7 @@ routes:
 `);
     const context = call();
     for await (const event of pipeline.stream(request(), context)) if (event.type === "delta") break;
-    expect(decisions.get(context.traceId)?.decision).toMatchObject({ route: "r", target: "steady/a" });
+    expect(decisions.get(context.traceId)[0]?.decision).toMatchObject({ route: "r", target: "steady/a" });
     expect(rawLogs.some((line) => line.includes('"errorName":"Cancelled"'))).toBe(true);
   });
 

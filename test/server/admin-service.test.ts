@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,6 +82,16 @@ describe.each(
     const { decision, recordedAt } = await admin().getDecision({ traceId });
     expect(decision).toEqual(routed.decision);
     expect(recordedAt).toBeDefined();
+  });
+
+  it("GetDecision lists every recent call made under one caller trace", async () => {
+    const traceId = randomBytes(16).toString("hex");
+    const traceparent = `00-${traceId}-b7ad6b7169203331-01`;
+    await router().route(userRequest("first"), { headers: { traceparent } });
+    await router().route(userRequest("second"), { headers: { traceparent } });
+    const { decision, traceDecisions } = await admin().getDecision({ traceId });
+    expect(traceDecisions).toHaveLength(2);
+    expect(traceDecisions.at(-1)?.decision).toEqual(decision);
   });
 
   it("GetDecision also has the decision of a call that failed", async () => {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/admin.proto.
  */
 export const file_switchyard_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIhIKEEdldFBvbGljeVJlcXVlc3QihQEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCLhAQoMVGFyZ2V0U3RhdHVzEg4KBnRhcmdldBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRraW5kGAQgASgJEg4KBmhvc3RlZBgFIAEoCBIOCgZyZWdpb24YBiABKAkSKQoFc3RhdGUYByABKA4yGi5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXRlEg4KBnJlYXNvbhgIIAEoCRIaChJpbnB1dF91c2RfcGVyX210b2sYCSABKAESGwoTb3V0cHV0X3VzZF9wZXJfbXRvaxgKIAEoASJDChNMaXN0VGFyZ2V0c1Jlc3BvbnNlEiwKB3RhcmdldHMYASADKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cyImChJHZXREZWNpc2lvblJlcXVlc3QSEAoIdHJhY2VfaWQYASABKAkicQoTR2V0RGVjaXNpb25SZXNwb25zZRIpCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24SLwoLcmVjb3JkZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKmIKC1RhcmdldFN0YXRlEhwKGFRBUkdFVF9TVEFURV9VTlNQRUNJRklFRBAAEhoKFlRBUkdFVF9TVEFURV9BVkFJTEFCTEUQARIZChVUQVJHRVRfU1RBVEVfRElTQUJMRUQQAjKKAgoMQWRtaW5TZXJ2aWNlEk4KCUdldFBvbGljeRIfLnN3aXRjaHlhcmQudjEuR2V0UG9saWN5UmVxdWVzdBogLnN3aXRjaHlhcmQudjEuR2V0UG9saWN5UmVzcG9uc2USVAoLTGlzdFRhcmdldHMSIS5zd2l0Y2h5YXJkLnYxLkxpc3RUYXJnZXRzUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuTGlzdFRhcmdldHNSZXNwb25zZRJUCgtHZXREZWNpc2lvbhIhLnN3aXRjaHlhcmQudjEuR2V0RGVjaXNpb25SZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
+  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIhIKEEdldFBvbGljeVJlcXVlc3QihQEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCLhAQoMVGFyZ2V0U3RhdHVzEg4KBnRhcmdldBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRraW5kGAQgASgJEg4KBmhvc3RlZBgFIAEoCBIOCgZyZWdpb24YBiABKAkSKQoFc3RhdGUYByABKA4yGi5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXRlEg4KBnJlYXNvbhgIIAEoCRIaChJpbnB1dF91c2RfcGVyX210b2sYCSABKAESGwoTb3V0cHV0X3VzZF9wZXJfbXRvaxgKIAEoASJDChNMaXN0VGFyZ2V0c1Jlc3BvbnNlEiwKB3RhcmdldHMYASADKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cyImChJHZXREZWNpc2lvblJlcXVlc3QSEAoIdHJhY2VfaWQYASABKAkiqwEKE0dldERlY2lzaW9uUmVzcG9uc2USKQoIZGVjaXNpb24YASABKAsyFy5zd2l0Y2h5YXJkLnYxLkRlY2lzaW9uEi8KC3JlY29yZGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4Cg90cmFjZV9kZWNpc2lvbnMYAyADKAsyHy5zd2l0Y2h5YXJkLnYxLlJlY29yZGVkRGVjaXNpb24ibgoQUmVjb3JkZWREZWNpc2lvbhIpCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24SLwoLcmVjb3JkZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKmIKC1RhcmdldFN0YXRlEhwKGFRBUkdFVF9TVEFURV9VTlNQRUNJRklFRBAAEhoKFlRBUkdFVF9TVEFURV9BVkFJTEFCTEUQARIZChVUQVJHRVRfU1RBVEVfRElTQUJMRUQQAjKKAgoMQWRtaW5TZXJ2aWNlEk4KCUdldFBvbGljeRIfLnN3aXRjaHlhcmQudjEuR2V0UG9saWN5UmVxdWVzdBogLnN3aXRjaHlhcmQudjEuR2V0UG9saWN5UmVzcG9uc2USVAoLTGlzdFRhcmdldHMSIS5zd2l0Y2h5YXJkLnYxLkxpc3RUYXJnZXRzUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuTGlzdFRhcmdldHNSZXNwb25zZRJUCgtHZXREZWNpc2lvbhIhLnN3aXRjaHlhcmQudjEuR2V0RGVjaXNpb25SZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
 
 /**
  * @generated from message switchyard.v1.GetPolicyRequest
@@ -192,6 +192,38 @@ export const GetDecisionRequestSchema: GenMessage<GetDecisionRequest> = /*@__PUR
  */
 export type GetDecisionResponse = Message<"switchyard.v1.GetDecisionResponse"> & {
   /**
+   * The most recent decision with this trace id.
+   *
+   * @generated from field: switchyard.v1.Decision decision = 1;
+   */
+  decision?: Decision | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp recorded_at = 2;
+   */
+  recordedAt?: Timestamp | undefined;
+
+  /**
+   * Every recent decision with this trace id, oldest first: the calls of one caller trace (an
+   * agent loop, say) share it. Bounded per trace; the oldest go first.
+   *
+   * @generated from field: repeated switchyard.v1.RecordedDecision trace_decisions = 3;
+   */
+  traceDecisions: RecordedDecision[];
+};
+
+/**
+ * Describes the message switchyard.v1.GetDecisionResponse.
+ * Use `create(GetDecisionResponseSchema)` to create a new message.
+ */
+export const GetDecisionResponseSchema: GenMessage<GetDecisionResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 6);
+
+/**
+ * @generated from message switchyard.v1.RecordedDecision
+ */
+export type RecordedDecision = Message<"switchyard.v1.RecordedDecision"> & {
+  /**
    * @generated from field: switchyard.v1.Decision decision = 1;
    */
   decision?: Decision | undefined;
@@ -203,11 +235,11 @@ export type GetDecisionResponse = Message<"switchyard.v1.GetDecisionResponse"> &
 };
 
 /**
- * Describes the message switchyard.v1.GetDecisionResponse.
- * Use `create(GetDecisionResponseSchema)` to create a new message.
+ * Describes the message switchyard.v1.RecordedDecision.
+ * Use `create(RecordedDecisionSchema)` to create a new message.
  */
-export const GetDecisionResponseSchema: GenMessage<GetDecisionResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 6);
+export const RecordedDecisionSchema: GenMessage<RecordedDecision> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 7);
 
 /**
  * @generated from enum switchyard.v1.TargetState
@@ -264,7 +296,7 @@ export const AdminService: GenService<{
     output: typeof ListTargetsResponseSchema;
   },
   /**
-   * A recent decision by trace id (kept in a bounded in-memory ring).
+   * Recent decisions by trace id (kept in a bounded in-memory ring).
    *
    * @generated from rpc switchyard.v1.AdminService.GetDecision
    */
