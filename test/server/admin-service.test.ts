@@ -1,43 +1,26 @@
 import { randomBytes } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AdminService, TargetState } from "../../gen/switchyard/v1/admin_pb.js";
 import { RouterService } from "../../gen/switchyard/v1/router_pb.js";
 import { AttemptOutcome } from "../../gen/switchyard/v1/types_pb.js";
-import { FRONT_DOOR_POLICY, UNSET_KEY_VARIABLE } from "../helpers/policies.js";
-import {
-  createTransports,
-  rejectionOf,
-  TRANSPORT_KINDS,
-  type TransportSet,
-  userRequest,
-} from "../helpers/rpc.js";
-import { startTestSwitchyard, type TestSwitchyard } from "../helpers/switchyard.js";
+import { useFrontDoor } from "../helpers/front-door.js";
+import { UNSET_KEY_VARIABLE } from "../helpers/policies.js";
+import { rejectionOf, TRANSPORT_KINDS, userRequest } from "../helpers/rpc.js";
 
-let switchyard: TestSwitchyard;
-let transports: TransportSet;
-
-beforeAll(async () => {
-  switchyard = await startTestSwitchyard(FRONT_DOOR_POLICY);
-  transports = createTransports(switchyard.baseUrl);
-});
-
-afterAll(async () => {
-  transports?.close();
-  await switchyard?.stop();
-});
+const frontDoor = useFrontDoor();
 
 describe.each(
   TRANSPORT_KINDS.filter((kind) => !kind.includes("(JSON)") || kind.startsWith("Connect over HTTP/1.1")),
 )("AdminService over %s", (kind) => {
-  const admin = () => createClient(AdminService, transports.get(kind));
-  const router = () => createClient(RouterService, transports.get(kind));
+  const admin = () => createClient(AdminService, frontDoor.transports.get(kind));
+  const router = () => createClient(RouterService, frontDoor.transports.get(kind));
 
   it("GetPolicy names the policy in force, its routes and the providers left out", async () => {
     const policy = await admin().getPolicy({});
-    expect(policy.version).toBe(switchyard.app.policies.current().version);
-    expect(policy.source).toBe(switchyard.policyPath);
+    expect(policy.version).toBe(frontDoor.switchyard.app.policies.current().version);
+    expect(policy.source).toBe(frontDoor.switchyard.policyPath);
     expect(policy.routes).toEqual(["chat", "doomed", "hang", "slow", "default"]);
     expect(policy.loadedAt && timestampDate(policy.loadedAt).getTime()).toBeLessThanOrEqual(Date.now());
     expect(policy.warnings).toEqual(

@@ -1,30 +1,13 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RouterService } from "../../gen/switchyard/v1/router_pb.js";
 import { AttemptOutcome, DecisionSchema, ErrorClass } from "../../gen/switchyard/v1/types_pb.js";
+import { useFrontDoor } from "../helpers/front-door.js";
 import { FRONT_DOOR_POLICY, LOCAL_REPLY } from "../helpers/policies.js";
-import {
-  collect,
-  createTransports,
-  rejectionOf,
-  type TransportKind,
-  type TransportSet,
-  userRequest,
-} from "../helpers/rpc.js";
-import { startTestSwitchyard, type TestSwitchyard } from "../helpers/switchyard.js";
+import { collect, createTransports, rejectionOf, type TransportKind, userRequest } from "../helpers/rpc.js";
+import { startTestSwitchyard } from "../helpers/switchyard.js";
 
-let switchyard: TestSwitchyard;
-let transports: TransportSet;
-
-beforeAll(async () => {
-  switchyard = await startTestSwitchyard(FRONT_DOOR_POLICY);
-  transports = createTransports(switchyard.baseUrl);
-});
-
-afterAll(async () => {
-  transports?.close();
-  await switchyard?.stop();
-});
+const frontDoor = useFrontDoor();
 
 const HUNG = userRequest("anyone there?", { task: "hang" });
 /** Well above the 200 ms deadline, well below a hang: "promptly". */
@@ -43,7 +26,7 @@ function deadlineHeader(kind: TransportKind, ms: number): Record<string, string>
 }
 
 describe.each(KINDS)("deadlines over %s", (kind) => {
-  const client = () => createClient(RouterService, transports.get(kind));
+  const client = () => createClient(RouterService, frontDoor.transports.get(kind));
 
   it("a Route to a hung upstream with timeoutMs 200 fails DEADLINE_EXCEEDED promptly", async () => {
     const started = performance.now();
@@ -89,7 +72,7 @@ describe.each(KINDS)("deadlines over %s", (kind) => {
 
 describe("deadlines beyond the server's maximum", () => {
   it("are lowered rather than turned into an instant DEADLINE_EXCEEDED", async () => {
-    const client = createClient(RouterService, transports.get("gRPC over h2c (binary)"));
+    const client = createClient(RouterService, frontDoor.transports.get("gRPC over h2c (binary)"));
     // ~11,000 years: handed to setTimeout unbounded it would fire at once.
     const response = await client.route(userRequest("hello"), { headers: { "grpc-timeout": "99999999H" } });
     expect(response.message?.content).toBe(LOCAL_REPLY);

@@ -1,26 +1,14 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb.js";
 import { RouterService, type StreamResponse } from "../../gen/switchyard/v1/router_pb.js";
-import { FRONT_DOOR_POLICY } from "../helpers/policies.js";
+import { useFrontDoor } from "../helpers/front-door.js";
 import { nextOf } from "../helpers/pushable.js";
-import { createTransports, eventCases, rejectionOf, type TransportSet, userRequest } from "../helpers/rpc.js";
-import { startTestSwitchyard, type TestSwitchyard } from "../helpers/switchyard.js";
+import { eventCases, rejectionOf, userRequest } from "../helpers/rpc.js";
 
 describe("grpc.health.v1.Health", () => {
-  let switchyard: TestSwitchyard;
-  let transports: TransportSet;
-  const health = () => createClient(Health, transports.get("gRPC over h2c (binary)"));
-
-  beforeAll(async () => {
-    switchyard = await startTestSwitchyard(FRONT_DOOR_POLICY);
-    transports = createTransports(switchyard.baseUrl);
-  });
-
-  afterAll(async () => {
-    transports?.close();
-    await switchyard?.stop();
-  });
+  const frontDoor = useFrontDoor();
+  const health = () => createClient(Health, frontDoor.transports.get("gRPC over h2c (binary)"));
 
   it("says SERVING for the whole server and for each served service", async () => {
     for (const service of ["", "switchyard.v1.RouterService", "switchyard.v1.AdminService"])
@@ -28,7 +16,7 @@ describe("grpc.health.v1.Health", () => {
   });
 
   it("answers Check over Connect on HTTP/1.1 too", async () => {
-    const client = createClient(Health, transports.get("Connect over HTTP/1.1 (JSON)"));
+    const client = createClient(Health, frontDoor.transports.get("Connect over HTTP/1.1 (JSON)"));
     expect((await client.check({ service: "" })).status).toBe(Status.SERVING);
   });
 
@@ -60,22 +48,12 @@ describe("grpc.health.v1.Health", () => {
 });
 
 describe("draining", () => {
-  let switchyard: TestSwitchyard;
-  let transports: TransportSet;
-
-  beforeEach(async () => {
-    switchyard = await startTestSwitchyard(FRONT_DOOR_POLICY);
-    transports = createTransports(switchyard.baseUrl);
-  });
-
-  afterEach(async () => {
-    transports?.close();
-    await switchyard?.stop();
-  });
+  // A drain ends the server: each test gets its own.
+  const frontDoor = useFrontDoor({ per: "each" });
 
   /** Starts a ~1 s stream (task slow) and resolves once its first token has arrived. */
   async function streamInFlight() {
-    const router = createClient(RouterService, transports.get("gRPC over h2c (binary)"));
+    const router = createClient(RouterService, frontDoor.transports.get("gRPC over h2c (binary)"));
     const events: StreamResponse[] = [];
     const iterator = router.stream(userRequest("take your time", { task: "slow" }))[Symbol.asyncIterator]();
     while (!events.some((e) => e.event.case === "delta")) events.push(await nextOf(iterator));
@@ -88,7 +66,7 @@ describe("draining", () => {
   }
 
   it("Watch sends SERVING, then NOT_SERVING as soon as a drain starts", async () => {
-    const watcher = createClient(Health, transports.get("gRPC over h2c (binary)"));
+    const watcher = createClient(Health, frontDoor.transports.get("gRPC over h2c (binary)"));
     const abort = new AbortController();
     const updates = watcher
       .watch({ service: "switchyard.v1.RouterService" }, { signal: abort.signal })
@@ -97,7 +75,7 @@ describe("draining", () => {
 
     // A call in flight holds the drain open, so the update has a live connection to travel on.
     const { rest } = await streamInFlight();
-    const drained = switchyard.app.server.drain();
+    const drained = frontDoor.switchyard.app.server.drain();
     expect((await nextOf(updates)).status).toBe(Status.NOT_SERVING);
     abort.abort();
     // How the stream in flight ends is the next test's subject; here it only held the drain open.
@@ -107,14 +85,14 @@ describe("draining", () => {
 
   it("during a drain says NOT_SERVING, refuses new calls with UNAVAILABLE and lets a stream in flight finish", async () => {
     const { rest } = await streamInFlight();
-    const drained = switchyard.app.server.drain();
+    const drained = frontDoor.switchyard.app.server.drain();
 
-    const health = createClient(Health, transports.get("gRPC over h2c (binary)"));
+    const health = createClient(Health, frontDoor.transports.get("gRPC over h2c (binary)"));
     expect((await health.check({ service: "" })).status).toBe(Status.NOT_SERVING);
     expect((await health.check({ service: "switchyard.v1.RouterService" })).status).toBe(Status.NOT_SERVING);
 
     for (const kind of ["gRPC over h2c (binary)", "Connect over h2c (JSON)"] as const) {
-      const router = createClient(RouterService, transports.get(kind));
+      const router = createClient(RouterService, frontDoor.transports.get(kind));
       const refused = ConnectError.from(await rejectionOf(() => router.route(userRequest("hi"))));
       expect(refused.code, kind).toBe(Code.Unavailable);
       expect(refused.rawMessage).toContain("shutting down");

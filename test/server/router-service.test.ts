@@ -1,5 +1,5 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BudgetStep, RouterService, type StreamResponse } from "../../gen/switchyard/v1/router_pb.js";
 import {
   AttemptOutcome,
@@ -9,33 +9,20 @@ import {
   FinishReason,
   Role,
 } from "../../gen/switchyard/v1/types_pb.js";
-import { FRONT_DOOR_POLICY, LOCAL_REPLY, UNSET_KEY_VARIABLE } from "../helpers/policies.js";
+import { useFrontDoor } from "../helpers/front-door.js";
+import { LOCAL_REPLY, UNSET_KEY_VARIABLE } from "../helpers/policies.js";
 import {
   collect,
-  createTransports,
   eventCases,
   openingDecision,
   rejectionOf,
   TRACE_ID,
   TRANSPORT_KINDS,
-  type TransportSet,
   traceparent,
   userRequest,
 } from "../helpers/rpc.js";
-import { startTestSwitchyard, type TestSwitchyard } from "../helpers/switchyard.js";
 
-let switchyard: TestSwitchyard;
-let transports: TransportSet;
-
-beforeAll(async () => {
-  switchyard = await startTestSwitchyard(FRONT_DOOR_POLICY);
-  transports = createTransports(switchyard.baseUrl);
-});
-
-afterAll(async () => {
-  transports?.close();
-  await switchyard?.stop();
-});
+const frontDoor = useFrontDoor();
 
 const CHAT = { task: "chat", dataClass: "public" };
 
@@ -82,8 +69,8 @@ function expectChatAttempts(decision: Decision | undefined): void {
 }
 
 describe.each(TRANSPORT_KINDS)("RouterService over %s", (kind) => {
-  const client = () => createClient(RouterService, transports.get(kind));
-  const policyVersion = () => switchyard.app.policies.current().version;
+  const client = () => createClient(RouterService, frontDoor.transports.get(kind));
+  const policyVersion = () => frontDoor.switchyard.app.policies.current().version;
 
   it("answers Route with the message, usage and the full decision, echoing its trace id in x-trace-id", async () => {
     let traceHeader: string | null = null;
