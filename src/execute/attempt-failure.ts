@@ -20,8 +20,8 @@ export function attemptFailure(
     });
   const budget =
     attemptSignal.aborted && attemptSignal.reason instanceof ProviderError ? attemptSignal.reason : undefined;
-  if (error instanceof ProviderError && (error === budget || error.errorClass !== "cancelled" || !budget))
-    return error;
+  // An adapter that only reports the abort ("cancelled") while a budget fired failed by that budget.
+  if (error instanceof ProviderError && !(budget && error.errorClass === "cancelled")) return error;
   if (budget) return budget;
   // An adapter that throws something unclassified has a bug: log it once (name and stack only,
   // since messages of parse errors can quote upstream text) and do not guess a retry is safe.

@@ -63,6 +63,7 @@ export async function* executeStream(input: ExecuteInput): AsyncGenerator<Progre
         budgets.firstTokenMs,
         () => `no first token within first_token_ms=${budgets.firstTokenMs}`,
       );
+      let started = false;
       let gap: BudgetTimer | undefined;
       let lastTokenAt = attemptStarted;
       let largestGap = 0;
@@ -82,24 +83,26 @@ export async function* executeStream(input: ExecuteInput): AsyncGenerator<Progre
             break;
           } else {
             const at = now();
-            if (gap === undefined) {
+            if (!started) {
+              started = true;
               firstToken.stop();
               decision.target = id;
-              // The gap budget only starts counting once the answer has begun.
+              yield budgetEvent("first_token", at - attemptStarted, budgets, false);
+            } else {
+              largestGap = Math.max(largestGap, at - lastTokenAt);
+              // The caller's pace is not the provider's: no gap is counted while a delta waits.
+              gap?.stop();
+            }
+            yield toDelta(part);
+            lastTokenAt = now();
+            // The gap budget only starts counting once the answer has begun.
+            if (gap) gap.restart();
+            else
               gap = startBudgetTimer(
                 attemptBudget,
                 budgets.maxTokenGapMs,
                 () => `no token within max_token_gap_ms=${budgets.maxTokenGapMs}`,
               );
-              gap.stop();
-              yield budgetEvent("first_token", at - attemptStarted, budgets, false);
-            } else {
-              largestGap = Math.max(largestGap, at - lastTokenAt);
-              gap.stop();
-            }
-            yield toDelta(part);
-            lastTokenAt = now();
-            gap.restart();
           }
         }
       } catch (error) {
@@ -122,7 +125,7 @@ export async function* executeStream(input: ExecuteInput): AsyncGenerator<Progre
       if (firstToken.expired) yield budgetEvent("first_token", at - attemptStarted, budgets, true);
       else if (gap?.expired) yield budgetEvent("token_gap", at - lastTokenAt, budgets, true);
       else if (budget.total.expired) yield budgetEvent("total", at - requestStarted, budgets, true);
-      if (gap !== undefined)
+      if (started)
         throw new StreamInterruptedError(
           `the stream from ${id} failed after it had started (${failure.message}); it is not restarted on another model`,
           decision,
