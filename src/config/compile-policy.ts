@@ -43,11 +43,19 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
  */
 export function unsetVariableIssues(missing: MissingVariable[]): PolicyIssue[] {
   return missing
-    .filter((gap) => !(gap.path.length === 3 && gap.path[0] === "providers" && gap.path[2] === "api_key"))
+    .filter((gap) => apiKeyProvider(gap) === undefined)
     .map((gap) => ({
       path: formatPath(gap.path),
       message: `environment variable ${gap.variable} is not set`,
     }));
+}
+
+/** The provider whose `api_key` this unset variable is, if it is one. */
+function apiKeyProvider(gap: MissingVariable): string | undefined {
+  const [section, provider, field] = gap.path;
+  return gap.path.length === 3 && section === "providers" && field === "api_key"
+    ? String(provider)
+    : undefined;
 }
 
 export interface CompileInput {
@@ -174,9 +182,7 @@ function compileProvider(
   if (provider.kind !== "openai-compatible" && provider.openai)
     issues.push({ path: `${at}.openai`, message: 'only allowed for kind "openai-compatible"' });
 
-  const keyGap = missing.find(
-    (gap) => gap.path[0] === "providers" && gap.path[1] === providerName && gap.path[2] === "api_key",
-  );
+  const keyGap = missing.find((gap) => apiKeyProvider(gap) === providerName);
   const settings: ProviderSettings = {
     name: providerName,
     kind: provider.kind,
