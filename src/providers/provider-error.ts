@@ -39,3 +39,17 @@ export class ProviderError extends Error {
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
+
+/**
+ * The error for a call whose signal was aborted: a ProviderError reason passes through as is
+ * (a budget timeout stays a timeout), AbortSignal.timeout's TimeoutError is a timeout, and
+ * anything else is the caller cancelling.
+ */
+export function abortError(signal: AbortSignal): ProviderError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof ProviderError) return reason;
+  if (reason instanceof Error && reason.name === "TimeoutError") {
+    return new ProviderError("timeout", "upstream call timed out", { cause: reason });
+  }
+  return new ProviderError("cancelled", "upstream call cancelled", { cause: reason });
+}

@@ -43,7 +43,7 @@ export function toConnectError(
   error: unknown,
   logger: Logger,
   traceId: string,
-  callSignal?: AbortSignal,
+  callSignal: AbortSignal,
 ): ConnectError {
   if (error instanceof ConnectError) return error;
   if (error instanceof InvalidRequestError) return new ConnectError(error.message, Code.InvalidArgument);
@@ -65,8 +65,8 @@ export function toConnectError(
   return new ConnectError(`internal error (trace id ${traceId})`, Code.Internal);
 }
 
-function codeFor(errorClass: ErrorClass, callSignal: AbortSignal | undefined): Code {
-  if (errorClass === "cancelled" && callSignal?.aborted && callSignal.reason instanceof ConnectError)
+function codeFor(errorClass: ErrorClass, callSignal: AbortSignal): Code {
+  if (errorClass === "cancelled" && callSignal.aborted && callSignal.reason instanceof ConnectError)
     return callSignal.reason.code;
   return CODE_FOR_UPSTREAM_FAILURE[errorClass];
 }

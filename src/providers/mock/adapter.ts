@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChatMessage, FinishReason, Usage } from "../../core/types.js";
-import { ProviderError } from "../provider-error.js";
+import { abortError, ProviderError } from "../provider-error.js";
 import type {
   Completion,
   MockSettings,
@@ -92,19 +92,14 @@ function usage(messages: ChatMessage[], outputTokens: string[]): Usage {
 
 async function wait(ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0) {
-    if (signal.aborted) throw aborted(signal);
+    if (signal.aborted) throw abortError(signal);
     return;
   }
   try {
     await sleep(ms, undefined, { signal });
   } catch {
-    throw aborted(signal);
+    throw abortError(signal);
   }
-}
-
-function aborted(signal: AbortSignal): ProviderError {
-  if (signal.reason instanceof ProviderError) return signal.reason;
-  return new ProviderError("cancelled", "mock: call aborted", { cause: signal.reason });
 }
 
 async function fail(mock: MockSettings, signal: AbortSignal): Promise<never> {
@@ -127,10 +122,10 @@ async function fail(mock: MockSettings, signal: AbortSignal): Promise<never> {
     case "timeout":
       // A hung upstream: nothing comes back until the caller's budget or deadline aborts the call.
       await new Promise((_resolve, reject) => {
-        if (signal.aborted) reject(aborted(signal));
-        signal.addEventListener("abort", () => reject(aborted(signal)), { once: true });
+        if (signal.aborted) reject(abortError(signal));
+        signal.addEventListener("abort", () => reject(abortError(signal)), { once: true });
       });
-      throw aborted(signal);
+      throw abortError(signal);
     default:
       return mock.failure satisfies never;
   }

@@ -1,9 +1,8 @@
 import { Agent, type Dispatcher, request } from "undici";
-import { ProviderError } from "../provider-error.js";
+import { abortError, ProviderError } from "../provider-error.js";
 import type { Completion, ProviderAdapter, ProviderCall, ProviderSettings, StreamPart } from "../types.js";
 import { completionToParts, decodeOpenAiStream, fromOpenAiResponse } from "./from-openai-response.js";
 import {
-  abortError,
   classifyErrorPayload,
   classifyHttpError,
   classifyTransportError,

@@ -1,5 +1,5 @@
 import type { ErrorClass } from "../../core/types.js";
-import { ProviderError } from "../provider-error.js";
+import { abortError, ProviderError } from "../provider-error.js";
 import { errorBodySchema } from "./openai-schemas.js";
 
 /** Response headers as undici hands them over. */
@@ -122,23 +122,6 @@ export function classifyTransportError(
     return new ProviderError("connect", `could not reach upstream (${shown})`, { cause: err });
   }
   return new ProviderError("server", `upstream connection lost mid-response (${shown})`, { cause: err });
-}
-
-/**
- * The error for a call whose signal was aborted.
- *
- * Whoever aborts decides the class: a ProviderError reason is returned as is (the pipeline aborts
- * with a "timeout" ProviderError when a latency budget runs out, and that class must survive), a
- * DOMException "TimeoutError" (from `AbortSignal.timeout`) becomes "timeout", anything else is
- * "cancelled" (the caller went away; not retryable).
- */
-export function abortError(signal: AbortSignal): ProviderError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof ProviderError) return reason;
-  if (reason instanceof Error && reason.name === "TimeoutError") {
-    return new ProviderError("timeout", "upstream call timed out", { cause: reason });
-  }
-  return new ProviderError("cancelled", "upstream call cancelled", { cause: reason });
 }
 
 /** A response that is not what the OpenAI wire format promises. `cause` may hold the offending body. */
