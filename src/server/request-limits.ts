@@ -33,7 +33,7 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
   maxLabels: 64,
   maxLabelKeyChars: 128,
   maxLabelValueChars: 512,
-  // What OpenAI accepts, and what the core's identify step requires too.
+  // What OpenAI accepts.
   maxStopSequences: 4,
   maxStopChars: 256,
   maxIdentifierChars: 256,
