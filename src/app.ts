@@ -5,7 +5,8 @@ import { createPolicyStore, type PolicyStore } from "./config/policy-store.js";
 import { type PolicyReloader, watchPolicyFile } from "./config/reload.js";
 import { createPipeline } from "./core/pipeline.js";
 import { createDecisionLog, type DecisionLog } from "./record/decision-log.js";
-import { type RunningServer, type ServerLimits, startServer } from "./server/server.js";
+import { type RunningServer, startServer } from "./server/server.js";
+import type { ServerLimits } from "./server/transport/server-limits.js";
 
 export interface SwitchyardOptions {
   configPath: string;

@@ -1,4 +1,4 @@
-import type { Policy, RoutePolicy } from "../config/policy.js";
+import type { Policy, RoutePolicy } from "../core/policy.js";
 import type { IdentifiedRequest } from "../identify/identify.js";
 
 export interface Admission {

@@ -1,4 +1,4 @@
-import type { Policy } from "../config/policy.js";
+import type { Policy } from "../core/policy.js";
 import type { Entity } from "../core/types.js";
 import type { IdentifiedRequest } from "../identify/identify.js";
 

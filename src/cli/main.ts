@@ -10,9 +10,9 @@ import { formatIssue, loadPolicyFile, PolicyError } from "../config/load-policy.
 import { createPolicyStore } from "../config/policy-store.js";
 import { createPipeline } from "../core/pipeline.js";
 import { createDecisionLog } from "../record/decision-log.js";
-import { toDecision } from "../server/from-domain.js";
-import { DEFAULT_LIMITS, type ServerLimits } from "../server/server.js";
-import { toLlmRequest } from "../server/to-domain.js";
+import { toDecision } from "../server/rpc/from-domain.js";
+import { toLlmRequest } from "../server/rpc/to-domain.js";
+import { DEFAULT_LIMITS, type ServerLimits } from "../server/transport/server-limits.js";
 import { createLogger } from "../telemetry/logger.js";
 import { traceIdFrom } from "../telemetry/trace-context.js";
 

@@ -1,6 +1,4 @@
-import { residencyRefusal } from "../guard/residency.js";
-import type { ProviderSettings } from "../providers/types.js";
-import type { MissingVariable } from "./interpolate.js";
+import { picoUsdPerToken } from "../core/money.js";
 import type {
   DataClass,
   ModelPrice,
@@ -9,7 +7,10 @@ import type {
   RouteMatch,
   RoutePolicy,
   RouteTarget,
-} from "./policy.js";
+} from "../core/policy.js";
+import { residencyRefusal } from "../guard/residency.js";
+import { providerKind } from "../providers/registry.js";
+import type { MissingVariable } from "./interpolate.js";
 import type { PolicyDocument, ProviderDocument, RouteDocument } from "./schema.js";
 
 export interface PolicyIssue {
@@ -38,24 +39,41 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 /**
- * An unset variable is an error everywhere but in a provider's `api_key`, where it leaves that
- * provider out of routing (so the shipped policy works on a laptop with no keys).
+ * An unset variable is an error everywhere but in a provider's credential keys (as its kind
+ * declares them), where it leaves that provider out of routing (so the shipped policy works on a
+ * laptop with no keys). `kinds` maps provider names to their declared `kind:`.
  */
-export function unsetVariableIssues(missing: MissingVariable[]): PolicyIssue[] {
+export function unsetVariableIssues(
+  missing: MissingVariable[],
+  kinds: ReadonlyMap<string, string>,
+): PolicyIssue[] {
   return missing
-    .filter((gap) => apiKeyProvider(gap) === undefined)
+    .filter((gap) => credentialProvider(gap, kinds) === undefined)
     .map((gap) => ({
       path: formatPath(gap.path),
       message: `environment variable ${gap.variable} is not set`,
     }));
 }
 
-/** The provider whose `api_key` this unset variable is, if it is one. */
-function apiKeyProvider(gap: MissingVariable): string | undefined {
-  const [section, provider, field] = gap.path;
-  return gap.path.length === 3 && section === "providers" && field === "api_key"
-    ? String(provider)
-    : undefined;
+/** The provider whose credential this unset variable is, if it is one. */
+function credentialProvider(gap: MissingVariable, kinds: ReadonlyMap<string, string>): string | undefined {
+  const [section, provider, key] = gap.path;
+  if (gap.path.length !== 3 || section !== "providers") return undefined;
+  const kind = kinds.get(String(provider));
+  const definition = kind === undefined ? undefined : providerKind(kind);
+  return definition?.credentialKeys.includes(String(key)) ? String(provider) : undefined;
+}
+
+/** Provider name → declared kind, from a raw (not yet validated) document. */
+export function declaredKinds(raw: unknown): Map<string, string> {
+  const kinds = new Map<string, string>();
+  const providers = (raw as { providers?: unknown } | null)?.providers;
+  if (typeof providers !== "object" || providers === null) return kinds;
+  for (const [providerName, block] of Object.entries(providers)) {
+    const kind = (block as { kind?: unknown } | null)?.kind;
+    if (typeof kind === "string") kinds.set(providerName, kind);
+  }
+  return kinds;
 }
 
 export interface CompileInput {
@@ -77,12 +95,13 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
   const issues: PolicyIssue[] = [];
   const warnings: string[] = [];
 
-  issues.push(...unsetVariableIssues(input.missing));
+  const kinds = declaredKinds(document);
+  issues.push(...unsetVariableIssues(input.missing, kinds));
 
   const dataClasses = compileDataClasses(document);
   const providers = new Map<string, ProviderPolicy>();
   for (const [providerName, provider] of Object.entries(document.providers)) {
-    const compiled = compileProvider(providerName, provider, input.missing, issues);
+    const compiled = compileProvider(providerName, provider, input.missing, kinds, issues);
     if (compiled.disabledReason)
       warnings.push(`provider "${providerName}" left out: ${compiled.disabledReason}`);
     providers.set(providerName, compiled);
@@ -172,56 +191,47 @@ function compileProvider(
   providerName: string,
   provider: ProviderDocument,
   missing: MissingVariable[],
+  kinds: ReadonlyMap<string, string>,
   issues: PolicyIssue[],
 ): ProviderPolicy {
   const at = `providers.${providerName}`;
-  if (provider.kind === "openai-compatible" && !provider.base_url)
-    issues.push({ path: `${at}.base_url`, message: 'required for kind "openai-compatible"' });
-  if (provider.kind !== "mock" && provider.mock)
-    issues.push({ path: `${at}.mock`, message: 'only allowed for kind "mock"' });
-  if (provider.kind !== "openai-compatible" && provider.openai)
-    issues.push({ path: `${at}.openai`, message: 'only allowed for kind "openai-compatible"' });
-
-  const keyGap = missing.find((gap) => apiKeyProvider(gap) === providerName);
-  const settings: ProviderSettings = {
-    name: providerName,
-    kind: provider.kind,
-    hosted: provider.hosted,
-    region: provider.region,
-    headers: provider.headers,
-    maxConnections: provider.max_connections,
-    connectTimeoutMs: provider.connect_timeout_ms,
-    ...(provider.base_url !== undefined && { baseUrl: provider.base_url }),
-    ...(provider.api_key !== undefined && { apiKey: provider.api_key }),
-    ...(provider.runtime !== undefined && { runtime: provider.runtime }),
-    ...(provider.openai && { openai: { maxTokensField: provider.openai.max_tokens_field } }),
-    ...(provider.kind === "mock" && {
-      mock: {
-        latencyMs: provider.mock?.latency_ms ?? 0,
-        tokenIntervalMs: provider.mock?.token_interval_ms ?? 0,
-        failureRate: provider.mock?.failure_rate ?? 0,
-        failure: provider.mock?.failure ?? "unavailable",
-        ...(provider.mock?.reply !== undefined && { reply: provider.mock.reply }),
-      },
-    }),
-  };
-  const models = provider.models
+  const { kind, hosted, region, runtime, models: modelDocuments, ...settings } = provider;
+  const keyGap = missing.find((gap) => credentialProvider(gap, kinds) === providerName);
+  const models = modelDocuments
     ? new Map<string, ModelPrice>(
-        Object.entries(provider.models).map(([modelName, model]) => [
+        Object.entries(modelDocuments).map(([modelName, model]) => [
           modelName,
           {
-            inputUsdPerMtok: model.input_usd_per_mtok,
-            outputUsdPerMtok: model.output_usd_per_mtok,
+            inputPicoUsdPerToken: price(
+              model.input_usd_per_mtok,
+              `${at}.models.${modelName}.input_usd_per_mtok`,
+            ),
+            outputPicoUsdPerToken: price(
+              model.output_usd_per_mtok,
+              `${at}.models.${modelName}.output_usd_per_mtok`,
+            ),
             ...(model.context_window !== undefined && { contextWindow: model.context_window }),
           },
         ]),
       )
     : undefined;
   return {
+    name: providerName,
+    kind,
+    hosted,
+    region,
     settings,
+    ...(runtime !== undefined && { runtime }),
     ...(keyGap && { disabledReason: `${keyGap.variable} is not set` }),
     ...(models && { models }),
   };
+
+  function price(usdPerMtok: number, path: string): number {
+    const exact = picoUsdPerToken(usdPerMtok);
+    if (exact !== undefined) return exact;
+    issues.push({ path, message: "must have at most six decimal places (a millionth of a dollar)" });
+    return 0;
+  }
 }
 
 function compileMatch(
@@ -297,7 +307,7 @@ function compileTargets(
       warnings.push(
         `${path}: provider "${target.provider}" lists no models; cost of "${target.model}" is reported as 0`,
       );
-    const declaredRuntime = provider.settings.runtime;
+    const declaredRuntime = provider.runtime;
     if (target.runtime && declaredRuntime && target.runtime !== declaredRuntime)
       issues.push({
         path: `${path}.runtime`,
@@ -322,9 +332,9 @@ function checkResidency(
   );
   for (const target of targets) {
     const provider = providers.get(target.provider);
-    if (!provider?.settings.hosted) continue;
+    if (!provider?.hosted) continue;
     const refused = reachable
-      .map((dataClass) => residencyRefusal(dataClass, provider.settings))
+      .map((dataClass) => residencyRefusal(dataClass, provider))
       .filter((reason): reason is string => reason !== undefined);
     if (refused.length > 0)
       issues.push({

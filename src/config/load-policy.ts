@@ -1,10 +1,16 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isMap, LineCounter, parseDocument } from "yaml";
-import { compilePolicy, formatPath, type PolicyIssue, unsetVariableIssues } from "./compile-policy.js";
+import type { Policy } from "../core/policy.js";
+import {
+  compilePolicy,
+  declaredKinds,
+  formatPath,
+  type PolicyIssue,
+  unsetVariableIssues,
+} from "./compile-policy.js";
 import type { Environment } from "./env.js";
 import { interpolate, type MissingVariable } from "./interpolate.js";
-import type { Policy } from "./policy.js";
 import { policySchema } from "./schema.js";
 
 /** Thrown when a policy cannot be loaded; `issues` lists every problem with its path. */
@@ -56,8 +62,12 @@ export function parsePolicy(text: string, options: { source: string; env: Enviro
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success)
     throw new PolicyError(options.source, [
-      ...parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
-      ...unsetVariableIssues(missing),
+      ...parsed.error.issues.flatMap((issue) =>
+        issue.code === "unrecognized_keys"
+          ? issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: "unknown key" }))
+          : [{ path: formatPath(issue.path), message: issue.message }],
+      ),
+      ...unsetVariableIssues(missing, declaredKinds(raw)),
     ]);
 
   const { policy, issues } = compilePolicy({

@@ -1,6 +1,6 @@
+import type { Policy, ProviderPolicy } from "../core/policy.js";
 import { createAdapter as createAdapterForKind } from "../providers/registry.js";
-import type { ProviderAdapter, ProviderSettings } from "../providers/types.js";
-import type { Policy } from "./policy.js";
+import type { ProviderAdapter } from "../providers/types.js";
 
 /** A policy together with the adapters (connection pools) built for it. */
 export interface PolicyLease {
@@ -33,7 +33,7 @@ interface Generation {
 
 export function createPolicyStore(
   initial: Policy,
-  createAdapter: (settings: ProviderSettings) => ProviderAdapter = createAdapterForKind,
+  createAdapter: (provider: ProviderPolicy) => ProviderAdapter = createAdapterForKind,
 ): PolicyStore {
   const build = (policy: Policy): Generation => ({ policy, adapters: new Map(), leases: 0, retired: false });
   // Adapters (and their connection pools) are built on first use, so a provider no route reaches
@@ -43,7 +43,7 @@ export function createPolicyStore(
     if (existing) return existing;
     const provider = generation.policy.providers.get(name);
     if (!provider || provider.disabledReason) return undefined;
-    const adapter = createAdapter(provider.settings);
+    const adapter = createAdapter(provider);
     generation.adapters.set(name, adapter);
     return adapter;
   };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PROVIDER_KINDS } from "../providers/registry.js";
 
 /**
  * The policy file as operators write it (snake_case YAML). Every object is strict so a typo is
@@ -13,17 +14,6 @@ const oneOrMany = z.union([
   z.array(name).min(1, "must list at least one value"),
 ]);
 const positiveInt = z.int().positive();
-/** RFC 9110 token: what an HTTP header name may be. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** No control characters: undici refuses them at send time, which would look like the caller's fault. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
-const headerValue = z
-  .string()
-  .refine(
-    (value) => !CONTROL_CHARACTER.test(value),
-    "must not contain control characters (a trailing newline from a key file?)",
-  );
 /** Durations are bounded well under Node's 32-bit timer limit (a larger value would fire at once). */
 const durationMs = z.int().positive().max(3_600_000, "must be at most 3600000 (one hour)");
 
@@ -78,46 +68,30 @@ const modelSchema = z.strictObject({
   context_window: positiveInt.optional(),
 });
 
-const mockSchema = z.strictObject({
-  latency_ms: z.int().nonnegative().max(3_600_000).default(0),
-  token_interval_ms: z.int().nonnegative().max(3_600_000).default(0),
-  failure_rate: z.number().min(0).max(1).default(0),
-  failure: z
-    .enum(["unavailable", "rate_limited", "server_error", "timeout", "invalid_request"])
-    .default("unavailable"),
-  reply: z.string().optional(),
-});
-
-const providerSchema = z.strictObject({
-  kind: z.enum(["openai-compatible", "mock"]),
-  base_url: z.url({ protocol: /^https?$/ }).optional(),
-  api_key: headerValue.optional(),
+/**
+ * The keys every provider block has, whatever its kind. A kind's own keys come from its folder
+ * (src/providers/<kind>/, listed in the registry) and are merged in below.
+ */
+const commonProviderShape = {
   /** Whether data sent to this provider leaves our boundary. Omitted means true: fail closed. */
   hosted: z.boolean().default(true),
   region: z.string().default(""),
   runtime: name.optional(),
-  headers: z
-    .record(z.string(), headerValue)
-    .superRefine((headers, context) => {
-      for (const name of Object.keys(headers))
-        if (!HEADER_NAME.test(name))
-          context.addIssue({
-            code: "custom",
-            path: [name],
-            message: "must be an HTTP header name (a token)",
-          });
-    })
-    .default({}),
-  max_connections: positiveInt.default(64),
-  connect_timeout_ms: durationMs.default(2_000),
   /** When listed, routes may only name these models; prices make `costUsd` meaningful. */
   models: z.record(name, modelSchema).optional(),
-  mock: mockSchema.optional(),
-  /** For kind openai-compatible only. */
-  openai: z
-    .strictObject({ max_tokens_field: z.enum(["max_tokens", "max_completion_tokens"]).default("max_tokens") })
-    .optional(),
-});
+};
+
+/** One provider block: the common keys plus those of the kind it names, strictly. */
+const providerSchema = z.discriminatedUnion(
+  "kind",
+  PROVIDER_KINDS.map((definition) =>
+    z.strictObject({
+      kind: z.literal(definition.kind),
+      ...commonProviderShape,
+      ...definition.settingsSchema.shape,
+    }),
+  ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+);
 
 const dataClassSchema = z.strictObject({
   /** Whether requests of this class may be sent to a provider marked `hosted: true`. */
@@ -144,11 +118,15 @@ export const policySchema = z.strictObject({
   defaults: defaultsSchema.prefault({}),
   /** Ordered from least to most sensitive; classification may only move a request down this list. */
   data_classes: z.record(name, dataClassSchema).optional(),
-  providers: z.record(name, providerSchema),
+  providers: z.record(name, providerSchema as unknown as z.ZodType<ProviderDocument>),
   routes: z.array(routeSchema).min(1, "must list at least one route"),
   logging: loggingSchema.prefault({}),
 });
 
 export type PolicyDocument = z.infer<typeof policySchema>;
 export type RouteDocument = z.infer<typeof routeSchema>;
-export type ProviderDocument = z.infer<typeof providerSchema>;
+/** A provider block: the common keys typed, the kind's own keys as its schema parsed them. */
+export type ProviderDocument = z.infer<z.ZodObject<typeof commonProviderShape>> & {
+  kind: string;
+  [key: string]: unknown;
+};

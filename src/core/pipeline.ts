@@ -10,6 +10,7 @@ import type { DecisionLog } from "../record/decision-log.js";
 import { recordDecision } from "../record/record.js";
 import { costOf } from "../settle/settle.js";
 import { DecidedError } from "./errors.js";
+import { usdFromPico } from "./money.js";
 import {
   type CallContext,
   type ClassifyResult,
@@ -56,7 +57,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     usage: RouteResult["usage"],
     policy: ReturnType<PolicyStore["current"]>,
   ): number {
-    const cost = target ? costOf(target, usage, policy) : 0;
+    const cost = target ? usdFromPico(costOf(target, usage, policy)) : 0;
     routing.decision.target = target ? targetId(target) : "";
     routing.decision.costUsd = cost;
     return cost;

@@ -1,6 +1,6 @@
 import type { Classification } from "../classify/classify.js";
-import type { Policy, RouteMatch, RoutePolicy, RouteTarget } from "../config/policy.js";
 import { NoRouteError } from "../core/errors.js";
+import type { Policy, RouteMatch, RoutePolicy, RouteTarget } from "../core/policy.js";
 import { type Candidate, type Decision, targetId } from "../core/types.js";
 import { targetRefusal } from "../guard/residency.js";
 import type { IdentifiedRequest } from "../identify/identify.js";

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { Admission } from "../admit/admit.js";
-import type { RouteTarget } from "../config/policy.js";
 import type { PolicyLease } from "../config/policy-store.js";
 import { AllTargetsFailedError, NoEligibleTargetError } from "../core/errors.js";
+import type { RouteTarget } from "../core/policy.js";
 import type { Attempt } from "../core/types.js";
 import type { RoutingPlan } from "../decide/decide.js";
 import type { IdentifiedRequest } from "../identify/identify.js";

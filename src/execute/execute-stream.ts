@@ -1,5 +1,5 @@
-import type { RouteBudgets, RouteTarget } from "../config/policy.js";
 import { StreamInterruptedError } from "../core/errors.js";
+import type { RouteBudgets, RouteTarget } from "../core/policy.js";
 import { type BudgetStep, type FinishReason, type StreamEvent, targetId, type Usage } from "../core/types.js";
 import { guardAttempt } from "../guard/guard.js";
 import { ProviderError } from "../providers/provider-error.js";

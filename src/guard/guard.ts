@@ -1,5 +1,5 @@
-import type { RouteTarget } from "../config/policy.js";
 import type { PolicyLease } from "../config/policy-store.js";
+import type { RouteTarget } from "../core/policy.js";
 import type { ProviderAdapter } from "../providers/types.js";
 import { targetRefusal } from "./residency.js";
 

@@ -1,12 +1,11 @@
-import type { DataClass, Policy } from "../config/policy.js";
+import type { DataClass, Policy, ProviderPolicy } from "../core/policy.js";
 import type { TargetRef } from "../core/types.js";
-import type { ProviderSettings } from "../providers/types.js";
 
 /**
  * Why a request of `dataClass` may not be sent to `provider`, or undefined when it may.
  * The one residency rule: used at load (check), when a route is chosen, and before every attempt.
  */
-export function residencyRefusal(dataClass: DataClass, provider: ProviderSettings): string | undefined {
+export function residencyRefusal(dataClass: DataClass, provider: ProviderPolicy): string | undefined {
   if (!provider.hosted) return undefined;
   if (!dataClass.mayLeave)
     return `data class ${dataClass.name} may not leave the boundary; provider ${provider.name} is hosted`;
@@ -27,5 +26,5 @@ export function targetRefusal(target: TargetRef, dataClass: string, policy: Poli
     return `provider ${target.provider} is left out of routing: ${provider.disabledReason}`;
   const klass = policy.dataClasses.get(dataClass);
   if (!klass) return `data class ${dataClass} is not declared`;
-  return residencyRefusal(klass, provider.settings);
+  return residencyRefusal(klass, provider);
 }

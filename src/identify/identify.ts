@@ -1,5 +1,5 @@
-import type { Policy } from "../config/policy.js";
 import { InvalidRequestError } from "../core/errors.js";
+import type { Policy } from "../core/policy.js";
 import type { LlmRequest } from "../core/types.js";
 
 /** A request whose fields have been checked against the policy; the tenant defaults to "default". */

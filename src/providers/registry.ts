@@ -1,15 +1,23 @@
-import { createMockAdapter } from "./mock/adapter.js";
-import { createOpenAiAdapter } from "./openai/adapter.js";
-import type { ProviderAdapter, ProviderSettings } from "./types.js";
+import type { ProviderPolicy } from "../core/policy.js";
+import { mockKind } from "./mock/adapter.js";
+import { openAiCompatibleKind } from "./openai/adapter.js";
+import type { ProviderAdapter, ProviderKind } from "./types.js";
 
-/** Builds the adapter for a provider's wire kind. Quirks of each kind stay in its folder. */
-export function createAdapter(settings: ProviderSettings): ProviderAdapter {
-  switch (settings.kind) {
-    case "mock":
-      return createMockAdapter(settings);
-    case "openai-compatible":
-      return createOpenAiAdapter(settings);
-    default:
-      return settings.kind satisfies never;
-  }
+/**
+ * The one list of wire protocols. Adding one is a folder under providers/ and a line here: the
+ * policy schema, `check` and adapter creation all read this list.
+ */
+export const PROVIDER_KINDS: readonly ProviderKind[] = [openAiCompatibleKind, mockKind];
+
+const byKind = new Map(PROVIDER_KINDS.map((definition) => [definition.kind, definition]));
+
+export function providerKind(kind: string): ProviderKind | undefined {
+  return byKind.get(kind);
+}
+
+/** Builds the adapter for an enabled provider. Throws for a kind the registry does not know (a policy bug). */
+export function createAdapter(provider: ProviderPolicy): ProviderAdapter {
+  const definition = byKind.get(provider.kind);
+  if (!definition) throw new Error(`provider "${provider.name}": unknown kind "${provider.kind}"`);
+  return definition.createAdapter(provider);
 }

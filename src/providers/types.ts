@@ -1,53 +1,6 @@
+import type { z } from "zod";
+import type { ProviderPolicy } from "../core/policy.js";
 import type { ChatMessage, FinishReason, ToolCall, ToolSpec, Usage } from "../core/types.js";
-
-/** Wire kinds an adapter exists for. A provider's `kind` in the policy names one. */
-export type ProviderKind = "openai-compatible" | "mock";
-
-/** Behaviour of the built-in offline mock provider. Times are milliseconds. */
-export interface MockSettings {
-  /** Delay before the first token (and before a unary answer). */
-  latencyMs: number;
-  /** Delay between streamed tokens. */
-  tokenIntervalMs: number;
-  /** Fraction of calls that fail, 0..1; failures are spread deterministically (every 1/rate-th call). */
-  failureRate: number;
-  /** How a failing call fails. */
-  failure: "unavailable" | "rate_limited" | "server_error" | "timeout" | "invalid_request";
-  /** Fixed reply text; when absent the reply is derived deterministically from the request. */
-  reply?: string;
-}
-
-/** One provider as the policy declares it, after validation and `${ENV}` interpolation. */
-export interface ProviderSettings {
-  name: string;
-  kind: ProviderKind;
-  /** Base URL including the API version path, e.g. "https://api.openai.com/v1". */
-  baseUrl?: string;
-  /** Absent when the provider needs none (mock, a local vLLM). */
-  apiKey?: string;
-  /** True when data sent to it leaves our boundary. */
-  hosted: boolean;
-  region: string;
-  /** Serving runtime (vllm, ollama, ...) when declared. */
-  runtime?: string;
-  /** Extra request headers (e.g. OpenRouter's HTTP-Referer, Azure's api-key). */
-  headers: Record<string, string>;
-  /** Upper bound on open keep-alive connections to this provider. */
-  maxConnections: number;
-  /** Time to establish a TCP/TLS connection before the attempt fails as `connect`. */
-  connectTimeoutMs: number;
-  mock?: MockSettings;
-  openai?: OpenAiSettings;
-}
-
-/** Quirks of OpenAI-compatible servers that differ by deployment. */
-export interface OpenAiSettings {
-  /**
-   * Where the output cap goes: `max_tokens` (vLLM, Ollama, Mistral, OpenAI's non-reasoning models)
-   * or `max_completion_tokens` (OpenAI's reasoning models refuse `max_tokens`).
-   */
-  maxTokensField: "max_tokens" | "max_completion_tokens";
-}
 
 /** What an adapter is asked to do: one model call, already decided and guarded. */
 export interface ProviderCall {
@@ -62,6 +15,7 @@ export interface ProviderCall {
   signal: AbortSignal;
 }
 
+/** A whole answer, for wire protocols that can deliver one at once (replayed as stream parts). */
 export interface Completion {
   content: string;
   toolCalls: ToolCall[];
@@ -80,7 +34,8 @@ export type StreamPart =
   | { type: "response-end"; finishReason: FinishReason; usage?: Usage };
 
 /**
- * A provider's wire protocol. Methods throw `ProviderError` (classified once, in the adapter)
+ * A provider's wire protocol. Every call streams (Route assembles the answer), so time budgets
+ * mean the same for both RPCs. Methods throw `ProviderError` (classified once, in the adapter)
  * for every upstream failure, and honour `call.signal`.
  */
 export interface ProviderAdapter {
@@ -88,4 +43,44 @@ export interface ProviderAdapter {
   stream(call: ProviderCall): AsyncIterable<StreamPart>;
   /** Closes pooled connections. Calls in flight are aborted. */
   close(): Promise<void>;
+}
+
+/**
+ * A wire protocol as the policy names it (`kind:`). Each provider folder defines one; the
+ * registry (registry.ts) is the one list of them. The policy schema is composed from their
+ * `settingsSchema`s, so a kind's keys are checked (strictly, with paths) where the file is loaded.
+ */
+export interface ProviderKind {
+  /** The policy's `kind:` value. */
+  readonly kind: string;
+  /**
+   * The keys this kind adds to a provider block, beside the common ones (`kind`, `hosted`,
+   * `region`, `runtime`, `models`). What it parses to is stored in ProviderPolicy.settings.
+   */
+  readonly settingsSchema: z.ZodObject;
+  /**
+   * Keys of the block whose `${VARIABLE}`, when unset, leaves the provider out of routing (and is
+   * reported) instead of making the policy invalid: credentials a laptop does not have.
+   */
+  readonly credentialKeys: readonly string[];
+  /** Builds the adapter (and its connection pool) for an enabled provider of this kind. */
+  createAdapter(provider: ProviderPolicy): ProviderAdapter;
+}
+
+/**
+ * Defines a kind whose adapter receives its settings as its own schema parsed them; the one
+ * place where the opaque ProviderPolicy.settings regains its type (the schema made it).
+ */
+export function defineProviderKind<Schema extends z.ZodObject>(definition: {
+  kind: string;
+  settingsSchema: Schema;
+  credentialKeys?: readonly string[];
+  createAdapter(provider: ProviderPolicy, settings: z.output<Schema>): ProviderAdapter;
+}): ProviderKind {
+  return {
+    kind: definition.kind,
+    settingsSchema: definition.settingsSchema,
+    credentialKeys: definition.credentialKeys ?? [],
+    createAdapter: (provider) => definition.createAdapter(provider, provider.settings as z.output<Schema>),
+  };
 }

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { RouterRequest } from "./to-domain.js";
+import type { RouterRequest } from "./rpc/to-domain.js";
 
 /**
  * Bounds on what one request may carry into the core. Body size alone (`maxBodyBytes`) still

@@ -1,9 +1,9 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { parsePolicy } from "../../src/config/load-policy.js";
-import type { Policy } from "../../src/config/policy.js";
 import { createPolicyStore, type PolicyStore } from "../../src/config/policy-store.js";
 import { createPipeline, type Pipeline } from "../../src/core/pipeline.js";
+import type { Policy } from "../../src/core/policy.js";
 import type { CallContext, LlmRequest, StreamEvent } from "../../src/core/types.js";
 import { createDecisionLog, type DecisionLog } from "../../src/record/decision-log.js";
 

@@ -5,7 +5,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { type Switchyard, startSwitchyard } from "../../src/app.js";
 import type { Environment } from "../../src/config/env.js";
-import type { ServerLimits } from "../../src/server/server.js";
+import type { ServerLimits } from "../../src/server/transport/server-limits.js";
 
 export interface TestSwitchyard {
   app: Switchyard;

@@ -1,27 +1,21 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChatMessage, FinishReason, Usage } from "../../core/types.js";
 import { abortError, ProviderError } from "../provider-error.js";
-import type {
-  Completion,
-  MockSettings,
-  ProviderAdapter,
-  ProviderCall,
-  ProviderSettings,
-  StreamPart,
+import {
+  type Completion,
+  defineProviderKind,
+  type ProviderAdapter,
+  type ProviderCall,
+  type StreamPart,
 } from "../types.js";
+import { type MockSettings, mockSettingsSchema } from "./mock-settings.js";
 
 /**
  * The built-in offline provider: in process, deterministic, no keys. Its reply, token count and
  * failures depend only on its settings, the request and how many calls it has served, so tests
  * and demos can rely on them. It honours `call.signal` in every wait.
  */
-export function createMockAdapter(settings: ProviderSettings): ProviderAdapter {
-  const mock: MockSettings = settings.mock ?? {
-    latencyMs: 0,
-    tokenIntervalMs: 0,
-    failureRate: 0,
-    failure: "unavailable",
-  };
+export function createMockAdapter(mock: MockSettings): ProviderAdapter {
   let calls = 0;
   const closing = new AbortController();
   const withClose = (call: ProviderCall): ProviderCall => ({
@@ -44,14 +38,14 @@ export function createMockAdapter(settings: ProviderSettings): ProviderAdapter {
     async complete(original: ProviderCall): Promise<Completion> {
       const call = withClose(original);
       await failOrWait(call);
-      const { tokens, finishReason } = answer(settings, mock, call);
+      const { tokens, finishReason } = answer(mock, call);
       return { content: tokens.join(""), toolCalls: [], finishReason, usage: usage(call.messages, tokens) };
     },
 
     async *stream(original: ProviderCall): AsyncIterable<StreamPart> {
       const call = withClose(original);
       await failOrWait(call);
-      const { tokens, finishReason } = answer(settings, mock, call);
+      const { tokens, finishReason } = answer(mock, call);
       for (const [index, token] of tokens.entries()) {
         if (index > 0) await wait(mock.tokenIntervalMs, call.signal);
         yield { type: "text-delta", delta: token };
@@ -67,14 +61,10 @@ export function createMockAdapter(settings: ProviderSettings): ProviderAdapter {
   };
 }
 
-function answer(
-  settings: ProviderSettings,
-  mock: MockSettings,
-  call: ProviderCall,
-): { tokens: string[]; finishReason: FinishReason } {
+function answer(mock: MockSettings, call: ProviderCall): { tokens: string[]; finishReason: FinishReason } {
   const lastUser = [...call.messages].reverse().find((message) => message.role === "user")?.content ?? "";
   const quoted = lastUser.length > 200 ? `${lastUser.slice(0, 200)}…` : lastUser;
-  const text = mock.reply ?? `This is ${settings.name}/${call.model}, an offline mock. You said: "${quoted}"`;
+  const text = mock.reply ?? `This is ${mock.name}/${call.model}, an offline mock. You said: "${quoted}"`;
   const tokens = text.match(/\s*\S+/g) ?? [];
   if (call.maxTokens !== undefined && tokens.length > call.maxTokens)
     return { tokens: tokens.slice(0, call.maxTokens), finishReason: "length" };
@@ -130,3 +120,18 @@ async function fail(mock: MockSettings, signal: AbortSignal): Promise<never> {
       return mock.failure satisfies never;
   }
 }
+
+/** `kind: mock`: the offline, in-process provider the shipped policy runs on. */
+export const mockKind = defineProviderKind({
+  kind: "mock",
+  settingsSchema: mockSettingsSchema,
+  createAdapter: (provider, { mock }) =>
+    createMockAdapter({
+      name: provider.name,
+      latencyMs: mock.latency_ms,
+      tokenIntervalMs: mock.token_interval_ms,
+      failureRate: mock.failure_rate,
+      failure: mock.failure,
+      ...(mock.reply !== undefined && { reply: mock.reply }),
+    }),
+});

@@ -1,6 +1,13 @@
 import { Agent, type Dispatcher, request } from "undici";
+import { toHttpProviderSettings } from "../http/http-settings.js";
 import { abortError, ProviderError } from "../provider-error.js";
-import type { Completion, ProviderAdapter, ProviderCall, ProviderSettings, StreamPart } from "../types.js";
+import {
+  type Completion,
+  defineProviderKind,
+  type ProviderAdapter,
+  type ProviderCall,
+  type StreamPart,
+} from "../types.js";
 import { completionToParts, decodeOpenAiStream, fromOpenAiResponse } from "./from-openai-response.js";
 import {
   classifyErrorPayload,
@@ -9,6 +16,7 @@ import {
   protocolError,
   upstreamErrorInfo,
 } from "./openai-errors.js";
+import { type OpenAiAdapterSettings, openAiSettingsSchema } from "./openai-settings.js";
 import { toOpenAiRequest } from "./to-openai-request.js";
 
 /** Largest unary answer we buffer. */
@@ -38,7 +46,7 @@ type ResponseData = Dispatcher.ResponseData;
  *
  * @throws Error at construction when `settings.baseUrl` is missing (a policy error, not a call failure).
  */
-export function createOpenAiAdapter(settings: ProviderSettings): ProviderAdapter {
+export function createOpenAiAdapter(settings: OpenAiAdapterSettings): ProviderAdapter {
   if (settings.baseUrl === undefined || settings.baseUrl === "") {
     throw new Error(`provider "${settings.name}": kind openai-compatible needs a baseUrl`);
   }
@@ -67,9 +75,7 @@ export function createOpenAiAdapter(settings: ProviderSettings): ProviderAdapter
 
   async function send(call: ProviderCall, stream: boolean, signal: AbortSignal): Promise<ResponseData> {
     if (signal.aborted) throw abortError(signal);
-    const body = JSON.stringify(
-      toOpenAiRequest(call, { stream, maxTokensField: settings.openai?.maxTokensField ?? "max_tokens" }),
-    );
+    const body = JSON.stringify(toOpenAiRequest(call, { stream, maxTokensField: settings.maxTokensField }));
     try {
       return await request(url, {
         dispatcher: agent,
@@ -206,3 +212,18 @@ async function readText(
   }
   return { text: Buffer.concat(chunks).toString("utf8"), truncated: false };
 }
+
+/**
+ * `kind: openai-compatible`: OpenAI and every server speaking its chat-completions dialect (vLLM,
+ * Ollama's /v1, OpenRouter, Mistral, Azure-style gateways) are configurations of this one kind.
+ */
+export const openAiCompatibleKind = defineProviderKind({
+  kind: "openai-compatible",
+  settingsSchema: openAiSettingsSchema,
+  credentialKeys: ["api_key"],
+  createAdapter: (provider, settings) =>
+    createOpenAiAdapter({
+      ...toHttpProviderSettings(provider.name, settings),
+      maxTokensField: settings.openai.max_tokens_field,
+    }),
+});

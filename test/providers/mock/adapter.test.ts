@@ -1,24 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { createMockAdapter } from "../../../src/providers/mock/adapter.js";
+import type { MockSettings } from "../../../src/providers/mock/mock-settings.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
-import type {
-  MockSettings,
-  ProviderCall,
-  ProviderSettings,
-  StreamPart,
-} from "../../../src/providers/types.js";
+import type { ProviderCall, StreamPart } from "../../../src/providers/types.js";
 
-function settings(mock: Partial<MockSettings> = {}): ProviderSettings {
-  return {
-    name: "mock",
-    kind: "mock",
-    hosted: false,
-    region: "",
-    headers: {},
-    maxConnections: 1,
-    connectTimeoutMs: 1000,
-    mock: { latencyMs: 0, tokenIntervalMs: 0, failureRate: 0, failure: "unavailable", ...mock },
-  };
+function settings(mock: Partial<MockSettings> = {}): MockSettings {
+  return { name: "mock", latencyMs: 0, tokenIntervalMs: 0, failureRate: 0, failure: "unavailable", ...mock };
 }
 
 function call(overrides: Partial<ProviderCall> = {}): ProviderCall {

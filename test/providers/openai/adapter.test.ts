@@ -2,26 +2,20 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createOpenAiAdapter } from "../../../src/providers/openai/adapter.js";
+import type { OpenAiAdapterSettings } from "../../../src/providers/openai/openai-settings.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
-import type {
-  ProviderAdapter,
-  ProviderCall,
-  ProviderSettings,
-  StreamPart,
-} from "../../../src/providers/types.js";
+import type { ProviderAdapter, ProviderCall, StreamPart } from "../../../src/providers/types.js";
 import { DEFAULT_REPLY, type FakeOpenAi, startFakeOpenAi } from "../../fakes/fake-openai-server.js";
 
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../fixtures/openai/${name}`, import.meta.url));
 
-function settings(baseUrl: string, overrides: Partial<ProviderSettings> = {}): ProviderSettings {
+function settings(baseUrl: string, overrides: Partial<OpenAiAdapterSettings> = {}): OpenAiAdapterSettings {
   return {
     name: "fake-openai",
-    kind: "openai-compatible",
     baseUrl,
     apiKey: "sk-test-key",
-    hosted: true,
-    region: "eu",
+    maxTokensField: "max_tokens",
     headers: {},
     maxConnections: 4,
     connectTimeoutMs: 2000,
@@ -84,7 +78,7 @@ describe("createOpenAiAdapter", () => {
     fake.reset();
   });
 
-  function connect(overrides: Partial<ProviderSettings> = {}): ProviderAdapter {
+  function connect(overrides: Partial<OpenAiAdapterSettings> = {}): ProviderAdapter {
     adapter = createOpenAiAdapter(settings(fake.url, overrides));
     return adapter;
   }
@@ -95,9 +89,7 @@ describe("createOpenAiAdapter", () => {
 
   describe("complete", () => {
     it("sends the cap as max_completion_tokens when the provider is configured so", async () => {
-      await connect({ openai: { maxTokensField: "max_completion_tokens" } }).complete(
-        call({ maxTokens: 64 }),
-      );
+      await connect({ maxTokensField: "max_completion_tokens" }).complete(call({ maxTokens: 64 }));
       expect(fake.requests[0]?.body).toMatchObject({ max_completion_tokens: 64 });
       expect(fake.requests[0]?.body).not.toHaveProperty("max_tokens");
     });

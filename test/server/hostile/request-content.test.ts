@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RouteRequestSchema, RouterService } from "../../../gen/switchyard/v1/router_pb.js";
 import { Role } from "../../../gen/switchyard/v1/types_pb.js";
 import { DEFAULT_REQUEST_LIMITS as LIMITS } from "../../../src/server/request-limits.js";
-import { DEFAULT_LIMITS } from "../../../src/server/server.js";
+import { DEFAULT_LIMITS } from "../../../src/server/transport/server-limits.js";
 import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
 import { expectStillServing, grpcFrame, grpcStatus, http2Request } from "./hostile-wire.js";
 

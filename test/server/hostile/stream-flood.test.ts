@@ -1,6 +1,6 @@
 import { connect as connectHttp2, constants, type Settings } from "node:http2";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS } from "../../../src/server/server.js";
+import { DEFAULT_LIMITS } from "../../../src/server/transport/server-limits.js";
 import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
 import {
   expectStillServing,

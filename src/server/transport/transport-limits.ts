@@ -7,7 +7,7 @@ import {
   type Http2Stream,
   constants as http2Constants,
 } from "node:http2";
-import type { ServerLimits } from "./server.js";
+import type { ServerLimits } from "./server-limits.js";
 
 /** The HTTP-level bounds of the front door (see ServerLimits for what each means). */
 export type TransportLimits = Pick<

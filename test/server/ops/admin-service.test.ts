@@ -2,12 +2,12 @@ import { randomBytes } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { AdminService, TargetState } from "../../gen/switchyard/v1/admin_pb.js";
-import { RouterService } from "../../gen/switchyard/v1/router_pb.js";
-import { AttemptOutcome } from "../../gen/switchyard/v1/types_pb.js";
-import { useFrontDoor } from "../helpers/front-door.js";
-import { UNSET_KEY_VARIABLE } from "../helpers/policies.js";
-import { rejectionOf, TRANSPORT_KINDS, userRequest } from "../helpers/rpc.js";
+import { AdminService, TargetState } from "../../../gen/switchyard/v1/admin_pb.js";
+import { RouterService } from "../../../gen/switchyard/v1/router_pb.js";
+import { AttemptOutcome } from "../../../gen/switchyard/v1/types_pb.js";
+import { useFrontDoor } from "../../helpers/front-door.js";
+import { UNSET_KEY_VARIABLE } from "../../helpers/policies.js";
+import { rejectionOf, TRANSPORT_KINDS, userRequest } from "../../helpers/rpc.js";
 
 const frontDoor = useFrontDoor();
 

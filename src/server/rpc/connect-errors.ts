@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { DecisionSchema } from "../../gen/switchyard/v1/types_pb.js";
+import { DecisionSchema } from "../../../gen/switchyard/v1/types_pb.js";
 import {
   AllTargetsFailedError,
   DecidedError,
@@ -8,8 +8,8 @@ import {
   NoEligibleTargetError,
   NoRouteError,
   StreamInterruptedError,
-} from "../core/errors.js";
-import type { ErrorClass } from "../core/types.js";
+} from "../../core/errors.js";
+import type { ErrorClass } from "../../core/types.js";
 import { toDecision } from "./from-domain.js";
 
 /** How the last upstream failure surfaces to our caller. */

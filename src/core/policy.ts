@@ -1,9 +1,9 @@
-import type { TargetRef } from "../core/types.js";
-import type { ProviderSettings } from "../providers/types.js";
+import type { TargetRef } from "./types.js";
 
 /**
  * The policy in force, compiled from the file: every reference resolved, every list a Set.
- * Immutable once built; a reload builds a new one and swaps it atomically.
+ * Immutable once built; a reload builds a new one and swaps it atomically. The steps read it
+ * through the call's lease (src/config/policy-store.ts).
  */
 export interface Policy {
   /** Content hash of the file. */
@@ -28,18 +28,36 @@ export interface DataClass {
   regions?: ReadonlySet<string>;
 }
 
+/**
+ * A model's price. Integer picodollars per token, which is the same number as microdollars per
+ * million tokens: the policy's `*_usd_per_mtok` with at most six decimals, exactly. Money stays
+ * in integers until it is shown (see money.ts).
+ */
 export interface ModelPrice {
-  inputUsdPerMtok: number;
-  outputUsdPerMtok: number;
+  inputPicoUsdPerToken: number;
+  outputPicoUsdPerToken: number;
   contextWindow?: number;
 }
 
+/** One provider as the policy declares it: what every step may know about it. */
 export interface ProviderPolicy {
-  settings: ProviderSettings;
-  /** Set when the provider is left out of routing, with why (e.g. its API key is not set). */
-  disabledReason?: string;
+  name: string;
+  /** The wire protocol (`kind:`), one of the registry's (src/providers/registry.ts). */
+  kind: string;
+  /** True when data sent to it leaves our boundary. */
+  hosted: boolean;
+  region: string;
+  /** Serving runtime (vllm, ollama, ...) when declared. */
+  runtime?: string;
   /** Undefined when the provider lists no models (any name accepted, priced at 0). */
   models?: ReadonlyMap<string, ModelPrice>;
+  /** Set when the provider is left out of routing, with why (e.g. its API key is not set). */
+  disabledReason?: string;
+  /**
+   * The kind's own settings (endpoint, credentials, pool, quirks) as its schema parsed them.
+   * Opaque outside the provider's folder, which alone knows their shape.
+   */
+  settings: unknown;
 }
 
 export interface RouteMatch {
@@ -55,8 +73,11 @@ export interface RouteTarget extends TargetRef {
 }
 
 export interface RouteBudgets {
+  /** The whole call, every attempt included. */
   maxLatencyMs?: number;
+  /** Per attempt: time to the provider's first token (Route and Stream alike). */
   firstTokenMs?: number;
+  /** Per attempt: longest silence between two tokens once the answer has started. */
   maxTokenGapMs?: number;
   maxTokens: number | "bounded" | "unbounded";
 }

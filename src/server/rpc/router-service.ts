@@ -1,9 +1,9 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import type { RouterService } from "../../gen/switchyard/v1/router_pb.js";
-import type { Pipeline } from "../core/pipeline.js";
-import type { CallContext } from "../core/types.js";
-import { traceIdFrom } from "../telemetry/trace-context.js";
+import type { RouterService } from "../../../gen/switchyard/v1/router_pb.js";
+import type { Pipeline } from "../../core/pipeline.js";
+import type { CallContext } from "../../core/types.js";
+import { traceIdFrom } from "../../telemetry/trace-context.js";
 import { toConnectError } from "./connect-errors.js";
 import { toClassifyResponse, toRouteResponse, toStreamResponse } from "./from-domain.js";
 import { toLlmRequest } from "./to-domain.js";

@@ -1,9 +1,10 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { type AdminService, TargetState } from "../../gen/switchyard/v1/admin_pb.js";
-import type { PolicyStore } from "../config/policy-store.js";
-import type { DecisionLog } from "../record/decision-log.js";
-import { toDecision } from "./from-domain.js";
+import { type AdminService, TargetState } from "../../../gen/switchyard/v1/admin_pb.js";
+import type { PolicyStore } from "../../config/policy-store.js";
+import { usdFromPico } from "../../core/money.js";
+import type { DecisionLog } from "../../record/decision-log.js";
+import { toDecision } from "../rpc/from-domain.js";
 
 export interface AdminDeps {
   policies: PolicyStore;
@@ -38,13 +39,13 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
             target: id,
             provider: target.provider,
             model: target.model,
-            kind: provider.settings.kind,
-            hosted: provider.settings.hosted,
-            region: provider.settings.region,
+            kind: provider.kind,
+            hosted: provider.hosted,
+            region: provider.region,
             state: provider.disabledReason ? TargetState.DISABLED : TargetState.AVAILABLE,
             reason: provider.disabledReason ?? "",
-            inputUsdPerMtok: price?.inputUsdPerMtok ?? 0,
-            outputUsdPerMtok: price?.outputUsdPerMtok ?? 0,
+            inputUsdPerMtok: usdFromPico((price?.inputPicoUsdPerToken ?? 0) * 1_000_000),
+            outputUsdPerMtok: usdFromPico((price?.outputPicoUsdPerToken ?? 0) * 1_000_000),
           });
         }
       return { targets };

@@ -7,10 +7,10 @@ import {
   type ServerReflectionRequest,
   ServerReflectionRequestSchema,
   type ServerReflectionResponse,
-} from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { nextOf, type Pushable, pushable } from "../helpers/pushable.js";
-import { createTransports, type TransportSet } from "../helpers/rpc.js";
-import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../helpers/switchyard.js";
+} from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { nextOf, type Pushable, pushable } from "../../helpers/pushable.js";
+import { createTransports, type TransportSet } from "../../helpers/rpc.js";
+import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
 
 let switchyard: TestSwitchyard;
 let transports: TransportSet;

@@ -1,8 +1,8 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import type { ClassifyRequest, RouteRequest, StreamRequest } from "../../gen/switchyard/v1/router_pb.js";
-import { type Message, Role } from "../../gen/switchyard/v1/types_pb.js";
-import { InvalidRequestError } from "../core/errors.js";
-import type { ChatMessage, Role as DomainRole, LlmRequest } from "../core/types.js";
+import type { ClassifyRequest, RouteRequest, StreamRequest } from "../../../gen/switchyard/v1/router_pb.js";
+import { type Message, Role } from "../../../gen/switchyard/v1/types_pb.js";
+import { InvalidRequestError } from "../../core/errors.js";
+import type { ChatMessage, Role as DomainRole, LlmRequest } from "../../core/types.js";
 
 /** The three request messages carry the same fields (see router.proto), so one mapping serves all. */
 export type RouterRequest = RouteRequest | StreamRequest | ClassifyRequest;

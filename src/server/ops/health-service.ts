@@ -1,5 +1,8 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { type Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb.js";
+import {
+  type Health,
+  HealthCheckResponse_ServingStatus as Status,
+} from "../../../gen/health/v1/health_pb.js";
 
 /**
  * Serving status of the process and of each service it serves ("" = the whole server), the

@@ -1,6 +1,6 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { BudgetStep, RouterService, type StreamResponse } from "../../gen/switchyard/v1/router_pb.js";
+import { BudgetStep, RouterService, type StreamResponse } from "../../../gen/switchyard/v1/router_pb.js";
 import {
   AttemptOutcome,
   type Decision,
@@ -8,9 +8,9 @@ import {
   ErrorClass,
   FinishReason,
   Role,
-} from "../../gen/switchyard/v1/types_pb.js";
-import { useFrontDoor } from "../helpers/front-door.js";
-import { LOCAL_REPLY, UNSET_KEY_VARIABLE } from "../helpers/policies.js";
+} from "../../../gen/switchyard/v1/types_pb.js";
+import { useFrontDoor } from "../../helpers/front-door.js";
+import { LOCAL_REPLY, UNSET_KEY_VARIABLE } from "../../helpers/policies.js";
 import {
   collect,
   eventCases,
@@ -20,7 +20,7 @@ import {
   TRANSPORT_KINDS,
   traceparent,
   userRequest,
-} from "../helpers/rpc.js";
+} from "../../helpers/rpc.js";
 
 const frontDoor = useFrontDoor();
 

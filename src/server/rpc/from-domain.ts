@@ -4,7 +4,7 @@ import {
   type ClassifyResponseSchema,
   type RouteResponseSchema,
   type StreamResponseSchema,
-} from "../../gen/switchyard/v1/router_pb.js";
+} from "../../../gen/switchyard/v1/router_pb.js";
 import {
   AttemptOutcome,
   type AttemptSchema,
@@ -12,8 +12,8 @@ import {
   ErrorClass,
   FinishReason,
   Role,
-} from "../../gen/switchyard/v1/types_pb.js";
-import type * as domain from "../core/types.js";
+} from "../../../gen/switchyard/v1/types_pb.js";
+import type * as domain from "../../core/types.js";
 
 export function toRouteResponse(result: domain.RouteResult): MessageInitShape<typeof RouteResponseSchema> {
   return {

@@ -1,0 +1,25 @@
+/**
+ * Money is counted in integer picodollars (1e-12 USD) and only turned into dollars to be shown,
+ * so costs add up exactly and print as `0.0000018`, not `0.0000018000000000000001`. A price in
+ * USD per million tokens with up to six decimals is a whole number of picodollars per token;
+ * Number.MAX_SAFE_INTEGER picodollars is about $9,007, far above what one call costs.
+ */
+export type PicoUsd = number;
+
+const PICO_PER_USD = 1e12;
+const PICO_PER_TOKEN_PER_USD_PER_MTOK = 1e6;
+
+/** Picodollars per token for a price in USD per million tokens; undefined when it has more than six decimals. */
+export function picoUsdPerToken(usdPerMillionTokens: number): PicoUsd | undefined {
+  const scaled = usdPerMillionTokens * PICO_PER_TOKEN_PER_USD_PER_MTOK;
+  const whole = Math.round(scaled);
+  // Decimal prices are not exact in binary: 0.15 * 1e6 is 150000.00000000003.
+  if (Math.abs(scaled - whole) > 1e-6 * Math.max(1, Math.abs(scaled)) || !Number.isSafeInteger(whole))
+    return undefined;
+  return whole;
+}
+
+/** US dollars, for display: the nearest double to the exact decimal amount. */
+export function usdFromPico(amount: PicoUsd): number {
+  return amount / PICO_PER_USD;
+}

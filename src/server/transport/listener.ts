@@ -1,0 +1,200 @@
+import { createServer as createHttp1Server } from "node:http";
+import {
+  createServer as createHttp2Server,
+  type Http2Session,
+  constants as http2Constants,
+} from "node:http2";
+import type { AddressInfo, Socket } from "node:net";
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import { clampDeadlineHeaders } from "./deadlines.js";
+import { createJsonRequestDecoder } from "./json-guard.js";
+import { createOnePortListener } from "./one-port.js";
+import { gateRequest } from "./request-gate.js";
+import type { ServerLimits } from "./server-limits.js";
+import {
+  boundHttp2Sessions,
+  http1ServerOptions,
+  http2ServerOptions,
+  refuseHeaderBlock,
+  trackHttp1Connections,
+} from "./transport-limits.js";
+
+export interface ListenerOptions {
+  /** For log lines: "router", "operator". */
+  name: string;
+  host: string;
+  port: number;
+  limits: ServerLimits;
+  logger: Logger;
+  /** Registers the services this listener serves. */
+  routes(router: ConnectRouter): void;
+  /** Run inside the drain gate, outermost first. */
+  interceptors: Interceptor[];
+  /**
+   * Services whose calls a drain waits for and refuses once it started, and which get the
+   * maximum deadline when the caller sends none. Health and reflection streams are neither.
+   */
+  boundedServices: readonly string[];
+}
+
+export interface Listener {
+  readonly port: number;
+  readonly host: string;
+  /**
+   * Graceful stop: new calls to bounded services are refused with UNAVAILABLE, calls in flight get
+   * `drainTimeoutMs` to finish, then the rest are cancelled and connections closed.
+   */
+  drain(): Promise<void>;
+}
+
+/** How long a drain lets connections flush what finished calls wrote before cutting them. */
+const FLUSH_GRACE_MS = 1000;
+
+/**
+ * One TCP port serving gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c) through connect-node,
+ * with every client-controlled bound of `limits` applied (see transport-limits.ts, deadlines.ts,
+ * json-guard.ts, request-gate.ts).
+ */
+export async function startListener(options: ListenerOptions): Promise<Listener> {
+  const { limits } = options;
+  const log = options.logger.child({ component: "server", listener: options.name });
+  const bounded = new Set(options.boundedServices);
+  const boundedPaths = options.boundedServices.map((service) => `/${service}/`);
+  const shutdown = new AbortController();
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  const finished = () => {
+    inFlight -= 1;
+    if (inFlight === 0) idle?.();
+  };
+
+  const drainGate: Interceptor = (next) => async (request) => {
+    if (!bounded.has(request.service.typeName)) return next(request);
+    if (draining)
+      throw new ConnectError("server is shutting down; retry on another replica", Code.Unavailable);
+    inFlight += 1;
+    try {
+      const response = await next(request);
+      if (!response.stream) {
+        finished();
+        return response;
+      }
+      return { ...response, message: countUntilDone(response.message, finished) };
+    } catch (error) {
+      finished();
+      throw error;
+    }
+  };
+
+  const jsonOptions = {
+    // Proto3 JSON drops zero values by default; callers reading `degraded: false` or a zero cost expect them.
+    alwaysEmitImplicit: true,
+    // connect's JSON serialization takes a decoder; its handler option type does not list it.
+    textDecoder: createJsonRequestDecoder(limits.maxJsonDepth),
+  };
+  const handler = connectNodeAdapter({
+    routes: options.routes,
+    interceptors: [drainGate, ...options.interceptors],
+    requestGate: gateRequest,
+    readMaxBytes: limits.maxBodyBytes,
+    maxTimeoutMs: limits.maxDeadlineMs,
+    shutdownSignal: shutdown.signal,
+    jsonOptions,
+  });
+  const handle: typeof handler = (request, response) => {
+    if (refuseHeaderBlock(request, response, limits)) return;
+    clampDeadlineHeaders(request.headers, limits.maxDeadlineMs, {
+      // Health Watch and reflection streams legitimately stay open; the router's calls do not.
+      defaultIfAbsent: boundedPaths.some((prefix) => request.url?.startsWith(prefix)),
+    });
+    try {
+      handler(request, response);
+    } catch (error) {
+      // Whatever connect throws synchronously would escape node's 'request' event and end the process.
+      log.error({ err: error }, "request handler threw");
+      if ("stream" in request) request.stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+      else request.socket.destroy();
+    }
+  };
+
+  const http1 = createHttp1Server(http1ServerOptions(limits), handle);
+  trackHttp1Connections(http1);
+  const http2 = createHttp2Server(http2ServerOptions(limits), handle);
+  boundHttp2Sessions(http2, limits);
+  const sockets = new Set<Socket>();
+  const sessions = new Set<Http2Session>();
+  http2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  const listener = createOnePortListener({
+    http1,
+    http2,
+    sniffTimeoutMs: limits.sniffTimeoutMs,
+    onSocket(socket) {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    },
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(options.port, options.host, () => {
+      listener.off("error", reject);
+      resolve();
+    });
+  });
+  const address = listener.address() as AddressInfo;
+  log.info({ host: address.address, port: address.port }, "listening");
+
+  let drained: Promise<void> | undefined;
+  return {
+    port: address.port,
+    host: address.address,
+    drain() {
+      drained ??= (async () => {
+        draining = true;
+        log.info({ inFlight }, "draining");
+        if (inFlight > 0) {
+          const bound = setTimeout(() => idle?.(), limits.drainTimeoutMs);
+          await new Promise<void>((resolve) => (idle = resolve));
+          clearTimeout(bound);
+        }
+        if (inFlight > 0) log.warn({ inFlight }, "drain bound reached; cancelling calls still in flight");
+        shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+        // net.Server#close calls back only once every connection is gone.
+        const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+        // A call counts as finished once its handler has produced its last message, which may
+        // not be on the wire yet: GOAWAY and closing idle HTTP/1.1 connections let those last
+        // messages and trailers go out (destroying sockets at once reset them with CANCEL);
+        // whatever is still open after a short grace is cut.
+        for (const session of sessions) session.close();
+        // Also stops the interval trackHttp1Connections started.
+        http1.close();
+        const grace = setTimeout(
+          () => {
+            http1.closeAllConnections();
+            for (const socket of sockets) socket.destroy();
+          },
+          Math.min(FLUSH_GRACE_MS, limits.drainTimeoutMs),
+        );
+        await closed;
+        clearTimeout(grace);
+        log.info("stopped");
+      })();
+      return drained;
+    },
+  };
+}
+
+/** Passes a response stream through, calling `done` once when it ends, fails or is abandoned. */
+async function* countUntilDone<T>(messages: AsyncIterable<T>, done: () => void): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } finally {
+    done();
+  }
+}
