@@ -3,15 +3,20 @@ import type { Environment } from "./config/env.js";
 import { loadPolicyFile } from "./config/load-policy.js";
 import { createPolicyStore, type PolicyStore } from "./config/policy-store.js";
 import { type PolicyReloader, watchPolicyFile } from "./config/reload.js";
-import { createPipeline } from "./core/pipeline.js";
+import { createPipeline } from "./pipeline/pipeline.js";
 import { createDecisionLog, type DecisionLog } from "./record/decision-log.js";
 import { type RunningServer, startServer } from "./server/server.js";
 import type { ServerLimits } from "./server/transport/server-limits.js";
+import { createMemoryStore } from "./state/memory/memory-store.js";
+import type { StateStore } from "./state/store.js";
+import { logStepTimings } from "./telemetry/step-log.js";
 
 export interface SwitchyardOptions {
   configPath: string;
   host: string;
   port: number;
+  /** The operator listener (AdminService); loopback unless `token` is set. */
+  operator: { host: string; port: number; token?: string };
   env: () => Environment;
   logger: Logger;
   limits?: Partial<ServerLimits>;
@@ -23,6 +28,7 @@ export interface Switchyard {
   server: RunningServer;
   policies: PolicyStore;
   decisions: DecisionLog;
+  store: StateStore;
   reloader: PolicyReloader;
   /** Drains the server, stops watching the policy and closes provider connections. */
   stop(): Promise<void>;
@@ -34,11 +40,14 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   for (const warning of policy.warnings) options.logger.warn({ version: policy.version }, warning);
   const policies = createPolicyStore(policy);
   const decisions = createDecisionLog();
-  const pipeline = createPipeline({ policies, decisions, logger: options.logger });
-  const server = await startServer(
-    { pipeline, policies, decisions, logger: options.logger },
-    { host: options.host, port: options.port, ...(options.limits && { limits: options.limits }) },
-  );
+  const store = createMemoryStore();
+  const pipeline = createPipeline({
+    policies,
+    decisions,
+    store,
+    logger: options.logger,
+    observers: options.logger.isLevelEnabled("debug") ? [logStepTimings(options.logger)] : [],
+  });
   const reloader = watchPolicyFile({
     path: options.configPath,
     store: policies,
@@ -46,16 +55,33 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
     logger: options.logger,
     onSighup: options.reloadOnSighup ?? false,
   });
+  let server: RunningServer;
+  try {
+    server = await startServer(
+      { pipeline, policies, decisions, reloads: reloader, logger: options.logger },
+      {
+        host: options.host,
+        port: options.port,
+        operator: options.operator,
+        ...(options.limits && { limits: options.limits }),
+      },
+    );
+  } catch (error) {
+    reloader.stop();
+    throw error;
+  }
   options.logger.info({ version: policy.version, source: policy.source }, "policy in force");
   return {
     server,
     policies,
     decisions,
+    store,
     reloader,
     async stop() {
       reloader.stop();
       await server.drain();
       await policies.close();
+      await store.close();
     },
   };
 }

@@ -1,10 +1,5 @@
+import type { Admission, IdentifiedRequest } from "../core/call.js";
 import type { Policy, RoutePolicy } from "../core/policy.js";
-import type { IdentifiedRequest } from "../identify/identify.js";
-
-export interface Admission {
-  /** Output-token cap to send upstream; undefined lets the provider decide. */
-  maxTokens?: number;
-}
 
 /**
  * Applies the route's per-request budgets before anything is sent. Budgets over time and rate

@@ -8,20 +8,26 @@ import { startSwitchyard } from "../app.js";
 import { processEnvironment } from "../config/env.js";
 import { formatIssue, loadPolicyFile, PolicyError } from "../config/load-policy.js";
 import { createPolicyStore } from "../config/policy-store.js";
-import { createPipeline } from "../core/pipeline.js";
+import { createPipeline } from "../pipeline/pipeline.js";
 import { createDecisionLog } from "../record/decision-log.js";
+import { checkRequestLimits } from "../server/request-limits.js";
+import { identifyCall } from "../server/rpc/call-identity.js";
 import { toDecision } from "../server/rpc/from-domain.js";
 import { toLlmRequest } from "../server/rpc/to-domain.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "../server/transport/server-limits.js";
+import { createMemoryStore } from "../state/memory/memory-store.js";
 import { createLogger } from "../telemetry/logger.js";
-import { traceIdFrom } from "../telemetry/trace-context.js";
 
 const USAGE = `usage:
   switchyard serve   [--config FILE] [--port N] [--host H]   serve the policy (defaults: shipped config, 127.0.0.1, 50051;
-                     [--limit NAME=VALUE]...                 env SWITCHYARD_CONFIG, PORT); --limit sets a server limit,
-                                                             e.g. maxBodyBytes=1048576 (see README, "Limits")
+                     [--operator-port N] [--operator-host H] env SWITCHYARD_CONFIG, PORT). AdminService is on the
+                     [--limit NAME=VALUE]...                 operator listener (default 127.0.0.1:50052, env OPERATOR_PORT;
+                     [--log-format json|pretty]              another host needs SWITCHYARD_ADMIN_TOKEN). --limit sets a server
+                                                             limit, e.g. maxBodyBytes=1048576 (README, "Limits"). Logs go to
+                                                             stderr: readable on a terminal, JSON lines otherwise (LOG_LEVEL)
   switchyard check   FILE                                    validate a policy: exit 0 valid, 1 invalid (every error listed)
   switchyard explain [--config FILE] --request JSON          print the decision Route would take; nothing is sent
+  switchyard help                                            this text (also: <command> --help)
 `;
 
 /** The offline default policy shipped with the package. */
@@ -43,6 +49,10 @@ async function main(argv: string[]): Promise<number> {
 async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const env = processEnvironment();
+  if (command !== undefined && (rest.includes("--help") || rest.includes("-h"))) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   switch (command) {
     case "serve":
       return serve(rest, env);
@@ -69,7 +79,10 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
       config: { type: "string" },
       port: { type: "string" },
       host: { type: "string" },
+      "operator-port": { type: "string" },
+      "operator-host": { type: "string" },
       limit: { type: "string", multiple: true },
+      "log-format": { type: "string" },
     },
   });
   const limits = parseLimits(values.limit ?? []);
@@ -78,33 +91,55 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
     return 2;
   }
   const configPath = values.config ?? env.SWITCHYARD_CONFIG ?? SHIPPED_CONFIG;
-  const portText = values.port ?? env.PORT ?? "50051";
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`--port: "${portText}" is not a port number (0-65535)\n`);
+  const port = portNumber("--port", values.port ?? env.PORT ?? "50051");
+  const operatorPort = portNumber("--operator-port", values["operator-port"] ?? env.OPERATOR_PORT ?? "50052");
+  if (typeof port === "string" || typeof operatorPort === "string") {
+    process.stderr.write(`${typeof port === "string" ? port : operatorPort}\n`);
     return 2;
   }
-  const logger = createLogger({ level: env.LOG_LEVEL ?? "info" });
+  const format = values["log-format"];
+  if (format !== undefined && format !== "json" && format !== "pretty") {
+    process.stderr.write(`--log-format: "${format}" is not json or pretty\n`);
+    return 2;
+  }
+  const logger = createLogger({ level: env.LOG_LEVEL ?? "info", ...(format && { format }) });
   let app: Awaited<ReturnType<typeof startSwitchyard>>;
   try {
     app = await startSwitchyard({
       configPath,
       host: values.host ?? "127.0.0.1",
       port,
+      operator: {
+        host: values["operator-host"] ?? "127.0.0.1",
+        port: operatorPort,
+        ...(env.SWITCHYARD_ADMIN_TOKEN && { token: env.SWITCHYARD_ADMIN_TOKEN }),
+      },
       env: processEnvironment,
       logger,
       reloadOnSighup: true,
       limits,
     });
   } catch (error) {
-    process.stderr.write(`${error instanceof PolicyError ? error.message : String(error)}\n`);
     logger.flush();
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
-  // Machine-readable readiness line on stdout (tests and scripts wait for it); logs go to stderr.
-  process.stdout.write(`switchyard listening on ${app.server.host}:${app.server.port}\n`);
+  // The readiness line (scripts and tests wait for it): both listeners are up.
+  logger.info(
+    {
+      pid: process.pid,
+      host: app.server.host,
+      port: app.server.port,
+      operatorHost: app.server.operatorHost,
+      operatorPort: app.server.operatorPort,
+    },
+    "serving",
+  );
   return new Promise<number>((resolve) => {
+    let stopping = false;
     const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       logger.info({ signal }, "shutting down");
       app.stop().then(
         () => {
@@ -120,7 +155,30 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
+    if (env.npm_lifecycle_event !== undefined) followParent(() => stop("npm exited"));
   });
+}
+
+/**
+ * Under `npm start` npm is the parent, and it forwards SIGTERM and SIGINT but no other signal:
+ * a SIGHUP (or SIGKILL) ends npm alone. Rather than serve on as an orphan nobody can stop through
+ * npm, drain and exit when the parent goes away.
+ */
+function followParent(onGone: () => void): void {
+  const parent = process.ppid;
+  const check = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(check);
+    onGone();
+  }, 500);
+  check.unref();
+}
+
+/** A port number from an option or variable, or the usage error to print. */
+function portNumber(option: string, text: string): number | string {
+  const port = Number(text);
+  if (/^\d+$/.test(text) && port <= 65535) return port;
+  return `${option}: "${text}" is not a port number (0-65535)`;
 }
 
 /** `--limit maxBodyBytes=1048576` (repeatable) → ServerLimits; an error text when malformed. */
@@ -174,10 +232,15 @@ async function explain(args: string[], env: ReturnType<typeof processEnvironment
     const pipeline = createPipeline({
       policies,
       decisions: createDecisionLog(1),
+      store: createMemoryStore(),
       logger: pino({ level: "silent" }),
     });
-    const request = fromJson(RouteRequestSchema, JSON.parse(values.request));
-    const result = pipeline.classify(toLlmRequest(request), { traceId: traceIdFrom(undefined) });
+    const request = toLlmRequest(fromJson(RouteRequestSchema, JSON.parse(values.request)));
+    checkRequestLimits(request);
+    const result = await pipeline.classify(request, {
+      ...identifyCall(null),
+      signal: new AbortController().signal,
+    });
     const decision = toJson(DecisionSchema, create(DecisionSchema, toDecision(result.decision)), {
       alwaysEmitImplicit: true,
     });

@@ -4,7 +4,10 @@ import type { ProviderAdapter } from "../providers/types.js";
 
 /** A policy together with the adapters (connection pools) built for it. */
 export interface PolicyLease {
+  /** The policy this call started under: it decides, and its adapters serve. */
   readonly policy: Policy;
+  /** The policy in force now, which may have replaced `policy` while the call was in flight. */
+  latest(): Policy;
   /** The adapter for an enabled provider; undefined for one left out of routing. */
   adapter(provider: string): ProviderAdapter | undefined;
   /** Must be called exactly once when the request that acquired the lease is finished. */
@@ -60,6 +63,7 @@ export function createPolicyStore(
       let released = false;
       return {
         policy: generation.policy,
+        latest: () => active.policy,
         adapter: (provider) => adapterOf(generation, provider),
         release() {
           if (released) return;

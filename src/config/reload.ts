@@ -1,6 +1,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
+import type { PolicyIssue } from "./compile-policy.js";
 import type { Environment } from "./env.js";
 import { loadPolicyFile, PolicyError } from "./load-policy.js";
 import type { PolicyStore } from "./policy-store.js";
@@ -8,7 +9,18 @@ import type { PolicyStore } from "./policy-store.js";
 export interface PolicyReloader {
   /** Loads the file now; resolves true when a new policy took effect. Never throws. */
   reload(trigger: string): Promise<boolean>;
+  /** What came of the last reload, for operators (GetPolicy); undefined before the first. */
+  lastReload(): ReloadRecord | undefined;
   stop(): void;
+}
+
+export interface ReloadRecord {
+  at: Date;
+  trigger: string;
+  outcome: "applied" | "unchanged" | "refused";
+  /** The version read, when the file parsed. */
+  version?: string;
+  issues: PolicyIssue[];
 }
 
 /**
@@ -28,18 +40,25 @@ export function watchPolicyFile(options: {
 }): PolicyReloader {
   const log = options.logger.child({ component: "policy" });
   let running: Promise<boolean> = Promise.resolve(false);
+  let last: ReloadRecord | undefined;
 
   const reload = (trigger: string): Promise<boolean> => {
     // Serialised so two quick edits cannot apply out of order.
     running = running.then(async () => {
       try {
         const policy = await loadPolicyFile(options.path, options.env());
-        if (policy.version === options.store.current().version) return false;
+        if (policy.version === options.store.current().version) {
+          last = { at: new Date(), trigger, outcome: "unchanged", version: policy.version, issues: [] };
+          log.info({ trigger, version: policy.version }, "policy unchanged");
+          return false;
+        }
         options.store.replace(policy);
+        last = { at: new Date(), trigger, outcome: "applied", version: policy.version, issues: [] };
         log.info({ trigger, version: policy.version, warnings: policy.warnings }, "policy reloaded");
         return true;
       } catch (error) {
         const issues = error instanceof PolicyError ? error.issues : [{ path: "", message: String(error) }];
+        last = { at: new Date(), trigger, outcome: "refused", issues };
         log.error(
           { trigger, issues, version: options.store.current().version },
           "policy refused; the previous one stays in force",
@@ -73,6 +92,7 @@ export function watchPolicyFile(options: {
 
   return {
     reload,
+    lastReload: () => last,
     stop() {
       clearTimeout(timer);
       watcher?.close();

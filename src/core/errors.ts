@@ -63,3 +63,15 @@ export class StreamInterruptedError extends DecidedError {
     super(message, decision, options);
   }
 }
+
+/**
+ * Why a stream was cut on the server's side: its caller stopped reading (flow control closed)
+ * for longer than the write-stall limit. Used as the abort reason of the call, so the attempt in
+ * flight and the decision record say why.
+ */
+export class CallerStalledError extends Error {
+  override readonly name = "CallerStalledError";
+  constructor(readonly stalledMs: number) {
+    super(`the caller stopped reading the stream for ${stalledMs} ms`);
+  }
+}

@@ -51,10 +51,15 @@ export interface LlmRequest {
 
 /** What the caller's connection tells us about the call. */
 export interface CallContext {
-  /** Aborted when the caller cancels or its deadline passes. */
+  /**
+   * Aborted when the caller cancels, its deadline passes, or it stops reading a stream; the reason
+   * says which (a CallerStalledError for the last).
+   */
   signal: AbortSignal;
-  /** W3C trace id (32 lowercase hex). */
+  /** W3C trace id (32 lowercase hex): the caller's, from `traceparent`, or a new one. */
   traceId: string;
+  /** This call's own id (16 lowercase hex), made by the server: decisions are stored under it. */
+  callId: string;
 }
 
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "degraded";
@@ -62,6 +67,8 @@ export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" |
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
+  /** True when the provider did not report these counts and they were estimated from the text. */
+  estimated?: boolean;
 }
 
 /** "provider/model". */
@@ -101,6 +108,10 @@ export interface Attempt {
   /** Never contains prompt or output text. */
   message?: string;
   retryable?: boolean;
+  /** Tokens this attempt consumed (reported, or estimated for what was received), when it consumed any. */
+  usage?: Usage;
+  /** What they cost at the policy's prices, in US dollars. */
+  costUsd?: number;
 }
 
 export interface Candidate {
@@ -119,10 +130,12 @@ export interface Decision {
   tenant: string;
   policyVersion: string;
   traceId: string;
+  callId: string;
   target: TargetId;
   candidates: Candidate[];
   attempts: Attempt[];
   degraded: boolean;
+  /** Every attempt's cost added up, in US dollars. */
   costUsd: number;
   maxTokens: number;
   dryRun: boolean;
@@ -131,7 +144,9 @@ export interface Decision {
 export interface RouteResult {
   message: ChatMessage;
   finishReason: FinishReason;
+  /** The answer's tokens (zero for a degraded answer). */
   usage: Usage;
+  /** What the call cost, every attempt included (the decision's costUsd). */
   costUsd: number;
   decision: Decision;
 }

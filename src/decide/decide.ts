@@ -1,17 +1,8 @@
-import type { Classification } from "../classify/classify.js";
+import type { Classification, IdentifiedRequest, RoutingPlan } from "../core/call.js";
 import { NoRouteError } from "../core/errors.js";
-import type { Policy, RouteMatch, RoutePolicy, RouteTarget } from "../core/policy.js";
-import { type Candidate, type Decision, targetId } from "../core/types.js";
+import type { Policy, RouteMatch, RouteTarget } from "../core/policy.js";
+import { type CallContext, type Candidate, targetId } from "../core/types.js";
 import { targetRefusal } from "../guard/residency.js";
-import type { IdentifiedRequest } from "../identify/identify.js";
-
-export interface RoutingPlan {
-  route: RoutePolicy;
-  /** Targets this request may be sent to, in the order they are to be tried. */
-  eligible: RouteTarget[];
-  /** The decision so far: route, candidates with reasons; attempts are added by execute. */
-  decision: Decision;
-}
 
 /**
  * Picks the first route whose match holds and sorts its targets into eligible and not, with
@@ -21,7 +12,7 @@ export function decide(
   request: IdentifiedRequest,
   classification: Classification,
   policy: Policy,
-  traceId: string,
+  call: Pick<CallContext, "traceId" | "callId">,
 ): RoutingPlan {
   const route = policy.routes.find((candidate) => matches(candidate.match, request, classification));
   if (!route)
@@ -53,7 +44,8 @@ export function decide(
       declaredDataClass: classification.declaredDataClass,
       tenant: request.tenant,
       policyVersion: policy.version,
-      traceId,
+      traceId: call.traceId,
+      callId: call.callId,
       target: "",
       candidates,
       attempts: [],

@@ -1,46 +1,19 @@
+import type { Clock, Timer } from "../core/clock.js";
 import { ProviderError } from "../providers/provider-error.js";
 
 /**
- * Aborts `controller` after `limitMs` with a `timeout` ProviderError as the reason, so the attempt
- * that sees it is classified as a timeout rather than a cancellation. No limit, no timer.
+ * A route budget (total, first token, gap between tokens) as a timer on `clock` that aborts
+ * `controller` with a `timeout` ProviderError as the reason, so the attempt that sees it is
+ * classified as a timeout rather than a cancellation. No limit, no timer (a Timer that never fires).
  */
-export interface BudgetTimer {
-  /** True once this timer has fired. */
-  readonly expired: boolean;
-  /** Starts counting `limitMs` again from now (re-arming a stopped timer). No-op once expired. */
-  restart(): void;
-  /** Stops counting until `restart()`. */
-  stop(): void;
-}
-
 export function startBudgetTimer(
+  clock: Clock,
   controller: AbortController,
   limitMs: number | undefined,
   describe: () => string,
-): BudgetTimer {
-  if (limitMs === undefined) return { expired: false, restart() {}, stop() {} };
-  let expired = false;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    timer = setTimeout(() => {
-      expired = true;
-      controller.abort(new ProviderError("timeout", describe()));
-    }, limitMs);
-    timer.unref();
-  };
-  arm();
-  return {
-    get expired() {
-      return expired;
-    },
-    restart() {
-      if (expired) return;
-      if (timer) timer.refresh();
-      else arm();
-    },
-    stop() {
-      clearTimeout(timer);
-      timer = undefined;
-    },
-  };
+): Timer {
+  if (limitMs === undefined) return NEVER;
+  return clock.startTimer(limitMs, () => controller.abort(new ProviderError("timeout", describe())));
 }
+
+const NEVER: Timer = { fired: false, cancel() {}, restart() {} };

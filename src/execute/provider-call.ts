@@ -1,5 +1,4 @@
-import type { Admission } from "../admit/admit.js";
-import type { IdentifiedRequest } from "../identify/identify.js";
+import type { Admission, IdentifiedRequest } from "../core/call.js";
 import type { ProviderCall } from "../providers/types.js";
 
 /** The upstream call for one attempt: the request as admitted, addressed to `model`. */

@@ -1,12 +1,7 @@
+import type { IdentifiedRequest } from "../core/call.js";
 import { InvalidRequestError } from "../core/errors.js";
 import type { Policy } from "../core/policy.js";
 import type { LlmRequest } from "../core/types.js";
-
-/** A request whose fields have been checked against the policy; the tenant defaults to "default". */
-export interface IdentifiedRequest extends LlmRequest {
-  tenant: string;
-  user: string;
-}
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 

@@ -3,39 +3,66 @@ import type { Decision } from "../core/types.js";
 export interface RecordedDecision {
   decision: Decision;
   recordedAt: Date;
+  /** "ok", or how the call ended otherwise (e.g. "AllTargetsFailedError", "abandoned: …"). */
+  outcome: string;
 }
 
 /**
- * Recent decisions by trace id, bounded in traces (`capacity`; the least recently written trace is
- * forgotten first) and in decisions per trace (`perTrace`; an agent loop makes many calls under
- * one caller trace, and the oldest of them goes first).
+ * Recent decisions, one per call, under the call's own server-made id: a call can neither
+ * overwrite nor hide another's. Calls sharing a caller's trace id (an agent loop) are also listed
+ * by trace, oldest first. Bounded in calls (`capacity`; the oldest is forgotten first) and in
+ * calls listed per trace (`perTrace`; the oldest drop out of the listing, still found by id).
+ *
+ * A decision is stored as is, not copied: recording is the last thing the pipeline does with it.
  */
 export interface DecisionLog {
-  add(decision: Decision, at?: Date): void;
-  /** Every recent decision of the trace, oldest first; empty when none. */
-  get(traceId: string): readonly RecordedDecision[];
-  /** Traces held. */
+  add(decision: Decision, outcome: string, at?: Date): void;
+  /** The decision of one call; undefined when unknown or forgotten. */
+  byCall(callId: string): RecordedDecision | undefined;
+  /** The recent calls of a trace, oldest first; empty when none. */
+  byTrace(traceId: string): readonly RecordedDecision[];
+  /** Calls held. */
   readonly size: number;
 }
 
 export function createDecisionLog(capacity = 10_000, perTrace = 32): DecisionLog {
-  // A Map iterates in insertion order; re-inserting on write keeps its first key the stalest trace.
-  const traces = new Map<string, RecordedDecision[]>();
+  // Maps iterate in insertion order: the first key is always the oldest call.
+  const calls = new Map<string, RecordedDecision>();
+  const traces = new Map<string, string[]>();
+
+  const forget = (callId: string): void => {
+    const recorded = calls.get(callId);
+    if (!recorded) return;
+    calls.delete(callId);
+    const traceId = recorded.decision.traceId;
+    const listed = traces.get(traceId)?.filter((id) => id !== callId);
+    if (listed && listed.length > 0) traces.set(traceId, listed);
+    else traces.delete(traceId);
+  };
+
   return {
-    add(decision, at = new Date()) {
-      const recorded = traces.get(decision.traceId) ?? [];
-      traces.delete(decision.traceId);
-      recorded.push({ decision: structuredClone(decision), recordedAt: at });
-      if (recorded.length > perTrace) recorded.shift();
-      traces.set(decision.traceId, recorded);
-      if (traces.size > capacity) {
-        const stalest = traces.keys().next();
-        if (!stalest.done) traces.delete(stalest.value);
+    add(decision, outcome, at = new Date()) {
+      // Ids are made by the server per call; a second record under one is a bug, never a replacement.
+      if (calls.has(decision.callId)) return;
+      calls.set(decision.callId, { decision, recordedAt: at, outcome });
+      const listed = traces.get(decision.traceId) ?? [];
+      listed.push(decision.callId);
+      if (listed.length > perTrace) listed.shift();
+      traces.set(decision.traceId, listed);
+      if (calls.size > capacity) {
+        const oldest = calls.keys().next();
+        if (!oldest.done) forget(oldest.value);
       }
     },
-    get: (traceId) => traces.get(traceId) ?? [],
+    byCall: (callId) => calls.get(callId),
+    byTrace(traceId) {
+      const listed = traces.get(traceId) ?? [];
+      return listed
+        .map((id) => calls.get(id))
+        .filter((entry): entry is RecordedDecision => entry !== undefined);
+    },
     get size() {
-      return traces.size;
+      return calls.size;
     },
   };
 }

@@ -5,18 +5,20 @@ import type { DecisionLog } from "./decision-log.js";
 /**
  * Writes the decision to the decision log and one structured log line. The line carries the
  * decision and usage only: no prompt or output text reaches a log line (the logging policy,
- * once it lands, decides what of those may be stored and where).
+ * once it lands, decides what of those may be stored and where). A dry run records nothing.
  */
 export function recordDecision(
   decisionLog: DecisionLog,
   logger: Logger,
   decision: Decision,
-  outcome: { status: "ok" | "error"; errorName?: string; inputTokens?: number; outputTokens?: number },
+  outcome: string,
 ): void {
-  if (!decision.dryRun) decisionLog.add(decision);
+  if (decision.dryRun) return;
+  decisionLog.add(decision, outcome);
   logger.info(
     {
       traceId: decision.traceId,
+      callId: decision.callId,
       route: decision.route,
       target: decision.target,
       task: decision.task,
@@ -30,8 +32,11 @@ export function recordDecision(
         outcome: attempt.outcome,
         latencyMs: Math.round(attempt.latencyMs * 100) / 100,
         errorClass: attempt.errorClass,
+        inputTokens: attempt.usage?.inputTokens,
+        outputTokens: attempt.usage?.outputTokens,
+        estimated: attempt.usage?.estimated,
       })),
-      ...outcome,
+      outcome,
     },
     "decision",
   );

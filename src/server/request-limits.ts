@@ -1,11 +1,11 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { RouterRequest } from "./rpc/to-domain.js";
+import { InvalidRequestError } from "../core/errors.js";
+import type { LlmRequest } from "../core/types.js";
 
 /**
- * Bounds on what one request may carry into the core. Body size alone (`maxBodyBytes`) still
- * lets a 4 MiB body hold 500,000 empty messages or 100,000 labels, and each of those costs the
- * core (classification, policy matching, token counting) far more than its bytes. Lengths are in
- * UTF-16 code units (JavaScript string length).
+ * Bounds on what one request may carry into the core, checked by every front door on the domain
+ * request it mapped. Body size alone (`maxBodyBytes`) still lets a 4 MiB body hold 500,000 empty
+ * messages or 100,000 labels, and each of those costs the core (classification, policy matching,
+ * token counting) far more than its bytes. Lengths are in UTF-16 code units (JavaScript string length).
  */
 export interface RequestLimits {
   maxMessages: number;
@@ -21,6 +21,8 @@ export interface RequestLimits {
   maxStopChars: number;
   /** task, dataClass, tenant, user, message name, tool and tool call names and ids. */
   maxIdentifierChars: number;
+  /** Nesting of a tool call's `arguments` JSON document. */
+  maxToolArgumentsDepth: number;
 }
 
 export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
@@ -37,34 +39,40 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
   maxStopSequences: 4,
   maxStopChars: 256,
   maxIdentifierChars: 256,
+  maxToolArgumentsDepth: 64,
 };
 
 /**
- * Refuses a request that exceeds `limits`, carries a string that is not well-formed Unicode
- * (a lone surrogate cannot be encoded as UTF-8 upstream; protobuf-es already refuses them when
- * decoding, this is the backstop for messages built any other way), or has a
- * control character in an identifier field (tenant, user, task, dataClass, label keys and
- * values: they reach logs, metrics and policy matching). Message content may hold any text.
- * Throws ConnectError INVALID_ARGUMENT whose message starts with the field path, like
- * `labels["team"]: longer than 512 characters`: these are per-field contract violations, not a
- * transient shortage, so a retrying client must not take them for RESOURCE_EXHAUSTED.
+ * Refuses a request that exceeds `limits`, carries a string that is not valid UTF-8 (see
+ * transport/invalid-utf8.ts) or well-formed Unicode, has tool-call arguments that are not a JSON
+ * document within the depth bound, or has an identifier (tenant, user, task, dataClass, label
+ * keys and values, names and ids) holding a control, invisible or bidirectional-override
+ * character: identifiers reach logs, metrics and policy matching, where `acme\u202e` must not pass
+ * for `acme`. Message content may hold any text.
+ *
+ * Throws InvalidRequestError naming the field like `labels["team"]: longer than 512 characters`:
+ * these are per-field contract violations (INVALID_ARGUMENT), not a transient shortage, so a
+ * retrying client must not take them for RESOURCE_EXHAUSTED.
  */
 export function checkRequestLimits(
-  request: RouterRequest,
+  request: LlmRequest,
   limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
 ): void {
   count("messages", request.messages.length, limits.maxMessages);
   for (const [index, message] of request.messages.entries()) {
     const path = `messages[${index}]`;
     text(`${path}.content`, message.content, limits.maxContentChars);
-    text(`${path}.name`, message.name, limits.maxIdentifierChars);
-    text(`${path}.toolCallId`, message.toolCallId, limits.maxIdentifierChars);
-    count(`${path}.toolCalls`, message.toolCalls.length, limits.maxToolCallsPerMessage);
-    for (const [callIndex, call] of message.toolCalls.entries()) {
+    if (message.name !== undefined) identifier(`${path}.name`, message.name, limits.maxIdentifierChars);
+    if (message.toolCallId !== undefined)
+      identifier(`${path}.toolCallId`, message.toolCallId, limits.maxIdentifierChars);
+    const calls = message.toolCalls ?? [];
+    count(`${path}.toolCalls`, calls.length, limits.maxToolCallsPerMessage);
+    for (const [callIndex, call] of calls.entries()) {
       const callPath = `${path}.toolCalls[${callIndex}]`;
-      text(`${callPath}.id`, call.id, limits.maxIdentifierChars);
-      text(`${callPath}.name`, call.name, limits.maxIdentifierChars);
+      identifier(`${callPath}.id`, call.id, limits.maxIdentifierChars);
+      identifier(`${callPath}.name`, call.name, limits.maxIdentifierChars);
       text(`${callPath}.arguments`, call.arguments, limits.maxContentChars);
+      jsonDocument(`${callPath}.arguments`, call.arguments, limits.maxToolArgumentsDepth);
     }
   }
   identifier("task", request.task, limits.maxIdentifierChars);
@@ -78,44 +86,61 @@ export function checkRequestLimits(
     identifier(`labels (key #${index + 1})`, key, limits.maxLabelKeyChars);
     identifier(`labels[${JSON.stringify(key)}]`, value, limits.maxLabelValueChars);
   }
-  const stop = request.params?.stop ?? [];
+  const { stop } = request.params;
   count("params.stop", stop.length, limits.maxStopSequences);
   for (const [index, sequence] of stop.entries())
     text(`params.stop[${index}]`, sequence, limits.maxStopChars);
   count("tools", request.tools.length, limits.maxTools);
   for (const [index, tool] of request.tools.entries()) {
-    text(`tools[${index}].name`, tool.name, limits.maxIdentifierChars);
+    identifier(`tools[${index}].name`, tool.name, limits.maxIdentifierChars);
     text(`tools[${index}].description`, tool.description, limits.maxToolDescriptionChars);
   }
 }
 
 function count(field: string, actual: number, max: number): void {
-  if (actual > max) refuse(field, `at most ${max} entries allowed, got ${actual}`);
+  if (actual > max) throw new InvalidRequestError(field, `at most ${max} entries allowed, got ${actual}`);
 }
 
 function text(field: string, value: string, maxChars: number): void {
-  if (value.length > maxChars) refuse(field, `longer than ${maxChars} characters`);
-  if (!value.isWellFormed()) refuse(field, "is not well-formed Unicode (lone surrogate)");
+  if (value.length > maxChars) throw new InvalidRequestError(field, `longer than ${maxChars} characters`);
+  if (!value.isWellFormed())
+    throw new InvalidRequestError(field, "is not valid UTF-8 (or holds an unpaired surrogate)");
 }
 
 function identifier(field: string, value: string, maxChars: number): void {
   text(field, value, maxChars);
-  if (hasControlCharacter(value)) refuse(field, "must not contain control characters");
+  if (INVISIBLE.test(value))
+    throw new InvalidRequestError(field, "must not contain control, invisible or bidirectional characters");
+  // "acme " is not "acme": identifiers are compared exactly, so a look-alike is refused, not trimmed.
+  if (value !== value.trim()) throw new InvalidRequestError(field, "must not begin or end with whitespace");
 }
 
 /**
- * C0 and C1 control characters, DEL, and the Unicode line and paragraph separators. JSON log
- * lines escape C0 but not C1 (U+0085 NEL) or U+2028/2029, which some log viewers and
- * line-oriented shippers treat as line breaks; identifiers have no business carrying any of them.
+ * C0 and C1 controls and DEL (Cc); format characters (Cf), among them zero-width spaces and joiners
+ * (U+200B–200F), bidirectional embeddings, overrides and isolates (U+202A–202E, U+2066–2069) and the
+ * BOM; and the line and paragraph separators, which some log shippers treat as line breaks.
  */
-function hasControlCharacter(value: string): boolean {
+const INVISIBLE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+
+/** `arguments` must be a JSON document (a model reads it back), nesting at most `maxDepth`. */
+function jsonDocument(field: string, value: string, maxDepth: number): void {
+  // Nesting is measured before parsing so a deep document costs no allocation.
+  let depth = 0;
+  let inString = false;
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
-    if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029) return true;
+    if (inString) {
+      if (code === 0x5c) i++;
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x7b || code === 0x5b) {
+      depth++;
+      if (depth > maxDepth) throw new InvalidRequestError(field, `JSON nests deeper than ${maxDepth} levels`);
+    } else if (code === 0x7d || code === 0x5d) depth--;
   }
-  return false;
-}
-
-function refuse(field: string, reason: string): never {
-  throw new ConnectError(`${field}: ${reason}`, Code.InvalidArgument);
+  try {
+    JSON.parse(value);
+  } catch {
+    throw new InvalidRequestError(field, "must be a JSON document");
+  }
 }

@@ -1,4 +1,4 @@
-import type { Interceptor } from "@connectrpc/connect";
+import { isIP } from "node:net";
 import type { Logger } from "pino";
 import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -6,43 +6,63 @@ import { Health } from "../../gen/health/v1/health_pb.js";
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { RouterService } from "../../gen/switchyard/v1/router_pb.js";
 import type { PolicyStore } from "../config/policy-store.js";
-import type { Pipeline } from "../core/pipeline.js";
+import type { Pipeline } from "../pipeline/pipeline.js";
 import type { DecisionLog } from "../record/decision-log.js";
-import { createAdminService } from "./ops/admin-service.js";
+import { createAdminService, type ReloadHistory } from "./ops/admin-service.js";
 import { createHealthService, createHealthState, type HealthState } from "./ops/health-service.js";
+import { requireOperatorToken } from "./ops/operator-auth.js";
 import { createReflectionServices } from "./ops/reflection-service.js";
-import { checkRequestLimits } from "./request-limits.js";
+import { rpcDoor } from "./rpc/error-interceptor.js";
 import { createRouterService } from "./rpc/router-service.js";
-import type { RouterRequest } from "./rpc/to-domain.js";
-import { startListener } from "./transport/listener.js";
+import { type Listener, startListener } from "./transport/listener.js";
 import { checkLimits, DEFAULT_LIMITS, type ServerLimits } from "./transport/server-limits.js";
 
 export interface ServerDeps {
   pipeline: Pipeline;
   policies: PolicyStore;
   decisions: DecisionLog;
+  reloads: ReloadHistory;
   logger: Logger;
 }
 
 export interface ServerOptions {
+  /** The data plane: RouterService, health, reflection. */
   host: string;
   port: number;
+  /**
+   * The operator plane: AdminService (and health and reflection, for the same tools). Bound to
+   * loopback unless `token` is set, which every AdminService call must then present as
+   * `authorization: Bearer <token>`.
+   */
+  operator: { host: string; port: number; token?: string };
   limits?: Partial<ServerLimits>;
 }
 
 export interface RunningServer {
   readonly port: number;
   readonly host: string;
+  readonly operatorPort: number;
+  readonly operatorHost: string;
   readonly health: HealthState;
   /**
-   * Graceful stop: health goes NOT_SERVING, new calls are refused with UNAVAILABLE, calls in
-   * flight get `drainTimeoutMs` to finish, then the rest are cancelled.
+   * Graceful stop of both listeners: health goes NOT_SERVING, new calls are refused with
+   * UNAVAILABLE, calls in flight get `drainTimeoutMs` to finish, then the rest are cancelled.
    */
   drain(): Promise<void>;
 }
 
+/** Thrown at startup for an operator listener that would expose AdminService without a credential. */
+export class OperatorExposedError extends Error {
+  override readonly name = "OperatorExposedError";
+}
+
 export async function startServer(deps: ServerDeps, options: ServerOptions): Promise<RunningServer> {
   const limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
+  const { operator } = options;
+  if (!operator.token && !isLoopback(operator.host))
+    throw new OperatorExposedError(
+      `the operator listener may bind ${operator.host} only with an operator token (set SWITCHYARD_ADMIN_TOKEN), or bind it to loopback`,
+    );
   const health = createHealthState([RouterService.typeName, AdminService.typeName]);
   const reflection = createReflectionServices([
     RouterService,
@@ -51,6 +71,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     ReflectionV1,
     ReflectionV1alpha,
   ]);
+  const healthService = createHealthService(health);
 
   const router = await startListener({
     name: "router",
@@ -58,49 +79,59 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     port: options.port,
     limits,
     logger: deps.logger,
-    boundedServices: [RouterService.typeName, AdminService.typeName],
-    interceptors: [requestLimitsGate],
+    boundedServices: [RouterService.typeName],
+    interceptors: [rpcDoor(RouterService.typeName, deps.logger)],
     routes(routes) {
-      routes.service(RouterService, createRouterService({ pipeline: deps.pipeline, logger: deps.logger }));
-      routes.service(
-        AdminService,
-        createAdminService({ policies: deps.policies, decisions: deps.decisions }),
-      );
-      routes.service(Health, createHealthService(health));
+      routes.service(RouterService, createRouterService({ pipeline: deps.pipeline }));
+      routes.service(Health, healthService);
       routes.service(ReflectionV1, reflection.v1);
       routes.service(ReflectionV1alpha, reflection.v1alpha);
     },
   });
+  let operatorListener: Listener;
+  try {
+    operatorListener = await startListener({
+      name: "operator",
+      host: operator.host,
+      port: operator.port,
+      limits,
+      logger: deps.logger,
+      boundedServices: [AdminService.typeName],
+      interceptors: operator.token ? [requireOperatorToken(AdminService.typeName, operator.token)] : [],
+      routes(routes) {
+        routes.service(
+          AdminService,
+          createAdminService({ policies: deps.policies, decisions: deps.decisions, reloads: deps.reloads }),
+        );
+        routes.service(Health, healthService);
+        routes.service(ReflectionV1, reflection.v1);
+        routes.service(ReflectionV1alpha, reflection.v1alpha);
+      },
+    });
+  } catch (error) {
+    await router.drain();
+    throw error;
+  }
 
   let drained: Promise<void> | undefined;
   return {
     port: router.port,
     host: router.host,
+    operatorPort: operatorListener.port,
+    operatorHost: operatorListener.host,
     health,
     drain() {
       drained ??= (async () => {
         health.setServing(false);
-        await router.drain();
+        await Promise.all([router.drain(), operatorListener.drain()]);
       })();
       return drained;
     },
   };
 }
 
-/** Per-field bounds of request-limits.ts, for every RouterService call, before the handler maps it. */
-const requestLimitsGate: Interceptor = (next) => async (request) => {
-  if (request.service.typeName !== RouterService.typeName) return next(request);
-  if (!request.stream) {
-    checkRequestLimits(request.message as RouterRequest);
-    return next(request);
-  }
-  return next({ ...request, message: checkEach(request.message) });
-};
-
-/** Checks each request message of a streaming call as connect reads it. */
-async function* checkEach<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
-  for await (const message of messages) {
-    checkRequestLimits(message as RouterRequest);
-    yield message;
-  }
+function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1" || host === "[::1]";
 }

@@ -6,17 +6,23 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb.js";
 import { RouterService, type StreamResponse } from "../../gen/switchyard/v1/router_pb.js";
-import { CLI_MAIN, ensureBuilt, PROJECT_NODE } from "../helpers/build.js";
+import { CLI_MAIN, ensureBuilt, PROJECT_NODE, PROJECT_ROOT } from "../helpers/build.js";
 import { FRONT_DOOR_POLICY, LOCAL_REPLY, UNSET_KEY_VARIABLE } from "../helpers/policies.js";
 import { nextOf } from "../helpers/pushable.js";
 import { createTransports, eventCases, rejectionOf, type TransportSet, userRequest } from "../helpers/rpc.js";
 
-const READY = /^switchyard listening on (\S+):(\d+)$/m;
-
 interface ServeProcess {
   child: ChildProcess;
+  /** The router listener. */
   baseUrl: string;
+  /** The operator listener. */
+  operatorUrl: string;
+  /** The server's own pid (under npm, not the child's). */
+  pid: number;
+  stdout: () => string;
   stderr: () => string;
+  /** Every JSON log line written so far. */
+  logs: () => Array<Record<string, unknown>>;
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
 }
@@ -37,6 +43,7 @@ afterEach(async () => {
   for (const server of running) {
     if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
     await server.exited;
+    if (isAlive(server.pid)) process.kill(server.pid, "SIGKILL");
   }
   running.clear();
 });
@@ -45,36 +52,75 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** `switchyard serve --port 0`, resolved once it prints its readiness line. */
-async function serve(): Promise<ServeProcess> {
+const SERVE_ARGS = ["--port", "0", "--operator-port", "0", "--log-format", "json"];
+
+/** `switchyard serve` on free ports, resolved once it logs its readiness line ("serving"). */
+function serve(): Promise<ServeProcess> {
+  return start(PROJECT_NODE, [CLI_MAIN, "serve", "--config", policyPath, ...SERVE_ARGS]);
+}
+
+async function start(command: string, args: string[]): Promise<ServeProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
   delete env[UNSET_KEY_VARIABLE];
   delete env.SWITCHYARD_CONFIG;
   delete env.PORT;
-  const child = spawn(PROJECT_NODE, [CLI_MAIN, "serve", "--config", policyPath, "--port", "0"], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  delete env.npm_lifecycle_event;
+  const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"], cwd: PROJECT_ROOT });
   let stdout = "";
   let stderr = "";
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
   });
+  const logs = () =>
+    stderr
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const server: ServeProcess = { child, baseUrl: "", stderr: () => stderr, exited };
-  running.add(server);
-  const address = await new Promise<{ host: string; port: string }>((resolve, reject) => {
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-      const match = READY.exec(stdout);
-      if (match?.[1] && match[2]) resolve({ host: match[1], port: match[2] });
+  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+      const serving = logs().find((line) => line.msg === "serving");
+      if (serving) resolve(serving);
     });
     void exited.then((code) =>
       reject(new Error(`serve exited with ${code} before it was ready:\n${stderr}`)),
     );
   });
-  server.baseUrl = `http://${address.host}:${address.port}`;
+  const server: ServeProcess = {
+    child,
+    baseUrl: "",
+    operatorUrl: "",
+    pid: 0,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    logs,
+    exited,
+  };
+  running.add(server);
+  const serving = await ready;
+  server.baseUrl = `http://${serving.host}:${serving.port}`;
+  server.operatorUrl = `http://${serving.operatorHost}:${serving.operatorPort}`;
+  server.pid = Number(serving.pid);
   return server;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 describe("switchyard serve", () => {
@@ -142,5 +188,50 @@ describe("switchyard serve", () => {
     expect(eventCases(events).at(-1)).toBe("done");
     expect(events.filter((e) => e.event.case === "delta")).toHaveLength(10);
     expect(await server.exited, server.stderr()).toBe(0);
+  });
+
+  it("writes only JSON log lines to stderr and nothing to stdout when not on a terminal", async () => {
+    const server = await serve();
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.stdout()).toBe("");
+    const lines = server
+      .stderr()
+      .split("\n")
+      .filter((line) => line !== "");
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    expect(server.logs().map((line) => line.msg)).toEqual(
+      expect.arrayContaining(["serving", "shutting down"]),
+    );
+  });
+
+  it("logs a SIGHUP that finds the policy file unchanged", async () => {
+    const server = await serve();
+    server.child.kill("SIGHUP");
+    await waitFor(() => server.logs().some((line) => line.msg === "policy unchanged"), "the unchanged line");
+    expect(server.logs().find((line) => line.msg === "policy unchanged")).toMatchObject({
+      trigger: "SIGHUP",
+    });
+  });
+});
+
+describe("npm start", () => {
+  const npmStart = () =>
+    start("npm", ["start", "--silent", "--ignore-scripts", "--", "--config", policyPath, ...SERVE_ARGS]);
+
+  it("runs the server as npm's own child, so the SIGTERM npm forwards drains it", async () => {
+    const server = await npmStart();
+    expect(server.pid).not.toBe(server.child.pid);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.logs().some((line) => line.msg === "stopped")).toBe(true);
+    expect(isAlive(server.pid)).toBe(false);
+  });
+
+  it("does not leave the server running as an orphan when npm itself dies (SIGHUP, which npm does not forward)", async () => {
+    const server = await npmStart();
+    server.child.kill("SIGHUP");
+    await server.exited;
+    await waitFor(() => !isAlive(server.pid), "the server to exit after npm");
   });
 });

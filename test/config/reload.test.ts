@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadPolicyFile } from "../../src/config/load-policy.js";
 import { createPolicyStore } from "../../src/config/policy-store.js";
 import { watchPolicyFile } from "../../src/config/reload.js";
-import { createPipeline } from "../../src/core/pipeline.js";
+import { createPipeline } from "../../src/pipeline/pipeline.js";
 import { createDecisionLog } from "../../src/record/decision-log.js";
 import { call, collect, request } from "../helpers/pipeline.js";
 import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../helpers/switchyard.js";
@@ -44,6 +44,7 @@ describe("policy reload", () => {
     const pipeline = createPipeline({
       policies: app.policies,
       decisions: createDecisionLog(),
+      store: app.store,
       logger: pino({ level: "silent" }),
     });
 

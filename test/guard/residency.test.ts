@@ -3,10 +3,11 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../../src/admit/admit.js";
 import { classify } from "../../src/classify/classify.js";
-import { AllTargetsFailedError, DecidedError, NoEligibleTargetError } from "../../src/core/errors.js";
+import { parsePolicy } from "../../src/config/load-policy.js";
+import { systemClock } from "../../src/core/clock.js";
+import { AllTargetsFailedError, DecidedError } from "../../src/core/errors.js";
 import { decide } from "../../src/decide/decide.js";
-import { executeStream } from "../../src/execute/execute-stream.js";
-import { executeUnary } from "../../src/execute/execute-unary.js";
+import { execute } from "../../src/execute/execute.js";
 import { identify } from "../../src/identify/identify.js";
 import { type FakeOpenAi, startFakeOpenAi } from "../fakes/fake-openai-server.js";
 import { call, collect, pipelineFor, request } from "../helpers/pipeline.js";
@@ -79,65 +80,179 @@ routes:
     try {
       const identified = identify(request({ dataClass: "pii" }), lease.policy);
       const classification = classify(identified, lease.policy);
-      const plan = decide(
-        identified,
-        { ...classification, dataClass: "public" },
-        lease.policy,
-        `${"0".repeat(31)}1`,
-      );
+      const plan = decide(identified, { ...classification, dataClass: "public" }, lease.policy, call());
       // A plan computed for `public` (as if the class were raised after routing), executed for pii.
       expect(plan.eligible.map((target) => target.provider)).toEqual(["hosted_llm", "onprem_down"]);
       plan.decision.dataClass = "pii";
-      const input = {
-        request: identified,
-        plan,
-        admission: admit(identified, plan.route, lease.policy),
-        lease,
-        signal: new AbortController().signal,
-        now: () => performance.now(),
-        logger: pino({ level: "silent" }),
-      };
-      const unary = await executeUnary(input).catch((e: unknown) => e);
-      expect(unary).toBeInstanceOf(DecidedError);
-      expect(plan.decision.attempts[0]).toMatchObject({
-        target: "hosted_llm/gpt",
-        outcome: "refused",
-        errorClass: "policy",
-        message: "data class pii may not leave the boundary; provider hosted_llm is hosted",
-      });
-      plan.decision.attempts = [];
-      const streamed = await collect(executeStream(input) as AsyncIterable<never>).catch((e: unknown) => e);
-      expect(streamed).toBeInstanceOf(DecidedError);
-      expect(plan.decision.attempts[0]).toMatchObject({ target: "hosted_llm/gpt", outcome: "refused" });
+      for (const deliver of [false, true]) {
+        plan.decision.attempts = [];
+        const outcome = await drain(
+          execute({
+            request: identified,
+            plan,
+            admission: admit(identified, plan.route, lease.policy),
+            lease,
+            signal: new AbortController().signal,
+            clock: systemClock,
+            logger: pino({ level: "silent" }),
+            deliver,
+            consumed: [],
+          }),
+        ).catch((e: unknown) => e);
+        expect(outcome).toBeInstanceOf(DecidedError);
+        expect(plan.decision.attempts[0]).toMatchObject({
+          target: "hosted_llm/gpt",
+          outcome: "refused",
+          errorClass: "policy",
+          message: "data class pii may not leave the boundary; provider hosted_llm is hosted",
+        });
+      }
       expect(hosted.requests).toHaveLength(0);
     } finally {
       lease.release();
     }
   });
 
-  it("keeps a region-limited class on self-hosted targets, and sends a class no route matches nowhere", async () => {
-    const { pipeline } = pipelineFor(`
+  it("refuses, before an attempt, a provider that a reload made hosted while the call was in flight", async () => {
+    hosted.reset();
+    const provider = (isHosted: boolean) =>
+      `cloud: { kind: openai-compatible, base_url: "${hosted.url}", api_key: sk-test, hosted: ${isHosted} }`;
+    const { pipeline, policies } = pipelineFor(`
 providers:
-  hosted_llm: { kind: mock, hosted: true }
-  onprem: { kind: mock, hosted: false }
+  hung: { kind: mock, hosted: false, mock: { failure_rate: 1, failure: timeout } }
+  ${provider(false)}
+routes:
+  - name: sensitive
+    match: { data_class: [pii] }
+    primary: { provider: hung, model: llama }
+    fallback: [{ provider: cloud, model: gpt }]
+    budgets: { first_token_ms: 300 }
+  - name: rest
+    primary: { provider: hung, model: llama }
+`);
+    const inFlight = pipeline.route(request({ dataClass: "pii" }), call()).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The new policy is valid on its own: pii no longer names `cloud`, which is now hosted.
+    policies.replace(
+      parsePolicy(
+        `
+providers:
+  hung: { kind: mock, hosted: false, mock: { failure_rate: 1, failure: timeout } }
+  ${provider(true)}
+routes:
+  - name: open
+    match: { data_class: [public] }
+    primary: { provider: cloud, model: gpt }
+  - name: rest
+    primary: { provider: hung, model: llama }
+`,
+        { source: "reloaded.yaml", env: {} },
+      ),
+    );
+    const error = await inFlight;
+    expect(error).toBeInstanceOf(DecidedError);
+    const attempts = (error as DecidedError).decision.attempts;
+    expect(attempts.map((attempt) => [attempt.target, attempt.outcome])).toEqual([
+      ["hung/llama", "failed"],
+      ["cloud/gpt", "refused"],
+    ]);
+    expect(attempts[1]?.message).toMatch(
+      /data class pii may not leave the boundary; provider cloud is hosted \(policy \w+, now in force\)/,
+    );
+    expect(hosted.requests).toHaveLength(0);
+  });
+
+  it("keeps a class with allowed regions off hosted providers elsewhere: at load, and at the attempt", async () => {
+    const classes = `
 data_classes:
   public: { may_leave: true }
   eu_only: { may_leave: true, regions: [eu] }
   pii: { may_leave: false }
+defaults: { data_class: pii }`;
+    const providers = `
+providers:
+  hosted_eu: { kind: mock, hosted: true, region: eu }
+  hosted_us: { kind: mock, hosted: true, region: us }
+  onprem: { kind: mock, hosted: false }`;
+    // A route that can send eu_only data to the us region is refused when the policy is loaded.
+    expect(() =>
+      parsePolicy(
+        `${classes}${providers}
 routes:
-  - name: open
-    match: { data_class: [public] }
-    primary: { provider: hosted_llm, model: gpt }
   - name: eu
     match: { data_class: [eu_only] }
-    primary: { provider: onprem, model: llama }
-defaults: { data_class: pii }
+    primary: { provider: hosted_us, model: m }
+  - name: rest
+    primary: { provider: onprem, model: m }
+`,
+        { source: "t", env: {} },
+      ),
+    ).toThrow(/data class eu_only may only go to regions \[eu\]; provider hosted_us is in "us"/);
+
+    // A valid policy: eu_only goes to the eu region; public may go anywhere.
+    const { pipeline, policies } = pipelineFor(`${classes}${providers}
+routes:
+  - name: eu
+    match: { data_class: [eu_only] }
+    primary: { provider: hosted_eu, model: m }
+  - name: open
+    match: { data_class: [public] }
+    primary: { provider: hosted_us, model: m }
+    fallback: [{ provider: hosted_eu, model: m }]
+  - name: rest
+    primary: { provider: onprem, model: m }
 `);
-    const eu = pipeline.classify(request({ dataClass: "eu_only" }), call());
-    expect(eu.decision.candidates).toEqual([{ target: "onprem/llama", role: "primary", eligible: true }]);
-    const error = await pipeline.route(request(), call()).catch((e: unknown) => e);
-    // pii matches no route here, so nothing is sent anywhere.
-    expect(error).not.toBeInstanceOf(NoEligibleTargetError);
-    expect((error as Error).message).toContain('no route matches task "chat", data class "pii"');
+    const eu = await pipeline.route(request({ dataClass: "eu_only" }), call());
+    expect(eu.decision.target).toBe("hosted_eu/m");
+
+    // The rule runs again at the attempt: a plan made for public, executed for eu_only, skips us.
+    const lease = policies.acquire();
+    try {
+      const identified = identify(request({ dataClass: "eu_only" }), lease.policy);
+      const plan = decide(
+        identified,
+        { ...classify(identified, lease.policy), dataClass: "public" },
+        lease.policy,
+        call(),
+      );
+      plan.decision.dataClass = "eu_only";
+      const execution = await drain(
+        execute({
+          request: identified,
+          plan,
+          admission: admit(identified, plan.route, lease.policy),
+          lease,
+          signal: new AbortController().signal,
+          clock: systemClock,
+          logger: pino({ level: "silent" }),
+          deliver: false,
+          consumed: [],
+        }),
+      );
+      expect(
+        plan.decision.attempts.map((attempt) => [attempt.target, attempt.outcome, attempt.message]),
+      ).toEqual([
+        [
+          "hosted_us/m",
+          "refused",
+          'data class eu_only may only go to regions [eu]; provider hosted_us is in "us"',
+        ],
+        ["hosted_eu/m", "succeeded", undefined],
+      ]);
+      expect(execution.answeredBy).toBe(1);
+    } finally {
+      lease.release();
+    }
+
+    // The default class (pii) stays inside.
+    expect((await pipeline.route(request(), call())).decision.target).toBe("onprem/m");
   });
 });
+
+/** Runs an async generator to its end and returns what it returned. */
+async function drain<T>(generator: AsyncGenerator<unknown, T>): Promise<T> {
+  for (;;) {
+    const step = await generator.next();
+    if (step.done) return step.value;
+  }
+}

@@ -10,6 +10,8 @@ import { fileURLToPath } from "node:url";
  */
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The repository root (where package.json is). */
+export const PROJECT_ROOT = ROOT;
 const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
 /** The file the CLI tests run. */
 export const CLI_MAIN = join(ROOT, "dist", "src", "cli", "main.js");

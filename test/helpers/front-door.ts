@@ -5,7 +5,10 @@ import { startTestSwitchyard, type TestSwitchyard } from "./switchyard.js";
 
 export interface FrontDoor {
   readonly switchyard: TestSwitchyard;
+  /** Clients of the router listener. */
   readonly transports: TransportSet;
+  /** Clients of the operator listener (AdminService). */
+  readonly operator: TransportSet;
 }
 
 /**
@@ -15,13 +18,16 @@ export interface FrontDoor {
 export function useFrontDoor(options: { policy?: string; per?: "all" | "each" } = {}): FrontDoor {
   let switchyard: TestSwitchyard | undefined;
   let transports: TransportSet | undefined;
+  let operator: TransportSet | undefined;
   const [before, after] = options.per === "each" ? [beforeEach, afterEach] : [beforeAll, afterAll];
   before(async () => {
     switchyard = await startTestSwitchyard(options.policy ?? FRONT_DOOR_POLICY);
     transports = createTransports(switchyard.baseUrl);
+    operator = createTransports(switchyard.operatorUrl);
   });
   after(async () => {
     transports?.close();
+    operator?.close();
     await switchyard?.stop();
   });
   return {
@@ -32,6 +38,10 @@ export function useFrontDoor(options: { policy?: string; per?: "all" | "each" } 
     get transports() {
       if (!transports) throw new Error("the front door is not started (use it inside a test)");
       return transports;
+    },
+    get operator() {
+      if (!operator) throw new Error("the front door is not started (use it inside a test)");
+      return operator;
     },
   };
 }

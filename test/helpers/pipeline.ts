@@ -2,10 +2,11 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { parsePolicy } from "../../src/config/load-policy.js";
 import { createPolicyStore, type PolicyStore } from "../../src/config/policy-store.js";
-import { createPipeline, type Pipeline } from "../../src/core/pipeline.js";
 import type { Policy } from "../../src/core/policy.js";
 import type { CallContext, LlmRequest, StreamEvent } from "../../src/core/types.js";
+import { createPipeline, type Pipeline } from "../../src/pipeline/pipeline.js";
 import { createDecisionLog, type DecisionLog } from "../../src/record/decision-log.js";
+import { createMemoryStore } from "../../src/state/memory/memory-store.js";
 
 export interface TestPipeline {
   pipeline: Pipeline;
@@ -27,7 +28,7 @@ export function pipelineFor(policyYaml: string, env: Record<string, string> = {}
     },
   });
   const decisions = createDecisionLog();
-  const pipeline = createPipeline({ policies, decisions, logger: pino(sink) });
+  const pipeline = createPipeline({ policies, decisions, store: createMemoryStore(), logger: pino(sink) });
   return { pipeline, decisions, policies, policy, rawLogs };
 }
 
@@ -46,10 +47,15 @@ export function request(overrides: Partial<LlmRequest> = {}): LlmRequest {
   };
 }
 
-let traceCounter = 0;
+let callCounter = 0;
+/** A call with fresh trace and call ids. */
 export function call(signal: AbortSignal = new AbortController().signal): CallContext {
-  traceCounter += 1;
-  return { signal, traceId: traceCounter.toString(16).padStart(32, "0") };
+  callCounter += 1;
+  return {
+    signal,
+    traceId: callCounter.toString(16).padStart(32, "0"),
+    callId: callCounter.toString(16).padStart(16, "0"),
+  };
 }
 
 export async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {

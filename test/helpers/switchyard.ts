@@ -9,9 +9,11 @@ import type { ServerLimits } from "../../src/server/transport/server-limits.js";
 
 export interface TestSwitchyard {
   app: Switchyard;
-  /** "http://127.0.0.1:PORT" */
+  /** "http://127.0.0.1:PORT": the router listener. */
   baseUrl: string;
   port: number;
+  /** "http://127.0.0.1:PORT": the operator listener (AdminService). */
+  operatorUrl: string;
   policyPath: string;
   /** Every log line the service wrote, parsed. */
   logs: Array<Record<string, unknown>>;
@@ -26,7 +28,7 @@ export interface TestSwitchyard {
  */
 export async function startTestSwitchyard(
   policyYaml: string,
-  options: { env?: Environment; limits?: Partial<ServerLimits> } = {},
+  options: { env?: Environment; limits?: Partial<ServerLimits>; operatorToken?: string } = {},
 ): Promise<TestSwitchyard> {
   const dir = await mkdtemp(join(tmpdir(), "switchyard-test-"));
   const policyPath = join(dir, "policy.yaml");
@@ -48,6 +50,7 @@ export async function startTestSwitchyard(
     configPath: policyPath,
     host: "127.0.0.1",
     port: 0,
+    operator: { host: "127.0.0.1", port: 0, ...(options.operatorToken && { token: options.operatorToken }) },
     env: () => options.env ?? {},
     logger,
     ...(options.limits && { limits: options.limits }),
@@ -56,6 +59,7 @@ export async function startTestSwitchyard(
     app,
     baseUrl: `http://127.0.0.1:${app.server.port}`,
     port: app.server.port,
+    operatorUrl: `http://127.0.0.1:${app.server.operatorPort}`,
     policyPath,
     logs,
     rawLogs,

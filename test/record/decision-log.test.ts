@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { Decision } from "../../src/core/types.js";
 import { createDecisionLog } from "../../src/record/decision-log.js";
 
-function decision(traceId: string): Decision {
+let calls = 0;
+function decision(traceId: string, overrides: Partial<Decision> = {}): Decision {
+  calls += 1;
   return {
     route: "r",
     rule: "any request",
@@ -12,6 +14,7 @@ function decision(traceId: string): Decision {
     tenant: "default",
     policyVersion: "v1",
     traceId,
+    callId: calls.toString(16).padStart(16, "0"),
     target: "a/b",
     candidates: [],
     attempts: [],
@@ -19,38 +22,47 @@ function decision(traceId: string): Decision {
     costUsd: 0,
     maxTokens: 0,
     dryRun: false,
+    ...overrides,
   };
 }
 
 describe("createDecisionLog", () => {
-  it("finds a recent decision by trace id", () => {
+  it("finds a recent decision by its call id, and the calls of a trace by trace id", () => {
     const log = createDecisionLog(10);
     const at = new Date("2026-11-23T10:00:00Z");
-    log.add(decision("t1"), at);
-    expect(log.get("t1")).toEqual([{ decision: decision("t1"), recordedAt: at }]);
-    expect(log.get("t2")).toEqual([]);
+    const recorded = decision("t1");
+    log.add(recorded, "ok", at);
+    expect(log.byCall(recorded.callId)).toEqual({ decision: recorded, recordedAt: at, outcome: "ok" });
+    expect(log.byTrace("t1")).toEqual([{ decision: recorded, recordedAt: at, outcome: "ok" }]);
+    expect(log.byTrace("t2")).toEqual([]);
+    expect(log.byCall("ffffffffffffffff")).toBeUndefined();
   });
 
-  it("keeps every recent decision of one trace, oldest first, up to its bound", () => {
+  it("lists every recent call of one trace, oldest first, up to its bound; older ones stay findable by id", () => {
     const log = createDecisionLog(10, 2);
-    for (const route of ["first", "second", "third"]) log.add({ ...decision("t1"), route });
-    expect(log.get("t1").map((entry) => entry.decision.route)).toEqual(["second", "third"]);
-    expect(log.size).toBe(1);
-  });
-
-  it("forgets the oldest trace once full", () => {
-    const log = createDecisionLog(3);
-    for (const id of ["t1", "t2", "t3", "t4"]) log.add(decision(id));
+    const [first, second, third] = ["first", "second", "third"].map((route) => decision("t1", { route }));
+    for (const entry of [first, second, third]) if (entry) log.add(entry, "ok");
+    expect(log.byTrace("t1").map((entry) => entry.decision.route)).toEqual(["second", "third"]);
+    expect(log.byCall(first?.callId ?? "")?.decision.route).toBe("first");
     expect(log.size).toBe(3);
-    expect(log.get("t1")).toEqual([]);
-    expect(log.get("t4")).toHaveLength(1);
   });
 
-  it("keeps a copy, so later changes to the decision do not rewrite history", () => {
-    const log = createDecisionLog(3);
+  it("never lets a second record under a call id replace the first", () => {
+    const log = createDecisionLog(10);
     const original = decision("t1");
-    log.add(original);
-    original.target = "changed/later";
-    expect(log.get("t1")[0]?.decision.target).toBe("a/b");
+    log.add(original, "ok");
+    log.add({ ...original, route: "planted" }, "ok");
+    expect(log.byCall(original.callId)?.decision.route).toBe("r");
+    expect(log.byTrace("t1")).toHaveLength(1);
+  });
+
+  it("forgets the oldest call once full, and a trace with no call left", () => {
+    const log = createDecisionLog(3);
+    const entries = ["t1", "t2", "t3", "t4"].map((id) => decision(id));
+    for (const entry of entries) log.add(entry, "ok");
+    expect(log.size).toBe(3);
+    expect(log.byTrace("t1")).toEqual([]);
+    expect(log.byCall(entries[0]?.callId ?? "")).toBeUndefined();
+    expect(log.byTrace("t4")).toHaveLength(1);
   });
 });

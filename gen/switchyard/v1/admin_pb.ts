@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/admin.proto.
  */
 export const file_switchyard_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIhIKEEdldFBvbGljeVJlcXVlc3QihQEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCLhAQoMVGFyZ2V0U3RhdHVzEg4KBnRhcmdldBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRraW5kGAQgASgJEg4KBmhvc3RlZBgFIAEoCBIOCgZyZWdpb24YBiABKAkSKQoFc3RhdGUYByABKA4yGi5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXRlEg4KBnJlYXNvbhgIIAEoCRIaChJpbnB1dF91c2RfcGVyX210b2sYCSABKAESGwoTb3V0cHV0X3VzZF9wZXJfbXRvaxgKIAEoASJDChNMaXN0VGFyZ2V0c1Jlc3BvbnNlEiwKB3RhcmdldHMYASADKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cyImChJHZXREZWNpc2lvblJlcXVlc3QSEAoIdHJhY2VfaWQYASABKAkiqwEKE0dldERlY2lzaW9uUmVzcG9uc2USKQoIZGVjaXNpb24YASABKAsyFy5zd2l0Y2h5YXJkLnYxLkRlY2lzaW9uEi8KC3JlY29yZGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4Cg90cmFjZV9kZWNpc2lvbnMYAyADKAsyHy5zd2l0Y2h5YXJkLnYxLlJlY29yZGVkRGVjaXNpb24ibgoQUmVjb3JkZWREZWNpc2lvbhIpCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24SLwoLcmVjb3JkZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKmIKC1RhcmdldFN0YXRlEhwKGFRBUkdFVF9TVEFURV9VTlNQRUNJRklFRBAAEhoKFlRBUkdFVF9TVEFURV9BVkFJTEFCTEUQARIZChVUQVJHRVRfU1RBVEVfRElTQUJMRUQQAjKKAgoMQWRtaW5TZXJ2aWNlEk4KCUdldFBvbGljeRIfLnN3aXRjaHlhcmQudjEuR2V0UG9saWN5UmVxdWVzdBogLnN3aXRjaHlhcmQudjEuR2V0UG9saWN5UmVzcG9uc2USVAoLTGlzdFRhcmdldHMSIS5zd2l0Y2h5YXJkLnYxLkxpc3RUYXJnZXRzUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuTGlzdFRhcmdldHNSZXNwb25zZRJUCgtHZXREZWNpc2lvbhIhLnN3aXRjaHlhcmQudjEuR2V0RGVjaXNpb25SZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
+  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIhIKEEdldFBvbGljeVJlcXVlc3QitwEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJEjAKC2xhc3RfcmVsb2FkGAYgASgLMhsuc3dpdGNoeWFyZC52MS5Qb2xpY3lSZWxvYWQilwEKDFBvbGljeVJlbG9hZBImCgJhdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdHJpZ2dlchgCIAEoCRItCgdvdXRjb21lGAMgASgOMhwuc3dpdGNoeWFyZC52MS5SZWxvYWRPdXRjb21lEg8KB3ZlcnNpb24YBCABKAkSDgoGaXNzdWVzGAUgAygJIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCLhAQoMVGFyZ2V0U3RhdHVzEg4KBnRhcmdldBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRraW5kGAQgASgJEg4KBmhvc3RlZBgFIAEoCBIOCgZyZWdpb24YBiABKAkSKQoFc3RhdGUYByABKA4yGi5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXRlEg4KBnJlYXNvbhgIIAEoCRIaChJpbnB1dF91c2RfcGVyX210b2sYCSABKAESGwoTb3V0cHV0X3VzZF9wZXJfbXRvaxgKIAEoASJDChNMaXN0VGFyZ2V0c1Jlc3BvbnNlEiwKB3RhcmdldHMYASADKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cyI3ChJHZXREZWNpc2lvblJlcXVlc3QSEAoIdHJhY2VfaWQYASABKAkSDwoHY2FsbF9pZBgCIAEoCSK8AQoTR2V0RGVjaXNpb25SZXNwb25zZRIpCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24SLwoLcmVjb3JkZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjgKD3RyYWNlX2RlY2lzaW9ucxgDIAMoCzIfLnN3aXRjaHlhcmQudjEuUmVjb3JkZWREZWNpc2lvbhIPCgdvdXRjb21lGAQgASgJIn8KEFJlY29yZGVkRGVjaXNpb24SKQoIZGVjaXNpb24YASABKAsyFy5zd2l0Y2h5YXJkLnYxLkRlY2lzaW9uEi8KC3JlY29yZGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdvdXRjb21lGAMgASgJKoUBCg1SZWxvYWRPdXRjb21lEh4KGlJFTE9BRF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGgoWUkVMT0FEX09VVENPTUVfQVBQTElFRBABEhwKGFJFTE9BRF9PVVRDT01FX1VOQ0hBTkdFRBACEhoKFlJFTE9BRF9PVVRDT01FX1JFRlVTRUQQAypiCgtUYXJnZXRTdGF0ZRIcChhUQVJHRVRfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZUQVJHRVRfU1RBVEVfQVZBSUxBQkxFEAESGQoVVEFSR0VUX1NUQVRFX0RJU0FCTEVEEAIyigIKDEFkbWluU2VydmljZRJOCglHZXRQb2xpY3kSHy5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlc3BvbnNlElQKC0xpc3RUYXJnZXRzEiEuc3dpdGNoeWFyZC52MS5MaXN0VGFyZ2V0c1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkxpc3RUYXJnZXRzUmVzcG9uc2USVAoLR2V0RGVjaXNpb24SIS5zd2l0Y2h5YXJkLnYxLkdldERlY2lzaW9uUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuR2V0RGVjaXNpb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
 
 /**
  * @generated from message switchyard.v1.GetPolicyRequest
@@ -63,6 +63,14 @@ export type GetPolicyResponse = Message<"switchyard.v1.GetPolicyResponse"> & {
    * @generated from field: repeated string warnings = 5;
    */
   warnings: string[];
+
+  /**
+   * The last time the policy file was read again (on a change or SIGHUP) and what came of it;
+   * unset until the first reload.
+   *
+   * @generated from field: switchyard.v1.PolicyReload last_reload = 6;
+   */
+  lastReload?: PolicyReload | undefined;
 };
 
 /**
@@ -71,6 +79,51 @@ export type GetPolicyResponse = Message<"switchyard.v1.GetPolicyResponse"> & {
  */
 export const GetPolicyResponseSchema: GenMessage<GetPolicyResponse> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_admin, 1);
+
+/**
+ * One reload of the policy file.
+ *
+ * @generated from message switchyard.v1.PolicyReload
+ */
+export type PolicyReload = Message<"switchyard.v1.PolicyReload"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 1;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * What started it: "file change" or "SIGHUP".
+   *
+   * @generated from field: string trigger = 2;
+   */
+  trigger: string;
+
+  /**
+   * @generated from field: switchyard.v1.ReloadOutcome outcome = 3;
+   */
+  outcome: ReloadOutcome;
+
+  /**
+   * Version (content hash) of the file that was read, when it parsed.
+   *
+   * @generated from field: string version = 4;
+   */
+  version: string;
+
+  /**
+   * Why it was refused: each problem with its path, as `switchyard check` prints them.
+   *
+   * @generated from field: repeated string issues = 5;
+   */
+  issues: string[];
+};
+
+/**
+ * Describes the message switchyard.v1.PolicyReload.
+ * Use `create(PolicyReloadSchema)` to create a new message.
+ */
+export const PolicyReloadSchema: GenMessage<PolicyReload> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 2);
 
 /**
  * @generated from message switchyard.v1.ListTargetsRequest
@@ -83,7 +136,7 @@ export type ListTargetsRequest = Message<"switchyard.v1.ListTargetsRequest"> & {
  * Use `create(ListTargetsRequestSchema)` to create a new message.
  */
 export const ListTargetsRequestSchema: GenMessage<ListTargetsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 2);
+  messageDesc(file_switchyard_v1_admin, 3);
 
 /**
  * @generated from message switchyard.v1.TargetStatus
@@ -151,7 +204,7 @@ export type TargetStatus = Message<"switchyard.v1.TargetStatus"> & {
  * Use `create(TargetStatusSchema)` to create a new message.
  */
 export const TargetStatusSchema: GenMessage<TargetStatus> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 3);
+  messageDesc(file_switchyard_v1_admin, 4);
 
 /**
  * @generated from message switchyard.v1.ListTargetsResponse
@@ -168,9 +221,11 @@ export type ListTargetsResponse = Message<"switchyard.v1.ListTargetsResponse"> &
  * Use `create(ListTargetsResponseSchema)` to create a new message.
  */
 export const ListTargetsResponseSchema: GenMessage<ListTargetsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 4);
+  messageDesc(file_switchyard_v1_admin, 5);
 
 /**
+ * Set exactly one: call_id finds one call's decision, trace_id lists the calls of a trace.
+ *
  * @generated from message switchyard.v1.GetDecisionRequest
  */
 export type GetDecisionRequest = Message<"switchyard.v1.GetDecisionRequest"> & {
@@ -178,6 +233,13 @@ export type GetDecisionRequest = Message<"switchyard.v1.GetDecisionRequest"> & {
    * @generated from field: string trace_id = 1;
    */
   traceId: string;
+
+  /**
+   * A call's own id (Decision.call_id, the `x-call-id` response header).
+   *
+   * @generated from field: string call_id = 2;
+   */
+  callId: string;
 };
 
 /**
@@ -185,14 +247,15 @@ export type GetDecisionRequest = Message<"switchyard.v1.GetDecisionRequest"> & {
  * Use `create(GetDecisionRequestSchema)` to create a new message.
  */
 export const GetDecisionRequestSchema: GenMessage<GetDecisionRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 5);
+  messageDesc(file_switchyard_v1_admin, 6);
 
 /**
  * @generated from message switchyard.v1.GetDecisionResponse
  */
 export type GetDecisionResponse = Message<"switchyard.v1.GetDecisionResponse"> & {
   /**
-   * The most recent decision with this trace id.
+   * The decision of the call asked for by call_id; unset for a trace_id lookup, since any
+   * caller can add calls to a trace by reusing its traceparent.
    *
    * @generated from field: switchyard.v1.Decision decision = 1;
    */
@@ -204,12 +267,20 @@ export type GetDecisionResponse = Message<"switchyard.v1.GetDecisionResponse"> &
   recordedAt?: Timestamp | undefined;
 
   /**
-   * Every recent decision with this trace id, oldest first: the calls of one caller trace (an
-   * agent loop, say) share it. Bounded per trace; the oldest go first.
+   * Every recent call recorded under the trace id (or the one call asked for), oldest first:
+   * the calls of one caller trace (an agent loop, say) share it. Each carries its own call_id.
+   * Bounded per trace; the oldest drop out of the listing first.
    *
    * @generated from field: repeated switchyard.v1.RecordedDecision trace_decisions = 3;
    */
   traceDecisions: RecordedDecision[];
+
+  /**
+   * How the call asked for by call_id ended (see RecordedDecision.outcome).
+   *
+   * @generated from field: string outcome = 4;
+   */
+  outcome: string;
 };
 
 /**
@@ -217,7 +288,7 @@ export type GetDecisionResponse = Message<"switchyard.v1.GetDecisionResponse"> &
  * Use `create(GetDecisionResponseSchema)` to create a new message.
  */
 export const GetDecisionResponseSchema: GenMessage<GetDecisionResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 6);
+  messageDesc(file_switchyard_v1_admin, 7);
 
 /**
  * @generated from message switchyard.v1.RecordedDecision
@@ -232,6 +303,14 @@ export type RecordedDecision = Message<"switchyard.v1.RecordedDecision"> & {
    * @generated from field: google.protobuf.Timestamp recorded_at = 2;
    */
   recordedAt?: Timestamp | undefined;
+
+  /**
+   * "ok", or how the call ended: the error it failed with (e.g. "AllTargetsFailedError"), or
+   * "abandoned: ..." for a stream its caller stopped taking.
+   *
+   * @generated from field: string outcome = 3;
+   */
+  outcome: string;
 };
 
 /**
@@ -239,7 +318,44 @@ export type RecordedDecision = Message<"switchyard.v1.RecordedDecision"> & {
  * Use `create(RecordedDecisionSchema)` to create a new message.
  */
 export const RecordedDecisionSchema: GenMessage<RecordedDecision> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 7);
+  messageDesc(file_switchyard_v1_admin, 8);
+
+/**
+ * @generated from enum switchyard.v1.ReloadOutcome
+ */
+export enum ReloadOutcome {
+  /**
+   * @generated from enum value: RELOAD_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The file was valid and differed: it is the policy in force now.
+   *
+   * @generated from enum value: RELOAD_OUTCOME_APPLIED = 1;
+   */
+  APPLIED = 1,
+
+  /**
+   * The file had not changed; nothing happened.
+   *
+   * @generated from enum value: RELOAD_OUTCOME_UNCHANGED = 2;
+   */
+  UNCHANGED = 2,
+
+  /**
+   * The file was invalid (or unreadable); the previous policy stays in force.
+   *
+   * @generated from enum value: RELOAD_OUTCOME_REFUSED = 3;
+   */
+  REFUSED = 3,
+}
+
+/**
+ * Describes the enum switchyard.v1.ReloadOutcome.
+ */
+export const ReloadOutcomeSchema: GenEnum<ReloadOutcome> = /*@__PURE__*/
+  enumDesc(file_switchyard_v1_admin, 0);
 
 /**
  * @generated from enum switchyard.v1.TargetState
@@ -267,7 +383,7 @@ export enum TargetState {
  * Describes the enum switchyard.v1.TargetState.
  */
 export const TargetStateSchema: GenEnum<TargetState> = /*@__PURE__*/
-  enumDesc(file_switchyard_v1_admin, 0);
+  enumDesc(file_switchyard_v1_admin, 1);
 
 /**
  * Operator view of the running service.

@@ -1,27 +1,59 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { type AdminService, TargetState } from "../../../gen/switchyard/v1/admin_pb.js";
+import { type AdminService, ReloadOutcome, TargetState } from "../../../gen/switchyard/v1/admin_pb.js";
 import type { PolicyStore } from "../../config/policy-store.js";
 import { usdFromPico } from "../../core/money.js";
-import type { DecisionLog } from "../../record/decision-log.js";
+import type { DecisionLog, RecordedDecision } from "../../record/decision-log.js";
 import { toDecision } from "../rpc/from-domain.js";
+
+/** What the policy reloader remembers of its last attempt (src/config/reload.ts). */
+export interface ReloadHistory {
+  lastReload():
+    | {
+        at: Date;
+        trigger: string;
+        outcome: "applied" | "unchanged" | "refused";
+        version?: string;
+        issues: ReadonlyArray<{ path: string; message: string }>;
+      }
+    | undefined;
+}
 
 export interface AdminDeps {
   policies: PolicyStore;
   decisions: DecisionLog;
+  reloads: ReloadHistory;
 }
 
-/** The operator's view: policy in force, targets with their state, recent decisions. */
+const OUTCOMES = {
+  applied: ReloadOutcome.APPLIED,
+  unchanged: ReloadOutcome.UNCHANGED,
+  refused: ReloadOutcome.REFUSED,
+} as const;
+
+/** The operator's view: policy in force (and its last reload), targets with their state, recent decisions. */
 export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminService> {
   return {
     getPolicy() {
       const policy = deps.policies.current();
+      const reload = deps.reloads.lastReload();
       return {
         version: policy.version,
         source: policy.source,
         loadedAt: timestampFromDate(policy.loadedAt),
         routes: policy.routes.map((route) => route.name),
         warnings: [...policy.warnings],
+        ...(reload && {
+          lastReload: {
+            at: timestampFromDate(reload.at),
+            trigger: reload.trigger,
+            outcome: OUTCOMES[reload.outcome],
+            version: reload.version ?? "",
+            issues: reload.issues.map((issue) =>
+              issue.path ? `${issue.path}: ${issue.message}` : issue.message,
+            ),
+          },
+        }),
       };
     },
     listTargets() {
@@ -44,6 +76,7 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
             region: provider.region,
             state: provider.disabledReason ? TargetState.DISABLED : TargetState.AVAILABLE,
             reason: provider.disabledReason ?? "",
+            // Picodollars per token are microdollars per million tokens.
             inputUsdPerMtok: usdFromPico((price?.inputPicoUsdPerToken ?? 0) * 1_000_000),
             outputUsdPerMtok: usdFromPico((price?.outputPicoUsdPerToken ?? 0) * 1_000_000),
           });
@@ -51,20 +84,36 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       return { targets };
     },
     getDecision(request) {
+      const byCall = request.callId !== "";
+      if (byCall === (request.traceId !== ""))
+        throw new ConnectError("set exactly one of call_id and trace_id", Code.InvalidArgument);
+      if (byCall) {
+        if (!/^[0-9a-f]{16}$/.test(request.callId))
+          throw new ConnectError("call_id: must be 16 lowercase hex characters", Code.InvalidArgument);
+        const recorded = deps.decisions.byCall(request.callId);
+        if (!recorded)
+          throw new ConnectError(`call_id: no recent decision for ${request.callId}`, Code.NotFound);
+        return {
+          decision: toDecision(recorded.decision),
+          recordedAt: timestampFromDate(recorded.recordedAt),
+          traceDecisions: [toRecorded(recorded)],
+          outcome: recorded.outcome,
+        };
+      }
       if (!/^[0-9a-f]{32}$/.test(request.traceId))
         throw new ConnectError("trace_id: must be 32 lowercase hex characters", Code.InvalidArgument);
-      const recorded = deps.decisions.get(request.traceId);
-      const latest = recorded.at(-1);
-      if (!latest)
+      const recorded = deps.decisions.byTrace(request.traceId);
+      if (recorded.length === 0)
         throw new ConnectError(`trace_id: no recent decision for ${request.traceId}`, Code.NotFound);
-      return {
-        decision: toDecision(latest.decision),
-        recordedAt: timestampFromDate(latest.recordedAt),
-        traceDecisions: recorded.map((entry) => ({
-          decision: toDecision(entry.decision),
-          recordedAt: timestampFromDate(entry.recordedAt),
-        })),
-      };
+      return { traceDecisions: recorded.map(toRecorded) };
     },
+  };
+}
+
+function toRecorded(entry: RecordedDecision) {
+  return {
+    decision: toDecision(entry.decision),
+    recordedAt: timestampFromDate(entry.recordedAt),
+    outcome: entry.outcome,
   };
 }

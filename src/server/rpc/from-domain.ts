@@ -12,6 +12,7 @@ import {
   ErrorClass,
   FinishReason,
   Role,
+  type UsageSchema,
 } from "../../../gen/switchyard/v1/types_pb.js";
 import type * as domain from "../../core/types.js";
 
@@ -23,8 +24,17 @@ export function toRouteResponse(result: domain.RouteResult): MessageInitShape<ty
       toolCalls: result.message.toolCalls ?? [],
     },
     finishReason: toFinishReason(result.finishReason),
-    usage: { ...result.usage, costUsd: result.costUsd },
+    usage: toUsage(result.usage, result.costUsd),
     decision: toDecision(result.decision),
+  };
+}
+
+function toUsage(usage: domain.Usage, costUsd: number): MessageInitShape<typeof UsageSchema> {
+  return {
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    costUsd,
+    estimated: usage.estimated ?? false,
   };
 }
 
@@ -54,7 +64,7 @@ export function toStreamResponse(event: domain.StreamEvent): MessageInitShape<ty
           case: "done",
           value: {
             finishReason: toFinishReason(event.finishReason),
-            usage: { ...event.usage, costUsd: event.costUsd },
+            usage: toUsage(event.usage, event.costUsd),
             decision: toDecision(event.decision),
           },
         },
@@ -83,6 +93,7 @@ export function toDecision(decision: domain.Decision): MessageInitShape<typeof D
     task: decision.task,
     policyVersion: decision.policyVersion,
     traceId: decision.traceId,
+    callId: decision.callId,
     target: decision.target,
     candidates: decision.candidates.map((candidate) => ({
       target: candidate.target,
@@ -108,6 +119,7 @@ function toAttempt(attempt: domain.Attempt): MessageInitShape<typeof AttemptSche
     errorClass: attempt.errorClass ? toErrorClass(attempt.errorClass) : ErrorClass.UNSPECIFIED,
     message: attempt.message ?? "",
     retryable: attempt.retryable ?? false,
+    ...(attempt.usage && { usage: toUsage(attempt.usage, attempt.costUsd ?? 0) }),
   };
 }
 

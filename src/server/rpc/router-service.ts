@@ -1,52 +1,46 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import type { Logger } from "pino";
 import type { RouterService } from "../../../gen/switchyard/v1/router_pb.js";
-import type { Pipeline } from "../../core/pipeline.js";
 import type { CallContext } from "../../core/types.js";
-import { traceIdFrom } from "../../telemetry/trace-context.js";
-import { toConnectError } from "./connect-errors.js";
+import type { Pipeline } from "../../pipeline/pipeline.js";
+import { checkRequestLimits, type RequestLimits } from "../request-limits.js";
+import { CALL_IDENTITY } from "./call-identity.js";
 import { toClassifyResponse, toRouteResponse, toStreamResponse } from "./from-domain.js";
-import { toLlmRequest } from "./to-domain.js";
+import { type RouterRequest, toLlmRequest } from "./to-domain.js";
 
 export interface RouterDeps {
   pipeline: Pipeline;
-  logger: Logger;
+  requestLimits?: RequestLimits;
 }
 
-/** Handlers only map in, call the core, map out; errors leave through toConnectError. */
+/**
+ * Handlers only map in, call the core, map out. Errors leave through the RPC door's interceptor
+ * (error-interceptor.ts), which also gave the call its identity.
+ */
 export function createRouterService(deps: RouterDeps): ServiceImpl<typeof RouterService> {
+  const toDomain = (request: RouterRequest) => {
+    const mapped = toLlmRequest(request);
+    checkRequestLimits(mapped, deps.requestLimits);
+    return mapped;
+  };
   return {
     async route(request, context) {
-      const call = callFrom(context);
-      try {
-        return toRouteResponse(await deps.pipeline.route(toLlmRequest(request), call));
-      } catch (error) {
-        throw toConnectError(error, deps.logger, call.traceId, context.signal);
-      }
+      return toRouteResponse(await deps.pipeline.route(toDomain(request), callFrom(context)));
     },
     async *stream(request, context) {
-      const call = callFrom(context);
-      try {
-        for await (const event of deps.pipeline.stream(toLlmRequest(request), call))
-          yield toStreamResponse(event);
-      } catch (error) {
-        throw toConnectError(error, deps.logger, call.traceId, context.signal);
-      }
+      for await (const event of deps.pipeline.stream(toDomain(request), callFrom(context)))
+        yield toStreamResponse(event);
     },
     async classify(request, context) {
-      const call = callFrom(context);
-      try {
-        return toClassifyResponse(deps.pipeline.classify(toLlmRequest(request), call));
-      } catch (error) {
-        throw toConnectError(error, deps.logger, call.traceId, context.signal);
-      }
+      return toClassifyResponse(await deps.pipeline.classify(toDomain(request), callFrom(context)));
     },
   };
 }
 
-/** The trace id is echoed in `x-trace-id` so a caller can find the decision even on failure. */
+/** The trace and call ids are echoed in `x-trace-id` and `x-call-id` so a caller can find the decision even on failure. */
 function callFrom(context: HandlerContext): CallContext {
-  const traceId = traceIdFrom(context.requestHeader.get("traceparent"));
-  context.responseHeader.set("x-trace-id", traceId);
-  return { signal: context.signal, traceId };
+  const identity = context.values.get(CALL_IDENTITY);
+  if (!identity) throw new Error("RouterService served without the RPC door's interceptor");
+  context.responseHeader.set("x-trace-id", identity.traceId);
+  context.responseHeader.set("x-call-id", identity.callId);
+  return { signal: context.signal, ...identity };
 }

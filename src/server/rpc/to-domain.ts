@@ -12,10 +12,10 @@ export function toLlmRequest(request: RouterRequest): LlmRequest {
   const params = request.params;
   return {
     messages: request.messages.map(toChatMessage),
-    task: request.task.trim(),
-    dataClass: request.dataClass.trim(),
-    tenant: request.tenant.trim(),
-    user: request.user.trim(),
+    task: request.task,
+    dataClass: request.dataClass,
+    tenant: request.tenant,
+    user: request.user,
     labels: { ...request.labels },
     params: {
       stop: params?.stop ?? [],

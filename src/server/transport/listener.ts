@@ -9,8 +9,10 @@ import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@conne
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { clampDeadlineHeaders } from "./deadlines.js";
+import { reportInvalidUtf8ByField } from "./invalid-utf8.js";
 import { createJsonRequestDecoder } from "./json-guard.js";
 import { createOnePortListener } from "./one-port.js";
+import { malformedStreamsAreInvalid } from "./protocol-errors.js";
 import { gateRequest } from "./request-gate.js";
 import type { ServerLimits } from "./server-limits.js";
 import {
@@ -59,6 +61,7 @@ const FLUSH_GRACE_MS = 1000;
  */
 export async function startListener(options: ListenerOptions): Promise<Listener> {
   const { limits } = options;
+  reportInvalidUtf8ByField();
   const log = options.logger.child({ component: "server", listener: options.name });
   const bounded = new Set(options.boundedServices);
   const boundedPaths = options.boundedServices.map((service) => `/${service}/`);
@@ -97,7 +100,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   };
   const handler = connectNodeAdapter({
     routes: options.routes,
-    interceptors: [drainGate, ...options.interceptors],
+    interceptors: [drainGate, malformedStreamsAreInvalid, ...options.interceptors],
     requestGate: gateRequest,
     readMaxBytes: limits.maxBodyBytes,
     maxTimeoutMs: limits.maxDeadlineMs,

@@ -110,7 +110,12 @@ describe("caller deadlines", () => {
 describe("server limits at startup", () => {
   // Limits are checked before anything else, so no dependencies are needed to see the refusal.
   const start = (limits: Parameters<typeof startServer>[1]["limits"]) =>
-    startServer({} as ServerDeps, { host: "127.0.0.1", port: 0, limits });
+    startServer({} as ServerDeps, {
+      host: "127.0.0.1",
+      port: 0,
+      operator: { host: "127.0.0.1", port: 0 },
+      limits,
+    });
 
   it("refuses a maxDeadlineMs no Node timer can honour", async () => {
     await expect(start({ maxDeadlineMs: 2 ** 31 })).rejects.toThrow(

@@ -61,7 +61,10 @@ describe("strings must be valid UTF-8", () => {
       grpcFrame(routeWithInvalidUtf8()),
     );
     expect(grpcStatus(response)).toBe(Code.InvalidArgument);
-    expect(decodeURIComponent(String(response.trailers["grpc-message"]))).toMatch(/does not decode.*utf-8/i);
+    // The field is named, though protobuf itself only says the bytes were not UTF-8.
+    expect(decodeURIComponent(String(response.trailers["grpc-message"]))).toBe(
+      "tenant: is not valid UTF-8 (or holds an unpaired surrogate)",
+    );
   });
 
   it("refuses invalid UTF-8 in a binary Connect message with invalid_argument", async () => {
@@ -71,7 +74,34 @@ describe("strings must be valid UTF-8", () => {
       body: routeWithInvalidUtf8(),
     });
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ code: "invalid_argument" });
+    expect(await response.json()).toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringMatching(/^tenant: /),
+    });
+  });
+
+  it("names a message's content when it is the field that is not UTF-8", async () => {
+    const bytes = Buffer.from(
+      toBinary(
+        RouteRequestSchema,
+        create(RouteRequestSchema, {
+          messages: [
+            { role: Role.USER, content: "ok" },
+            { role: Role.USER, content: "@@@@" },
+          ],
+        }),
+      ),
+    );
+    bytes[bytes.indexOf("@@@@") + 1] = 0xc3;
+    const response = await fetch(`${switchyard.baseUrl}/switchyard.v1.RouterService/Route`, {
+      method: "POST",
+      headers: { "content-type": "application/proto" },
+      body: bytes,
+    });
+    expect(await response.json()).toMatchObject({
+      code: "invalid_argument",
+      message: "messages[1].content: is not valid UTF-8 (or holds an unpaired surrogate)",
+    });
   });
 
   it("refuses invalid UTF-8 in a binary gRPC-Web message with INVALID_ARGUMENT", async () => {
@@ -108,13 +138,28 @@ describe("control characters from callers never reach a log line raw", () => {
     ["a NUL in a label value", { labels: { team: "a\u0000b" } }, 'labels["team"]'],
     ["a carriage return in a label key", { labels: { "te\ram": "x" } }, "labels (key #1)"],
     ["U+0085 (NEL) in task", { task: "chat\u0085" }, "task"],
+    ["a right-to-left override in tenant", { tenant: "acme\u202e" }, "tenant"],
+    ["a zero-width space in user", { user: "ali\u200bce" }, "user"],
+    ["a bidirectional isolate in a label value", { labels: { team: "x\u2066y" } }, 'labels["team"]'],
+    [
+      "a zero-width joiner in a tool call id",
+      {
+        messages: [
+          { role: Role.USER, content: "hi" },
+          { role: Role.ASSISTANT, toolCalls: [{ id: "c\u200d1", name: "f", arguments: "{}" }] },
+        ],
+      },
+      "messages[1].toolCalls[0].id",
+    ],
     ["U+2028 in dataClass", { dataClass: "public\u2028" }, "dataClass"],
   ];
   for (const [name, fields, field] of identifiers) {
     it(`refuses ${name} with INVALID_ARGUMENT naming ${field}`, async () => {
       const failure = await failureOf(router().route({ messages: hello, ...fields }));
       expect(failure.code).toBe(Code.InvalidArgument);
-      expect(failure.rawMessage.startsWith(`${field}: must not contain control characters`)).toBe(true);
+      expect(failure.rawMessage).toBe(
+        `${field}: must not contain control, invisible or bidirectional characters`,
+      );
     });
   }
 

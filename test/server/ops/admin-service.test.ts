@@ -1,20 +1,26 @@
 import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { describe, expect, it } from "vitest";
-import { AdminService, TargetState } from "../../../gen/switchyard/v1/admin_pb.js";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus } from "../../../gen/health/v1/health_pb.js";
+import { AdminService, ReloadOutcome, TargetState } from "../../../gen/switchyard/v1/admin_pb.js";
 import { RouterService } from "../../../gen/switchyard/v1/router_pb.js";
 import { AttemptOutcome } from "../../../gen/switchyard/v1/types_pb.js";
+import { type ServerDeps, startServer } from "../../../src/server/server.js";
 import { useFrontDoor } from "../../helpers/front-door.js";
-import { UNSET_KEY_VARIABLE } from "../../helpers/policies.js";
-import { rejectionOf, TRANSPORT_KINDS, userRequest } from "../../helpers/rpc.js";
+import { FRONT_DOOR_POLICY, UNSET_KEY_VARIABLE } from "../../helpers/policies.js";
+import { rejectionOf, TRANSPORT_KINDS, traceparent, userRequest } from "../../helpers/rpc.js";
+import { startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
 
 const frontDoor = useFrontDoor();
 
 describe.each(
   TRANSPORT_KINDS.filter((kind) => !kind.includes("(JSON)") || kind.startsWith("Connect over HTTP/1.1")),
 )("AdminService over %s", (kind) => {
-  const admin = () => createClient(AdminService, frontDoor.transports.get(kind));
+  const admin = () => createClient(AdminService, frontDoor.operator.get(kind));
   const router = () => createClient(RouterService, frontDoor.transports.get(kind));
 
   it("GetPolicy names the policy in force, its routes and the providers left out", async () => {
@@ -59,45 +65,154 @@ describe.each(
     });
   });
 
-  it("GetDecision returns the decision a Route took, by its trace id", async () => {
+  it("GetDecision returns the decision a Route took, by its call id", async () => {
     const routed = await router().route(userRequest("hello", { task: "chat", dataClass: "public" }));
-    const traceId = routed.decision?.traceId ?? "";
-    const { decision, recordedAt } = await admin().getDecision({ traceId });
+    const callId = routed.decision?.callId ?? "";
+    expect(callId).toMatch(/^[0-9a-f]{16}$/);
+    const { decision, recordedAt, outcome } = await admin().getDecision({ callId });
     expect(decision).toEqual(routed.decision);
     expect(recordedAt).toBeDefined();
+    expect(outcome).toBe("ok");
   });
 
-  it("GetDecision lists every recent call made under one caller trace", async () => {
+  it("GetDecision lists every recent call made under one caller trace, each with its own call id", async () => {
     const traceId = randomBytes(16).toString("hex");
-    const traceparent = `00-${traceId}-b7ad6b7169203331-01`;
-    await router().route(userRequest("first"), { headers: { traceparent } });
-    await router().route(userRequest("second"), { headers: { traceparent } });
+    const headers = { traceparent: traceparent(traceId) };
+    const first = await router().route(userRequest("first"), { headers });
+    const second = await router().route(userRequest("second"), { headers });
     const { decision, traceDecisions } = await admin().getDecision({ traceId });
-    expect(traceDecisions).toHaveLength(2);
-    expect(traceDecisions.at(-1)?.decision).toEqual(decision);
+    expect(decision).toBeUndefined();
+    expect(traceDecisions.map((entry) => entry.decision?.callId)).toEqual([
+      first.decision?.callId,
+      second.decision?.callId,
+    ]);
+    expect(traceDecisions.map((entry) => entry.outcome)).toEqual(["ok", "ok"]);
   });
 
-  it("GetDecision also has the decision of a call that failed", async () => {
+  it("GetDecision keeps a call's decision its own when another caller reuses its traceparent", async () => {
+    const traceId = randomBytes(16).toString("hex");
+    const victim = await router().route(userRequest("mine", { task: "chat", dataClass: "public" }), {
+      headers: { traceparent: traceparent(traceId) },
+    });
+    // Another caller plants a call under the same trace.
+    await router()
+      .route(userRequest("planted", { task: "doomed" }), {
+        headers: { traceparent: traceparent(traceId) },
+      })
+      .catch(() => undefined);
+    const { decision } = await admin().getDecision({ callId: victim.decision?.callId ?? "" });
+    expect(decision).toEqual(victim.decision);
+  });
+
+  it("GetDecision also has the decision of a call that failed, found by its x-call-id", async () => {
     const error = ConnectError.from(
       await rejectionOf(() => router().route(userRequest("hi", { task: "doomed" }))),
     );
-    const traceId = error.metadata.get("x-trace-id") ?? "";
-    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
-    const { decision } = await admin().getDecision({ traceId });
+    const callId = error.metadata.get("x-call-id") ?? "";
+    expect(callId).toMatch(/^[0-9a-f]{16}$/);
+    expect(error.metadata.get("x-trace-id")).toMatch(/^[0-9a-f]{32}$/);
+    const { decision, outcome } = await admin().getDecision({ callId });
     expect(decision?.route).toBe("doomed");
     expect(decision?.attempts.map((a) => a.outcome)).toEqual([AttemptOutcome.FAILED, AttemptOutcome.FAILED]);
+    expect(outcome).toBe("AllTargetsFailedError");
   });
 
-  it("GetDecision answers NOT_FOUND for an unknown trace id and INVALID_ARGUMENT for a malformed one", async () => {
-    const unknown = ConnectError.from(
-      await rejectionOf(() => admin().getDecision({ traceId: "f".repeat(32) })),
-    );
-    expect(unknown.code).toBe(Code.NotFound);
-    expect(unknown.rawMessage).toMatch(/^trace_id: /);
-    for (const traceId of ["", "xyz", "A".repeat(32), "0".repeat(31)]) {
+  it("GetDecision answers NOT_FOUND for an unknown id and INVALID_ARGUMENT for a malformed one or a wrong pair", async () => {
+    for (const [request, field] of [
+      [{ traceId: "f".repeat(32) }, "trace_id"],
+      [{ callId: "f".repeat(16) }, "call_id"],
+    ] as const) {
+      const unknown = ConnectError.from(await rejectionOf(() => admin().getDecision(request)));
+      expect(unknown.code).toBe(Code.NotFound);
+      expect(unknown.rawMessage).toMatch(new RegExp(`^${field}: `));
+    }
+    for (const traceId of ["xyz", "A".repeat(32), "0".repeat(31)]) {
       const malformed = ConnectError.from(await rejectionOf(() => admin().getDecision({ traceId })));
       expect(malformed.code, traceId).toBe(Code.InvalidArgument);
       expect(malformed.rawMessage).toMatch(/^trace_id: /);
     }
+    const malformedCall = ConnectError.from(await rejectionOf(() => admin().getDecision({ callId: "x" })));
+    expect(malformedCall.rawMessage).toMatch(/^call_id: /);
+    for (const request of [{}, { traceId: "f".repeat(32), callId: "f".repeat(16) }]) {
+      const error = ConnectError.from(await rejectionOf(() => admin().getDecision(request)));
+      expect(error.code).toBe(Code.InvalidArgument);
+      expect(error.rawMessage).toBe("set exactly one of call_id and trace_id");
+    }
+  });
+});
+
+describe("AdminService on the operator listener", () => {
+  it("is not served on the router port, which still answers health checks", async () => {
+    const transport = frontDoor.transports.get("gRPC over h2c (binary)");
+    const error = ConnectError.from(
+      await rejectionOf(() => createClient(AdminService, transport).getPolicy({})),
+    );
+    expect(error.code).toBe(Code.Unimplemented);
+    const health = await createClient(Health, transport).check({});
+    expect(health.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    const operatorHealth = await createClient(Health, frontDoor.operator.get("gRPC over h2c (binary)")).check(
+      {},
+    );
+    expect(operatorHealth.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+  });
+
+  it("GetPolicy tells whether the last reload applied, found nothing changed, or was refused, and why", async () => {
+    const { app, policyPath } = frontDoor.switchyard;
+    const admin = createClient(AdminService, frontDoor.operator.get("gRPC over h2c (binary)"));
+    await app.reloader.reload("SIGHUP");
+    const unchanged = await admin.getPolicy({});
+    expect(unchanged.lastReload).toMatchObject({
+      trigger: "SIGHUP",
+      outcome: ReloadOutcome.UNCHANGED,
+      version: app.policies.current().version,
+      issues: [],
+    });
+    await writeFile(policyPath, `${FRONT_DOOR_POLICY}\nbogus_key: 1\n`);
+    try {
+      await app.reloader.reload("SIGHUP");
+      const refused = await admin.getPolicy({});
+      expect(refused.lastReload?.outcome).toBe(ReloadOutcome.REFUSED);
+      expect(refused.lastReload?.issues.join("\n")).toContain("bogus_key");
+      // The policy in force is still the one before.
+      expect(refused.version).toBe(unchanged.version);
+    } finally {
+      await writeFile(policyPath, FRONT_DOOR_POLICY);
+      await app.reloader.reload("SIGHUP");
+    }
+  });
+});
+
+describe("an operator token", () => {
+  let switchyard: TestSwitchyard;
+  beforeAll(async () => {
+    switchyard = await startTestSwitchyard(FRONT_DOOR_POLICY, { operatorToken: "op-secret-token" });
+  });
+  afterAll(async () => {
+    await switchyard?.stop();
+  });
+
+  it("is required on every AdminService call when set; health stays open for probes", async () => {
+    const transport = createGrpcTransport({ baseUrl: switchyard.operatorUrl });
+    const admin = createClient(AdminService, transport);
+    for (const authorization of [undefined, "Bearer wrong", "op-secret-token", "Basic op-secret-token"]) {
+      const headers = authorization === undefined ? undefined : { authorization };
+      const error = ConnectError.from(await rejectionOf(() => admin.getPolicy({}, { headers })));
+      expect(error.code, authorization).toBe(Code.Unauthenticated);
+      expect(error.rawMessage).not.toContain("op-secret-token");
+    }
+    const policy = await admin.getPolicy({}, { headers: { authorization: "Bearer op-secret-token" } });
+    expect(policy.routes.length).toBeGreaterThan(0);
+    expect((await createClient(Health, transport).check({})).status).toBe(
+      HealthCheckResponse_ServingStatus.SERVING,
+    );
+  });
+});
+
+describe("the operator listener at startup", () => {
+  it("refuses to bind anything but loopback without an operator token", async () => {
+    const deps = { logger: pino({ level: "silent" }) } as ServerDeps;
+    await expect(
+      startServer(deps, { host: "127.0.0.1", port: 0, operator: { host: "0.0.0.0", port: 0 } }),
+    ).rejects.toThrow(/operator listener may bind 0.0.0.0 only with an operator token/);
   });
 });

@@ -281,8 +281,19 @@ routes:
 `);
     const context = call();
     for await (const event of pipeline.stream(request(), context)) if (event.type === "delta") break;
-    expect(decisions.get(context.traceId)[0]?.decision).toMatchObject({ route: "r", target: "steady/a" });
-    expect(rawLogs.some((line) => line.includes('"errorName":"Cancelled"'))).toBe(true);
+    const recorded = decisions.byCall(context.callId);
+    expect(recorded?.decision).toMatchObject({ route: "r", target: "steady/a" });
+    expect(recorded?.outcome).toBe("abandoned: the caller stopped reading");
+    expect(recorded?.decision.attempts).toMatchObject([
+      {
+        target: "steady/a",
+        outcome: "cancelled",
+        message: "the caller stopped receiving the stream; the upstream request was aborted",
+      },
+    ]);
+    expect(rawLogs.some((line) => line.includes('"outcome":"abandoned: the caller stopped reading"'))).toBe(
+      true,
+    );
   });
 
   it("reports a caller that went away before any attempt as cancelled, not as a routing failure", async () => {
@@ -370,7 +381,7 @@ routes:
   - name: r
     primary: { provider: down, model: a }
 `);
-    const result = pipeline.classify(request({ task: "summarize", dataClass: "pii" }), call());
+    const result = await pipeline.classify(request({ task: "summarize", dataClass: "pii" }), call());
     expect(result).toMatchObject({ task: "summarize", dataClass: "pii", entities: [] });
     expect(result.decision).toMatchObject({ route: "r", dryRun: true, attempts: [], target: "down/a" });
   });

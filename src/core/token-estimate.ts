@@ -1,0 +1,42 @@
+import type { ChatMessage, ToolSpec, Usage } from "./types.js";
+
+/**
+ * Token counts when nothing better is known: about four characters a token, which is what BPE
+ * vocabularies average on English text (code and other scripts run denser, so this undercounts
+ * them). Used for answers a provider did not count (a stream cut short, a server that reports no
+ * usage) and by the offline mock. Overhead per message approximates role and separator tokens.
+ */
+const CHARACTERS_PER_TOKEN = 4;
+const TOKENS_PER_MESSAGE = 3;
+
+export function estimateTokens(characters: number): number {
+  return Math.ceil(characters / CHARACTERS_PER_TOKEN);
+}
+
+/** The prompt's tokens: every message's text, name and tool calls, and the tool definitions. */
+export function estimateInputTokens(
+  messages: readonly ChatMessage[],
+  tools: readonly ToolSpec[] = [],
+): number {
+  let characters = 0;
+  for (const message of messages) {
+    characters += message.content.length + (message.name?.length ?? 0);
+    for (const call of message.toolCalls ?? []) characters += call.name.length + call.arguments.length;
+  }
+  for (const tool of tools)
+    characters += tool.name.length + tool.description.length + JSON.stringify(tool.parameters).length;
+  return estimateTokens(characters) + TOKENS_PER_MESSAGE * messages.length;
+}
+
+/** Estimated usage of an answer of `outputCharacters` to this prompt. */
+export function estimateUsage(
+  messages: readonly ChatMessage[],
+  tools: readonly ToolSpec[],
+  outputCharacters: number,
+): Usage {
+  return {
+    inputTokens: estimateInputTokens(messages, tools),
+    outputTokens: estimateTokens(outputCharacters),
+    estimated: true,
+  };
+}

@@ -1,0 +1,326 @@
+import type { Logger } from "pino";
+import type { PolicyLease } from "../config/policy-store.js";
+import type { Admission, Consumption, Execution, IdentifiedRequest, RoutingPlan } from "../core/call.js";
+import type { Clock, Timer } from "../core/clock.js";
+import {
+  AllTargetsFailedError,
+  CallerStalledError,
+  NoEligibleTargetError,
+  StreamInterruptedError,
+} from "../core/errors.js";
+import type { RouteBudgets } from "../core/policy.js";
+import {
+  type Attempt,
+  type BudgetStep,
+  type FinishReason,
+  type StreamEvent,
+  targetId,
+  type Usage,
+} from "../core/types.js";
+import { guardAttempt } from "../guard/guard.js";
+import { ProviderError } from "../providers/provider-error.js";
+import type { StreamPart } from "../providers/types.js";
+import { createAnswerAssembler } from "./answer.js";
+import { attemptFailure } from "./attempt-failure.js";
+import { startBudgetTimer } from "./budget-timer.js";
+import { providerCall } from "./provider-call.js";
+
+export interface ExecuteInput {
+  request: IdentifiedRequest;
+  plan: RoutingPlan;
+  admission: Admission;
+  lease: PolicyLease;
+  /** The caller's signal: cancellation, deadline, or a stalled reader (see CallContext). */
+  signal: AbortSignal;
+  clock: Clock;
+  logger: Logger;
+  /**
+   * Stream: every delta goes to the caller as it arrives, with attempt and budget events, and a
+   * started answer is never restarted elsewhere. Route: the answer is assembled, and a failure
+   * before it is complete may still move on to the next target (nothing reached the caller).
+   */
+  deliver: boolean;
+  /** Each attempt that consumed tokens is added here as it ends (also one the caller abandoned). */
+  consumed: Consumption[];
+}
+
+/** What execute yields to the caller while it runs (stream mode only). */
+export type ProgressEvent = Extract<
+  StreamEvent,
+  { type: "delta" } | { type: "attempt" } | { type: "budget" }
+>;
+
+/**
+ * The one attempt loop, for Route and Stream alike. Tries the eligible targets in order, each
+ * guarded at the moment it is due; moves on only after a retryable failure (DESIGN invariant
+ * 5), while the caller waits and the route's total budget (`max_latency_ms`) lasts. Every
+ * attempt streams from its provider, so `first_token_ms` (time to the first token) and
+ * `max_token_gap_ms` bound each attempt of both RPCs: a provider that hangs is left at the
+ * first-token budget and the next target gets the rest of the total.
+ *
+ * Every attempt is recorded in the plan's decision. When nothing answers, the route's fixed
+ * answer is used if the last failure was retryable; otherwise throws NoEligibleTargetError or
+ * AllTargetsFailedError (both carrying the decision). In stream mode, a failure after the first
+ * delta throws StreamInterruptedError. The gap budget measures the provider, not the caller: it
+ * does not run while a delta waits for the caller to take it. If the caller stops iterating,
+ * the attempt in flight is recorded as cancelled (with what it had received) and its upstream
+ * request is closed.
+ */
+export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEvent, Execution> {
+  const { plan, clock, deliver } = input;
+  const decision = plan.decision;
+  const budgets = plan.route.budgets;
+  const requestStarted = clock.now();
+  const total = new AbortController();
+  const totalTimer = startBudgetTimer(
+    clock,
+    total,
+    budgets.maxLatencyMs,
+    () => `route budget max_latency_ms=${budgets.maxLatencyMs} exhausted`,
+  );
+  const callSignal = AbortSignal.any([input.signal, total.signal]);
+  let lastFailure: ProviderError | undefined;
+  try {
+    for (const target of plan.eligible) {
+      if (callSignal.aborted) break;
+      const id = targetId(target);
+      const verdict = guardAttempt(target, decision.dataClass, input.lease);
+      if (!verdict.allowed) {
+        const attempt = refusedAttempt(id, verdict.reason);
+        decision.attempts.push(attempt);
+        if (deliver) yield { type: "attempt", attempt };
+        continue;
+      }
+
+      const index = decision.attempts.length;
+      const attemptStarted = clock.now();
+      const attemptBudget = new AbortController();
+      const attemptSignal = AbortSignal.any([callSignal, attemptBudget.signal]);
+      const firstToken = startBudgetTimer(
+        clock,
+        attemptBudget,
+        budgets.firstTokenMs,
+        () => `no first token within first_token_ms=${budgets.firstTokenMs}`,
+      );
+      const answer = createAnswerAssembler();
+      let gap: Timer | undefined;
+      let started = false;
+      let lastTokenAt = attemptStarted;
+      let largestGap = 0;
+      let reported: Usage | undefined;
+      let finishReason: FinishReason | undefined;
+      let failure: ProviderError | undefined;
+      const consumption = (): Consumption => ({
+        attempt: index,
+        target,
+        receivedCharacters: answer.receivedCharacters,
+        ...(reported && { reported }),
+      });
+      let abandoned = true;
+      try {
+        try {
+          const parts = verdict.adapter.stream(
+            providerCall(input.request, input.admission, target.model, attemptSignal),
+          );
+          for await (const part of parts) {
+            if (part.type === "usage") reported = part.usage;
+            else if (part.type === "response-end") {
+              finishReason = part.finishReason;
+              reported = part.usage ?? reported;
+              // The answer is whole: nothing after the end marker may turn it into a failure.
+              break;
+            } else {
+              const at = clock.now();
+              if (!started) {
+                started = true;
+                firstToken.cancel();
+                if (deliver) {
+                  decision.target = id;
+                  yield budgetEvent("first_token", at - attemptStarted, budgets, false);
+                }
+              } else {
+                largestGap = Math.max(largestGap, at - lastTokenAt);
+                // The caller's pace is not the provider's: no gap is counted while a delta waits.
+                gap?.cancel();
+              }
+              answer.add(part);
+              if (deliver) yield toDelta(part);
+              lastTokenAt = clock.now();
+              // The gap budget only starts counting once the answer has begun.
+              if (gap) gap.restart();
+              else
+                gap = startBudgetTimer(
+                  clock,
+                  attemptBudget,
+                  budgets.maxTokenGapMs,
+                  () => `no token within max_token_gap_ms=${budgets.maxTokenGapMs}`,
+                );
+            }
+          }
+        } catch (error) {
+          failure = attemptFailure(error, attemptSignal, input.signal, input.logger);
+        }
+        abandoned = false;
+      } finally {
+        firstToken.cancel();
+        gap?.cancel();
+        // The caller stopped iterating while a delta waited for it: the for-await above has
+        // already closed the upstream stream; say so in the decision, and keep what it cost.
+        if (abandoned) {
+          decision.attempts.push({
+            target: id,
+            outcome: "cancelled",
+            latencyMs: clock.now() - attemptStarted,
+            errorClass: "cancelled",
+            message: abandonment(input.signal),
+            retryable: false,
+          });
+          input.consumed.push(consumption());
+        }
+      }
+
+      const latencyMs = clock.now() - attemptStarted;
+      if (failure === undefined && finishReason !== undefined) {
+        decision.attempts.push({ target: id, outcome: "succeeded", latencyMs });
+        decision.target = id;
+        input.consumed.push(consumption());
+        if (deliver) {
+          yield budgetEvent("token_gap", largestGap, budgets, false);
+          yield budgetEvent("total", clock.now() - requestStarted, budgets, false);
+        }
+        return { message: answer.message(), finishReason, answeredBy: index };
+      }
+      failure ??= new ProviderError("protocol", "the provider's stream ended without its end marker");
+      lastFailure = failure;
+      const attempt = failedAttempt(id, failure, latencyMs);
+      decision.attempts.push(attempt);
+      if (started || reported) input.consumed.push(consumption());
+      if (deliver) {
+        const at = clock.now();
+        if (firstToken.fired) yield budgetEvent("first_token", at - attemptStarted, budgets, true);
+        else if (gap?.fired) yield budgetEvent("token_gap", at - lastTokenAt, budgets, true);
+        else if (totalTimer.fired) yield budgetEvent("total", at - requestStarted, budgets, true);
+        if (started)
+          throw new StreamInterruptedError(
+            `the stream from ${id} failed after it had started (${failure.message}); it is not restarted on another model`,
+            decision,
+            failure.errorClass,
+            { cause: failure },
+          );
+        yield { type: "attempt", attempt };
+      }
+      if (!failure.retryable) break;
+    }
+  } finally {
+    totalTimer.cancel();
+  }
+
+  const degraded = degradeOrThrow(input, callSignal, lastFailure);
+  if (deliver) yield { type: "delta", content: degraded.message.content, toolCalls: [] };
+  return degraded;
+}
+
+/**
+ * After the attempts ran out: the route's fixed answer when the last failure was of the kind a
+ * retry could have fixed (never for the caller's cancellation or a bad request), else the error.
+ * When the attempts stopped because the caller went away or the total budget ran out, that is
+ * the failure reported, whatever came before it.
+ */
+function degradeOrThrow(
+  input: ExecuteInput,
+  callSignal: AbortSignal,
+  lastFailure: ProviderError | undefined,
+): Execution {
+  const { plan } = input;
+  const decision = plan.decision;
+  let failure = lastFailure;
+  if (callSignal.aborted && (failure === undefined || failure.retryable))
+    failure = attemptFailure(callSignal.reason, callSignal, input.signal, input.logger);
+
+  const answer = plan.route.degradeAnswer;
+  if (answer !== undefined && failure?.retryable === true) {
+    decision.degraded = true;
+    decision.target = "";
+    return { message: { role: "assistant", content: answer }, finishReason: "degraded" };
+  }
+  if (!failure) {
+    const reasons = decision.candidates
+      .filter((candidate) => !candidate.eligible)
+      .map((candidate) => `${candidate.target}: ${candidate.reason}`);
+    const refusals = decision.attempts.map((attempt) => `${attempt.target}: ${attempt.message}`);
+    throw new NoEligibleTargetError(
+      `route "${decision.route}" has no target this request may be sent to (${[...reasons, ...refusals].join("; ")})`,
+      decision,
+    );
+  }
+  throw new AllTargetsFailedError(
+    `no target of route "${decision.route}" answered; last failure: ${failure.message}`,
+    decision,
+    failure.errorClass,
+    failure.retryAfterMs,
+    { cause: failure },
+  );
+}
+
+function refusedAttempt(target: string, reason: string): Attempt {
+  return {
+    target,
+    outcome: "refused",
+    latencyMs: 0,
+    errorClass: "policy",
+    message: reason,
+    retryable: false,
+  };
+}
+
+function failedAttempt(target: string, failure: ProviderError, latencyMs: number): Attempt {
+  return {
+    target,
+    outcome: failure.errorClass === "cancelled" ? "cancelled" : "failed",
+    latencyMs,
+    errorClass: failure.errorClass,
+    message: failure.message,
+    retryable: failure.retryable,
+  };
+}
+
+/** Why the caller stopped taking the stream, for the decision record. */
+function abandonment(signal: AbortSignal): string {
+  if (signal.reason instanceof CallerStalledError)
+    return `${signal.reason.message}; the upstream request was aborted`;
+  if (signal.aborted) return "the caller cancelled or its deadline passed; the upstream request was aborted";
+  return "the caller stopped receiving the stream; the upstream request was aborted";
+}
+
+function budgetEvent(
+  step: BudgetStep,
+  elapsedMs: number,
+  budgets: RouteBudgets,
+  exceeded: boolean,
+): ProgressEvent {
+  const limit =
+    step === "first_token"
+      ? budgets.firstTokenMs
+      : step === "token_gap"
+        ? budgets.maxTokenGapMs
+        : budgets.maxLatencyMs;
+  return { type: "budget", step, elapsedMs, limitMs: limit ?? 0, exceeded };
+}
+
+function toDelta(
+  part: Extract<StreamPart, { type: "text-delta" } | { type: "tool-call-delta" }>,
+): ProgressEvent {
+  if (part.type === "text-delta") return { type: "delta", content: part.delta, toolCalls: [] };
+  return {
+    type: "delta",
+    content: "",
+    toolCalls: [
+      {
+        index: part.index,
+        argumentsDelta: part.argumentsDelta,
+        ...(part.id !== undefined && { id: part.id }),
+        ...(part.name !== undefined && { name: part.name }),
+      },
+    ],
+  };
+}

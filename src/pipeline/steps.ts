@@ -1,0 +1,118 @@
+import { admit } from "../admit/admit.js";
+import { classify } from "../classify/classify.js";
+import { decide } from "../decide/decide.js";
+import { execute } from "../execute/execute.js";
+import { identify } from "../identify/identify.js";
+import type { DecisionLog } from "../record/decision-log.js";
+import { recordDecision } from "../record/record.js";
+import { settle } from "../settle/settle.js";
+import { type CallState, need, type Step } from "./call-state.js";
+
+/**
+ * The pipeline, in order: identify → classify → decide → admit → execute → settle → record.
+ * Each entry adapts one step module (which knows nothing of the pipeline) to the call state. A new
+ * step is a folder and a line here.
+ */
+export function createSteps(deps: { decisions: DecisionLog }): readonly Step[] {
+  return [
+    {
+      name: "identify",
+      effects: false,
+      run(state, scope) {
+        state.identified = identify(state.request, scope.lease.policy);
+      },
+    },
+    {
+      name: "classify",
+      effects: false,
+      run(state, scope) {
+        state.classification = classify(need(state.identified, "the identified request"), scope.lease.policy);
+      },
+    },
+    {
+      name: "decide",
+      effects: false,
+      run(state, scope) {
+        state.plan = decide(
+          need(state.identified, "the identified request"),
+          need(state.classification, "the classification"),
+          scope.lease.policy,
+          scope.call,
+        );
+      },
+    },
+    {
+      name: "admit",
+      effects: false,
+      run(state, scope) {
+        const plan = need(state.plan, "the routing plan");
+        state.admission = admit(
+          need(state.identified, "the identified request"),
+          plan.route,
+          scope.lease.policy,
+        );
+        plan.decision.maxTokens = state.admission.maxTokens ?? 0;
+      },
+    },
+    {
+      name: "execute",
+      effects: true,
+      async *run(state, scope) {
+        const plan = need(state.plan, "the routing plan");
+        // A stream opens with the decision as taken; later events and `done` complete it.
+        if (scope.deliver) yield { type: "decision", decision: structuredClone(plan.decision) };
+        state.execution = yield* execute({
+          request: need(state.identified, "the identified request"),
+          plan,
+          admission: need(state.admission, "the admission"),
+          lease: scope.lease,
+          signal: scope.call.signal,
+          clock: scope.clock,
+          logger: scope.logger,
+          deliver: scope.deliver,
+          consumed: state.consumed,
+        });
+      },
+    },
+    {
+      name: "settle",
+      effects: true,
+      always: true,
+      run(state, scope) {
+        if (!state.plan || !state.identified) return;
+        state.settlement = settle(
+          state.identified,
+          state.plan,
+          state.consumed,
+          state.execution,
+          scope.lease.policy,
+        );
+      },
+    },
+    {
+      name: "record",
+      effects: true,
+      always: true,
+      run(state, scope) {
+        if (state.plan)
+          recordDecision(
+            deps.decisions,
+            scope.logger,
+            state.plan.decision,
+            outcomeOf(state, scope.call.signal),
+          );
+      },
+    },
+  ];
+}
+
+/** How the call ended, for the decision record: never free text from a caller or provider. */
+function outcomeOf(state: CallState, signal: AbortSignal): string {
+  if (state.failure !== undefined)
+    return state.failure instanceof Error ? state.failure.name : "unexpected failure";
+  if (state.abandoned)
+    return signal.reason instanceof Error
+      ? `abandoned: ${signal.reason.name}`
+      : "abandoned: the caller stopped reading";
+  return "ok";
+}
