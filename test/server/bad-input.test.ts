@@ -101,6 +101,15 @@ describe.each(KINDS)("bad input over %s", (kind) => {
   }
 });
 
+/** A gRPC(-Web) length-prefixed message frame; `flags` 0x02 is the Connect end-stream flag. */
+function envelope(json: string, flags = 0): Buffer {
+  const payload = Buffer.from(json);
+  const header = Buffer.alloc(5);
+  header[0] = flags;
+  header.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([header, payload]);
+}
+
 /** A Connect unary call by hand, as curl would make it. */
 async function postJson(
   body: string,
@@ -122,13 +131,52 @@ describe("bad JSON on the Connect protocol (plain HTTP POST)", () => {
     expect((await postJson('{"messages":[{"role":"ROLE_USER","content":"hi"}]}')).status).toBe(200);
   });
 
-  it("answers an unknown role name with HTTP 400 naming the role field", async () => {
-    // connect reads JSON ignoring unknown fields, which maps an unknown enum name to 0: the
-    // refusal is then the ROLE_UNSPECIFIED one, still naming the field.
-    const { status, json } = await postJson('{"messages":[{"role":"ROLE_FOO","content":"hi"}]}');
+  it("answers an unknown role name with HTTP 400 naming the role field and the valid names", async () => {
+    const { status, json } = await postJson('{"messages":[{"role":"ROLE_USR","content":"hi"}]}');
     expect(status).toBe(400);
     expect(json.code).toBe("invalid_argument");
-    expect(json.message).toMatch(/^messages\[0\]\.role: /);
+    expect(json.message).toBe(
+      'messages[0].role: unknown value "ROLE_USR" (valid: ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT, ROLE_TOOL; did you mean "ROLE_USER"?)',
+    );
+  });
+
+  it("refuses an unknown field instead of ignoring it, naming it and what it probably meant", async () => {
+    // Ignored, `dataClas` would have left the request at the default class without a word.
+    const typo = await postJson('{"messages":[{"role":"ROLE_USER","content":"hi"}],"dataClas":"public"}');
+    expect(typo).toEqual({
+      status: 400,
+      json: { code: "invalid_argument", message: 'dataClas: unknown field (did you mean "dataClass"?)' },
+    });
+    const nested = await postJson('{"messages":[{"role":"ROLE_USER","content":"hi"},{"rol":"ROLE_USER"}]}');
+    expect(nested.json.message).toBe('messages[1].rol: unknown field (did you mean "role"?)');
+  });
+
+  it("names fields by their JSON path, not by protobuf type names", async () => {
+    const negative = await postJson(
+      '{"messages":[{"role":"ROLE_USER","content":"hi"}],"params":{"maxTokens":-1}}',
+    );
+    expect(negative.json.message).toBe(
+      "params.maxTokens: must be a whole number from 0 to 4294967295, got -1",
+    );
+    const label = await postJson('{"messages":[{"role":"ROLE_USER","content":"hi"}],"labels":{"team":1}}');
+    expect(label.json.message).toBe('labels["team"]: expected a string, got 1');
+    for (const body of [negative, label]) expect(body.json.message).not.toContain("switchyard.v1");
+  });
+
+  it("names the JSON field over gRPC with the JSON codec too", async () => {
+    const client = createClient(RouterService, transports.get("gRPC over h2c (JSON)"));
+    // A client that builds its JSON by hand can send what the generated one cannot: go under it.
+    const response = await fetch(`${switchyard.baseUrl}/switchyard.v1.RouterService/Route`, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+json" },
+      body: envelope('{"messages":[{"role":"ROLE_USER","content":"hi","toolCalls":[{"idd":"x"}]}]}'),
+    });
+    const trailer = Buffer.from(await response.arrayBuffer()).toString();
+    expect(trailer).toContain("grpc-status: 3");
+    expect(decodeURIComponent(/grpc-message: (.*)\r\n/.exec(trailer)?.[1] ?? "")).toBe(
+      'messages[0].toolCalls[0].idd: unknown field (did you mean "id"?)',
+    );
+    expect((await client.route(userRequest("still there?"))).message?.content).toBe(LOCAL_REPLY);
   });
 
   it("answers ROLE_UNSPECIFIED and an unknown data class with messages naming the field", async () => {
@@ -147,5 +195,66 @@ describe("bad JSON on the Connect protocol (plain HTTP POST)", () => {
     expect(status).toBe(429);
     const ok = await postJson('{"messages":[{"role":"ROLE_USER","content":"hi"}]}');
     expect(ok.status).toBe(200);
+  });
+});
+
+describe("malformed streaming requests", () => {
+  const streamPath = () => `${switchyard.baseUrl}/switchyard.v1.RouterService/Stream`;
+
+  it("answers a Connect stream whose only envelope has the end-stream flag with invalid_argument", async () => {
+    const response = await fetch(streamPath(), {
+      method: "POST",
+      headers: { "content-type": "application/connect+json" },
+      body: envelope('{"messages":[{"role":"ROLE_USER","content":"hi"}]}', 0x02),
+    });
+    const frames = Buffer.from(await response.arrayBuffer());
+    // The end-of-stream frame (flag 0x02) carries the error.
+    expect(frames[0]).toBe(0x02);
+    const end = JSON.parse(frames.subarray(5).toString()) as { error?: { code?: string; message?: string } };
+    expect(end.error?.code).toBe("invalid_argument");
+    expect(end.error?.message).toMatch(/^protocol error: missing input message/);
+  });
+
+  it("answers a server stream sent two request messages with invalid_argument", async () => {
+    const one = '{"messages":[{"role":"ROLE_USER","content":"hi"}]}';
+    const response = await fetch(streamPath(), {
+      method: "POST",
+      headers: { "content-type": "application/connect+json" },
+      body: Buffer.concat([envelope(one), envelope(one)]),
+    });
+    const frames = Buffer.from(await response.arrayBuffer());
+    // No answer frame, only the end-of-stream frame with the error.
+    expect(frames[0]).toBe(0x02);
+    const end = JSON.parse(frames.subarray(5).toString()) as { error?: { code?: string; message?: string } };
+    expect(end.error).toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringMatching(/extra input message/),
+    });
+  });
+});
+
+describe("tool-call arguments", () => {
+  const client = () => createClient(RouterService, transports.get("gRPC over h2c (binary)"));
+  const withArguments = (args: string) => ({
+    messages: [
+      { role: Role.USER, content: "weather?" },
+      { role: Role.ASSISTANT, content: "", toolCalls: [{ id: "call_1", name: "weather", arguments: args }] },
+      { role: Role.TOOL, content: "sunny", toolCallId: "call_1" },
+    ],
+  });
+
+  it("must be a JSON document", async () => {
+    for (const args of ['{"city": "Par', "city=Paris", ""]) {
+      const error = ConnectError.from(await rejectionOf(() => client().route(withArguments(args))));
+      expect(error.code).toBe(Code.InvalidArgument);
+      expect(error.rawMessage).toBe("messages[1].toolCalls[0].arguments: must be a JSON document");
+    }
+    expect((await client().route(withArguments('{"city":"Paris"}'))).message?.content).toBe(LOCAL_REPLY);
+  });
+
+  it("may not nest deeper than the bound", async () => {
+    const deep = `${"[".repeat(65)}${"]".repeat(65)}`;
+    const error = ConnectError.from(await rejectionOf(() => client().route(withArguments(deep))));
+    expect(error.rawMessage).toBe("messages[1].toolCalls[0].arguments: JSON nests deeper than 64 levels");
   });
 });

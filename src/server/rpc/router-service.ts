@@ -3,6 +3,7 @@ import type { RouterService } from "../../../gen/switchyard/v1/router_pb.js";
 import type { CallContext } from "../../core/types.js";
 import type { Pipeline } from "../../pipeline/pipeline.js";
 import { checkRequestLimits, type RequestLimits } from "../request-limits.js";
+import { CALLER_STALLED } from "../transport/write-stall.js";
 import { CALL_IDENTITY } from "./call-identity.js";
 import { toClassifyResponse, toRouteResponse, toStreamResponse } from "./from-domain.js";
 import { type RouterRequest, toLlmRequest } from "./to-domain.js";
@@ -27,8 +28,10 @@ export function createRouterService(deps: RouterDeps): ServiceImpl<typeof Router
       return toRouteResponse(await deps.pipeline.route(toDomain(request), callFrom(context)));
     },
     async *stream(request, context) {
-      for await (const event of deps.pipeline.stream(toDomain(request), callFrom(context)))
-        yield toStreamResponse(event);
+      // A stream is the one answer a caller can stop reading midway: that cuts it too.
+      const stalled = context.values.get(CALLER_STALLED);
+      const call = callFrom(context, stalled && AbortSignal.any([context.signal, stalled]));
+      for await (const event of deps.pipeline.stream(toDomain(request), call)) yield toStreamResponse(event);
     },
     async classify(request, context) {
       return toClassifyResponse(await deps.pipeline.classify(toDomain(request), callFrom(context)));
@@ -37,10 +40,10 @@ export function createRouterService(deps: RouterDeps): ServiceImpl<typeof Router
 }
 
 /** The trace and call ids are echoed in `x-trace-id` and `x-call-id` so a caller can find the decision even on failure. */
-function callFrom(context: HandlerContext): CallContext {
+function callFrom(context: HandlerContext, signal: AbortSignal = context.signal): CallContext {
   const identity = context.values.get(CALL_IDENTITY);
   if (!identity) throw new Error("RouterService served without the RPC door's interceptor");
   context.responseHeader.set("x-trace-id", identity.traceId);
   context.responseHeader.set("x-call-id", identity.callId);
-  return { signal: context.signal, ...identity };
+  return { signal, ...identity };
 }

@@ -1,4 +1,12 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { Code, ConnectError } from "@connectrpc/connect";
+
+/**
+ * Per request with a JSON body: the text the decoder produced, kept so that when protobuf-es
+ * refuses it (naming protobuf types, no position) the request gate can name the field by its JSON
+ * path instead (json-request-errors.ts). The listener runs each JSON request inside it.
+ */
+export const jsonRequestText = new AsyncLocalStorage<{ text?: string }>();
 
 const OPEN_OBJECT = 0x7b; // {
 const OPEN_ARRAY = 0x5b; // [
@@ -24,11 +32,15 @@ export function createJsonRequestDecoder(maxDepth: number): { decode(input?: Uin
     decode(input?: Uint8Array): string {
       if (input === undefined) return "";
       checkJsonDepth(input, maxDepth);
+      let text: string;
       try {
-        return utf8.decode(input);
+        text = utf8.decode(input);
       } catch {
         throw new ConnectError("request body is not valid UTF-8", Code.InvalidArgument);
       }
+      const kept = jsonRequestText.getStore();
+      if (kept) kept.text = text;
+      return text;
     },
   };
 }

@@ -5,12 +5,18 @@ import {
   constants as http2Constants,
 } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
-import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { clampDeadlineHeaders } from "./deadlines.js";
 import { reportInvalidUtf8ByField } from "./invalid-utf8.js";
-import { createJsonRequestDecoder } from "./json-guard.js";
+import { createJsonRequestDecoder, jsonRequestText } from "./json-guard.js";
 import { createOnePortListener } from "./one-port.js";
 import { malformedStreamsAreInvalid } from "./protocol-errors.js";
 import { gateRequest } from "./request-gate.js";
@@ -22,6 +28,7 @@ import {
   refuseHeaderBlock,
   trackHttp1Connections,
 } from "./transport-limits.js";
+import { CALLER_STALLED, watchWriteStall } from "./write-stall.js";
 
 export interface ListenerOptions {
   /** For log lines: "router", "operator". */
@@ -97,6 +104,8 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     alwaysEmitImplicit: true,
     // connect's JSON serialization takes a decoder; its handler option type does not list it.
     textDecoder: createJsonRequestDecoder(limits.maxJsonDepth),
+    // A typo (`dataClas`) must be refused, not silently leave the field at its default.
+    ignoreUnknownFields: false,
   };
   const handler = connectNodeAdapter({
     routes: options.routes,
@@ -106,15 +115,29 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     maxTimeoutMs: limits.maxDeadlineMs,
     shutdownSignal: shutdown.signal,
     jsonOptions,
+    contextValues(request) {
+      const values = createContextValues();
+      values.set(CALLER_STALLED, stallSignals.get(request));
+      return values;
+    },
   });
+  const stallSignals = new WeakMap<object, AbortSignal>();
   const handle: typeof handler = (request, response) => {
     if (refuseHeaderBlock(request, response, limits)) return;
+    stallSignals.set(
+      request,
+      watchWriteStall(request, response, limits.writeStallMs, () =>
+        log.warn({ path: request.url, stalledMs: limits.writeStallMs }, "caller stopped reading; call cut"),
+      ),
+    );
     clampDeadlineHeaders(request.headers, limits.maxDeadlineMs, {
       // Health Watch and reflection streams legitimately stay open; the router's calls do not.
       defaultIfAbsent: boundedPaths.some((prefix) => request.url?.startsWith(prefix)),
     });
     try {
-      handler(request, response);
+      if (request.headers["content-type"]?.includes("json"))
+        jsonRequestText.run({}, handler, request, response);
+      else handler(request, response);
     } catch (error) {
       // Whatever connect throws synchronously would escape node's 'request' event and end the process.
       log.error({ err: error }, "request handler threw");

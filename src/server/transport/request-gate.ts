@@ -1,4 +1,7 @@
+import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { jsonRequestText } from "./json-guard.js";
+import { findJsonRequestError, formatJsonRequestError } from "./json-request-errors.js";
 
 /**
  * connect's `requestGate`: runs once per call after the headers are parsed and before the body
@@ -13,15 +16,27 @@ import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
  *   "parse binary: …". That is the caller's mistake, so it becomes INVALID_ARGUMENT, as
  *   connect-go does. connect hands the parse error to the call's abort signal before it writes
  *   the status, and this is the only place the front door sees it.
+ * - A JSON request protobuf-es cannot decode gets its error rewritten to name the field by its
+ *   JSON path (`messages[2].rol: unknown field (did you mean "role"?)`): see nameJsonField.
  */
 export function gateRequest(context: HandlerContext): void {
-  context.signal.addEventListener("abort", () => reclassifyParseError(context.signal.reason), { once: true });
+  const json = jsonRequestText.getStore();
+  context.signal.addEventListener(
+    "abort",
+    () => {
+      reclassifyParseError(context.signal.reason);
+      if (json?.text !== undefined) nameJsonField(context.signal.reason, context.method.input, json.text);
+    },
+    { once: true },
+  );
   const remaining = context.timeoutMs();
   if (remaining !== undefined && remaining < 1)
     throw new ConnectError("the deadline passed before the call started", Code.DeadlineExceeded);
 }
 
 const PARSE_BINARY = "parse binary: ";
+/** How protobuf-es starts the errors of a JSON value it cannot decode. */
+const JSON_DECODE = /^cannot decode (message|field|enum) /;
 
 function reclassifyParseError(reason: unknown): void {
   if (!(reason instanceof ConnectError)) return;
@@ -33,4 +48,24 @@ function reclassifyParseError(reason: unknown): void {
     rawMessage,
     message: new ConnectError(rawMessage, Code.InvalidArgument).message,
   });
+}
+
+/**
+ * Rewrites protobuf-es's JSON decode error (`cannot decode field switchyard.v1.GenerationParams
+ * .max_tokens from JSON: …`) to name the field as the caller wrote it (`params.maxTokens: …`).
+ * Left as it is when the text is not JSON at all or the walk finds nothing to add.
+ */
+function nameJsonField(reason: unknown, schema: DescMessage, text: string): void {
+  if (!(reason instanceof ConnectError)) return;
+  if (reason.code !== Code.InvalidArgument || !JSON_DECODE.test(reason.rawMessage)) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return;
+  }
+  const found = findJsonRequestError(schema, parsed);
+  if (!found) return;
+  const rawMessage = formatJsonRequestError(found);
+  Object.assign(reason, { rawMessage, message: new ConnectError(rawMessage, Code.InvalidArgument).message });
 }

@@ -40,6 +40,12 @@ export interface ServerLimits {
   maxConcurrentStreams: number;
   /** Connect JSON requests nesting arrays and objects deeper than this are INVALID_ARGUMENT. */
   maxJsonDepth: number;
+  /**
+   * A response write that waits this long for the caller to read (a stream whose caller stopped
+   * reading) cuts the call: its upstream request is aborted, the decision says why, the stream
+   * is reset.
+   */
+  writeStallMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -57,6 +63,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxConcurrentStreams: 128,
   // Requests nest about 4 levels; tool parameter schemas and metadata a few more.
   maxJsonDepth: 64,
+  writeStallMs: 30_000,
 };
 
 /** Throws at startup on limits that cannot work, rather than misbehaving under load. */

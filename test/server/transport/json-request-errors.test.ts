@@ -30,7 +30,7 @@ import {
   findJsonRequestError,
   formatJsonRequestError,
   type JsonRequestError,
-} from "../../../src/server/rpc/json-request-errors.js";
+} from "../../../src/server/transport/json-request-errors.js";
 
 /** What the server does with a parsed body: protobuf-es' own decoder, unknown fields refused. */
 function decodes(schema: DescMessage, json: unknown): boolean {
