@@ -1,11 +1,12 @@
-import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { FinishReason, ToolCall, Usage } from "../../core/types.js";
+import { readSseEvents } from "../http/sse-reader.js";
+import { protocolError } from "../provider-error.js";
 import type { Completion, StreamPart } from "../types.js";
-import { classifyErrorPayload, protocolError } from "./openai-errors.js";
+import { classifyErrorPayload } from "./openai-errors.js";
 import { chatCompletionChunkSchema, chatCompletionSchema } from "./openai-schemas.js";
 
-/** Largest SSE event we buffer before declaring the stream broken (characters). */
-const MAX_SSE_BUFFER = 16 * 1024 * 1024;
+/** Largest SSE event we buffer before declaring the stream broken (UTF-16 code units). */
+const MAX_SSE_EVENT_CHARS = 16 * 1024 * 1024;
 
 /**
  * Maps OpenAI's `finish_reason` onto ours.
@@ -194,10 +195,10 @@ export function createChunkMapper(): ChunkMapper {
 }
 
 /**
- * Decodes an OpenAI chat-completions SSE body into StreamParts: bytes → UTF-8 (a character split
- * across reads is held back until complete) → SSE events → JSON → {@link createChunkMapper}.
- * Ends with exactly one `response-end`, at `data: [DONE]`; whatever follows is read and ignored so
- * a keep-alive connection stays reusable.
+ * Decodes an OpenAI chat-completions SSE body into StreamParts: the shared SSE reader (bytes →
+ * UTF-8 → events) → JSON → {@link createChunkMapper}. Ends with exactly one `response-end`, at
+ * `data: [DONE]` (also when the body ends before that event's closing blank line); whatever
+ * follows is read and ignored so a keep-alive connection stays reusable.
  * https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream
  *
  * Cancellation: stopping iteration early (`return()`) stops iterating `bytes`, which for a Node
@@ -210,21 +211,17 @@ export function createChunkMapper(): ChunkMapper {
 export async function* decodeOpenAiStream(
   bytes: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<StreamPart, void> {
-  const decoder = new TextDecoder("utf-8");
   const mapper = createChunkMapper();
-  const ready: StreamPart[] = [];
   let sawDone = false;
-  let overflow = false;
-
-  const onEvent = (event: EventSourceMessage): void => {
-    if (sawDone) return;
+  for await (const event of readSseEvents(bytes, { maxEventChars: MAX_SSE_EVENT_CHARS })) {
+    if (sawDone) continue;
     const data = event.data.trim();
     if (data === "[DONE]") {
       sawDone = true;
-      ready.push(...mapper.done());
-      return;
+      yield* mapper.done();
+      continue;
     }
-    if (data === "") return;
+    if (data === "") continue;
     let payload: unknown;
     try {
       payload = JSON.parse(data);
@@ -237,31 +234,7 @@ export async function* decodeOpenAiStream(
       );
     }
     if (event.event === "error") throw classifyErrorPayload(payload);
-    ready.push(...mapper.push(payload));
-  };
-  const parser = createParser({
-    onEvent,
-    onError(error) {
-      if (error.type === "max-buffer-size-exceeded") overflow = true;
-    },
-    maxBufferSize: MAX_SSE_BUFFER,
-  });
-  const feed = (text: string): void => {
-    if (text === "") return;
-    parser.feed(text);
-    if (overflow) throw protocolError("upstream stream event exceeds the buffer limit");
-  };
-
-  for await (const piece of bytes) {
-    if (sawDone) continue;
-    feed(decoder.decode(piece, { stream: true }));
-    if (ready.length > 0) yield* ready.splice(0);
-  }
-  if (!sawDone) {
-    // The SSE spec drops an event whose blank line never came; a `data: [DONE]` that lost only its
-    // final newline still means the answer is complete, so close the event ourselves.
-    feed(`${decoder.decode()}\n\n`);
-    if (ready.length > 0) yield* ready.splice(0);
+    yield* mapper.push(payload);
   }
   if (!sawDone) throw protocolError("upstream stream ended without [DONE]");
 }
