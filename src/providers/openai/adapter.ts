@@ -11,12 +11,12 @@ import {
   type StreamPart,
 } from "../types.js";
 import { completionToParts, decodeOpenAiStream, fromOpenAiResponse } from "./from-openai-response.js";
-import { classifyErrorPayload, classifyHttpError, upstreamErrorInfo } from "./openai-errors.js";
+import { classifyHttpError } from "./openai-errors.js";
 import { type OpenAiAdapterSettings, openAiSettingsSchema } from "./openai-settings.js";
 import { toOpenAiRequest } from "./to-openai-request.js";
 
-/** Largest unary answer we buffer. */
-const MAX_UNARY_BODY_BYTES = 32 * 1024 * 1024;
+/** Largest JSON answer (to a stream request) we buffer. */
+const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
 /** How much of an error body we keep for `cause`; the rest is discarded. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
@@ -28,8 +28,10 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
  * Connections come from the provider's keep-alive pool (http/keep-alive-pool.ts): at most
  * `settings.maxConnections` sockets, each given `settings.connectTimeoutMs` to connect.
  *
- * Every method throws `ProviderError` (see openai-errors.ts and http/http-errors.ts for the
- * classes). Aborting `call.signal` destroys the upstream request, so the server sees its
+ * Every call streams (`stream: true`, usage asked for); a server that answers with a plain JSON
+ * chat.completion instead is replayed as stream parts, and an error envelope in a 200 fails the
+ * call with its class. The stream throws `ProviderError` (see openai-errors.ts and
+ * http/http-errors.ts for the classes). Aborting `call.signal` destroys the upstream request, so the server sees its
  * connection close and stops generating; the call then fails with the class implied by the
  * signal's reason (a ProviderError reason is rethrown as is, otherwise "cancelled", or "timeout"
  * for a TimeoutError).
@@ -49,33 +51,10 @@ export function createOpenAiAdapter(settings: OpenAiAdapterSettings): ProviderAd
         : { authorization: `Bearer ${settings.apiKey}` },
   });
 
-  function send(call: ProviderCall, stream: boolean, signal: AbortSignal): Promise<HttpResponse> {
-    return http.postJson(url, toOpenAiRequest(call, { stream, maxTokensField: settings.maxTokensField }), {
-      signal,
-      accept: stream ? "text/event-stream" : "application/json",
-    });
-  }
-
-  async function complete(call: ProviderCall): Promise<Completion> {
-    const signal = http.callSignal(call.signal);
-    const response = await send(call, false, signal);
-    let text: string;
-    try {
-      if (!isSuccessStatus(response.statusCode)) throw await httpFailure(response);
-      const read = await readText(response.body, MAX_UNARY_BODY_BYTES);
-      if (read.truncated) throw protocolError("upstream answer exceeds the size limit");
-      text = read.text;
-    } catch (err) {
-      throw classifyTransportError(err, "body", signal);
-    } finally {
-      disposeBody(response.body, { answered: false, signal });
-    }
-    return fromOpenAiResponse(parseJson(text, "upstream answer is not JSON"));
-  }
-
   async function* stream(call: ProviderCall): AsyncGenerator<StreamPart, void> {
     const signal = http.callSignal(call.signal);
-    const response = await send(call, true, signal);
+    const body = toOpenAiRequest(call, { maxTokensField: settings.maxTokensField });
+    const response = await http.postJson(url, body, { signal, accept: "text/event-stream" });
     let answered = false;
     try {
       if (!isSuccessStatus(response.statusCode)) throw await httpFailure(response);
@@ -96,7 +75,7 @@ export function createOpenAiAdapter(settings: OpenAiAdapterSettings): ProviderAd
     }
   }
 
-  return { complete, stream, close: () => http.close() };
+  return { stream, close: () => http.close() };
 }
 
 async function httpFailure(response: HttpResponse): Promise<ProviderError> {
@@ -106,14 +85,12 @@ async function httpFailure(response: HttpResponse): Promise<ProviderError> {
 
 /**
  * A JSON body where an event stream was asked for: either an error envelope (OpenRouter answers
- * 200 with one) or a server that ignored `stream: true`.
+ * 200 with one; fromOpenAiResponse throws it classified) or a server that ignored `stream: true`.
  */
 async function jsonInsteadOfStream(response: HttpResponse): Promise<Completion> {
-  const read = await readText(response.body, MAX_UNARY_BODY_BYTES);
+  const read = await readText(response.body, MAX_JSON_BODY_BYTES);
   if (read.truncated) throw protocolError("upstream answer exceeds the size limit");
-  const body = parseJson(read.text, "upstream answer is neither an event stream nor JSON");
-  if (upstreamErrorInfo(body) !== undefined) throw classifyErrorPayload(body);
-  return fromOpenAiResponse(body);
+  return fromOpenAiResponse(parseJson(read.text, "upstream answer is neither an event stream nor JSON"));
 }
 
 /**

@@ -241,7 +241,7 @@ export async function* decodeOpenAiStream(
 
 /**
  * Replays a whole Completion as stream parts, for servers that answer `stream: true` with a plain
- * chat.completion body.
+ * chat.completion body. Without usage, there is no `usage` part and none on `response-end`.
  */
 export function completionToParts(completion: Completion): StreamPart[] {
   const parts: StreamPart[] = [];
@@ -255,8 +255,12 @@ export function completionToParts(completion: Completion): StreamPart[] {
       argumentsDelta: call.arguments,
     });
   });
-  parts.push({ type: "usage", usage: completion.usage });
-  parts.push({ type: "response-end", finishReason: completion.finishReason, usage: completion.usage });
+  if (completion.usage === undefined) {
+    parts.push({ type: "response-end", finishReason: completion.finishReason });
+  } else {
+    parts.push({ type: "usage", usage: completion.usage });
+    parts.push({ type: "response-end", finishReason: completion.finishReason, usage: completion.usage });
+  }
   return parts;
 }
 

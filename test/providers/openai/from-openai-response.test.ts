@@ -468,4 +468,11 @@ describe("completionToParts", () => {
       { type: "response-end", finishReason: "tool_calls", usage: { inputTokens: 1, outputTokens: 2 } },
     ]);
   });
+
+  it("replays a completion without usage without a usage part", () => {
+    expect(completionToParts({ content: "hi", toolCalls: [], finishReason: "stop" })).toEqual([
+      { type: "text-delta", delta: "hi" },
+      { type: "response-end", finishReason: "stop" },
+    ]);
+  });
 });
