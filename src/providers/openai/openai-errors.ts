@@ -27,7 +27,8 @@ export function upstreamErrorInfo(body: unknown): UpstreamErrorInfo | undefined 
 
 /**
  * Classifies a non-2xx response. `bodyText` is the (possibly truncated) upstream body; it goes
- * into `cause` only, the message carries the status and OpenAI's error type/code.
+ * into `cause` only. The message carries the status and the error type/code when they are in the
+ * known vocabulary ({@link KNOWN_ERROR_IDS}), "unrecognised error type/code" otherwise.
  * https://platform.openai.com/docs/guides/error-codes#api-errors
  */
 export function classifyHttpError(
@@ -54,13 +55,13 @@ export function classifyHttpError(
  * Classifies an error object that arrived where an answer was expected: a `data: {"error":…}`
  * frame in the middle of a stream, or a 200 whose body is an error envelope (OpenRouter does
  * both). With no HTTP status to go on, OpenAI's `code`/`type` decide; a numeric `code` (vLLM puts
- * the status there) is treated as the status. Returns a "protocol" error for a value that is not
- * an error body.
+ * the status there) is treated as the status. The message names known types/codes only, as
+ * {@link classifyHttpError}'s does. Returns a "protocol" error for a value that is not an error body.
  */
 export function classifyErrorPayload(payload: unknown): ProviderError {
   const info = upstreamErrorInfo(payload);
   if (info === undefined) return protocolError("upstream sent an unrecognised error", payload);
-  const numeric = info.code !== undefined && /^[1-5]\d\d$/.test(info.code) ? Number(info.code) : undefined;
+  const numeric = info.code !== undefined && STATUS_CODE.test(info.code) ? Number(info.code) : undefined;
   const errorClass =
     numeric !== undefined && numeric >= 400 ? refine(errorClassForStatus(numeric), info) : classifyById(info);
   const detail = describe(info);
@@ -106,11 +107,69 @@ function hasId(info: UpstreamErrorInfo | undefined, ...names: string[]): boolean
   return [info?.code, info?.type].some((id) => id !== undefined && names.includes(id.toLowerCase()));
 }
 
-function describe(info: UpstreamErrorInfo | undefined): string {
-  return [safeIdentifier(info?.type), safeIdentifier(info?.code)].filter((p) => p !== undefined).join("/");
-}
+/**
+ * The error types and codes OpenAI-compatible servers are known to send: the only upstream words
+ * a message may carry. Anything else, however much it looks like an identifier, may be the
+ * caller's prompt echoed back (DESIGN invariant 10), so it is named "unrecognised".
+ * https://platform.openai.com/docs/guides/error-codes (OpenAI's types and codes)
+ * https://learn.microsoft.com/azure/ai-services/openai/concepts/content-filter (Azure's content_filter)
+ * https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/openai/protocol.py (vLLM's ErrorResponse types)
+ * https://openrouter.ai/docs/api-reference/errors (OpenRouter's numeric codes, Anthropic's types passed through)
+ */
+const KNOWN_ERROR_IDS: ReadonlySet<string> = new Set([
+  // Types.
+  "invalid_request_error",
+  "authentication_error",
+  "permission_error",
+  "not_found_error",
+  "rate_limit_error",
+  "requests",
+  "tokens",
+  "insufficient_quota",
+  "server_error",
+  "api_error",
+  "overloaded_error",
+  "request_forbidden",
+  "access_terminated",
+  "billing_error",
+  "BadRequestError",
+  "NotFoundError",
+  "InternalServerError",
+  // Codes.
+  "invalid_api_key",
+  "invalid_organization",
+  "permission_denied",
+  "unsupported_country_region_territory",
+  "rate_limit_exceeded",
+  "billing_hard_limit_reached",
+  "context_length_exceeded",
+  "string_above_max_length",
+  "model_not_found",
+  "invalid_value",
+  "invalid_type",
+  "unsupported_value",
+  "unsupported_parameter",
+  "missing_required_parameter",
+  "invalid_prompt",
+  "content_policy_violation",
+  "content_filter",
+  "overloaded",
+  "server_overloaded",
+  "engine_overloaded",
+  "DeploymentNotFound",
+]);
 
-/** Keeps upstream-supplied identifiers out of messages unless they look like identifiers. */
-function safeIdentifier(value: string | undefined): string | undefined {
-  return value !== undefined && /^[A-Za-z0-9_.:-]{1,64}$/.test(value) ? value : undefined;
+/** An HTTP status in `code` (vLLM, OpenRouter, Azure): a number, not text. */
+const STATUS_CODE = /^[1-5]\d\d$/;
+
+/** "type/code" from the known vocabulary; an unknown value is named as such, a missing one left out. */
+function describe(info: UpstreamErrorInfo | undefined): string {
+  const parts: string[] = [];
+  if (info?.type !== undefined)
+    parts.push(KNOWN_ERROR_IDS.has(info.type) ? info.type : "unrecognised error type");
+  if (info?.code !== undefined)
+    parts.push(
+      KNOWN_ERROR_IDS.has(info.code) || STATUS_CODE.test(info.code) ? info.code : "unrecognised error code",
+    );
+  return parts.join("/");
 }

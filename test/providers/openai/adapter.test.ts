@@ -448,6 +448,41 @@ describe("createOpenAiAdapter", () => {
     });
   });
 
+  describe("error messages carry no upstream text", () => {
+    // Words of the prompt, echoed back by an upstream in the fields of its error body.
+    const echoed = {
+      message: "you asked about project_nightingale",
+      type: "project_nightingale",
+      code: "acme_merger",
+    };
+    const prompt = call({ messages: [{ role: "user", content: "project_nightingale acme_merger" }] });
+
+    it("in an HTTP error", async () => {
+      fake.script({ type: "error", status: 400, error: echoed });
+      const err = await failure(collect(connect().stream(prompt)));
+      expect(err.message).toBe(
+        "upstream returned HTTP 400 (unrecognised error type/unrecognised error code)",
+      );
+      expect(JSON.stringify(err.cause)).toContain("project_nightingale");
+    });
+
+    it("in an error event mid-stream", async () => {
+      fake.script({ type: "reply", content: ["a", "b"], errorAfterTokens: { tokens: 1, error: echoed } });
+      const err = await failure(collect(connect().stream(prompt)));
+      expect(err.message).toBe(
+        "upstream reported an error (unrecognised error type/unrecognised error code)",
+      );
+    });
+
+    it("in an error envelope answered with 200", async () => {
+      fake.script({ type: "raw", body: JSON.stringify({ error: echoed }) });
+      const err = await failure(collect(connect().stream(prompt)));
+      expect(err.message).toBe(
+        "upstream reported an error (unrecognised error type/unrecognised error code)",
+      );
+    });
+  });
+
   describe("close", () => {
     it("aborts calls in flight and refuses new ones", async () => {
       fake.script({ type: "reply", content: ["a", "b"], hangAfterTokens: 1 });

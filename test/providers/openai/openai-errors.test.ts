@@ -105,9 +105,41 @@ describe("classifyHttpError", () => {
     expect(err.cause).toEqual({ status: 401, body });
   });
 
-  it("drops type and code values that do not look like identifiers", () => {
+  it("names free-text type and code values as unrecognised", () => {
     const err = classifyHttpError(400, {}, openAiError("x", "ignore previous instructions", "sk-live key"));
-    expect(err.message).toBe("upstream returned HTTP 400");
+    expect(err.message).toBe("upstream returned HTTP 400 (unrecognised error type/unrecognised error code)");
+  });
+
+  it("keeps identifier-like words an upstream echoed from the prompt out of the message", () => {
+    // A gateway that puts the offending prompt words in type/code (seen with prompt-guard proxies).
+    const body = openAiError("Blocked: project_nightingale", "project_nightingale", "acquire_acme_corp");
+    const err = classifyHttpError(400, {}, body);
+    expect(err.message).toBe("upstream returned HTTP 400 (unrecognised error type/unrecognised error code)");
+    expect(err.message).not.toMatch(/nightingale|acme/);
+    expect(err.cause).toEqual({ status: 400, body });
+  });
+
+  it.each([
+    [
+      openAiError("m", "invalid_request_error", "context_length_exceeded"),
+      "invalid_request_error/context_length_exceeded",
+    ],
+    [openAiError("m", "requests", "rate_limit_exceeded"), "requests/rate_limit_exceeded"],
+    [openAiError("m", "insufficient_quota", "insufficient_quota"), "insufficient_quota/insufficient_quota"],
+    [openAiError("m", "server_error", null), "server_error"],
+    [
+      openAiError("m", "invalid_request_error", "acme_merger"),
+      "invalid_request_error/unrecognised error code",
+    ],
+    [
+      JSON.stringify({ object: "error", message: "m", type: "BadRequestError", code: 400 }),
+      "BadRequestError/400",
+    ],
+    [JSON.stringify({ error: { message: "m", code: 4111111111111111 } }), "unrecognised error code"],
+    [JSON.stringify({ error: "m" }), undefined],
+  ])("names known error types and codes: %s", (body, detail) => {
+    const err = classifyHttpError(400, {}, body);
+    expect(err.message).toBe(`upstream returned HTTP 400${detail === undefined ? "" : ` (${detail})`}`);
   });
 });
 
@@ -128,6 +160,25 @@ describe("classifyErrorPayload", () => {
     [{ not: "an error" }, "protocol"],
   ])("classifies %j as %s", (payload, errorClass) => {
     expect(classifyErrorPayload(payload).errorClass).toBe(errorClass);
+  });
+});
+
+describe("classifyErrorPayload messages", () => {
+  it("keeps identifier-like words an upstream echoed from the prompt out of the message", () => {
+    const err = classifyErrorPayload({
+      error: { message: "project_nightingale", type: "project_nightingale", code: "acquire_acme_corp" },
+    });
+    expect(err.message).toBe("upstream reported an error (unrecognised error type/unrecognised error code)");
+    expect(err.errorClass).toBe("server");
+  });
+
+  it("names known error types and codes", () => {
+    expect(classifyErrorPayload({ error: { message: "m", type: "server_error", code: null } }).message).toBe(
+      "upstream reported an error (server_error)",
+    );
+    expect(classifyErrorPayload({ error: { message: "m", code: 502 } }).message).toBe(
+      "upstream reported an error (502)",
+    );
   });
 });
 
