@@ -2,6 +2,7 @@ import type { FinishReason, ToolCall, Usage } from "../../core/types.js";
 import { readSseEvents } from "../http/sse-reader.js";
 import { protocolError } from "../provider-error.js";
 import type { Completion, StreamPart } from "../types.js";
+import { trustedUsage } from "../usage.js";
 import { classifyErrorPayload } from "./openai-errors.js";
 import { chatCompletionChunkSchema, chatCompletionSchema } from "./openai-schemas.js";
 
@@ -56,27 +57,31 @@ export function fromOpenAiResponse(body: unknown): Completion {
   if (toolCalls.length === 0 && message.function_call) {
     toolCalls.push({ id: "", name: message.function_call.name, arguments: message.function_call.arguments });
   }
-  return {
+  const completion: Completion = {
     content: message.content ?? "",
     toolCalls,
     finishReason: mapFinishReason(choice.finish_reason, toolCalls.length > 0),
-    // A server that reports no usage is still an answer; zero is the honest "unknown" here.
-    usage: parsed.data.usage ? toUsage(parsed.data.usage) : { inputTokens: 0, outputTokens: 0 },
   };
+  // A server that reports no usage (or none we can trust) is still an answer; the pipeline
+  // estimates what it cost.
+  const usage = readOpenAiUsage(parsed.data.usage);
+  if (usage !== undefined) completion.usage = usage;
+  return completion;
 }
 
 /** Turns chat.completion.chunk payloads into StreamParts; state lives in the closure. */
 export interface ChunkMapper {
   /**
    * Maps one `data:` payload (already JSON-parsed) to zero or more parts. A usage-bearing chunk
-   * (normally the last, with `choices: []`) yields a `usage` part holding the totals so far.
+   * (normally the last, with `choices: []`) yields a `usage` part holding the totals so far, if
+   * they can be trusted; usage that cannot is ignored, as if it had not been sent.
    * @throws ProviderError the classified upstream error for an `{"error":…}` payload; class
    *   "protocol" for a payload that is not a chat.completion.chunk.
    */
   push(chunk: unknown): StreamPart[];
   /**
    * The `data: [DONE]` sentinel: returns the single `response-end`, carrying the last
-   * finish_reason and usage seen.
+   * finish_reason and trusted usage seen (no usage at all when there was none).
    * @throws ProviderError class "protocol" when called twice.
    */
   done(): StreamPart[];
@@ -175,8 +180,9 @@ export function createChunkMapper(): ChunkMapper {
         }
         if (choice.finish_reason) finishReason = choice.finish_reason;
       }
-      if (parsed.data.usage) {
-        usage = toUsage(parsed.data.usage);
+      const reported = readOpenAiUsage(parsed.data.usage);
+      if (reported !== undefined) {
+        usage = reported;
         parts.push({ type: "usage", usage });
       }
       return parts;
@@ -264,8 +270,15 @@ export function completionToParts(completion: Completion): StreamPart[] {
   return parts;
 }
 
-function toUsage(usage: { prompt_tokens: number; completion_tokens: number }): Usage {
-  return { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens };
+/**
+ * OpenAI's usage object, when both counts can be trusted (see trustedUsage); otherwise undefined,
+ * as if the server had sent none. `total_tokens` and the details are not used.
+ * https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage
+ */
+export function readOpenAiUsage(usage: unknown): Usage | undefined {
+  if (typeof usage !== "object" || usage === null || Array.isArray(usage)) return undefined;
+  const { prompt_tokens, completion_tokens } = usage as Record<string, unknown>;
+  return trustedUsage(prompt_tokens, completion_tokens);
 }
 
 function isErrorEnvelope(value: unknown): boolean {

@@ -338,6 +338,30 @@ describe("createOpenAiAdapter", () => {
       ]);
     });
 
+    it("replays a plain JSON answer without usage with no usage at all", async () => {
+      fake.script({ type: "reply", content: "whole answer", stream: false, usage: null });
+      expect(await collect(connect().stream(call()))).toEqual([
+        { type: "text-delta", delta: "whole answer" },
+        { type: "response-end", finishReason: "stop" },
+      ]);
+    });
+
+    it("streams an answer whose usage cannot be trusted, without usage", async () => {
+      const frame = (body: object) => `data: ${JSON.stringify(body)}\n\n`;
+      fake.script({
+        type: "raw",
+        contentType: "text/event-stream",
+        body:
+          frame({ choices: [{ index: 0, delta: { content: "ok" }, finish_reason: "stop" }] }) +
+          frame({ choices: [], usage: { prompt_tokens: -1, completion_tokens: 0.5, total_tokens: "x" } }) +
+          "data: [DONE]\n\n",
+      });
+      expect(await collect(connect().stream(call()))).toEqual([
+        { type: "text-delta", delta: "ok" },
+        { type: "response-end", finishReason: "stop" },
+      ]);
+    });
+
     it("replays a plain JSON answer with tool calls", async () => {
       fake.script({
         type: "reply",

@@ -66,6 +66,20 @@ function chunk(
   };
 }
 
+/** Usage values no count can be made of: each is treated as if the upstream had sent none. */
+const untrustedUsage: [string, unknown][] = [
+  ["a negative count", { prompt_tokens: -3, completion_tokens: 2, total_tokens: -1 }],
+  ["a fractional count", { prompt_tokens: 3.5, completion_tokens: 2 }],
+  ["a count as a string", { prompt_tokens: "3", completion_tokens: 2 }],
+  ["a count that is null", { prompt_tokens: 3, completion_tokens: null }],
+  ["an absurd count", { prompt_tokens: 3, completion_tokens: 1e12 }],
+  ["a count past 2^53", { prompt_tokens: 2 ** 60, completion_tokens: 2 }],
+  ["no completion count", { prompt_tokens: 3 }],
+  ["no prompt count", { completion_tokens: 3 }],
+  ["a string instead of an object", "lots"],
+  ["an array instead of an object", [3, 2]],
+];
+
 describe("mapFinishReason", () => {
   it.each([
     ["stop", false, "stop"],
@@ -159,11 +173,28 @@ describe("fromOpenAiResponse", () => {
     expect(completion.finishReason).toBe("tool_calls");
   });
 
-  it("reports zero usage when the server sends none", () => {
+  it("reports no usage, rather than zero, when the server sends none", () => {
     const completion = fromOpenAiResponse({
       choices: [{ message: { content: "x" }, finish_reason: "stop" }],
     });
-    expect(completion.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
+    expect(completion).toEqual({ content: "x", toolCalls: [], finishReason: "stop" });
+    expect(completion).not.toHaveProperty("usage");
+  });
+
+  it.each(untrustedUsage)("treats usage with %s as missing, keeping the answer", (_label, usage) => {
+    const completion = fromOpenAiResponse({
+      choices: [{ message: { content: "x" }, finish_reason: "stop" }],
+      usage,
+    });
+    expect(completion).toEqual({ content: "x", toolCalls: [], finishReason: "stop" });
+  });
+
+  it("ignores a total_tokens it does not use", () => {
+    const completion = fromOpenAiResponse({
+      choices: [{ message: { content: "x" }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 4, completion_tokens: 1, total_tokens: -1 },
+    });
+    expect(completion.usage).toEqual({ inputTokens: 4, outputTokens: 1 });
   });
 
   it("throws the classified error for an error envelope answered with 200", () => {
@@ -264,6 +295,22 @@ describe("createChunkMapper", () => {
     );
     expect(mapper.done()).toEqual([{ type: "response-end", finishReason: "tool_calls" }]);
   });
+
+  it.each(untrustedUsage)(
+    "treats usage with %s as missing: no usage part, none on response-end",
+    (_label, usage) => {
+      const mapper = createChunkMapper();
+      const parts = [
+        ...mapper.push(chunk({ content: "hi" }, "stop")),
+        ...mapper.push({ id: "x", choices: [], usage }),
+        ...mapper.done(),
+      ];
+      expect(parts).toEqual([
+        { type: "text-delta", delta: "hi" },
+        { type: "response-end", finishReason: "stop" },
+      ]);
+    },
+  );
 
   it("accepts vLLM's null choices and Azure's prompt-filter chunk", () => {
     const mapper = createChunkMapper();
