@@ -82,7 +82,8 @@ export interface ChunkMapper {
   /**
    * The `data: [DONE]` sentinel: returns the single `response-end`, carrying the last
    * finish_reason and trusted usage seen (no usage at all when there was none).
-   * @throws ProviderError class "protocol" when called twice.
+   * @throws ProviderError class "protocol" when called twice, or when no answer came: neither
+   *   content, a tool call nor a finish_reason for choice 0 (an empty answer needs a finish_reason).
    */
   done(): StreamPart[];
 }
@@ -99,6 +100,8 @@ export function createChunkMapper(): ChunkMapper {
   let finishReason: string | undefined;
   let usage: Usage | undefined;
   let ended = false;
+  /** Content, a tool call or a finish_reason came for choice 0: there is an answer, if an empty one. */
+  let answered = false;
   /** Per tool-call index: what has already been announced downstream. */
   const announced = new Map<number, { id?: string; name?: string }>();
   /** For servers that omit `index`: which index each call id was given. */
@@ -179,6 +182,7 @@ export function createChunkMapper(): ChunkMapper {
           if (part) parts.push(part);
         }
         if (choice.finish_reason) finishReason = choice.finish_reason;
+        if (choice.finish_reason || parts.length > 0) answered = true;
       }
       const reported = readOpenAiUsage(parsed.data.usage);
       if (reported !== undefined) {
@@ -190,6 +194,9 @@ export function createChunkMapper(): ChunkMapper {
     done() {
       if (ended) throw protocolError("upstream sent [DONE] twice");
       ended = true;
+      // [DONE] after nothing we recognise (`{"foo":1}`, chunks without choices) is not an empty
+      // answer: nothing said why it stopped. Usage alone does not make an answer either.
+      if (!answered) throw protocolError("upstream stream ended without an answer");
       const end: StreamPart = {
         type: "response-end",
         finishReason: mapFinishReason(finishReason, announced.size > 0),

@@ -362,6 +362,24 @@ describe("createOpenAiAdapter", () => {
       ]);
     });
 
+    it("rejects a stream of unrecognised chunks ended by [DONE] as protocol", async () => {
+      fake.script({
+        type: "raw",
+        contentType: "text/event-stream",
+        body: 'data: {"foo":1}\n\ndata: {"id":"x","choices":[]}\n\ndata: [DONE]\n\n',
+      });
+      const err = await failure(collect(connect().stream(call())));
+      expect(err.errorClass).toBe("protocol");
+      expect(err.retryable).toBe(false);
+    });
+
+    it("accepts an empty answer that says why it stopped", async () => {
+      fake.script({ type: "reply", content: [], finishReason: "length", usage: null });
+      expect(await collect(connect().stream(call()))).toEqual([
+        { type: "response-end", finishReason: "length" },
+      ]);
+    });
+
     it("replays a plain JSON answer with tool calls", async () => {
       fake.script({
         type: "reply",

@@ -343,8 +343,55 @@ describe("createChunkMapper", () => {
     expect(() => mapper.push({ choices: "nope" })).toThrowError(
       expect.objectContaining({ errorClass: "protocol" }),
     );
+    mapper.push(chunk({ content: "x" }, "stop"));
     mapper.done();
     expect(() => mapper.done()).toThrowError(expect.objectContaining({ errorClass: "protocol" }));
+  });
+
+  it("ends an answer with empty content but a finish_reason as a valid empty answer", () => {
+    const mapper = createChunkMapper();
+    const parts = [
+      ...mapper.push(chunk({ role: "assistant", content: "", refusal: null })),
+      ...mapper.push(chunk({}, "length")),
+      ...mapper.push({ id: "x", choices: [], usage: { prompt_tokens: 5, completion_tokens: 0 } }),
+      ...mapper.done(),
+    ];
+    expect(parts).toEqual([
+      { type: "usage", usage: { inputTokens: 5, outputTokens: 0 } },
+      { type: "response-end", finishReason: "length", usage: { inputTokens: 5, outputTokens: 0 } },
+    ]);
+  });
+
+  it.each([
+    ["nothing at all", []],
+    ["only chunks it does not recognise", [{ foo: 1 }, { foo: 2, bar: [] }]],
+    [
+      "only chunks without choices or usage",
+      [
+        { id: "x", choices: [] },
+        { id: "y", choices: null },
+      ],
+    ],
+    [
+      "only Azure's prompt-filter chunk",
+      [{ id: "", choices: [], prompt_filter_results: [{ prompt_index: 0 }] }],
+    ],
+    ["only a role, no content and no finish_reason", [chunk({ role: "assistant", content: "" })]],
+    [
+      "only choices other than the first",
+      [{ choices: [{ index: 1, delta: { content: "x" }, finish_reason: "stop" }] }],
+    ],
+    ["only usage", [{ id: "x", choices: [], usage: { prompt_tokens: 5, completion_tokens: 0 } }]],
+  ])("throws protocol at [DONE] after %s: no answer came", (_label, chunks) => {
+    const mapper = createChunkMapper();
+    for (const payload of chunks) mapper.push(payload);
+    expect(() => mapper.done()).toThrowError(
+      expect.objectContaining({
+        errorClass: "protocol",
+        retryable: false,
+        message: "upstream stream ended without an answer",
+      }),
+    );
   });
 });
 
@@ -465,6 +512,18 @@ describe("decodeOpenAiStream", () => {
       `event: error\ndata: {"error":{"message":"too many","type":"rate_limit_error"}}\n\n`,
     );
     expect((await failure(collect(decodeOpenAiStream(fromPieces([typed]))))).errorClass).toBe("rate_limited");
+  });
+
+  it("throws protocol for a stream of unrecognised chunks ended by [DONE], yielding no response-end", async () => {
+    const bytes = Buffer.from('data: {"foo":1}\n\ndata: {"foo":2}\n\ndata: [DONE]\n\n');
+    const seen: StreamPart[] = [];
+    const err = await failure(
+      (async () => {
+        for await (const part of decodeOpenAiStream(fromPieces([bytes]))) seen.push(part);
+      })(),
+    );
+    expect(err.errorClass).toBe("protocol");
+    expect(seen).toEqual([]);
   });
 
   it("throws protocol for a data line that is not JSON", async () => {
