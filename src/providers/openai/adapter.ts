@@ -31,10 +31,11 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
  * Every call streams (`stream: true`, usage asked for); a server that answers with a plain JSON
  * chat.completion instead is replayed as stream parts, and an error envelope in a 200 fails the
  * call with its class. The stream throws `ProviderError` (see openai-errors.ts and
- * http/http-errors.ts for the classes). Aborting `call.signal` destroys the upstream request, so the server sees its
- * connection close and stops generating; the call then fails with the class implied by the
- * signal's reason (a ProviderError reason is rethrown as is, otherwise "cancelled", or "timeout"
- * for a TimeoutError).
+ * http/http-errors.ts for the classes). Aborting `call.signal` destroys the upstream request, so
+ * the server sees its connection close and stops generating; the call then fails with the class
+ * implied by the signal's reason (a ProviderError reason is rethrown as is, otherwise
+ * "cancelled", or "timeout" for a TimeoutError). Stopping iteration early closes the connection
+ * too, unless the answer was complete (then its last bytes are drained and the socket reused).
  *
  * @throws Error at construction when `settings.baseUrl` is missing (a policy error, not a call failure).
  */

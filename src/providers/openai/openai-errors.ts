@@ -72,7 +72,7 @@ export function classifyErrorPayload(payload: unknown): ProviderError {
 
 const CONTEXT_LENGTH_MESSAGE = /maximum context length|context length exceeded|context window/i;
 
-/** Names a 4xx more precisely from OpenAI's error code and message; other classes stand as the status says. */
+/** Names a 4xx more precisely from OpenAI's error code and message; other classes stand as is. */
 function refine(errorClass: ErrorClass, info: UpstreamErrorInfo | undefined): ErrorClass {
   if (errorClass !== "invalid_request") return errorClass;
   if (isContextLength(info)) return "context_length";
@@ -111,10 +111,12 @@ function hasId(info: UpstreamErrorInfo | undefined, ...names: string[]): boolean
  * The error types and codes OpenAI-compatible servers are known to send: the only upstream words
  * a message may carry. Anything else, however much it looks like an identifier, may be the
  * caller's prompt echoed back (DESIGN invariant 10), so it is named "unrecognised".
- * https://platform.openai.com/docs/guides/error-codes (OpenAI's types and codes)
- * https://learn.microsoft.com/azure/ai-services/openai/concepts/content-filter (Azure's content_filter)
- * https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/openai/protocol.py (vLLM's ErrorResponse types)
- * https://openrouter.ai/docs/api-reference/errors (OpenRouter's numeric codes, Anthropic's types passed through)
+ *
+ * OpenAI's types and codes: https://platform.openai.com/docs/guides/error-codes
+ * Azure's content_filter: https://learn.microsoft.com/azure/ai-services/openai/concepts/content-filter
+ * vLLM's ErrorResponse types: https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/openai/protocol.py
+ * OpenRouter's numeric codes and the Anthropic types it passes through:
+ * https://openrouter.ai/docs/api-reference/errors
  */
 const KNOWN_ERROR_IDS: ReadonlySet<string> = new Set([
   // Types.
