@@ -53,3 +53,11 @@ export function abortError(signal: AbortSignal): ProviderError {
   }
   return new ProviderError("cancelled", "upstream call cancelled", { cause: reason });
 }
+
+/**
+ * An answer that is not what the provider's wire format promises (not retryable: the same server
+ * would answer the same way). `cause` may hold the offending body; `message` is fixed text.
+ */
+export function protocolError(message: string, cause?: unknown): ProviderError {
+  return new ProviderError("protocol", message, { cause });
+}

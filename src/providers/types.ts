@@ -15,17 +15,23 @@ export interface ProviderCall {
   signal: AbortSignal;
 }
 
-/** A whole answer, for wire protocols that can deliver one at once (replayed as stream parts). */
+/**
+ * A whole answer: what a server that ignores `stream: true` sends (an adapter replays it as stream
+ * parts), and what the unary RPC assembles from a stream.
+ */
 export interface Completion {
   content: string;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
-  usage: Usage;
+  /** Undefined when the upstream reported no usage we can trust; the pipeline estimates it then. */
+  usage?: Usage;
 }
 
 /**
  * One adapter stream, vendor-neutral. Every well-formed stream ends with exactly one
- * `response-end`; a stream that stops without it is an error the adapter throws.
+ * `response-end`; a stream that stops without it is an error the adapter throws. `usage` (a part,
+ * and on `response-end`) is there only when the upstream reported token counts we can trust: an
+ * adapter never makes up zeros.
  */
 export type StreamPart =
   | { type: "text-delta"; delta: string }
@@ -34,12 +40,16 @@ export type StreamPart =
   | { type: "response-end"; finishReason: FinishReason; usage?: Usage };
 
 /**
- * A provider's wire protocol. Every call streams (Route assembles the answer), so time budgets
- * mean the same for both RPCs. Methods throw `ProviderError` (classified once, in the adapter)
- * for every upstream failure, and honour `call.signal`.
+ * A provider's wire protocol. Every call streams (the unary RPC assembles the answer from the
+ * stream), so time budgets such as time-to-first-token mean the same for both RPCs.
  */
 export interface ProviderAdapter {
-  complete(call: ProviderCall): Promise<Completion>;
+  /**
+   * Starts one upstream call and yields its parts as they arrive. Throws `ProviderError`
+   * (classified once, in the adapter) for every upstream failure, before the first part or
+   * mid-stream. Aborting `call.signal` aborts the upstream request and fails the stream with the
+   * abort's class; stopping iteration early closes the upstream request too.
+   */
   stream(call: ProviderCall): AsyncIterable<StreamPart>;
   /** Closes pooled connections. Calls in flight are aborted. */
   close(): Promise<void>;

@@ -1,19 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChatMessage, FinishReason, Usage } from "../../core/types.js";
 import { abortError, ProviderError } from "../provider-error.js";
-import {
-  type Completion,
-  defineProviderKind,
-  type ProviderAdapter,
-  type ProviderCall,
-  type StreamPart,
-} from "../types.js";
+import { defineProviderKind, type ProviderAdapter, type ProviderCall, type StreamPart } from "../types.js";
 import { type MockSettings, mockSettingsSchema } from "./mock-settings.js";
 
 /**
  * The built-in offline provider: in process, deterministic, no keys. Its reply, token count and
  * failures depend only on its settings, the request and how many calls it has served, so tests
- * and demos can rely on them. It honours `call.signal` in every wait.
+ * and demos can rely on them. It honours `call.signal` in every wait. It always reports usage:
+ * its own estimate is the truth for a mock.
  */
 export function createMockAdapter(mock: MockSettings): ProviderAdapter {
   let calls = 0;
@@ -35,13 +30,6 @@ export function createMockAdapter(mock: MockSettings): ProviderAdapter {
   }
 
   return {
-    async complete(original: ProviderCall): Promise<Completion> {
-      const call = withClose(original);
-      await failOrWait(call);
-      const { tokens, finishReason } = answer(mock, call);
-      return { content: tokens.join(""), toolCalls: [], finishReason, usage: usage(call.messages, tokens) };
-    },
-
     async *stream(original: ProviderCall): AsyncIterable<StreamPart> {
       const call = withClose(original);
       await failOrWait(call);

@@ -1,11 +1,13 @@
-import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { FinishReason, ToolCall, Usage } from "../../core/types.js";
+import { readSseEvents } from "../http/sse-reader.js";
+import { protocolError } from "../provider-error.js";
 import type { Completion, StreamPart } from "../types.js";
-import { classifyErrorPayload, protocolError } from "./openai-errors.js";
+import { trustedUsage } from "../usage.js";
+import { classifyErrorPayload } from "./openai-errors.js";
 import { chatCompletionChunkSchema, chatCompletionSchema } from "./openai-schemas.js";
 
-/** Largest SSE event we buffer before declaring the stream broken (characters). */
-const MAX_SSE_BUFFER = 16 * 1024 * 1024;
+/** Largest SSE event we buffer before declaring the stream broken (UTF-16 code units). */
+const MAX_SSE_EVENT_CHARS = 16 * 1024 * 1024;
 
 /**
  * Maps OpenAI's `finish_reason` onto ours.
@@ -55,28 +57,33 @@ export function fromOpenAiResponse(body: unknown): Completion {
   if (toolCalls.length === 0 && message.function_call) {
     toolCalls.push({ id: "", name: message.function_call.name, arguments: message.function_call.arguments });
   }
-  return {
+  const completion: Completion = {
     content: message.content ?? "",
     toolCalls,
     finishReason: mapFinishReason(choice.finish_reason, toolCalls.length > 0),
-    // A server that reports no usage is still an answer; zero is the honest "unknown" here.
-    usage: parsed.data.usage ? toUsage(parsed.data.usage) : { inputTokens: 0, outputTokens: 0 },
   };
+  // A server that reports no usage (or none we can trust) is still an answer; the pipeline
+  // estimates what it cost.
+  const usage = readOpenAiUsage(parsed.data.usage);
+  if (usage !== undefined) completion.usage = usage;
+  return completion;
 }
 
 /** Turns chat.completion.chunk payloads into StreamParts; state lives in the closure. */
 export interface ChunkMapper {
   /**
    * Maps one `data:` payload (already JSON-parsed) to zero or more parts. A usage-bearing chunk
-   * (normally the last, with `choices: []`) yields a `usage` part holding the totals so far.
+   * (normally the last, with `choices: []`) yields a `usage` part holding the totals so far, if
+   * they can be trusted; usage that cannot is ignored, as if it had not been sent.
    * @throws ProviderError the classified upstream error for an `{"error":…}` payload; class
    *   "protocol" for a payload that is not a chat.completion.chunk.
    */
   push(chunk: unknown): StreamPart[];
   /**
    * The `data: [DONE]` sentinel: returns the single `response-end`, carrying the last
-   * finish_reason and usage seen.
-   * @throws ProviderError class "protocol" when called twice.
+   * finish_reason and trusted usage seen (no usage at all when there was none).
+   * @throws ProviderError class "protocol" when called twice, or when no answer came: neither
+   *   content, a tool call nor a finish_reason for choice 0 (an empty answer needs a finish_reason).
    */
   done(): StreamPart[];
 }
@@ -93,6 +100,8 @@ export function createChunkMapper(): ChunkMapper {
   let finishReason: string | undefined;
   let usage: Usage | undefined;
   let ended = false;
+  /** Content, a tool call or a finish_reason came for choice 0: there is an answer, if an empty one. */
+  let answered = false;
   /** Per tool-call index: what has already been announced downstream. */
   const announced = new Map<number, { id?: string; name?: string }>();
   /** For servers that omit `index`: which index each call id was given. */
@@ -173,9 +182,11 @@ export function createChunkMapper(): ChunkMapper {
           if (part) parts.push(part);
         }
         if (choice.finish_reason) finishReason = choice.finish_reason;
+        if (choice.finish_reason || parts.length > 0) answered = true;
       }
-      if (parsed.data.usage) {
-        usage = toUsage(parsed.data.usage);
+      const reported = readOpenAiUsage(parsed.data.usage);
+      if (reported !== undefined) {
+        usage = reported;
         parts.push({ type: "usage", usage });
       }
       return parts;
@@ -183,6 +194,9 @@ export function createChunkMapper(): ChunkMapper {
     done() {
       if (ended) throw protocolError("upstream sent [DONE] twice");
       ended = true;
+      // [DONE] after nothing we recognise (`{"foo":1}`, chunks without choices) is not an empty
+      // answer: nothing said why it stopped. Usage alone does not make an answer either.
+      if (!answered) throw protocolError("upstream stream ended without an answer");
       const end: StreamPart = {
         type: "response-end",
         finishReason: mapFinishReason(finishReason, announced.size > 0),
@@ -194,10 +208,10 @@ export function createChunkMapper(): ChunkMapper {
 }
 
 /**
- * Decodes an OpenAI chat-completions SSE body into StreamParts: bytes → UTF-8 (a character split
- * across reads is held back until complete) → SSE events → JSON → {@link createChunkMapper}.
- * Ends with exactly one `response-end`, at `data: [DONE]`; whatever follows is read and ignored so
- * a keep-alive connection stays reusable.
+ * Decodes an OpenAI chat-completions SSE body into StreamParts: the shared SSE reader (bytes →
+ * UTF-8 → events) → JSON → {@link createChunkMapper}. Ends with exactly one `response-end`, at
+ * `data: [DONE]` (also when the body ends before that event's closing blank line); whatever
+ * follows is read and ignored so a keep-alive connection stays reusable.
  * https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream
  *
  * Cancellation: stopping iteration early (`return()`) stops iterating `bytes`, which for a Node
@@ -210,21 +224,17 @@ export function createChunkMapper(): ChunkMapper {
 export async function* decodeOpenAiStream(
   bytes: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<StreamPart, void> {
-  const decoder = new TextDecoder("utf-8");
   const mapper = createChunkMapper();
-  const ready: StreamPart[] = [];
   let sawDone = false;
-  let overflow = false;
-
-  const onEvent = (event: EventSourceMessage): void => {
-    if (sawDone) return;
+  for await (const event of readSseEvents(bytes, { maxEventChars: MAX_SSE_EVENT_CHARS })) {
+    if (sawDone) continue;
     const data = event.data.trim();
     if (data === "[DONE]") {
       sawDone = true;
-      ready.push(...mapper.done());
-      return;
+      yield* mapper.done();
+      continue;
     }
-    if (data === "") return;
+    if (data === "") continue;
     let payload: unknown;
     try {
       payload = JSON.parse(data);
@@ -237,38 +247,14 @@ export async function* decodeOpenAiStream(
       );
     }
     if (event.event === "error") throw classifyErrorPayload(payload);
-    ready.push(...mapper.push(payload));
-  };
-  const parser = createParser({
-    onEvent,
-    onError(error) {
-      if (error.type === "max-buffer-size-exceeded") overflow = true;
-    },
-    maxBufferSize: MAX_SSE_BUFFER,
-  });
-  const feed = (text: string): void => {
-    if (text === "") return;
-    parser.feed(text);
-    if (overflow) throw protocolError("upstream stream event exceeds the buffer limit");
-  };
-
-  for await (const piece of bytes) {
-    if (sawDone) continue;
-    feed(decoder.decode(piece, { stream: true }));
-    if (ready.length > 0) yield* ready.splice(0);
-  }
-  if (!sawDone) {
-    // The SSE spec drops an event whose blank line never came; a `data: [DONE]` that lost only its
-    // final newline still means the answer is complete, so close the event ourselves.
-    feed(`${decoder.decode()}\n\n`);
-    if (ready.length > 0) yield* ready.splice(0);
+    yield* mapper.push(payload);
   }
   if (!sawDone) throw protocolError("upstream stream ended without [DONE]");
 }
 
 /**
  * Replays a whole Completion as stream parts, for servers that answer `stream: true` with a plain
- * chat.completion body.
+ * chat.completion body. Without usage, there is no `usage` part and none on `response-end`.
  */
 export function completionToParts(completion: Completion): StreamPart[] {
   const parts: StreamPart[] = [];
@@ -282,13 +268,24 @@ export function completionToParts(completion: Completion): StreamPart[] {
       argumentsDelta: call.arguments,
     });
   });
-  parts.push({ type: "usage", usage: completion.usage });
-  parts.push({ type: "response-end", finishReason: completion.finishReason, usage: completion.usage });
+  if (completion.usage === undefined) {
+    parts.push({ type: "response-end", finishReason: completion.finishReason });
+  } else {
+    parts.push({ type: "usage", usage: completion.usage });
+    parts.push({ type: "response-end", finishReason: completion.finishReason, usage: completion.usage });
+  }
   return parts;
 }
 
-function toUsage(usage: { prompt_tokens: number; completion_tokens: number }): Usage {
-  return { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens };
+/**
+ * OpenAI's usage object, when both counts can be trusted (see trustedUsage); otherwise undefined,
+ * as if the server had sent none. `total_tokens` and the details are not used.
+ * https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage
+ */
+export function readOpenAiUsage(usage: unknown): Usage | undefined {
+  if (typeof usage !== "object" || usage === null || Array.isArray(usage)) return undefined;
+  const { prompt_tokens, completion_tokens } = usage as Record<string, unknown>;
+  return trustedUsage(prompt_tokens, completion_tokens);
 }
 
 function isErrorEnvelope(value: unknown): boolean {

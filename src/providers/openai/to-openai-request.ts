@@ -28,22 +28,27 @@ export interface OpenAiChatRequest {
   temperature?: number;
   top_p?: number;
   stop?: string[];
-  stream: boolean;
-  stream_options?: { include_usage: boolean };
+  /** Always: every call streams, and the unary RPC assembles the answer from the stream. */
+  stream: true;
+  stream_options: { include_usage: boolean };
 }
 
 /**
- * Builds the chat-completions request body for one call. Pure; `call.signal` is not looked at.
+ * Builds the (streaming) chat-completions request body for one call. Pure; `call.signal` is not
+ * looked at.
  * https://platform.openai.com/docs/api-reference/chat/create
  */
 export function toOpenAiRequest(
   call: ProviderCall,
-  options: { stream: boolean; maxTokensField?: "max_tokens" | "max_completion_tokens" },
+  options: { maxTokensField?: "max_tokens" | "max_completion_tokens" } = {},
 ): OpenAiChatRequest {
   const body: OpenAiChatRequest = {
     model: call.model,
     messages: call.messages.map(toOpenAiMessage),
-    stream: options.stream,
+    stream: true,
+    // Without it a stream carries no token counts at all.
+    // https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options
+    stream_options: { include_usage: true },
   };
   // OpenAI rejects `tools: []` ("[] is too short"), so no tools means no key at all.
   if (call.tools.length > 0) body.tools = call.tools.map(toOpenAiTool);
@@ -53,9 +58,6 @@ export function toOpenAiRequest(
   if (call.temperature !== undefined) body.temperature = call.temperature;
   if (call.topP !== undefined) body.top_p = call.topP;
   if (call.stop.length > 0) body.stop = [...call.stop];
-  // Without it a stream carries no token counts at all.
-  // https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options
-  if (options.stream) body.stream_options = { include_usage: true };
   return body;
 }
 

@@ -25,30 +25,38 @@ async function parts(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
   return out;
 }
 
+function text(streamed: StreamPart[]): string {
+  return streamed.map((part) => (part.type === "text-delta" ? part.delta : "")).join("");
+}
+
 describe("createMockAdapter", () => {
-  it("answers deterministically, the same text unary and streamed", async () => {
+  it("streams the same answer every time, word by word, with its own usage estimate", async () => {
     const adapter = createMockAdapter(settings());
-    const unary = await adapter.complete(call());
-    const again = await adapter.complete(call());
-    expect(unary).toEqual(again);
-    expect(unary.content).toBe('This is mock/m, an offline mock. You said: "hello world"');
     const streamed = await parts(adapter.stream(call()));
-    const text = streamed.map((part) => (part.type === "text-delta" ? part.delta : "")).join("");
-    expect(text).toBe(unary.content);
-    expect(streamed.at(-1)).toEqual({ type: "response-end", finishReason: "stop", usage: unary.usage });
+    expect(await parts(adapter.stream(call()))).toEqual(streamed);
+    expect(text(streamed)).toBe('This is mock/m, an offline mock. You said: "hello world"');
+    expect(streamed.filter((part) => part.type === "text-delta")).toHaveLength(10);
+    const usage = { inputTokens: 6, outputTokens: 10 };
+    expect(streamed.slice(-2)).toEqual([
+      { type: "usage", usage },
+      { type: "response-end", finishReason: "stop", usage },
+    ]);
   });
 
   it("stops at maxTokens with finish reason length", async () => {
-    const result = await createMockAdapter(settings({ reply: "a b c d e" })).complete(call({ maxTokens: 2 }));
-    expect(result).toMatchObject({ content: "a b", finishReason: "length", usage: { outputTokens: 2 } });
+    const streamed = await parts(
+      createMockAdapter(settings({ reply: "a b c d e" })).stream(call({ maxTokens: 2 })),
+    );
+    expect(text(streamed)).toBe("a b");
+    expect(streamed.at(-1)).toMatchObject({ finishReason: "length", usage: { outputTokens: 2 } });
   });
 
-  it("spreads failures evenly at the configured rate", async () => {
+  it("spreads failures evenly at the configured rate, before the first part", async () => {
     const adapter = createMockAdapter(settings({ failureRate: 0.5, failure: "rate_limited" }));
     const outcomes: string[] = [];
     for (let i = 0; i < 6; i++)
       outcomes.push(
-        await adapter.complete(call()).then(
+        await parts(adapter.stream(call())).then(
           () => "ok",
           (error: ProviderError) => error.errorClass,
         ),
@@ -58,11 +66,31 @@ describe("createMockAdapter", () => {
 
   it("hangs on a timeout failure until the call is aborted, then reports the abort reason", async () => {
     const controller = new AbortController();
-    const pending = createMockAdapter(settings({ failureRate: 1, failure: "timeout" })).complete(
-      call({ signal: controller.signal }),
+    const pending = parts(
+      createMockAdapter(settings({ failureRate: 1, failure: "timeout" })).stream(
+        call({ signal: controller.signal }),
+      ),
     );
     const reason = new ProviderError("timeout", "budget exhausted");
     setTimeout(() => controller.abort(reason), 20);
     await expect(pending).rejects.toBe(reason);
+  });
+
+  it("stops between tokens when the call is aborted", async () => {
+    const controller = new AbortController();
+    const iterator = createMockAdapter(settings({ tokenIntervalMs: 1000 }))
+      .stream(call({ signal: controller.signal }))
+      [Symbol.asyncIterator]();
+    expect(await iterator.next()).toMatchObject({ value: { type: "text-delta" } });
+    const next = iterator.next();
+    controller.abort();
+    await expect(next).rejects.toMatchObject({ errorClass: "cancelled" });
+  });
+
+  it("fails calls in flight as cancelled when closed", async () => {
+    const adapter = createMockAdapter(settings({ latencyMs: 1000 }));
+    const pending = parts(adapter.stream(call()));
+    await adapter.close();
+    await expect(pending).rejects.toMatchObject({ errorClass: "cancelled" });
   });
 });

@@ -87,63 +87,44 @@ describe("createOpenAiAdapter", () => {
     expect(() => createOpenAiAdapter(settings("", {}))).toThrow(/baseUrl/);
   });
 
-  describe("complete", () => {
-    it("sends the cap as max_completion_tokens when the provider is configured so", async () => {
-      await connect({ maxTokensField: "max_completion_tokens" }).complete(call({ maxTokens: 64 }));
-      expect(fake.requests[0]?.body).toMatchObject({ max_completion_tokens: 64 });
-      expect(fake.requests[0]?.body).not.toHaveProperty("max_tokens");
-    });
-
-    it("returns the completion and sends a well-formed request", async () => {
+  describe("request", () => {
+    it("posts a streaming chat-completions request with the provider's headers", async () => {
       const openai = connect({ headers: { "HTTP-Referer": "https://switchyard.test" } });
-      const completion = await openai.complete(call({ maxTokens: 64, temperature: 0.2 }));
+      await collect(openai.stream(call({ maxTokens: 64, temperature: 0.2 })));
 
-      expect(completion).toEqual({
-        content: DEFAULT_REPLY,
-        toolCalls: [],
-        finishReason: "stop",
-        usage: { inputTokens: 3, outputTokens: 6 },
-      });
       const [request] = fake.requests;
       expect(request?.method).toBe("POST");
       expect(request?.path).toBe("/v1/chat/completions");
       expect(request?.headers.authorization).toBe("Bearer sk-test-key");
       expect(request?.headers["content-type"]).toBe("application/json");
+      expect(request?.headers.accept).toBe("text/event-stream");
       expect(request?.headers["http-referer"]).toBe("https://switchyard.test");
       expect(request?.body).toEqual({
         model: "gpt-4o-mini",
         messages: [{ role: "user", content: "Say hello" }],
         max_tokens: 64,
         temperature: 0.2,
-        stream: false,
+        stream: true,
+        stream_options: { include_usage: true },
       });
+    });
+
+    it("sends the cap as max_completion_tokens when the provider is configured so", async () => {
+      await collect(connect({ maxTokensField: "max_completion_tokens" }).stream(call({ maxTokens: 64 })));
+      expect(fake.requests[0]?.body).toMatchObject({ max_completion_tokens: 64 });
+      expect(fake.requests[0]?.body).not.toHaveProperty("max_tokens");
     });
 
     it("sends no authorization header when the provider has no key", async () => {
-      const openai = connect({ apiKey: undefined });
-      await openai.complete(call());
+      await collect(connect({ apiKey: undefined }).stream(call()));
       expect(fake.requests[0]?.headers.authorization).toBeUndefined();
     });
+  });
 
-    it("maps tool calls", async () => {
-      fake.script({
-        type: "reply",
-        toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }],
-      });
-      const completion = await connect().complete(
-        call({ tools: [{ name: "get_weather", description: "Weather", parameters: { type: "object" } }] }),
-      );
-      expect(completion.toolCalls).toEqual([
-        { id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' },
-      ]);
-      expect(completion.finishReason).toBe("tool_calls");
-      expect(completion.content).toBe("");
-      expect(fake.requests[0]?.body).toMatchObject({ tools: [{ type: "function" }] });
-    });
-
+  describe("failures before the stream starts", () => {
     it("rejects 429 as rate_limited, retryable, with retryAfterMs from retry-after", async () => {
       fake.script({ type: "error", status: 429, retryAfterSeconds: 7 });
-      const err = await failure(connect().complete(call()));
+      const err = await failure(collect(connect().stream(call())));
       expect(err.errorClass).toBe("rate_limited");
       expect(err.retryable).toBe(true);
       expect(err.retryAfterMs).toBe(7000);
@@ -153,24 +134,24 @@ describe("createOpenAiAdapter", () => {
 
     it("prefers retry-after-ms", async () => {
       fake.script({ type: "error", status: 429, retryAfterSeconds: 7, retryAfterMs: 1234 });
-      expect((await failure(connect().complete(call()))).retryAfterMs).toBe(1234);
+      expect((await failure(collect(connect().stream(call())))).retryAfterMs).toBe(1234);
     });
 
-    it("rejects 500 as server", async () => {
-      fake.script({ type: "error", status: 500 });
-      const err = await failure(connect().complete(call()));
-      expect(err.errorClass).toBe("server");
-      expect(err.retryable).toBe(true);
-    });
-
-    it("rejects 503 as overloaded", async () => {
-      fake.script({ type: "error", status: 503 });
-      expect((await failure(connect().complete(call()))).errorClass).toBe("overloaded");
+    it.each([
+      [500, "server", true],
+      [503, "overloaded", true],
+      [404, "invalid_request", false],
+    ] as const)("rejects HTTP %i as %s", async (status, errorClass, retryable) => {
+      fake.script({ type: "error", status });
+      const err = await failure(collect(connect().stream(call())));
+      expect(err.errorClass).toBe(errorClass);
+      expect(err.retryable).toBe(retryable);
+      expect(err.status).toBe(status);
     });
 
     it("rejects 401 as auth, not retryable, without the upstream message", async () => {
       fake.script({ type: "error", status: 401 });
-      const err = await failure(connect().complete(call()));
+      const err = await failure(collect(connect().stream(call())));
       expect(err.errorClass).toBe("auth");
       expect(err.retryable).toBe(false);
       expect(err.message).toBe("upstream returned HTTP 401 (invalid_request_error/invalid_api_key)");
@@ -188,18 +169,18 @@ describe("createOpenAiAdapter", () => {
           code: "context_length_exceeded",
         },
       });
-      const err = await failure(connect().complete(call()));
+      const err = await failure(collect(connect().stream(call())));
       expect(err.errorClass).toBe("context_length");
       expect(err.retryable).toBe(false);
     });
 
-    it("rejects a 200 with a non-JSON body as protocol", async () => {
+    it("rejects a 200 that is neither an event stream nor JSON as protocol", async () => {
       fake.script({
         type: "raw",
         contentType: "text/html",
         body: "<html><body>Gateway says hi</body></html>",
       });
-      const err = await failure(connect().complete(call()));
+      const err = await failure(collect(connect().stream(call())));
       expect(err.errorClass).toBe("protocol");
       expect(err.retryable).toBe(false);
       expect(err.message).not.toContain("Gateway");
@@ -207,13 +188,13 @@ describe("createOpenAiAdapter", () => {
 
     it("rejects a 200 with JSON of the wrong shape as protocol", async () => {
       fake.script({ type: "raw", body: JSON.stringify({ result: "hello" }) });
-      expect((await failure(connect().complete(call()))).errorClass).toBe("protocol");
+      expect((await failure(collect(connect().stream(call())))).errorClass).toBe("protocol");
     });
 
     it("rejects an unreachable server as connect", async () => {
       const port = await freePort();
       adapter = createOpenAiAdapter(settings(`http://127.0.0.1:${port}/v1`));
-      const err = await failure(adapter.complete(call()));
+      const err = await failure(collect(adapter.stream(call())));
       expect(err.errorClass).toBe("connect");
       expect(err.retryable).toBe(true);
     });
@@ -221,7 +202,7 @@ describe("createOpenAiAdapter", () => {
     it("aborts while waiting for a slow first byte, and the server sees the connection close", async () => {
       fake.script({ type: "reply", content: "late", firstByteDelayMs: 5000 });
       const controller = new AbortController();
-      const pending = connect().complete(call({ signal: controller.signal }));
+      const pending = collect(connect().stream(call({ signal: controller.signal })));
       const [request] = await fake.waitForRequests(1);
       controller.abort();
       const err = await failure(pending);
@@ -229,20 +210,10 @@ describe("createOpenAiAdapter", () => {
       await within(request?.socketClosed ?? Promise.reject(), 2000, "the socket to close");
       expect(request?.closedBeforeResponseEnd).toBe(true);
     });
-
-    it("reuses one keep-alive connection for sequential calls", async () => {
-      const openai = connect();
-      await openai.complete(call());
-      await undiciReuseDelay();
-      await openai.complete(call());
-      expect(fake.requests).toHaveLength(2);
-      expect(fake.requests[0]?.connectionId).toBe(fake.requests[1]?.connectionId);
-      expect(fake.connectionCount).toBe(1);
-    });
   });
 
   describe("stream", () => {
-    it("streams text, usage and one response-end, asking for usage", async () => {
+    it("streams text, usage and one response-end", async () => {
       fake.script({ type: "reply", content: ["Hel", "lo", " wor", "ld"] });
       const parts = await collect(connect().stream(call()));
 
@@ -254,16 +225,21 @@ describe("createOpenAiAdapter", () => {
         { type: "usage", usage: { inputTokens: 3, outputTokens: 4 } },
         { type: "response-end", finishReason: "stop", usage: { inputTokens: 3, outputTokens: 4 } },
       ]);
-      expect(fake.requests[0]?.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
-      expect(fake.requests[0]?.headers.accept).toBe("text/event-stream");
     });
 
-    it("streams tool calls with id and name on the first piece", async () => {
+    it("sends tools and streams tool calls with id and name on the first piece", async () => {
       fake.script({
         type: "reply",
         toolCalls: [{ id: "call_9", name: "lookup", arguments: ['{"q":', '"x"}'] }],
       });
-      const parts = await collect(connect().stream(call()));
+      const parts = await collect(
+        connect().stream(
+          call({ tools: [{ name: "lookup", description: "Look up", parameters: { type: "object" } }] }),
+        ),
+      );
+      expect(fake.requests[0]?.body).toMatchObject({
+        tools: [{ type: "function", function: { name: "lookup" } }],
+      });
       expect(parts.filter((p) => p.type === "tool-call-delta")).toEqual([
         { type: "tool-call-delta", index: 0, id: "call_9", name: "lookup", argumentsDelta: "" },
         { type: "tool-call-delta", index: 0, argumentsDelta: '{"q":' },
@@ -348,11 +324,79 @@ describe("createOpenAiAdapter", () => {
       expect(err.retryAfterMs).toBe(3000);
     });
 
-    it("turns a plain JSON answer to a stream request into stream parts", async () => {
-      fake.script({ type: "reply", content: "whole answer", stream: false });
+    it("replays a plain JSON answer to a stream request as stream parts", async () => {
+      fake.script({
+        type: "reply",
+        content: "whole answer",
+        stream: false,
+        usage: { prompt_tokens: 3, completion_tokens: 2 },
+      });
+      expect(await collect(connect().stream(call()))).toEqual([
+        { type: "text-delta", delta: "whole answer" },
+        { type: "usage", usage: { inputTokens: 3, outputTokens: 2 } },
+        { type: "response-end", finishReason: "stop", usage: { inputTokens: 3, outputTokens: 2 } },
+      ]);
+    });
+
+    it("replays a plain JSON answer without usage with no usage at all", async () => {
+      fake.script({ type: "reply", content: "whole answer", stream: false, usage: null });
+      expect(await collect(connect().stream(call()))).toEqual([
+        { type: "text-delta", delta: "whole answer" },
+        { type: "response-end", finishReason: "stop" },
+      ]);
+    });
+
+    it("streams an answer whose usage cannot be trusted, without usage", async () => {
+      const frame = (body: object) => `data: ${JSON.stringify(body)}\n\n`;
+      fake.script({
+        type: "raw",
+        contentType: "text/event-stream",
+        body:
+          frame({ choices: [{ index: 0, delta: { content: "ok" }, finish_reason: "stop" }] }) +
+          frame({ choices: [], usage: { prompt_tokens: -1, completion_tokens: 0.5, total_tokens: "x" } }) +
+          "data: [DONE]\n\n",
+      });
+      expect(await collect(connect().stream(call()))).toEqual([
+        { type: "text-delta", delta: "ok" },
+        { type: "response-end", finishReason: "stop" },
+      ]);
+    });
+
+    it("rejects a stream of unrecognised chunks ended by [DONE] as protocol", async () => {
+      fake.script({
+        type: "raw",
+        contentType: "text/event-stream",
+        body: 'data: {"foo":1}\n\ndata: {"id":"x","choices":[]}\n\ndata: [DONE]\n\n',
+      });
+      const err = await failure(collect(connect().stream(call())));
+      expect(err.errorClass).toBe("protocol");
+      expect(err.retryable).toBe(false);
+    });
+
+    it("accepts an empty answer that says why it stopped", async () => {
+      fake.script({ type: "reply", content: [], finishReason: "length", usage: null });
+      expect(await collect(connect().stream(call()))).toEqual([
+        { type: "response-end", finishReason: "length" },
+      ]);
+    });
+
+    it("replays a plain JSON answer with tool calls", async () => {
+      fake.script({
+        type: "reply",
+        stream: false,
+        toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }],
+      });
       const parts = await collect(connect().stream(call()));
-      expect(text(parts)).toBe("whole answer");
-      expect(parts.at(-1)).toMatchObject({ type: "response-end", finishReason: "stop" });
+      expect(parts.filter((p) => p.type === "tool-call-delta")).toEqual([
+        {
+          type: "tool-call-delta",
+          index: 0,
+          id: "call_1",
+          name: "get_weather",
+          argumentsDelta: '{"city":"Paris"}',
+        },
+      ]);
+      expect(parts.at(-1)).toMatchObject({ type: "response-end", finishReason: "tool_calls" });
     });
 
     it("rejects a JSON error envelope answered with 200 by its class", async () => {
@@ -446,6 +490,41 @@ describe("createOpenAiAdapter", () => {
     });
   });
 
+  describe("error messages carry no upstream text", () => {
+    // Words of the prompt, echoed back by an upstream in the fields of its error body.
+    const echoed = {
+      message: "you asked about project_nightingale",
+      type: "project_nightingale",
+      code: "acme_merger",
+    };
+    const prompt = call({ messages: [{ role: "user", content: "project_nightingale acme_merger" }] });
+
+    it("in an HTTP error", async () => {
+      fake.script({ type: "error", status: 400, error: echoed });
+      const err = await failure(collect(connect().stream(prompt)));
+      expect(err.message).toBe(
+        "upstream returned HTTP 400 (unrecognised error type/unrecognised error code)",
+      );
+      expect(JSON.stringify(err.cause)).toContain("project_nightingale");
+    });
+
+    it("in an error event mid-stream", async () => {
+      fake.script({ type: "reply", content: ["a", "b"], errorAfterTokens: { tokens: 1, error: echoed } });
+      const err = await failure(collect(connect().stream(prompt)));
+      expect(err.message).toBe(
+        "upstream reported an error (unrecognised error type/unrecognised error code)",
+      );
+    });
+
+    it("in an error envelope answered with 200", async () => {
+      fake.script({ type: "raw", body: JSON.stringify({ error: echoed }) });
+      const err = await failure(collect(connect().stream(prompt)));
+      expect(err.message).toBe(
+        "upstream reported an error (unrecognised error type/unrecognised error code)",
+      );
+    });
+  });
+
   describe("close", () => {
     it("aborts calls in flight and refuses new ones", async () => {
       fake.script({ type: "reply", content: ["a", "b"], hangAfterTokens: 1 });
@@ -455,7 +534,7 @@ describe("createOpenAiAdapter", () => {
       await openai.close();
       expect((await failure(iterator.next())).errorClass).toBe("cancelled");
       await within(fake.requests[0]?.socketClosed ?? Promise.reject(), 2000, "the socket to close");
-      expect((await failure(openai.complete(call()))).errorClass).toBe("cancelled");
+      expect((await failure(collect(openai.stream(call())))).errorClass).toBe("cancelled");
     });
   });
 });

@@ -66,6 +66,20 @@ function chunk(
   };
 }
 
+/** Usage values no count can be made of: each is treated as if the upstream had sent none. */
+const untrustedUsage: [string, unknown][] = [
+  ["a negative count", { prompt_tokens: -3, completion_tokens: 2, total_tokens: -1 }],
+  ["a fractional count", { prompt_tokens: 3.5, completion_tokens: 2 }],
+  ["a count as a string", { prompt_tokens: "3", completion_tokens: 2 }],
+  ["a count that is null", { prompt_tokens: 3, completion_tokens: null }],
+  ["an absurd count", { prompt_tokens: 3, completion_tokens: 1e12 }],
+  ["a count past 2^53", { prompt_tokens: 2 ** 60, completion_tokens: 2 }],
+  ["no completion count", { prompt_tokens: 3 }],
+  ["no prompt count", { completion_tokens: 3 }],
+  ["a string instead of an object", "lots"],
+  ["an array instead of an object", [3, 2]],
+];
+
 describe("mapFinishReason", () => {
   it.each([
     ["stop", false, "stop"],
@@ -159,11 +173,28 @@ describe("fromOpenAiResponse", () => {
     expect(completion.finishReason).toBe("tool_calls");
   });
 
-  it("reports zero usage when the server sends none", () => {
+  it("reports no usage, rather than zero, when the server sends none", () => {
     const completion = fromOpenAiResponse({
       choices: [{ message: { content: "x" }, finish_reason: "stop" }],
     });
-    expect(completion.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
+    expect(completion).toEqual({ content: "x", toolCalls: [], finishReason: "stop" });
+    expect(completion).not.toHaveProperty("usage");
+  });
+
+  it.each(untrustedUsage)("treats usage with %s as missing, keeping the answer", (_label, usage) => {
+    const completion = fromOpenAiResponse({
+      choices: [{ message: { content: "x" }, finish_reason: "stop" }],
+      usage,
+    });
+    expect(completion).toEqual({ content: "x", toolCalls: [], finishReason: "stop" });
+  });
+
+  it("ignores a total_tokens it does not use", () => {
+    const completion = fromOpenAiResponse({
+      choices: [{ message: { content: "x" }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 4, completion_tokens: 1, total_tokens: -1 },
+    });
+    expect(completion.usage).toEqual({ inputTokens: 4, outputTokens: 1 });
   });
 
   it("throws the classified error for an error envelope answered with 200", () => {
@@ -265,6 +296,22 @@ describe("createChunkMapper", () => {
     expect(mapper.done()).toEqual([{ type: "response-end", finishReason: "tool_calls" }]);
   });
 
+  it.each(untrustedUsage)(
+    "treats usage with %s as missing: no usage part, none on response-end",
+    (_label, usage) => {
+      const mapper = createChunkMapper();
+      const parts = [
+        ...mapper.push(chunk({ content: "hi" }, "stop")),
+        ...mapper.push({ id: "x", choices: [], usage }),
+        ...mapper.done(),
+      ];
+      expect(parts).toEqual([
+        { type: "text-delta", delta: "hi" },
+        { type: "response-end", finishReason: "stop" },
+      ]);
+    },
+  );
+
   it("accepts vLLM's null choices and Azure's prompt-filter chunk", () => {
     const mapper = createChunkMapper();
     expect(mapper.push({ id: "", choices: [], prompt_filter_results: [{ prompt_index: 0 }] })).toEqual([]);
@@ -296,8 +343,55 @@ describe("createChunkMapper", () => {
     expect(() => mapper.push({ choices: "nope" })).toThrowError(
       expect.objectContaining({ errorClass: "protocol" }),
     );
+    mapper.push(chunk({ content: "x" }, "stop"));
     mapper.done();
     expect(() => mapper.done()).toThrowError(expect.objectContaining({ errorClass: "protocol" }));
+  });
+
+  it("ends an answer with empty content but a finish_reason as a valid empty answer", () => {
+    const mapper = createChunkMapper();
+    const parts = [
+      ...mapper.push(chunk({ role: "assistant", content: "", refusal: null })),
+      ...mapper.push(chunk({}, "length")),
+      ...mapper.push({ id: "x", choices: [], usage: { prompt_tokens: 5, completion_tokens: 0 } }),
+      ...mapper.done(),
+    ];
+    expect(parts).toEqual([
+      { type: "usage", usage: { inputTokens: 5, outputTokens: 0 } },
+      { type: "response-end", finishReason: "length", usage: { inputTokens: 5, outputTokens: 0 } },
+    ]);
+  });
+
+  it.each([
+    ["nothing at all", []],
+    ["only chunks it does not recognise", [{ foo: 1 }, { foo: 2, bar: [] }]],
+    [
+      "only chunks without choices or usage",
+      [
+        { id: "x", choices: [] },
+        { id: "y", choices: null },
+      ],
+    ],
+    [
+      "only Azure's prompt-filter chunk",
+      [{ id: "", choices: [], prompt_filter_results: [{ prompt_index: 0 }] }],
+    ],
+    ["only a role, no content and no finish_reason", [chunk({ role: "assistant", content: "" })]],
+    [
+      "only choices other than the first",
+      [{ choices: [{ index: 1, delta: { content: "x" }, finish_reason: "stop" }] }],
+    ],
+    ["only usage", [{ id: "x", choices: [], usage: { prompt_tokens: 5, completion_tokens: 0 } }]],
+  ])("throws protocol at [DONE] after %s: no answer came", (_label, chunks) => {
+    const mapper = createChunkMapper();
+    for (const payload of chunks) mapper.push(payload);
+    expect(() => mapper.done()).toThrowError(
+      expect.objectContaining({
+        errorClass: "protocol",
+        retryable: false,
+        message: "upstream stream ended without an answer",
+      }),
+    );
   });
 });
 
@@ -420,6 +514,18 @@ describe("decodeOpenAiStream", () => {
     expect((await failure(collect(decodeOpenAiStream(fromPieces([typed]))))).errorClass).toBe("rate_limited");
   });
 
+  it("throws protocol for a stream of unrecognised chunks ended by [DONE], yielding no response-end", async () => {
+    const bytes = Buffer.from('data: {"foo":1}\n\ndata: {"foo":2}\n\ndata: [DONE]\n\n');
+    const seen: StreamPart[] = [];
+    const err = await failure(
+      (async () => {
+        for await (const part of decodeOpenAiStream(fromPieces([bytes]))) seen.push(part);
+      })(),
+    );
+    expect(err.errorClass).toBe("protocol");
+    expect(seen).toEqual([]);
+  });
+
   it("throws protocol for a data line that is not JSON", async () => {
     const err = await failure(collect(decodeOpenAiStream(fromPieces([Buffer.from("data: {not json\n\n")]))));
     expect(err.errorClass).toBe("protocol");
@@ -466,6 +572,13 @@ describe("completionToParts", () => {
       { type: "tool-call-delta", index: 0, id: "c", name: "f", argumentsDelta: "{}" },
       { type: "usage", usage: { inputTokens: 1, outputTokens: 2 } },
       { type: "response-end", finishReason: "tool_calls", usage: { inputTokens: 1, outputTokens: 2 } },
+    ]);
+  });
+
+  it("replays a completion without usage without a usage part", () => {
+    expect(completionToParts({ content: "hi", toolCalls: [], finishReason: "stop" })).toEqual([
+      { type: "text-delta", delta: "hi" },
+      { type: "response-end", finishReason: "stop" },
     ]);
   });
 });

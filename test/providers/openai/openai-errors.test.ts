@@ -2,8 +2,6 @@ import { describe, expect, it } from "vitest";
 import {
   classifyErrorPayload,
   classifyHttpError,
-  classifyTransportError,
-  parseRetryAfterMs,
   upstreamErrorInfo,
 } from "../../../src/providers/openai/openai-errors.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
@@ -14,32 +12,6 @@ const openAiError = (
   code: string | null,
   param: string | null = null,
 ) => JSON.stringify({ error: { message, type, param, code } }, null, 4);
-
-const live = new AbortController().signal;
-
-describe("parseRetryAfterMs", () => {
-  const now = Date.parse("2025-01-01T00:00:00Z");
-
-  it("prefers retry-after-ms", () => {
-    expect(parseRetryAfterMs({ "retry-after-ms": "1500.5", "retry-after": "9" }, now)).toBe(1501);
-  });
-
-  it("reads retry-after as seconds, whole or fractional", () => {
-    expect(parseRetryAfterMs({ "retry-after": "20" }, now)).toBe(20_000);
-    expect(parseRetryAfterMs({ "retry-after": "0.25" }, now)).toBe(250);
-  });
-
-  it("reads retry-after as an HTTP date, never negative", () => {
-    expect(parseRetryAfterMs({ "retry-after": "Wed, 01 Jan 2025 00:00:30 GMT" }, now)).toBe(30_000);
-    expect(parseRetryAfterMs({ "retry-after": "Tue, 31 Dec 2024 23:59:00 GMT" }, now)).toBe(0);
-  });
-
-  it("returns undefined when absent or unreadable", () => {
-    expect(parseRetryAfterMs({}, now)).toBeUndefined();
-    expect(parseRetryAfterMs({ "retry-after": "soon" }, now)).toBeUndefined();
-    expect(parseRetryAfterMs({ "retry-after-ms": "-5" }, now)).toBeUndefined();
-  });
-});
 
 describe("classifyHttpError", () => {
   it.each([
@@ -133,9 +105,41 @@ describe("classifyHttpError", () => {
     expect(err.cause).toEqual({ status: 401, body });
   });
 
-  it("drops type and code values that do not look like identifiers", () => {
+  it("names free-text type and code values as unrecognised", () => {
     const err = classifyHttpError(400, {}, openAiError("x", "ignore previous instructions", "sk-live key"));
-    expect(err.message).toBe("upstream returned HTTP 400");
+    expect(err.message).toBe("upstream returned HTTP 400 (unrecognised error type/unrecognised error code)");
+  });
+
+  it("keeps identifier-like words an upstream echoed from the prompt out of the message", () => {
+    // A gateway that puts the offending prompt words in type/code (seen with prompt-guard proxies).
+    const body = openAiError("Blocked: project_nightingale", "project_nightingale", "acquire_acme_corp");
+    const err = classifyHttpError(400, {}, body);
+    expect(err.message).toBe("upstream returned HTTP 400 (unrecognised error type/unrecognised error code)");
+    expect(err.message).not.toMatch(/nightingale|acme/);
+    expect(err.cause).toEqual({ status: 400, body });
+  });
+
+  it.each([
+    [
+      openAiError("m", "invalid_request_error", "context_length_exceeded"),
+      "invalid_request_error/context_length_exceeded",
+    ],
+    [openAiError("m", "requests", "rate_limit_exceeded"), "requests/rate_limit_exceeded"],
+    [openAiError("m", "insufficient_quota", "insufficient_quota"), "insufficient_quota/insufficient_quota"],
+    [openAiError("m", "server_error", null), "server_error"],
+    [
+      openAiError("m", "invalid_request_error", "acme_merger"),
+      "invalid_request_error/unrecognised error code",
+    ],
+    [
+      JSON.stringify({ object: "error", message: "m", type: "BadRequestError", code: 400 }),
+      "BadRequestError/400",
+    ],
+    [JSON.stringify({ error: { message: "m", code: 4111111111111111 } }), "unrecognised error code"],
+    [JSON.stringify({ error: "m" }), undefined],
+  ])("names known error types and codes: %s", (body, detail) => {
+    const err = classifyHttpError(400, {}, body);
+    expect(err.message).toBe(`upstream returned HTTP 400${detail === undefined ? "" : ` (${detail})`}`);
   });
 });
 
@@ -159,6 +163,25 @@ describe("classifyErrorPayload", () => {
   });
 });
 
+describe("classifyErrorPayload messages", () => {
+  it("keeps identifier-like words an upstream echoed from the prompt out of the message", () => {
+    const err = classifyErrorPayload({
+      error: { message: "project_nightingale", type: "project_nightingale", code: "acquire_acme_corp" },
+    });
+    expect(err.message).toBe("upstream reported an error (unrecognised error type/unrecognised error code)");
+    expect(err.errorClass).toBe("server");
+  });
+
+  it("names known error types and codes", () => {
+    expect(classifyErrorPayload({ error: { message: "m", type: "server_error", code: null } }).message).toBe(
+      "upstream reported an error (server_error)",
+    );
+    expect(classifyErrorPayload({ error: { message: "m", code: 502 } }).message).toBe(
+      "upstream reported an error (502)",
+    );
+  });
+});
+
 describe("upstreamErrorInfo", () => {
   it("stringifies numeric codes", () => {
     expect(
@@ -168,52 +191,5 @@ describe("upstreamErrorInfo", () => {
       type: "BadRequestError",
       code: "400",
     });
-  });
-});
-
-describe("classifyTransportError", () => {
-  const withCode = (code: string) => Object.assign(new Error(`failed: ${code}`), { code });
-
-  it.each([
-    "ECONNREFUSED",
-    "ECONNRESET",
-    "ENOTFOUND",
-    "EAI_AGAIN",
-    "UND_ERR_CONNECT_TIMEOUT",
-    "UND_ERR_SOCKET",
-  ])("classifies %s before a response as connect", (code) => {
-    const err = classifyTransportError(withCode(code), "request", live);
-    expect(err.errorClass).toBe("connect");
-    expect(err.retryable).toBe(true);
-    expect(err.message).toContain(code);
-  });
-
-  it("finds the code inside an AggregateError (happy eyeballs)", () => {
-    const aggregate = new AggregateError([withCode("ECONNREFUSED"), withCode("ECONNREFUSED")], "all failed");
-    expect(classifyTransportError(aggregate, "request", live).errorClass).toBe("connect");
-  });
-
-  it("classifies undici header and body timeouts as timeout", () => {
-    expect(classifyTransportError(withCode("UND_ERR_HEADERS_TIMEOUT"), "request", live).errorClass).toBe(
-      "timeout",
-    );
-    expect(classifyTransportError(withCode("UND_ERR_BODY_TIMEOUT"), "body", live).errorClass).toBe("timeout");
-  });
-
-  it("classifies a connection lost mid-body as server", () => {
-    expect(classifyTransportError(withCode("UND_ERR_SOCKET"), "body", live).errorClass).toBe("server");
-  });
-
-  it("passes a ProviderError through", () => {
-    const original = new ProviderError("protocol", "bad");
-    expect(classifyTransportError(original, "body", live)).toBe(original);
-  });
-
-  it("reports the abort, whatever undici threw, when the signal is aborted", () => {
-    const controller = new AbortController();
-    controller.abort();
-    expect(classifyTransportError(withCode("UND_ERR_ABORTED"), "body", controller.signal).errorClass).toBe(
-      "cancelled",
-    );
   });
 });

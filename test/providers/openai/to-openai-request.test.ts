@@ -14,31 +14,23 @@ function call(overrides: Partial<ProviderCall> = {}): ProviderCall {
 }
 
 describe("toOpenAiRequest", () => {
-  it("sends only model, messages and stream for a bare call", () => {
-    expect(toOpenAiRequest(call(), { stream: false })).toEqual({
+  it("sends only model, messages and a stream asking for usage for a bare call", () => {
+    expect(toOpenAiRequest(call())).toEqual({
       model: "gpt-4o-mini",
       messages: [{ role: "user", content: "hi" }],
-      stream: false,
+      stream: true,
+      stream_options: { include_usage: true },
     });
-  });
-
-  it("asks for usage on streams", () => {
-    const body = toOpenAiRequest(call(), { stream: true });
-    expect(body.stream).toBe(true);
-    expect(body.stream_options).toEqual({ include_usage: true });
   });
 
   it("maps generation parameters to max_tokens, temperature, top_p and stop", () => {
-    const body = toOpenAiRequest(call({ maxTokens: 256, temperature: 0, topP: 0.9, stop: ["\n\n", "END"] }), {
-      stream: false,
-    });
+    const body = toOpenAiRequest(call({ maxTokens: 256, temperature: 0, topP: 0.9, stop: ["\n\n", "END"] }));
     expect(body).toMatchObject({ max_tokens: 256, temperature: 0, top_p: 0.9, stop: ["\n\n", "END"] });
     expect(body).not.toHaveProperty("max_completion_tokens");
   });
 
   it("puts the cap in max_completion_tokens for providers configured so (OpenAI reasoning models)", () => {
     const body = toOpenAiRequest(call({ maxTokens: 256 }), {
-      stream: false,
       maxTokensField: "max_completion_tokens",
     });
     expect(body).toMatchObject({ max_completion_tokens: 256 });
@@ -46,7 +38,7 @@ describe("toOpenAiRequest", () => {
   });
 
   it("omits empty stop and tools, which strict servers reject", () => {
-    const body = toOpenAiRequest(call({ stop: [], tools: [] }), { stream: false });
+    const body = toOpenAiRequest(call({ stop: [], tools: [] }));
     expect(body).not.toHaveProperty("stop");
     expect(body).not.toHaveProperty("tools");
     expect(body).not.toHaveProperty("max_tokens");
@@ -58,9 +50,6 @@ describe("toOpenAiRequest", () => {
     const parameters = { type: "object", properties: { city: { type: "string" } }, required: ["city"] };
     const body = toOpenAiRequest(
       call({ tools: [{ name: "get_weather", description: "Weather", parameters }] }),
-      {
-        stream: false,
-      },
     );
     expect(body.tools).toEqual([
       { type: "function", function: { name: "get_weather", description: "Weather", parameters } },
@@ -82,7 +71,6 @@ describe("toOpenAiRequest", () => {
           { role: "assistant", content: "21 °C" },
         ],
       }),
-      { stream: false },
     );
     expect(body.messages).toEqual([
       { role: "system", content: "be brief" },
@@ -110,14 +98,13 @@ describe("toOpenAiRequest", () => {
           { role: "assistant", content: "Checking.", toolCalls: [{ id: "c", name: "f", arguments: "{}" }] },
         ],
       }),
-      { stream: false },
     );
     expect(body.messages[0]).toMatchObject({ role: "assistant", content: "Checking." });
   });
 
   it("does not copy the caller's stop array", () => {
     const stop = ["x"];
-    const body = toOpenAiRequest(call({ stop }), { stream: false });
+    const body = toOpenAiRequest(call({ stop }));
     stop.push("y");
     expect(body.stop).toEqual(["x"]);
   });
