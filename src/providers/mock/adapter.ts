@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ChatMessage, FinishReason, Usage } from "../../core/types.js";
+import { estimateInputTokens } from "../../core/token-estimate.js";
+import type { FinishReason, Usage } from "../../core/types.js";
 import { abortError, ProviderError } from "../provider-error.js";
 import { defineProviderKind, type ProviderAdapter, type ProviderCall, type StreamPart } from "../types.js";
 import { type MockSettings, mockSettingsSchema } from "./mock-settings.js";
@@ -38,7 +39,7 @@ export function createMockAdapter(mock: MockSettings): ProviderAdapter {
         if (index > 0) await wait(mock.tokenIntervalMs, call.signal);
         yield { type: "text-delta", delta: token };
       }
-      const total = usage(call.messages, tokens);
+      const total = usage(call, tokens);
       yield { type: "usage", usage: total };
       yield { type: "response-end", finishReason, usage: total };
     },
@@ -59,13 +60,9 @@ function answer(mock: MockSettings, call: ProviderCall): { tokens: string[]; fin
   return { tokens, finishReason: "stop" };
 }
 
-/** Roughly four characters a token, as most BPE vocabularies average on English. */
-function usage(messages: ChatMessage[], outputTokens: string[]): Usage {
-  const inputCharacters = messages.reduce((sum, message) => sum + message.content.length, 0);
-  return {
-    inputTokens: Math.ceil(inputCharacters / 4) + 3 * messages.length,
-    outputTokens: outputTokens.length,
-  };
+/** The mock's own count: the pipeline's estimate for the prompt, one token per word it sent. */
+function usage(call: ProviderCall, outputTokens: string[]): Usage {
+  return { inputTokens: estimateInputTokens(call.messages, call.tools), outputTokens: outputTokens.length };
 }
 
 async function wait(ms: number, signal: AbortSignal): Promise<void> {
