@@ -26,15 +26,30 @@ export function rpcDoor(service: string, logger: Logger): Interceptor {
   };
 }
 
+/**
+ * Maps what the call throws while streaming. What the transport throws back in (a write to a
+ * caller that has gone) is passed on untouched: it is not the call's failure, and no one is
+ * there to receive an error anyway.
+ */
 async function* mapStreamErrors<T>(
   messages: AsyncIterable<T>,
   traceId: string,
   signal: AbortSignal,
   logger: Logger,
 ): AsyncIterable<T> {
+  const iterator = messages[Symbol.asyncIterator]();
   try {
-    yield* messages;
-  } catch (error) {
-    throw toConnectError(error, logger, traceId, signal);
+    for (;;) {
+      let next: IteratorResult<T>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        throw toConnectError(error, logger, traceId, signal);
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
   }
 }

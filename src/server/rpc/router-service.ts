@@ -30,7 +30,9 @@ export function createRouterService(deps: RouterDeps): ServiceImpl<typeof Router
     async *stream(request, context) {
       // A stream is the one answer a caller can stop reading midway: that cuts it too.
       const stalled = context.values.get(CALLER_STALLED);
-      const call = callFrom(context, stalled && AbortSignal.any([context.signal, stalled]));
+      // The stall first: once it cut the stream, connect aborts the context too, and the first
+      // aborted source in the list is the reason Node reports for a composite signal.
+      const call = callFrom(context, stalled && AbortSignal.any([stalled, context.signal]));
       for await (const event of deps.pipeline.stream(toDomain(request), call)) yield toStreamResponse(event);
     },
     async classify(request, context) {

@@ -12,8 +12,8 @@ import {
   createContextValues,
   type Interceptor,
 } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
+import { createConnectHandler } from "./connect-handler.js";
 import { clampDeadlineHeaders } from "./deadlines.js";
 import { reportInvalidUtf8ByField } from "./invalid-utf8.js";
 import { createJsonRequestDecoder, jsonRequestText } from "./json-guard.js";
@@ -107,7 +107,8 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     // A typo (`dataClas`) must be refused, not silently leave the field at its default.
     ignoreUnknownFields: false,
   };
-  const handler = connectNodeAdapter({
+  const handler = createConnectHandler({
+    logger: log,
     routes: options.routes,
     interceptors: [drainGate, malformedStreamsAreInvalid, ...options.interceptors],
     requestGate: gateRequest,

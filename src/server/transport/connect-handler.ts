@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ConnectRouterOptions,
+  type ContextValues,
+  createConnectRouter,
+} from "@connectrpc/connect";
+import { uResponseNotFound } from "@connectrpc/connect/protocol";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * connect-node's `connectNodeAdapter`, with one difference: a response that cannot be delivered
+ * (the caller reset the stream, closed the connection, or was cut for not reading) is logged
+ * through our logger at debug level, once, as a JSON line. The library prints it with
+ * console.error as a plain multi-line stack, among the JSON logs, for every caller that leaves
+ * mid-answer. Routing, protocol handling and writing are the library's own (exported) pieces.
+ */
+export function createConnectHandler(
+  options: ConnectRouterOptions & {
+    routes(router: ConnectRouter): void;
+    contextValues(request: NodeRequest): ContextValues;
+    logger: Logger;
+  },
+): (request: NodeRequest, response: NodeResponse) => void {
+  const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...options });
+  options.routes(router);
+  const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
+  return (request, response) => {
+    const handler = handlers.get(request.url?.split("?", 2)[0] ?? "");
+    if (!handler) {
+      (response as ServerResponse).writeHead(uResponseNotFound.status).end();
+      return;
+    }
+    const universal = universalRequestFromNodeRequest(
+      request,
+      response,
+      undefined,
+      options.contextValues(request),
+    );
+    handler(universal)
+      .then((answer) => universalResponseToNodeResponse(answer, response))
+      .catch((reason: unknown) => {
+        const error = ConnectError.from(reason);
+        if (error.code === Code.Aborted) return;
+        options.logger.debug(
+          { rpc: `${handler.service.typeName}/${handler.method.name}`, code: Code[error.code] },
+          "response not delivered: the caller went away",
+        );
+      });
+  };
+}
