@@ -6,10 +6,11 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb.js";
 import { RouterService, type StreamResponse } from "../../gen/switchyard/v1/router_pb.js";
+import { eventually, rejectionOf } from "../helpers/async.js";
 import { CLI_MAIN, ensureBuilt, PROJECT_NODE, PROJECT_ROOT } from "../helpers/build.js";
 import { FRONT_DOOR_POLICY, LOCAL_REPLY, UNSET_KEY_VARIABLE } from "../helpers/policies.js";
 import { nextOf } from "../helpers/pushable.js";
-import { createTransports, eventCases, rejectionOf, type TransportSet, userRequest } from "../helpers/rpc.js";
+import { createTransports, eventCases, type TransportSet, userRequest } from "../helpers/rpc.js";
 
 interface ServeProcess {
   child: ChildProcess;
@@ -115,14 +116,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe("switchyard serve", () => {
   let transports: TransportSet | undefined;
 
@@ -208,7 +201,10 @@ describe("switchyard serve", () => {
   it("logs a SIGHUP that finds the policy file unchanged", async () => {
     const server = await serve();
     server.child.kill("SIGHUP");
-    await waitFor(() => server.logs().some((line) => line.msg === "policy unchanged"), "the unchanged line");
+    await eventually(
+      () => server.logs().some((line) => line.msg === "policy unchanged"),
+      "the unchanged line",
+    );
     expect(server.logs().find((line) => line.msg === "policy unchanged")).toMatchObject({
       trigger: "SIGHUP",
     });
@@ -232,6 +228,6 @@ describe("npm start", () => {
     const server = await npmStart();
     server.child.kill("SIGHUP");
     await server.exited;
-    await waitFor(() => !isAlive(server.pid), "the server to exit after npm");
+    await eventually(() => !isAlive(server.pid), "the server to exit after npm");
   });
 });

@@ -8,7 +8,8 @@ import { createPolicyStore } from "../../src/config/policy-store.js";
 import { watchPolicyFile } from "../../src/config/reload.js";
 import { createPipeline } from "../../src/pipeline/pipeline.js";
 import { createDecisionLog } from "../../src/record/decision-log.js";
-import { call, collect, request } from "../helpers/pipeline.js";
+import { collect } from "../helpers/async.js";
+import { call, request } from "../helpers/pipeline.js";
 import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../helpers/switchyard.js";
 
 const SLOW_POLICY = `

@@ -10,7 +10,8 @@ import { decide } from "../../src/decide/decide.js";
 import { execute } from "../../src/execute/execute.js";
 import { identify } from "../../src/identify/identify.js";
 import { type FakeOpenAi, startFakeOpenAi } from "../fakes/fake-openai-server.js";
-import { call, collect, pipelineFor, request } from "../helpers/pipeline.js";
+import { collect, drain } from "../helpers/async.js";
+import { call, pipelineFor, request } from "../helpers/pipeline.js";
 
 /** A loopback port nothing listens on: connecting to it is refused. */
 async function closedPort(): Promise<number> {
@@ -250,9 +251,3 @@ routes:
 });
 
 /** Runs an async generator to its end and returns what it returned. */
-async function drain<T>(generator: AsyncGenerator<unknown, T>): Promise<T> {
-  for (;;) {
-    const step = await generator.next();
-    if (step.done) return step.value;
-  }
-}

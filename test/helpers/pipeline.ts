@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { parsePolicy } from "../../src/config/load-policy.js";
 import { createPolicyStore, type PolicyStore } from "../../src/config/policy-store.js";
 import type { Policy } from "../../src/core/policy.js";
-import type { CallContext, LlmRequest, StreamEvent } from "../../src/core/types.js";
+import type { CallContext, LlmRequest } from "../../src/core/types.js";
 import { createPipeline, type Pipeline } from "../../src/pipeline/pipeline.js";
 import { createDecisionLog, type DecisionLog } from "../../src/record/decision-log.js";
 import { createMemoryStore } from "../../src/state/memory/memory-store.js";
@@ -56,10 +56,4 @@ export function call(signal: AbortSignal = new AbortController().signal): CallCo
     traceId: callCounter.toString(16).padStart(32, "0"),
     callId: callCounter.toString(16).padStart(16, "0"),
   };
-}
-
-export async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for await (const event of events) out.push(event);
-  return out;
 }

@@ -82,13 +82,6 @@ export function userRequest(content: string, extra: { task?: string; dataClass?:
   };
 }
 
-/** Reads a server stream to its end; throws what the stream throws. */
-export async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of stream) out.push(item);
-  return out;
-}
-
 /** The case of each stream event, e.g. ["decision", "attempt", "budget", "delta", …, "done"]. */
 export function eventCases(events: StreamResponse[]): Array<string | undefined> {
   return events.map((event) => event.event.case);
@@ -99,16 +92,6 @@ export function openingDecision(events: StreamResponse[]): Decision {
   const first = events[0]?.event;
   if (first?.case !== "decision") throw new Error(`the stream opened with ${first?.case ?? "nothing"}`);
   return first.value;
-}
-
-/** Runs `call` and returns what it threw; fails the test when it did not throw. */
-export async function rejectionOf(call: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await call();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to fail");
 }
 
 /** A W3C traceparent carrying `traceId`. */

@@ -6,7 +6,8 @@ import {
   StreamInterruptedError,
 } from "../../src/core/errors.js";
 import { type FakeOpenAi, startFakeOpenAi } from "../fakes/fake-openai-server.js";
-import { call, collect, pipelineFor, request } from "../helpers/pipeline.js";
+import { collect } from "../helpers/async.js";
+import { call, pipelineFor, request } from "../helpers/pipeline.js";
 
 const PROMPT_MARKER = "zebra-crossing-4471";
 

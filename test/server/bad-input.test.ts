@@ -2,15 +2,9 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RouterService } from "../../gen/switchyard/v1/router_pb.js";
 import { Role } from "../../gen/switchyard/v1/types_pb.js";
+import { collect, rejectionOf } from "../helpers/async.js";
 import { FRONT_DOOR_POLICY, LOCAL_REPLY } from "../helpers/policies.js";
-import {
-  collect,
-  createTransports,
-  rejectionOf,
-  type TransportKind,
-  type TransportSet,
-  userRequest,
-} from "../helpers/rpc.js";
+import { createTransports, type TransportKind, type TransportSet, userRequest } from "../helpers/rpc.js";
 import { startTestSwitchyard, type TestSwitchyard } from "../helpers/switchyard.js";
 
 const MAX_BODY_BYTES = 64 * 1024;

@@ -2,14 +2,9 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RouterService } from "../../gen/switchyard/v1/router_pb.js";
 import { type FakeOpenAi, startFakeOpenAi } from "../fakes/fake-openai-server.js";
+import { rejectionOf } from "../helpers/async.js";
 import { nextOf } from "../helpers/pushable.js";
-import {
-  createTransports,
-  rejectionOf,
-  type TransportKind,
-  type TransportSet,
-  userRequest,
-} from "../helpers/rpc.js";
+import { createTransports, type TransportKind, type TransportSet, userRequest } from "../helpers/rpc.js";
 import { startTestSwitchyard, type TestSwitchyard } from "../helpers/switchyard.js";
 
 let fake: FakeOpenAi;

@@ -6,6 +6,7 @@ import type { OpenAiAdapterSettings } from "../../../src/providers/openai/openai
 import { ProviderError } from "../../../src/providers/provider-error.js";
 import type { ProviderAdapter, ProviderCall, StreamPart } from "../../../src/providers/types.js";
 import { DEFAULT_REPLY, type FakeOpenAi, startFakeOpenAi } from "../../fakes/fake-openai-server.js";
+import { collect } from "../../helpers/async.js";
 
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../fixtures/openai/${name}`, import.meta.url));
@@ -32,12 +33,6 @@ function call(overrides: Partial<ProviderCall> = {}): ProviderCall {
     signal: new AbortController().signal,
     ...overrides,
   };
-}
-
-async function collect(iterable: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const parts: StreamPart[] = [];
-  for await (const part of iterable) parts.push(part);
-  return parts;
 }
 
 async function failure(promise: Promise<unknown>): Promise<ProviderError> {

@@ -9,18 +9,13 @@ import {
 } from "../../../src/providers/openai/from-openai-response.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
 import type { StreamPart } from "../../../src/providers/types.js";
+import { collect } from "../../helpers/async.js";
 
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../fixtures/openai/${name}`, import.meta.url));
 
 async function* fromPieces(pieces: Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const piece of pieces) yield piece;
-}
-
-async function collect(iterable: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
-  const parts: StreamPart[] = [];
-  for await (const part of iterable) parts.push(part);
-  return parts;
 }
 
 async function failure(promise: Promise<unknown>): Promise<ProviderError> {

@@ -1,11 +1,12 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RouteRequestSchema, RouterService } from "../../../gen/switchyard/v1/router_pb.js";
 import { Role } from "../../../gen/switchyard/v1/types_pb.js";
 import { DEFAULT_REQUEST_LIMITS as LIMITS } from "../../../src/server/request-limits.js";
 import { DEFAULT_LIMITS } from "../../../src/server/transport/server-limits.js";
+import { failureOf } from "../../helpers/async.js";
 import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
 import { expectStillServing, grpcFrame, grpcStatus, http2Request } from "./hostile-wire.js";
 
@@ -28,15 +29,6 @@ async function postJson(path: string, body: string | Uint8Array) {
   });
   const answer = (await response.json()) as { code?: string; message?: string };
   return { status: response.status, answer, elapsedMs: performance.now() - started };
-}
-
-async function failureOf(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("JSON nesting and sizes (Connect protocol)", () => {

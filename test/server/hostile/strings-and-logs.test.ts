@@ -1,9 +1,10 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RouteRequestSchema, RouterService } from "../../../gen/switchyard/v1/router_pb.js";
 import { Role } from "../../../gen/switchyard/v1/types_pb.js";
+import { failureOf } from "../../helpers/async.js";
 import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
 import { expectStillServing, grpcFrame, grpcStatus, http2Request, openRaw, within } from "./hostile-wire.js";
 
@@ -42,15 +43,6 @@ function routeWithInvalidUtf8(): Buffer {
   bytes[at] = 0xff;
   bytes[at + 1] = 0xfe;
   return bytes;
-}
-
-async function failureOf(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("strings must be valid UTF-8", () => {

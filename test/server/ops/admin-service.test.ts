@@ -10,9 +10,10 @@ import { AdminService, ReloadOutcome, TargetState } from "../../../gen/switchyar
 import { RouterService } from "../../../gen/switchyard/v1/router_pb.js";
 import { AttemptOutcome } from "../../../gen/switchyard/v1/types_pb.js";
 import { type ServerDeps, startServer } from "../../../src/server/server.js";
+import { rejectionOf } from "../../helpers/async.js";
 import { useFrontDoor } from "../../helpers/front-door.js";
 import { FRONT_DOOR_POLICY, UNSET_KEY_VARIABLE } from "../../helpers/policies.js";
-import { rejectionOf, TRANSPORT_KINDS, traceparent, userRequest } from "../../helpers/rpc.js";
+import { TRANSPORT_KINDS, traceparent, userRequest } from "../../helpers/rpc.js";
 import { startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
 
 const frontDoor = useFrontDoor();

@@ -2,9 +2,10 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../../gen/health/v1/health_pb.js";
 import { RouterService, type StreamResponse } from "../../../gen/switchyard/v1/router_pb.js";
+import { rejectionOf } from "../../helpers/async.js";
 import { useFrontDoor } from "../../helpers/front-door.js";
 import { nextOf } from "../../helpers/pushable.js";
-import { eventCases, rejectionOf, userRequest } from "../../helpers/rpc.js";
+import { eventCases, userRequest } from "../../helpers/rpc.js";
 
 describe("grpc.health.v1.Health", () => {
   const frontDoor = useFrontDoor();

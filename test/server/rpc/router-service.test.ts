@@ -9,13 +9,12 @@ import {
   FinishReason,
   Role,
 } from "../../../gen/switchyard/v1/types_pb.js";
+import { collect, rejectionOf } from "../../helpers/async.js";
 import { useFrontDoor } from "../../helpers/front-door.js";
 import { LOCAL_REPLY, UNSET_KEY_VARIABLE } from "../../helpers/policies.js";
 import {
-  collect,
   eventCases,
   openingDecision,
-  rejectionOf,
   TRACE_ID,
   TRANSPORT_KINDS,
   traceparent,

@@ -2,15 +2,10 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { RouterService } from "../../../gen/switchyard/v1/router_pb.js";
 import { AttemptOutcome, DecisionSchema, ErrorClass } from "../../../gen/switchyard/v1/types_pb.js";
+import { collect, rejectionOf } from "../../helpers/async.js";
 import { useFrontDoor } from "../../helpers/front-door.js";
 import { FRONT_DOOR_POLICY, LOCAL_REPLY } from "../../helpers/policies.js";
-import {
-  collect,
-  createTransports,
-  rejectionOf,
-  type TransportKind,
-  userRequest,
-} from "../../helpers/rpc.js";
+import { createTransports, type TransportKind, userRequest } from "../../helpers/rpc.js";
 import { startTestSwitchyard } from "../../helpers/switchyard.js";
 
 const frontDoor = useFrontDoor();

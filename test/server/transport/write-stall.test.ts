@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StreamRequestSchema } from "../../../gen/switchyard/v1/router_pb.js";
 import { Role } from "../../../gen/switchyard/v1/types_pb.js";
 import { type FakeOpenAi, startFakeOpenAi } from "../../fakes/fake-openai-server.js";
+import { eventually } from "../../helpers/async.js";
 import { startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
 import { grpcFrame } from "../hostile/hostile-wire.js";
 
@@ -73,7 +74,7 @@ describe("a stream whose caller stops reading", () => {
       expect(request?.closedBeforeResponseEnd).toBe(true);
       expect(performance.now() - started).toBeLessThan(10_000);
 
-      const recorded = await eventually(() => switchyard.app.decisions.byCall(callId));
+      const recorded = await eventually(() => switchyard.app.decisions.byCall(callId), "the decision");
       expect(recorded.outcome).toBe("abandoned: CallerStalledError");
       const [attempt] = recorded.decision.attempts;
       expect(attempt).toMatchObject({
@@ -121,13 +122,3 @@ describe("a stream whose caller stops reading", () => {
     }
   });
 });
-
-async function eventually<T>(read: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
