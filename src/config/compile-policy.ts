@@ -29,13 +29,29 @@ const BUILT_IN_DATA_CLASSES: ReadonlyArray<[string, { may_leave: boolean }]> = [
   ["secret", { may_leave: false }],
 ];
 
+/**
+ * `routes[2].primary.model`. A key that is not a plain name is quoted with its invisible and
+ * non-ASCII characters escaped, so `providers["cloud "]` cannot pass for `providers.cloud`.
+ */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = "";
   for (const key of path) {
     if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
+    else if (typeof key === "string" && PLAIN_KEY.test(key)) out += out === "" ? key : `.${key}`;
+    else out += `[${quoteKey(String(key))}]`;
   }
   return out;
+}
+
+const PLAIN_KEY = /^[A-Za-z0-9_][A-Za-z0-9._:/@+-]*$/;
+
+/** A JSON-style quoted key, printable ASCII only; a long one is cut (it is only a pointer). */
+function quoteKey(key: string): string {
+  const shown = key.length > 64 ? `${key.slice(0, 60)}...` : key;
+  return JSON.stringify(shown).replace(
+    /[^\x20-\x7e]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /**
@@ -308,10 +324,13 @@ function compileTargets(
         `${path}: provider "${target.provider}" lists no models; cost of "${target.model}" is reported as 0`,
       );
     const declaredRuntime = provider.runtime;
-    if (target.runtime && declaredRuntime && target.runtime !== declaredRuntime)
+    if (target.runtime !== undefined && target.runtime !== declaredRuntime)
       issues.push({
         path: `${path}.runtime`,
-        message: `"${target.runtime}" does not match provider "${target.provider}" runtime "${declaredRuntime}"`,
+        message:
+          declaredRuntime === undefined
+            ? `"${target.runtime}" does not match provider "${target.provider}", which declares no runtime`
+            : `"${target.runtime}" does not match provider "${target.provider}" runtime "${declaredRuntime}"`,
       });
     targets.push({ provider: target.provider, model: target.model, role });
   }

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { isMap, LineCounter, parseDocument } from "yaml";
 import type { Policy } from "../core/policy.js";
 import {
   compilePolicy,
@@ -11,6 +10,7 @@ import {
 } from "./compile-policy.js";
 import type { Environment } from "./env.js";
 import { interpolate, type MissingVariable } from "./interpolate.js";
+import { readYaml } from "./read-yaml.js";
 import { policySchema } from "./schema.js";
 
 /** Thrown when a policy cannot be loaded; `issues` lists every problem with its path. */
@@ -41,32 +41,36 @@ export async function loadPolicyFile(path: string, env: Environment, now = new D
 
 /** Parses policy text (YAML). Throws PolicyError with every issue found, each with its path. */
 export function parsePolicy(text: string, options: { source: string; env: Environment; now?: Date }): Policy {
-  const lineCounter = new LineCounter();
-  const yamlDocument = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
-  if (yamlDocument.errors.length > 0)
+  const tree = readYaml(text);
+  if (tree.syntaxErrors.length > 0)
     throw new PolicyError(
       options.source,
-      yamlDocument.errors.map((error) => {
-        const position = error.pos[0] !== undefined ? lineCounter.linePos(error.pos[0]) : undefined;
-        return {
-          path: position ? `line ${position.line}, column ${position.col}` : "",
-          message: error.message.split("\n")[0] ?? error.code,
-        };
-      }),
+      tree.syntaxErrors.map((error) => ({
+        path: error.line !== undefined ? `line ${error.line}, column ${error.column}` : "",
+        message: error.message,
+      })),
     );
-  if (!isMap(yamlDocument.contents))
+  if (!(tree.value instanceof Map))
     throw new PolicyError(options.source, [{ path: "", message: "the policy must be a YAML mapping" }]);
+  const keyIssues = tree.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
 
   const missing: MissingVariable[] = [];
-  const raw = interpolate(yamlDocument.toJS({ maxAliasCount: 100 }), options.env, missing);
+  const raw = interpolate(tree.value, options.env, missing);
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success)
     throw new PolicyError(options.source, [
-      ...parsed.error.issues.flatMap((issue) =>
-        issue.code === "unrecognized_keys"
-          ? issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: "unknown key" }))
-          : [{ path: formatPath(issue.path), message: issue.message }],
-      ),
+      ...keyIssues,
+      ...parsed.error.issues.flatMap((issue) => {
+        if (issue.code === "unrecognized_keys")
+          return issue.keys.map((key) => ({
+            path: formatPath([...issue.path, key]),
+            message: "unknown key",
+          }));
+        // A record key that is not a name: say why, not zod's generic "Invalid key in record".
+        if (issue.code === "invalid_key")
+          return [{ path: formatPath(issue.path), message: issue.issues[0]?.message ?? issue.message }];
+        return [{ path: formatPath(issue.path), message: issue.message }];
+      }),
       ...unsetVariableIssues(missing, declaredKinds(raw)),
     ]);
 
@@ -77,6 +81,6 @@ export function parsePolicy(text: string, options: { source: string; env: Enviro
     source: options.source,
     loadedAt: options.now ?? new Date(),
   });
-  if (!policy) throw new PolicyError(options.source, issues);
+  if (!policy || keyIssues.length > 0) throw new PolicyError(options.source, [...keyIssues, ...issues]);
   return policy;
 }

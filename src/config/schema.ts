@@ -7,12 +7,54 @@ import { PROVIDER_KINDS } from "../providers/registry.js";
  * compile-policy.ts, which has the whole document at hand.
  */
 
-const name = z.string().trim().min(1, "must not be empty");
+/**
+ * Names (providers, routes, data classes, models, runtimes, regions) and the task and tenant
+ * values routes match on. Refused, never trimmed: `"cloud "` beside `cloud` would be a second
+ * provider that reads like the first. Model names need `/`, `:`, `.` and `@`
+ * (`meta-llama/Llama-3-8B`, `llama3:8b`, `claude-3@2024`).
+ */
+const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
+const IDENTIFIER_MAX_LENGTH = 128;
+const IDENTIFIER_RULE = `must be an identifier: ASCII letters, digits and ._:/@+-, starting with a letter or digit, at most ${IDENTIFIER_MAX_LENGTH} characters`;
+
+/** Why `text` may not be a name, or undefined when it may. Never echoes the text. */
+export function identifierProblem(text: string): string | undefined {
+  if (text === "") return "must not be empty";
+  if (text.length > IDENTIFIER_MAX_LENGTH)
+    return `${IDENTIFIER_RULE} (this one has ${text.length} characters)`;
+  if (IDENTIFIER.test(text)) return undefined;
+  return /^\s|\s$/u.test(text) ? `${IDENTIFIER_RULE} (this one has surrounding whitespace)` : IDENTIFIER_RULE;
+}
+
+/** Control, format (zero-width, bidirectional overrides) and line/paragraph separator characters. */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Why `text` may not be a label key or value, or undefined when it may. Labels come from
+ * callers' free text, so inner spaces are fine, but nothing that reads differently than it matches.
+ */
+export function labelProblem(text: string): string | undefined {
+  if (text === "") return "must not be empty";
+  if (/^\s|\s$/u.test(text) || INVISIBLE.test(text))
+    return "must have no surrounding whitespace and no control, invisible or bidirectional characters";
+  return undefined;
+}
+
+function refusing(problem: (text: string) => string | undefined) {
+  return z.string().superRefine((text, context) => {
+    const message = problem(text);
+    if (message !== undefined) context.addIssue({ code: "custom", message });
+  });
+}
+
+const name = refusing(identifierProblem);
+const labelText = refusing(labelProblem);
 /** Lists in `match` accept a single value too: `task: chat` means `task: [chat]`. */
-const oneOrMany = z.union([
-  name.transform((value) => [value]),
-  z.array(name).min(1, "must list at least one value"),
-]);
+const oneOrMany = (item: z.ZodType<string>) =>
+  z.preprocess(
+    (value) => (typeof value === "string" ? [value] : value),
+    z.array(item).min(1, "must list at least one value"),
+  );
 const positiveInt = z.int().positive();
 /** Durations are bounded well under Node's 32-bit timer limit (a larger value would fire at once). */
 const durationMs = z.int().positive().max(3_600_000, "must be at most 3600000 (one hour)");
@@ -25,11 +67,11 @@ const targetSchema = z.strictObject({
 });
 
 const matchSchema = z.strictObject({
-  task: oneOrMany.optional(),
-  data_class: oneOrMany.optional(),
-  tenant: oneOrMany.optional(),
+  task: oneOrMany(name).optional(),
+  data_class: oneOrMany(name).optional(),
+  tenant: oneOrMany(name).optional(),
   /** Every listed label must be present on the request with one of the listed values. */
-  labels: z.record(name, oneOrMany).optional(),
+  labels: z.record(labelText, oneOrMany(labelText)).optional(),
 });
 
 const budgetsSchema = z.strictObject({
@@ -75,7 +117,8 @@ const modelSchema = z.strictObject({
 const commonProviderShape = {
   /** Whether data sent to this provider leaves our boundary. Omitted means true: fail closed. */
   hosted: z.boolean().default(true),
-  region: z.string().default(""),
+  /** Empty: none declared (a data class with `regions` then refuses it). */
+  region: refusing((text) => (text === "" ? undefined : identifierProblem(text))).default(""),
   runtime: name.optional(),
   /** When listed, routes may only name these models; prices make `costUsd` meaningful. */
   models: z.record(name, modelSchema).optional(),

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { interpolate } from "../../src/config/interpolate.js";
 import { loadPolicyFile, PolicyError, parsePolicy } from "../../src/config/load-policy.js";
 
 const SEED = new URL("../fixtures/policies/seed.yaml", import.meta.url).pathname;
@@ -218,7 +219,7 @@ routes:
     expect(issues).toEqual([
       "providers.openai.api_key: must not contain control characters (a trailing newline from a key file?)",
       "providers.openai.headers.x-ok: must not contain control characters (a trailing newline from a key file?)",
-      "providers.openai.headers.bad header: must be an HTTP header name (a token)",
+      'providers.openai.headers["bad header"]: must be an HTTP header name (a token)',
     ]);
     expect(issues.join("\n")).not.toContain("sk-secret-value");
   });
@@ -248,5 +249,178 @@ routes:
     primary: { provider: local, model: m }
 `),
     ).toEqual(["providers.local.openai: unknown key"]);
+  });
+});
+
+const IDENTIFIER_RULE =
+  "must be an identifier: ASCII letters, digits and ._:/@+-, starting with a letter or digit, at most 128 characters";
+
+describe("parsePolicy names and keys", () => {
+  it("refuses a provider name with surrounding whitespace beside the real one instead of trimming it", () => {
+    const issues = issuesOf(`
+providers:
+  cloud: { kind: mock, hosted: true }
+  "cloud ": { kind: mock, hosted: false }
+routes:
+  - name: r
+    match: { data_class: public }
+    primary: { provider: cloud, model: m }
+`);
+    expect(issues).toEqual([`providers["cloud "]: ${IDENTIFIER_RULE} (this one has surrounding whitespace)`]);
+  });
+
+  it("accepts model names as vendors spell them", () => {
+    const policy = parsePolicy(
+      `
+providers:
+  local:
+    kind: mock
+    hosted: false
+    models: { meta-llama/Llama-3-8B: {}, "llama3:8b": {}, claude-3@2024: {}, gpt-4.1: {}, a+b_c: {} }
+routes:
+  - name: r.1
+    primary: { provider: local, model: meta-llama/Llama-3-8B }
+    fallback:
+      - { provider: local, model: "llama3:8b" }
+      - { provider: local, model: claude-3@2024 }
+`,
+      { source: "t", env: {} },
+    );
+    expect(policy.routes[0]?.targets.map((target) => target.model)).toEqual([
+      "meta-llama/Llama-3-8B",
+      "llama3:8b",
+      "claude-3@2024",
+    ]);
+  });
+
+  it("refuses route, data class, model, task and tenant names outside the identifier rule, naming each path", () => {
+    const issues = issuesOf(`
+data_classes:
+  "pii\u200b": { may_leave: false }
+  public: { may_leave: true }
+providers:
+  local:
+    kind: mock
+    hosted: false
+    models: { "-dash-first": {} }
+routes:
+  - name: my route
+    match: { task: " chat", tenant: [acme, "acme corp"] }
+    primary: { provider: local, model: "${"m".repeat(129)}" }
+`);
+    expect(issues).toEqual([
+      `data_classes["pii\\u200b"]: ${IDENTIFIER_RULE}`,
+      `providers.local.models["-dash-first"]: ${IDENTIFIER_RULE}`,
+      `routes[0].name: ${IDENTIFIER_RULE}`,
+      `routes[0].match.task[0]: ${IDENTIFIER_RULE} (this one has surrounding whitespace)`,
+      `routes[0].match.tenant[1]: ${IDENTIFIER_RULE}`,
+      `routes[0].primary.model: ${IDENTIFIER_RULE} (this one has 129 characters)`,
+    ]);
+  });
+
+  it("refuses label keys and values with surrounding whitespace or invisible characters, and accepts inner spaces", () => {
+    const issues = issuesOf(`
+providers:
+  local: { kind: mock, hosted: false }
+routes:
+  - name: r
+    match:
+      labels: { " team": x, env: "prod\u202e", tier: ["gold", "silver\\t"], ok: "data science" }
+    primary: { provider: local, model: m }
+`);
+    const rule = "must have no surrounding whitespace and no control, invisible or bidirectional characters";
+    expect(issues).toEqual([
+      `routes[0].match.labels[" team"]: ${rule}`,
+      `routes[0].match.labels.env[0]: ${rule}`,
+      `routes[0].match.labels.tier[1]: ${rule}`,
+    ]);
+  });
+
+  it("refuses reserved keys anywhere in the document, with their path", () => {
+    const issues = issuesOf(`
+providers:
+  cloud:
+    kind: mock
+    __proto__: { hosted: false }
+routes:
+  - name: r
+    match: { data_class: public, labels: { constructor: x } }
+    primary: { provider: cloud, model: m }
+prototype: 1
+`);
+    expect(issues).toEqual([
+      'providers.cloud.__proto__: reserved key "__proto__" is not allowed',
+      'routes[0].match.labels.constructor: reserved key "constructor" is not allowed',
+      'prototype: reserved key "prototype" is not allowed',
+    ]);
+  });
+
+  it("refuses a target runtime on a provider that declares none", () => {
+    expect(
+      issuesOf(`
+providers:
+  local: { kind: mock, hosted: false }
+routes:
+  - name: r
+    primary: { provider: local, model: m, runtime: vllm }
+`),
+    ).toEqual([
+      'routes[0].primary.runtime: "vllm" does not match provider "local", which declares no runtime',
+    ]);
+  });
+
+  it("refuses an unknown key at every level of the document", () => {
+    const issues = issuesOf(`
+defaults: { taks: chat }
+data_classes:
+  public: { may_leave: true, region: [eu] }
+providers:
+  local:
+    kind: mock
+    hosted: false
+    mock: { latency: 1 }
+    models: { m: { price: 1 } }
+  remote: { kind: openai-compatible, base_url: "http://127.0.0.1:9/v1", hosted: false, openai: { field: x }, timeout_ms: 1 }
+routes:
+  - name: r
+    match: { data_class: public, tenants: [a] }
+    primary: { provider: local, model: m, weight: 1 }
+    fallback: [{ provider: local, model: m, note: x }]
+    budgets: { max_latency: 1 }
+    degrade: { answer: sorry, code: 1 }
+    retry: 2
+logging: { store_prompt: none }
+extra: true
+`);
+    expect(issues.map((issue) => issue.replace(/: unknown key.*$/, "")).sort()).toEqual(
+      [
+        "defaults.taks",
+        "data_classes.public.region",
+        "providers.local.mock.latency",
+        "providers.local.models.m.price",
+        "providers.remote.openai.field",
+        "providers.remote.timeout_ms",
+        "routes[0].match.tenants",
+        "routes[0].primary.weight",
+        "routes[0].fallback[0].note",
+        "routes[0].budgets.max_latency",
+        "routes[0].degrade.code",
+        "routes[0].retry",
+        "logging.store_prompt",
+        "extra",
+      ].sort(),
+    );
+  });
+});
+
+describe("interpolate", () => {
+  it("copies a __proto__ key of parsed data as nothing, never as the prototype", () => {
+    const parsed = JSON.parse(
+      '{"hosted": true, "__proto__": {"hosted": false, "region": "evil"}}',
+    ) as unknown;
+    const out = interpolate(parsed, {}, []) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(out.region).toBeUndefined();
+    expect(Object.keys(out)).toEqual(["hosted"]);
   });
 });
