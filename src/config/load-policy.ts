@@ -50,9 +50,10 @@ export function parsePolicy(text: string, options: { source: string; env: Enviro
         message: error.message,
       })),
     );
+  const keyIssues = tree.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  if (tree.value === undefined) throw new PolicyError(options.source, keyIssues);
   if (!(tree.value instanceof Map))
     throw new PolicyError(options.source, [{ path: "", message: "the policy must be a YAML mapping" }]);
-  const keyIssues = tree.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
 
   const missing: MissingVariable[] = [];
   const raw = interpolate(tree.value, options.env, missing);

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 
 /** A problem at a place in the document: `path` as keys and indexes, e.g. ["routes", 2, "name"]. */
 export interface PathIssue {
@@ -42,10 +42,25 @@ export function readYaml(text: string): YamlTree {
       }),
     };
   const issues: PathIssue[] = [];
-  checkKeys(document.contents, [], issues);
-  // Aliases are expanded at most 100 times in all, so a small file cannot expand into a huge one.
-  return { value: document.toJS({ maxAliasCount: 100, mapAsMap: true }), issues, syntaxErrors: [] };
+  checkKeys(document, document.contents, [], new Set(), issues);
+  // A cycle would make the value infinitely deep; nothing after this could walk it.
+  if (issues.some((issue) => issue.message === SELF_ALIAS)) return { issues, syntaxErrors: [] };
+  try {
+    // Aliases are expanded at most 100 times in all, so a small file cannot expand into a huge one.
+    return { value: document.toJS({ maxAliasCount: MAX_ALIASES, mapAsMap: true }), issues, syntaxErrors: [] };
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    return {
+      issues: [
+        { path: [], message: `the document expands too many aliases (at most ${MAX_ALIASES} are allowed)` },
+      ],
+      syntaxErrors: [],
+    };
+  }
 }
+
+const MAX_ALIASES = 100;
+const SELF_ALIAS = "alias to a node that contains it";
 
 /** The string a scalar key becomes in the policy (what `interpolate` uses as the object key). */
 export function keyString(key: unknown): string | undefined {
@@ -55,12 +70,24 @@ export function keyString(key: unknown): string | undefined {
   return undefined;
 }
 
-function checkKeys(node: Node | null, path: (string | number)[], issues: PathIssue[]): void {
-  // An alias repeats a node checked where it is anchored; following it could loop.
-  if (node === null || isAlias(node) || isScalar(node)) return;
+function checkKeys(
+  document: Document,
+  node: Node | null,
+  path: (string | number)[],
+  ancestors: Set<Node>,
+  issues: PathIssue[],
+): void {
+  if (node === null || isScalar(node)) return;
+  // An alias repeats a node checked where it is anchored, unless it sits inside that node.
+  if (isAlias(node)) {
+    const target = node.resolve(document);
+    if (target && ancestors.has(target)) issues.push({ path, message: SELF_ALIAS });
+    return;
+  }
+  const inside = new Set(ancestors).add(node);
   if (isSeq(node)) {
     node.items.forEach((item, index) => {
-      checkKeys(item as Node | null, [...path, index], issues);
+      checkKeys(document, item as Node | null, [...path, index], inside, issues);
     });
     return;
   }
@@ -78,6 +105,6 @@ function checkKeys(node: Node | null, path: (string | number)[], issues: PathIss
     }
     if (seen.has(key)) issues.push({ path: [...path, key], message: "duplicate key" });
     seen.add(key);
-    checkKeys(pair.value as Node | null, [...path, key], issues);
+    checkKeys(document, pair.value as Node | null, [...path, key], inside, issues);
   }
 }

@@ -10,7 +10,8 @@ function issuesOf(text: string, env: Record<string, string> = {}): string[] {
   try {
     parsePolicy(text, { source: "test.yaml", env });
   } catch (error) {
-    if (error instanceof PolicyError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
+    if (error instanceof PolicyError)
+      return error.issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message));
     throw error;
   }
   throw new Error("expected the policy to be refused");
@@ -173,6 +174,22 @@ routes:
     expect(issuesOf("providers: {}\nproviders: {}\nroutes: []\n")[0]).toMatch(
       /^line 2, column 1: .*[Uu]nique/,
     );
+  });
+
+  it("refuses an alias that contains itself and an alias bomb with an issue, not a crash", () => {
+    expect(issuesOf("providers: &loop { a: *loop }\nroutes: []\n")).toEqual([
+      "providers.a: alias to a node that contains it",
+    ]);
+    const bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"];
+    for (let level = 1; level < 12; level++)
+      bomb.push(
+        `a${level}: &a${level} [${Array(10)
+          .fill(`*a${level - 1}`)
+          .join(", ")}]`,
+      );
+    expect(issuesOf(bomb.join("\n"))).toEqual([
+      "the document expands too many aliases (at most 100 are allowed)",
+    ]);
   });
 
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the test is about these literal strings
