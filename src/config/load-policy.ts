@@ -1,17 +1,18 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Policy } from "../core/policy.js";
-import {
-  compilePolicy,
-  declaredKinds,
-  formatPath,
-  type PolicyIssue,
-  unsetVariableIssues,
-} from "./compile-policy.js";
+import { compilePolicy, declaredKinds } from "./compile-policy.js";
 import type { Environment } from "./env.js";
 import { interpolate, type MissingVariable } from "./interpolate.js";
-import { readYaml } from "./read-yaml.js";
-import { policySchema } from "./schema.js";
+import { formatPath, type PathIssue, readYaml } from "./read-yaml.js";
+import { validatePolicy } from "./validate-policy.js";
+
+export interface PolicyIssue {
+  /** e.g. "routes[2].primary.model"; a line and column for a YAML syntax error. Empty for the document as a whole. */
+  path: string;
+  /** Never contains a value from the file that could be a secret (an api key). */
+  message: string;
+}
 
 /** Thrown when a policy cannot be loaded; `issues` lists every problem with its path. */
 export class PolicyError extends Error {
@@ -28,6 +29,11 @@ export function formatIssue(issue: PolicyIssue): string {
   return issue.path ? `  ${issue.path}: ${issue.message}` : `  ${issue.message}`;
 }
 
+/** A policy's version: a short hash of the file's text. */
+export function policyVersion(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 12);
+}
+
 /** Reads, parses, validates and compiles a policy file. Throws PolicyError with every issue. */
 export async function loadPolicyFile(path: string, env: Environment, now = new Date()): Promise<Policy> {
   let text: string;
@@ -39,7 +45,11 @@ export async function loadPolicyFile(path: string, env: Environment, now = new D
   return parsePolicy(text, { source: path, env, now });
 }
 
-/** Parses policy text (YAML). Throws PolicyError with every issue found, each with its path. */
+/**
+ * Parses policy text (YAML). Throws PolicyError with every issue found, each with its path, in
+ * the order they appear in the file: syntax errors alone (nothing else can be read), otherwise
+ * the schema's and the cross-references' together.
+ */
 export function parsePolicy(text: string, options: { source: string; env: Environment; now?: Date }): Policy {
   const tree = readYaml(text);
   if (tree.syntaxErrors.length > 0)
@@ -50,38 +60,42 @@ export function parsePolicy(text: string, options: { source: string; env: Enviro
         message: error.message,
       })),
     );
-  const keyIssues = tree.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
-  if (tree.value === undefined) throw new PolicyError(options.source, keyIssues);
+  const inFileOrder = (issues: PathIssue[]) => sortAndFormat(issues, tree.positionOf);
+  if (tree.value === undefined) throw new PolicyError(options.source, inFileOrder(tree.issues));
   if (!(tree.value instanceof Map))
     throw new PolicyError(options.source, [{ path: "", message: "the policy must be a YAML mapping" }]);
 
   const missing: MissingVariable[] = [];
-  const raw = interpolate(tree.value, options.env, missing);
-  const parsed = policySchema.safeParse(raw);
-  if (!parsed.success)
-    throw new PolicyError(options.source, [
-      ...keyIssues,
-      ...parsed.error.issues.flatMap((issue) => {
-        if (issue.code === "unrecognized_keys")
-          return issue.keys.map((key) => ({
-            path: formatPath([...issue.path, key]),
-            message: "unknown key",
-          }));
-        // A record key that is not a name: say why, not zod's generic "Invalid key in record".
-        if (issue.code === "invalid_key")
-          return [{ path: formatPath(issue.path), message: issue.issues[0]?.message ?? issue.message }];
-        return [{ path: formatPath(issue.path), message: issue.message }];
-      }),
-      ...unsetVariableIssues(missing, declaredKinds(raw)),
-    ]);
-
+  const raw = interpolate(tree.value, options.env, missing) as Record<string, unknown>;
+  const validated = validatePolicy(raw, missing);
   const { policy, issues } = compilePolicy({
-    document: parsed.data,
+    document: validated.document,
     missing,
-    version: createHash("sha256").update(text).digest("hex").slice(0, 12),
+    kinds: declaredKinds(raw),
+    version: policyVersion(text),
     source: options.source,
     loadedAt: options.now ?? new Date(),
   });
-  if (!policy || keyIssues.length > 0) throw new PolicyError(options.source, [...keyIssues, ...issues]);
+  const all = [...tree.issues, ...validated.issues, ...issues];
+  if (!policy || all.length > 0) throw new PolicyError(options.source, inFileOrder(all));
   return policy;
+}
+
+/** In the order of the file (stable, so issues at one place keep the order they were found in), once each. */
+function sortAndFormat(
+  issues: PathIssue[],
+  positionOf: (path: readonly (string | number)[]) => number,
+): PolicyIssue[] {
+  const placed = issues.map((issue) => ({ at: positionOf(issue.path), issue }));
+  placed.sort((a, b) => a.at - b.at);
+  const seen = new Set<string>();
+  const out: PolicyIssue[] = [];
+  for (const { issue } of placed) {
+    const formatted = { path: formatPath(issue.path), message: issue.message };
+    const key = `${formatted.path}\n${formatted.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(formatted);
+  }
+  return out;
 }

@@ -12,6 +12,31 @@ export interface PathIssue {
  */
 export const RESERVED_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
+/**
+ * `routes[2].primary.model`. A key that is not a plain name is quoted with its invisible and
+ * non-ASCII characters escaped, so `providers["cloud "]` cannot pass for `providers.cloud`.
+ */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else if (typeof key === "string" && PLAIN_KEY.test(key)) out += out === "" ? key : `.${key}`;
+    else out += `[${quoteKey(String(key))}]`;
+  }
+  return out;
+}
+
+const PLAIN_KEY = /^[A-Za-z0-9_][A-Za-z0-9._:/@+-]*$/;
+
+/** A JSON-style quoted key, printable ASCII only; a long one is cut (it is only a pointer). */
+function quoteKey(key: string): string {
+  const shown = key.length > 64 ? `${key.slice(0, 60)}...` : key;
+  return JSON.stringify(shown).replace(
+    /[^\x20-\x7e]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 export interface YamlTree {
   /** Mappings are `Map`s (never plain objects, so no key can touch a prototype); undefined on syntax errors. */
   value?: unknown;
@@ -19,6 +44,11 @@ export interface YamlTree {
   issues: PathIssue[];
   /** Syntax errors have no document path; they carry their line and column instead. */
   syntaxErrors: { line?: number; column?: number; message: string }[];
+  /**
+   * Where `path` is written in the text (a character offset: a mapping entry's key, a list
+   * item), or its nearest written ancestor's; for listing issues in the order of the file.
+   */
+  positionOf(path: readonly (string | number)[]): number;
 }
 
 /**
@@ -30,8 +60,10 @@ export interface YamlTree {
 export function readYaml(text: string): YamlTree {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
+  const positionOf = (path: readonly (string | number)[]) => position(document.contents, path);
   if (document.errors.length > 0)
     return {
+      positionOf,
       issues: [],
       syntaxErrors: document.errors.map((error) => {
         const position = error.pos[0] !== undefined ? lineCounter.linePos(error.pos[0]) : undefined;
@@ -44,10 +76,11 @@ export function readYaml(text: string): YamlTree {
   const issues: PathIssue[] = [];
   checkKeys(document, document.contents, [], new Set(), issues);
   // A cycle would make the value infinitely deep; nothing after this could walk it.
-  if (issues.some((issue) => issue.message === SELF_ALIAS)) return { issues, syntaxErrors: [] };
+  if (issues.some((issue) => issue.message === SELF_ALIAS)) return { issues, syntaxErrors: [], positionOf };
   try {
     // Aliases are expanded at most 100 times in all, so a small file cannot expand into a huge one.
-    return { value: document.toJS({ maxAliasCount: MAX_ALIASES, mapAsMap: true }), issues, syntaxErrors: [] };
+    const value: unknown = document.toJS({ maxAliasCount: MAX_ALIASES, mapAsMap: true });
+    return { value, issues, syntaxErrors: [], positionOf };
   } catch (error) {
     if (!(error instanceof ReferenceError)) throw error;
     return {
@@ -55,6 +88,7 @@ export function readYaml(text: string): YamlTree {
         { path: [], message: `the document expands too many aliases (at most ${MAX_ALIASES} are allowed)` },
       ],
       syntaxErrors: [],
+      positionOf,
     };
   }
 }
@@ -107,4 +141,25 @@ function checkKeys(
     seen.add(key);
     checkKeys(document, pair.value as Node | null, [...path, key], inside, issues);
   }
+}
+
+function position(root: Node | null, path: readonly (string | number)[]): number {
+  let node = root;
+  let at = root?.range?.[0] ?? 0;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (item) => isScalar(item.key) && keyString(item.key.value) === String(segment),
+      );
+      if (!pair || !isScalar(pair.key)) break;
+      at = pair.key.range?.[0] ?? at;
+      node = pair.value as Node | null;
+    } else if (isSeq(node) && typeof segment === "number") {
+      const item = node.items[segment] as Node | null | undefined;
+      if (!item) break;
+      at = item.range?.[0] ?? at;
+      node = item;
+    } else break;
+  }
+  return at;
 }

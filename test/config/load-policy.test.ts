@@ -80,7 +80,7 @@ describe("parsePolicy errors", () => {
   it("names the path of an unknown key", () => {
     expect(
       issuesOf(`${PROVIDERS}routes:\n  - name: r\n    primary: { provider: local, model: m, modle: x }\n`),
-    ).toEqual(["routes[0].primary.modle: unknown key"]);
+    ).toEqual(['routes[0].primary.modle: unknown key (did you mean "model"?)']);
   });
 
   it("names an unknown provider and an unknown model with what is declared", () => {
@@ -111,11 +111,9 @@ routes: []
     const issues = issuesOf(
       `${PROVIDERS}routes:\n  - name: everything\n    primary: { provider: openai, model: gpt-4.1 }\n`,
     );
-    expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatch(
-      /^routes\[0\]\.primary: route "everything" can match data a hosted provider may not receive: /,
-    );
-    expect(issues[0]).toContain("data class pii may not leave the boundary; provider openai is hosted");
+    expect(issues).toEqual([
+      'routes[0].primary: route "everything" can match data classes internal, pii, regulated, secret, which may not leave the boundary, and provider "openai" is hosted',
+    ]);
   });
 
   it("refuses a hosted fallback on a route matching pii even when the primary is self-hosted", () => {
@@ -123,7 +121,7 @@ routes: []
       `${PROVIDERS}routes:\n  - name: pii\n    match: { data_class: [pii] }\n    primary: { provider: local, model: m }\n    fallback:\n      - { provider: openai, model: gpt-4.1 }\n`,
     );
     expect(issues).toEqual([
-      'routes[0].fallback[0]: route "pii" can match data a hosted provider may not receive: data class pii may not leave the boundary; provider openai is hosted',
+      'routes[0].fallback[0]: route "pii" can match data class pii, which may not leave the boundary, and provider "openai" is hosted',
     ]);
   });
 
@@ -135,7 +133,7 @@ routes:
   - name: r
     primary: { provider: vague, model: m }
 `);
-    expect(issues[0]).toContain("provider vague is hosted");
+    expect(issues[0]).toContain('provider "vague" is hosted');
   });
 
   it("refuses routes after a catch-all, duplicate names and unknown data classes", () => {
@@ -216,6 +214,129 @@ routes:
   });
 });
 
+describe("parsePolicy reports every error in one run", () => {
+  it("reports a typo'd key and an unknown model together, in file order, with the nearest valid ones", () => {
+    const issues = issuesOf(`${PROVIDERS}routes:
+  - name: r
+    match: { data_class: public }
+    primary: { provider: openai, model: gpt-41 }
+    budgets: { max_latncy_ms: 100 }
+`);
+    expect(issues).toEqual([
+      'routes[0].primary.model: unknown model "gpt-41" for provider "openai" (did you mean "gpt-4.1"? listed: gpt-4.1)',
+      'routes[0].budgets.max_latncy_ms: unknown key (did you mean "max_latency_ms"?)',
+    ]);
+  });
+
+  it("keeps checking the rest of a route, and other blocks, after one part of it is bad", () => {
+    const issues = issuesOf(`
+defaults: { data_class: intrenal, max_tokens: -1 }
+providers:
+  local: { kind: mock, hosted: false, mock: { latncy_ms: 1 } }
+  remote: { kind: mock, hosted: false }
+routes:
+  - name: r
+    match: { labels: { team: " x" }, data_class: [pi] }
+    primary: { provider: local, model: m }
+    fallback:
+      - { provider: remote, model: m, runtime: vllm }
+      - { provider: remot, model: m }
+  - name: s
+    primary: { provider: nowhere, modle: m }
+`);
+    expect(issues).toEqual([
+      'defaults.data_class: unknown data class "intrenal" (did you mean "internal"? declared: public, customer_ok, internal, pii, regulated, secret)',
+      "defaults.max_tokens: Too small: expected number to be >0",
+      'providers.local.mock.latncy_ms: unknown key (did you mean "latency_ms"?)',
+      "routes[0].match.labels.team[0]: must have no surrounding whitespace and no control, invisible or bidirectional characters",
+      'routes[0].match.data_class[0]: unknown data class "pi" (did you mean "pii"? declared: public, customer_ok, internal, pii, regulated, secret)',
+      'routes[0].fallback[0].runtime: "vllm" does not match provider "remote", which declares no runtime',
+      'routes[0].fallback[1].provider: unknown provider "remot" (did you mean "remote"? declared: local, remote)',
+      "routes[1].primary.model: required",
+      'routes[1].primary.provider: unknown provider "nowhere" (declared: local, remote)',
+      'routes[1].primary.modle: unknown key (did you mean "model"?)',
+    ]);
+  });
+
+  it("names the known kinds for a missing or unknown provider kind", () => {
+    expect(
+      issuesOf(`
+providers:
+  a: { kind: opnai-compatible, base_url: "http://127.0.0.1:9/v1" }
+  b: { hosted: false }
+routes:
+  - name: r
+    primary: { provider: a, model: m }
+`),
+    ).toEqual([
+      'providers.a.kind: unknown kind "opnai-compatible" (did you mean "openai-compatible"? known kinds: openai-compatible, mock)',
+      "providers.b.kind: required (known kinds: openai-compatible, mock)",
+    ]);
+  });
+
+  it("says a missing required key is required", () => {
+    expect(
+      issuesOf(`
+providers:
+  local: { kind: mock, hosted: false }
+routes:
+  - primary: { provider: local }
+`),
+    ).toEqual(["routes[0].name: required", "routes[0].primary.model: required"]);
+  });
+
+  it("explains a default data class that is not declared, without pointing at a key nobody wrote", () => {
+    expect(
+      issuesOf(`
+data_classes:
+  public: { may_leave: true }
+providers:
+  local: { kind: mock, hosted: false }
+routes:
+  - name: r
+    primary: { provider: local, model: m }
+`),
+    ).toEqual([
+      'defaults.data_class: the default data class "internal" is not declared (declared: public); declare it or set defaults.data_class',
+    ]);
+  });
+});
+
+describe("parsePolicy residency", () => {
+  it("says each violation once per route and hosted provider, naming each class once", () => {
+    const issues = issuesOf(`
+data_classes:
+  public: { may_leave: true }
+  eu_customer: { may_leave: true, regions: [eu] }
+  eu_staff: { may_leave: true, regions: [eu] }
+  internal: { may_leave: false }
+  pii: { may_leave: false }
+providers:
+  cloud: { kind: mock, hosted: true, region: us }
+  eu_cloud: { kind: mock, hosted: true, region: eu }
+  nowhere: { kind: mock, hosted: true }
+  local: { kind: mock, hosted: false }
+routes:
+  - name: eu
+    match: { data_class: [public, eu_customer] }
+    primary: { provider: nowhere, model: a }
+    fallback:
+      - { provider: eu_cloud, model: b }
+  - name: chat
+    primary: { provider: cloud, model: a }
+    fallback:
+      - { provider: eu_cloud, model: b }
+      - { provider: cloud, model: c }
+      - { provider: local, model: d }
+`);
+    expect(issues).toEqual([
+      'routes[0].primary: route "eu" can match data class eu_customer, which may only go to regions [eu], and provider "nowhere" declares no region',
+      'routes[1].primary: route "chat" can match data classes internal, pii, which may not leave the boundary, and provider "cloud" is hosted; it can also match data classes eu_customer, eu_staff, which may only go to regions [eu], and provider "cloud" is in region "us"',
+      'routes[1].fallback[0]: route "chat" can match data classes internal, pii, which may not leave the boundary, and provider "eu_cloud" is hosted',
+    ]);
+  });
+});
+
 describe("provider credentials and headers", () => {
   it("refuses an api key with a control character (a key file's trailing newline) without echoing it", () => {
     const issues = issuesOf(
@@ -235,8 +356,8 @@ routes:
     );
     expect(issues).toEqual([
       "providers.openai.api_key: must not contain control characters (a trailing newline from a key file?)",
-      "providers.openai.headers.x-ok: must not contain control characters (a trailing newline from a key file?)",
       'providers.openai.headers["bad header"]: must be an HTTP header name (a token)',
+      "providers.openai.headers.x-ok: must not contain control characters (a trailing newline from a key file?)",
     ]);
     expect(issues.join("\n")).not.toContain("sk-secret-value");
   });
@@ -312,6 +433,7 @@ routes:
 
   it("refuses route, data class, model, task and tenant names outside the identifier rule, naming each path", () => {
     const issues = issuesOf(`
+defaults: { data_class: public }
 data_classes:
   "pii\u200b": { may_leave: false }
   public: { may_leave: true }
@@ -388,7 +510,7 @@ routes:
 
   it("refuses an unknown key at every level of the document", () => {
     const issues = issuesOf(`
-defaults: { taks: chat }
+defaults: { data_class: public, taks: chat }
 data_classes:
   public: { may_leave: true, region: [eu] }
 providers:
@@ -409,24 +531,22 @@ routes:
 logging: { store_prompt: none }
 extra: true
 `);
-    expect(issues.map((issue) => issue.replace(/: unknown key.*$/, "")).sort()).toEqual(
-      [
-        "defaults.taks",
-        "data_classes.public.region",
-        "providers.local.mock.latency",
-        "providers.local.models.m.price",
-        "providers.remote.openai.field",
-        "providers.remote.timeout_ms",
-        "routes[0].match.tenants",
-        "routes[0].primary.weight",
-        "routes[0].fallback[0].note",
-        "routes[0].budgets.max_latency",
-        "routes[0].degrade.code",
-        "routes[0].retry",
-        "logging.store_prompt",
-        "extra",
-      ].sort(),
-    );
+    expect(issues.map((issue) => issue.replace(/: unknown key.*$/, ""))).toEqual([
+      "defaults.taks",
+      "data_classes.public.region",
+      "providers.local.mock.latency",
+      "providers.local.models.m.price",
+      "providers.remote.openai.field",
+      "providers.remote.timeout_ms",
+      "routes[0].match.tenants",
+      "routes[0].primary.weight",
+      "routes[0].fallback[0].note",
+      "routes[0].budgets.max_latency",
+      "routes[0].degrade.code",
+      "routes[0].retry",
+      "logging.store_prompt",
+      "extra",
+    ]);
   });
 });
 
