@@ -22,6 +22,14 @@ import { type CheckedDocument, type CheckedRoute, hint } from "./validate-policy
 
 type Path = (string | number)[];
 
+/** An issue as operators see it (load-policy formats PathIssues into these). */
+export interface PolicyIssue {
+  /** e.g. "routes[2].primary.model"; a line and column for a YAML syntax error. Empty for the document as a whole. */
+  path: string;
+  /** Never contains a value from the file that could be a secret (an api key). */
+  message: string;
+}
+
 /** The vocabulary a policy gets when it declares no `data_classes`, least sensitive first. */
 const BUILT_IN_DATA_CLASSES: ReadonlyArray<[string, { may_leave: boolean }]> = [
   ["public", { may_leave: true }],

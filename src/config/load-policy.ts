@@ -1,18 +1,11 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Policy } from "../core/policy.js";
-import { compilePolicy, declaredKinds } from "./compile-policy.js";
+import { compilePolicy, declaredKinds, type PolicyIssue } from "./compile-policy.js";
 import type { Environment } from "./env.js";
 import { interpolate, type MissingVariable } from "./interpolate.js";
 import { formatPath, type PathIssue, readYaml } from "./read-yaml.js";
 import { validatePolicy } from "./validate-policy.js";
-
-export interface PolicyIssue {
-  /** e.g. "routes[2].primary.model"; a line and column for a YAML syntax error. Empty for the document as a whole. */
-  path: string;
-  /** Never contains a value from the file that could be a secret (an api key). */
-  message: string;
-}
 
 /** Thrown when a policy cannot be loaded; `issues` lists every problem with its path. */
 export class PolicyError extends Error {
@@ -36,13 +29,16 @@ export function policyVersion(text: string): string {
 
 /** Reads, parses, validates and compiles a policy file. Throws PolicyError with every issue. */
 export async function loadPolicyFile(path: string, env: Environment, now = new Date()): Promise<Policy> {
-  let text: string;
+  return parsePolicy(await readPolicyText(path), { source: path, env, now });
+}
+
+/** The file's text; throws PolicyError when it cannot be read. */
+export async function readPolicyText(path: string): Promise<string> {
   try {
-    text = await readFile(path, "utf8");
+    return await readFile(path, "utf8");
   } catch (error) {
     throw new PolicyError(path, [{ path: "", message: `cannot read file: ${(error as Error).message}` }]);
   }
-  return parsePolicy(text, { source: path, env, now });
 }
 
 /**
