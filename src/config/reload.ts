@@ -1,6 +1,7 @@
 import { type FSWatcher, lstatSync, readlinkSync, watch } from "node:fs";
 import { isAbsolute, join, parse, resolve, sep } from "node:path";
 import type { Logger } from "pino";
+import type { PolicyIssue } from "./compile-policy.js";
 import type { Environment } from "./env.js";
 import { PolicyError, parsePolicy, readPolicyText } from "./load-policy.js";
 import type { PolicyStore } from "./policy-store.js";
@@ -11,7 +12,20 @@ export interface PolicyReloader {
    * when a new policy took effect. Never throws.
    */
   reload(trigger: string): Promise<boolean>;
+  /** What came of the last reload attempt, for operators (GetPolicy); undefined before the first. */
+  lastReload(): ReloadRecord | undefined;
   stop(): void;
+}
+
+export interface ReloadRecord {
+  at: Date;
+  /** "SIGHUP", "file change", or what the caller of reload() named. */
+  trigger: string;
+  outcome: "applied" | "unchanged" | "refused";
+  /** The version read, when the file parsed (so not for a refused one). */
+  version?: string;
+  /** Why it was refused; empty otherwise. */
+  issues: PolicyIssue[];
 }
 
 /** After a change, how long no further change must be seen before the file is read. */
@@ -22,7 +36,8 @@ const DEFAULT_SETTLE_MS = 200;
 /**
  * Reloads the policy when its file changes and on SIGHUP. A valid file takes effect atomically
  * (calls in flight finish under the policy they started with); an invalid one is refused and
- * logged with every issue, and the policy in force stays.
+ * logged with every issue, and the policy in force stays. Every attempt is logged, an unchanged
+ * file included, and remembered (`lastReload`).
  *
  * A change is loaded only once the file has stopped changing: after the last change event a
  * quiet period (`quietMs`) with no other event, a read, a settle interval (`settleMs`), a second
@@ -52,17 +67,24 @@ export function watchPolicyFile(options: {
   const quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   let running: Promise<boolean> = Promise.resolve(false);
+  let last: ReloadRecord | undefined;
   let stopped = false;
 
   const load = async (trigger: string, read: () => Promise<string>): Promise<boolean> => {
     try {
       const policy = parsePolicy(await read(), { source: options.path, env: options.env() });
-      if (policy.version === options.store.current().version) return false;
+      if (policy.version === options.store.current().version) {
+        last = { at: new Date(), trigger, outcome: "unchanged", version: policy.version, issues: [] };
+        log.info({ trigger, version: policy.version }, "policy unchanged");
+        return false;
+      }
       options.store.replace(policy);
+      last = { at: new Date(), trigger, outcome: "applied", version: policy.version, issues: [] };
       log.info({ trigger, version: policy.version, warnings: policy.warnings }, "policy reloaded");
       return true;
     } catch (error) {
       const issues = error instanceof PolicyError ? error.issues : [{ path: "", message: String(error) }];
+      last = { at: new Date(), trigger, outcome: "refused", issues };
       log.error(
         { trigger, issues, version: options.store.current().version },
         "policy refused; the previous one stays in force",
@@ -144,6 +166,7 @@ export function watchPolicyFile(options: {
 
   return {
     reload,
+    lastReload: () => last,
     stop() {
       stopped = true;
       // A settle interval cut short here never resumes: its reader checks `stopped` anyway.

@@ -1,11 +1,12 @@
 import { mkdir, mkdtemp, open, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
+import { Writable } from "node:stream";
+import { type Logger, pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadPolicyFile, parsePolicy } from "../../src/config/load-policy.js";
 import { createPolicyStore } from "../../src/config/policy-store.js";
-import { watchPolicyFile } from "../../src/config/reload.js";
+import { type PolicyReloader, watchPolicyFile } from "../../src/config/reload.js";
 import { createPipeline } from "../../src/core/pipeline.js";
 import type { Policy } from "../../src/core/policy.js";
 import { createDecisionLog } from "../../src/record/decision-log.js";
@@ -148,6 +149,19 @@ routes:
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A log sink: every line the reloader writes, parsed. */
+function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString("utf8").split("\n"))
+        if (line !== "") lines.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { logger: pino({ level: "debug" }, sink), lines };
+}
+
 describe("watchPolicyFile stability", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
@@ -238,5 +252,86 @@ describe("watchPolicyFile stability", () => {
     await writeFile(join(firstTargetDir, "policy.yaml"), MINIMAL_POLICY.replace("model: tiny", "model: a3"));
     await sleep(200);
     expect(model()).toBe("b2");
+  });
+});
+
+describe("PolicyReloader.lastReload", () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function start(): Promise<{
+    path: string;
+    reloader: PolicyReloader;
+    lines: Array<Record<string, unknown>>;
+    version: string;
+  }> {
+    const dir = await mkdtemp(join(tmpdir(), "switchyard-record-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, "policy.yaml");
+    await writeFile(path, MINIMAL_POLICY);
+    const store = createPolicyStore(await loadPolicyFile(path, {}));
+    const { logger, lines } = capturingLogger();
+    const reloader = watchPolicyFile({
+      path,
+      store,
+      env: () => ({}),
+      logger,
+      onSighup: false,
+      quietMs: 20,
+      settleMs: 20,
+    });
+    cleanups.push(() => reloader.stop());
+    return { path, reloader, lines, version: store.current().version };
+  }
+
+  it("is undefined before any reload", async () => {
+    const { reloader } = await start();
+    expect(reloader.lastReload()).toBeUndefined();
+  });
+
+  it("logs and records a reload of an unchanged file, on SIGHUP and on a file change", async () => {
+    const { path, reloader, lines, version } = await start();
+    const before = Date.now();
+    expect(await reloader.reload("SIGHUP")).toBe(false);
+    expect(reloader.lastReload()).toEqual({
+      at: expect.any(Date),
+      trigger: "SIGHUP",
+      outcome: "unchanged",
+      version,
+      issues: [],
+    });
+    expect(reloader.lastReload()?.at.getTime()).toBeGreaterThanOrEqual(before);
+    expect(lines.filter((line) => line.msg === "policy unchanged")).toEqual([
+      expect.objectContaining({ level: 30, trigger: "SIGHUP", version }),
+    ]);
+
+    await writeFile(path, MINIMAL_POLICY);
+    await until(() =>
+      lines.some((line) => line.msg === "policy unchanged" && line.trigger === "file change"),
+    );
+    expect(reloader.lastReload()).toMatchObject({ trigger: "file change", outcome: "unchanged", version });
+  });
+
+  it("records an applied reload with its version, and a refused one with every issue", async () => {
+    const { path, reloader } = await start();
+    await writeFile(path, MINIMAL_POLICY.replace("model: tiny", "model: small"));
+    expect(await reloader.reload("test")).toBe(true);
+    const applied = reloader.lastReload();
+    expect(applied).toMatchObject({ trigger: "test", outcome: "applied", issues: [] });
+    expect(applied?.version).toMatch(/^[0-9a-f]{12}$/);
+
+    await writeFile(path, MINIMAL_POLICY.replace("model: tiny", "modle: small"));
+    expect(await reloader.reload("test")).toBe(false);
+    expect(reloader.lastReload()).toEqual({
+      at: expect.any(Date),
+      trigger: "test",
+      outcome: "refused",
+      issues: [
+        { path: "routes[0].primary.model", message: "required" },
+        { path: "routes[0].primary.modle", message: 'unknown key (did you mean "model"?)' },
+      ],
+    });
   });
 });
