@@ -11,11 +11,22 @@ import type {
 import { residencyRefusal } from "../guard/residency.js";
 import { providerKind } from "../providers/registry.js";
 import type { MissingVariable } from "./interpolate.js";
-import type { PolicyDocument, ProviderDocument, RouteDocument } from "./schema.js";
+import { formatPath, type PathIssue } from "./read-yaml.js";
+import {
+  identifierProblem,
+  type MatchDocument,
+  type ProviderDocument,
+  type RouteDocument,
+} from "./schema.js";
+import { type CheckedDocument, type CheckedRoute, hint } from "./validate-policy.js";
 
+type Path = (string | number)[];
+
+/** An issue as operators see it (load-policy formats PathIssues into these). */
 export interface PolicyIssue {
-  /** e.g. "routes[2].primary.model". Empty for the document as a whole. */
+  /** e.g. "routes[2].primary.model"; a line and column for a YAML syntax error. Empty for the document as a whole. */
   path: string;
+  /** Never contains a value from the file that could be a secret (an api key). */
   message: string;
 }
 
@@ -29,30 +40,18 @@ const BUILT_IN_DATA_CLASSES: ReadonlyArray<[string, { may_leave: boolean }]> = [
   ["secret", { may_leave: false }],
 ];
 
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out;
-}
-
 /**
  * An unset variable is an error everywhere but in a provider's credential keys (as its kind
  * declares them), where it leaves that provider out of routing (so the shipped policy works on a
  * laptop with no keys). `kinds` maps provider names to their declared `kind:`.
  */
 export function unsetVariableIssues(
-  missing: MissingVariable[],
+  missing: readonly MissingVariable[],
   kinds: ReadonlyMap<string, string>,
-): PolicyIssue[] {
+): PathIssue[] {
   return missing
     .filter((gap) => credentialProvider(gap, kinds) === undefined)
-    .map((gap) => ({
-      path: formatPath(gap.path),
-      message: `environment variable ${gap.variable} is not set`,
-    }));
+    .map((gap) => ({ path: gap.path, message: `environment variable ${gap.variable} is not set` }));
 }
 
 /** The provider whose credential this unset variable is, if it is one. */
@@ -77,107 +76,120 @@ export function declaredKinds(raw: unknown): Map<string, string> {
 }
 
 export interface CompileInput {
-  document: PolicyDocument;
+  /** The document as far as it parsed (validate-policy.ts). */
+  document: CheckedDocument;
   missing: MissingVariable[];
+  /** Provider name → declared kind (declaredKinds), to tell credentials from other variables. */
+  kinds: ReadonlyMap<string, string>;
   version: string;
   source: string;
   loadedAt: Date;
 }
 
+/** What a reference may name. */
+interface Names {
+  /**
+   * Every name declared, in file order, including those whose block was refused (already
+   * reported: a reference to one is not an error of its own).
+   */
+  declared: readonly string[];
+  /** False when the section could not be read: no reference into it is checked. */
+  complete: boolean;
+}
+
 /**
- * Resolves every reference of a schema-valid document and enforces what the schema alone
- * cannot: known providers, models and data classes; unique route names; no route after a
- * catch-all; and residency (DESIGN invariant 1): no route that can match a class which may not
- * leave the boundary names a hosted provider.
+ * Resolves every reference of the document as far as it parsed, and enforces what the schema
+ * alone cannot: known providers, models and data classes; runtimes that agree; unique route
+ * names; no route after a catch-all; and residency (DESIGN invariant 1): no route that can match
+ * a class which may not leave the boundary (or its regions) names a hosted provider (or one
+ * elsewhere). A reference to a block that was itself refused is not reported again. Returns a
+ * policy only when the document is complete and no issue was found.
  */
-export function compilePolicy(input: CompileInput): { policy?: Policy; issues: PolicyIssue[] } {
+export function compilePolicy(input: CompileInput): { policy?: Policy; issues: PathIssue[] } {
   const { document } = input;
-  const issues: PolicyIssue[] = [];
+  const issues: PathIssue[] = [...unsetVariableIssues(input.missing, input.kinds)];
   const warnings: string[] = [];
 
-  const kinds = declaredKinds(document);
-  issues.push(...unsetVariableIssues(input.missing, kinds));
-
   const dataClasses = compileDataClasses(document);
+  const classNames: Names = document.dataClasses ?? { declared: [...dataClasses.keys()], complete: true };
   const providers = new Map<string, ProviderPolicy>();
-  for (const [providerName, provider] of Object.entries(document.providers)) {
-    const compiled = compileProvider(providerName, provider, input.missing, kinds, issues);
+  for (const [providerName, provider] of document.providers.valid) {
+    const compiled = compileProvider(providerName, provider, input, issues);
     if (compiled.disabledReason)
       warnings.push(`provider "${providerName}" left out: ${compiled.disabledReason}`);
     providers.set(providerName, compiled);
   }
 
-  for (const [key, value] of [["defaults.data_class", document.defaults.data_class]] as const) {
-    if (!dataClasses.has(value)) issues.push({ path: key, message: unknownDataClass(value, dataClasses) });
-  }
+  const defaultClass = document.defaults.fields.data_class;
+  const defaultProblem =
+    defaultClass === undefined ? undefined : unknownName("data class", defaultClass, classNames);
+  if (defaultProblem)
+    issues.push({
+      path: ["defaults", "data_class"],
+      // Said differently when the file never wrote the key: the operator would look for it in vain.
+      message: document.defaultsWritten.has("data_class")
+        ? defaultProblem
+        : `the default data class "${defaultClass}" is not declared (declared: ${declaredList(classNames)}); declare it or set defaults.data_class`,
+    });
 
   const routes: RoutePolicy[] = [];
   const seenNames = new Map<string, number>();
-  let catchAll: { name: string; index: number } | undefined;
-  document.routes.forEach((route, index) => {
-    const at = `routes[${index}]`;
-    const earlier = seenNames.get(route.name);
-    if (earlier !== undefined)
-      issues.push({
-        path: `${at}.name`,
-        message: `duplicate route name "${route.name}" (also routes[${earlier}])`,
-      });
-    seenNames.set(route.name, index);
+  let catchAll: { name?: string; index: number } | undefined;
+  for (const checked of document.routes) {
+    const at = checked.path;
+    if (checked.name !== undefined) {
+      const earlier = seenNames.get(checked.name);
+      if (earlier !== undefined)
+        issues.push({
+          path: [...at, "name"],
+          message: `duplicate route name "${checked.name}" (also routes[${earlier}])`,
+        });
+      else seenNames.set(checked.name, checked.index);
+    }
     if (catchAll)
       issues.push({
         path: at,
-        message: `unreachable: route "${catchAll.name}" at routes[${catchAll.index}] matches every request`,
+        message: `unreachable: ${catchAll.name === undefined ? "the route" : `route "${catchAll.name}"`} at routes[${catchAll.index}] matches every request`,
       });
 
-    const match = compileMatch(route, at, dataClasses, issues);
-    if (isCatchAll(match) && !catchAll) catchAll = { name: route.name, index };
-    const targets = compileTargets(route, at, providers, issues, warnings);
-    checkResidency(route, at, match, targets, providers, dataClasses, issues);
-    routes.push({
-      name: route.name,
-      rule: describeMatch(match),
-      match,
-      targets,
-      budgets: {
-        ...(route.budgets?.max_latency_ms !== undefined && { maxLatencyMs: route.budgets.max_latency_ms }),
-        ...(route.budgets?.first_token_ms !== undefined && { firstTokenMs: route.budgets.first_token_ms }),
-        ...(route.budgets?.max_token_gap_ms !== undefined && {
-          maxTokenGapMs: route.budgets.max_token_gap_ms,
-        }),
-        maxTokens: route.budgets?.max_tokens ?? "unbounded",
-      },
-      ...(route.degrade && { degradeAnswer: route.degrade.answer }),
-    });
-  });
+    checkMatchReferences(checked, classNames, issues);
+    const match = compileMatch(checked.match.fields);
+    if (checked.match.whole && isCatchAll(match) && !catchAll)
+      catchAll = { ...(checked.name !== undefined && { name: checked.name }), index: checked.index };
+    const targets = compileTargets(checked, providers, document.providers, issues, warnings);
+    // Which classes the route can match is known when its data_class list parsed (or is absent).
+    if (!checked.match.invalid.has("data_class"))
+      issues.push(...residencyIssues(checked, match, targets, providers, dataClasses));
+    if (checked.route) routes.push(compileRoute(checked.route, match, targets));
+  }
 
-  if (issues.length > 0) return { issues };
+  const { whole: defaults } = document.defaults;
+  const { logging } = document;
+  if (!document.complete || issues.length > 0 || !defaults || !logging) return { issues };
   return {
     issues,
     policy: {
       version: input.version,
       source: input.source,
       loadedAt: input.loadedAt,
-      defaults: {
-        dataClass: document.defaults.data_class,
-        task: document.defaults.task,
-        maxTokens: document.defaults.max_tokens,
-      },
+      defaults: { dataClass: defaults.data_class, task: defaults.task, maxTokens: defaults.max_tokens },
       dataClasses,
       providers,
       routes,
       logging: {
-        storePrompts: document.logging.store_prompts,
-        storeOutputs: document.logging.store_outputs,
-        storeToolArgs: document.logging.store_tool_args,
+        storePrompts: logging.store_prompts,
+        storeOutputs: logging.store_outputs,
+        storeToolArgs: logging.store_tool_args,
       },
       warnings,
     },
   };
 }
 
-function compileDataClasses(document: PolicyDocument): Map<string, DataClass> {
-  const declared: ReadonlyArray<[string, { may_leave: boolean; regions?: string[] }]> = document.data_classes
-    ? Object.entries(document.data_classes)
+/** The declared classes that parsed (or the built-in ones), ranked in file order. */
+function compileDataClasses(document: CheckedDocument): Map<string, DataClass> {
+  const declared: ReadonlyArray<[string, { may_leave: boolean; regions?: string[] }]> = document.dataClasses
+    ? [...document.dataClasses.valid]
     : BUILT_IN_DATA_CLASSES;
   const classes = new Map<string, DataClass>();
   declared.forEach(([className, spec], rank) => {
@@ -190,26 +202,29 @@ function compileDataClasses(document: PolicyDocument): Map<string, DataClass> {
 function compileProvider(
   providerName: string,
   provider: ProviderDocument,
-  missing: MissingVariable[],
-  kinds: ReadonlyMap<string, string>,
-  issues: PolicyIssue[],
+  input: CompileInput,
+  issues: PathIssue[],
 ): ProviderPolicy {
-  const at = `providers.${providerName}`;
+  const at = ["providers", providerName];
   const { kind, hosted, region, runtime, models: modelDocuments, ...settings } = provider;
-  const keyGap = missing.find((gap) => credentialProvider(gap, kinds) === providerName);
+  const keyGap = input.missing.find((gap) => credentialProvider(gap, input.kinds) === providerName);
   const models = modelDocuments
     ? new Map<string, ModelPrice>(
         Object.entries(modelDocuments).map(([modelName, model]) => [
           modelName,
           {
-            inputPicoUsdPerToken: price(
-              model.input_usd_per_mtok,
-              `${at}.models.${modelName}.input_usd_per_mtok`,
-            ),
-            outputPicoUsdPerToken: price(
-              model.output_usd_per_mtok,
-              `${at}.models.${modelName}.output_usd_per_mtok`,
-            ),
+            inputPicoUsdPerToken: price(model.input_usd_per_mtok, [
+              ...at,
+              "models",
+              modelName,
+              "input_usd_per_mtok",
+            ]),
+            outputPicoUsdPerToken: price(model.output_usd_per_mtok, [
+              ...at,
+              "models",
+              modelName,
+              "output_usd_per_mtok",
+            ]),
             ...(model.context_window !== undefined && { contextWindow: model.context_window }),
           },
         ]),
@@ -226,7 +241,7 @@ function compileProvider(
     ...(models && { models }),
   };
 
-  function price(usdPerMtok: number, path: string): number {
+  function price(usdPerMtok: number, path: Path): number {
     const exact = picoUsdPerToken(usdPerMtok);
     if (exact !== undefined) return exact;
     issues.push({ path, message: "must have at most six decimal places (a millionth of a dollar)" });
@@ -234,21 +249,15 @@ function compileProvider(
   }
 }
 
-function compileMatch(
-  route: RouteDocument,
-  at: string,
-  dataClasses: ReadonlyMap<string, DataClass>,
-  issues: PolicyIssue[],
-): RouteMatch {
-  const match = route.match;
-  if (!match) return {};
-  match.data_class?.forEach((className, index) => {
-    if (!dataClasses.has(className))
-      issues.push({
-        path: `${at}.match.data_class[${index}]`,
-        message: unknownDataClass(className, dataClasses),
-      });
+function checkMatchReferences(checked: CheckedRoute, classNames: Names, issues: PathIssue[]): void {
+  checked.match.fields.data_class?.forEach((className, index) => {
+    const problem = unknownName("data class", className, classNames);
+    if (problem) issues.push({ path: [...checked.path, "match", "data_class", index], message: problem });
   });
+}
+
+/** The route's match as far as it parsed (only used whole when it all did). */
+function compileMatch(match: Partial<MatchDocument>): RouteMatch {
   return {
     ...(match.task && { tasks: new Set(match.task) }),
     ...(match.data_class && { dataClasses: new Set(match.data_class) }),
@@ -274,76 +283,136 @@ function describeMatch(match: RouteMatch): string {
   return parts.length > 0 ? parts.join(" and ") : "any request";
 }
 
+interface PlacedTarget extends RouteTarget {
+  path: Path;
+}
+
+/** The targets whose provider and model resolve, each checked against its provider. */
 function compileTargets(
-  route: RouteDocument,
-  at: string,
+  checked: CheckedRoute,
   providers: ReadonlyMap<string, ProviderPolicy>,
-  issues: PolicyIssue[],
+  providerNames: Names,
+  issues: PathIssue[],
   warnings: string[],
-): RouteTarget[] {
-  const targets: RouteTarget[] = [];
-  const entries: Array<[string, string, RouteDocument["primary"]]> = [
-    ["primary", `${at}.primary`, route.primary],
-    ...route.fallback.map(
-      (target, index) =>
-        [`fallback[${index}]`, `${at}.fallback[${index}]`, target] as [string, string, typeof target],
-    ),
-  ];
-  for (const [role, path, target] of entries) {
-    const provider = providers.get(target.provider);
+): PlacedTarget[] {
+  const targets: PlacedTarget[] = [];
+  for (const { role, path, target } of checked.targets) {
+    const { provider: providerName, model, runtime } = target.fields;
+    if (providerName === undefined) continue;
+    const provider = providers.get(providerName);
     if (!provider) {
-      issues.push({
-        path: `${path}.provider`,
-        message: `unknown provider "${target.provider}" (declared: ${[...providers.keys()].join(", ") || "none"})`,
-      });
+      const problem = unknownName("provider", providerName, providerNames);
+      if (problem) issues.push({ path: [...path, "provider"], message: problem });
       continue;
     }
-    if (provider.models && !provider.models.has(target.model))
+    if (runtime !== undefined && runtime !== provider.runtime)
       issues.push({
-        path: `${path}.model`,
-        message: `unknown model "${target.model}" for provider "${target.provider}" (listed: ${[...provider.models.keys()].join(", ")})`,
+        path: [...path, "runtime"],
+        message:
+          provider.runtime === undefined
+            ? `"${runtime}" does not match provider "${providerName}", which declares no runtime`
+            : `"${runtime}" does not match provider "${providerName}" runtime "${provider.runtime}"`,
       });
+    if (model === undefined) continue;
+    if (provider.models && !provider.models.has(model)) {
+      const suggestion = hint(model, provider.models.keys());
+      issues.push({
+        path: [...path, "model"],
+        message: `unknown model "${model}" for provider "${providerName}" (${suggestion}listed: ${[...provider.models.keys()].join(", ")})`,
+      });
+    }
     if (!provider.models)
       warnings.push(
-        `${path}: provider "${target.provider}" lists no models; cost of "${target.model}" is reported as 0`,
+        `${formatPath(path)}: provider "${providerName}" lists no models; cost of "${model}" is reported as 0`,
       );
-    const declaredRuntime = provider.runtime;
-    if (target.runtime && declaredRuntime && target.runtime !== declaredRuntime)
-      issues.push({
-        path: `${path}.runtime`,
-        message: `"${target.runtime}" does not match provider "${target.provider}" runtime "${declaredRuntime}"`,
-      });
-    targets.push({ provider: target.provider, model: target.model, role });
+    targets.push({ provider: providerName, model, role, path });
   }
   return targets;
 }
 
-function checkResidency(
-  route: RouteDocument,
-  at: string,
+/**
+ * One issue per (route, hosted provider) the route can send refused data to, naming the classes
+ * once each, at the provider's first target. Whether a class is refused is the one residency rule
+ * (guard/residency.ts); the wording groups classes by the rule that refused them.
+ */
+function residencyIssues(
+  checked: CheckedRoute,
   match: RouteMatch,
-  targets: readonly RouteTarget[],
+  targets: readonly PlacedTarget[],
   providers: ReadonlyMap<string, ProviderPolicy>,
   dataClasses: ReadonlyMap<string, DataClass>,
-  issues: PolicyIssue[],
-): void {
+): PathIssue[] {
   const reachable = [...dataClasses.values()].filter(
     (dataClass) => !match.dataClasses || match.dataClasses.has(dataClass.name),
   );
-  for (const target of targets) {
-    const provider = providers.get(target.provider);
+  const firstTarget = new Map<string, Path>();
+  for (const target of targets)
+    if (!firstTarget.has(target.provider)) firstTarget.set(target.provider, target.path);
+  const issues: PathIssue[] = [];
+  for (const [providerName, path] of firstTarget) {
+    const provider = providers.get(providerName);
     if (!provider?.hosted) continue;
-    const refused = reachable
-      .map((dataClass) => residencyRefusal(dataClass, provider))
-      .filter((reason): reason is string => reason !== undefined);
-    if (refused.length > 0)
-      issues.push({
-        path: `${at}.${target.role}`,
-        message: `route "${route.name}" can match data a hosted provider may not receive: ${refused.join("; ")}`,
-      });
+    const refused = reachable.filter((dataClass) => residencyRefusal(dataClass, provider) !== undefined);
+    if (refused.length === 0) continue;
+    const clauses: string[] = [];
+    const mayNotLeave = refused.filter((dataClass) => !dataClass.mayLeave);
+    if (mayNotLeave.length > 0)
+      clauses.push(
+        `${classList(mayNotLeave)}, which may not leave the boundary, and provider "${providerName}" is hosted`,
+      );
+    const byRegions = new Map<string, DataClass[]>();
+    for (const dataClass of refused.filter((refusedClass) => refusedClass.mayLeave)) {
+      const regions = [...(dataClass.regions ?? [])].join(", ");
+      byRegions.set(regions, [...(byRegions.get(regions) ?? []), dataClass]);
+    }
+    const where = provider.region === "" ? "declares no region" : `is in region "${provider.region}"`;
+    for (const [regions, group] of byRegions)
+      clauses.push(
+        `${classList(group)}, which may only go to regions [${regions}], and provider "${providerName}" ${where}`,
+      );
+    const route = checked.name === undefined ? "this route" : `route "${checked.name}"`;
+    issues.push({ path, message: `${route} can match ${clauses.join("; it can also match ")}` });
   }
+  return issues;
 }
 
-function unknownDataClass(className: string, dataClasses: ReadonlyMap<string, DataClass>): string {
-  return `unknown data class "${className}" (declared: ${[...dataClasses.keys()].join(", ")})`;
+function classList(classes: readonly DataClass[]): string {
+  return `data class${classes.length > 1 ? "es" : ""} ${classes.map((dataClass) => dataClass.name).join(", ")}`;
+}
+
+function compileRoute(
+  route: RouteDocument,
+  match: RouteMatch,
+  targets: readonly PlacedTarget[],
+): RoutePolicy {
+  return {
+    name: route.name,
+    rule: describeMatch(match),
+    match,
+    targets: targets.map(({ provider, model, role }) => ({ provider, model, role })),
+    budgets: {
+      ...(route.budgets?.max_latency_ms !== undefined && { maxLatencyMs: route.budgets.max_latency_ms }),
+      ...(route.budgets?.first_token_ms !== undefined && { firstTokenMs: route.budgets.first_token_ms }),
+      ...(route.budgets?.max_token_gap_ms !== undefined && {
+        maxTokenGapMs: route.budgets.max_token_gap_ms,
+      }),
+      maxTokens: route.budgets?.max_tokens ?? "unbounded",
+    },
+    ...(route.degrade && { degradeAnswer: route.degrade.answer }),
+  };
+}
+
+/** Why `name` is not a known one, with the nearest as a hint; undefined when it is (or cannot be told). */
+function unknownName(what: string, name: string, names: Names): string | undefined {
+  if (!names.complete || names.declared.includes(name)) return undefined;
+  return `unknown ${what} "${name}" (${hint(name, listable(names))}declared: ${declaredList(names)})`;
+}
+
+/** The declared names, as a list to show (a name refused for its spelling is not repeated). */
+function declaredList(names: Names): string {
+  return listable(names).join(", ") || "none";
+}
+
+function listable(names: Names): string[] {
+  return names.declared.filter((name) => identifierProblem(name) === undefined);
 }

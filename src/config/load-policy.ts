@@ -1,17 +1,11 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { isMap, LineCounter, parseDocument } from "yaml";
 import type { Policy } from "../core/policy.js";
-import {
-  compilePolicy,
-  declaredKinds,
-  formatPath,
-  type PolicyIssue,
-  unsetVariableIssues,
-} from "./compile-policy.js";
+import { compilePolicy, declaredKinds, type PolicyIssue } from "./compile-policy.js";
 import type { Environment } from "./env.js";
 import { interpolate, type MissingVariable } from "./interpolate.js";
-import { policySchema } from "./schema.js";
+import { formatPath, type PathIssue, readYaml } from "./read-yaml.js";
+import { validatePolicy } from "./validate-policy.js";
 
 /** Thrown when a policy cannot be loaded; `issues` lists every problem with its path. */
 export class PolicyError extends Error {
@@ -28,55 +22,76 @@ export function formatIssue(issue: PolicyIssue): string {
   return issue.path ? `  ${issue.path}: ${issue.message}` : `  ${issue.message}`;
 }
 
+/** A policy's version: a short hash of the file's text. */
+export function policyVersion(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 12);
+}
+
 /** Reads, parses, validates and compiles a policy file. Throws PolicyError with every issue. */
 export async function loadPolicyFile(path: string, env: Environment, now = new Date()): Promise<Policy> {
-  let text: string;
+  return parsePolicy(await readPolicyText(path), { source: path, env, now });
+}
+
+/** The file's text; throws PolicyError when it cannot be read. */
+export async function readPolicyText(path: string): Promise<string> {
   try {
-    text = await readFile(path, "utf8");
+    return await readFile(path, "utf8");
   } catch (error) {
     throw new PolicyError(path, [{ path: "", message: `cannot read file: ${(error as Error).message}` }]);
   }
-  return parsePolicy(text, { source: path, env, now });
 }
 
-/** Parses policy text (YAML). Throws PolicyError with every issue found, each with its path. */
+/**
+ * Parses policy text (YAML). Throws PolicyError with every issue found, each with its path, in
+ * the order they appear in the file: syntax errors alone (nothing else can be read), otherwise
+ * the schema's and the cross-references' together.
+ */
 export function parsePolicy(text: string, options: { source: string; env: Environment; now?: Date }): Policy {
-  const lineCounter = new LineCounter();
-  const yamlDocument = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
-  if (yamlDocument.errors.length > 0)
+  const tree = readYaml(text);
+  if (tree.syntaxErrors.length > 0)
     throw new PolicyError(
       options.source,
-      yamlDocument.errors.map((error) => {
-        const position = error.pos[0] !== undefined ? lineCounter.linePos(error.pos[0]) : undefined;
-        return {
-          path: position ? `line ${position.line}, column ${position.col}` : "",
-          message: error.message.split("\n")[0] ?? error.code,
-        };
-      }),
+      tree.syntaxErrors.map((error) => ({
+        path: error.line !== undefined ? `line ${error.line}, column ${error.column}` : "",
+        message: error.message,
+      })),
     );
-  if (!isMap(yamlDocument.contents))
+  const inFileOrder = (issues: PathIssue[]) => sortAndFormat(issues, tree.positionOf);
+  if (tree.value === undefined) throw new PolicyError(options.source, inFileOrder(tree.issues));
+  if (!(tree.value instanceof Map))
     throw new PolicyError(options.source, [{ path: "", message: "the policy must be a YAML mapping" }]);
 
   const missing: MissingVariable[] = [];
-  const raw = interpolate(yamlDocument.toJS({ maxAliasCount: 100 }), options.env, missing);
-  const parsed = policySchema.safeParse(raw);
-  if (!parsed.success)
-    throw new PolicyError(options.source, [
-      ...parsed.error.issues.flatMap((issue) =>
-        issue.code === "unrecognized_keys"
-          ? issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: "unknown key" }))
-          : [{ path: formatPath(issue.path), message: issue.message }],
-      ),
-      ...unsetVariableIssues(missing, declaredKinds(raw)),
-    ]);
-
+  const raw = interpolate(tree.value, options.env, missing) as Record<string, unknown>;
+  const validated = validatePolicy(raw, missing);
   const { policy, issues } = compilePolicy({
-    document: parsed.data,
+    document: validated.document,
     missing,
-    version: createHash("sha256").update(text).digest("hex").slice(0, 12),
+    kinds: declaredKinds(raw),
+    version: policyVersion(text),
     source: options.source,
     loadedAt: options.now ?? new Date(),
   });
-  if (!policy) throw new PolicyError(options.source, issues);
+  const all = [...tree.issues, ...validated.issues, ...issues];
+  if (!policy || all.length > 0) throw new PolicyError(options.source, inFileOrder(all));
   return policy;
+}
+
+/** In the order of the file (stable, so issues at one place keep the order they were found in), once each. */
+function sortAndFormat(
+  issues: PathIssue[],
+  positionOf: (path: readonly (string | number)[]) => number,
+): PolicyIssue[] {
+  const placed = issues.map((issue) => ({ at: positionOf(issue.path), issue }));
+  placed.sort((a, b) => a.at - b.at);
+  const seen = new Set<string>();
+  const out: PolicyIssue[] = [];
+  for (const { issue } of placed) {
+    const formatted = { path: formatPath(issue.path), message: issue.message };
+    const key = `${formatted.path}\n${formatted.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(formatted);
+  }
+  return out;
 }

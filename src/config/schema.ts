@@ -2,37 +2,83 @@ import { z } from "zod";
 import { PROVIDER_KINDS } from "../providers/registry.js";
 
 /**
- * The policy file as operators write it (snake_case YAML). Every object is strict so a typo is
- * an error with its path; cross-references (a route naming an unknown provider) are resolved in
+ * The policy file as operators write it (snake_case YAML), one schema per block. Every object is
+ * strict so a typo is an error with its path. validate-policy.ts applies them block by block (a
+ * provider, a route, each part of a route) so that one bad block does not hide the errors of
+ * another; cross-references (a route naming an unknown provider) are resolved in
  * compile-policy.ts, which has the whole document at hand.
  */
 
-const name = z.string().trim().min(1, "must not be empty");
+/**
+ * Names (providers, routes, data classes, models, runtimes, regions) and the task and tenant
+ * values routes match on. Refused, never trimmed: `"cloud "` beside `cloud` would be a second
+ * provider that reads like the first. Model names need `/`, `:`, `.` and `@`
+ * (`meta-llama/Llama-3-8B`, `llama3:8b`, `claude-3@2024`).
+ */
+const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
+const IDENTIFIER_MAX_LENGTH = 128;
+const IDENTIFIER_RULE = `must be an identifier: ASCII letters, digits and ._:/@+-, starting with a letter or digit, at most ${IDENTIFIER_MAX_LENGTH} characters`;
+
+/** Why `text` may not be a name, or undefined when it may. Never echoes the text. */
+export function identifierProblem(text: string): string | undefined {
+  if (text === "") return "must not be empty";
+  if (text.length > IDENTIFIER_MAX_LENGTH)
+    return `${IDENTIFIER_RULE} (this one has ${text.length} characters)`;
+  if (IDENTIFIER.test(text)) return undefined;
+  return /^\s|\s$/u.test(text) ? `${IDENTIFIER_RULE} (this one has surrounding whitespace)` : IDENTIFIER_RULE;
+}
+
+/** Control, format (zero-width, bidirectional overrides) and line/paragraph separator characters. */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Why `text` may not be a label key or value, or undefined when it may. Labels come from
+ * callers' free text, so inner spaces are fine, but nothing that reads differently than it matches.
+ */
+export function labelProblem(text: string): string | undefined {
+  if (text === "") return "must not be empty";
+  if (/^\s|\s$/u.test(text) || INVISIBLE.test(text))
+    return "must have no surrounding whitespace and no control, invisible or bidirectional characters";
+  return undefined;
+}
+
+function refusing(problem: (text: string) => string | undefined) {
+  return z.string().superRefine((text, context) => {
+    const message = problem(text);
+    if (message !== undefined) context.addIssue({ code: "custom", message });
+  });
+}
+
+const name = refusing(identifierProblem);
+const labelText = refusing(labelProblem);
 /** Lists in `match` accept a single value too: `task: chat` means `task: [chat]`. */
-const oneOrMany = z.union([
-  name.transform((value) => [value]),
-  z.array(name).min(1, "must list at least one value"),
-]);
+const oneOrMany = (item: z.ZodType<string>) =>
+  z.preprocess(
+    (value) => (typeof value === "string" ? [value] : value),
+    z.array(item).min(1, "must list at least one value"),
+  );
 const positiveInt = z.int().positive();
 /** Durations are bounded well under Node's 32-bit timer limit (a larger value would fire at once). */
 const durationMs = z.int().positive().max(3_600_000, "must be at most 3600000 (one hour)");
 
-const targetSchema = z.strictObject({
+/** The keys of a route target (`primary`, each `fallback`), parsed one by one. */
+export const targetShape = {
   provider: name,
   model: name,
   /** Serving runtime the operator expects (vllm, ollama, ...); must agree with the provider's. */
   runtime: name.optional(),
-});
+};
 
-const matchSchema = z.strictObject({
-  task: oneOrMany.optional(),
-  data_class: oneOrMany.optional(),
-  tenant: oneOrMany.optional(),
+/** The keys of a route's `match`, parsed one by one. */
+export const matchShape = {
+  task: oneOrMany(name).optional(),
+  data_class: oneOrMany(name).optional(),
+  tenant: oneOrMany(name).optional(),
   /** Every listed label must be present on the request with one of the listed values. */
-  labels: z.record(name, oneOrMany).optional(),
-});
+  labels: z.record(labelText, oneOrMany(labelText)).optional(),
+};
 
-const budgetsSchema = z.strictObject({
+export const budgetsSchema = z.strictObject({
   /** Whole request, all attempts included. */
   max_latency_ms: durationMs.optional(),
   /** Streams: time to the first token of an attempt; exceeding it fails over to the next target. */
@@ -44,23 +90,28 @@ const budgetsSchema = z.strictObject({
    * policy's `defaults.max_tokens` as the number, so every call carries one. "unbounded" passes the
    * caller's value, or none.
    */
-  max_tokens: z.union([positiveInt, z.literal("bounded"), z.literal("unbounded")]).optional(),
+  max_tokens: z
+    .union([positiveInt, z.literal("bounded"), z.literal("unbounded")], {
+      error: 'must be a positive whole number, "bounded" or "unbounded"',
+    })
+    .optional(),
 });
 
-const degradeSchema = z.strictObject({
+export const degradeSchema = z.strictObject({
   /** Fixed non-AI answer returned when every target failed with a retryable error. */
   answer: z.string().min(1),
 });
 
-const routeSchema = z.strictObject({
+/** The keys of a route. `match`, `primary` and `fallback` are parsed key by key themselves. */
+export const routeShape = {
   name,
   /** Omitted or empty: matches every request (a default route, which must come last). */
-  match: matchSchema.optional(),
-  primary: targetSchema,
-  fallback: z.array(targetSchema).default([]),
+  match: z.strictObject(matchShape).optional(),
+  primary: z.strictObject(targetShape),
+  fallback: z.array(z.strictObject(targetShape)).default([]),
   budgets: budgetsSchema.optional(),
   degrade: degradeSchema.optional(),
-});
+};
 
 const modelSchema = z.strictObject({
   input_usd_per_mtok: z.number().nonnegative().default(0),
@@ -75,56 +126,65 @@ const modelSchema = z.strictObject({
 const commonProviderShape = {
   /** Whether data sent to this provider leaves our boundary. Omitted means true: fail closed. */
   hosted: z.boolean().default(true),
-  region: z.string().default(""),
+  /** Empty: none declared (a data class with `regions` then refuses it). */
+  region: refusing((text) => (text === "" ? undefined : identifierProblem(text))).default(""),
   runtime: name.optional(),
   /** When listed, routes may only name these models; prices make `costUsd` meaningful. */
   models: z.record(name, modelSchema).optional(),
 };
 
-/** One provider block: the common keys plus those of the kind it names, strictly. */
-const providerSchema = z.discriminatedUnion(
-  "kind",
-  PROVIDER_KINDS.map((definition) =>
+/**
+ * One provider block per kind: `kind`, the common keys and the kind's own, strictly. Looked up
+ * by `kind` first (rather than a discriminated union) so an unknown kind gets a helpful message.
+ */
+export const providerSchemas: ReadonlyMap<string, z.ZodType<ProviderDocument>> = new Map(
+  PROVIDER_KINDS.map((definition) => [
+    definition.kind,
     z.strictObject({
       kind: z.literal(definition.kind),
       ...commonProviderShape,
       ...definition.settingsSchema.shape,
-    }),
-  ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+    }) as unknown as z.ZodType<ProviderDocument>,
+  ]),
 );
 
-const dataClassSchema = z.strictObject({
+export const dataClassSchema = z.strictObject({
   /** Whether requests of this class may be sent to a provider marked `hosted: true`. */
   may_leave: z.boolean(),
   /** When set, hosted providers must be in one of these regions. */
   regions: z.array(name).optional(),
 });
 
-const loggingSchema = z.strictObject({
-  store_prompts: z.enum(["full", "redacted", "hashed", "none"]).default("none"),
-  store_outputs: z.boolean().default(false),
-  store_tool_args: z.enum(["full", "denylist_secrets", "none"]).default("denylist_secrets"),
-});
+export const loggingSchema = z
+  .strictObject({
+    store_prompts: z.enum(["full", "redacted", "hashed", "none"]).default("none"),
+    store_outputs: z.boolean().default(false),
+    store_tool_args: z.enum(["full", "denylist_secrets", "none"]).default("denylist_secrets"),
+  })
+  .prefault({});
 
-const defaultsSchema = z.strictObject({
+/** The keys of `defaults`, parsed one by one. */
+export const defaultsShape = {
   /** Class of a request that declares none. Ship a class that stays inside: fail closed. */
   data_class: name.default("internal"),
   task: name.default("chat"),
   /** Output-token cap for routes whose `max_tokens` is "bounded". */
   max_tokens: positiveInt.default(1024),
-});
+};
 
-export const policySchema = z.strictObject({
-  defaults: defaultsSchema.prefault({}),
-  /** Ordered from least to most sensitive; classification may only move a request down this list. */
-  data_classes: z.record(name, dataClassSchema).optional(),
-  providers: z.record(name, providerSchema as unknown as z.ZodType<ProviderDocument>),
-  routes: z.array(routeSchema).min(1, "must list at least one route"),
-  logging: loggingSchema.prefault({}),
-});
+/**
+ * The top-level keys. `data_classes` is ordered from least to most sensitive (classification may
+ * only move a request down that list); `providers` and `data_classes` map names to blocks;
+ * `routes` is ordered, first match wins.
+ */
+export const POLICY_KEYS = ["defaults", "data_classes", "providers", "routes", "logging"] as const;
 
-export type PolicyDocument = z.infer<typeof policySchema>;
-export type RouteDocument = z.infer<typeof routeSchema>;
+export type TargetDocument = z.output<z.ZodObject<typeof targetShape>>;
+export type MatchDocument = z.output<z.ZodObject<typeof matchShape>>;
+export type RouteDocument = z.output<z.ZodObject<typeof routeShape>>;
+export type DefaultsDocument = z.output<z.ZodObject<typeof defaultsShape>>;
+export type DataClassDocument = z.output<typeof dataClassSchema>;
+export type LoggingDocument = z.output<typeof loggingSchema>;
 /** A provider block: the common keys typed, the kind's own keys as its schema parsed them. */
 export type ProviderDocument = z.infer<z.ZodObject<typeof commonProviderShape>> & {
   kind: string;

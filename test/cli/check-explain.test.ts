@@ -63,7 +63,38 @@ routes:
       'routes[0].fallback[0].model: unknown model "gpt-5o" for provider "openai" (listed: gpt-4.1)',
     );
     expect(result.stderr).toContain(
-      'routes[0].fallback[0]: route "leaky" can match data a hosted provider may not receive: data class internal may not leave the boundary; provider openai is hosted',
+      'routes[0].fallback[0]: route "leaky" can match data classes internal, pii, regulated, secret, which may not leave the boundary, and provider "openai" is hosted',
+    );
+  });
+
+  it("reports schema errors and cross-reference errors together, suggesting the nearest valid names", async () => {
+    const bad = join(dir, "typos.yaml");
+    await writeFile(
+      bad,
+      `
+providers:
+  local: { kind: mock, hosted: false, models: { llama: {} } }
+  "cloud ": { kind: mock, hosted: false }
+routes:
+  - name: chat
+    match: { task: chat }
+    primary: { provider: local, model: lama }
+    budgets: { max_latncy_ms: 100 }
+  - name: default
+    primary: { provider: locl, model: llama }
+`,
+    );
+    const result = await switchyard(["check", bad]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      [
+        `${bad}: invalid (4 errors)`,
+        '  providers["cloud "]: must be an identifier: ASCII letters, digits and ._:/@+-, starting with a letter or digit, at most 128 characters (this one has surrounding whitespace)',
+        '  routes[0].primary.model: unknown model "lama" for provider "local" (did you mean "llama"? listed: llama)',
+        '  routes[0].budgets.max_latncy_ms: unknown key (did you mean "max_latency_ms"?)',
+        '  routes[1].primary.provider: unknown provider "locl" (did you mean "local"? declared: local)',
+        "",
+      ].join("\n"),
     );
   });
 

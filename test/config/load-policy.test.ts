@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { interpolate } from "../../src/config/interpolate.js";
 import { loadPolicyFile, PolicyError, parsePolicy } from "../../src/config/load-policy.js";
 
 const SEED = new URL("../fixtures/policies/seed.yaml", import.meta.url).pathname;
@@ -9,7 +10,8 @@ function issuesOf(text: string, env: Record<string, string> = {}): string[] {
   try {
     parsePolicy(text, { source: "test.yaml", env });
   } catch (error) {
-    if (error instanceof PolicyError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
+    if (error instanceof PolicyError)
+      return error.issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message));
     throw error;
   }
   throw new Error("expected the policy to be refused");
@@ -78,7 +80,7 @@ describe("parsePolicy errors", () => {
   it("names the path of an unknown key", () => {
     expect(
       issuesOf(`${PROVIDERS}routes:\n  - name: r\n    primary: { provider: local, model: m, modle: x }\n`),
-    ).toEqual(["routes[0].primary.modle: unknown key"]);
+    ).toEqual(['routes[0].primary.modle: unknown key (did you mean "model"?)']);
   });
 
   it("names an unknown provider and an unknown model with what is declared", () => {
@@ -109,11 +111,9 @@ routes: []
     const issues = issuesOf(
       `${PROVIDERS}routes:\n  - name: everything\n    primary: { provider: openai, model: gpt-4.1 }\n`,
     );
-    expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatch(
-      /^routes\[0\]\.primary: route "everything" can match data a hosted provider may not receive: /,
-    );
-    expect(issues[0]).toContain("data class pii may not leave the boundary; provider openai is hosted");
+    expect(issues).toEqual([
+      'routes[0].primary: route "everything" can match data classes internal, pii, regulated, secret, which may not leave the boundary, and provider "openai" is hosted',
+    ]);
   });
 
   it("refuses a hosted fallback on a route matching pii even when the primary is self-hosted", () => {
@@ -121,7 +121,7 @@ routes: []
       `${PROVIDERS}routes:\n  - name: pii\n    match: { data_class: [pii] }\n    primary: { provider: local, model: m }\n    fallback:\n      - { provider: openai, model: gpt-4.1 }\n`,
     );
     expect(issues).toEqual([
-      'routes[0].fallback[0]: route "pii" can match data a hosted provider may not receive: data class pii may not leave the boundary; provider openai is hosted',
+      'routes[0].fallback[0]: route "pii" can match data class pii, which may not leave the boundary, and provider "openai" is hosted',
     ]);
   });
 
@@ -133,7 +133,7 @@ routes:
   - name: r
     primary: { provider: vague, model: m }
 `);
-    expect(issues[0]).toContain("provider vague is hosted");
+    expect(issues[0]).toContain('provider "vague" is hosted');
   });
 
   it("refuses routes after a catch-all, duplicate names and unknown data classes", () => {
@@ -174,6 +174,22 @@ routes:
     );
   });
 
+  it("refuses an alias that contains itself and an alias bomb with an issue, not a crash", () => {
+    expect(issuesOf("providers: &loop { a: *loop }\nroutes: []\n")).toEqual([
+      "providers.a: alias to a node that contains it",
+    ]);
+    const bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"];
+    for (let level = 1; level < 12; level++)
+      bomb.push(
+        `a${level}: &a${level} [${Array(10)
+          .fill(`*a${level - 1}`)
+          .join(", ")}]`,
+      );
+    expect(issuesOf(bomb.join("\n"))).toEqual([
+      "the document expands too many aliases (at most 100 are allowed)",
+    ]);
+  });
+
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the test is about these literal strings
   it("interpolates ${NAME:-fallback} and leaves $${ as a literal", () => {
     const policy = parsePolicy(
@@ -198,6 +214,129 @@ routes:
   });
 });
 
+describe("parsePolicy reports every error in one run", () => {
+  it("reports a typo'd key and an unknown model together, in file order, with the nearest valid ones", () => {
+    const issues = issuesOf(`${PROVIDERS}routes:
+  - name: r
+    match: { data_class: public }
+    primary: { provider: openai, model: gpt-41 }
+    budgets: { max_latncy_ms: 100 }
+`);
+    expect(issues).toEqual([
+      'routes[0].primary.model: unknown model "gpt-41" for provider "openai" (did you mean "gpt-4.1"? listed: gpt-4.1)',
+      'routes[0].budgets.max_latncy_ms: unknown key (did you mean "max_latency_ms"?)',
+    ]);
+  });
+
+  it("keeps checking the rest of a route, and other blocks, after one part of it is bad", () => {
+    const issues = issuesOf(`
+defaults: { data_class: intrenal, max_tokens: -1 }
+providers:
+  local: { kind: mock, hosted: false, mock: { latncy_ms: 1 } }
+  remote: { kind: mock, hosted: false }
+routes:
+  - name: r
+    match: { labels: { team: " x" }, data_class: [pi] }
+    primary: { provider: local, model: m }
+    fallback:
+      - { provider: remote, model: m, runtime: vllm }
+      - { provider: remot, model: m }
+  - name: s
+    primary: { provider: nowhere, modle: m }
+`);
+    expect(issues).toEqual([
+      'defaults.data_class: unknown data class "intrenal" (did you mean "internal"? declared: public, customer_ok, internal, pii, regulated, secret)',
+      "defaults.max_tokens: Too small: expected number to be >0",
+      'providers.local.mock.latncy_ms: unknown key (did you mean "latency_ms"?)',
+      "routes[0].match.labels.team[0]: must have no surrounding whitespace and no control, invisible or bidirectional characters",
+      'routes[0].match.data_class[0]: unknown data class "pi" (did you mean "pii"? declared: public, customer_ok, internal, pii, regulated, secret)',
+      'routes[0].fallback[0].runtime: "vllm" does not match provider "remote", which declares no runtime',
+      'routes[0].fallback[1].provider: unknown provider "remot" (did you mean "remote"? declared: local, remote)',
+      "routes[1].primary.model: required",
+      'routes[1].primary.provider: unknown provider "nowhere" (declared: local, remote)',
+      'routes[1].primary.modle: unknown key (did you mean "model"?)',
+    ]);
+  });
+
+  it("names the known kinds for a missing or unknown provider kind", () => {
+    expect(
+      issuesOf(`
+providers:
+  a: { kind: opnai-compatible, base_url: "http://127.0.0.1:9/v1" }
+  b: { hosted: false }
+routes:
+  - name: r
+    primary: { provider: a, model: m }
+`),
+    ).toEqual([
+      'providers.a.kind: unknown kind "opnai-compatible" (did you mean "openai-compatible"? known kinds: openai-compatible, mock)',
+      "providers.b.kind: required (known kinds: openai-compatible, mock)",
+    ]);
+  });
+
+  it("says a missing required key is required", () => {
+    expect(
+      issuesOf(`
+providers:
+  local: { kind: mock, hosted: false }
+routes:
+  - primary: { provider: local }
+`),
+    ).toEqual(["routes[0].name: required", "routes[0].primary.model: required"]);
+  });
+
+  it("explains a default data class that is not declared, without pointing at a key nobody wrote", () => {
+    expect(
+      issuesOf(`
+data_classes:
+  public: { may_leave: true }
+providers:
+  local: { kind: mock, hosted: false }
+routes:
+  - name: r
+    primary: { provider: local, model: m }
+`),
+    ).toEqual([
+      'defaults.data_class: the default data class "internal" is not declared (declared: public); declare it or set defaults.data_class',
+    ]);
+  });
+});
+
+describe("parsePolicy residency", () => {
+  it("says each violation once per route and hosted provider, naming each class once", () => {
+    const issues = issuesOf(`
+data_classes:
+  public: { may_leave: true }
+  eu_customer: { may_leave: true, regions: [eu] }
+  eu_staff: { may_leave: true, regions: [eu] }
+  internal: { may_leave: false }
+  pii: { may_leave: false }
+providers:
+  cloud: { kind: mock, hosted: true, region: us }
+  eu_cloud: { kind: mock, hosted: true, region: eu }
+  nowhere: { kind: mock, hosted: true }
+  local: { kind: mock, hosted: false }
+routes:
+  - name: eu
+    match: { data_class: [public, eu_customer] }
+    primary: { provider: nowhere, model: a }
+    fallback:
+      - { provider: eu_cloud, model: b }
+  - name: chat
+    primary: { provider: cloud, model: a }
+    fallback:
+      - { provider: eu_cloud, model: b }
+      - { provider: cloud, model: c }
+      - { provider: local, model: d }
+`);
+    expect(issues).toEqual([
+      'routes[0].primary: route "eu" can match data class eu_customer, which may only go to regions [eu], and provider "nowhere" declares no region',
+      'routes[1].primary: route "chat" can match data classes internal, pii, which may not leave the boundary, and provider "cloud" is hosted; it can also match data classes eu_customer, eu_staff, which may only go to regions [eu], and provider "cloud" is in region "us"',
+      'routes[1].fallback[0]: route "chat" can match data classes internal, pii, which may not leave the boundary, and provider "eu_cloud" is hosted',
+    ]);
+  });
+});
+
 describe("provider credentials and headers", () => {
   it("refuses an api key with a control character (a key file's trailing newline) without echoing it", () => {
     const issues = issuesOf(
@@ -217,8 +356,8 @@ routes:
     );
     expect(issues).toEqual([
       "providers.openai.api_key: must not contain control characters (a trailing newline from a key file?)",
+      'providers.openai.headers["bad header"]: must be an HTTP header name (a token)',
       "providers.openai.headers.x-ok: must not contain control characters (a trailing newline from a key file?)",
-      "providers.openai.headers.bad header: must be an HTTP header name (a token)",
     ]);
     expect(issues.join("\n")).not.toContain("sk-secret-value");
   });
@@ -248,5 +387,177 @@ routes:
     primary: { provider: local, model: m }
 `),
     ).toEqual(["providers.local.openai: unknown key"]);
+  });
+});
+
+const IDENTIFIER_RULE =
+  "must be an identifier: ASCII letters, digits and ._:/@+-, starting with a letter or digit, at most 128 characters";
+
+describe("parsePolicy names and keys", () => {
+  it("refuses a provider name with surrounding whitespace beside the real one instead of trimming it", () => {
+    const issues = issuesOf(`
+providers:
+  cloud: { kind: mock, hosted: true }
+  "cloud ": { kind: mock, hosted: false }
+routes:
+  - name: r
+    match: { data_class: public }
+    primary: { provider: cloud, model: m }
+`);
+    expect(issues).toEqual([`providers["cloud "]: ${IDENTIFIER_RULE} (this one has surrounding whitespace)`]);
+  });
+
+  it("accepts model names as vendors spell them", () => {
+    const policy = parsePolicy(
+      `
+providers:
+  local:
+    kind: mock
+    hosted: false
+    models: { meta-llama/Llama-3-8B: {}, "llama3:8b": {}, claude-3@2024: {}, gpt-4.1: {}, a+b_c: {} }
+routes:
+  - name: r.1
+    primary: { provider: local, model: meta-llama/Llama-3-8B }
+    fallback:
+      - { provider: local, model: "llama3:8b" }
+      - { provider: local, model: claude-3@2024 }
+`,
+      { source: "t", env: {} },
+    );
+    expect(policy.routes[0]?.targets.map((target) => target.model)).toEqual([
+      "meta-llama/Llama-3-8B",
+      "llama3:8b",
+      "claude-3@2024",
+    ]);
+  });
+
+  it("refuses route, data class, model, task and tenant names outside the identifier rule, naming each path", () => {
+    const issues = issuesOf(`
+defaults: { data_class: public }
+data_classes:
+  "pii\u200b": { may_leave: false }
+  public: { may_leave: true }
+providers:
+  local:
+    kind: mock
+    hosted: false
+    models: { "-dash-first": {} }
+routes:
+  - name: my route
+    match: { task: " chat", tenant: [acme, "acme corp"] }
+    primary: { provider: local, model: "${"m".repeat(129)}" }
+`);
+    expect(issues).toEqual([
+      `data_classes["pii\\u200b"]: ${IDENTIFIER_RULE}`,
+      `providers.local.models["-dash-first"]: ${IDENTIFIER_RULE}`,
+      `routes[0].name: ${IDENTIFIER_RULE}`,
+      `routes[0].match.task[0]: ${IDENTIFIER_RULE} (this one has surrounding whitespace)`,
+      `routes[0].match.tenant[1]: ${IDENTIFIER_RULE}`,
+      `routes[0].primary.model: ${IDENTIFIER_RULE} (this one has 129 characters)`,
+    ]);
+  });
+
+  it("refuses label keys and values with surrounding whitespace or invisible characters, and accepts inner spaces", () => {
+    const issues = issuesOf(`
+providers:
+  local: { kind: mock, hosted: false }
+routes:
+  - name: r
+    match:
+      labels: { " team": x, env: "prod\u202e", tier: ["gold", "silver\\t"], ok: "data science" }
+    primary: { provider: local, model: m }
+`);
+    const rule = "must have no surrounding whitespace and no control, invisible or bidirectional characters";
+    expect(issues).toEqual([
+      `routes[0].match.labels[" team"]: ${rule}`,
+      `routes[0].match.labels.env[0]: ${rule}`,
+      `routes[0].match.labels.tier[1]: ${rule}`,
+    ]);
+  });
+
+  it("refuses reserved keys anywhere in the document, with their path", () => {
+    const issues = issuesOf(`
+providers:
+  cloud:
+    kind: mock
+    __proto__: { hosted: false }
+routes:
+  - name: r
+    match: { data_class: public, labels: { constructor: x } }
+    primary: { provider: cloud, model: m }
+prototype: 1
+`);
+    expect(issues).toEqual([
+      'providers.cloud.__proto__: reserved key "__proto__" is not allowed',
+      'routes[0].match.labels.constructor: reserved key "constructor" is not allowed',
+      'prototype: reserved key "prototype" is not allowed',
+    ]);
+  });
+
+  it("refuses a target runtime on a provider that declares none", () => {
+    expect(
+      issuesOf(`
+providers:
+  local: { kind: mock, hosted: false }
+routes:
+  - name: r
+    primary: { provider: local, model: m, runtime: vllm }
+`),
+    ).toEqual([
+      'routes[0].primary.runtime: "vllm" does not match provider "local", which declares no runtime',
+    ]);
+  });
+
+  it("refuses an unknown key at every level of the document", () => {
+    const issues = issuesOf(`
+defaults: { data_class: public, taks: chat }
+data_classes:
+  public: { may_leave: true, region: [eu] }
+providers:
+  local:
+    kind: mock
+    hosted: false
+    mock: { latency: 1 }
+    models: { m: { price: 1 } }
+  remote: { kind: openai-compatible, base_url: "http://127.0.0.1:9/v1", hosted: false, openai: { field: x }, timeout_ms: 1 }
+routes:
+  - name: r
+    match: { data_class: public, tenants: [a] }
+    primary: { provider: local, model: m, weight: 1 }
+    fallback: [{ provider: local, model: m, note: x }]
+    budgets: { max_latency: 1 }
+    degrade: { answer: sorry, code: 1 }
+    retry: 2
+logging: { store_prompt: none }
+extra: true
+`);
+    expect(issues.map((issue) => issue.replace(/: unknown key.*$/, ""))).toEqual([
+      "defaults.taks",
+      "data_classes.public.region",
+      "providers.local.mock.latency",
+      "providers.local.models.m.price",
+      "providers.remote.openai.field",
+      "providers.remote.timeout_ms",
+      "routes[0].match.tenants",
+      "routes[0].primary.weight",
+      "routes[0].fallback[0].note",
+      "routes[0].budgets.max_latency",
+      "routes[0].degrade.code",
+      "routes[0].retry",
+      "logging.store_prompt",
+      "extra",
+    ]);
+  });
+});
+
+describe("interpolate", () => {
+  it("copies a __proto__ key of parsed data as nothing, never as the prototype", () => {
+    const parsed = JSON.parse(
+      '{"hosted": true, "__proto__": {"hosted": false, "region": "evil"}}',
+    ) as unknown;
+    const out = interpolate(parsed, {}, []) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(out.region).toBeUndefined();
+    expect(Object.keys(out)).toEqual(["hosted"]);
   });
 });

@@ -188,7 +188,9 @@ routes:
 `,
         { source: "t", env: {} },
       ),
-    ).toThrow(/data class eu_only may only go to regions \[eu\]; provider hosted_us is in "us"/);
+    ).toThrow(
+      /route "eu" can match data class eu_only, which may only go to regions \[eu\], and provider "hosted_us" is in region "us"/,
+    );
 
     // A valid policy: eu_only goes to the eu region; public may go anywhere.
     const { pipeline, policies } = pipelineFor(`${classes}${providers}
