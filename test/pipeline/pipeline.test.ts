@@ -370,6 +370,120 @@ routes:
         "upstream/m",
       ]);
     });
+
+    const pricedUpstream = () => `
+providers:
+  upstream:
+    kind: openai-compatible
+    base_url: "${fake.url}"
+    hosted: false
+    models: { m: { input_usd_per_mtok: 1, output_usd_per_mtok: 2 } }
+routes:
+  - name: r
+    primary: { provider: upstream, model: m }
+`;
+
+    it("prices the deltas a cut stream delivered instead of recording it as free", async () => {
+      fake.reset();
+      const tokens = Array.from({ length: 20 }, (_, index) => ` paid${index}`);
+      fake.script({ type: "reply", content: tokens, dropAfterTokens: 10 });
+      const { pipeline, decisions } = pipelineFor(pricedUpstream());
+      const context = call();
+      const delivered: string[] = [];
+      const error = await (async () => {
+        for await (const event of pipeline.stream(request(), context))
+          if (event.type === "delta") delivered.push(event.content);
+      })().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StreamInterruptedError);
+      expect(delivered).toHaveLength(10);
+      const [attempt] = (error as StreamInterruptedError).decision.attempts;
+      // Ten " paidN" deltas (60 characters) at four characters a token, estimated.
+      expect(attempt?.usage).toEqual({ inputTokens: expect.any(Number), outputTokens: 15, estimated: true });
+      expect((error as StreamInterruptedError).decision.costUsd).toBeGreaterThan(0);
+      expect(decisions.byCall(context.callId)?.decision.costUsd).toBe(
+        (error as StreamInterruptedError).decision.costUsd,
+      );
+    });
+
+    it("estimates usage the upstream reported as negative, fractional or not numbers, and answers anyway", async () => {
+      for (const usage of [
+        { prompt_tokens: -5, completion_tokens: 3 },
+        { prompt_tokens: 2.5, completion_tokens: 3 },
+        { prompt_tokens: "12", completion_tokens: 3 },
+      ]) {
+        fake.reset();
+        fake.script({ type: "reply", content: "fine answer", usage: usage as never });
+        const { pipeline } = pipelineFor(pricedUpstream());
+        const result = await pipeline.route(request(), call());
+        expect(result.message.content).toBe("fine answer");
+        expect(result.usage).toMatchObject({ estimated: true, outputTokens: 3 });
+        expect(result.costUsd).toBeGreaterThan(0);
+      }
+    });
+
+    it("takes a stream that says [DONE] after nothing it recognises for a protocol violation, not an answer", async () => {
+      fake.reset();
+      fake.script({
+        type: "raw",
+        contentType: "text/event-stream",
+        body: 'data: {"foo":1}\n\ndata: [DONE]\n\n',
+      });
+      const { pipeline } = pipelineFor(pricedUpstream());
+      const error = await pipeline.route(request(), call()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AllTargetsFailedError);
+      expect((error as AllTargetsFailedError).lastErrorClass).toBe("protocol");
+      expect((error as AllTargetsFailedError).decision.attempts).toMatchObject([
+        {
+          target: "upstream/m",
+          outcome: "failed",
+          errorClass: "protocol",
+          message: "upstream stream ended without an answer",
+        },
+      ]);
+    });
+  });
+});
+
+describe("a primary that never answers", () => {
+  it("is left at the first-token budget by Route too, so the fallback answers within the call's budget", async () => {
+    const { pipeline } = pipelineFor(`
+providers:
+${mockProvider("hung", { hosted: false, mock: "{ failure_rate: 1, failure: timeout }" })}${mockProvider("up", { hosted: false })}
+routes:
+  - name: r
+    primary: { provider: hung, model: a }
+    fallback: [{ provider: up, model: b }]
+    budgets: { first_token_ms: 200, max_latency_ms: 5000 }
+`);
+    const started = performance.now();
+    const result = await pipeline.route(request(), call());
+    expect(result.decision.target).toBe("up/b");
+    expect(result.decision.attempts[0]).toMatchObject({
+      target: "hung/a",
+      outcome: "failed",
+      errorClass: "timeout",
+      message: "no first token within first_token_ms=200",
+    });
+    // Not the whole max_latency_ms: the fallback got the call long before.
+    expect(performance.now() - started).toBeLessThan(4000);
+  });
+});
+
+describe("pipeline.classify", () => {
+  it("runs no step with effects: nothing is sent, reserved or recorded", async () => {
+    const { pipeline, decisions, rawLogs } = pipelineFor(`
+providers:
+${mockProvider("up", { hosted: false })}
+routes:
+  - name: r
+    primary: { provider: up, model: b }
+`);
+    const before = rawLogs.length;
+    const context = call();
+    const result = await pipeline.classify(request(), context);
+    expect(result.decision).toMatchObject({ dryRun: true, attempts: [], target: "up/b", costUsd: 0 });
+    expect(decisions.byCall(context.callId)).toBeUndefined();
+    expect(rawLogs.slice(before).some((line) => line.includes('"msg":"decision"'))).toBe(false);
   });
 });
 
