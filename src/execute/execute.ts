@@ -1,6 +1,13 @@
 import type { Logger } from "pino";
 import type { PolicyLease } from "../config/policy-store.js";
-import type { Admission, Consumption, Execution, IdentifiedRequest, RoutingPlan } from "../core/call.js";
+import type {
+  Admission,
+  Classification,
+  Consumption,
+  Execution,
+  IdentifiedRequest,
+  RoutingPlan,
+} from "../core/call.js";
 import type { Clock, Timer } from "../core/clock.js";
 import {
   AllTargetsFailedError,
@@ -27,6 +34,8 @@ import { providerCall } from "./provider-call.js";
 
 export interface ExecuteInput {
   request: IdentifiedRequest;
+  /** What the request is: the guard checks every attempt against its effective data class. */
+  classification: Classification;
   plan: RoutingPlan;
   admission: Admission;
   lease: PolicyLease;
@@ -84,7 +93,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     for (const target of plan.eligible) {
       if (callSignal.aborted) break;
       const id = targetId(target);
-      const verdict = guardAttempt(target, decision.dataClass, input.lease);
+      const verdict = guardAttempt(target, input.classification.dataClass, input.lease);
       if (!verdict.allowed) {
         const attempt = refusedAttempt(id, verdict.reason);
         decision.attempts.push(attempt);

@@ -63,6 +63,7 @@ export function createSteps(deps: { decisions: DecisionLog }): readonly Step[] {
         if (scope.deliver) yield { type: "decision", decision: structuredClone(plan.decision) };
         state.execution = yield* execute({
           request: need(state.identified, "the identified request"),
+          classification: need(state.classification, "the classification"),
           plan,
           admission: need(state.admission, "the admission"),
           lease: scope.lease,

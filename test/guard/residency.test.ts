@@ -84,12 +84,12 @@ routes:
       const plan = decide(identified, { ...classification, dataClass: "public" }, lease.policy, call());
       // A plan computed for `public` (as if the class were raised after routing), executed for pii.
       expect(plan.eligible.map((target) => target.provider)).toEqual(["hosted_llm", "onprem_down"]);
-      plan.decision.dataClass = "pii";
       for (const deliver of [false, true]) {
         plan.decision.attempts = [];
         const outcome = await drain(
           execute({
             request: identified,
+            classification,
             plan,
             admission: admit(identified, plan.route, lease.policy),
             lease,
@@ -212,16 +212,12 @@ routes:
     const lease = policies.acquire();
     try {
       const identified = identify(request({ dataClass: "eu_only" }), lease.policy);
-      const plan = decide(
-        identified,
-        { ...classify(identified, lease.policy), dataClass: "public" },
-        lease.policy,
-        call(),
-      );
-      plan.decision.dataClass = "eu_only";
+      const classification = classify(identified, lease.policy);
+      const plan = decide(identified, { ...classification, dataClass: "public" }, lease.policy, call());
       const execution = await drain(
         execute({
           request: identified,
+          classification,
           plan,
           admission: admit(identified, plan.route, lease.policy),
           lease,
