@@ -119,7 +119,10 @@ function* walk(dir) {
 // ---------------------------------------------------------------------------------------------
 // Processes under test.
 
-/** Spawns a server and resolves with its port once it prints its readiness line. */
+/**
+ * Spawns a server and resolves with its port once it prints its readiness line: on stdout for the
+ * bench's own servers, Switchyard's `serving` log line (JSON, on stderr) for Switchyard.
+ */
 function startServer(name, args, env = {}) {
   const child = spawn(NODE, args, {
     cwd: ROOT,
@@ -128,9 +131,6 @@ function startServer(name, args, env = {}) {
   });
   const entry = { name, child, stderr: "", exited: false };
   children.push(entry);
-  child.stderr.on("data", (chunk) => {
-    entry.stderr += chunk;
-  });
   child.once("exit", () => {
     entry.exited = true;
   });
@@ -140,14 +140,25 @@ function startServer(name, args, env = {}) {
       () => reject(new Error(`${name} did not start within 15 s:\n${entry.stderr}`)),
       15_000,
     );
+    const ready = (port) => {
+      clearTimeout(timer);
+      entry.port = Number(port);
+      resolve(entry);
+    };
     child.stdout.on("data", (chunk) => {
       stdout += chunk;
       const match = /listening on [\d.]+:(\d+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        entry.port = Number(match[1]);
-        resolve(entry);
-      }
+      if (match) ready(match[1]);
+    });
+    child.stderr.on("data", (chunk) => {
+      entry.stderr += chunk;
+      if (entry.port !== undefined) return;
+      const serving = entry.stderr
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line))
+        .find((line) => line.msg === "serving");
+      if (serving) ready(serving.port);
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
@@ -794,6 +805,10 @@ async function main() {
         join(BENCH, "policy.yaml"),
         "--port",
         "0",
+        "--operator-port",
+        "0",
+        "--log-format",
+        "json",
       ],
       { LOG_LEVEL: opts["log-level"], BENCH_FAKE_OPENAI_URL: `http://127.0.0.1:${fake.port}/v1` },
     );

@@ -124,8 +124,9 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
-  // The readiness line (scripts and tests wait for it): both listeners are up.
-  logger.info(
+  // The readiness line (scripts and tests wait for it): both listeners are up. Logged whatever
+  // LOG_LEVEL says, like nothing else: a process that never says it is ready cannot be waited on.
+  logger.child({}, { level: "info" }).info(
     {
       pid: process.pid,
       host: app.server.host,
