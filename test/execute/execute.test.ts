@@ -259,6 +259,26 @@ describe("execute, Route (the answer is assembled, nothing reaches the caller be
     ]);
   });
 
+  it("leaves a provider silent past max_token_gap_ms mid-answer for the next target (nothing reached the caller)", async () => {
+    const { clock, provider, route } = harness(routeYaml({ budgets: "max_token_gap_ms: 500" }));
+    const run = route();
+    const primary = await provider("slow").next();
+    primary.say("half of");
+    await clock.advance(500);
+    expect(primary.aborted).toBe(true);
+    const fallback = await provider("fast").next();
+    fallback.say("all of it");
+    fallback.finish();
+    const execution = await resultOf(run.outcome);
+
+    expect(execution).toMatchObject({ message: { content: "all of it" }, answeredBy: 1 });
+    expect(run.decision.attempts[0]).toMatchObject({
+      errorClass: "timeout",
+      message: "no token within max_token_gap_ms=500",
+    });
+    expect(run.consumed.map((consumption) => consumption.receivedCharacters)).toEqual([7, 9]);
+  });
+
   it("stops at a failure that is not safe to retry (invalid_request), even with a degrade answer", async () => {
     const { provider, route } = harness(routeYaml({ degrade: "Try again later." }));
     const run = route();
