@@ -1,4 +1,4 @@
-import type { Usage } from "../../src/core/types.js";
+import type { FinishReason, Usage } from "../../src/core/types.js";
 import { ProviderError } from "../../src/providers/provider-error.js";
 import type { ProviderAdapter, ProviderCall, StreamPart } from "../../src/providers/types.js";
 
@@ -7,28 +7,39 @@ export interface ScriptedCall {
   call: ProviderCall;
   /** Sends a part of the answer. */
   send(part: StreamPart): void;
-  /** Sends text, one part per word. */
+  /** Sends text, one part per word (each with the whitespace before it). */
   say(text: string): void;
-  /** Ends the answer with its end marker. */
-  finish(options?: { usage?: Usage }): void;
+  /** Ends the answer with its end marker ("stop" unless told otherwise). */
+  finish(options?: { usage?: Usage; finishReason?: FinishReason }): void;
   /** Fails the stream with `error`. */
   fail(error: ProviderError): void;
   /** True once the call's signal was aborted (the upstream request would be closed). */
   readonly aborted: boolean;
+  /**
+   * True once the stream stopped being read, however it ended: its end marker, a failure, or the
+   * consumer returning early (which is how a real adapter learns to close its connection).
+   */
+  readonly closed: boolean;
+}
+
+export interface ScriptedAdapter extends ProviderAdapter {
+  /** Every call made so far, oldest first. */
+  calls: ScriptedCall[];
+  /** The next call not yet handed out by `next()`: one already made, or the next one to come. */
+  next(): Promise<ScriptedCall>;
 }
 
 /**
  * A ProviderAdapter whose every answer the test writes by hand, part by part, to drive the
  * attempt loop through exact situations (a first token that never comes, a failure after three
  * tokens, …). Honours the call's signal like a real adapter: an abort fails the stream with the
- * signal's reason.
+ * signal's reason (a ProviderError as is, anything else as "cancelled").
  */
-export function createScriptedAdapter(): ProviderAdapter & {
-  calls: ScriptedCall[];
-  next(): Promise<ScriptedCall>;
-} {
+export function createScriptedAdapter(): ScriptedAdapter {
   const calls: ScriptedCall[] = [];
   const waiting: Array<(call: ScriptedCall) => void> = [];
+  // How many calls `next()` has handed out.
+  let seen = 0;
   return {
     calls,
     next() {
@@ -37,11 +48,12 @@ export function createScriptedAdapter(): ProviderAdapter & {
         seen += 1;
         return Promise.resolve(unseen);
       }
-      return new Promise((resolve) => waiting.push((call) => resolve(call)));
+      return new Promise((resolve) => waiting.push(resolve));
     },
     stream(call) {
       const queue: Array<StreamPart | ProviderError> = [];
       let wake: (() => void) | undefined;
+      let closed = false;
       const push = (item: StreamPart | ProviderError) => {
         queue.push(item);
         wake?.();
@@ -55,13 +67,16 @@ export function createScriptedAdapter(): ProviderAdapter & {
         finish(options = {}) {
           push({
             type: "response-end",
-            finishReason: "stop",
+            finishReason: options.finishReason ?? "stop",
             ...(options.usage && { usage: options.usage }),
           });
         },
         fail: push,
         get aborted() {
           return call.signal.aborted;
+        },
+        get closed() {
+          return closed;
         },
       };
       calls.push(scripted);
@@ -94,12 +109,11 @@ export function createScriptedAdapter(): ProviderAdapter & {
             wake = undefined;
           }
         } finally {
+          closed = true;
           call.signal.removeEventListener("abort", onAbort);
         }
       })();
     },
     async close() {},
   };
-  // biome-ignore lint/correctness/noUnreachable: hoisted state for the closures above
-  var seen = 0;
 }

@@ -1,0 +1,157 @@
+import { describe, expect, it } from "vitest";
+import { classify } from "../../src/classify/classify.js";
+import { parsePolicy } from "../../src/config/load-policy.js";
+import { NoRouteError } from "../../src/core/errors.js";
+import type { Policy } from "../../src/core/policy.js";
+import type { LlmRequest } from "../../src/core/types.js";
+import { decide } from "../../src/decide/decide.js";
+import { identify } from "../../src/identify/identify.js";
+import { call, request } from "../helpers/pipeline.js";
+
+const KEY = "SWITCHYARD_DECIDE_TEST_UNSET_KEY";
+
+const policy = parsePolicy(
+  `
+providers:
+  local: { kind: mock, hosted: false }
+  backup: { kind: mock, hosted: false }
+  cloud: { kind: mock, hosted: true }
+  keyless: { kind: openai-compatible, base_url: "http://127.0.0.1:9/v1", api_key: "\${${KEY}}", hosted: false }
+routes:
+  - name: code
+    match: { task: [code, review] }
+    primary: { provider: local, model: coder }
+  - name: open
+    match: { data_class: public }
+    primary: { provider: cloud, model: big }
+    fallback: [{ provider: local, model: small }]
+  - name: acme_eu
+    match: { tenant: acme, labels: { region: [eu, ch], tier: gold } }
+    primary: { provider: keyless, model: gpt }
+    fallback:
+      - { provider: local, model: small }
+      - { provider: backup, model: small }
+  - name: acme
+    match: { tenant: acme }
+    primary: { provider: backup, model: small }
+  - name: default
+    primary: { provider: local, model: small }
+`,
+  { source: "decide.test.yaml", env: {} },
+);
+
+function decided(overrides: Partial<LlmRequest>, under: Policy = policy) {
+  const identified = identify(request(overrides), under);
+  return decide(identified, classify(identified, under), under, call());
+}
+
+describe("decide", () => {
+  it("takes the first route whose match holds, in the policy's order", () => {
+    expect(decided({ task: "review", dataClass: "public" }).route.name).toBe("code");
+    expect(decided({ task: "chat", dataClass: "public" }).route.name).toBe("open");
+    expect(decided({ task: "chat" }).route.name).toBe("default");
+  });
+
+  it("matches a tenant, and labels only when every listed label has one of its values", () => {
+    const labelled = (labels: Record<string, string>) => decided({ tenant: "acme", labels }).route.name;
+    expect(labelled({ region: "ch", tier: "gold" })).toBe("acme_eu");
+    expect(labelled({ region: "ch", tier: "gold", extra: "ignored" })).toBe("acme_eu");
+    expect(labelled({ region: "us", tier: "gold" })).toBe("acme");
+    expect(labelled({ region: "eu" })).toBe("acme");
+    expect(decided({ tenant: "other", labels: { region: "eu", tier: "gold" } }).route.name).toBe("default");
+  });
+
+  it("throws NoRouteError naming the task, class and tenant when no route matches", () => {
+    const narrow = parsePolicy(
+      `
+providers:
+  local: { kind: mock, hosted: false }
+routes:
+  - name: code
+    match: { task: code }
+    primary: { provider: local, model: m }
+`,
+      { source: "narrow.yaml", env: {} },
+    );
+    expect(() => decided({ task: "chat" }, narrow)).toThrow(NoRouteError);
+    expect(() => decided({ task: "chat" }, narrow)).toThrow(
+      'no route matches task "chat", data class "internal", tenant "default"',
+    );
+  });
+
+  it("lists every target as a candidate with its role, and leaves out a provider left out of routing, saying why", () => {
+    const plan = decided({ tenant: "acme", labels: { region: "eu", tier: "gold" } });
+    expect(plan.decision.candidates).toEqual([
+      {
+        target: "keyless/gpt",
+        role: "primary",
+        eligible: false,
+        reason: `provider keyless is left out of routing: ${KEY} is not set`,
+      },
+      { target: "local/small", role: "fallback[0]", eligible: true },
+      { target: "backup/small", role: "fallback[1]", eligible: true },
+    ]);
+    expect(plan.eligible).toEqual([
+      { provider: "local", model: "small", role: "fallback[0]" },
+      { provider: "backup", model: "small", role: "fallback[1]" },
+    ]);
+  });
+
+  it("makes a target ineligible whose provider may not take the request's data class", () => {
+    // The file cannot send internal data to a hosted provider (it would not load), so the
+    // residency rule is shown on a policy where the fallback became hosted after compiling.
+    const providers = new Map(policy.providers);
+    const local = providers.get("local");
+    if (!local) throw new Error("no local provider");
+    providers.set("local", { ...local, hosted: true });
+    const plan = decided({ dataClass: "public" }, { ...policy, providers });
+    expect(plan.eligible.map((target) => target.provider)).toEqual(["cloud", "local"]);
+
+    const internal = decided({}, { ...policy, providers });
+    expect(internal.route.name).toBe("default");
+    expect(internal.eligible).toEqual([]);
+    expect(internal.decision.candidates).toEqual([
+      {
+        target: "local/small",
+        role: "primary",
+        eligible: false,
+        reason: "data class internal may not leave the boundary; provider local is hosted",
+      },
+    ]);
+  });
+
+  it("starts the decision: route, rule, classification, tenant, policy version and ids, nothing tried yet", () => {
+    const identified = identify(request({ task: "chat", dataClass: "public" }), policy);
+    const context = call();
+    const plan = decide(identified, classify(identified, policy), policy, context);
+    expect(plan.decision).toEqual({
+      route: "open",
+      rule: "data_class in [public]",
+      task: "chat",
+      dataClass: "public",
+      declaredDataClass: "public",
+      tenant: "default",
+      policyVersion: policy.version,
+      traceId: context.traceId,
+      callId: context.callId,
+      target: "",
+      candidates: [
+        { target: "cloud/big", role: "primary", eligible: true },
+        { target: "local/small", role: "fallback[0]", eligible: true },
+      ],
+      attempts: [],
+      degraded: false,
+      costUsd: 0,
+      maxTokens: 0,
+      dryRun: false,
+    });
+  });
+
+  it("routes on the classification, not on what the caller declared", () => {
+    const identified = identify(request({ task: "chat", dataClass: "public" }), policy);
+    const raised = { ...classify(identified, policy), dataClass: "pii" };
+    const plan = decide(identified, raised, policy, call());
+    expect(plan.route.name).toBe("default");
+    expect(plan.decision).toMatchObject({ dataClass: "pii", declaredDataClass: "public" });
+  });
+});

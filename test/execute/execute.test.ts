@@ -1,0 +1,717 @@
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { admit } from "../../src/admit/admit.js";
+import { classify } from "../../src/classify/classify.js";
+import { parsePolicy } from "../../src/config/load-policy.js";
+import { createPolicyStore } from "../../src/config/policy-store.js";
+import type { Consumption, Execution, RoutingPlan } from "../../src/core/call.js";
+import {
+  AllTargetsFailedError,
+  CallerStalledError,
+  NoEligibleTargetError,
+  StreamInterruptedError,
+} from "../../src/core/errors.js";
+import type { LlmRequest } from "../../src/core/types.js";
+import { decide } from "../../src/decide/decide.js";
+import { execute, type ProgressEvent } from "../../src/execute/execute.js";
+import { identify } from "../../src/identify/identify.js";
+import { ProviderError } from "../../src/providers/provider-error.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
+import { call, request } from "../helpers/pipeline.js";
+import { createScriptedAdapter, type ScriptedAdapter } from "../helpers/scripted-adapter.js";
+
+/** A route over three scripted providers tried in order: slow/a, then fast/b, then spare/c. */
+function routeYaml(options: { budgets?: string; degrade?: string; maxTokens?: string } = {}): string {
+  return `
+providers:
+  slow: { kind: mock, hosted: false }
+  fast: { kind: mock, hosted: false }
+  spare: { kind: mock, hosted: false }
+routes:
+  - name: r
+    primary: { provider: slow, model: a }
+    fallback:
+      - { provider: fast, model: b }
+      - { provider: spare, model: c }
+    budgets: { ${options.budgets ?? ""}${options.maxTokens ? `${options.budgets ? ", " : ""}max_tokens: ${options.maxTokens}` : ""} }
+${options.degrade ? `    degrade: { answer: "${options.degrade}" }` : ""}
+`;
+}
+
+type Outcome<T> = { value: T; error?: undefined } | { value?: undefined; error: unknown };
+
+/** Never rejects, so a failure that comes while the test moves the clock is not "unhandled". */
+function settled<T>(promise: Promise<T>): Promise<Outcome<T>> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+async function resultOf<T>(outcome: Promise<Outcome<T>>): Promise<T> {
+  const { value, error } = await outcome;
+  if (error !== undefined) throw error;
+  return value as T;
+}
+
+async function errorOf(outcome: Promise<Outcome<unknown>>): Promise<unknown> {
+  const { value, error } = await outcome;
+  if (error === undefined) throw new Error(`expected a failure, got ${JSON.stringify(value)}`);
+  return error;
+}
+
+/** Reads a generator to its end, keeping every event in `events`; returns what it returned. */
+async function consume(
+  generator: AsyncGenerator<ProgressEvent, Execution>,
+  events: ProgressEvent[],
+): Promise<Execution> {
+  for (;;) {
+    const step = await generator.next();
+    if (step.done) return step.value;
+    events.push(step.value);
+  }
+}
+
+/** One line per event, to compare orders at a glance. */
+function label(event: ProgressEvent): string {
+  switch (event.type) {
+    case "delta":
+      return event.toolCalls.length > 0
+        ? `delta:tools:${event.toolCalls.map((tool) => `${tool.index}${tool.argumentsDelta}`).join(",")}`
+        : `delta:${event.content}`;
+    case "attempt":
+      return `attempt:${event.attempt.target}:${event.attempt.outcome}:${event.attempt.errorClass}`;
+    case "budget":
+      return `budget:${event.step}:${event.elapsedMs}/${event.limitMs}${event.exceeded ? ":exceeded" : ""}`;
+    default:
+      return event satisfies never;
+  }
+}
+
+async function nextEvent(generator: AsyncGenerator<ProgressEvent, Execution>): Promise<string> {
+  const step = await generator.next();
+  if (step.done) throw new Error("the stream ended early");
+  return label(step.value);
+}
+
+/**
+ * Execute over a policy whose every provider is a scripted adapter, on a fake clock: the test
+ * writes each provider's answer and moves time by hand.
+ */
+function harness(policyYaml: string) {
+  const policy = parsePolicy(policyYaml, { source: "execute.test.yaml", env: {} });
+  const adapters = new Map<string, ScriptedAdapter>();
+  const provider = (name: string): ScriptedAdapter => {
+    let adapter = adapters.get(name);
+    if (!adapter) {
+      adapter = createScriptedAdapter();
+      adapters.set(name, adapter);
+    }
+    return adapter;
+  };
+  const policies = createPolicyStore(policy, (declared) => provider(declared.name));
+  const clock = createFakeClock();
+
+  const start = (
+    options: {
+      deliver?: boolean;
+      signal?: AbortSignal;
+      request?: Partial<LlmRequest>;
+      /** Changes the plan before execute sees it. */
+      alter?: (plan: RoutingPlan) => void;
+    } = {},
+  ) => {
+    const lease = policies.acquire();
+    const identified = identify(request(options.request), lease.policy);
+    const plan: RoutingPlan = decide(identified, classify(identified, lease.policy), lease.policy, call());
+    options.alter?.(plan);
+    const consumed: Consumption[] = [];
+    const generator = execute({
+      request: identified,
+      plan,
+      admission: admit(identified, plan.route, lease.policy),
+      lease,
+      signal: options.signal ?? new AbortController().signal,
+      clock,
+      logger: pino({ level: "silent" }),
+      deliver: options.deliver ?? false,
+      consumed,
+    });
+    return { generator, decision: plan.decision, consumed, startedAt: clock.now() };
+  };
+
+  /** Route: runs to the end in the background. */
+  const route = (
+    options: {
+      signal?: AbortSignal;
+      request?: Partial<LlmRequest>;
+      alter?: (plan: RoutingPlan) => void;
+    } = {},
+  ) => {
+    const run = start({ ...options, deliver: false });
+    const events: ProgressEvent[] = [];
+    return { ...run, outcome: settled(consume(run.generator, events)), events };
+  };
+
+  /** Stream, read as fast as it produces (the events land in `events`). */
+  const stream = (options: { signal?: AbortSignal } = {}) => {
+    const run = start({ ...options, deliver: true });
+    const events: ProgressEvent[] = [];
+    return { ...run, outcome: settled(consume(run.generator, events)), events };
+  };
+
+  return { clock, provider, start, route, stream };
+}
+
+describe("execute, Route (the answer is assembled, nothing reaches the caller before it is whole)", () => {
+  it("abandons a primary that sends no first token within first_token_ms, and the fallback answers well before max_latency_ms", async () => {
+    const { clock, provider, route } = harness(
+      routeYaml({ budgets: "first_token_ms: 1000, max_latency_ms: 30000" }),
+    );
+    const run = route();
+    const primary = await provider("slow").next();
+
+    await clock.advance(999);
+    expect(primary.aborted).toBe(false);
+    await clock.advance(1);
+    expect(primary.aborted).toBe(true);
+    expect(primary.call.signal.reason).toMatchObject({
+      errorClass: "timeout",
+      message: "no first token within first_token_ms=1000",
+    });
+
+    const fallback = await provider("fast").next();
+    fallback.say("from the fallback");
+    fallback.finish({ usage: { inputTokens: 4, outputTokens: 3 } });
+    const execution = await resultOf(run.outcome);
+
+    expect(execution).toEqual({
+      message: { role: "assistant", content: "from the fallback" },
+      finishReason: "stop",
+      answeredBy: 1,
+    });
+    expect(clock.now() - run.startedAt).toBe(1000);
+    expect(run.decision.target).toBe("fast/b");
+    expect(run.decision.attempts).toEqual([
+      {
+        target: "slow/a",
+        outcome: "failed",
+        latencyMs: 1000,
+        errorClass: "timeout",
+        message: "no first token within first_token_ms=1000",
+        retryable: true,
+      },
+      { target: "fast/b", outcome: "succeeded", latencyMs: 0 },
+    ]);
+    // Route sends no events: the caller gets the answer whole.
+    expect(run.events).toEqual([]);
+    expect(clock.pending).toBe(0);
+  });
+
+  it("moves on after a retryable failure that came after some tokens, and keeps what that attempt received", async () => {
+    const { provider, route } = harness(routeYaml());
+    const run = route();
+    (await provider("slow").next()).fail(new ProviderError("connect", "connection refused"));
+    const broken = await provider("fast").next();
+    broken.say("partial answer");
+    broken.fail(new ProviderError("server", "the upstream reset the stream"));
+    const spare = await provider("spare").next();
+    spare.say("whole answer");
+    spare.finish({ usage: { inputTokens: 9, outputTokens: 2 } });
+    const execution = await resultOf(run.outcome);
+
+    // The partial text was never delivered, so it is not part of the answer.
+    expect(execution.message.content).toBe("whole answer");
+    expect(execution.answeredBy).toBe(2);
+    expect(
+      run.decision.attempts.map((attempt) => [attempt.target, attempt.outcome, attempt.errorClass]),
+    ).toEqual([
+      ["slow/a", "failed", "connect"],
+      ["fast/b", "failed", "server"],
+      ["spare/c", "succeeded", undefined],
+    ]);
+    // An attempt that received nothing and reported nothing consumed nothing.
+    expect(run.consumed).toEqual([
+      { attempt: 1, target: expect.objectContaining({ provider: "fast" }), receivedCharacters: 14 },
+      {
+        attempt: 2,
+        target: expect.objectContaining({ provider: "spare" }),
+        receivedCharacters: 12,
+        reported: { inputTokens: 9, outputTokens: 2 },
+      },
+    ]);
+  });
+
+  it("keeps an attempt's reported usage even when it failed before any token", async () => {
+    const { provider, route } = harness(routeYaml());
+    const run = route();
+    const primary = await provider("slow").next();
+    primary.send({ type: "usage", usage: { inputTokens: 12, outputTokens: 0 } });
+    primary.fail(new ProviderError("overloaded", "503"));
+    const fallback = await provider("fast").next();
+    fallback.say("ok");
+    fallback.finish();
+    await resultOf(run.outcome);
+
+    expect(run.consumed.map((consumption) => [consumption.attempt, consumption.reported])).toEqual([
+      [0, { inputTokens: 12, outputTokens: 0 }],
+      [1, undefined],
+    ]);
+  });
+
+  it("leaves a provider silent past max_token_gap_ms mid-answer for the next target (nothing reached the caller)", async () => {
+    const { clock, provider, route } = harness(routeYaml({ budgets: "max_token_gap_ms: 500" }));
+    const run = route();
+    const primary = await provider("slow").next();
+    primary.say("half of");
+    await clock.advance(500);
+    expect(primary.aborted).toBe(true);
+    const fallback = await provider("fast").next();
+    fallback.say("all of it");
+    fallback.finish();
+    const execution = await resultOf(run.outcome);
+
+    expect(execution).toMatchObject({ message: { content: "all of it" }, answeredBy: 1 });
+    expect(run.decision.attempts[0]).toMatchObject({
+      errorClass: "timeout",
+      message: "no token within max_token_gap_ms=500",
+    });
+    expect(run.consumed.map((consumption) => consumption.receivedCharacters)).toEqual([7, 9]);
+  });
+
+  it("stops at a failure that is not safe to retry (invalid_request), even with a degrade answer", async () => {
+    const { provider, route } = harness(routeYaml({ degrade: "Try again later." }));
+    const run = route();
+    (await provider("slow").next()).fail(
+      new ProviderError("invalid_request", "400 bad request", { status: 400 }),
+    );
+    const error = await errorOf(run.outcome);
+
+    expect(error).toBeInstanceOf(AllTargetsFailedError);
+    expect(error).toMatchObject({
+      lastErrorClass: "invalid_request",
+      message: 'no target of route "r" answered; last failure: 400 bad request',
+    });
+    expect(provider("fast").calls).toHaveLength(0);
+    expect(run.decision.degraded).toBe(false);
+    expect(run.decision.attempts).toEqual([
+      expect.objectContaining({ target: "slow/a", errorClass: "invalid_request", retryable: false }),
+    ]);
+  });
+
+  it("stops trying targets once the total budget (max_latency_ms) is spent", async () => {
+    const { clock, provider, route } = harness(
+      routeYaml({ budgets: "first_token_ms: 1000, max_latency_ms: 1500" }),
+    );
+    const run = route();
+    await provider("slow").next();
+    await clock.advance(1000);
+    const fallback = await provider("fast").next();
+    await clock.advance(499);
+    expect(fallback.aborted).toBe(false);
+    await clock.advance(1);
+    const error = await errorOf(run.outcome);
+
+    expect(fallback.aborted).toBe(true);
+    expect(error).toBeInstanceOf(AllTargetsFailedError);
+    expect(error).toMatchObject({
+      lastErrorClass: "timeout",
+      message: 'no target of route "r" answered; last failure: route budget max_latency_ms=1500 exhausted',
+    });
+    expect(provider("spare").calls).toHaveLength(0);
+    expect(
+      run.decision.attempts.map((attempt) => [attempt.target, attempt.latencyMs, attempt.message]),
+    ).toEqual([
+      ["slow/a", 1000, "no first token within first_token_ms=1000"],
+      ["fast/b", 500, "route budget max_latency_ms=1500 exhausted"],
+    ]);
+    expect(clock.pending).toBe(0);
+  });
+
+  it("answers with the route's degrade answer when the last failure was retryable", async () => {
+    const { provider, route } = harness(routeYaml({ degrade: "Try again later." }));
+    const run = route();
+    (await provider("slow").next()).fail(new ProviderError("overloaded", "503"));
+    (await provider("fast").next()).fail(new ProviderError("rate_limited", "429", { retryAfterMs: 10 }));
+    (await provider("spare").next()).fail(new ProviderError("server", "500"));
+    const execution = await resultOf(run.outcome);
+
+    expect(execution).toEqual({
+      message: { role: "assistant", content: "Try again later." },
+      finishReason: "degraded",
+    });
+    expect(run.decision).toMatchObject({ degraded: true, target: "" });
+    expect(run.decision.attempts).toHaveLength(3);
+  });
+
+  it("degrades when the total budget ran out (a timeout is retryable)", async () => {
+    const { clock, provider, route } = harness(
+      routeYaml({ budgets: "max_latency_ms: 2000", degrade: "Try again later." }),
+    );
+    const run = route();
+    await provider("slow").next();
+    await clock.advance(2000);
+    const execution = await resultOf(run.outcome);
+
+    expect(execution.finishReason).toBe("degraded");
+    expect(provider("fast").calls).toHaveLength(0);
+  });
+
+  it("never degrades after the caller cancelled, and tries nothing more", async () => {
+    const { clock, provider, route } = harness(routeYaml({ degrade: "Try again later." }));
+    const caller = new AbortController();
+    const run = route({ signal: caller.signal });
+    const primary = await provider("slow").next();
+    primary.say("half an");
+    await clock.advance(10);
+    caller.abort();
+    const error = await errorOf(run.outcome);
+
+    expect(primary.aborted).toBe(true);
+    expect(error).toBeInstanceOf(AllTargetsFailedError);
+    expect(error).toMatchObject({ lastErrorClass: "cancelled" });
+    expect(run.decision.degraded).toBe(false);
+    expect(run.decision.attempts).toEqual([
+      expect.objectContaining({
+        target: "slow/a",
+        outcome: "cancelled",
+        errorClass: "cancelled",
+        message: "the caller cancelled or its deadline passed",
+        retryable: false,
+      }),
+    ]);
+    expect(provider("fast").calls).toHaveLength(0);
+    // What it received before the caller left was paid for.
+    expect(run.consumed).toEqual([expect.objectContaining({ attempt: 0, receivedCharacters: 7 })]);
+  });
+
+  it("returns the assembled answer, its text and its tool calls joined by index, with the attempt that answered", async () => {
+    const { provider, route } = harness(routeYaml());
+    const run = route();
+    (await provider("slow").next()).fail(new ProviderError("overloaded", "503"));
+    const fallback = await provider("fast").next();
+    fallback.say("Checking both.");
+    fallback.send({
+      type: "tool-call-delta",
+      index: 1,
+      id: "call_b",
+      name: "clock",
+      argumentsDelta: '{"tz":',
+    });
+    fallback.send({
+      type: "tool-call-delta",
+      index: 0,
+      id: "call_a",
+      name: "weather",
+      argumentsDelta: '{"city":',
+    });
+    fallback.send({ type: "tool-call-delta", index: 1, argumentsDelta: '"UTC"}' });
+    fallback.send({ type: "tool-call-delta", index: 0, argumentsDelta: '"Oslo"}' });
+    fallback.finish({ finishReason: "tool_calls" });
+    const execution = await resultOf(run.outcome);
+
+    expect(execution).toEqual({
+      message: {
+        role: "assistant",
+        content: "Checking both.",
+        toolCalls: [
+          { id: "call_a", name: "weather", arguments: '{"city":"Oslo"}' },
+          { id: "call_b", name: "clock", arguments: '{"tz":"UTC"}' },
+        ],
+      },
+      finishReason: "tool_calls",
+      answeredBy: 1,
+    });
+  });
+
+  it("sends each target the request as admitted, addressed to its model, on a signal of its own", async () => {
+    const { provider, route } = harness(routeYaml({ maxTokens: "50" }));
+    const messages = [{ role: "user" as const, content: "hello" }];
+    const run = route({
+      request: { messages, params: { maxTokens: 100, temperature: 0.5, topP: 0.9, stop: ["END"] } },
+    });
+    const primary = await provider("slow").next();
+    primary.fail(new ProviderError("server", "500"));
+    const fallback = await provider("fast").next();
+    fallback.finish();
+    await resultOf(run.outcome);
+
+    expect(primary.call).toMatchObject({
+      model: "a",
+      messages,
+      tools: [],
+      maxTokens: 50,
+      temperature: 0.5,
+      topP: 0.9,
+      stop: ["END"],
+    });
+    expect(fallback.call.model).toBe("b");
+    expect(fallback.call.signal).not.toBe(primary.call.signal);
+  });
+
+  it("fails with NoEligibleTargetError, naming why, when the guard refuses every target", async () => {
+    const { route } = harness(`
+providers:
+  local: { kind: mock, hosted: false }
+  cloud: { kind: mock, hosted: true }
+routes:
+  - name: open
+    match: { data_class: public }
+    primary: { provider: cloud, model: a }
+  - name: rest
+    primary: { provider: local, model: a }
+`);
+    // A plan for public data (decide allowed cloud), run for a pii request: the guard looks again.
+    const run = route({
+      request: { dataClass: "public" },
+      alter(plan) {
+        plan.decision.dataClass = "pii";
+      },
+    });
+    const error = await errorOf(run.outcome);
+
+    expect(error).toBeInstanceOf(NoEligibleTargetError);
+    expect((error as Error).message).toBe(
+      'route "open" has no target this request may be sent to (cloud/a: data class pii may not leave the boundary; provider cloud is hosted)',
+    );
+    expect(run.decision.attempts).toEqual([
+      {
+        target: "cloud/a",
+        outcome: "refused",
+        latencyMs: 0,
+        errorClass: "policy",
+        message: "data class pii may not leave the boundary; provider cloud is hosted",
+        retryable: false,
+      },
+    ]);
+  });
+});
+
+describe("execute, Stream (every event goes to the caller as it happens)", () => {
+  it("sends the first-token budget event, the deltas, then the token-gap and total budget events", async () => {
+    const { clock, provider, stream } = harness(
+      routeYaml({ budgets: "first_token_ms: 1000, max_token_gap_ms: 500, max_latency_ms: 10000" }),
+    );
+    const run = stream();
+    const primary = await provider("slow").next();
+    await clock.advance(30);
+    primary.say("one");
+    await clock.advance(40);
+    primary.say(" two");
+    await clock.advance(10);
+    primary.finish({ usage: { inputTokens: 5, outputTokens: 2 } });
+    const execution = await resultOf(run.outcome);
+
+    expect(run.events.map(label)).toEqual([
+      "budget:first_token:30/1000",
+      "delta:one",
+      "delta: two",
+      "budget:token_gap:40/500",
+      "budget:total:80/10000",
+    ]);
+    expect(execution).toEqual({
+      message: { role: "assistant", content: "one two" },
+      finishReason: "stop",
+      answeredBy: 0,
+    });
+    expect(run.decision.target).toBe("slow/a");
+    expect(clock.pending).toBe(0);
+  });
+
+  it("passes tool-call deltas through with their index, id and name", async () => {
+    const { provider, stream } = harness(routeYaml());
+    const run = stream();
+    const primary = await provider("slow").next();
+    primary.send({ type: "tool-call-delta", index: 0, id: "call_a", name: "weather", argumentsDelta: "{}" });
+    primary.finish({ finishReason: "tool_calls" });
+    await resultOf(run.outcome);
+
+    expect(run.events.filter((event) => event.type === "delta")).toEqual([
+      {
+        type: "delta",
+        content: "",
+        toolCalls: [{ index: 0, id: "call_a", name: "weather", argumentsDelta: "{}" }],
+      },
+    ]);
+  });
+
+  it("ends a started answer with StreamInterruptedError when the provider is silent past max_token_gap_ms, without trying another model", async () => {
+    const { clock, provider, stream } = harness(routeYaml({ budgets: "max_token_gap_ms: 500" }));
+    const run = stream();
+    const primary = await provider("slow").next();
+    primary.say("one two");
+    await clock.advance(499);
+    expect(primary.aborted).toBe(false);
+    await clock.advance(1);
+    const error = await errorOf(run.outcome);
+
+    expect(primary.aborted).toBe(true);
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    expect(error).toMatchObject({ errorClass: "timeout" });
+    expect((error as Error).message).toBe(
+      "the stream from slow/a failed after it had started (no token within max_token_gap_ms=500); it is not restarted on another model",
+    );
+    expect(run.events.map(label)).toEqual([
+      "budget:first_token:0/0",
+      "delta:one",
+      "delta: two",
+      "budget:token_gap:500/500:exceeded",
+    ]);
+    expect(provider("fast").calls).toHaveLength(0);
+    expect(run.decision.attempts).toEqual([
+      expect.objectContaining({
+        target: "slow/a",
+        outcome: "failed",
+        errorClass: "timeout",
+        message: "no token within max_token_gap_ms=500",
+      }),
+    ]);
+    expect(run.consumed).toEqual([expect.objectContaining({ attempt: 0, receivedCharacters: 7 })]);
+  });
+
+  it("does not count the gap while a delta waits for the caller to take it", async () => {
+    const { clock, provider, start } = harness(routeYaml({ budgets: "max_token_gap_ms: 500" }));
+    const { generator } = start({ deliver: true });
+    const first = generator.next();
+    const primary = await provider("slow").next();
+    primary.say("one two three");
+    const step = await first;
+    expect(step.done === false && label(step.value)).toBe("budget:first_token:0/0");
+
+    // The caller holds each delta four times longer than the gap budget; the provider is not late.
+    const seen: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      seen.push(await nextEvent(generator));
+      await clock.advance(2000);
+      expect(primary.aborted).toBe(false);
+    }
+    const rest = settled(consume(generator, []));
+    primary.finish();
+    const execution = await resultOf(rest);
+
+    expect(seen).toEqual(["delta:one", "delta: two", "delta: three"]);
+    expect(execution.message.content).toBe("one two three");
+  });
+
+  it("fails over before the first token and says so in an attempt event", async () => {
+    const { clock, provider, stream } = harness(routeYaml({ budgets: "first_token_ms: 1000" }));
+    const run = stream();
+    await provider("slow").next();
+    await clock.advance(1000);
+    (await provider("fast").next()).fail(new ProviderError("overloaded", "503"));
+    const spare = await provider("spare").next();
+    spare.say("ok");
+    spare.finish();
+    const execution = await resultOf(run.outcome);
+
+    expect(run.events.map(label)).toEqual([
+      "budget:first_token:1000/1000:exceeded",
+      "attempt:slow/a:failed:timeout",
+      "attempt:fast/b:failed:overloaded",
+      "budget:first_token:0/1000",
+      "delta:ok",
+      "budget:token_gap:0/0",
+      "budget:total:1000/0",
+    ]);
+    expect(execution.answeredBy).toBe(2);
+  });
+
+  it("ends with the degrade answer as one delta when every target failed retryably", async () => {
+    const { provider, stream } = harness(routeYaml({ degrade: "Try again later." }));
+    const run = stream();
+    for (const name of ["slow", "fast", "spare"])
+      (await provider(name).next()).fail(new ProviderError("server", "500"));
+    const execution = await resultOf(run.outcome);
+
+    expect(run.events.map(label)).toEqual([
+      "attempt:slow/a:failed:server",
+      "attempt:fast/b:failed:server",
+      "attempt:spare/c:failed:server",
+      "delta:Try again later.",
+    ]);
+    expect(execution.finishReason).toBe("degraded");
+  });
+
+  it("records an abandoned stream's attempt as cancelled, with what it received, and closes the upstream stream", async () => {
+    const { clock, provider, start } = harness(routeYaml());
+    const { generator, decision, consumed } = start({ deliver: true });
+    const first = generator.next();
+    const primary = await provider("slow").next();
+    await clock.advance(30);
+    primary.say("hello world");
+    await first;
+    expect(await nextEvent(generator)).toBe("delta:hello");
+    await clock.advance(20);
+    await generator.return(undefined as never);
+
+    expect(primary.closed).toBe(true);
+    expect(decision.attempts).toEqual([
+      {
+        target: "slow/a",
+        outcome: "cancelled",
+        latencyMs: 50,
+        errorClass: "cancelled",
+        message: "the caller stopped receiving the stream; the upstream request was aborted",
+        retryable: false,
+      },
+    ]);
+    expect(consumed).toEqual([
+      { attempt: 0, target: expect.objectContaining({ provider: "slow" }), receivedCharacters: 5 },
+    ]);
+    expect(provider("fast").calls).toHaveLength(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it("says why in the abandoned attempt when the caller stalled", async () => {
+    const { provider, start } = harness(routeYaml());
+    const caller = new AbortController();
+    const { generator, decision } = start({ deliver: true, signal: caller.signal });
+    const first = generator.next();
+    const primary = await provider("slow").next();
+    primary.say("hello world");
+    await first;
+    await nextEvent(generator);
+    caller.abort(new CallerStalledError(3000));
+    await generator.return(undefined as never);
+
+    expect(decision.attempts[0]).toMatchObject({
+      outcome: "cancelled",
+      message: "the caller stopped reading the stream for 3000 ms; the upstream request was aborted",
+    });
+  });
+
+  // BUG (src/execute/execute.ts): abandoning the stream only returns the adapter's iterator; the
+  // attempt's signal (callSignal + attemptBudget) is never aborted, although the attempt is
+  // recorded as "the upstream request was aborted". An adapter that ties its upstream request to
+  // `call.signal` (the ProviderCall contract: "Aborting it aborts the upstream request") rather
+  // than to iterator return keeps the request open. Fix: abort the attempt's controller in the
+  // `abandoned` branch of the finally.
+  it.fails("aborts the abandoned attempt's upstream signal", async () => {
+    const { provider, start } = harness(routeYaml());
+    const { generator } = start({ deliver: true });
+    const first = generator.next();
+    const primary = await provider("slow").next();
+    primary.say("hello world");
+    await first;
+    await nextEvent(generator);
+    await generator.return(undefined as never);
+
+    expect(primary.aborted).toBe(true);
+  });
+
+  // BUG (src/execute/execute.ts): the first token is yielded behind the first_token budget event
+  // and only added to the answer after it; a caller that leaves at that event gets the attempt
+  // recorded with receivedCharacters 0, so settle estimates no output for a token the provider
+  // sent (and billed). Fix: add the part to the assembler before yielding the budget event.
+  it.fails("counts the first token when the caller leaves at the first-token budget event", async () => {
+    const { provider, start } = harness(routeYaml());
+    const { generator, consumed } = start({ deliver: true });
+    const first = generator.next();
+    const primary = await provider("slow").next();
+    primary.say("hello world");
+    expect((await first).value).toMatchObject({ type: "budget", step: "first_token" });
+    await generator.return(undefined as never);
+
+    expect(consumed).toEqual([expect.objectContaining({ attempt: 0, receivedCharacters: 5 })]);
+  });
+});
