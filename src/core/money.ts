@@ -13,9 +13,10 @@ const PICO_PER_TOKEN_PER_USD_PER_MTOK = 1e6;
 export function picoUsdPerToken(usdPerMillionTokens: number): PicoUsd | undefined {
   const scaled = usdPerMillionTokens * PICO_PER_TOKEN_PER_USD_PER_MTOK;
   const whole = Math.round(scaled);
-  // Decimal prices are not exact in binary: 0.15 * 1e6 is 150000.00000000003.
-  if (Math.abs(scaled - whole) > 1e-6 * Math.max(1, Math.abs(scaled)) || !Number.isSafeInteger(whole))
-    return undefined;
+  // Decimal prices are not exact in binary (8.2 * 1e6 is 8199999.999999999): allow the few units
+  // in the last place a multiplication can be off by, and no more, so a seventh decimal is refused.
+  const tolerance = 8 * Number.EPSILON * Math.max(1, Math.abs(scaled));
+  if (Math.abs(scaled - whole) > tolerance || !Number.isSafeInteger(whole)) return undefined;
   return whole;
 }
 

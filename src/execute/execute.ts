@@ -140,6 +140,9 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
               break;
             } else {
               const at = clock.now();
+              // Counted before anything is yielded: a caller that leaves at the next yield has
+              // still been sent (and billed for) this part.
+              answer.add(part);
               if (!started) {
                 started = true;
                 firstToken.cancel();
@@ -152,7 +155,6 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
                 // The caller's pace is not the provider's: no gap is counted while a delta waits.
                 gap?.cancel();
               }
-              answer.add(part);
               if (deliver) yield toDelta(part);
               lastTokenAt = clock.now();
               // The gap budget only starts counting once the answer has begun.
@@ -174,8 +176,10 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
         firstToken.cancel();
         gap?.cancel();
         // The caller stopped iterating while a delta waited for it: the for-await above has
-        // already closed the upstream stream; say so in the decision, and keep what it cost.
+        // already closed the upstream stream, and the attempt's signal is aborted for adapters
+        // that hold the request by it; say so in the decision, and keep what it cost.
         if (abandoned) {
+          attemptBudget.abort(new ProviderError("cancelled", "the caller stopped taking the stream"));
           decision.attempts.push({
             target: id,
             outcome: "cancelled",

@@ -26,14 +26,7 @@ describe("picoUsdPerToken", () => {
     expect(picoUsdPerToken(Number.MAX_SAFE_INTEGER)).toBeUndefined();
   });
 
-  // BUG (src/core/money.ts): the tolerance for binary error is relative (1e-6 of the scaled
-  // price), so from 1 USD/Mtok up a seventh decimal falls inside it and is silently rounded away:
-  // 1.0000004 becomes 1000000 picodollars, 2.5000001 becomes 2500000. The contract says
-  // "undefined when it has more than six decimals", and the policy loader refuses 0.1234567 with
-  // "must have at most six decimal places" but loads 1.0000004 as 1000000 picodollars. The
-  // binary error of a double is ~1e-16 relative; a tolerance like 1e-9 absolute on the scaled value
-  // (or 1e-12 relative) keeps 0.15 working and refuses seven decimals.
-  it.fails("refuses a seventh decimal on a price of a dollar or more", () => {
+  it("refuses a seventh decimal on a price of a dollar or more", () => {
     expect(picoUsdPerToken(1.0000004)).toBeUndefined();
     expect(picoUsdPerToken(2.5000001)).toBeUndefined();
   });
