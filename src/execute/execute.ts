@@ -80,14 +80,14 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
   const decision = plan.decision;
   const budgets = plan.route.budgets;
   const requestStarted = clock.now();
-  const total = new AbortController();
+  const callScope = abortScope(input.signal);
+  const callSignal = callScope.controller.signal;
   const totalTimer = startBudgetTimer(
     clock,
-    total,
+    callScope.controller,
     budgets.maxLatencyMs,
     () => `route budget max_latency_ms=${budgets.maxLatencyMs} exhausted`,
   );
-  const callSignal = AbortSignal.any([input.signal, total.signal]);
   let lastFailure: ProviderError | undefined;
   try {
     for (const target of plan.eligible) {
@@ -103,8 +103,9 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
 
       const index = decision.attempts.length;
       const attemptStarted = clock.now();
-      const attemptBudget = new AbortController();
-      const attemptSignal = AbortSignal.any([callSignal, attemptBudget.signal]);
+      const attemptScope = abortScope(callSignal);
+      const attemptBudget = attemptScope.controller;
+      const attemptSignal = attemptBudget.signal;
       const firstToken = startBudgetTimer(
         clock,
         attemptBudget,
@@ -175,6 +176,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       } finally {
         firstToken.cancel();
         gap?.cancel();
+        attemptScope.release();
         // The caller stopped iterating while a delta waited for it: the for-await above has
         // already closed the upstream stream, and the attempt's signal is aborted for adapters
         // that hold the request by it; say so in the decision, and keep what it cost.
@@ -226,6 +228,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     }
   } finally {
     totalTimer.cancel();
+    callScope.release();
   }
 
   const degraded = degradeOrThrow(input, callSignal, lastFailure);
@@ -295,6 +298,19 @@ function failedAttempt(target: string, failure: ProviderError, latencyMs: number
     message: failure.message,
     retryable: failure.retryable,
   };
+}
+
+/**
+ * A controller aborted when `parent` is (with the parent's reason) or by its own budgets. Cheaper
+ * than AbortSignal.any, which allocates weak references per source; `release` unhooks it from the
+ * parent once the scope is over.
+ */
+function abortScope(parent: AbortSignal): { controller: AbortController; release(): void } {
+  const controller = new AbortController();
+  const forward = () => controller.abort(parent.reason);
+  if (parent.aborted) forward();
+  else parent.addEventListener("abort", forward, { once: true });
+  return { controller, release: () => parent.removeEventListener("abort", forward) };
 }
 
 /** Why the caller stopped taking the stream, for the decision record. */

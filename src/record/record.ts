@@ -15,6 +15,8 @@ export function recordDecision(
 ): void {
   if (decision.dryRun) return;
   decisionLog.add(decision, outcome);
+  // The line is built only when it will be written (LOG_LEVEL=warn skips it on every call).
+  if (!logger.isLevelEnabled("info")) return;
   logger.info(
     {
       traceId: decision.traceId,

@@ -14,10 +14,15 @@ import { type MockSettings, mockSettingsSchema } from "./mock-settings.js";
 export function createMockAdapter(mock: MockSettings): ProviderAdapter {
   let calls = 0;
   const closing = new AbortController();
-  const withClose = (call: ProviderCall): ProviderCall => ({
-    ...call,
-    signal: AbortSignal.any([call.signal, closing.signal]),
-  });
+  // Only a mock that waits needs close() to interrupt a wait; one that never waits checks between tokens.
+  const waits =
+    mock.latencyMs > 0 || mock.tokenIntervalMs > 0 || (mock.failureRate > 0 && mock.failure === "timeout");
+  const withClose = (call: ProviderCall): ProviderCall =>
+    waits ? { ...call, signal: AbortSignal.any([call.signal, closing.signal]) } : call;
+  const check = (call: ProviderCall): void => {
+    if (call.signal.aborted) throw abortError(call.signal);
+    if (closing.signal.aborted) throw abortError(closing.signal);
+  };
 
   /** Spreads failures evenly: with rate r, call n fails when floor(n*r) steps up. */
   function shouldFail(): boolean {
@@ -27,7 +32,8 @@ export function createMockAdapter(mock: MockSettings): ProviderAdapter {
 
   async function failOrWait(call: ProviderCall): Promise<void> {
     if (shouldFail()) await fail(mock, call.signal);
-    await wait(mock.latencyMs, call.signal);
+    if (mock.latencyMs > 0) await wait(mock.latencyMs, call.signal);
+    else check(call);
   }
 
   return {
@@ -36,7 +42,8 @@ export function createMockAdapter(mock: MockSettings): ProviderAdapter {
       await failOrWait(call);
       const { tokens, finishReason } = answer(mock, call);
       for (const [index, token] of tokens.entries()) {
-        if (index > 0) await wait(mock.tokenIntervalMs, call.signal);
+        if (index > 0 && mock.tokenIntervalMs > 0) await wait(mock.tokenIntervalMs, call.signal);
+        else check(call);
         yield { type: "text-delta", delta: token };
       }
       const total = usage(call, tokens);

@@ -33,11 +33,16 @@ export function createConnectHandler(
     contextValues(request: NodeRequest): ContextValues;
     logger: Logger;
   },
-): (request: NodeRequest, response: NodeResponse) => void {
+): ConnectHandler {
   const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...options });
   options.routes(router);
   const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
-  return (request, response) => {
+  const streaming = new Set(
+    router.handlers
+      .filter((handler) => handler.method.methodKind !== "unary")
+      .map((handler) => handler.requestPath),
+  );
+  const handle = (request: NodeRequest, response: NodeResponse): void => {
     const handler = handlers.get(request.url?.split("?", 2)[0] ?? "");
     if (!handler) {
       (response as ServerResponse).writeHead(uResponseNotFound.status).end();
@@ -60,4 +65,11 @@ export function createConnectHandler(
         );
       });
   };
+  return { handle, isStreaming: (path) => streaming.has(path.split("?", 2)[0] ?? "") };
+}
+
+export interface ConnectHandler {
+  handle(request: NodeRequest, response: NodeResponse): void;
+  /** Whether `path` is a method that answers with a stream (and so can stall on a slow reader). */
+  isStreaming(path: string): boolean;
 }

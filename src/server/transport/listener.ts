@@ -13,7 +13,7 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { createConnectHandler } from "./connect-handler.js";
+import { type ConnectHandler, createConnectHandler } from "./connect-handler.js";
 import { clampDeadlineHeaders } from "./deadlines.js";
 import { reportInvalidUtf8ByField } from "./invalid-utf8.js";
 import { createJsonRequestDecoder, jsonRequestText } from "./json-guard.js";
@@ -118,27 +118,30 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     jsonOptions,
     contextValues(request) {
       const values = createContextValues();
-      values.set(CALLER_STALLED, stallSignals.get(request));
+      const stalled = stallSignals.get(request);
+      if (stalled) values.set(CALLER_STALLED, stalled);
       return values;
     },
   });
   const stallSignals = new WeakMap<object, AbortSignal>();
-  const handle: typeof handler = (request, response) => {
+  const handle: ConnectHandler["handle"] = (request, response) => {
     if (refuseHeaderBlock(request, response, limits)) return;
-    stallSignals.set(
-      request,
-      watchWriteStall(request, response, limits.writeStallMs, () =>
-        log.warn({ path: request.url, stalledMs: limits.writeStallMs }, "caller stopped reading; call cut"),
-      ),
-    );
+    // A unary answer is written once, after the call is done; a stream is what a caller can stall.
+    if (handler.isStreaming(request.url ?? ""))
+      stallSignals.set(
+        request,
+        watchWriteStall(request, response, limits.writeStallMs, () =>
+          log.warn({ path: request.url, stalledMs: limits.writeStallMs }, "caller stopped reading; call cut"),
+        ),
+      );
     clampDeadlineHeaders(request.headers, limits.maxDeadlineMs, {
       // Health Watch and reflection streams legitimately stay open; the router's calls do not.
       defaultIfAbsent: boundedPaths.some((prefix) => request.url?.startsWith(prefix)),
     });
     try {
       if (request.headers["content-type"]?.includes("json"))
-        jsonRequestText.run({}, handler, request, response);
-      else handler(request, response);
+        jsonRequestText.run({}, handler.handle, request, response);
+      else handler.handle(request, response);
     } catch (error) {
       // Whatever connect throws synchronously would escape node's 'request' event and end the process.
       log.error({ err: error }, "request handler threw");

@@ -8,19 +8,19 @@ const MALFORMED_STREAM = /^protocol error: (missing input message|received extra
  * both as UNIMPLEMENTED, which tells a client the method does not exist; this makes them
  * INVALID_ARGUMENT, as the protocol error they are.
  */
-export const malformedStreamsAreInvalid: Interceptor = (next) => async (request) => {
-  try {
-    return await next(request);
-  } catch (error) {
-    if (
-      error instanceof ConnectError &&
-      error.code === Code.Unimplemented &&
-      MALFORMED_STREAM.test(error.rawMessage)
-    )
-      throw new ConnectError(
-        `${error.rawMessage}: a request carries exactly one message`,
-        Code.InvalidArgument,
-      );
-    throw error;
-  }
-};
+export const malformedStreamsAreInvalid: Interceptor = (next) => (request) =>
+  // Only a streaming request can carry no message or several; a unary call passes straight through.
+  request.stream ? next(request).catch(refuseMalformed) : next(request);
+
+function refuseMalformed(error: unknown): never {
+  if (
+    error instanceof ConnectError &&
+    error.code === Code.Unimplemented &&
+    MALFORMED_STREAM.test(error.rawMessage)
+  )
+    throw new ConnectError(
+      `${error.rawMessage}: a request carries exactly one message`,
+      Code.InvalidArgument,
+    );
+  throw error;
+}
