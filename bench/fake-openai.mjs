@@ -1,8 +1,10 @@
 // A minimal fake OpenAI chat-completions server for the benchmark (plain node:http, keep-alive).
-// Speaks the same unary wire format as test/fakes/fake-openai-server.ts: POST /v1/chat/completions
-// with a JSON body -> 200 `application/json` chat.completion with `usage`. Streaming is not served
-// (the benchmark only calls Route). Prints "fake-openai listening on 127.0.0.1:PORT" when ready,
-// and answers GET /stats with {"completions": N} so the runner can check every Route reached it.
+// Speaks the same wire format as test/fakes/fake-openai-server.ts: POST /v1/chat/completions with
+// a JSON body -> 200 `application/json` chat.completion with `usage`, or with `"stream": true` (what
+// Switchyard's adapter sends, Route included) a `text/event-stream` of chat.completion.chunk events,
+// one per word, then the usage chunk (stream_options.include_usage) and `data: [DONE]`. Prints
+// "fake-openai listening on 127.0.0.1:PORT" when ready, and answers GET /stats with
+// {"completions": N} so the runner can check every Route reached it.
 //
 //   node bench/fake-openai.mjs [--port N]
 import { createServer } from "node:http";
@@ -18,6 +20,48 @@ function send(res, status, body) {
   res.writeHead(status, {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(text),
+    "openai-processing-ms": "1",
+    "x-request-id": `req_${completions.toString(16).padStart(32, "0")}`,
+  });
+  res.end(text);
+}
+
+/** The answer as OpenAI streams it: https://platform.openai.com/docs/api-reference/chat-streaming */
+function stream(res, model, promptTokens, includeUsage) {
+  const base = {
+    id: `chatcmpl-bench${completions}`,
+    object: "chat.completion.chunk",
+    created: 1_700_000_000 + completions,
+    model,
+    system_fingerprint: "fp_fake0001",
+  };
+  const event = (chunk) => `data: ${JSON.stringify({ ...base, ...chunk })}\n\n`;
+  const words = REPLY.match(/\s*\S+/g) ?? [];
+  let text = event({
+    choices: [
+      {
+        index: 0,
+        delta: { role: "assistant", content: "", refusal: null },
+        logprobs: null,
+        finish_reason: null,
+      },
+    ],
+  });
+  for (const word of words)
+    text += event({ choices: [{ index: 0, delta: { content: word }, logprobs: null, finish_reason: null }] });
+  text += event({ choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }] });
+  if (includeUsage)
+    text += event({
+      choices: [],
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: COMPLETION_TOKENS,
+        total_tokens: promptTokens + COMPLETION_TOKENS,
+      },
+    });
+  text += "data: [DONE]\n\n";
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
     "openai-processing-ms": "1",
     "x-request-id": `req_${completions.toString(16).padStart(32, "0")}`,
   });
@@ -57,11 +101,14 @@ const server = createServer((req, res) => {
     for (const message of Array.isArray(body.messages) ? body.messages : [])
       if (typeof message?.content === "string") promptChars += message.content.length;
     const promptTokens = Math.max(1, Math.ceil(promptChars / 4));
+    const model = typeof body.model === "string" ? body.model : "gpt-4o-mini-2024-07-18";
+    if (body.stream === true)
+      return stream(res, model, promptTokens, body.stream_options?.include_usage === true);
     send(res, 200, {
       id: `chatcmpl-bench${completions}`,
       object: "chat.completion",
       created: 1_700_000_000 + completions,
-      model: typeof body.model === "string" ? body.model : "gpt-4o-mini-2024-07-18",
+      model,
       choices: [
         {
           index: 0,

@@ -10,6 +10,8 @@
 //          --warmup S (2, per case and session) --cases id,id (all) --no-build --no-write
 //          --cpu-prof (Switchyard runs with --cpu-prof; a hot-spot summary is printed at the end)
 //          --log-level L (warn; Switchyard's LOG_LEVEL)
+//          --baseline DIR (another checkout with its dist/ built, e.g. a git worktree of the last
+//          release: its Switchyard runs beside this one, and Route → mock is compared in the same run)
 import { spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
@@ -23,7 +25,7 @@ import {
 } from "node:fs";
 import { connect as connectHttp2 } from "node:http2";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -46,6 +48,7 @@ const { values: opts } = parseArgs({
     "no-write": { type: "boolean", default: false },
     "cpu-prof": { type: "boolean", default: false },
     "log-level": { type: "string", default: "warn" },
+    baseline: { type: "string" },
   },
 });
 const SESSIONS = Number(opts.sessions);
@@ -167,6 +170,32 @@ function startServer(name, args, env = {}) {
   });
 }
 
+/**
+ * The baseline build's Switchyard on the same policy. Builds from before the operator listener
+ * refuse its flag, so they are started without it.
+ */
+async function startBaseline(dir, fakeUrl) {
+  const main = join(dir, "dist/src/cli/main.js");
+  if (!existsSync(main))
+    throw new Error(`--baseline ${dir}: no ${relative(dir, main)} (build it there first)`);
+  const args = [main, "serve", "--config", join(BENCH, "policy.yaml"), "--port", "0"];
+  const env = { LOG_LEVEL: opts["log-level"], BENCH_FAKE_OPENAI_URL: fakeUrl };
+  try {
+    return await startServer(
+      "switchyard-baseline",
+      [...args, "--operator-port", "0", "--log-format", "json"],
+      env,
+    );
+  } catch {
+    // That process exited on the unknown option: it is not one of this run's servers.
+    children.splice(
+      children.findIndex((entry) => entry.name === "switchyard-baseline" && entry.exited),
+      1,
+    );
+    return startServer("switchyard-baseline", args, env);
+  }
+}
+
 async function stopAll() {
   await Promise.all(
     children.map(
@@ -227,7 +256,12 @@ async function buildPayloads(dir) {
   const openaiBody = join(dir, "chat-completions.json");
   writeFileSync(
     openaiBody,
-    JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: PROMPT }], stream: false }),
+    JSON.stringify({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: PROMPT }],
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
   );
   return {
     mockFrame: grpcFrame("mock"),
@@ -316,6 +350,16 @@ async function sanity(servers, payloads) {
       payloads.openaiFrame,
       (r) => r?.decision?.route === "bench_openai" && r?.message?.content === FAKE_REPLY,
     ],
+    ...(servers.baseline
+      ? [
+          [
+            "baseline-mock",
+            servers.baseline.port,
+            payloads.mockFrame,
+            (r) => r?.decision?.route === "bench_mock",
+          ],
+        ]
+      : []),
   ]) {
     const result = await rawGrpcCall(port, frame, payloads.decode);
     check(
@@ -332,10 +376,16 @@ async function sanity(servers, payloads) {
     body: readFileSync(payloads.openaiBody),
   });
   const text = await direct.text();
-  const completion = JSON.parse(text);
+  const chunks = text
+    .split("\n\n")
+    .filter((event) => event.startsWith("data: {"))
+    .map((event) => JSON.parse(event.slice("data: ".length)));
   check(
-    direct.status === 200 && completion.object === "chat.completion" && completion.usage,
-    "fake OpenAI answers a chat.completion with usage",
+    direct.status === 200 &&
+      chunks.every((chunk) => chunk.object === "chat.completion.chunk") &&
+      chunks.some((chunk) => chunk.usage) &&
+      text.endsWith("data: [DONE]\n\n"),
+    "fake OpenAI streams chat.completion.chunks with usage, then [DONE]",
   );
   expected["fake-direct"] = Buffer.byteLength(text);
   return expected;
@@ -403,6 +453,16 @@ function defineCases(servers, payloads) {
         countsAtFake: true,
       },
     );
+    if (servers.baseline)
+      cases.push({
+        id: `baseline-mock-${c}`,
+        expect: "baseline-mock",
+        label: "baseline build: Switchyard Route → mock",
+        proto: "gRPC h2c",
+        c,
+        args: ["-c", "1", "-m", String(c), ...grpc(servers.baseline.port, payloads.mockFrame)],
+        pids: [servers.baseline.child.pid],
+      });
   }
   if (!opts.cases) return cases;
   const wanted = new Set(opts.cases.split(","));
@@ -662,6 +722,30 @@ function summarize(cases, runs) {
       ),
     },
   ];
+  if (runs.some((r) => r["baseline-mock-32"]))
+    comparisons.push(
+      {
+        id: "route_mock_rps_vs_baseline_32",
+        what: "Route → mock RPS ÷ the baseline build's, 32 streams (same run)",
+        unit: "×",
+        ...paired((r) => get(r, "route-mock-32", "rps") / get(r, "baseline-mock-32", "rps")),
+      },
+      {
+        id: "route_mock_cpu_vs_baseline_32",
+        what: "baseline build CPU/request ÷ this build's (Route → mock), 32 streams",
+        unit: "×",
+        ...paired(
+          (r) =>
+            get(r, "baseline-mock-32", "serverCpuUsPerReq") / get(r, "route-mock-32", "serverCpuUsPerReq"),
+        ),
+      },
+      {
+        id: "baseline_mock_rps_ratio_32",
+        what: "baseline build: Route → mock RPS ÷ bare handler RPS, 32 streams",
+        unit: "×",
+        ...paired((r) => get(r, "baseline-mock-32", "rps") / get(r, "bare-32", "rps")),
+      },
+    );
   for (const c of comparisons) {
     c.met = c.pass && Number.isFinite(c.median) ? c.pass(c.median) : undefined;
     delete c.pass;
@@ -679,7 +763,7 @@ function markdown(meta, { rows, comparisons }) {
       `medians across repetitions.`,
     "",
     `Machine: ${meta.cpus} × ${meta.cpuModel} (shared), load average before start ${meta.loadavg.join(" ")}; ` +
-      `Node ${meta.node}; ${meta.h2load}; git ${meta.git}${meta.distStale ? ` (dist/ stale: ${meta.distStale} files)` : ""}; ` +
+      `Node ${meta.node}; ${meta.h2load}; git ${meta.git}${meta.baseline ? ` (baseline build: git ${meta.baseline})` : ""}${meta.distStale ? ` (dist/ stale: ${meta.distStale} files)` : ""}; ` +
       `Switchyard LOG_LEVEL=${meta.logLevel} (${meta.switchyardDecisionLogLines} per-request log lines written). ` +
       "Load generator on the same machine.",
     "",
@@ -812,7 +896,10 @@ async function main() {
       ],
       { LOG_LEVEL: opts["log-level"], BENCH_FAKE_OPENAI_URL: `http://127.0.0.1:${fake.port}/v1` },
     );
-    const servers = { fake, bare, switchyard };
+    const baseline = opts.baseline
+      ? await startBaseline(resolve(opts.baseline), `http://127.0.0.1:${fake.port}/v1`)
+      : undefined;
+    const servers = { fake, bare, switchyard, ...(baseline && { baseline }) };
 
     const expectedBytes = await sanity(servers, payloads);
     log(
@@ -875,6 +962,13 @@ async function main() {
     node: process.versions.node,
     h2load: pre.h2loadVersion,
     git,
+    ...(opts.baseline && {
+      baseline:
+        spawnSync("git", ["describe", "--always", "--dirty"], {
+          cwd: opts.baseline,
+          encoding: "utf8",
+        }).stdout?.trim() || opts.baseline,
+    }),
     distStale: pre.distStale,
     logLevel: opts["log-level"],
     switchyardDecisionLogLines: decisionLines,
