@@ -22,8 +22,7 @@ export async function* conduct(
     while (next < steps.length) {
       const step = steps[next++] as Step;
       if (scope.dryRun && step.effects) continue;
-      const started = scope.clock.now();
-      scope.observer.stepStarted(step.name, scope);
+      const end = observe(step, scope);
       let error: unknown;
       try {
         const result = step.run(state, scope);
@@ -35,7 +34,8 @@ export async function* conduct(
         error = thrown;
         throw thrown;
       } finally {
-        ended(step, scope, started, error);
+        // Also when the caller stopped iterating midway: a step's span always ends.
+        end(error);
       }
     }
     completed = true;
@@ -52,27 +52,28 @@ async function account(rest: readonly Step[], state: CallState, scope: CallScope
   if (state.failure === undefined) state.abandoned = true;
   for (const step of rest) {
     if (!step.always || (scope.dryRun && step.effects)) continue;
-    const started = scope.clock.now();
-    scope.observer.stepStarted(step.name, scope);
-    let error: unknown;
+    const end = observe(step, scope);
     try {
       const result = step.run(state, scope);
       if (result !== undefined) {
         if (Symbol.asyncIterator in result) for await (const _ of result);
         else await result;
       }
-    } catch (thrown) {
-      error = thrown;
-      scope.logger.error({ err: thrown, step: step.name, traceId: scope.call.traceId }, "step failed");
-    } finally {
-      ended(step, scope, started, error);
+      end();
+    } catch (error) {
+      end(error);
+      scope.logger.error({ err: error, step: step.name, traceId: scope.call.traceId }, "step failed");
     }
   }
 }
 
-function ended(step: Step, scope: CallScope, started: number, error: unknown): void {
-  scope.observer.stepEnded(step.name, scope, {
-    durationMs: scope.clock.now() - started,
-    ...(error !== undefined && { error }),
-  });
+/** Tells the observer a step starts; the returned function tells it the step ended (with what it threw). */
+function observe(step: Step, scope: CallScope): (error?: unknown) => void {
+  const started = scope.clock.now();
+  scope.observer.stepStarted(step.name, scope);
+  return (error) =>
+    scope.observer.stepEnded(step.name, scope, {
+      durationMs: scope.clock.now() - started,
+      ...(error !== undefined && { error }),
+    });
 }

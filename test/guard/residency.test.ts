@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../../src/admit/admit.js";
@@ -12,15 +11,7 @@ import { identify } from "../../src/identify/identify.js";
 import { type FakeOpenAi, startFakeOpenAi } from "../fakes/fake-openai-server.js";
 import { collect, drain } from "../helpers/async.js";
 import { call, pipelineFor, request } from "../helpers/pipeline.js";
-
-/** A loopback port nothing listens on: connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { closedPort } from "../helpers/ports.js";
 
 describe("residency (DESIGN invariant 1)", () => {
   let hosted: FakeOpenAi;

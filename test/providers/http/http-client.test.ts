@@ -7,6 +7,8 @@ import { IDLE_LIMIT_MS } from "../../../src/providers/http/keep-alive-pool.js";
 import { readText } from "../../../src/providers/http/response-body.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
 import { type FakeOpenAi, startFakeOpenAi } from "../../fakes/fake-openai-server.js";
+import { thrownBy, within } from "../../helpers/async.js";
+import { closedPort } from "../../helpers/ports.js";
 
 function settings(overrides: Partial<HttpProviderSettings> = {}): HttpProviderSettings {
   return {
@@ -17,25 +19,6 @@ function settings(overrides: Partial<HttpProviderSettings> = {}): HttpProviderSe
     connectTimeoutMs: 2000,
     ...overrides,
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProviderError);
-    return err as ProviderError;
-  }
-  throw new Error("expected a rejection");
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms),
-    ),
-  ]);
 }
 
 /** A TCP server that accepts connections and never says a word (a TLS handshake never completes). */
@@ -57,12 +40,6 @@ async function startSilentServer(): Promise<{ port: number; close(): Promise<voi
         server.close(() => resolve());
       }),
   };
-}
-
-async function freePort(): Promise<number> {
-  const silent = await startSilentServer();
-  await silent.close();
-  return silent.port;
 }
 
 const live = () => new AbortController().signal;
@@ -154,10 +131,11 @@ describe("createHttpClient", () => {
   });
 
   it("fails a refused connection as connect, retryable", async () => {
-    const baseUrl = `http://127.0.0.1:${await freePort()}/v1`;
+    const baseUrl = `http://127.0.0.1:${await closedPort()}/v1`;
     client = createHttpClient(settings({ baseUrl }));
-    const err = await failure(
+    const err = await thrownBy(
       client.postJson(`${baseUrl}/chat/completions`, body, { signal: live(), accept: "*/*" }),
+      ProviderError,
     );
     expect(err.errorClass).toBe("connect");
     expect(err.retryable).toBe(true);
@@ -169,8 +147,9 @@ describe("createHttpClient", () => {
       const baseUrl = `https://127.0.0.1:${silent.port}/v1`;
       client = createHttpClient(settings({ baseUrl, connectTimeoutMs: 100 }));
       const started = performance.now();
-      const err = await failure(
+      const err = await thrownBy(
         client.postJson(`${baseUrl}/chat/completions`, body, { signal: live(), accept: "*/*" }),
+        ProviderError,
       );
       expect(err.errorClass).toBe("connect");
       expect(err.message).toContain("UND_ERR_CONNECT_TIMEOUT");
@@ -188,7 +167,10 @@ describe("createHttpClient", () => {
   it("fails as timeout when headers do not come within the idle limit", async () => {
     fake.script({ type: "reply", content: "late", firstByteDelayMs: 5000 });
     client = createHttpClient(settings({ baseUrl: fake.url }), { idleLimitMs: 100 });
-    const err = await failure(client.postJson(completions(), body, { signal: live(), accept: "*/*" }));
+    const err = await thrownBy(
+      client.postJson(completions(), body, { signal: live(), accept: "*/*" }),
+      ProviderError,
+    );
     expect(err.errorClass).toBe("timeout");
     expect(err.message).toContain("UND_ERR_HEADERS_TIMEOUT");
   });
@@ -210,8 +192,9 @@ describe("createHttpClient", () => {
     it("sends nothing when the signal is already aborted", async () => {
       const controller = new AbortController();
       controller.abort();
-      const err = await failure(
+      const err = await thrownBy(
         open().postJson(completions(), body, { signal: controller.signal, accept: "*/*" }),
+        ProviderError,
       );
       expect(err.errorClass).toBe("cancelled");
       expect(fake.connectionCount).toBe(0);
@@ -224,7 +207,7 @@ describe("createHttpClient", () => {
       const [request] = await fake.waitForRequests(1);
       const budget = new ProviderError("timeout", "first token budget exceeded");
       controller.abort(budget);
-      expect(await failure(pending)).toBe(budget);
+      expect(await thrownBy(pending, ProviderError)).toBe(budget);
       await within(request?.socketClosed ?? Promise.reject(), 2000, "the socket to close");
       expect(request?.closedBeforeResponseEnd).toBe(true);
     });
@@ -233,7 +216,7 @@ describe("createHttpClient", () => {
       fake.script({ type: "reply", content: "late", firstByteDelayMs: 5000 });
       const http = open();
       const signal = http.callSignal(live());
-      const outcome = failure(http.postJson(completions(), body, { signal, accept: "*/*" }));
+      const outcome = thrownBy(http.postJson(completions(), body, { signal, accept: "*/*" }), ProviderError);
       const [request] = await fake.waitForRequests(1);
       await http.close();
       expect((await outcome).errorClass).toBe("cancelled");
@@ -242,7 +225,8 @@ describe("createHttpClient", () => {
 
       const after = http.callSignal(live());
       expect(
-        (await failure(http.postJson(completions(), body, { signal: after, accept: "*/*" }))).errorClass,
+        (await thrownBy(http.postJson(completions(), body, { signal: after, accept: "*/*" }), ProviderError))
+          .errorClass,
       ).toBe("cancelled");
       expect(fake.requests).toHaveLength(1);
     });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readNdjson } from "../../../src/providers/http/ndjson-reader.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
+import { thrownBy } from "../../helpers/async.js";
 
 async function* fromPieces(pieces: Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const piece of pieces) yield piece;
@@ -14,16 +15,6 @@ async function read(
   const values: unknown[] = [];
   for await (const value of reader) values.push(value);
   return { values, endedCleanly: reader.endedCleanly };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProviderError);
-    return err as ProviderError;
-  }
-  throw new Error("expected a rejection");
 }
 
 const utf8 = (text: string) => Buffer.from(text, "utf8");
@@ -102,10 +93,11 @@ describe("readNdjson", () => {
       maxLineBytes: 100,
     });
     const seen: unknown[] = [];
-    const err = await failure(
+    const err = await thrownBy(
       (async () => {
         for await (const value of reader) seen.push(value);
       })(),
+      ProviderError,
     );
     expect(seen).toEqual([{ a: 1 }]);
     expect(err.errorClass).toBe("protocol");
@@ -114,7 +106,7 @@ describe("readNdjson", () => {
   });
 
   it("fails as protocol on a truncated last line", async () => {
-    expect((await failure(read([utf8('{"a":1}\n{"a":')]))).errorClass).toBe("protocol");
+    expect((await thrownBy(read([utf8('{"a":1}\n{"a":')]), ProviderError)).errorClass).toBe("protocol");
   });
 
   it.each([
@@ -125,7 +117,7 @@ describe("readNdjson", () => {
       [utf8(`{"a":"${"x".repeat(60)}`), utf8(`${"x".repeat(60)}"}\n`)],
     ],
   ])("fails as protocol on a line longer than maxLineBytes, %s", async (_label, pieces) => {
-    const err = await failure(read(pieces, 100));
+    const err = await thrownBy(read(pieces, 100), ProviderError);
     expect(err.errorClass).toBe("protocol");
     expect(err.message).toBe("upstream stream line exceeds the size limit");
   });

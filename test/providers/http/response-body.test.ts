@@ -11,15 +11,7 @@ import {
 } from "../../../src/providers/http/response-body.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
 import { type FakeOpenAi, startFakeOpenAi } from "../../fakes/fake-openai-server.js";
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms),
-    ),
-  ]);
-}
+import { within } from "../../helpers/async.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createOpenAiAdapter } from "../../../src/providers/openai/adapter.js";
 import type { OpenAiAdapterSettings } from "../../../src/providers/openai/openai-settings.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
 import type { ProviderAdapter, ProviderCall, StreamPart } from "../../../src/providers/types.js";
 import { DEFAULT_REPLY, type FakeOpenAi, startFakeOpenAi } from "../../fakes/fake-openai-server.js";
-import { collect } from "../../helpers/async.js";
+import { collect, thrownBy, within } from "../../helpers/async.js";
+import { closedPort } from "../../helpers/ports.js";
 
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../fixtures/openai/${name}`, import.meta.url));
@@ -35,27 +35,8 @@ function call(overrides: Partial<ProviderCall> = {}): ProviderCall {
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProviderError);
-    return err as ProviderError;
-  }
-  throw new Error("expected a rejection");
-}
-
 function text(parts: StreamPart[]): string {
   return parts.map((p) => (p.type === "text-delta" ? p.delta : "")).join("");
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms),
-    ),
-  ]);
 }
 
 describe("createOpenAiAdapter", () => {
@@ -119,7 +100,7 @@ describe("createOpenAiAdapter", () => {
   describe("failures before the stream starts", () => {
     it("rejects 429 as rate_limited, retryable, with retryAfterMs from retry-after", async () => {
       fake.script({ type: "error", status: 429, retryAfterSeconds: 7 });
-      const err = await failure(collect(connect().stream(call())));
+      const err = await thrownBy(collect(connect().stream(call())), ProviderError);
       expect(err.errorClass).toBe("rate_limited");
       expect(err.retryable).toBe(true);
       expect(err.retryAfterMs).toBe(7000);
@@ -129,7 +110,7 @@ describe("createOpenAiAdapter", () => {
 
     it("prefers retry-after-ms", async () => {
       fake.script({ type: "error", status: 429, retryAfterSeconds: 7, retryAfterMs: 1234 });
-      expect((await failure(collect(connect().stream(call())))).retryAfterMs).toBe(1234);
+      expect((await thrownBy(collect(connect().stream(call())), ProviderError)).retryAfterMs).toBe(1234);
     });
 
     it.each([
@@ -138,7 +119,7 @@ describe("createOpenAiAdapter", () => {
       [404, "invalid_request", false],
     ] as const)("rejects HTTP %i as %s", async (status, errorClass, retryable) => {
       fake.script({ type: "error", status });
-      const err = await failure(collect(connect().stream(call())));
+      const err = await thrownBy(collect(connect().stream(call())), ProviderError);
       expect(err.errorClass).toBe(errorClass);
       expect(err.retryable).toBe(retryable);
       expect(err.status).toBe(status);
@@ -146,7 +127,7 @@ describe("createOpenAiAdapter", () => {
 
     it("rejects 401 as auth, not retryable, without the upstream message", async () => {
       fake.script({ type: "error", status: 401 });
-      const err = await failure(collect(connect().stream(call())));
+      const err = await thrownBy(collect(connect().stream(call())), ProviderError);
       expect(err.errorClass).toBe("auth");
       expect(err.retryable).toBe(false);
       expect(err.message).toBe("upstream returned HTTP 401 (invalid_request_error/invalid_api_key)");
@@ -164,7 +145,7 @@ describe("createOpenAiAdapter", () => {
           code: "context_length_exceeded",
         },
       });
-      const err = await failure(collect(connect().stream(call())));
+      const err = await thrownBy(collect(connect().stream(call())), ProviderError);
       expect(err.errorClass).toBe("context_length");
       expect(err.retryable).toBe(false);
     });
@@ -175,7 +156,7 @@ describe("createOpenAiAdapter", () => {
         contentType: "text/html",
         body: "<html><body>Gateway says hi</body></html>",
       });
-      const err = await failure(collect(connect().stream(call())));
+      const err = await thrownBy(collect(connect().stream(call())), ProviderError);
       expect(err.errorClass).toBe("protocol");
       expect(err.retryable).toBe(false);
       expect(err.message).not.toContain("Gateway");
@@ -183,13 +164,13 @@ describe("createOpenAiAdapter", () => {
 
     it("rejects a 200 with JSON of the wrong shape as protocol", async () => {
       fake.script({ type: "raw", body: JSON.stringify({ result: "hello" }) });
-      expect((await failure(collect(connect().stream(call())))).errorClass).toBe("protocol");
+      expect((await thrownBy(collect(connect().stream(call())), ProviderError)).errorClass).toBe("protocol");
     });
 
     it("rejects an unreachable server as connect", async () => {
-      const port = await freePort();
+      const port = await closedPort();
       adapter = createOpenAiAdapter(settings(`http://127.0.0.1:${port}/v1`));
-      const err = await failure(collect(adapter.stream(call())));
+      const err = await thrownBy(collect(adapter.stream(call())), ProviderError);
       expect(err.errorClass).toBe("connect");
       expect(err.retryable).toBe(true);
     });
@@ -200,7 +181,7 @@ describe("createOpenAiAdapter", () => {
       const pending = collect(connect().stream(call({ signal: controller.signal })));
       const [request] = await fake.waitForRequests(1);
       controller.abort();
-      const err = await failure(pending);
+      const err = await thrownBy(pending, ProviderError);
       expect(err.errorClass).toBe("cancelled");
       await within(request?.socketClosed ?? Promise.reject(), 2000, "the socket to close");
       expect(request?.closedBeforeResponseEnd).toBe(true);
@@ -285,10 +266,11 @@ describe("createOpenAiAdapter", () => {
     it("rejects a stream that ends without [DONE] as protocol, after the text it got", async () => {
       fake.script({ type: "reply", content: ["a", "b"], omitDone: true });
       const seen: StreamPart[] = [];
-      const err = await failure(
+      const err = await thrownBy(
         (async () => {
           for await (const part of connect().stream(call())) seen.push(part);
         })(),
+        ProviderError,
       );
       expect(err.errorClass).toBe("protocol");
       expect(err.retryable).toBe(false);
@@ -298,7 +280,7 @@ describe("createOpenAiAdapter", () => {
 
     it("rejects a connection reset mid-stream as server", async () => {
       fake.script({ type: "reply", content: ["a", "b", "c"], dropAfterTokens: 1 });
-      const err = await failure(collect(connect().stream(call())));
+      const err = await thrownBy(collect(connect().stream(call())), ProviderError);
       expect(err.errorClass).toBe("server");
     });
 
@@ -308,12 +290,14 @@ describe("createOpenAiAdapter", () => {
         content: ["a", "b"],
         errorAfterTokens: { tokens: 1, error: { type: "requests", code: "rate_limit_exceeded" } },
       });
-      expect((await failure(collect(connect().stream(call())))).errorClass).toBe("rate_limited");
+      expect((await thrownBy(collect(connect().stream(call())), ProviderError)).errorClass).toBe(
+        "rate_limited",
+      );
     });
 
     it("rejects 429 before the stream starts as rate_limited with retryAfterMs", async () => {
       fake.script({ type: "error", status: 429, retryAfterSeconds: 3 });
-      const err = await failure(collect(connect().stream(call())));
+      const err = await thrownBy(collect(connect().stream(call())), ProviderError);
       expect(err.errorClass).toBe("rate_limited");
       expect(err.retryable).toBe(true);
       expect(err.retryAfterMs).toBe(3000);
@@ -363,7 +347,7 @@ describe("createOpenAiAdapter", () => {
         contentType: "text/event-stream",
         body: 'data: {"foo":1}\n\ndata: {"id":"x","choices":[]}\n\ndata: [DONE]\n\n',
       });
-      const err = await failure(collect(connect().stream(call())));
+      const err = await thrownBy(collect(connect().stream(call())), ProviderError);
       expect(err.errorClass).toBe("protocol");
       expect(err.retryable).toBe(false);
     });
@@ -399,7 +383,7 @@ describe("createOpenAiAdapter", () => {
         type: "raw",
         body: JSON.stringify({ error: { message: "Provider returned error", code: 502 } }),
       });
-      expect((await failure(collect(connect().stream(call())))).errorClass).toBe("server");
+      expect((await thrownBy(collect(connect().stream(call())), ProviderError)).errorClass).toBe("server");
     });
 
     it("aborts mid-stream: rejects as cancelled and the server sees the connection close", async () => {
@@ -413,7 +397,7 @@ describe("createOpenAiAdapter", () => {
 
       const next = iterator.next();
       controller.abort();
-      const err = await failure(next);
+      const err = await thrownBy(next, ProviderError);
       expect(err.errorClass).toBe("cancelled");
       expect(err.retryable).toBe(false);
 
@@ -431,7 +415,7 @@ describe("createOpenAiAdapter", () => {
         [Symbol.asyncIterator]();
       await iterator.next();
       setTimeout(() => controller.abort(budget), 20);
-      const err = await failure(iterator.next());
+      const err = await thrownBy(iterator.next(), ProviderError);
       expect(err).toBe(budget);
       await within(fake.requests[0]?.socketClosed ?? Promise.reject(), 2000, "the socket to close");
     });
@@ -479,7 +463,10 @@ describe("createOpenAiAdapter", () => {
     it("rejects immediately when the signal is already aborted, without a request", async () => {
       const controller = new AbortController();
       controller.abort();
-      const err = await failure(collect(connect().stream(call({ signal: controller.signal }))));
+      const err = await thrownBy(
+        collect(connect().stream(call({ signal: controller.signal }))),
+        ProviderError,
+      );
       expect(err.errorClass).toBe("cancelled");
       expect(fake.requests).toHaveLength(0);
     });
@@ -496,7 +483,7 @@ describe("createOpenAiAdapter", () => {
 
     it("in an HTTP error", async () => {
       fake.script({ type: "error", status: 400, error: echoed });
-      const err = await failure(collect(connect().stream(prompt)));
+      const err = await thrownBy(collect(connect().stream(prompt)), ProviderError);
       expect(err.message).toBe(
         "upstream returned HTTP 400 (unrecognised error type/unrecognised error code)",
       );
@@ -505,7 +492,7 @@ describe("createOpenAiAdapter", () => {
 
     it("in an error event mid-stream", async () => {
       fake.script({ type: "reply", content: ["a", "b"], errorAfterTokens: { tokens: 1, error: echoed } });
-      const err = await failure(collect(connect().stream(prompt)));
+      const err = await thrownBy(collect(connect().stream(prompt)), ProviderError);
       expect(err.message).toBe(
         "upstream reported an error (unrecognised error type/unrecognised error code)",
       );
@@ -513,7 +500,7 @@ describe("createOpenAiAdapter", () => {
 
     it("in an error envelope answered with 200", async () => {
       fake.script({ type: "raw", body: JSON.stringify({ error: echoed }) });
-      const err = await failure(collect(connect().stream(prompt)));
+      const err = await thrownBy(collect(connect().stream(prompt)), ProviderError);
       expect(err.message).toBe(
         "upstream reported an error (unrecognised error type/unrecognised error code)",
       );
@@ -527,9 +514,9 @@ describe("createOpenAiAdapter", () => {
       const iterator = openai.stream(call())[Symbol.asyncIterator]();
       await iterator.next();
       await openai.close();
-      expect((await failure(iterator.next())).errorClass).toBe("cancelled");
+      expect((await thrownBy(iterator.next(), ProviderError)).errorClass).toBe("cancelled");
       await within(fake.requests[0]?.socketClosed ?? Promise.reject(), 2000, "the socket to close");
-      expect((await failure(collect(openai.stream(call())))).errorClass).toBe("cancelled");
+      expect((await thrownBy(collect(openai.stream(call())), ProviderError)).errorClass).toBe("cancelled");
     });
   });
 });
@@ -541,13 +528,4 @@ describe("createOpenAiAdapter", () => {
  */
 function undiciReuseDelay(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }

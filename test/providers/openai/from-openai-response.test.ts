@@ -9,23 +9,13 @@ import {
 } from "../../../src/providers/openai/from-openai-response.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
 import type { StreamPart } from "../../../src/providers/types.js";
-import { collect } from "../../helpers/async.js";
+import { collect, thrownBy } from "../../helpers/async.js";
 
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../fixtures/openai/${name}`, import.meta.url));
 
 async function* fromPieces(pieces: Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const piece of pieces) yield piece;
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProviderError);
-    return err as ProviderError;
-  }
-  throw new Error("expected a rejection");
 }
 
 /** Folds parts into what a consumer ends up with, so differently-split streams can be compared. */
@@ -465,7 +455,7 @@ describe("decodeOpenAiStream", () => {
           .join(""),
         "utf8",
       );
-      const err = await failure(collect(decodeOpenAiStream(fromPieces([truncated]))));
+      const err = await thrownBy(collect(decodeOpenAiStream(fromPieces([truncated]))), ProviderError);
       expect(err.errorClass).toBe("protocol");
       expect(err.message).toMatch(/\[DONE\]/);
     }
@@ -474,10 +464,11 @@ describe("decodeOpenAiStream", () => {
   it("yields the parts before failing, never a response-end", async () => {
     const truncated = text.subarray(0, text.indexOf("data: [DONE]"));
     const seen: StreamPart[] = [];
-    const err = await failure(
+    const err = await thrownBy(
       (async () => {
         for await (const part of decodeOpenAiStream(fromPieces([truncated]))) seen.push(part);
       })(),
+      ProviderError,
     );
     expect(err.errorClass).toBe("protocol");
     expect(summarize(seen).text).toBe("Héllo 👋 世界!");
@@ -497,7 +488,7 @@ describe("decodeOpenAiStream", () => {
       `data: ${JSON.stringify(chunk({ content: "partial" }))}\n\n` +
         `data: {"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}\n\n`,
     );
-    const err = await failure(collect(decodeOpenAiStream(fromPieces([bytes]))));
+    const err = await thrownBy(collect(decodeOpenAiStream(fromPieces([bytes]))), ProviderError);
     expect(err.errorClass).toBe("server");
     expect(err.message).not.toContain("overloaded");
   });
@@ -506,23 +497,29 @@ describe("decodeOpenAiStream", () => {
     const typed = Buffer.from(
       `event: error\ndata: {"error":{"message":"too many","type":"rate_limit_error"}}\n\n`,
     );
-    expect((await failure(collect(decodeOpenAiStream(fromPieces([typed]))))).errorClass).toBe("rate_limited");
+    expect((await thrownBy(collect(decodeOpenAiStream(fromPieces([typed]))), ProviderError)).errorClass).toBe(
+      "rate_limited",
+    );
   });
 
   it("throws protocol for a stream of unrecognised chunks ended by [DONE], yielding no response-end", async () => {
     const bytes = Buffer.from('data: {"foo":1}\n\ndata: {"foo":2}\n\ndata: [DONE]\n\n');
     const seen: StreamPart[] = [];
-    const err = await failure(
+    const err = await thrownBy(
       (async () => {
         for await (const part of decodeOpenAiStream(fromPieces([bytes]))) seen.push(part);
       })(),
+      ProviderError,
     );
     expect(err.errorClass).toBe("protocol");
     expect(seen).toEqual([]);
   });
 
   it("throws protocol for a data line that is not JSON", async () => {
-    const err = await failure(collect(decodeOpenAiStream(fromPieces([Buffer.from("data: {not json\n\n")]))));
+    const err = await thrownBy(
+      collect(decodeOpenAiStream(fromPieces([Buffer.from("data: {not json\n\n")]))),
+      ProviderError,
+    );
     expect(err.errorClass).toBe("protocol");
   });
 
