@@ -30,7 +30,7 @@ export async function readText(
     const room = limitBytes - size;
     if (chunk.length > room) {
       chunks.push(chunk.subarray(0, room));
-      body.destroy();
+      discard(body);
       return { text: Buffer.concat(chunks).toString("utf8"), truncated: true };
     }
     chunks.push(chunk);
@@ -59,11 +59,21 @@ export function parseJson(text: string, message: string): unknown {
  */
 export function releaseAfterDrain(body: Readable, graceMs: number = DRAIN_GRACE_MS): void {
   if (body.readableEnded || body.destroyed) return;
-  const cut = setTimeout(() => body.destroy(), graceMs);
+  const cut = setTimeout(() => discard(body), graceMs);
   cut.unref();
   body.once("close", () => clearTimeout(cut));
   body.on("error", () => {});
   body.resume();
+}
+
+/**
+ * Destroys a body nobody reads any more, closing its connection. undici's body then emits an
+ * 'error' (RequestAbortedError) that nobody is listening to, which would end the process as an
+ * uncaught exception: it is expected here, so it is swallowed.
+ */
+export function discard(body: Readable): void {
+  if (body.listenerCount("error") === 0) body.on("error", () => {});
+  body.destroy();
 }
 
 /**
@@ -76,5 +86,5 @@ export function releaseAfterDrain(body: Readable, graceMs: number = DRAIN_GRACE_
 export function disposeBody(body: Readable, options: { answered: boolean; signal: AbortSignal }): void {
   if (body.readableEnded) return;
   if (options.answered && !options.signal.aborted) releaseAfterDrain(body);
-  else body.destroy();
+  else discard(body);
 }

@@ -189,6 +189,25 @@ describe("createOpenAiAdapter", () => {
   });
 
   describe("stream", () => {
+    it("fails a stream that breaks its protocol without leaving an error nobody handles (it would end the process)", async () => {
+      const uncaught: unknown[] = [];
+      const onUncaught = (error: unknown) => uncaught.push(error);
+      process.prependListener("uncaughtException", onUncaught);
+      try {
+        fake.script({
+          type: "raw",
+          contentType: "text/event-stream",
+          body: 'data: {"foo":1}\n\ndata: [DONE]\n\n',
+        });
+        const error = await thrownBy(collect(connect().stream(call())), ProviderError);
+        expect(error.errorClass).toBe("protocol");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(uncaught).toEqual([]);
+      } finally {
+        process.off("uncaughtException", onUncaught);
+      }
+    });
+
     it("streams text, usage and one response-end", async () => {
       fake.script({ type: "reply", content: ["Hel", "lo", " wor", "ld"] });
       const parts = await collect(connect().stream(call()));
