@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { create, fromJson, toJson } from "@bufbuild/protobuf";
+import { create, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { pino } from "pino";
 import { RouteRequestSchema } from "../../gen/switchyard/v1/router_pb.js";
 import { DecisionSchema } from "../../gen/switchyard/v1/types_pb.js";
@@ -14,6 +14,7 @@ import { checkRequestLimits } from "../server/request-limits.js";
 import { identifyCall } from "../server/rpc/call-identity.js";
 import { toDecision } from "../server/rpc/from-domain.js";
 import { toLlmRequest } from "../server/rpc/to-domain.js";
+import { findJsonRequestError, formatJsonRequestError } from "../server/transport/json-request-errors.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "../server/transport/server-limits.js";
 import { createMemoryStore } from "../state/memory/memory-store.js";
 import { createLogger } from "../telemetry/logger.js";
@@ -29,6 +30,9 @@ const USAGE = `usage:
   switchyard explain [--config FILE] --request JSON          print the decision Route would take; nothing is sent
   switchyard help                                            this text (also: <command> --help)
 `;
+
+/** pino's levels, most severe first. */
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 /** The offline default policy shipped with the package. */
 const SHIPPED_CONFIG = fileURLToPath(new URL("../../../config/switchyard.yaml", import.meta.url));
@@ -102,7 +106,12 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
     process.stderr.write(`--log-format: "${format}" is not json or pretty\n`);
     return 2;
   }
-  const logger = createLogger({ level: env.LOG_LEVEL ?? "info", ...(format && { format }) });
+  const level = env.LOG_LEVEL ?? "info";
+  if (!LOG_LEVELS.includes(level)) {
+    process.stderr.write(`LOG_LEVEL: "${level}" is not one of ${LOG_LEVELS.join(", ")}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level, ...(format && { format }) });
   let app: Awaited<ReturnType<typeof startSwitchyard>>;
   try {
     app = await startSwitchyard({
@@ -120,8 +129,15 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
       limits,
     });
   } catch (error) {
+    // Said as a log line like everything else serve writes (JSON off a terminal), never a stack.
+    const fatal = logger.child({}, { level: "info" });
+    if (error instanceof PolicyError)
+      fatal.fatal(
+        { source: error.source, issues: error.issues.map(formatIssue) },
+        "invalid policy; not serving",
+      );
+    else fatal.fatal({ reason: error instanceof Error ? error.message : String(error) }, "cannot serve");
     logger.flush();
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
   // The readiness line (scripts and tests wait for it): both listeners are up. Logged whatever
@@ -175,6 +191,17 @@ function followParent(onGone: () => void): void {
   check.unref();
 }
 
+/** The --request JSON as a RouteRequest; an error naming the field as the server would name it. */
+function requestFromJson(text: string) {
+  const json: unknown = JSON.parse(text);
+  try {
+    return fromJson(RouteRequestSchema, json as JsonValue);
+  } catch (error) {
+    const found = findJsonRequestError(RouteRequestSchema, json);
+    throw found ? new Error(formatJsonRequestError(found)) : error;
+  }
+}
+
 /** A port number from an option or variable, or the usage error to print. */
 function portNumber(option: string, text: string): number | string {
   const port = Number(text);
@@ -204,7 +231,10 @@ async function check(args: string[], env: ReturnType<typeof processEnvironment>)
   }
   try {
     const policy = await loadPolicyFile(file, env);
-    process.stdout.write(`${file}: valid (version ${policy.version}, ${policy.routes.length} routes)\n`);
+    const routes = policy.routes.length;
+    process.stdout.write(
+      `${file}: valid (version ${policy.version}, ${routes} ${routes === 1 ? "route" : "routes"})\n`,
+    );
     for (const warning of policy.warnings) process.stdout.write(`  warning: ${warning}\n`);
     return 0;
   } catch (error) {
@@ -236,7 +266,7 @@ async function explain(args: string[], env: ReturnType<typeof processEnvironment
       store: createMemoryStore(),
       logger: pino({ level: "silent" }),
     });
-    const request = toLlmRequest(fromJson(RouteRequestSchema, JSON.parse(values.request)));
+    const request = toLlmRequest(requestFromJson(values.request));
     checkRequestLimits(request);
     const result = await pipeline.classify(request, {
       ...identifyCall(null),

@@ -65,13 +65,27 @@ export class StreamInterruptedError extends DecidedError {
 }
 
 /**
- * Why a stream was cut on the server's side: its caller stopped reading (flow control closed)
- * for longer than the write-stall limit. Used as the abort reason of the call, so the attempt in
- * flight and the decision record say why.
+ * Why a call ended from outside the pipeline, set by the front door as the abort reason of the
+ * call's signal, so attempts and the decision record say why rather than "cancelled". Its message
+ * is safe to record.
  */
-export class CallerStalledError extends Error {
+export class CallEndedError extends Error {
+  override readonly name: string = "CallEndedError";
+  constructor(
+    readonly why: "cancelled" | "deadline" | "shutdown" | "stalled",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The caller stopped reading its stream (flow control closed) for longer than the write-stall
+ * limit: the server cut the call.
+ */
+export class CallerStalledError extends CallEndedError {
   override readonly name = "CallerStalledError";
   constructor(readonly stalledMs: number) {
-    super(`the caller stopped reading the stream for ${stalledMs} ms`);
+    super("stalled", `the caller stopped reading the stream for ${stalledMs} ms`);
   }
 }

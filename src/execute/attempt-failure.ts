@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { CallEndedError } from "../core/errors.js";
 import { ProviderError } from "../providers/provider-error.js";
 
 /**
@@ -14,10 +15,7 @@ export function attemptFailure(
   logger: Logger,
 ): ProviderError {
   if (callerSignal.aborted)
-    return new ProviderError("cancelled", "the caller cancelled or its deadline passed", {
-      cause: error,
-      retryable: false,
-    });
+    return new ProviderError("cancelled", callEnded(callerSignal), { cause: error, retryable: false });
   const budget =
     attemptSignal.aborted && attemptSignal.reason instanceof ProviderError ? attemptSignal.reason : undefined;
   // An adapter that only reports the abort ("cancelled") while a budget fired failed by that budget.
@@ -38,4 +36,10 @@ export function attemptFailure(
     cause: error,
     retryable: false,
   });
+}
+
+/** Why the caller's side ended the call, as the front door said it (CallEndedError), for records. */
+export function callEnded(callerSignal: AbortSignal): string {
+  const reason: unknown = callerSignal.reason;
+  return reason instanceof CallEndedError ? reason.message : "the caller cancelled or its deadline passed";
 }

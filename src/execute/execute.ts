@@ -9,12 +9,7 @@ import type {
   RoutingPlan,
 } from "../core/call.js";
 import type { Clock, Timer } from "../core/clock.js";
-import {
-  AllTargetsFailedError,
-  CallerStalledError,
-  NoEligibleTargetError,
-  StreamInterruptedError,
-} from "../core/errors.js";
+import { AllTargetsFailedError, NoEligibleTargetError, StreamInterruptedError } from "../core/errors.js";
 import type { RouteBudgets } from "../core/policy.js";
 import {
   type Attempt,
@@ -28,7 +23,7 @@ import { guardAttempt } from "../guard/guard.js";
 import { ProviderError } from "../providers/provider-error.js";
 import type { StreamPart } from "../providers/types.js";
 import { createAnswerAssembler } from "./answer.js";
-import { attemptFailure } from "./attempt-failure.js";
+import { attemptFailure, callEnded } from "./attempt-failure.js";
 import { startBudgetTimer } from "./budget-timer.js";
 import { providerCall } from "./provider-call.js";
 
@@ -290,12 +285,14 @@ function refusedAttempt(target: string, reason: string): Attempt {
 }
 
 function failedAttempt(target: string, failure: ProviderError, latencyMs: number): Attempt {
+  const cancelled = failure.errorClass === "cancelled";
   return {
     target,
-    outcome: failure.errorClass === "cancelled" ? "cancelled" : "failed",
+    outcome: cancelled ? "cancelled" : "failed",
     latencyMs,
     errorClass: failure.errorClass,
-    message: failure.message,
+    // Said the same way whether the abort reached the attempt while it read or while it waited.
+    message: cancelled ? `${failure.message}; the upstream request was aborted` : failure.message,
     retryable: failure.retryable,
   };
 }
@@ -315,10 +312,8 @@ function abortScope(parent: AbortSignal): { controller: AbortController; release
 
 /** Why the caller stopped taking the stream, for the decision record. */
 function abandonment(signal: AbortSignal): string {
-  if (signal.reason instanceof CallerStalledError)
-    return `${signal.reason.message}; the upstream request was aborted`;
-  if (signal.aborted) return "the caller cancelled or its deadline passed; the upstream request was aborted";
-  return "the caller stopped receiving the stream; the upstream request was aborted";
+  const why = signal.aborted ? callEnded(signal) : "the caller stopped receiving the stream";
+  return `${why}; the upstream request was aborted`;
 }
 
 function budgetEvent(

@@ -1,5 +1,6 @@
 import { admit } from "../admit/admit.js";
 import { classify } from "../classify/classify.js";
+import { CallEndedError } from "../core/errors.js";
 import { decide } from "../decide/decide.js";
 import { execute } from "../execute/execute.js";
 import { identify } from "../identify/identify.js";
@@ -109,11 +110,13 @@ export function createSteps(deps: { decisions: DecisionLog }): readonly Step[] {
 
 /** How the call ended, for the decision record: never free text from a caller or provider. */
 function outcomeOf(state: CallState, signal: AbortSignal): string {
+  // When the caller's side ended the call (it left, its deadline passed, it stopped reading, the
+  // server shut down), that is what happened, whatever error it surfaced as.
+  const ended = signal.aborted && signal.reason instanceof CallEndedError ? signal.reason : undefined;
+  if (ended && (state.abandoned || state.failure !== undefined))
+    return `abandoned (${ended.why}): ${ended.message}`;
   if (state.failure !== undefined)
     return state.failure instanceof Error ? state.failure.name : "unexpected failure";
-  if (state.abandoned)
-    return signal.reason instanceof Error
-      ? `abandoned: ${signal.reason.name}`
-      : "abandoned: the caller stopped reading";
+  if (state.abandoned) return "abandoned: the caller stopped reading";
   return "ok";
 }

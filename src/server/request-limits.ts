@@ -23,6 +23,11 @@ export interface RequestLimits {
   maxIdentifierChars: number;
   /** Nesting of a tool call's `arguments` JSON document. */
   maxToolArgumentsDepth: number;
+  /**
+   * Nesting of a tool's `parameters` schema: below where binary protobuf stops decoding a Struct
+   * (100 message levels, about 33 of JSON), so both protocols refuse at the same depth, by name.
+   */
+  maxToolSchemaDepth: number;
 }
 
 export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
@@ -40,6 +45,7 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
   maxStopChars: 256,
   maxIdentifierChars: 256,
   maxToolArgumentsDepth: 64,
+  maxToolSchemaDepth: 32,
 };
 
 /**
@@ -94,6 +100,24 @@ export function checkRequestLimits(
   for (const [index, tool] of request.tools.entries()) {
     identifier(`tools[${index}].name`, tool.name, limits.maxIdentifierChars);
     text(`tools[${index}].description`, tool.description, limits.maxToolDescriptionChars);
+    schema(`tools[${index}].parameters`, tool.parameters, limits.maxToolSchemaDepth);
+  }
+}
+
+/**
+ * A tool's JSON Schema goes to providers as JSON: every key and string in it must be valid UTF-8
+ * and it may nest at most `maxDepth` levels, whichever protocol carried it.
+ */
+function schema(field: string, value: unknown, maxDepth: number, depth = 0): void {
+  if (typeof value === "string") {
+    if (!value.isWellFormed()) throw new InvalidRequestError(field, "holds a string that is not valid UTF-8");
+    return;
+  }
+  if (value === null || typeof value !== "object") return;
+  if (depth >= maxDepth) throw new InvalidRequestError(field, `nests deeper than ${maxDepth} levels`);
+  for (const [key, item] of Object.entries(value)) {
+    if (!key.isWellFormed()) throw new InvalidRequestError(field, "holds a key that is not valid UTF-8");
+    schema(field, item, maxDepth, depth + 1);
   }
 }
 
@@ -118,12 +142,18 @@ function identifier(field: string, value: string, maxChars: number): void {
 /**
  * C0 and C1 controls and DEL (Cc); format characters (Cf), among them zero-width spaces and joiners
  * (U+200B–200F), bidirectional embeddings, overrides and isolates (U+202A–202E, U+2066–2069) and the
- * BOM; and the line and paragraph separators, which some log shippers treat as line breaks.
+ * BOM; every other character Unicode says to render as nothing (Default_Ignorable_Code_Point: Hangul
+ * fillers such as U+3164, variation selectors, the combining grapheme joiner); and the line and
+ * paragraph separators, which some log shippers treat as line breaks.
  */
-const INVISIBLE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029]/u;
 
-/** `arguments` must be a JSON document (a model reads it back), nesting at most `maxDepth`. */
+/**
+ * `arguments` must be a JSON document (a model reads it back), nesting at most `maxDepth`; an empty
+ * string is a call with no arguments, as some providers send it.
+ */
 function jsonDocument(field: string, value: string, maxDepth: number): void {
+  if (value === "") return;
   // Nesting is measured before parsing so a deep document costs no allocation.
   let depth = 0;
   let inString = false;

@@ -64,8 +64,9 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
       `the operator listener may bind ${operator.host} only with an operator token (set SWITCHYARD_ADMIN_TOKEN), or bind it to loopback`,
     );
   const health = createHealthState([RouterService.typeName, AdminService.typeName]);
-  const reflection = createReflectionServices([
-    RouterService,
+  // Each listener's reflection lists what that listener serves: no tool sees a method it cannot call there.
+  const routerReflection = createReflectionServices([RouterService, Health, ReflectionV1, ReflectionV1alpha]);
+  const operatorReflection = createReflectionServices([
     AdminService,
     Health,
     ReflectionV1,
@@ -84,8 +85,8 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     routes(routes) {
       routes.service(RouterService, createRouterService({ pipeline: deps.pipeline }));
       routes.service(Health, healthService);
-      routes.service(ReflectionV1, reflection.v1);
-      routes.service(ReflectionV1alpha, reflection.v1alpha);
+      routes.service(ReflectionV1, routerReflection.v1);
+      routes.service(ReflectionV1alpha, routerReflection.v1alpha);
     },
   });
   let operatorListener: Listener;
@@ -104,8 +105,8 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
           createAdminService({ policies: deps.policies, decisions: deps.decisions, reloads: deps.reloads }),
         );
         routes.service(Health, healthService);
-        routes.service(ReflectionV1, reflection.v1);
-        routes.service(ReflectionV1alpha, reflection.v1alpha);
+        routes.service(ReflectionV1, operatorReflection.v1);
+        routes.service(ReflectionV1alpha, operatorReflection.v1alpha);
       },
     });
   } catch (error) {

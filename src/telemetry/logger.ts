@@ -21,7 +21,7 @@ export function createLogger(
       prettyStream({
         destination: 2,
         sync: true,
-        colorize: true,
+        colorize: process.stderr.isTTY === true,
         ignore: "pid,hostname,service",
         translateTime: "SYS:HH:MM:ss.l",
       }),

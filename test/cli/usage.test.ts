@@ -1,19 +1,32 @@
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_MAIN, PROJECT_NODE, PROJECT_ROOT } from "../helpers/build.js";
 
-function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       PROJECT_NODE,
       [file, ...args],
-      { env: { PATH: process.env.PATH ?? "" } },
+      { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 15_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** Every stderr line, parsed: a line that is not JSON fails the test. */
+function jsonLines(stderr: string): Array<Record<string, unknown>> {
+  return stderr
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 describe("switchyard help", () => {
@@ -30,6 +43,52 @@ describe("switchyard help", () => {
     const unknown = await run(CLI_MAIN, ["serv"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^unknown command "serv"\nusage:/);
+  });
+});
+
+describe("serve when it cannot serve", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "switchyard-serve-fail-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("refuses an unknown LOG_LEVEL as a usage error, without a stack", async () => {
+    const result = await run(CLI_MAIN, ["serve", "--port", "0", "--operator-port", "0"], {
+      LOG_LEVEL: "bogus",
+    });
+    expect(result).toMatchObject({
+      code: 2,
+      stderr: 'LOG_LEVEL: "bogus" is not one of fatal, error, warn, info, debug, trace, silent\n',
+    });
+  });
+
+  it("says an invalid policy as one JSON log line with every issue, and exits 1", async () => {
+    const policy = join(dir, "bad.yaml");
+    await writeFile(policy, "providers: {}\nroutes: []\nbogus: 1\n");
+    const result = await run(CLI_MAIN, ["serve", "--config", policy, "--port", "0", "--operator-port", "0"]);
+    expect(result.code).toBe(1);
+    const [line, ...rest] = jsonLines(result.stderr);
+    expect(rest).toEqual([]);
+    expect(line).toMatchObject({ level: 60, msg: "invalid policy; not serving", source: policy });
+    expect(line?.issues).toEqual(expect.arrayContaining([expect.stringContaining("bogus")]));
+  });
+
+  it("says a port already in use as a JSON log line, and exits 1", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      const result = await run(CLI_MAIN, ["serve", "--port", String(port), "--operator-port", "0"]);
+      expect(result.code).toBe(1);
+      const lines = jsonLines(result.stderr);
+      expect(lines.at(-1)).toMatchObject({ level: 60, msg: "cannot serve" });
+      expect(String(lines.at(-1)?.reason)).toContain("EADDRINUSE");
+    } finally {
+      taken.close();
+    }
   });
 });
 

@@ -373,7 +373,7 @@ describe("execute, Route (the answer is assembled, nothing reaches the caller be
         target: "slow/a",
         outcome: "cancelled",
         errorClass: "cancelled",
-        message: "the caller cancelled or its deadline passed",
+        message: "the caller cancelled or its deadline passed; the upstream request was aborted",
         retryable: false,
       }),
     ]);

@@ -5,6 +5,7 @@ import type { Pipeline } from "../../pipeline/pipeline.js";
 import { checkRequestLimits, type RequestLimits } from "../request-limits.js";
 import { CALLER_STALLED } from "../transport/write-stall.js";
 import { CALL_IDENTITY } from "./call-identity.js";
+import { callSignal } from "./call-signal.js";
 import { toClassifyResponse, toRouteResponse, toStreamResponse } from "./from-domain.js";
 import { type RouterRequest, toLlmRequest } from "./to-domain.js";
 
@@ -29,10 +30,7 @@ export function createRouterService(deps: RouterDeps): ServiceImpl<typeof Router
     },
     async *stream(request, context) {
       // A stream is the one answer a caller can stop reading midway: that cuts it too.
-      const stalled = context.values.get(CALLER_STALLED);
-      // The stall first: once it cut the stream, connect aborts the context too, and the first
-      // aborted source in the list is the reason Node reports for a composite signal.
-      const call = callFrom(context, stalled && AbortSignal.any([stalled, context.signal]));
+      const call = callFrom(context, context.values.get(CALLER_STALLED));
       for await (const event of deps.pipeline.stream(toDomain(request), call)) yield toStreamResponse(event);
     },
     async classify(request, context) {
@@ -42,10 +40,10 @@ export function createRouterService(deps: RouterDeps): ServiceImpl<typeof Router
 }
 
 /** The trace and call ids are echoed in `x-trace-id` and `x-call-id` so a caller can find the decision even on failure. */
-function callFrom(context: HandlerContext, signal: AbortSignal = context.signal): CallContext {
+function callFrom(context: HandlerContext, stalled?: AbortSignal): CallContext {
   const identity = context.values.get(CALL_IDENTITY);
   if (!identity) throw new Error("RouterService served without the RPC door's interceptor");
   context.responseHeader.set("x-trace-id", identity.traceId);
   context.responseHeader.set("x-call-id", identity.callId);
-  return { signal, ...identity };
+  return { signal: callSignal(context.signal, stalled), ...identity };
 }

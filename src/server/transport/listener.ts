@@ -18,7 +18,6 @@ import { clampDeadlineHeaders } from "./deadlines.js";
 import { reportInvalidUtf8ByField } from "./invalid-utf8.js";
 import { createJsonRequestDecoder, jsonRequestText } from "./json-guard.js";
 import { createOnePortListener } from "./one-port.js";
-import { malformedStreamsAreInvalid } from "./protocol-errors.js";
 import { gateRequest } from "./request-gate.js";
 import type { ServerLimits } from "./server-limits.js";
 import {
@@ -110,7 +109,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   const handler = createConnectHandler({
     logger: log,
     routes: options.routes,
-    interceptors: [drainGate, malformedStreamsAreInvalid, ...options.interceptors],
+    interceptors: [drainGate, ...options.interceptors],
     requestGate: gateRequest,
     readMaxBytes: limits.maxBodyBytes,
     maxTimeoutMs: limits.maxDeadlineMs,

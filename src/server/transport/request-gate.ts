@@ -16,6 +16,11 @@ import { findJsonRequestError, formatJsonRequestError } from "./json-request-err
  *   "parse binary: …". That is the caller's mistake, so it becomes INVALID_ARGUMENT, as
  *   connect-go does. connect hands the parse error to the call's abort signal before it writes
  *   the status, and this is the only place the front door sees it.
+ * - A request with no message, or more than one for a unary or server-streaming method (a
+ *   Connect envelope with only the end-stream flag, say), leaves connect as UNIMPLEMENTED, which
+ *   tells a client the method does not exist: it is a malformed request, INVALID_ARGUMENT.
+ * - A body over the limit leaves connect naming its own option (`readMaxBytes`): the message
+ *   names the limit as operators set it (`maxBodyBytes`).
  * - A JSON request protobuf-es cannot decode gets its error rewritten to name the field by its
  *   JSON path (`messages[2].rol: unknown field (did you mean "role"?)`): see nameJsonField.
  */
@@ -24,7 +29,7 @@ export function gateRequest(context: HandlerContext): void {
   context.signal.addEventListener(
     "abort",
     () => {
-      reclassifyParseError(context.signal.reason);
+      reclassify(context.signal.reason);
       if (json?.text !== undefined) nameJsonField(context.signal.reason, context.method.input, json.text);
     },
     { once: true },
@@ -34,20 +39,52 @@ export function gateRequest(context: HandlerContext): void {
     throw new ConnectError("the deadline passed before the call started", Code.DeadlineExceeded);
 }
 
-const PARSE_BINARY = "parse binary: ";
 /** How protobuf-es starts the errors of a JSON value it cannot decode. */
 const JSON_DECODE = /^cannot decode (message|field|enum) /;
 
-function reclassifyParseError(reason: unknown): void {
+/** connect's errors for what a caller sent, and what they should say: code, and a new message. */
+const REWRITES: ReadonlyArray<{ from: Code; match: RegExp; to: Code; say(match: RegExpExecArray): string }> =
+  [
+    {
+      from: Code.Internal,
+      match: /^parse binary: (.*)$/s,
+      to: Code.InvalidArgument,
+      say: ([, why]) => `request message does not decode: ${why}`,
+    },
+    {
+      from: Code.Unimplemented,
+      match: /^protocol error: (missing input message|received extra input message) for [\w-]+ method$/,
+      to: Code.InvalidArgument,
+      say: ([whole]) => `${whole}: a request carries exactly one message`,
+    },
+    {
+      from: Code.ResourceExhausted,
+      match: /^message size (\d+) is larger than configured readMaxBytes (\d+)$/,
+      to: Code.ResourceExhausted,
+      say: ([, size, limit]) => `request message of ${size} bytes is larger than maxBodyBytes ${limit}`,
+    },
+    {
+      from: Code.ResourceExhausted,
+      match: /^message (?:size )?is larger than configured readMaxBytes (\d+)( after decompression)?$/,
+      to: Code.ResourceExhausted,
+      say: ([, limit, inflated]) => `request message is larger than maxBodyBytes ${limit}${inflated ?? ""}`,
+    },
+  ];
+
+function reclassify(reason: unknown): void {
   if (!(reason instanceof ConnectError)) return;
-  if (reason.code !== Code.Internal || !reason.rawMessage.startsWith(PARSE_BINARY)) return;
-  const rawMessage = `request message does not decode: ${reason.rawMessage.slice(PARSE_BINARY.length)}`;
-  // ConnectError's fields are readonly in its types only; connect reads them after the abort.
-  Object.assign(reason, {
-    code: Code.InvalidArgument,
-    rawMessage,
-    message: new ConnectError(rawMessage, Code.InvalidArgument).message,
-  });
+  for (const rewrite of REWRITES) {
+    const match = reason.code === rewrite.from ? rewrite.match.exec(reason.rawMessage) : null;
+    if (match) {
+      rewriteError(reason, rewrite.to, rewrite.say(match));
+      return;
+    }
+  }
+}
+
+/** ConnectError's fields are readonly in its types only; connect reads them after the abort. */
+function rewriteError(reason: ConnectError, code: Code, rawMessage: string): void {
+  Object.assign(reason, { code, rawMessage, message: new ConnectError(rawMessage, code).message });
 }
 
 /**
@@ -66,6 +103,5 @@ function nameJsonField(reason: unknown, schema: DescMessage, text: string): void
   }
   const found = findJsonRequestError(schema, parsed);
   if (!found) return;
-  const rawMessage = formatJsonRequestError(found);
-  Object.assign(reason, { rawMessage, message: new ConnectError(rawMessage, Code.InvalidArgument).message });
+  rewriteError(reason, Code.InvalidArgument, formatJsonRequestError(found));
 }

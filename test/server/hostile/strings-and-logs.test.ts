@@ -132,6 +132,8 @@ describe("control characters from callers never reach a log line raw", () => {
     ["U+0085 (NEL) in task", { task: "chat\u0085" }, "task"],
     ["a right-to-left override in tenant", { tenant: "acme\u202e" }, "tenant"],
     ["a zero-width space in user", { user: "ali\u200bce" }, "user"],
+    ["a Hangul filler that renders as nothing in tenant", { tenant: "acme\u3164" }, "tenant"],
+    ["a variation selector in task", { task: "chat\ufe0f" }, "task"],
     ["a bidirectional isolate in a label value", { labels: { team: "x\u2066y" } }, 'labels["team"]'],
     [
       "a zero-width joiner in a tool call id",

@@ -14,21 +14,27 @@ import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../../
 
 let switchyard: TestSwitchyard;
 let transports: TransportSet;
+let operator: TransportSet;
 
 beforeAll(async () => {
   switchyard = await startTestSwitchyard(MINIMAL_POLICY);
   transports = createTransports(switchyard.baseUrl);
+  operator = createTransports(switchyard.operatorUrl);
 });
 
 afterAll(async () => {
   transports?.close();
+  operator?.close();
   await switchyard?.stop();
 });
 
-/** One ServerReflectionInfo stream: ask, read the answer, ask again on the same stream. */
-function openReflection() {
+/** One ServerReflectionInfo stream (to the router listener, or the operator's): ask, read, ask again. */
+function openReflection(listener: "router" | "operator" = "router") {
   const requests: Pushable<ServerReflectionRequest> = pushable();
-  const client = createClient(ServerReflection, transports.get("gRPC over h2c (binary)"));
+  const client = createClient(
+    ServerReflection,
+    (listener === "router" ? transports : operator).get("gRPC over h2c (binary)"),
+  );
   const responses = client.serverReflectionInfo(requests)[Symbol.asyncIterator]();
   return {
     async ask(messageRequest: ServerReflectionRequest["messageRequest"]): Promise<ServerReflectionResponse> {
@@ -52,7 +58,7 @@ function filesOf(response: ServerReflectionResponse) {
 }
 
 describe("grpc.reflection.v1alpha.ServerReflection", () => {
-  it("lists RouterService, AdminService, Health and both reflection services", async () => {
+  it("lists what each listener serves: RouterService or AdminService, Health and both reflection services", async () => {
     const stream = openReflection();
     const response = await stream.ask({ case: "listServices", value: "" });
     expect(response.validHost).toBe("localhost");
@@ -64,10 +70,20 @@ describe("grpc.reflection.v1alpha.ServerReflection", () => {
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
-      "switchyard.v1.AdminService",
       "switchyard.v1.RouterService",
     ]);
     await stream.close();
+    const operatorStream = openReflection("operator");
+    const operatorAnswer = (await operatorStream.ask({ case: "listServices", value: "" })).messageResponse;
+    const operatorNames =
+      operatorAnswer.case === "listServicesResponse" ? operatorAnswer.value.service.map((s) => s.name) : [];
+    expect(operatorNames.sort()).toEqual([
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+      "switchyard.v1.AdminService",
+    ]);
+    await operatorStream.close();
   });
 
   it("resolves a service to its file, sent first, followed by every file it imports", async () => {
@@ -116,15 +132,23 @@ describe("grpc.reflection.v1alpha.ServerReflection", () => {
     );
     expect(again.map((f) => f.name)).toEqual(["switchyard/v1/router.proto"]);
 
-    // admin.proto shares types.proto (already sent) and adds timestamp.proto (not yet sent).
+    await stream.close();
+
+    // On the operator's listener: admin.proto shares types.proto (already sent) and adds
+    // timestamp.proto (not yet sent).
+    const operatorStream = openReflection("operator");
+    const types = filesOf(
+      await operatorStream.ask({ case: "fileContainingSymbol", value: "switchyard.v1.Decision" }),
+    );
+    expect(types.map((f) => f.name)).toEqual(["switchyard/v1/types.proto", "google/protobuf/struct.proto"]);
     const admin = filesOf(
-      await stream.ask({ case: "fileContainingSymbol", value: "switchyard.v1.AdminService" }),
+      await operatorStream.ask({ case: "fileContainingSymbol", value: "switchyard.v1.AdminService" }),
     );
     expect(admin.map((f) => f.name)).toEqual([
       "switchyard/v1/admin.proto",
       "google/protobuf/timestamp.proto",
     ]);
-    await stream.close();
+    await operatorStream.close();
   });
 
   it("resolves methods and file names as well as types", async () => {

@@ -9,10 +9,11 @@ import {
   FinishReason,
   Role,
 } from "../../../gen/switchyard/v1/types_pb.js";
-import { collect, rejectionOf } from "../../helpers/async.js";
+import { collect, eventually, rejectionOf } from "../../helpers/async.js";
 import { useFrontDoor } from "../../helpers/front-door.js";
-import { LOCAL_REPLY, UNSET_KEY_VARIABLE } from "../../helpers/policies.js";
+import { FRONT_DOOR_POLICY, LOCAL_REPLY, UNSET_KEY_VARIABLE } from "../../helpers/policies.js";
 import {
+  createTransports,
   eventCases,
   openingDecision,
   TRACE_ID,
@@ -20,6 +21,7 @@ import {
   traceparent,
   userRequest,
 } from "../../helpers/rpc.js";
+import { startTestSwitchyard } from "../../helpers/switchyard.js";
 
 const frontDoor = useFrontDoor();
 
@@ -215,5 +217,61 @@ describe.each(TRANSPORT_KINDS)("RouterService over %s", (kind) => {
     expect(decision?.route).toBe("doomed");
     expect(decision?.attempts).toHaveLength(2);
     expect(decision?.traceId).toBe(openingDecision(events).traceId);
+  });
+});
+
+describe("how a call ended, in its decision", () => {
+  it("says the caller's deadline passed, not merely that no target answered", async () => {
+    const client = createClient(RouterService, frontDoor.transports.get("gRPC over h2c (binary)"));
+    // A deadline ends the call on the client too, before any header comes back: find it by trace.
+    const traceId = "8ad1c0a3f2b94e71a0c5d3e2f1a0b9c8";
+    const error = ConnectError.from(
+      await rejectionOf(() =>
+        client.route(userRequest("hi", { task: "hang" }), {
+          timeoutMs: 200,
+          headers: { traceparent: traceparent(traceId) },
+        }),
+      ),
+    );
+    expect(error.code).toBe(Code.DeadlineExceeded);
+    const recorded = await eventually(
+      () => frontDoor.switchyard.app.decisions.byTrace(traceId)[0],
+      "the decision",
+    );
+    expect(recorded.outcome).toBe("abandoned (deadline): the caller's deadline passed");
+    expect(recorded.decision.attempts).toMatchObject([
+      {
+        target: "hung/forever",
+        outcome: "cancelled",
+        message: "the caller's deadline passed; the upstream request was aborted",
+      },
+    ]);
+  });
+});
+
+describe("a stream cut by the server's drain", () => {
+  it("is recorded as ended by the shutdown, not by its caller", async () => {
+    const switchyard = await startTestSwitchyard(FRONT_DOOR_POLICY, { limits: { drainTimeoutMs: 200 } });
+    const transports = createTransports(switchyard.baseUrl);
+    try {
+      const client = createClient(RouterService, transports.get("gRPC over h2c (binary)"));
+      const iterator = client.stream(userRequest("take your time", { task: "slow" }))[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      const callId =
+        first.done || first.value.event.case !== "decision" ? "" : first.value.event.value.callId;
+      const rest = (async () => {
+        for (let step = await iterator.next(); !step.done; step = await iterator.next());
+      })().catch(() => undefined);
+      await switchyard.app.server.drain();
+      await rest;
+      const recorded = switchyard.app.decisions.byCall(callId);
+      expect(recorded?.outcome).toBe("abandoned (shutdown): the server is shutting down");
+      expect(recorded?.decision.attempts.at(-1)?.message).toBe(
+        "the server is shutting down; the upstream request was aborted",
+      );
+    } finally {
+      transports.close();
+      await switchyard.stop();
+    }
   });
 });
