@@ -86,7 +86,7 @@ export function watchPolicyFile(options: {
       const issues = error instanceof PolicyError ? error.issues : [{ path: "", message: String(error) }];
       last = { at: new Date(), trigger, outcome: "refused", issues };
       log.error(
-        { trigger, issues, version: options.store.current().version },
+        { trigger, issues, inForce: options.store.current().version },
         "policy refused; the previous one stays in force",
       );
       return false;

@@ -59,6 +59,13 @@ export class OperatorExposedError extends Error {
 export async function startServer(deps: ServerDeps, options: ServerOptions): Promise<RunningServer> {
   const limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
   const { operator } = options;
+  if (
+    operator.token !== undefined &&
+    (operator.token.length < 16 || operator.token.trim() !== operator.token)
+  )
+    throw new OperatorExposedError(
+      "the operator token (SWITCHYARD_ADMIN_TOKEN) must be at least 16 characters, with no surrounding whitespace",
+    );
   if (!operator.token && !isLoopback(operator.host))
     throw new OperatorExposedError(
       `the operator listener may bind ${operator.host} only with an operator token (set SWITCHYARD_ADMIN_TOKEN), or bind it to loopback`,

@@ -92,6 +92,23 @@ describe("serve when it cannot serve", () => {
   });
 });
 
+describe("switchyard explain", () => {
+  it("names a bad field of --request by its JSON path, as the server does", async () => {
+    const typo = await run(CLI_MAIN, [
+      "explain",
+      "--request",
+      '{"messages":[{"role":"ROLE_USER","content":"hi"}],"dataClas":"pii"}',
+    ]);
+    expect(typo).toMatchObject({ code: 1, stderr: 'dataClas: unknown field (did you mean "dataClass"?)\n' });
+    const range = await run(CLI_MAIN, [
+      "explain",
+      "--request",
+      '{"messages":[{"role":"ROLE_USER","content":"hi"}],"params":{"maxTokens":-1}}',
+    ]);
+    expect(range.stderr).toBe("params.maxTokens: must be a whole number from 0 to 4294967295, got -1\n");
+  });
+});
+
 describe("the package's bin before a build", () => {
   let dir: string;
   beforeAll(async () => {

@@ -412,7 +412,8 @@ export const AdminService: GenService<{
     output: typeof ListTargetsResponseSchema;
   },
   /**
-   * Recent decisions by trace id (kept in a bounded in-memory ring).
+   * Recent decisions (kept in a bounded in-memory log): one call's by its call id, or the calls
+   * of a trace by trace id.
    *
    * @generated from rpc switchyard.v1.AdminService.GetDecision
    */

@@ -86,13 +86,13 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
     getDecision(request) {
       const byCall = request.callId !== "";
       if (byCall === (request.traceId !== ""))
-        throw new ConnectError("set exactly one of call_id and trace_id", Code.InvalidArgument);
+        throw new ConnectError("set exactly one of callId and traceId", Code.InvalidArgument);
       if (byCall) {
         if (!/^[0-9a-f]{16}$/.test(request.callId))
-          throw new ConnectError("call_id: must be 16 lowercase hex characters", Code.InvalidArgument);
+          throw new ConnectError("callId: must be 16 lowercase hex characters", Code.InvalidArgument);
         const recorded = deps.decisions.byCall(request.callId);
         if (!recorded)
-          throw new ConnectError(`call_id: no recent decision for ${request.callId}`, Code.NotFound);
+          throw new ConnectError(`callId: no recent decision for ${request.callId}`, Code.NotFound);
         return {
           decision: toDecision(recorded.decision),
           recordedAt: timestampFromDate(recorded.recordedAt),
@@ -101,10 +101,10 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         };
       }
       if (!/^[0-9a-f]{32}$/.test(request.traceId))
-        throw new ConnectError("trace_id: must be 32 lowercase hex characters", Code.InvalidArgument);
+        throw new ConnectError("traceId: must be 32 lowercase hex characters", Code.InvalidArgument);
       const recorded = deps.decisions.byTrace(request.traceId);
       if (recorded.length === 0)
-        throw new ConnectError(`trace_id: no recent decision for ${request.traceId}`, Code.NotFound);
+        throw new ConnectError(`traceId: no recent decision for ${request.traceId}`, Code.NotFound);
       return { traceDecisions: recorded.map(toRecorded) };
     },
   };

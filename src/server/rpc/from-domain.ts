@@ -52,7 +52,7 @@ export function toStreamResponse(event: domain.StreamEvent): MessageInitShape<ty
           case: "budget",
           value: {
             step: toBudgetStep(event.step),
-            elapsedMs: event.elapsedMs,
+            elapsedMs: Math.round(event.elapsedMs * 1000) / 1000,
             limitMs: event.limitMs,
             exceeded: event.exceeded,
           },

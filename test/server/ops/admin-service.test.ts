@@ -120,8 +120,8 @@ describe.each(
 
   it("GetDecision answers NOT_FOUND for an unknown id and INVALID_ARGUMENT for a malformed one or a wrong pair", async () => {
     for (const [request, field] of [
-      [{ traceId: "f".repeat(32) }, "trace_id"],
-      [{ callId: "f".repeat(16) }, "call_id"],
+      [{ traceId: "f".repeat(32) }, "traceId"],
+      [{ callId: "f".repeat(16) }, "callId"],
     ] as const) {
       const unknown = ConnectError.from(await rejectionOf(() => admin().getDecision(request)));
       expect(unknown.code).toBe(Code.NotFound);
@@ -130,14 +130,14 @@ describe.each(
     for (const traceId of ["xyz", "A".repeat(32), "0".repeat(31)]) {
       const malformed = ConnectError.from(await rejectionOf(() => admin().getDecision({ traceId })));
       expect(malformed.code, traceId).toBe(Code.InvalidArgument);
-      expect(malformed.rawMessage).toMatch(/^trace_id: /);
+      expect(malformed.rawMessage).toMatch(/^traceId: /);
     }
     const malformedCall = ConnectError.from(await rejectionOf(() => admin().getDecision({ callId: "x" })));
-    expect(malformedCall.rawMessage).toMatch(/^call_id: /);
+    expect(malformedCall.rawMessage).toMatch(/^callId: /);
     for (const request of [{}, { traceId: "f".repeat(32), callId: "f".repeat(16) }]) {
       const error = ConnectError.from(await rejectionOf(() => admin().getDecision(request)));
       expect(error.code).toBe(Code.InvalidArgument);
-      expect(error.rawMessage).toBe("set exactly one of call_id and trace_id");
+      expect(error.rawMessage).toBe("set exactly one of callId and traceId");
     }
   });
 });
@@ -186,7 +186,7 @@ describe("AdminService on the operator listener", () => {
 describe("an operator token", () => {
   let switchyard: TestSwitchyard;
   beforeAll(async () => {
-    switchyard = await startTestSwitchyard(FRONT_DOOR_POLICY, { operatorToken: "op-secret-token" });
+    switchyard = await startTestSwitchyard(FRONT_DOOR_POLICY, { operatorToken: "op-secret-token-0123" });
   });
   afterAll(async () => {
     await switchyard?.stop();
@@ -195,13 +195,18 @@ describe("an operator token", () => {
   it("is required on every AdminService call when set; health stays open for probes", async () => {
     const transport = createGrpcTransport({ baseUrl: switchyard.operatorUrl });
     const admin = createClient(AdminService, transport);
-    for (const authorization of [undefined, "Bearer wrong", "op-secret-token", "Basic op-secret-token"]) {
+    for (const authorization of [
+      undefined,
+      "Bearer wrong",
+      "op-secret-token-0123",
+      "Basic op-secret-token-0123",
+    ]) {
       const headers = authorization === undefined ? undefined : { authorization };
       const error = ConnectError.from(await rejectionOf(() => admin.getPolicy({}, { headers })));
       expect(error.code, authorization).toBe(Code.Unauthenticated);
-      expect(error.rawMessage).not.toContain("op-secret-token");
+      expect(error.rawMessage).not.toContain("op-secret-token-0123");
     }
-    const policy = await admin.getPolicy({}, { headers: { authorization: "Bearer op-secret-token" } });
+    const policy = await admin.getPolicy({}, { headers: { authorization: "Bearer op-secret-token-0123" } });
     expect(policy.routes.length).toBeGreaterThan(0);
     expect((await createClient(Health, transport).check({})).status).toBe(
       HealthCheckResponse_ServingStatus.SERVING,
@@ -215,5 +220,13 @@ describe("the operator listener at startup", () => {
     await expect(
       startServer(deps, { host: "127.0.0.1", port: 0, operator: { host: "0.0.0.0", port: 0 } }),
     ).rejects.toThrow(/operator listener may bind 0.0.0.0 only with an operator token/);
+  });
+
+  it("refuses a token that is short or carries whitespace (it could never be sent back as is)", async () => {
+    const deps = { logger: pino({ level: "silent" }) } as ServerDeps;
+    for (const token of ["short", "   ", " padded-token-0123456789 "])
+      await expect(
+        startServer(deps, { host: "127.0.0.1", port: 0, operator: { host: "0.0.0.0", port: 0, token } }),
+      ).rejects.toThrow(/at least 16 characters, with no surrounding whitespace/);
   });
 });
