@@ -157,6 +157,8 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
+      // The reloader lets go of SIGHUP as the app stops; one arriving during the drain must not end it.
+      process.on("SIGHUP", () => {});
       logger.info({ signal }, "shutting down");
       app.stop().then(
         () => {
@@ -170,8 +172,10 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
         },
       );
     };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
+    // `on`, not `once`: Ctrl-C under npm start delivers SIGINT twice (the terminal's, to the whole
+    // process group, and npm's forwarded copy); a second signal must not kill a draining server.
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
     if (env.npm_lifecycle_event !== undefined) followParent(() => stop("npm exited"));
   });
 }
@@ -214,7 +218,7 @@ function parseLimits(specs: string[]): Partial<ServerLimits> | string {
   const limits: Partial<ServerLimits> = {};
   for (const spec of specs) {
     const [name = "", value = ""] = spec.split("=", 2);
-    if (!(name in DEFAULT_LIMITS))
+    if (!Object.hasOwn(DEFAULT_LIMITS, name))
       return `unknown limit "${name}" (known: ${Object.keys(DEFAULT_LIMITS).join(", ")})`;
     if (!/^\d+$/.test(value)) return `${name} must be a whole number, got "${value}"`;
     limits[name as keyof ServerLimits] = Number(value);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { INVISIBLE_CHARACTER } from "../core/text.js";
 import { PROVIDER_KINDS } from "../providers/registry.js";
 
 /**
@@ -29,7 +30,6 @@ export function identifierProblem(text: string): string | undefined {
 }
 
 /** Control, format (zero-width, bidirectional overrides) and line/paragraph separator characters. */
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
 /**
  * Why `text` may not be a label key or value, or undefined when it may. Labels come from
@@ -37,7 +37,7 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
  */
 export function labelProblem(text: string): string | undefined {
   if (text === "") return "must not be empty";
-  if (/^\s|\s$/u.test(text) || INVISIBLE.test(text))
+  if (/^\s|\s$/u.test(text) || INVISIBLE_CHARACTER.test(text))
     return "must have no surrounding whitespace and no control, invisible or bidirectional characters";
   return undefined;
 }
@@ -81,9 +81,9 @@ export const matchShape = {
 export const budgetsSchema = z.strictObject({
   /** Whole request, all attempts included. */
   max_latency_ms: durationMs.optional(),
-  /** Streams: time to the first token of an attempt; exceeding it fails over to the next target. */
+  /** Per attempt, Route and Stream alike: time to the first token; exceeding it fails over to the next target. */
   first_token_ms: durationMs.optional(),
-  /** Streams: longest silence between two tokens once the answer has started. */
+  /** Per attempt, Route and Stream alike: longest silence between two tokens once the answer has started. */
   max_token_gap_ms: durationMs.optional(),
   /**
    * A number caps output tokens (the caller may ask for fewer). "bounded" is the same cap with the

@@ -1,7 +1,7 @@
 import type { Decision, ErrorClass } from "./types.js";
 
 /**
- * Typed domain errors the core throws. src/server/connect-errors.ts is the one place that maps
+ * Typed domain errors the core throws. src/server/rpc/connect-errors.ts is the one place that maps
  * them to gRPC codes. Messages are safe to send to callers; anything sensitive goes in `cause`.
  */
 

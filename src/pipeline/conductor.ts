@@ -8,8 +8,8 @@ import type { CallScope, CallState, Step } from "./call-state.js";
  *
  * When a step throws, or the caller stops iterating (a stream abandoned mid-answer), the
  * remaining steps marked `always` (settle, record) still run, so every call is accounted for;
- * then the error is rethrown. A failure inside those steps is logged, never raised over the
- * call's own outcome.
+ * then the error is rethrown. A failure inside those steps at that point is logged, never raised
+ * over the call's own outcome; in the ordinary path it fails the call like any step's.
  */
 export async function* conduct(
   steps: readonly Step[],

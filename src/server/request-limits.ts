@@ -1,4 +1,5 @@
 import { InvalidRequestError } from "../core/errors.js";
+import { INVISIBLE_CHARACTER } from "../core/text.js";
 import type { LlmRequest } from "../core/types.js";
 
 /**
@@ -133,20 +134,11 @@ function text(field: string, value: string, maxChars: number): void {
 
 function identifier(field: string, value: string, maxChars: number): void {
   text(field, value, maxChars);
-  if (INVISIBLE.test(value))
+  if (INVISIBLE_CHARACTER.test(value))
     throw new InvalidRequestError(field, "must not contain control, invisible or bidirectional characters");
   // "acme " is not "acme": identifiers are compared exactly, so a look-alike is refused, not trimmed.
   if (value !== value.trim()) throw new InvalidRequestError(field, "must not begin or end with whitespace");
 }
-
-/**
- * C0 and C1 controls and DEL (Cc); format characters (Cf), among them zero-width spaces and joiners
- * (U+200B–200F), bidirectional embeddings, overrides and isolates (U+202A–202E, U+2066–2069) and the
- * BOM; every other character Unicode says to render as nothing (Default_Ignorable_Code_Point: Hangul
- * fillers such as U+3164, variation selectors, the combining grapheme joiner); and the line and
- * paragraph separators, which some log shippers treat as line breaks.
- */
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029]/u;
 
 /**
  * `arguments` must be a JSON document (a model reads it back), nesting at most `maxDepth`; an empty

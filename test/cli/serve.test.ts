@@ -198,6 +198,23 @@ describe("switchyard serve", () => {
     );
   });
 
+  it("drains once and exits 0 when SIGINT comes twice (Ctrl-C under npm start) and SIGHUP during the drain", async () => {
+    const server = await serve();
+    transports = createTransports(server.baseUrl);
+    const router = createClient(RouterService, transports.get("gRPC over h2c (binary)"));
+    // Ten tokens 100 ms apart: in flight while the signals arrive.
+    const inFlight = router.route(userRequest("take your time", { task: "slow" }));
+    await eventually(() => server.logs().some((line) => line.msg === "serving"), "serving");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    server.child.kill("SIGINT");
+    server.child.kill("SIGINT");
+    await eventually(() => server.logs().some((line) => line.msg === "shutting down"), "the drain");
+    server.child.kill("SIGHUP");
+    expect((await inFlight).message?.content).toBe("t0 t1 t2 t3 t4 t5 t6 t7 t8 t9");
+    expect(await server.exited).toBe(0);
+    expect(server.logs().filter((line) => line.msg === "shutting down")).toHaveLength(1);
+  });
+
   it("logs a SIGHUP that finds the policy file unchanged", async () => {
     const server = await serve();
     server.child.kill("SIGHUP");

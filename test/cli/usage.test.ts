@@ -92,6 +92,16 @@ describe("serve when it cannot serve", () => {
   });
 });
 
+describe("serve --limit", () => {
+  it("knows only the limits it has, not names every object inherits", async () => {
+    for (const name of ["constructor", "toString", "__proto__"]) {
+      const result = await run(CLI_MAIN, ["serve", "--limit", `${name}=5`]);
+      expect(result.code, name).toBe(2);
+      expect(result.stderr).toContain(`--limit: unknown limit "${name}"`);
+    }
+  });
+});
+
 describe("switchyard explain", () => {
   it("names a bad field of --request by its JSON path, as the server does", async () => {
     const typo = await run(CLI_MAIN, [

@@ -3,6 +3,7 @@ import {
   type Health,
   HealthCheckResponse_ServingStatus as Status,
 } from "../../../gen/health/v1/health_pb.js";
+import { showInvisible } from "../../core/text.js";
 
 /**
  * Serving status of the process and of each service it serves ("" = the whole server), the
@@ -41,7 +42,11 @@ export function createHealthService(state: HealthState): ServiceImpl<typeof Heal
   return {
     check(request) {
       const status = state.status(request.service);
-      if (status === undefined) throw new ConnectError(`unknown service "${request.service}"`, Code.NotFound);
+      if (status === undefined)
+        throw new ConnectError(
+          `unknown service ${JSON.stringify(showInvisible(request.service.slice(0, 256)))}`,
+          Code.NotFound,
+        );
       return { status };
     },
     async *watch(request, context) {

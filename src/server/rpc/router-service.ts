@@ -2,7 +2,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { RouterService } from "../../../gen/switchyard/v1/router_pb.js";
 import type { CallContext } from "../../core/types.js";
 import type { Pipeline } from "../../pipeline/pipeline.js";
-import { checkRequestLimits, type RequestLimits } from "../request-limits.js";
+import { checkRequestLimits } from "../request-limits.js";
 import { CALLER_STALLED } from "../transport/write-stall.js";
 import { CALL_IDENTITY } from "./call-identity.js";
 import { callSignal } from "./call-signal.js";
@@ -11,7 +11,6 @@ import { type RouterRequest, toLlmRequest } from "./to-domain.js";
 
 export interface RouterDeps {
   pipeline: Pipeline;
-  requestLimits?: RequestLimits;
 }
 
 /**
@@ -21,7 +20,7 @@ export interface RouterDeps {
 export function createRouterService(deps: RouterDeps): ServiceImpl<typeof RouterService> {
   const toDomain = (request: RouterRequest) => {
     const mapped = toLlmRequest(request);
-    checkRequestLimits(mapped, deps.requestLimits);
+    checkRequestLimits(mapped);
     return mapped;
   };
   return {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { type Http2ServerRequest, type Http2ServerResponse, constants as http2Constants } from "node:http2";
 import {
   Code,
   ConnectError,
@@ -58,11 +58,21 @@ export function createConnectHandler(
       .then((answer) => universalResponseToNodeResponse(answer, response))
       .catch((reason: unknown) => {
         const error = ConnectError.from(reason);
-        if (error.code === Code.Aborted) return;
-        options.logger.debug(
-          { rpc: `${handler.service.typeName}/${handler.method.name}`, code: Code[error.code] },
-          "response not delivered: the caller went away",
-        );
+        const rpc = `${handler.service.typeName}/${handler.method.name}`;
+        // The caller went away (or was cut for not reading): nobody is there to answer.
+        if (request.destroyed || response.destroyed || response.writableEnded) {
+          if (error.code !== Code.Aborted)
+            options.logger.debug(
+              { rpc, code: Code[error.code] },
+              "response not delivered: the caller went away",
+            );
+          return;
+        }
+        // Writing the answer itself failed with the caller still there: end the call rather than
+        // leave it open forever, and say so (a bug to fix, not a caller's doing).
+        options.logger.error({ rpc, err: reason }, "could not write the response; the call is reset");
+        if ("stream" in request) request.stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+        else response.destroy();
       });
   };
   return { handle, isStreaming: (path) => streaming.has(path.split("?", 2)[0] ?? "") };

@@ -9,6 +9,7 @@ import {
 import { base64Decode } from "@bufbuild/protobuf/wire";
 import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
 import { didYouMean, nearest } from "../../core/suggest.js";
+import { showInvisible } from "../../core/text.js";
 
 /**
  * Why a JSON request does not decode, said the way the caller wrote it.
@@ -513,11 +514,11 @@ function member(key: string): string {
 
 /** A JSON string literal of at most ECHO_LIMIT characters of `text` (then "…"). */
 function quote(text: string): string {
-  if (text.length <= ECHO_LIMIT) return JSON.stringify(text);
-  let head = text.slice(0, ECHO_LIMIT);
+  let head = text.length <= ECHO_LIMIT ? text : text.slice(0, ECHO_LIMIT);
   // Do not leave half of a surrogate pair at the cut.
-  if (/[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1);
-  return JSON.stringify(`${head}…`);
+  if (head !== text && /[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1);
+  // What the caller sent is shown, escaped where it would be invisible or reorder the message.
+  return `"${showInvisible(JSON.stringify(`${head}${head === text ? "" : "…"}`).slice(1, -1))}"`;
 }
 
 /** A caller's value for a reason: strings quoted and cut, containers by kind only. */

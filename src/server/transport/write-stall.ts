@@ -38,10 +38,8 @@ export function watchWriteStall(
   const controller = new AbortController();
   // Bytes written but not yet handed to the network: node's stream buffer and, for HTTP/2, the
   // frames waiting for the caller's window.
-  const waiting =
-    "stream" in request
-      ? () => request.stream.bufferSize
-      : () => response.writableLength + request.socket.writableLength;
+  // (node's HTTP/1.1 response counts its socket's buffer in its own writableLength already).
+  const waiting = "stream" in request ? () => request.stream.bufferSize : () => response.writableLength;
   let written = 0;
   let taken = 0;
   let lastProgress = Date.now();

@@ -2,10 +2,11 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../../gen/health/v1/health_pb.js";
 import { RouterService, type StreamResponse } from "../../../gen/switchyard/v1/router_pb.js";
-import { rejectionOf } from "../../helpers/async.js";
+import { rejectionOf, within } from "../../helpers/async.js";
 import { useFrontDoor } from "../../helpers/front-door.js";
 import { nextOf } from "../../helpers/pushable.js";
 import { eventCases, userRequest } from "../../helpers/rpc.js";
+import { grpcFrame, grpcStatus, http2Request } from "../hostile/hostile-wire.js";
 
 describe("grpc.health.v1.Health", () => {
   const frontDoor = useFrontDoor();
@@ -25,6 +26,23 @@ describe("grpc.health.v1.Health", () => {
     const error = ConnectError.from(await rejectionOf(() => health().check({ service: "no.such.Service" })));
     expect(error.code).toBe(Code.NotFound);
     expect(error.rawMessage).toContain("no.such.Service");
+  });
+
+  it("answers NOT_FOUND, naming it safely, for a service name that is not UTF-8 (it used to never answer)", async () => {
+    // HealthCheckRequest { service: bytes ff fe }: not UTF-8; echoed raw, connect could not write the status.
+    const response = await within(
+      http2Request(
+        frontDoor.switchyard.baseUrl,
+        { ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc", te: "trailers" },
+        grpcFrame(Buffer.from([0x0a, 0x02, 0xff, 0xfe])),
+      ),
+      5000,
+      "an answer",
+    );
+    expect(grpcStatus(response)).toBe(Code.NotFound);
+    expect(decodeURIComponent(String(response.trailers["grpc-message"]))).toMatch(
+      /^unknown service "/,
+    );
   });
 
   it("Watch of a service it does not serve sends SERVICE_UNKNOWN and stays open", async () => {
