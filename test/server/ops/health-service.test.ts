@@ -40,9 +40,7 @@ describe("grpc.health.v1.Health", () => {
       "an answer",
     );
     expect(grpcStatus(response)).toBe(Code.NotFound);
-    expect(decodeURIComponent(String(response.trailers["grpc-message"]))).toMatch(
-      /^unknown service "/,
-    );
+    expect(decodeURIComponent(String(response.trailers["grpc-message"]))).toMatch(/^unknown service "/);
   });
 
   it("Watch of a service it does not serve sends SERVICE_UNKNOWN and stays open", async () => {
