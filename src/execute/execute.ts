@@ -148,8 +148,9 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
                 }
               } else {
                 largestGap = Math.max(largestGap, at - lastTokenAt);
-                // The caller's pace is not the provider's: no gap is counted while a delta waits.
-                gap?.cancel();
+                // The caller's pace is not the provider's: no gap is counted while a delta waits
+                // for it. Route yields nothing here, so its gap timer just restarts below.
+                if (deliver) gap?.cancel();
               }
               if (deliver) yield toDelta(part);
               lastTokenAt = clock.now();

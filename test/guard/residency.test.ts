@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admit } from "../../src/admit/admit.js";
 import { classify } from "../../src/classify/classify.js";
 import { parsePolicy } from "../../src/config/load-policy.js";
+import type { PolicyLease } from "../../src/config/policy-store.js";
 import { systemClock } from "../../src/core/clock.js";
 import { AllTargetsFailedError, DecidedError } from "../../src/core/errors.js";
 import { decide } from "../../src/decide/decide.js";
@@ -70,28 +71,10 @@ routes:
     const { policies } = pipelineFor(policyYaml);
     const lease = policies.acquire();
     try {
-      const identified = identify(request({ dataClass: "pii" }), lease.policy);
-      const classification = classify(identified, lease.policy);
-      const plan = decide(identified, { ...classification, dataClass: "public" }, lease.policy, call());
-      // A plan computed for `public` (as if the class were raised after routing), executed for pii.
-      expect(plan.eligible.map((target) => target.provider)).toEqual(["hosted_llm", "onprem_down"]);
       for (const deliver of [false, true]) {
-        plan.decision.attempts = [];
-        const outcome = await drain(
-          execute({
-            request: identified,
-            classification,
-            plan,
-            admission: admit(identified, plan.route, lease.policy),
-            lease,
-            signal: new AbortController().signal,
-            clock: systemClock,
-            logger: pino({ level: "silent" }),
-            deliver,
-            consumed: [],
-          }),
-        ).catch((e: unknown) => e);
-        expect(outcome).toBeInstanceOf(DecidedError);
+        const { plan, run } = executePlannedAsPublic(lease, "pii", deliver);
+        expect(plan.eligible.map((target) => target.provider)).toEqual(["hosted_llm", "onprem_down"]);
+        expect(await run.catch((e: unknown) => e)).toBeInstanceOf(DecidedError);
         expect(plan.decision.attempts[0]).toMatchObject({
           target: "hosted_llm/gpt",
           outcome: "refused",
@@ -202,23 +185,8 @@ routes:
     // The rule runs again at the attempt: a plan made for public, executed for eu_only, skips us.
     const lease = policies.acquire();
     try {
-      const identified = identify(request({ dataClass: "eu_only" }), lease.policy);
-      const classification = classify(identified, lease.policy);
-      const plan = decide(identified, { ...classification, dataClass: "public" }, lease.policy, call());
-      const execution = await drain(
-        execute({
-          request: identified,
-          classification,
-          plan,
-          admission: admit(identified, plan.route, lease.policy),
-          lease,
-          signal: new AbortController().signal,
-          clock: systemClock,
-          logger: pino({ level: "silent" }),
-          deliver: false,
-          consumed: [],
-        }),
-      );
+      const { plan, run } = executePlannedAsPublic(lease, "eu_only", false);
+      const execution = await run;
       expect(
         plan.decision.attempts.map((attempt) => [attempt.target, attempt.outcome, attempt.message]),
       ).toEqual([
@@ -239,4 +207,27 @@ routes:
   });
 });
 
-/** Runs an async generator to its end and returns what it returned. */
+/**
+ * A request of `dataClass` routed as if it were public (a class raised after routing), then
+ * executed as what it is: only the check at the attempt stands between it and a hosted target.
+ */
+function executePlannedAsPublic(lease: PolicyLease, dataClass: string, deliver: boolean) {
+  const identified = identify(request({ dataClass }), lease.policy);
+  const classification = classify(identified, lease.policy);
+  const plan = decide(identified, { ...classification, dataClass: "public" }, lease.policy, call());
+  const run = drain(
+    execute({
+      request: identified,
+      classification,
+      plan,
+      admission: admit(identified, plan.route, lease.policy),
+      lease,
+      signal: new AbortController().signal,
+      clock: systemClock,
+      logger: pino({ level: "silent" }),
+      deliver,
+      consumed: [],
+    }),
+  );
+  return { plan, run };
+}
