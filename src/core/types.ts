@@ -168,10 +168,22 @@ export type StreamEvent =
   | { type: "budget"; step: BudgetStep; elapsedMs: number; limitMs: number; exceeded: boolean }
   | { type: "done"; finishReason: FinishReason; usage: Usage; costUsd: number; decision: Decision };
 
+/** Personal data (raised or redacted as the policy says) or a secret (never leaves in clear text). */
+export type EntityGroup = "pii" | "secret";
+
+/** Something sensitive found in a request. Never carries the value itself. */
 export interface Entity {
+  /** The detector's kind: `email`, `card`, `aws_access_key_id`, … */
   kind: string;
+  group: EntityGroup;
+  /** Index into the request's messages. */
+  message: number;
+  /** Where in that message: `content`, or `tool_calls[N].arguments`. */
+  field: string;
+  /** UTF-16 code units into that field's text, as the caller sent it. */
   start: number;
   end: number;
+  /** Confidence in [0, 1]. */
   score: number;
 }
 

@@ -1,0 +1,4 @@
+import type { Detector } from "./detector.js";
+
+/** Personal data detectors, in the order they run. */
+export const PERSONAL_DATA_DETECTORS: readonly Detector[] = [];
