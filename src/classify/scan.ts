@@ -103,11 +103,11 @@ function decode(text: string, escapeAt: (at: number) => { value: string; length:
   let length = 0;
   let at = 0;
   while (at < text.length) {
-    const escape = escapeAt(at);
-    const value = escape?.value ?? (text[at] as string);
+    const decoded = escapeAt(at);
+    const value = decoded?.value ?? (text[at] as string);
     parts.push(value);
     offsets[length++] = at;
-    at += escape?.length ?? 1;
+    at += decoded?.length ?? 1;
   }
   offsets[length] = text.length;
   return { text: parts.join(""), offsets: offsets.subarray(0, length + 1) };

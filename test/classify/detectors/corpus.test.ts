@@ -22,8 +22,8 @@ interface Tally {
 function tally(): Map<string, Tally> {
   const byKind = new Map<string, Tally>();
   const of = (kind: string) => {
-    let entry = byKind.get(kind);
-    if (!entry) byKind.set(kind, (entry = { truePositives: 0, falsePositives: [], falseNegatives: [] }));
+    const entry = byKind.get(kind) ?? { truePositives: 0, falsePositives: [], falseNegatives: [] };
+    byKind.set(kind, entry);
     return entry;
   };
   for (const detector of DETECTORS) of(detector.kind);
