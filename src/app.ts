@@ -9,6 +9,8 @@ import { type RunningServer, startServer } from "./server/server.js";
 import type { ServerLimits } from "./server/transport/server-limits.js";
 import { createMemoryStore } from "./state/memory/memory-store.js";
 import type { StateStore } from "./state/store.js";
+import { createEscalations } from "./telemetry/escalation.js";
+import { createEvalSinks } from "./telemetry/eval-sink.js";
 import { logStepTimings } from "./telemetry/step-log.js";
 
 export interface SwitchyardOptions {
@@ -41,10 +43,14 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   const policies = createPolicyStore(policy);
   const decisions = createDecisionLog();
   const store = createMemoryStore();
+  const escalations = createEscalations(options.logger);
+  const evalSinks = createEvalSinks();
   const pipeline = createPipeline({
     policies,
     decisions,
     store,
+    escalations,
+    evalSinks,
     logger: options.logger,
     observers: options.logger.isLevelEnabled("debug") ? [logStepTimings(options.logger)] : [],
   });
@@ -82,6 +88,8 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
       await server.drain();
       await policies.close();
       await store.close();
+      await escalations.settled();
+      await evalSinks.close();
     },
   };
 }

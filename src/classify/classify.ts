@@ -1,17 +1,80 @@
 import type { Classification, IdentifiedRequest } from "../core/call.js";
-import type { Policy } from "../core/policy.js";
+import { detectRuleFor, type Policy } from "../core/policy.js";
+import type { Entity, FindingSummary } from "../core/types.js";
+import { inferTask } from "./infer-task.js";
+import { scanText } from "./scan.js";
 
 /**
- * Says what the request is. For now the caller's declarations are taken as given (or the
- * policy's defaults, which ship fail-closed); content detectors plug in here and may only raise
- * the class (by the rank order of `policy.dataClasses`).
+ * Says what the request is: its task (declared, else inferred from the prompt when the policy
+ * lets it, else the policy's default), what sensitive values it carries (every message's content
+ * and every tool call's arguments), and its effective data class. Detection may only raise the
+ * class the caller declared (or the default), never lower it (DESIGN invariant 2): each `raise`
+ * rule that fired names a class, and the most sensitive of those and the declared one wins.
  */
 export function classify(request: IdentifiedRequest, policy: Policy): Classification {
+  const entities = findEntities(request);
+  const findings = summarize(entities, policy);
+
   const declared = request.dataClass;
+  const base = declared || policy.defaults.dataClass;
+  let dataClass = base;
+  let dataClassReason = declared ? "declared by the caller" : "the policy's default (none declared)";
+  for (const finding of findings) {
+    const rule = detectRuleFor(policy.detection, finding.kind, finding.group);
+    if (rule.action !== "raise") continue;
+    if (rank(policy, rule.to) > rank(policy, dataClass)) {
+      dataClass = rule.to;
+      dataClassReason = `raised from ${base} to ${rule.to} by ${rule.source}: ${finding.kind} found`;
+    }
+  }
+
+  const inferred = !request.task && policy.defaults.inferTask;
   return {
-    task: request.task || policy.defaults.task,
-    dataClass: declared || policy.defaults.dataClass,
+    task: request.task || (inferred ? inferTask(request.messages) : policy.defaults.task),
+    taskInferred: inferred,
+    dataClass,
     declaredDataClass: declared,
-    entities: [],
+    dataClassReason,
+    entities,
+    findings,
   };
+}
+
+/** Every finding in the request, message by message, in the order they appear. */
+export function findEntities(request: { messages: IdentifiedRequest["messages"] }): Entity[] {
+  const entities: Entity[] = [];
+  request.messages.forEach((message, index) => {
+    const scan = (text: string, field: string) => {
+      for (const finding of scanText(text)) entities.push({ ...finding, message: index, field });
+    };
+    if (message.content) scan(message.content, "content");
+    message.toolCalls?.forEach((call, callIndex) => {
+      scan(call.arguments, `tool_calls[${callIndex}].arguments`);
+    });
+  });
+  return entities;
+}
+
+/** One line per kind found: how many, and what the policy does with them. */
+function summarize(entities: readonly Entity[], policy: Policy): FindingSummary[] {
+  const byKind = new Map<string, FindingSummary>();
+  for (const entity of entities) {
+    const summary = byKind.get(entity.kind);
+    if (summary) summary.count++;
+    else {
+      const rule = detectRuleFor(policy.detection, entity.kind, entity.group);
+      byKind.set(entity.kind, {
+        kind: entity.kind,
+        group: entity.group,
+        count: 1,
+        action: rule.action === "raise" ? `raise to ${rule.to}` : rule.action,
+        rule: rule.source,
+      });
+    }
+  }
+  return [...byKind.values()];
+}
+
+function rank(policy: Policy, dataClass: string): number {
+  return policy.dataClasses.get(dataClass)?.rank ?? -1;
 }

@@ -10,6 +10,7 @@ import type {
 } from "../core/policy.js";
 import { residencyRefusal } from "../guard/residency.js";
 import { providerKind } from "../providers/registry.js";
+import { compileGovernance } from "./compile-governance.js";
 import type { MissingVariable } from "./interpolate.js";
 import { formatPath, type PathIssue } from "./read-yaml.js";
 import {
@@ -163,24 +164,25 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
     if (checked.route) routes.push(compileRoute(checked.route, match, targets));
   }
 
+  const governance = compileGovernance(document, dataClasses, classNames.complete, issues);
   const { whole: defaults } = document.defaults;
-  const { logging } = document;
-  if (!document.complete || issues.length > 0 || !defaults || !logging) return { issues };
+  if (!document.complete || issues.length > 0 || !defaults || !governance) return { issues };
   return {
     issues,
     policy: {
       version: input.version,
       source: input.source,
       loadedAt: input.loadedAt,
-      defaults: { dataClass: defaults.data_class, task: defaults.task, maxTokens: defaults.max_tokens },
+      defaults: {
+        dataClass: defaults.data_class,
+        task: defaults.task,
+        inferTask: defaults.infer_task,
+        maxTokens: defaults.max_tokens,
+      },
       dataClasses,
       providers,
       routes,
-      logging: {
-        storePrompts: logging.store_prompts,
-        storeOutputs: logging.store_outputs,
-        storeToolArgs: logging.store_tool_args,
-      },
+      ...governance,
       warnings,
     },
   };

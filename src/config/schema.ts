@@ -160,14 +160,69 @@ export const loggingSchema = z
     store_prompts: z.enum(["full", "redacted", "hashed", "none"]).default("none"),
     store_outputs: z.boolean().default(false),
     store_tool_args: z.enum(["full", "denylist_secrets", "none"]).default("denylist_secrets"),
+    /** HMAC-SHA256 key for `store_prompts: hashed` (and `redact` with `form: hash`); from the environment. */
+    hash_key: z.string().min(16, "must be at least 16 characters (it keys an HMAC)").optional(),
+    /** Where log lines of `eval: true` requests go: a JSON-lines file, stdout, or nowhere. */
+    eval_sink: z
+      .union([z.literal("stdout"), z.literal("discard"), z.strictObject({ file: z.string().min(1) })], {
+        error: 'must be "stdout", "discard" or { file: <path> }',
+      })
+      .default("discard"),
   })
   .prefault({});
+
+/** One entry of `detect:`: what to do with findings of a kind or group. */
+export const detectRuleSchema = z.discriminatedUnion(
+  "action",
+  [
+    z.strictObject({ action: z.literal("block") }),
+    /** Raise the request's class to `to` (never lowers what the caller declared). */
+    z.strictObject({ action: z.literal("raise"), to: name }),
+    /** Before any hosted attempt; `placeholder` values are restored in the answer. */
+    z.strictObject({
+      action: z.literal("redact"),
+      form: z.enum(["placeholder", "mask", "hash"]).default("placeholder"),
+    }),
+    z.strictObject({ action: z.literal("allow") }),
+  ],
+  { error: 'action must be one of "block", "raise", "redact", "allow"' },
+);
+
+/** A content rule: phrases and (RE2) patterns refused or escalated by the rule's name. */
+export const contentRuleSchema = z
+  .strictObject({
+    name,
+    phrases: z.array(z.string().trim().min(1).max(200)).default([]),
+    patterns: z.array(z.string().min(1).max(1000)).default([]),
+    action: z.enum(["block", "escalate"]).default("block"),
+  })
+  .refine((rule) => rule.phrases.length + rule.patterns.length > 0, {
+    message: "must list at least one phrase or pattern",
+  });
+
+export const escalationSchema = z
+  .strictObject({
+    /** POSTed a JSON event for every escalation (trace id, rule, kinds; never text). */
+    webhook: z.url({ protocol: /^https?$/, error: "must be an http or https URL" }).optional(),
+    timeout_ms: durationMs.default(2000),
+  })
+  .prefault({});
+
+export const toolSchema = z.strictObject({
+  /** A writing tool is offered to the model only when the request approves it by name. */
+  writes: z.boolean().default(false),
+});
 
 /** The keys of `defaults`, parsed one by one. */
 export const defaultsShape = {
   /** Class of a request that declares none. Ship a class that stays inside: fail closed. */
   data_class: name.default("internal"),
   task: name.default("chat"),
+  /**
+   * When the caller declares no task, infer one from the prompt (code, extract, summarize,
+   * classify, chat); false uses \`task\` for every such request.
+   */
+  infer_task: z.boolean().default(true),
   /** Output-token cap for routes whose `max_tokens` is "bounded". */
   max_tokens: positiveInt.default(1024),
 };
@@ -177,7 +232,17 @@ export const defaultsShape = {
  * only move a request down that list); `providers` and `data_classes` map names to blocks;
  * `routes` is ordered, first match wins.
  */
-export const POLICY_KEYS = ["defaults", "data_classes", "providers", "routes", "logging"] as const;
+export const POLICY_KEYS = [
+  "defaults",
+  "data_classes",
+  "providers",
+  "routes",
+  "detect",
+  "content_rules",
+  "escalation",
+  "tools",
+  "logging",
+] as const;
 
 export type TargetDocument = z.output<z.ZodObject<typeof targetShape>>;
 export type MatchDocument = z.output<z.ZodObject<typeof matchShape>>;
@@ -185,6 +250,10 @@ export type RouteDocument = z.output<z.ZodObject<typeof routeShape>>;
 export type DefaultsDocument = z.output<z.ZodObject<typeof defaultsShape>>;
 export type DataClassDocument = z.output<typeof dataClassSchema>;
 export type LoggingDocument = z.output<typeof loggingSchema>;
+export type DetectRuleDocument = z.output<typeof detectRuleSchema>;
+export type ContentRuleDocument = z.output<typeof contentRuleSchema>;
+export type EscalationDocument = z.output<typeof escalationSchema>;
+export type ToolDocument = z.output<typeof toolSchema>;
 /** A provider block: the common keys typed, the kind's own keys as its schema parsed them. */
 export type ProviderDocument = z.infer<z.ZodObject<typeof commonProviderShape>> & {
   kind: string;

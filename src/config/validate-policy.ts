@@ -1,12 +1,19 @@
 import type { z } from "zod";
+import { DETECTORS } from "../classify/detectors/detectors.js";
 import { nearest } from "../core/suggest.js";
 import { PROVIDER_KINDS } from "../providers/registry.js";
 import type { MissingVariable } from "./interpolate.js";
 import type { PathIssue } from "./read-yaml.js";
 import {
+  type ContentRuleDocument,
+  contentRuleSchema,
   type DataClassDocument,
+  type DetectRuleDocument,
   dataClassSchema,
   defaultsShape,
+  detectRuleSchema,
+  type EscalationDocument,
+  escalationSchema,
   identifierProblem,
   type LoggingDocument,
   loggingSchema,
@@ -17,7 +24,9 @@ import {
   type RouteDocument,
   routeShape,
   type TargetDocument,
+  type ToolDocument,
   targetShape,
+  toolSchema,
 } from "./schema.js";
 
 type Path = (string | number)[];
@@ -71,9 +80,18 @@ export interface CheckedDocument {
   dataClasses?: Section<DataClassDocument>;
   providers: Section<ProviderDocument>;
   routes: CheckedRoute[];
+  /** Undefined when the file has no `detect:` (the built-in rules apply). */
+  detect?: Section<DetectRuleDocument>;
+  /** The rules that parsed, each with its path (for pattern errors found when compiling). */
+  contentRules: { rule: ContentRuleDocument; path: Path }[];
+  escalation?: EscalationDocument;
+  tools?: Section<ToolDocument>;
   logging?: LoggingDocument;
   complete: boolean;
 }
+
+/** What `detect:` may name: a group, or a detector's kind. */
+const DETECT_KEYS = ["pii", "secret", ...DETECTORS.map((detector) => detector.kind)];
 
 const KNOWN_KINDS = PROVIDER_KINDS.map((definition) => definition.kind);
 
@@ -105,6 +123,23 @@ export function validatePolicy(
     checkProvider(block, path, context),
   );
   const routes = checkRoutes(raw.routes, context);
+  const detect =
+    raw.detect === undefined
+      ? undefined
+      : context.section(raw.detect, ["detect"], (block, path) => {
+          const key = String(path.at(-1));
+          if (!DETECT_KEYS.includes(key)) {
+            context.report(path, `unknown kind (${hint(key, DETECT_KEYS)}known: ${DETECT_KEYS.join(", ")})`);
+            return undefined;
+          }
+          return context.parse(detectRuleSchema, block, path);
+        });
+  const contentRules = checkContentRules(raw.content_rules, context);
+  const escalation = context.parse(escalationSchema, raw.escalation, ["escalation"]);
+  const tools =
+    raw.tools === undefined
+      ? undefined
+      : context.section(raw.tools, ["tools"], (block, path) => context.parse(toolSchema, block ?? {}, path));
   const logging = context.parse(loggingSchema, raw.logging, ["logging"]);
 
   return {
@@ -114,6 +149,10 @@ export function validatePolicy(
       ...(dataClasses && { dataClasses }),
       providers,
       routes,
+      ...(detect && { detect }),
+      contentRules,
+      ...(escalation && { escalation }),
+      ...(tools && { tools }),
       ...(logging && { logging }),
       complete: context.issues.length === 0,
     },
@@ -145,6 +184,19 @@ function checkRoutes(raw: unknown, context: Collector): CheckedRoute[] {
   return raw.flatMap((item: unknown, index) => {
     const route = checkRoute(item, ["routes", index], context);
     return route ? [{ ...route, index }] : [];
+  });
+}
+
+function checkContentRules(raw: unknown, context: Collector): CheckedDocument["contentRules"] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    context.report(["content_rules"], "must be a list of rules");
+    return [];
+  }
+  return raw.flatMap((item: unknown, index) => {
+    const path = ["content_rules", index];
+    const rule = context.parse(contentRuleSchema, item, path);
+    return rule ? [{ rule, path }] : [];
   });
 }
 

@@ -1,5 +1,14 @@
 import type { RoutePolicy, RouteTarget } from "./policy.js";
-import type { ChatMessage, Decision, Entity, FinishReason, LlmRequest, Usage } from "./types.js";
+import type {
+  ChatMessage,
+  Decision,
+  Entity,
+  FindingSummary,
+  FinishReason,
+  LlmRequest,
+  ToolSpec,
+  Usage,
+} from "./types.js";
 
 /**
  * What the pipeline's steps produce, in order. Each step reads the outputs of the steps before
@@ -13,13 +22,46 @@ export interface IdentifiedRequest extends LlmRequest {
 
 /** classify: what the request is. */
 export interface Classification {
-  /** The task the route is matched on: the declared one, or the policy default. */
+  /** The task the route is matched on: the declared one, else the inferred one, else the policy default. */
   task: string;
+  /** True when the task was inferred from the prompt (the caller declared none). */
+  taskInferred: boolean;
   /** The effective data class: never lower than the declared one (DESIGN invariant 2). */
   dataClass: string;
   /** What the caller declared; empty when nothing (the policy default then applies). */
   declaredDataClass: string;
+  /** Why the class is what it is: declared, the default, or which detect rule raised it. */
+  dataClassReason: string;
+  /** Every sensitive value found, by position (never the value). */
   entities: Entity[];
+  /** The same, one line per kind, with what the policy does about it. */
+  findings: FindingSummary[];
+}
+
+/**
+ * guard (the request as a whole): what may be sent. Blocking rules have already thrown (or, in a
+ * dry run, are recorded in the decision's refusal).
+ */
+export interface Safeguards {
+  /** What hosted attempts are sent instead of the request's messages, when something is redacted. */
+  redaction?: Redaction;
+  /** The tools offered to the model: the request's, less writing tools it did not approve. */
+  tools: ToolSpec[];
+}
+
+/** The request as hosted providers see it, and how to put the values back in the answer. */
+export interface Redaction {
+  messages: ChatMessage[];
+  /** Values replaced, counted once per occurrence. */
+  count: number;
+  /** Token (`<EMAIL_1>`, a hash form) → the value it replaced, for tokens that are restored. */
+  vault: ReadonlyMap<string, RedactedValue>;
+}
+
+export interface RedactedValue {
+  value: string;
+  kind: string;
+  group: Entity["group"];
 }
 
 /** decide: where the request may and should go. */

@@ -51,6 +51,22 @@ export class AllTargetsFailedError extends DecidedError {
   }
 }
 
+/**
+ * The policy refuses the request: a detected kind its `detect:` rules block, or a content rule.
+ * `rule` names the rule (`detect.secret`, `content_rules.weapons`); the message names the kinds
+ * found, never the text.
+ */
+export class PolicyDeniedError extends DecidedError {
+  override readonly name = "PolicyDeniedError";
+  constructor(
+    message: string,
+    decision: Decision,
+    readonly rule: string,
+  ) {
+    super(message, decision);
+  }
+}
+
 /** A stream failed after tokens had reached the caller; it is not restarted on another model. */
 export class StreamInterruptedError extends DecidedError {
   override readonly name = "StreamInterruptedError";

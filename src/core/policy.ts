@@ -1,4 +1,4 @@
-import type { TargetRef } from "./types.js";
+import type { EntityGroup, TargetRef } from "./types.js";
 
 /**
  * The policy in force, compiled from the file: every reference resolved, every list a Set.
@@ -10,12 +10,20 @@ export interface Policy {
   version: string;
   source: string;
   loadedAt: Date;
-  defaults: { dataClass: string; task: string; maxTokens: number };
+  defaults: { dataClass: string; task: string; inferTask: boolean; maxTokens: number };
   /** In sensitivity order, least sensitive first. */
   dataClasses: ReadonlyMap<string, DataClass>;
   providers: ReadonlyMap<string, ProviderPolicy>;
   routes: readonly RoutePolicy[];
   logging: LoggingPolicy;
+  /** What content detection does with each kind it finds (`detect:`). */
+  detection: DetectionPolicy;
+  /** Phrases and patterns refused or escalated by name (`content_rules:`), in file order. */
+  contentRules: readonly ContentRule[];
+  /** Where escalation events go besides the log (`escalation:`). */
+  escalation: EscalationPolicy;
+  /** Tools the policy knows (`tools:`); any other tool is read-only. */
+  tools: ReadonlyMap<string, ToolPolicy>;
   /** Non-fatal findings worth telling an operator (providers left out, unpriced models). */
   warnings: readonly string[];
 }
@@ -92,8 +100,65 @@ export interface RoutePolicy {
   degradeAnswer?: string;
 }
 
+export type PromptLogging = "full" | "redacted" | "hashed" | "none";
+
+/** What of a call's text its log line may carry (src/telemetry/logging-policy.ts enforces it). */
 export interface LoggingPolicy {
-  storePrompts: "full" | "redacted" | "hashed" | "none";
+  storePrompts: PromptLogging;
   storeOutputs: boolean;
   storeToolArgs: "full" | "denylist_secrets" | "none";
+  /** HMAC key for `hashed`; set whenever storePrompts is "hashed". */
+  hashKey?: string;
+  /** Where the log lines of `eval: true` requests go; never the service log. */
+  evalSink: { kind: "file"; path: string } | { kind: "stdout" } | { kind: "discard" };
+}
+
+/** How a redacted value is written in what is sent: a restorable token, a mask, or a keyed hash. */
+export type RedactionForm = "placeholder" | "mask" | "hash";
+
+/** What detection does with a finding of one kind or group. */
+export type DetectRule =
+  | { action: "block"; source: string }
+  | { action: "raise"; to: string; source: string }
+  | { action: "redact"; form: RedactionForm; source: string }
+  | { action: "allow"; source: string };
+
+export interface DetectionPolicy {
+  /**
+   * By detector kind (`email`) or group (`pii`, `secret`); a kind's own rule wins over its
+   * group's. `source` names where a rule came from (`detect.email`, or `built-in` for the secret
+   * group's default, block).
+   */
+  rules: ReadonlyMap<string, DetectRule>;
+}
+
+/** The rule for a finding of `kind` in `group`: its own, its group's, or the built-in one. */
+export function detectRuleFor(detection: DetectionPolicy, kind: string, group: EntityGroup): DetectRule {
+  return (
+    detection.rules.get(kind) ??
+    detection.rules.get(group) ??
+    (group === "secret" ? { action: "block", source: "built-in" } : { action: "allow", source: "built-in" })
+  );
+}
+
+export interface ContentRule {
+  name: string;
+  /** Lowercase phrases matched as whole words, whitespace-insensitive. */
+  phrases: readonly string[];
+  /** Patterns compiled by a linear-time engine (RE2 syntax): an operator's pattern cannot stall a call. */
+  patterns: readonly { source: string; test(text: string): boolean }[];
+  /** `block` refuses the request; `escalate` lets it through and raises an escalation event. */
+  action: "block" | "escalate";
+}
+
+export interface EscalationPolicy {
+  /** POSTed a JSON event (trace id, rule, kinds; never text) when set. */
+  webhookUrl?: string;
+  timeoutMs: number;
+}
+
+export interface ToolPolicy {
+  name: string;
+  /** A writing tool is withheld from the model unless the request carries an approval naming it. */
+  writes: boolean;
 }

@@ -46,6 +46,8 @@ export interface LlmRequest {
   labels: Record<string, string>;
   params: GenerationParams;
   tools: ToolSpec[];
+  /** Writing tools the caller approved for this request, by name (see the policy's `tools:`). */
+  approvedTools: string[];
   eval: boolean;
 }
 
@@ -112,6 +114,8 @@ export interface Attempt {
   usage?: Usage;
   /** What they cost at the policy's prices, in US dollars. */
   costUsd?: number;
+  /** Values replaced in what this attempt sent (a hosted provider given the redacted request). */
+  redacted?: number;
 }
 
 export interface Candidate {
@@ -139,6 +143,19 @@ export interface Decision {
   costUsd: number;
   maxTokens: number;
   dryRun: boolean;
+  /** True when the task was inferred from the prompt rather than declared. */
+  taskInferred: boolean;
+  /** Why the data class is what it is (declared, default, or the detect rule that raised it). */
+  dataClassReason: string;
+  /** What detection found in the request, per kind, with the action taken. */
+  findings: FindingSummary[];
+  /** Secrets found in the answer (masked before the caller, the logs or this record saw them). */
+  outputFindings: FindingSummary[];
+  withheldTools: WithheldTool[];
+  /** Content rules and detectors that raised an escalation event (names only). */
+  escalations: string[];
+  /** Set when policy refused the request (a blocked kind, a content rule): which rule, never the text. */
+  refusal: string;
 }
 
 export interface RouteResult {
@@ -185,6 +202,23 @@ export interface Entity {
   end: number;
   /** Confidence in [0, 1]. */
   score: number;
+}
+
+/** What was found of one kind in a request or an answer, and what the policy did: never the values. */
+export interface FindingSummary {
+  kind: string;
+  group: EntityGroup;
+  count: number;
+  /** `block`, `raise to <class>`, `redact`, `allow`, or for answers `mask`. */
+  action: string;
+  /** Where the rule came from: `detect.email`, `detect.pii`, `built-in`. */
+  rule: string;
+}
+
+/** A tool the request offered that the model was not given, and why. */
+export interface WithheldTool {
+  name: string;
+  reason: string;
 }
 
 export interface ClassifyResult {

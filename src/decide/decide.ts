@@ -53,6 +53,13 @@ export function decide(
       costUsd: 0,
       maxTokens: 0,
       dryRun: false,
+      taskInferred: classification.taskInferred,
+      dataClassReason: classification.dataClassReason,
+      findings: classification.findings,
+      outputFindings: [],
+      withheldTools: [],
+      escalations: [],
+      refusal: "",
     },
   };
 }

@@ -6,8 +6,6 @@ type AnswerPart = Extract<StreamPart, { type: "text-delta" } | { type: "tool-cal
 /** Collects one attempt's answer from its stream parts. */
 export interface AnswerAssembler {
   add(part: AnswerPart): void;
-  /** Characters of text and tool-call arguments received so far (what an estimate is made from). */
-  readonly receivedCharacters: number;
   /** The assistant message built from everything received. */
   message(): ChatMessage;
 }
@@ -19,23 +17,17 @@ export interface AnswerAssembler {
 export function createAnswerAssembler(): AnswerAssembler {
   const text: string[] = [];
   const calls = new Map<number, ToolCall>();
-  let receivedCharacters = 0;
   return {
     add(part) {
       if (part.type === "text-delta") {
         text.push(part.delta);
-        receivedCharacters += part.delta.length;
         return;
       }
       const call = calls.get(part.index) ?? { id: "", name: "", arguments: "" };
       if (part.id !== undefined && call.id === "") call.id = part.id;
       if (part.name !== undefined && call.name === "") call.name = part.name;
       call.arguments += part.argumentsDelta;
-      receivedCharacters += part.argumentsDelta.length;
       calls.set(part.index, call);
-    },
-    get receivedCharacters() {
-      return receivedCharacters;
     },
     message() {
       const toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);

@@ -7,6 +7,7 @@ import type {
   Execution,
   IdentifiedRequest,
   RoutingPlan,
+  Safeguards,
 } from "../core/call.js";
 import type { Clock, Timer } from "../core/clock.js";
 import { AllTargetsFailedError, NoEligibleTargetError, StreamInterruptedError } from "../core/errors.js";
@@ -20,11 +21,13 @@ import {
   type Usage,
 } from "../core/types.js";
 import { guardAttempt } from "../guard/guard.js";
+import type { EscalationEvent } from "../guard/request-guard.js";
 import { ProviderError } from "../providers/provider-error.js";
 import type { StreamPart } from "../providers/types.js";
 import { createAnswerAssembler } from "./answer.js";
 import { attemptFailure, callEnded } from "./attempt-failure.js";
 import { startBudgetTimer } from "./budget-timer.js";
+import { createOutputFilter, type OutputFilter } from "./output-filter.js";
 import { providerCall } from "./provider-call.js";
 
 export interface ExecuteInput {
@@ -33,6 +36,8 @@ export interface ExecuteInput {
   classification: Classification;
   plan: RoutingPlan;
   admission: Admission;
+  /** What may be sent: the redacted request for hosted targets, the tools offered. */
+  safeguards: Safeguards;
   lease: PolicyLease;
   /** The caller's signal: cancellation, deadline, or a stalled reader (see CallContext). */
   signal: AbortSignal;
@@ -46,6 +51,8 @@ export interface ExecuteInput {
   deliver: boolean;
   /** Each attempt that consumed tokens is added here as it ends (also one the caller abandoned). */
   consumed: Consumption[];
+  /** Told when the answer carried secrets (masked before anyone saw them). */
+  escalate(event: EscalationEvent): void;
 }
 
 /** What execute yields to the caller while it runs (stream mode only). */
@@ -108,6 +115,11 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
         () => `no first token within first_token_ms=${budgets.firstTokenMs}`,
       );
       const answer = createAnswerAssembler();
+      // A hosted provider gets the redacted request (when anything was redacted); the answer
+      // then has its tokens restored. Every answer has the secrets the model wrote masked.
+      const redaction = sendsOutside(target.provider, input.lease) ? input.safeguards.redaction : undefined;
+      const filter = createOutputFilter(redaction?.vault);
+      let receivedCharacters = 0;
       let gap: Timer | undefined;
       let started = false;
       let lastTokenAt = attemptStarted;
@@ -118,14 +130,20 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       const consumption = (): Consumption => ({
         attempt: index,
         target,
-        receivedCharacters: answer.receivedCharacters,
+        receivedCharacters,
         ...(reported && { reported }),
       });
       let abandoned = true;
       try {
         try {
           const parts = verdict.adapter.stream(
-            providerCall(input.request, input.admission, target.model, attemptSignal),
+            providerCall(
+              { ...input.request, messages: redaction?.messages ?? input.request.messages },
+              input.admission,
+              target.model,
+              attemptSignal,
+              input.safeguards.tools,
+            ),
           );
           for await (const part of parts) {
             if (part.type === "usage") reported = part.usage;
@@ -138,7 +156,10 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
               const at = clock.now();
               // Counted before anything is yielded: a caller that leaves at the next yield has
               // still been sent (and billed for) this part.
-              answer.add(part);
+              receivedCharacters +=
+                part.type === "text-delta" ? part.delta.length : part.argumentsDelta.length;
+              const shown = filtered(part, filter);
+              if (shown) answer.add(shown);
               if (!started) {
                 started = true;
                 firstToken.cancel();
@@ -152,7 +173,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
                 // for it. Route yields nothing here, so its gap timer just restarts below.
                 if (deliver) gap?.cancel();
               }
-              if (deliver) yield toDelta(part);
+              if (deliver && shown) yield toDelta(shown);
               lastTokenAt = clock.now();
               // The gap budget only starts counting once the answer has begun.
               if (gap) gap.restart();
@@ -185,14 +206,23 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
             errorClass: "cancelled",
             message: abandonment(input.signal),
             retryable: false,
+            ...(redaction && { redacted: redaction.count }),
           });
+          recordMasked(filter, input);
           input.consumed.push(consumption());
         }
       }
 
       const latencyMs = clock.now() - attemptStarted;
+      const redacted = redaction && { redacted: redaction.count };
       if (failure === undefined && finishReason !== undefined) {
-        decision.attempts.push({ target: id, outcome: "succeeded", latencyMs });
+        // What was held back (an unfinished word, a split token) goes out before the end.
+        for (const rest of flush(filter)) {
+          answer.add(rest);
+          if (deliver) yield toDelta(rest);
+        }
+        recordMasked(filter, input);
+        decision.attempts.push({ target: id, outcome: "succeeded", latencyMs, ...redacted });
         decision.target = id;
         input.consumed.push(consumption());
         if (deliver) {
@@ -203,7 +233,10 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       }
       failure ??= new ProviderError("protocol", "the provider's stream ended without its end marker");
       lastFailure = failure;
-      const attempt = failedAttempt(id, failure, latencyMs);
+      // A started stream keeps what it had: the words held back go out before it ends.
+      const held = deliver && started ? flush(filter) : [];
+      recordMasked(filter, input);
+      const attempt = { ...failedAttempt(id, failure, latencyMs), ...redacted };
       decision.attempts.push(attempt);
       if (started || reported) input.consumed.push(consumption());
       if (deliver) {
@@ -211,6 +244,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
         if (firstToken.fired) yield budgetEvent("first_token", at - attemptStarted, budgets, true);
         else if (gap?.fired) yield budgetEvent("token_gap", at - lastTokenAt, budgets, true);
         else if (totalTimer.fired) yield budgetEvent("total", at - requestStarted, budgets, true);
+        for (const rest of held) yield toDelta(rest);
         if (started)
           throw new StreamInterruptedError(
             `the stream from ${id} failed after it had started (${failure.message}); it is not restarted on another model`,
@@ -271,6 +305,50 @@ function degradeOrThrow(
     failure.errorClass,
     failure.retryAfterMs,
     { cause: failure },
+  );
+}
+
+type AnswerPart = Extract<StreamPart, { type: "text-delta" } | { type: "tool-call-delta" }>;
+
+/** The part as it may be shown (secrets masked, tokens restored); undefined when all of it is held back. */
+function filtered(part: AnswerPart, filter: OutputFilter): AnswerPart | undefined {
+  if (part.type === "text-delta") {
+    const delta = filter.text(part.delta);
+    return delta === "" ? undefined : { type: "text-delta", delta };
+  }
+  const argumentsDelta = filter.toolArguments(part.index, part.argumentsDelta);
+  if (argumentsDelta === "" && part.id === undefined && part.name === undefined) return undefined;
+  return { ...part, argumentsDelta };
+}
+
+/** What the filter still holds at the answer's end, as parts. */
+function flush(filter: OutputFilter): AnswerPart[] {
+  const rest = filter.end();
+  const parts: AnswerPart[] = [];
+  if (rest.text !== "") parts.push({ type: "text-delta", delta: rest.text });
+  for (const [index, argumentsDelta] of rest.toolArguments)
+    if (argumentsDelta !== "") parts.push({ type: "tool-call-delta", index, argumentsDelta });
+  return parts;
+}
+
+/** Secrets the model wrote, by kind, into the decision (counts only), and one escalation. */
+function recordMasked(filter: OutputFilter, input: ExecuteInput): void {
+  if (filter.masked.size === 0) return;
+  const findings = input.plan.decision.outputFindings;
+  for (const [kind, count] of filter.masked) {
+    const known = findings.find((finding) => finding.kind === kind);
+    if (known) known.count += count;
+    else findings.push({ kind, group: "secret", count, action: "mask", rule: "built-in" });
+  }
+  input.plan.decision.escalations.push("output.secret");
+  input.escalate({ rule: "output.secret", kinds: [...filter.masked.keys()], action: "mask" });
+}
+
+/** True when data sent to `provider` leaves the boundary, under the call's policy or the one now in force. */
+function sendsOutside(provider: string, lease: PolicyLease): boolean {
+  return (
+    lease.policy.providers.get(provider)?.hosted !== false ||
+    lease.latest().providers.get(provider)?.hosted !== false
   );
 }
 

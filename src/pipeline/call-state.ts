@@ -7,6 +7,7 @@ import type {
   Execution,
   IdentifiedRequest,
   RoutingPlan,
+  Safeguards,
   Settlement,
 } from "../core/call.js";
 import type { Clock } from "../core/clock.js";
@@ -14,7 +15,15 @@ import type { CallContext, LlmRequest, StreamEvent } from "../core/types.js";
 import type { StateStore } from "../state/store.js";
 
 /** The steps of one call, in the order the conductor runs them. */
-export type StepName = "identify" | "classify" | "decide" | "admit" | "execute" | "settle" | "record";
+export type StepName =
+  | "identify"
+  | "classify"
+  | "decide"
+  | "guard"
+  | "admit"
+  | "execute"
+  | "settle"
+  | "record";
 
 /** What one call carries through its steps: everything is per call, nothing is shared. */
 export interface CallScope {
@@ -40,6 +49,7 @@ export interface CallState {
   identified?: IdentifiedRequest;
   classification?: Classification;
   plan?: RoutingPlan;
+  safeguards?: Safeguards;
   admission?: Admission;
   /** Written by execute as each attempt ends, for settle to price. */
   readonly consumed: Consumption[];

@@ -5,6 +5,8 @@ import type { CallContext, ClassifyResult, LlmRequest, RouteResult, StreamEvent 
 import { targetId } from "../core/types.js";
 import type { DecisionLog } from "../record/decision-log.js";
 import type { StateStore } from "../state/store.js";
+import { createEscalations, type Escalations } from "../telemetry/escalation.js";
+import { createEvalSinks, type EvalSinks } from "../telemetry/eval-sink.js";
 import { type CallScope, type CallState, need, type StepObserver } from "./call-state.js";
 import { conduct } from "./conductor.js";
 import { createSteps } from "./steps.js";
@@ -17,9 +19,13 @@ export interface PipelineDeps {
   clock?: Clock;
   /** Told before and after every step of every call (telemetry). */
   observers?: readonly StepObserver[];
+  /** Escalation events (log line, webhook); made from the logger when not given. */
+  escalations?: Escalations;
+  /** Where evaluation traffic's log lines go; opened as the policy names them when not given. */
+  evalSinks?: EvalSinks;
 }
 
-/** The front doors' one way in: identify → classify → decide → admit → execute → settle → record. */
+/** The front doors' one way in: identify → classify → decide → guard → admit → execute → settle → record. */
 export interface Pipeline {
   /** Answers one request. Throws the typed errors of core/errors.ts (after-decision ones carry the decision). */
   route(request: LlmRequest, call: CallContext): Promise<RouteResult>;
@@ -32,7 +38,11 @@ export interface Pipeline {
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger.child({ component: "pipeline" });
-  const steps = createSteps({ decisions: deps.decisions });
+  const steps = createSteps({
+    decisions: deps.decisions,
+    escalations: deps.escalations ?? createEscalations(logger),
+    evalSinks: deps.evalSinks ?? createEvalSinks(),
+  });
   const observer = combine(deps.observers ?? []);
 
   const start = (request: LlmRequest, call: CallContext, mode: { deliver: boolean; dryRun: boolean }) => {

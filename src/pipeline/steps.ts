@@ -3,18 +3,41 @@ import { classify } from "../classify/classify.js";
 import { CallEndedError } from "../core/errors.js";
 import { decide } from "../decide/decide.js";
 import { execute } from "../execute/execute.js";
+import { type EscalationEvent, guardRequest } from "../guard/request-guard.js";
 import { identify } from "../identify/identify.js";
 import type { DecisionLog } from "../record/decision-log.js";
 import { recordDecision } from "../record/record.js";
 import { settle } from "../settle/settle.js";
-import { type CallState, need, type Step } from "./call-state.js";
+import type { Escalations } from "../telemetry/escalation.js";
+import type { EvalSinks } from "../telemetry/eval-sink.js";
+import { loggableText } from "../telemetry/logging-policy.js";
+import { type CallScope, type CallState, need, type Step } from "./call-state.js";
+
+export interface StepDeps {
+  decisions: DecisionLog;
+  escalations: Escalations;
+  evalSinks: EvalSinks;
+}
 
 /**
- * The pipeline, in order: identify → classify → decide → admit → execute → settle → record.
- * Each entry adapts one step module (which knows nothing of the pipeline) to the call state. A new
- * step is a folder and a line here.
+ * The pipeline, in order: identify → classify → decide → guard → admit → execute → settle →
+ * record. Each entry adapts one step module (which knows nothing of the pipeline) to the call
+ * state. A new step is a folder and a line here.
  */
-export function createSteps(deps: { decisions: DecisionLog }): readonly Step[] {
+export function createSteps(deps: StepDeps): readonly Step[] {
+  /** Escalations of this call, with its ids and the policy's webhook. */
+  const escalateFor =
+    (state: CallState, scope: CallScope) =>
+    (event: EscalationEvent): void => {
+      deps.escalations.escalate(event, {
+        traceId: scope.call.traceId,
+        callId: scope.call.callId,
+        tenant: state.identified?.tenant ?? "",
+        policyVersion: scope.lease.policy.version,
+        policy: scope.lease.policy.escalation,
+      });
+    };
+
   return [
     {
       name: "identify",
@@ -43,6 +66,20 @@ export function createSteps(deps: { decisions: DecisionLog }): readonly Step[] {
       },
     },
     {
+      name: "guard",
+      effects: false,
+      run(state, scope) {
+        state.safeguards = guardRequest({
+          request: need(state.identified, "the identified request"),
+          classification: need(state.classification, "the classification"),
+          plan: need(state.plan, "the routing plan"),
+          policy: scope.lease.policy,
+          dryRun: scope.dryRun,
+          escalate: escalateFor(state, scope),
+        });
+      },
+    },
+    {
       name: "admit",
       effects: false,
       run(state, scope) {
@@ -67,12 +104,14 @@ export function createSteps(deps: { decisions: DecisionLog }): readonly Step[] {
           classification: need(state.classification, "the classification"),
           plan,
           admission: need(state.admission, "the admission"),
+          safeguards: need(state.safeguards, "the safeguards"),
           lease: scope.lease,
           signal: scope.call.signal,
           clock: scope.clock,
           logger: scope.logger,
           deliver: scope.deliver,
           consumed: state.consumed,
+          escalate: escalateFor(state, scope),
         });
       },
     },
@@ -96,13 +135,18 @@ export function createSteps(deps: { decisions: DecisionLog }): readonly Step[] {
       effects: true,
       always: true,
       run(state, scope) {
-        if (state.plan)
-          recordDecision(
-            deps.decisions,
-            scope.logger,
-            state.plan.decision,
-            outcomeOf(state, scope.call.signal),
-          );
+        if (!state.plan) return;
+        const policy = scope.lease.policy;
+        const request = state.identified ?? state.request;
+        // Evaluation traffic never reaches the service log: its line goes to the eval sink.
+        const logger = request.eval ? deps.evalSinks.logger(policy.logging.evalSink) : scope.logger;
+        recordDecision(deps.decisions, logger, state.plan.decision, outcomeOf(state, scope.call.signal), () =>
+          loggableText(policy.logging, {
+            messages: request.messages,
+            entities: state.classification?.entities ?? [],
+            ...(state.execution && { answer: state.execution.message }),
+          }),
+        );
       },
     },
   ];

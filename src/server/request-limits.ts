@@ -103,6 +103,9 @@ export function checkRequestLimits(
     text(`tools[${index}].description`, tool.description, limits.maxToolDescriptionChars);
     schema(`tools[${index}].parameters`, tool.parameters, limits.maxToolSchemaDepth);
   }
+  count("approvedTools", request.approvedTools.length, limits.maxTools);
+  for (const [index, approved] of request.approvedTools.entries())
+    identifier(`approvedTools[${index}]`, approved, limits.maxIdentifierChars);
 }
 
 /**

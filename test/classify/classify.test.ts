@@ -22,19 +22,25 @@ describe("classify", () => {
     const policy = policyWith("");
     expect(classify(identify(request({ task: "summarize", dataClass: "public" }), policy), policy)).toEqual({
       task: "summarize",
+      taskInferred: false,
       dataClass: "public",
       declaredDataClass: "public",
+      dataClassReason: "declared by the caller",
       entities: [],
+      findings: [],
     });
   });
 
   it("uses the policy's defaults for what was not declared, and says nothing was declared", () => {
-    const policy = policyWith("defaults: { task: draft, data_class: pii }");
+    const policy = policyWith("defaults: { task: draft, data_class: pii, infer_task: false }");
     expect(classify(identify(request(), policy), policy)).toEqual({
       task: "draft",
+      taskInferred: false,
       dataClass: "pii",
       declaredDataClass: "",
+      dataClassReason: "the policy's default (none declared)",
       entities: [],
+      findings: [],
     });
   });
 

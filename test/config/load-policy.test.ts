@@ -47,6 +47,7 @@ describe("loadPolicyFile", () => {
       storePrompts: "redacted",
       storeOutputs: true,
       storeToolArgs: "denylist_secrets",
+      evalSink: { kind: "discard" },
     });
   });
 

@@ -144,6 +144,13 @@ routes:
       costUsd: 0,
       maxTokens: 0,
       dryRun: false,
+      taskInferred: false,
+      dataClassReason: "declared by the caller",
+      findings: [],
+      outputFindings: [],
+      withheldTools: [],
+      escalations: [],
+      refusal: "",
     });
   });
 

@@ -32,17 +32,4 @@ describe("createAnswerAssembler", () => {
     answer.add({ type: "tool-call-delta", index: 0, id: "call_2", name: "other", argumentsDelta: "}" });
     expect(answer.message().toolCalls).toEqual([{ id: "call_1", name: "lookup", arguments: "{}" }]);
   });
-
-  it("counts the characters of text and of tool-call arguments received, not of ids or names", () => {
-    const answer = createAnswerAssembler();
-    answer.add({ type: "text-delta", delta: "abc" });
-    answer.add({
-      type: "tool-call-delta",
-      index: 0,
-      id: "a-long-id",
-      name: "a_long_name",
-      argumentsDelta: "{}",
-    });
-    expect(answer.receivedCharacters).toBe(5);
-  });
 });

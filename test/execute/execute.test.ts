@@ -137,6 +137,8 @@ function harness(policyYaml: string) {
       logger: pino({ level: "silent" }),
       deliver: options.deliver ?? false,
       consumed,
+      safeguards: { tools: identified.tools },
+      escalate: () => {},
     });
     return { generator, decision: plan.decision, consumed, startedAt: clock.now() };
   };

@@ -227,6 +227,8 @@ function executePlannedAsPublic(lease: PolicyLease, dataClass: string, deliver: 
       logger: pino({ level: "silent" }),
       deliver,
       consumed: [],
+      safeguards: { tools: [] },
+      escalate: () => {},
     }),
   );
   return { plan, run };

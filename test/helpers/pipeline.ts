@@ -42,6 +42,7 @@ export function request(overrides: Partial<LlmRequest> = {}): LlmRequest {
     labels: {},
     params: { stop: [] },
     tools: [],
+    approvedTools: [],
     eval: false,
     ...overrides,
   };

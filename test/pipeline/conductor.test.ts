@@ -300,7 +300,7 @@ describe("conduct", () => {
 });
 
 describe("pipeline.classify (a dry run)", () => {
-  it("runs only identify, classify, decide and admit, and sends or records nothing", async () => {
+  it("runs only identify, classify, decide, guard and admit, and sends or records nothing", async () => {
     const built: string[] = [];
     const policies = createPolicyStore(POLICY, (provider) => {
       built.push(provider.name);
@@ -323,6 +323,7 @@ describe("pipeline.classify (a dry run)", () => {
       "start:identify",
       "start:classify",
       "start:decide",
+      "start:guard",
       "start:admit",
     ]);
     expect(result.decision).toMatchObject({ route: "r", target: "local/m", dryRun: true, attempts: [] });
@@ -332,7 +333,7 @@ describe("pipeline.classify (a dry run)", () => {
 });
 
 describe("pipeline.route", () => {
-  it("runs all seven steps in order, each told to every observer", async () => {
+  it("runs all eight steps in order, each told to every observer", async () => {
     const adapter = createScriptedAdapter();
     const first = recordingObserver();
     const second = recordingObserver();
@@ -351,7 +352,7 @@ describe("pipeline.route", () => {
     upstream.finish();
     expect((await answered).message.content).toBe("hi");
 
-    const started = ["identify", "classify", "decide", "admit", "execute", "settle", "record"].map(
+    const started = ["identify", "classify", "decide", "guard", "admit", "execute", "settle", "record"].map(
       (name) => `start:${name}`,
     );
     expect(first.seen.filter((line) => line.startsWith("start:"))).toEqual(started);

@@ -395,7 +395,9 @@ routes:
           if (event.type === "delta") delivered.push(event.content);
       })().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StreamInterruptedError);
-      expect(delivered).toHaveLength(10);
+      // Every character received reached the caller (a word with digits waits for the next
+      // word while it could be part of a key, and goes out when the stream ends).
+      expect(delivered.join("")).toBe(tokens.slice(0, 10).join(""));
       const [attempt] = (error as StreamInterruptedError).decision.attempts;
       // Ten " paidN" deltas (60 characters) at four characters a token, estimated.
       expect(attempt?.usage).toEqual({ inputTokens: expect.any(Number), outputTokens: 15, estimated: true });

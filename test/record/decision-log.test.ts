@@ -22,6 +22,13 @@ function decision(traceId: string, overrides: Partial<Decision> = {}): Decision 
     costUsd: 0,
     maxTokens: 0,
     dryRun: false,
+    taskInferred: false,
+    dataClassReason: "the policy's default (none declared)",
+    findings: [],
+    outputFindings: [],
+    withheldTools: [],
+    escalations: [],
+    refusal: "",
     ...overrides,
   };
 }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/router.proto.
  */
 export const file_switchyard_v1_router: GenFile = /*@__PURE__*/
-  fileDesc("Chpzd2l0Y2h5YXJkL3YxL3JvdXRlci5wcm90bxINc3dpdGNoeWFyZC52MSLDAgoMUm91dGVSZXF1ZXN0EigKCG1lc3NhZ2VzGAEgAygLMhYuc3dpdGNoeWFyZC52MS5NZXNzYWdlEgwKBHRhc2sYAiABKAkSEgoKZGF0YV9jbGFzcxgDIAEoCRIOCgZ0ZW5hbnQYBCABKAkSDAoEdXNlchgFIAEoCRI3CgZsYWJlbHMYBiADKAsyJy5zd2l0Y2h5YXJkLnYxLlJvdXRlUmVxdWVzdC5MYWJlbHNFbnRyeRIvCgZwYXJhbXMYByABKAsyHy5zd2l0Y2h5YXJkLnYxLkdlbmVyYXRpb25QYXJhbXMSIgoFdG9vbHMYCCADKAsyEy5zd2l0Y2h5YXJkLnYxLlRvb2wSDAoEZXZhbBgJIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrwBCg1Sb3V0ZVJlc3BvbnNlEicKB21lc3NhZ2UYASABKAsyFi5zd2l0Y2h5YXJkLnYxLk1lc3NhZ2USMgoNZmluaXNoX3JlYXNvbhgCIAEoDjIbLnN3aXRjaHlhcmQudjEuRmluaXNoUmVhc29uEiMKBXVzYWdlGAMgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZRIpCghkZWNpc2lvbhgEIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24ixQIKDVN0cmVhbVJlcXVlc3QSKAoIbWVzc2FnZXMYASADKAsyFi5zd2l0Y2h5YXJkLnYxLk1lc3NhZ2USDAoEdGFzaxgCIAEoCRISCgpkYXRhX2NsYXNzGAMgASgJEg4KBnRlbmFudBgEIAEoCRIMCgR1c2VyGAUgASgJEjgKBmxhYmVscxgGIAMoCzIoLnN3aXRjaHlhcmQudjEuU3RyZWFtUmVxdWVzdC5MYWJlbHNFbnRyeRIvCgZwYXJhbXMYByABKAsyHy5zd2l0Y2h5YXJkLnYxLkdlbmVyYXRpb25QYXJhbXMSIgoFdG9vbHMYCCADKAsyEy5zd2l0Y2h5YXJkLnYxLlRvb2wSDAoEZXZhbBgJIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIusBCg5TdHJlYW1SZXNwb25zZRIrCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb25IABIlCgVkZWx0YRgCIAEoCzIULnN3aXRjaHlhcmQudjEuRGVsdGFIABIpCgdhdHRlbXB0GAMgASgLMhYuc3dpdGNoeWFyZC52MS5BdHRlbXB0SAASLAoGYnVkZ2V0GAQgASgLMhouc3dpdGNoeWFyZC52MS5CdWRnZXRFdmVudEgAEiMKBGRvbmUYBSABKAsyEy5zd2l0Y2h5YXJkLnYxLkRvbmVIAEIHCgVldmVudCJKCgVEZWx0YRIPCgdjb250ZW50GAEgASgJEjAKCnRvb2xfY2FsbHMYAiADKAsyHC5zd2l0Y2h5YXJkLnYxLlRvb2xDYWxsRGVsdGEiUQoNVG9vbENhbGxEZWx0YRINCgVpbmRleBgBIAEoDRIKCgJpZBgCIAEoCRIMCgRuYW1lGAMgASgJEhcKD2FyZ3VtZW50c19kZWx0YRgEIAEoCSJuCgtCdWRnZXRFdmVudBInCgRzdGVwGAEgASgOMhkuc3dpdGNoeWFyZC52MS5CdWRnZXRTdGVwEhIKCmVsYXBzZWRfbXMYAiABKAESEAoIbGltaXRfbXMYAyABKAESEAoIZXhjZWVkZWQYBCABKAgiigEKBERvbmUSMgoNZmluaXNoX3JlYXNvbhgBIAEoDjIbLnN3aXRjaHlhcmQudjEuRmluaXNoUmVhc29uEiMKBXVzYWdlGAIgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZRIpCghkZWNpc2lvbhgDIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24iyQIKD0NsYXNzaWZ5UmVxdWVzdBIoCghtZXNzYWdlcxgBIAMoCzIWLnN3aXRjaHlhcmQudjEuTWVzc2FnZRIMCgR0YXNrGAIgASgJEhIKCmRhdGFfY2xhc3MYAyABKAkSDgoGdGVuYW50GAQgASgJEgwKBHVzZXIYBSABKAkSOgoGbGFiZWxzGAYgAygLMiouc3dpdGNoeWFyZC52MS5DbGFzc2lmeVJlcXVlc3QuTGFiZWxzRW50cnkSLwoGcGFyYW1zGAcgASgLMh8uc3dpdGNoeWFyZC52MS5HZW5lcmF0aW9uUGFyYW1zEiIKBXRvb2xzGAggAygLMhMuc3dpdGNoeWFyZC52MS5Ub29sEgwKBGV2YWwYCSABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJBCgZFbnRpdHkSDAoEa2luZBgBIAEoCRINCgVzdGFydBgCIAEoDRILCgNlbmQYAyABKA0SDQoFc2NvcmUYBCABKAEiiAEKEENsYXNzaWZ5UmVzcG9uc2USDAoEdGFzaxgBIAEoCRISCgpkYXRhX2NsYXNzGAIgASgJEicKCGVudGl0aWVzGAMgAygLMhUuc3dpdGNoeWFyZC52MS5FbnRpdHkSKQoIZGVjaXNpb24YBCABKAsyFy5zd2l0Y2h5YXJkLnYxLkRlY2lzaW9uKngKCkJ1ZGdldFN0ZXASGwoXQlVER0VUX1NURVBfVU5TUEVDSUZJRUQQABIbChdCVURHRVRfU1RFUF9GSVJTVF9UT0tFThABEhkKFUJVREdFVF9TVEVQX1RPS0VOX0dBUBACEhUKEUJVREdFVF9TVEVQX1RPVEFMEAMy6QEKDVJvdXRlclNlcnZpY2USQgoFUm91dGUSGy5zd2l0Y2h5YXJkLnYxLlJvdXRlUmVxdWVzdBocLnN3aXRjaHlhcmQudjEuUm91dGVSZXNwb25zZRJHCgZTdHJlYW0SHC5zd2l0Y2h5YXJkLnYxLlN0cmVhbVJlcXVlc3QaHS5zd2l0Y2h5YXJkLnYxLlN0cmVhbVJlc3BvbnNlMAESSwoIQ2xhc3NpZnkSHi5zd2l0Y2h5YXJkLnYxLkNsYXNzaWZ5UmVxdWVzdBofLnN3aXRjaHlhcmQudjEuQ2xhc3NpZnlSZXNwb25zZWIGcHJvdG8z", [file_switchyard_v1_types]);
+  fileDesc("Chpzd2l0Y2h5YXJkL3YxL3JvdXRlci5wcm90bxINc3dpdGNoeWFyZC52MSLbAgoMUm91dGVSZXF1ZXN0EigKCG1lc3NhZ2VzGAEgAygLMhYuc3dpdGNoeWFyZC52MS5NZXNzYWdlEgwKBHRhc2sYAiABKAkSEgoKZGF0YV9jbGFzcxgDIAEoCRIOCgZ0ZW5hbnQYBCABKAkSDAoEdXNlchgFIAEoCRI3CgZsYWJlbHMYBiADKAsyJy5zd2l0Y2h5YXJkLnYxLlJvdXRlUmVxdWVzdC5MYWJlbHNFbnRyeRIvCgZwYXJhbXMYByABKAsyHy5zd2l0Y2h5YXJkLnYxLkdlbmVyYXRpb25QYXJhbXMSIgoFdG9vbHMYCCADKAsyEy5zd2l0Y2h5YXJkLnYxLlRvb2wSDAoEZXZhbBgJIAEoCBIWCg5hcHByb3ZlZF90b29scxgKIAMoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrwBCg1Sb3V0ZVJlc3BvbnNlEicKB21lc3NhZ2UYASABKAsyFi5zd2l0Y2h5YXJkLnYxLk1lc3NhZ2USMgoNZmluaXNoX3JlYXNvbhgCIAEoDjIbLnN3aXRjaHlhcmQudjEuRmluaXNoUmVhc29uEiMKBXVzYWdlGAMgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZRIpCghkZWNpc2lvbhgEIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24i3QIKDVN0cmVhbVJlcXVlc3QSKAoIbWVzc2FnZXMYASADKAsyFi5zd2l0Y2h5YXJkLnYxLk1lc3NhZ2USDAoEdGFzaxgCIAEoCRISCgpkYXRhX2NsYXNzGAMgASgJEg4KBnRlbmFudBgEIAEoCRIMCgR1c2VyGAUgASgJEjgKBmxhYmVscxgGIAMoCzIoLnN3aXRjaHlhcmQudjEuU3RyZWFtUmVxdWVzdC5MYWJlbHNFbnRyeRIvCgZwYXJhbXMYByABKAsyHy5zd2l0Y2h5YXJkLnYxLkdlbmVyYXRpb25QYXJhbXMSIgoFdG9vbHMYCCADKAsyEy5zd2l0Y2h5YXJkLnYxLlRvb2wSDAoEZXZhbBgJIAEoCBIWCg5hcHByb3ZlZF90b29scxgKIAMoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIusBCg5TdHJlYW1SZXNwb25zZRIrCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb25IABIlCgVkZWx0YRgCIAEoCzIULnN3aXRjaHlhcmQudjEuRGVsdGFIABIpCgdhdHRlbXB0GAMgASgLMhYuc3dpdGNoeWFyZC52MS5BdHRlbXB0SAASLAoGYnVkZ2V0GAQgASgLMhouc3dpdGNoeWFyZC52MS5CdWRnZXRFdmVudEgAEiMKBGRvbmUYBSABKAsyEy5zd2l0Y2h5YXJkLnYxLkRvbmVIAEIHCgVldmVudCJKCgVEZWx0YRIPCgdjb250ZW50GAEgASgJEjAKCnRvb2xfY2FsbHMYAiADKAsyHC5zd2l0Y2h5YXJkLnYxLlRvb2xDYWxsRGVsdGEiUQoNVG9vbENhbGxEZWx0YRINCgVpbmRleBgBIAEoDRIKCgJpZBgCIAEoCRIMCgRuYW1lGAMgASgJEhcKD2FyZ3VtZW50c19kZWx0YRgEIAEoCSJuCgtCdWRnZXRFdmVudBInCgRzdGVwGAEgASgOMhkuc3dpdGNoeWFyZC52MS5CdWRnZXRTdGVwEhIKCmVsYXBzZWRfbXMYAiABKAESEAoIbGltaXRfbXMYAyABKAESEAoIZXhjZWVkZWQYBCABKAgiigEKBERvbmUSMgoNZmluaXNoX3JlYXNvbhgBIAEoDjIbLnN3aXRjaHlhcmQudjEuRmluaXNoUmVhc29uEiMKBXVzYWdlGAIgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZRIpCghkZWNpc2lvbhgDIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24i4QIKD0NsYXNzaWZ5UmVxdWVzdBIoCghtZXNzYWdlcxgBIAMoCzIWLnN3aXRjaHlhcmQudjEuTWVzc2FnZRIMCgR0YXNrGAIgASgJEhIKCmRhdGFfY2xhc3MYAyABKAkSDgoGdGVuYW50GAQgASgJEgwKBHVzZXIYBSABKAkSOgoGbGFiZWxzGAYgAygLMiouc3dpdGNoeWFyZC52MS5DbGFzc2lmeVJlcXVlc3QuTGFiZWxzRW50cnkSLwoGcGFyYW1zGAcgASgLMh8uc3dpdGNoeWFyZC52MS5HZW5lcmF0aW9uUGFyYW1zEiIKBXRvb2xzGAggAygLMhMuc3dpdGNoeWFyZC52MS5Ub29sEgwKBGV2YWwYCSABKAgSFgoOYXBwcm92ZWRfdG9vbHMYCiADKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ2CgZFbnRpdHkSDAoEa2luZBgBIAEoCRINCgVzdGFydBgCIAEoDRILCgNlbmQYAyABKA0SDQoFc2NvcmUYBCABKAESDQoFZ3JvdXAYBSABKAkSFQoNbWVzc2FnZV9pbmRleBgGIAEoDRINCgVmaWVsZBgHIAEoCSKIAQoQQ2xhc3NpZnlSZXNwb25zZRIMCgR0YXNrGAEgASgJEhIKCmRhdGFfY2xhc3MYAiABKAkSJwoIZW50aXRpZXMYAyADKAsyFS5zd2l0Y2h5YXJkLnYxLkVudGl0eRIpCghkZWNpc2lvbhgEIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24qeAoKQnVkZ2V0U3RlcBIbChdCVURHRVRfU1RFUF9VTlNQRUNJRklFRBAAEhsKF0JVREdFVF9TVEVQX0ZJUlNUX1RPS0VOEAESGQoVQlVER0VUX1NURVBfVE9LRU5fR0FQEAISFQoRQlVER0VUX1NURVBfVE9UQUwQAzLpAQoNUm91dGVyU2VydmljZRJCCgVSb3V0ZRIbLnN3aXRjaHlhcmQudjEuUm91dGVSZXF1ZXN0Ghwuc3dpdGNoeWFyZC52MS5Sb3V0ZVJlc3BvbnNlEkcKBlN0cmVhbRIcLnN3aXRjaHlhcmQudjEuU3RyZWFtUmVxdWVzdBodLnN3aXRjaHlhcmQudjEuU3RyZWFtUmVzcG9uc2UwARJLCghDbGFzc2lmeRIeLnN3aXRjaHlhcmQudjEuQ2xhc3NpZnlSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5DbGFzc2lmeVJlc3BvbnNlYgZwcm90bzM", [file_switchyard_v1_types]);
 
 /**
  * @generated from message switchyard.v1.RouteRequest
@@ -25,6 +25,8 @@ export type RouteRequest = Message<"switchyard.v1.RouteRequest"> & {
 
   /**
    * The task from the policy's vocabulary (chat, draft, extract, classify, code, summarize, search, ...).
+   * Empty: inferred from the prompt (code, extract, summarize, classify, chat) unless the policy
+   * turns inference off, then the policy's default.
    *
    * @generated from field: string task = 2;
    */
@@ -64,11 +66,19 @@ export type RouteRequest = Message<"switchyard.v1.RouteRequest"> & {
   tools: Tool[];
 
   /**
-   * Evaluation traffic (logged to its own sink once logging policy lands).
+   * Evaluation traffic: its log line goes to the policy's eval sink, never the service log.
    *
    * @generated from field: bool eval = 9;
    */
   eval: boolean;
+
+  /**
+   * Writing tools (the policy's `tools:` with `writes: true`) the caller approves for this
+   * request, by name; any other writing tool is withheld from the model.
+   *
+   * @generated from field: repeated string approved_tools = 10;
+   */
+  approvedTools: string[];
 };
 
 /**
@@ -158,6 +168,11 @@ export type StreamRequest = Message<"switchyard.v1.StreamRequest"> & {
    * @generated from field: bool eval = 9;
    */
   eval: boolean;
+
+  /**
+   * @generated from field: repeated string approved_tools = 10;
+   */
+  approvedTools: string[];
 };
 
 /**
@@ -386,6 +401,11 @@ export type ClassifyRequest = Message<"switchyard.v1.ClassifyRequest"> & {
    * @generated from field: bool eval = 9;
    */
   eval: boolean;
+
+  /**
+   * @generated from field: repeated string approved_tools = 10;
+   */
+  approvedTools: string[];
 };
 
 /**
@@ -396,18 +416,21 @@ export const ClassifyRequestSchema: GenMessage<ClassifyRequest> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_router, 8);
 
 /**
- * Something sensitive found in the request. Offsets are UTF-16 code units into the
- * concatenated message contents.
+ * Something sensitive found in the request: where, what kind, how sure. Never the value.
  *
  * @generated from message switchyard.v1.Entity
  */
 export type Entity = Message<"switchyard.v1.Entity"> & {
   /**
+   * The detector's kind: email, phone, card, iban, ssn, aws_access_key_id, jwt, ...
+   *
    * @generated from field: string kind = 1;
    */
   kind: string;
 
   /**
+   * UTF-16 code units into the field named by message_index and field.
+   *
    * @generated from field: uint32 start = 2;
    */
   start: number;
@@ -418,9 +441,32 @@ export type Entity = Message<"switchyard.v1.Entity"> & {
   end: number;
 
   /**
+   * Confidence in [0, 1].
+   *
    * @generated from field: double score = 4;
    */
   score: number;
+
+  /**
+   * "pii" or "secret".
+   *
+   * @generated from field: string group = 5;
+   */
+  group: string;
+
+  /**
+   * Index into the request's messages.
+   *
+   * @generated from field: uint32 message_index = 6;
+   */
+  messageIndex: number;
+
+  /**
+   * "content", or "tool_calls[N].arguments".
+   *
+   * @generated from field: string field = 7;
+   */
+  field: string;
 };
 
 /**

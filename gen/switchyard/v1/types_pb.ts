@@ -11,7 +11,7 @@ import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/types.proto.
  */
 export const file_switchyard_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2h5YXJkL3YxL3R5cGVzLnByb3RvEg1zd2l0Y2h5YXJkLnYxIo4BCgdNZXNzYWdlEiEKBHJvbGUYASABKA4yEy5zd2l0Y2h5YXJkLnYxLlJvbGUSDwoHY29udGVudBgCIAEoCRIMCgRuYW1lGAMgASgJEhQKDHRvb2xfY2FsbF9pZBgEIAEoCRIrCgp0b29sX2NhbGxzGAUgAygLMhcuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbCI3CghUb29sQ2FsbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCWFyZ3VtZW50cxgDIAEoCSJWCgRUb29sEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QikAEKEEdlbmVyYXRpb25QYXJhbXMSFwoKbWF4X3Rva2VucxgBIAEoDUgAiAEBEhgKC3RlbXBlcmF0dXJlGAIgASgBSAGIAQESDAoEc3RvcBgDIAMoCRISCgV0b3BfcBgEIAEoAUgCiAEBQg0KC19tYXhfdG9rZW5zQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3AiWQoFVXNhZ2USFAoMaW5wdXRfdG9rZW5zGAEgASgNEhUKDW91dHB1dF90b2tlbnMYAiABKA0SEAoIY29zdF91c2QYAyABKAESEQoJZXN0aW1hdGVkGAQgASgIIksKCUNhbmRpZGF0ZRIOCgZ0YXJnZXQYASABKAkSEAoIZWxpZ2libGUYAiABKAgSDgoGcmVhc29uGAMgASgJEgwKBHJvbGUYBCABKAki1gEKB0F0dGVtcHQSDgoGdGFyZ2V0GAEgASgJEi4KB291dGNvbWUYAiABKA4yHS5zd2l0Y2h5YXJkLnYxLkF0dGVtcHRPdXRjb21lEhIKCmxhdGVuY3lfbXMYAyABKAESLgoLZXJyb3JfY2xhc3MYBCABKA4yGS5zd2l0Y2h5YXJkLnYxLkVycm9yQ2xhc3MSDwoHbWVzc2FnZRgFIAEoCRIRCglyZXRyeWFibGUYBiABKAgSIwoFdXNhZ2UYByABKAsyFC5zd2l0Y2h5YXJkLnYxLlVzYWdlIuICCghEZWNpc2lvbhINCgVyb3V0ZRgBIAEoCRIMCgRydWxlGAIgASgJEhIKCmRhdGFfY2xhc3MYAyABKAkSDAoEdGFzaxgEIAEoCRIWCg5wb2xpY3lfdmVyc2lvbhgFIAEoCRIQCgh0cmFjZV9pZBgGIAEoCRIOCgZ0YXJnZXQYByABKAkSLAoKY2FuZGlkYXRlcxgIIAMoCzIYLnN3aXRjaHlhcmQudjEuQ2FuZGlkYXRlEigKCGF0dGVtcHRzGAkgAygLMhYuc3dpdGNoeWFyZC52MS5BdHRlbXB0EhAKCGRlZ3JhZGVkGAogASgIEhsKE2RlY2xhcmVkX2RhdGFfY2xhc3MYCyABKAkSDgoGdGVuYW50GAwgASgJEhAKCGNvc3RfdXNkGA0gASgBEhIKCm1heF90b2tlbnMYDiABKA0SDwoHZHJ5X3J1bhgPIAEoCBIPCgdjYWxsX2lkGBAgASgJKl8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfU1lTVEVNEAESDQoJUk9MRV9VU0VSEAISEgoOUk9MRV9BU1NJU1RBTlQQAxINCglST0xFX1RPT0wQBCq7AQoMRmluaXNoUmVhc29uEh0KGUZJTklTSF9SRUFTT05fVU5TUEVDSUZJRUQQABIWChJGSU5JU0hfUkVBU09OX1NUT1AQARIYChRGSU5JU0hfUkVBU09OX0xFTkdUSBACEhwKGEZJTklTSF9SRUFTT05fVE9PTF9DQUxMUxADEiAKHEZJTklTSF9SRUFTT05fQ09OVEVOVF9GSUxURVIQBBIaChZGSU5JU0hfUkVBU09OX0RFR1JBREVEEAUqqAEKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZBVFRFTVBUX09VVENPTUVfRkFJTEVEEAISGwoXQVRURU1QVF9PVVRDT01FX1JFRlVTRUQQAxIdChlBVFRFTVBUX09VVENPTUVfQ0FOQ0VMTEVEEAQq8gIKCkVycm9yQ2xhc3MSGwoXRVJST1JfQ0xBU1NfVU5TUEVDSUZJRUQQABIXChNFUlJPUl9DTEFTU19DT05ORUNUEAESFwoTRVJST1JfQ0xBU1NfVElNRU9VVBACEhwKGEVSUk9SX0NMQVNTX1JBVEVfTElNSVRFRBADEhYKEkVSUk9SX0NMQVNTX1NFUlZFUhAEEhoKFkVSUk9SX0NMQVNTX09WRVJMT0FERUQQBRIfChtFUlJPUl9DTEFTU19JTlZBTElEX1JFUVVFU1QQBhIUChBFUlJPUl9DTEFTU19BVVRIEAcSHgoaRVJST1JfQ0xBU1NfQ09OVEVYVF9MRU5HVEgQCBIfChtFUlJPUl9DTEFTU19DT05URU5UX1JFRlVTRUQQCRIWChJFUlJPUl9DTEFTU19QT0xJQ1kQChIYChRFUlJPUl9DTEFTU19QUk9UT0NPTBALEhkKFUVSUk9SX0NMQVNTX0NBTkNFTExFRBAMYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("Chlzd2l0Y2h5YXJkL3YxL3R5cGVzLnByb3RvEg1zd2l0Y2h5YXJkLnYxIo4BCgdNZXNzYWdlEiEKBHJvbGUYASABKA4yEy5zd2l0Y2h5YXJkLnYxLlJvbGUSDwoHY29udGVudBgCIAEoCRIMCgRuYW1lGAMgASgJEhQKDHRvb2xfY2FsbF9pZBgEIAEoCRIrCgp0b29sX2NhbGxzGAUgAygLMhcuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbCI3CghUb29sQ2FsbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCWFyZ3VtZW50cxgDIAEoCSJWCgRUb29sEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QikAEKEEdlbmVyYXRpb25QYXJhbXMSFwoKbWF4X3Rva2VucxgBIAEoDUgAiAEBEhgKC3RlbXBlcmF0dXJlGAIgASgBSAGIAQESDAoEc3RvcBgDIAMoCRISCgV0b3BfcBgEIAEoAUgCiAEBQg0KC19tYXhfdG9rZW5zQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3AiWQoFVXNhZ2USFAoMaW5wdXRfdG9rZW5zGAEgASgNEhUKDW91dHB1dF90b2tlbnMYAiABKA0SEAoIY29zdF91c2QYAyABKAESEQoJZXN0aW1hdGVkGAQgASgIIksKCUNhbmRpZGF0ZRIOCgZ0YXJnZXQYASABKAkSEAoIZWxpZ2libGUYAiABKAgSDgoGcmVhc29uGAMgASgJEgwKBHJvbGUYBCABKAki6AEKB0F0dGVtcHQSDgoGdGFyZ2V0GAEgASgJEi4KB291dGNvbWUYAiABKA4yHS5zd2l0Y2h5YXJkLnYxLkF0dGVtcHRPdXRjb21lEhIKCmxhdGVuY3lfbXMYAyABKAESLgoLZXJyb3JfY2xhc3MYBCABKA4yGS5zd2l0Y2h5YXJkLnYxLkVycm9yQ2xhc3MSDwoHbWVzc2FnZRgFIAEoCRIRCglyZXRyeWFibGUYBiABKAgSIwoFdXNhZ2UYByABKAsyFC5zd2l0Y2h5YXJkLnYxLlVzYWdlEhAKCHJlZGFjdGVkGAggASgNIloKDkZpbmRpbmdTdW1tYXJ5EgwKBGtpbmQYASABKAkSDQoFZ3JvdXAYAiABKAkSDQoFY291bnQYAyABKA0SDgoGYWN0aW9uGAQgASgJEgwKBHJ1bGUYBSABKAkiLAoMV2l0aGhlbGRUb29sEgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJItgECghEZWNpc2lvbhINCgVyb3V0ZRgBIAEoCRIMCgRydWxlGAIgASgJEhIKCmRhdGFfY2xhc3MYAyABKAkSDAoEdGFzaxgEIAEoCRIWCg5wb2xpY3lfdmVyc2lvbhgFIAEoCRIQCgh0cmFjZV9pZBgGIAEoCRIOCgZ0YXJnZXQYByABKAkSLAoKY2FuZGlkYXRlcxgIIAMoCzIYLnN3aXRjaHlhcmQudjEuQ2FuZGlkYXRlEigKCGF0dGVtcHRzGAkgAygLMhYuc3dpdGNoeWFyZC52MS5BdHRlbXB0EhAKCGRlZ3JhZGVkGAogASgIEhsKE2RlY2xhcmVkX2RhdGFfY2xhc3MYCyABKAkSDgoGdGVuYW50GAwgASgJEhAKCGNvc3RfdXNkGA0gASgBEhIKCm1heF90b2tlbnMYDiABKA0SDwoHZHJ5X3J1bhgPIAEoCBIPCgdjYWxsX2lkGBAgASgJEhUKDXRhc2tfaW5mZXJyZWQYESABKAgSGQoRZGF0YV9jbGFzc19yZWFzb24YEiABKAkSLwoIZmluZGluZ3MYEyADKAsyHS5zd2l0Y2h5YXJkLnYxLkZpbmRpbmdTdW1tYXJ5EjYKD291dHB1dF9maW5kaW5ncxgUIAMoCzIdLnN3aXRjaHlhcmQudjEuRmluZGluZ1N1bW1hcnkSMwoOd2l0aGhlbGRfdG9vbHMYFSADKAsyGy5zd2l0Y2h5YXJkLnYxLldpdGhoZWxkVG9vbBITCgtlc2NhbGF0aW9ucxgWIAMoCRIPCgdyZWZ1c2FsGBcgASgJKl8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfU1lTVEVNEAESDQoJUk9MRV9VU0VSEAISEgoOUk9MRV9BU1NJU1RBTlQQAxINCglST0xFX1RPT0wQBCq7AQoMRmluaXNoUmVhc29uEh0KGUZJTklTSF9SRUFTT05fVU5TUEVDSUZJRUQQABIWChJGSU5JU0hfUkVBU09OX1NUT1AQARIYChRGSU5JU0hfUkVBU09OX0xFTkdUSBACEhwKGEZJTklTSF9SRUFTT05fVE9PTF9DQUxMUxADEiAKHEZJTklTSF9SRUFTT05fQ09OVEVOVF9GSUxURVIQBBIaChZGSU5JU0hfUkVBU09OX0RFR1JBREVEEAUqqAEKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZBVFRFTVBUX09VVENPTUVfRkFJTEVEEAISGwoXQVRURU1QVF9PVVRDT01FX1JFRlVTRUQQAxIdChlBVFRFTVBUX09VVENPTUVfQ0FOQ0VMTEVEEAQq8gIKCkVycm9yQ2xhc3MSGwoXRVJST1JfQ0xBU1NfVU5TUEVDSUZJRUQQABIXChNFUlJPUl9DTEFTU19DT05ORUNUEAESFwoTRVJST1JfQ0xBU1NfVElNRU9VVBACEhwKGEVSUk9SX0NMQVNTX1JBVEVfTElNSVRFRBADEhYKEkVSUk9SX0NMQVNTX1NFUlZFUhAEEhoKFkVSUk9SX0NMQVNTX09WRVJMT0FERUQQBRIfChtFUlJPUl9DTEFTU19JTlZBTElEX1JFUVVFU1QQBhIUChBFUlJPUl9DTEFTU19BVVRIEAcSHgoaRVJST1JfQ0xBU1NfQ09OVEVYVF9MRU5HVEgQCBIfChtFUlJPUl9DTEFTU19DT05URU5UX1JFRlVTRUQQCRIWChJFUlJPUl9DTEFTU19QT0xJQ1kQChIYChRFUlJPUl9DTEFTU19QUk9UT0NPTBALEhkKFUVSUk9SX0NMQVNTX0NBTkNFTExFRBAMYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * One turn of the conversation sent to the model, or the model's answer.
@@ -287,6 +287,13 @@ export type Attempt = Message$1<"switchyard.v1.Attempt"> & {
    * @generated from field: switchyard.v1.Usage usage = 7;
    */
   usage?: Usage | undefined;
+
+  /**
+   * Values replaced in what this attempt sent (a hosted provider given the redacted request).
+   *
+   * @generated from field: uint32 redacted = 8;
+   */
+  redacted: number;
 };
 
 /**
@@ -295,6 +302,75 @@ export type Attempt = Message$1<"switchyard.v1.Attempt"> & {
  */
 export const AttemptSchema: GenMessage<Attempt> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_types, 6);
+
+/**
+ * What detection found of one kind, and what the policy did about it. Never the values.
+ *
+ * @generated from message switchyard.v1.FindingSummary
+ */
+export type FindingSummary = Message$1<"switchyard.v1.FindingSummary"> & {
+  /**
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * "pii" or "secret".
+   *
+   * @generated from field: string group = 2;
+   */
+  group: string;
+
+  /**
+   * @generated from field: uint32 count = 3;
+   */
+  count: number;
+
+  /**
+   * "block", "raise to <class>", "redact", "allow"; for answers "mask".
+   *
+   * @generated from field: string action = 4;
+   */
+  action: string;
+
+  /**
+   * Where the rule came from: "detect.email", "detect.pii", "built-in".
+   *
+   * @generated from field: string rule = 5;
+   */
+  rule: string;
+};
+
+/**
+ * Describes the message switchyard.v1.FindingSummary.
+ * Use `create(FindingSummarySchema)` to create a new message.
+ */
+export const FindingSummarySchema: GenMessage<FindingSummary> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_types, 7);
+
+/**
+ * A tool the request offered that the model was not given.
+ *
+ * @generated from message switchyard.v1.WithheldTool
+ */
+export type WithheldTool = Message$1<"switchyard.v1.WithheldTool"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message switchyard.v1.WithheldTool.
+ * Use `create(WithheldToolSchema)` to create a new message.
+ */
+export const WithheldToolSchema: GenMessage<WithheldTool> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_types, 8);
 
 /**
  * The routing decision for one request: what was chosen, and why.
@@ -409,6 +485,55 @@ export type Decision = Message$1<"switchyard.v1.Decision"> & {
    * @generated from field: string call_id = 16;
    */
   callId: string;
+
+  /**
+   * True when the task was inferred from the prompt (the caller declared none).
+   *
+   * @generated from field: bool task_inferred = 17;
+   */
+  taskInferred: boolean;
+
+  /**
+   * Why the data class is what it is: declared, the policy's default, or the detect rule that
+   * raised it.
+   *
+   * @generated from field: string data_class_reason = 18;
+   */
+  dataClassReason: string;
+
+  /**
+   * What detection found in the request, per kind, and the action taken.
+   *
+   * @generated from field: repeated switchyard.v1.FindingSummary findings = 19;
+   */
+  findings: FindingSummary[];
+
+  /**
+   * Secrets found in the answer: masked before they reached the caller, a log or this record.
+   *
+   * @generated from field: repeated switchyard.v1.FindingSummary output_findings = 20;
+   */
+  outputFindings: FindingSummary[];
+
+  /**
+   * @generated from field: repeated switchyard.v1.WithheldTool withheld_tools = 21;
+   */
+  withheldTools: WithheldTool[];
+
+  /**
+   * Content rules and detections that raised an escalation event (names only).
+   *
+   * @generated from field: repeated string escalations = 22;
+   */
+  escalations: string[];
+
+  /**
+   * Set when policy refused the request: the rule, never the text. In a dry run (Classify), the
+   * refusal Route would meet.
+   *
+   * @generated from field: string refusal = 23;
+   */
+  refusal: string;
 };
 
 /**
@@ -416,7 +541,7 @@ export type Decision = Message$1<"switchyard.v1.Decision"> & {
  * Use `create(DecisionSchema)` to create a new message.
  */
 export const DecisionSchema: GenMessage<Decision> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_types, 7);
+  messageDesc(file_switchyard_v1_types, 9);
 
 /**
  * Who is speaking in a conversation turn.

@@ -7,6 +7,7 @@ import {
   InvalidRequestError,
   NoEligibleTargetError,
   NoRouteError,
+  PolicyDeniedError,
   StreamInterruptedError,
 } from "../../core/errors.js";
 import type { ErrorClass } from "../../core/types.js";
@@ -52,6 +53,8 @@ export function toConnectError(
     const details = [{ desc: DecisionSchema, value: toDecision(error.decision) }];
     if (error instanceof NoEligibleTargetError)
       return new ConnectError(error.message, Code.FailedPrecondition, undefined, details);
+    if (error instanceof PolicyDeniedError)
+      return new ConnectError(error.message, Code.PermissionDenied, undefined, details);
     if (error instanceof AllTargetsFailedError) {
       const metadata = new Headers();
       if (error.retryAfterMs !== undefined)

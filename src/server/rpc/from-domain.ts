@@ -80,7 +80,15 @@ export function toClassifyResponse(
   return {
     task: result.task,
     dataClass: result.dataClass,
-    entities: result.entities,
+    entities: result.entities.map((entity) => ({
+      kind: entity.kind,
+      group: entity.group,
+      messageIndex: entity.message,
+      field: entity.field,
+      start: entity.start,
+      end: entity.end,
+      score: entity.score,
+    })),
     decision: toDecision(result.decision),
   };
 }
@@ -108,6 +116,13 @@ export function toDecision(decision: domain.Decision): MessageInitShape<typeof D
     costUsd: decision.costUsd,
     maxTokens: decision.maxTokens,
     dryRun: decision.dryRun,
+    taskInferred: decision.taskInferred,
+    dataClassReason: decision.dataClassReason,
+    findings: decision.findings,
+    outputFindings: decision.outputFindings,
+    withheldTools: decision.withheldTools,
+    escalations: decision.escalations,
+    refusal: decision.refusal,
   };
 }
 
@@ -120,6 +135,7 @@ function toAttempt(attempt: domain.Attempt): MessageInitShape<typeof AttemptSche
     message: attempt.message ?? "",
     retryable: attempt.retryable ?? false,
     ...(attempt.usage && { usage: toUsage(attempt.usage, attempt.costUsd ?? 0) }),
+    redacted: attempt.redacted ?? 0,
   };
 }
 

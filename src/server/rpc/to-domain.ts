@@ -28,6 +28,7 @@ export function toLlmRequest(request: RouterRequest): LlmRequest {
       description: tool.description,
       parameters: (tool.parameters ?? { type: "object", properties: {} }) as JsonObject,
     })),
+    approvedTools: [...request.approvedTools],
     eval: request.eval,
   };
 }

@@ -1,0 +1,188 @@
+import { scanText } from "../classify/scan.js";
+import type { RedactedValue } from "../core/call.js";
+
+/**
+ * What stands between a provider's answer and everyone downstream of it (the caller, the logs,
+ * the decision), one channel per stream of text: the answer's text, and each tool call's
+ * arguments. Two stages, in order:
+ *
+ * 1. **Mask**: a secret the model wrote (a key, a private key block, a password) is replaced by
+ *    `[REDACTED:<kind>]`. A secret can arrive split across deltas, so the channel holds back an
+ *    unfinished word at the end of what it has when that word could be part of one (it has a
+ *    digit, an inner capital or punctuation, or follows `password=`-style wording; and an
+ *    unfinished `-----BEGIN` block) until the next delta or the end, and scans what it releases
+ *    with the text just before it as context. Plain words are released at once, so prose pays
+ *    no latency; a key's public prefix (`sk`, `glpat`) may go out before the rest is masked.
+ * 2. **Restore**: the tokens redaction put in the request (`<EMAIL_1>`) are put back, also when a
+ *    token is split across deltas; in tool-call arguments the value is JSON-escaped, so the
+ *    arguments stay valid JSON.
+ *
+ * Holding back costs the caller at most one unfinished word of latency, and only for words that
+ * look like code or keys. Masking runs on the model's own words, before restoring: what is
+ * restored is the caller's own value, going back to the caller.
+ */
+export interface OutputFilter {
+  /** What of the text so far may be released: possibly empty (held back), possibly more than `delta`. */
+  text(delta: string): string;
+  /** The same for the arguments of the tool call at `index`. */
+  toolArguments(index: number, delta: string): string;
+  /** Everything still held back, per channel, at the answer's end. */
+  end(): { text: string; toolArguments: Map<number, string> };
+  /** Secrets masked so far, by kind. */
+  readonly masked: ReadonlyMap<string, number>;
+}
+
+/** Longest unfinished word held back before it is released anyway (a pathological token). */
+const MAX_HELD = 16 * 1024;
+/** Released text kept as context for the next scan (context words such as `password=`). */
+const CONTEXT = 64;
+const MASK_FORMAT = (kind: string) => `[REDACTED:${kind}]`;
+
+export function createOutputFilter(vault: ReadonlyMap<string, RedactedValue> | undefined): OutputFilter {
+  const masked = new Map<string, number>();
+  const onMask = (kind: string) => masked.set(kind, (masked.get(kind) ?? 0) + 1);
+  const textChannel = channel(vault, false, onMask);
+  const toolChannels = new Map<number, ReturnType<typeof channel>>();
+  const toolChannel = (index: number) => {
+    let found = toolChannels.get(index);
+    if (!found) {
+      found = channel(vault, true, onMask);
+      toolChannels.set(index, found);
+    }
+    return found;
+  };
+  return {
+    text: (delta) => textChannel.push(delta),
+    toolArguments: (index, delta) => toolChannel(index).push(delta),
+    end: () => ({
+      text: textChannel.end(),
+      toolArguments: new Map([...toolChannels].map(([index, found]) => [index, found.end()])),
+    }),
+    masked,
+  };
+}
+
+function channel(
+  vault: ReadonlyMap<string, RedactedValue> | undefined,
+  json: boolean,
+  onMask: (kind: string) => void,
+) {
+  const masker = maskStage(onMask, json);
+  const restorer = vault && vault.size > 0 ? restoreStage(vault, json) : undefined;
+  return {
+    push(delta: string): string {
+      const safe = masker.push(delta);
+      return restorer ? restorer.push(safe) : safe;
+    },
+    end(): string {
+      const safe = masker.end();
+      return restorer ? restorer.push(safe) + restorer.end() : safe;
+    },
+  };
+}
+
+/** `json`: tool-call arguments, where JSON punctuation also ends a word (values stream one by one). */
+function maskStage(onMask: (kind: string) => void, json: boolean) {
+  let pending = "";
+  let context = "";
+  const release = (segment: string): string => {
+    if (segment === "") return "";
+    const scanned = context + segment;
+    let out = "";
+    let at = context.length;
+    for (const finding of scanText(scanned)) {
+      if (finding.group !== "secret" || finding.end <= context.length) continue;
+      const start = Math.max(finding.start, at);
+      out += scanned.slice(at, start) + MASK_FORMAT(finding.kind);
+      onMask(finding.kind);
+      at = finding.end;
+    }
+    out += scanned.slice(at);
+    context = (context + out).slice(-CONTEXT);
+    return out;
+  };
+  return {
+    push(delta: string): string {
+      pending += delta;
+      const wordStart = lastSeparatorEnd(pending, json);
+      let cut = mayBeSecret(pending.slice(wordStart), context + pending.slice(0, wordStart))
+        ? wordStart
+        : pending.length;
+      const begin = pending.lastIndexOf("-----BEGIN");
+      if (begin >= 0 && pending.indexOf("-----END", begin) < 0) cut = Math.min(cut, begin);
+      if (pending.length - cut > MAX_HELD) cut = pending.length;
+      const segment = pending.slice(0, cut);
+      pending = pending.slice(cut);
+      return release(segment);
+    },
+    end(): string {
+      const segment = pending;
+      pending = "";
+      return release(segment);
+    },
+  };
+}
+
+/** Words a secret cannot start as: letters only, capitalised at most at the first. */
+const PLAIN_WORD = /^[A-Za-z]?[a-z]*$/;
+/** Wording after which the next word is a value to hide (`password=`, `token: "`). */
+const ASSIGNS_SECRET =
+  /(?:pass(?:word|wd)?|pwd|secret|token|key|credentials?|auth(?:orization)?|bearer)["']?\s*[:=]?\s*["']?$/i;
+
+/** Whether an unfinished word could be (the start of) a secret, so it must wait for its end. */
+function mayBeSecret(word: string, before: string): boolean {
+  if (word === "") return false;
+  if (!PLAIN_WORD.test(word)) return true;
+  return ASSIGNS_SECRET.test(before.slice(-40));
+}
+
+/** Just past the last whitespace character (or, in JSON, structural character), or 0. */
+function lastSeparatorEnd(text: string, json: boolean): number {
+  for (let index = text.length - 1; index >= 0; index--) {
+    const code = text.charCodeAt(index);
+    if (code === 32 || code === 10 || code === 9 || code === 13) return index + 1;
+    // " , : { } [ ]
+    if (
+      json &&
+      (code === 34 ||
+        code === 44 ||
+        code === 58 ||
+        code === 123 ||
+        code === 125 ||
+        code === 91 ||
+        code === 93)
+    )
+      return index + 1;
+  }
+  return 0;
+}
+
+/** The tokens redact() writes: `<EMAIL_1>`, `<EMAIL_#3f9a2c1b>`. Bounded, so linear. */
+const TOKEN = /<[A-Z][A-Z0-9_]{0,48}_(?:\d{1,6}|#[0-9a-f]{8})>/g;
+const TOKEN_PREFIX = /^<[A-Z0-9_#a-f]{0,64}$/;
+
+function restoreStage(vault: ReadonlyMap<string, RedactedValue>, json: boolean) {
+  let pending = "";
+  const restore = (text: string) =>
+    text.replace(TOKEN, (token) => {
+      const found = vault.get(token);
+      if (!found) return token;
+      return json ? JSON.stringify(found.value).slice(1, -1) : found.value;
+    });
+  return {
+    push(safe: string): string {
+      pending += safe;
+      const open = pending.lastIndexOf("<");
+      // An unfinished token at the end waits for the rest of it.
+      const cut = open >= 0 && TOKEN_PREFIX.test(pending.slice(open)) ? open : pending.length;
+      const ready = pending.slice(0, cut);
+      pending = pending.slice(cut);
+      return restore(ready);
+    },
+    end(): string {
+      const rest = pending;
+      pending = "";
+      return restore(rest);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { ContentRule } from "../core/policy.js";
+import type { ChatMessage } from "../core/types.js";
+
+/**
+ * The content rules a request trips, in policy order: a rule trips when one of its phrases
+ * occurs as whole words (case- and whitespace-insensitive) or one of its patterns matches, in
+ * any message's content or tool-call arguments. Patterns run on a linear-time engine (RE2).
+ */
+export function trippedRules(rules: readonly ContentRule[], messages: readonly ChatMessage[]): ContentRule[] {
+  if (rules.length === 0) return [];
+  const texts = messages.flatMap((message) => [
+    message.content,
+    ...(message.toolCalls?.map((call) => call.arguments) ?? []),
+  ]);
+  const normalized = texts.map((text) => ` ${text.toLowerCase().replace(/\s+/g, " ")} `);
+  return rules.filter(
+    (rule) =>
+      rule.phrases.some((phrase) => normalized.some((text) => containsPhrase(text, phrase))) ||
+      rule.patterns.some((pattern) => texts.some((text) => pattern.test(text))),
+  );
+}
+
+/** `phrase` bounded by non-letters/digits on both sides (the text is padded with spaces). */
+function containsPhrase(text: string, phrase: string): boolean {
+  let from = 0;
+  for (;;) {
+    const at = text.indexOf(phrase, from);
+    if (at < 0) return false;
+    const before = text[at - 1] ?? " ";
+    const after = text[at + phrase.length] ?? " ";
+    if (!/[\p{L}\p{N}]/u.test(before) && !/[\p{L}\p{N}]/u.test(after)) return true;
+    from = at + 1;
+  }
+}

@@ -1,0 +1,110 @@
+import { createHmac } from "node:crypto";
+import type { RedactedValue, Redaction } from "../core/call.js";
+import type { RedactionForm } from "../core/policy.js";
+import type { ChatMessage, Entity } from "../core/types.js";
+
+/** A finding to replace, with the form its rule asks for. */
+export interface RedactTarget {
+  entity: Entity;
+  form: RedactionForm;
+}
+
+/**
+ * The request as a hosted provider may see it: every target's span replaced by a token. The
+ * same value gets the same token within the call (`<EMAIL_1>` each time the address appears),
+ * numbered per kind in order of appearance; `hash` writes a keyed HMAC instead of the number
+ * (`<EMAIL_#3f9a2c1b>`: equal values correlate across calls, nothing reads back), and both are
+ * restored in the answer. `mask` keeps the value's shape and last four letters or digits
+ * (`************1111`) and is not restored. In tool-call arguments the spans lie inside JSON
+ * strings (the scanner reports escaped values at their escaped span) and tokens need no
+ * escaping, so the arguments stay valid JSON. Returns undefined when there is nothing to replace.
+ */
+export function redact(
+  messages: readonly ChatMessage[],
+  targets: readonly RedactTarget[],
+  hashKey: string | undefined,
+): Redaction | undefined {
+  if (targets.length === 0) return undefined;
+  const vault = new Map<string, RedactedValue>();
+  const tokens = new Map<string, string>();
+  const numbers = new Map<string, number>();
+
+  const tokenFor = (entity: Entity, value: string, form: RedactionForm): string => {
+    const prefix = entity.kind.toUpperCase();
+    const key = `${entity.kind}\u0000${form}\u0000${value}`;
+    const known = tokens.get(key);
+    if (known !== undefined) return known;
+    let token: string;
+    if (form === "mask") token = mask(value);
+    else {
+      if (form === "hash") {
+        const digest = createHmac("sha256", hashKey ?? "")
+          .update(value)
+          .digest("hex")
+          .slice(0, 8);
+        token = `<${prefix}_#${digest}>`;
+      } else {
+        const number = (numbers.get(prefix) ?? 0) + 1;
+        numbers.set(prefix, number);
+        token = `<${prefix}_${number}>`;
+      }
+      vault.set(token, { value, kind: entity.kind, group: entity.group });
+    }
+    tokens.set(key, token);
+    return token;
+  };
+
+  const byField = new Map<string, RedactTarget[]>();
+  for (const target of targets) {
+    const key = `${target.entity.message}\u0000${target.entity.field}`;
+    byField.set(key, [...(byField.get(key) ?? []), target]);
+  }
+  const replace = (text: string, message: number, field: string, json: boolean): string => {
+    const here = byField.get(`${message}\u0000${field}`);
+    if (!here) return text;
+    const sorted = [...here].sort((a, b) => a.entity.start - b.entity.start);
+    let out = "";
+    let at = 0;
+    for (const { entity, form } of sorted) {
+      if (entity.start < at) continue;
+      const written = text.slice(entity.start, entity.end);
+      out += text.slice(at, entity.start) + tokenFor(entity, json ? jsonStringValue(written) : written, form);
+      at = entity.end;
+    }
+    return out + text.slice(at);
+  };
+
+  const redacted = messages.map((message, index) => {
+    const content = replace(message.content, index, "content", false);
+    const toolCalls = message.toolCalls?.map((call, callIndex) => ({
+      ...call,
+      arguments: replace(call.arguments, index, `tool_calls[${callIndex}].arguments`, true),
+    }));
+    return { ...message, content, ...(toolCalls && { toolCalls }) };
+  });
+  return { messages: redacted, count: targets.length, vault };
+}
+
+/** A value as written inside a JSON string, decoded (`a\u0040b.com` is `a@b.com`). */
+function jsonStringValue(written: string): string {
+  if (!written.includes("\\")) return written;
+  try {
+    const decoded: unknown = JSON.parse(`"${written}"`);
+    return typeof decoded === "string" ? decoded : written;
+  } catch {
+    return written;
+  }
+}
+
+/** Letters and digits starred but the last four; separators kept, so the shape still reads. */
+function mask(value: string): string {
+  let keep = 4;
+  const characters = [...value];
+  for (let index = characters.length - 1; index >= 0; index--) {
+    const character = characters[index] as string;
+    if (!/[\p{L}\p{N}]/u.test(character)) continue;
+    if (keep > 0) keep--;
+    else characters[index] = "*";
+  }
+  return characters.join("");
+}

@@ -1,0 +1,94 @@
+import type { Classification, IdentifiedRequest, RoutingPlan, Safeguards } from "../core/call.js";
+import { PolicyDeniedError } from "../core/errors.js";
+import { detectRuleFor, type Policy } from "../core/policy.js";
+import type { ToolSpec, WithheldTool } from "../core/types.js";
+import { trippedRules } from "./content-rules.js";
+import { type RedactTarget, redact } from "./redact.js";
+
+/** An escalation: a rule tripped or a detection blocked. Names and kinds only, never text. */
+export interface EscalationEvent {
+  rule: string;
+  kinds: string[];
+  action: "block" | "escalate" | "mask";
+}
+
+export interface RequestGuardInput {
+  request: IdentifiedRequest;
+  classification: Classification;
+  plan: RoutingPlan;
+  policy: Policy;
+  /** Classify and explain: a refusal is recorded in the decision, not thrown, and nothing escalates. */
+  dryRun: boolean;
+  escalate(event: EscalationEvent): void;
+}
+
+/**
+ * The request as a whole against the policy's governance rules, once the route is known:
+ * refuses a request carrying a kind its `detect:` rules block, or tripping a blocking content
+ * rule (PolicyDeniedError → PERMISSION_DENIED, naming the rule and kinds, never the text);
+ * escalates what the rules say to; withholds writing tools the request did not approve; and
+ * prepares the redacted request that hosted attempts are sent instead. Each action taken is
+ * written into the decision.
+ */
+export function guardRequest(input: RequestGuardInput): Safeguards {
+  const { request, classification, plan, policy } = input;
+  const decision = plan.decision;
+
+  const blocked = classification.findings.filter(
+    (finding) => detectRuleFor(policy.detection, finding.kind, finding.group).action === "block",
+  );
+  const tripped = trippedRules(policy.contentRules, request.messages);
+  for (const rule of tripped.filter((rule) => rule.action === "escalate")) {
+    decision.escalations.push(`content_rules.${rule.name}`);
+    if (!input.dryRun) input.escalate({ rule: `content_rules.${rule.name}`, kinds: [], action: "escalate" });
+  }
+  const blockingRule = tripped.find((rule) => rule.action === "block");
+  if (blocked.length > 0 || blockingRule) {
+    const { rule, refusal, kinds } = blockingRule
+      ? {
+          rule: `content_rules.${blockingRule.name}`,
+          refusal: `refused by content rule "${blockingRule.name}"`,
+          kinds: [],
+        }
+      : {
+          rule: [...new Set(blocked.map((finding) => finding.rule))].join(", "),
+          refusal: `refused: the request carries ${blocked.map((finding) => `${finding.kind} (${finding.count})`).join(", ")}, which ${[...new Set(blocked.map((finding) => finding.rule))].join(" and ")} blocks`,
+          kinds: blocked.map((finding) => finding.kind),
+        };
+    decision.refusal = refusal;
+    decision.escalations.push(rule);
+    if (!input.dryRun) {
+      input.escalate({ rule, kinds, action: "block" });
+      throw new PolicyDeniedError(refusal, decision, rule);
+    }
+  }
+
+  const { offered, withheld } = offeredTools(request, policy);
+  decision.withheldTools.push(...withheld);
+
+  const targets: RedactTarget[] = classification.entities.flatMap((entity) => {
+    const rule = detectRuleFor(policy.detection, entity.kind, entity.group);
+    return rule.action === "redact" ? [{ entity, form: rule.form }] : [];
+  });
+  const redaction = redact(request.messages, targets, policy.logging.hashKey);
+  return { tools: offered, ...(redaction && { redaction }) };
+}
+
+/** The request's tools less the writing ones (per the policy's `tools:`) it did not approve. */
+function offeredTools(
+  request: IdentifiedRequest,
+  policy: Policy,
+): { offered: ToolSpec[]; withheld: WithheldTool[] } {
+  const approved = new Set(request.approvedTools);
+  const offered: ToolSpec[] = [];
+  const withheld: WithheldTool[] = [];
+  for (const tool of request.tools) {
+    if (policy.tools.get(tool.name)?.writes && !approved.has(tool.name))
+      withheld.push({
+        name: tool.name,
+        reason: `writes (tools.${tool.name}.writes: true) and the request does not approve it`,
+      });
+    else offered.push(tool);
+  }
+  return { offered, withheld };
+}

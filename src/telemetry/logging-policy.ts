@@ -1,0 +1,125 @@
+import { createHmac } from "node:crypto";
+import { scanText } from "../classify/scan.js";
+import type { LoggingPolicy } from "../core/policy.js";
+import type { ChatMessage, Entity } from "../core/types.js";
+
+/**
+ * The one place that decides what of a call's text may be stored: every log line and eval-sink
+ * line that carries prompt, output or tool-argument text is built here (and trace attributes
+ * will be). Whatever the policy says, a detected secret never appears in clear text (DESIGN
+ * invariant 3): `full` still masks secrets; `redacted` masks every finding; `hashed` keeps a
+ * keyed HMAC-SHA256 of each message (equal prompts correlate, nothing reads back); `none` keeps
+ * nothing. Outputs (`store_outputs: true`) are stored in the prompts' form, or redacted when
+ * prompts are not stored. Tool arguments follow `store_tool_args`: `denylist_secrets` also
+ * blanks the values of keys named like secrets (`password`, `token`, `api_key`, …).
+ */
+export interface LoggableText {
+  prompt?: LoggedMessage[];
+  output?: LoggedMessage;
+}
+
+export interface LoggedMessage {
+  role: string;
+  content?: string;
+  /** `hmac-sha256:<hex>` of the content (and tool calls) when prompts are hashed. */
+  hash?: string;
+  toolCalls?: { name: string; arguments?: string }[];
+}
+
+export function loggableText(
+  policy: LoggingPolicy,
+  call: { messages: readonly ChatMessage[]; entities: readonly Entity[]; answer?: ChatMessage },
+): LoggableText {
+  const form = policy.storePrompts;
+  const text: LoggableText = {};
+  if (form !== "none")
+    text.prompt = call.messages.map((message, index) =>
+      logged(message, policy, form, (field) =>
+        call.entities.filter((e) => e.message === index && e.field === field),
+      ),
+    );
+  if (policy.storeOutputs && call.answer) {
+    // The answer was scanned for secrets as it streamed; personal data in it is found here.
+    const answer = call.answer;
+    text.output = logged(answer, policy, form === "none" ? "redacted" : form, (field) =>
+      scanText(field === "content" ? answer.content : toolArguments(answer, field)),
+    );
+  }
+  return text;
+}
+
+type Form = Exclude<LoggingPolicy["storePrompts"], "none">;
+
+function logged(
+  message: ChatMessage,
+  policy: LoggingPolicy,
+  form: Form,
+  entitiesIn: (field: string) => readonly Pick<Entity, "kind" | "group" | "start" | "end">[],
+): LoggedMessage {
+  if (form === "hashed") {
+    const hmac = createHmac("sha256", policy.hashKey ?? "");
+    hmac.update(message.content);
+    for (const call of message.toolCalls ?? []) hmac.update(`\u0000${call.name}\u0000${call.arguments}`);
+    return { role: message.role, hash: `hmac-sha256:${hmac.digest("hex")}` };
+  }
+  const masked = (text: string, field: string) =>
+    maskFindings(text, entitiesIn(field), form === "full" ? "secret" : "all");
+  const toolCalls =
+    policy.storeToolArgs === "none"
+      ? message.toolCalls?.map((call) => ({ name: call.name }))
+      : message.toolCalls?.map((call, index) => {
+          const field = `tool_calls[${index}].arguments`;
+          const shown = masked(call.arguments, field);
+          return {
+            name: call.name,
+            arguments: policy.storeToolArgs === "denylist_secrets" ? withoutSecretKeys(shown) : shown,
+          };
+        });
+  return {
+    role: message.role,
+    content: masked(message.content, "content"),
+    ...(toolCalls && toolCalls.length > 0 && { toolCalls }),
+  };
+}
+
+function toolArguments(message: ChatMessage, field: string): string {
+  const index = Number(/^tool_calls\[(\d+)\]/.exec(field)?.[1] ?? -1);
+  return message.toolCalls?.[index]?.arguments ?? "";
+}
+
+/** Each finding's span (secrets only, or all) replaced by `[REDACTED:<kind>]`. */
+export function maskFindings(
+  text: string,
+  findings: readonly Pick<Entity, "kind" | "group" | "start" | "end">[],
+  which: "secret" | "all",
+): string {
+  let out = "";
+  let at = 0;
+  for (const finding of [...findings].sort((a, b) => a.start - b.start)) {
+    if ((which === "secret" && finding.group !== "secret") || finding.start < at) continue;
+    out += `${text.slice(at, finding.start)}[REDACTED:${finding.kind}]`;
+    at = finding.end;
+  }
+  return out + text.slice(at);
+}
+
+const SECRET_KEY =
+  /pass(?:word|wd|phrase)?|pwd|secret|token|api[-_]?key|apikey|auth|credential|private[-_]?key|session|cookie/i;
+
+/** JSON arguments with the values of secret-named keys blanked; text that is not JSON as it was. */
+function withoutSecretKeys(argumentsText: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(argumentsText);
+  } catch {
+    return argumentsText;
+  }
+  const blank = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(blank);
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) ? "[REDACTED]" : blank(item)]),
+    );
+  };
+  return JSON.stringify(blank(parsed));
+}
