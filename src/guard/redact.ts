@@ -16,8 +16,9 @@ export interface RedactTarget {
  * (`<EMAIL_#3f9a2c1b>`: equal values correlate across calls, nothing reads back), and both are
  * restored in the answer. `mask` keeps the value's shape and last four letters or digits
  * (`************1111`) and is not restored. In tool-call arguments the spans lie inside JSON
- * strings (the scanner reports escaped values at their escaped span) and tokens need no
- * escaping, so the arguments stay valid JSON. Returns undefined when there is nothing to replace.
+ * strings (the scanner reports escaped values at their escaped span) and what replaces them is
+ * JSON-escaped (a mask keeps a quote or a newline of the value), so the arguments stay valid
+ * JSON. Returns undefined when there is nothing to replace.
  */
 export function redact(
   messages: readonly ChatMessage[],
@@ -59,6 +60,7 @@ export function redact(
     const key = `${target.entity.message}\u0000${target.entity.field}`;
     byField.set(key, [...(byField.get(key) ?? []), target]);
   }
+  let count = 0;
   const replace = (text: string, message: number, field: string, json: boolean): string => {
     const here = byField.get(`${message}\u0000${field}`);
     if (!here) return text;
@@ -68,8 +70,11 @@ export function redact(
     for (const { entity, form } of sorted) {
       if (entity.start < at) continue;
       const written = text.slice(entity.start, entity.end);
-      out += text.slice(at, entity.start) + tokenFor(entity, json ? jsonStringValue(written) : written, form);
+      const token = tokenFor(entity, json ? jsonStringValue(written) : written, form);
+      // A mask keeps the decoded value's separators (a quote, a newline): escaped again inside JSON.
+      out += text.slice(at, entity.start) + (json ? JSON.stringify(token).slice(1, -1) : token);
       at = entity.end;
+      count++;
     }
     return out + text.slice(at);
   };
@@ -82,7 +87,7 @@ export function redact(
     }));
     return { ...message, content, ...(toolCalls && { toolCalls }) };
   });
-  return { messages: redacted, count: targets.length, vault };
+  return count === 0 ? undefined : { messages: redacted, count, vault };
 }
 
 /** A value as written inside a JSON string, decoded (`a\u0040b.com` is `a@b.com`). */
