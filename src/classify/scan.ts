@@ -86,14 +86,15 @@ function decodeJsonEscapes(text: string): View {
   });
 }
 
-/** The text with `%XX` escapes of printable ASCII decoded (the form URLs and form bodies use). */
+/** The text with `%XX` escapes of printable ASCII and line breaks decoded (the form URLs and form bodies use). */
 function decodePercentEscapes(text: string): View {
   return decode(text, (at) => {
     if (text.charCodeAt(at) !== 37 /* % */) return undefined;
     const code = hexValue(text, at + 1, 2);
-    return code === undefined || code < 0x20 || code > 0x7e
-      ? undefined
-      : { value: String.fromCharCode(code), length: 3 };
+    const printable =
+      code !== undefined &&
+      ((code >= 0x20 && code <= 0x7e) || code === 0x0a || code === 0x0d || code === 0x09);
+    return !printable ? undefined : { value: String.fromCharCode(code), length: 3 };
   });
 }
 
