@@ -1,4 +1,7 @@
 import type { Detector } from "./detector.js";
+import { emailDetector } from "./email.js";
 
 /** Personal data detectors, in the order they run. */
-export const PERSONAL_DATA_DETECTORS: readonly Detector[] = [];
+export const PERSONAL_DATA_DETECTORS: readonly Detector[] = [
+  emailDetector,
+];
