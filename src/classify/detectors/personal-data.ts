@@ -1,7 +1,9 @@
 import type { Detector } from "./detector.js";
 import { emailDetector } from "./email.js";
+import { phoneNumberDetector } from "./phone-number.js";
 
 /** Personal data detectors, in the order they run. */
 export const PERSONAL_DATA_DETECTORS: readonly Detector[] = [
   emailDetector,
+  phoneNumberDetector,
 ];
