@@ -1,9 +1,11 @@
 import type { Detector } from "./detector.js";
 import { emailDetector } from "./email.js";
+import { paymentCardDetector } from "./payment-card.js";
 import { phoneNumberDetector } from "./phone-number.js";
 
 /** Personal data detectors, in the order they run. */
 export const PERSONAL_DATA_DETECTORS: readonly Detector[] = [
   emailDetector,
   phoneNumberDetector,
+  paymentCardDetector,
 ];
