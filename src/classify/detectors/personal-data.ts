@@ -1,5 +1,6 @@
 import type { Detector } from "./detector.js";
 import { emailDetector } from "./email.js";
+import { ibanDetector } from "./iban.js";
 import { paymentCardDetector } from "./payment-card.js";
 import { phoneNumberDetector } from "./phone-number.js";
 
@@ -8,4 +9,5 @@ export const PERSONAL_DATA_DETECTORS: readonly Detector[] = [
   emailDetector,
   phoneNumberDetector,
   paymentCardDetector,
+  ibanDetector,
 ];
