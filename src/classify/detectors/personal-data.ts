@@ -3,6 +3,7 @@ import { emailDetector } from "./email.js";
 import { ibanDetector } from "./iban.js";
 import { paymentCardDetector } from "./payment-card.js";
 import { phoneNumberDetector } from "./phone-number.js";
+import { usSsnDetector } from "./us-ssn.js";
 
 /** Personal data detectors, in the order they run. */
 export const PERSONAL_DATA_DETECTORS: readonly Detector[] = [
@@ -10,4 +11,5 @@ export const PERSONAL_DATA_DETECTORS: readonly Detector[] = [
   phoneNumberDetector,
   paymentCardDetector,
   ibanDetector,
+  usSsnDetector,
 ];
