@@ -1,6 +1,7 @@
 import type { Detector } from "./detector.js";
 import { emailDetector } from "./email.js";
 import { ibanDetector } from "./iban.js";
+import { ipAddressDetector } from "./ip-address.js";
 import { paymentCardDetector } from "./payment-card.js";
 import { phoneNumberDetector } from "./phone-number.js";
 import { usSsnDetector } from "./us-ssn.js";
@@ -12,4 +13,5 @@ export const PERSONAL_DATA_DETECTORS: readonly Detector[] = [
   paymentCardDetector,
   ibanDetector,
   usSsnDetector,
+  ipAddressDetector,
 ];
