@@ -1,3 +1,4 @@
+import { dateOfBirthDetector } from "./date-of-birth.js";
 import type { Detector } from "./detector.js";
 import { emailDetector } from "./email.js";
 import { ibanDetector } from "./iban.js";
@@ -14,4 +15,5 @@ export const PERSONAL_DATA_DETECTORS: readonly Detector[] = [
   ibanDetector,
   usSsnDetector,
   ipAddressDetector,
+  dateOfBirthDetector,
 ];
