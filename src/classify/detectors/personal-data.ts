@@ -3,6 +3,7 @@ import type { Detector } from "./detector.js";
 import { emailDetector } from "./email.js";
 import { ibanDetector } from "./iban.js";
 import { ipAddressDetector } from "./ip-address.js";
+import { nationalIdDetector } from "./national-id.js";
 import { paymentCardDetector } from "./payment-card.js";
 import { phoneNumberDetector } from "./phone-number.js";
 import { usSsnDetector } from "./us-ssn.js";
@@ -16,4 +17,5 @@ export const PERSONAL_DATA_DETECTORS: readonly Detector[] = [
   usSsnDetector,
   ipAddressDetector,
   dateOfBirthDetector,
+  nationalIdDetector,
 ];
