@@ -2,9 +2,11 @@ import { isDigit, isWordChar } from "./chars.js";
 import { luhnValid } from "./checksums.js";
 import type { Detector, Match } from "./detector.js";
 
-const MAX_GROUPS = 8;
-const groupStart = new Int32Array(MAX_GROUPS);
-const groupEnd = new Int32Array(MAX_GROUPS);
+/** A card spans at most five printed groups (4-4-4-4-3); the last eight of a run are kept. */
+const SPAN = 5;
+const RING = 8;
+const groupStart = new Int32Array(RING);
+const groupEnd = new Int32Array(RING);
 
 /**
  * Payment card numbers (`kind: card`): 13–19 digits that pass the Luhn check and start with a
@@ -24,56 +26,60 @@ export const paymentCardDetector: Detector = {
     const digit = /[0-9]/g;
     while (digit.test(text)) {
       const first = digit.lastIndex - 1;
-      const { end, groups } = scanRun(text, first);
-      digit.lastIndex = end;
       const before = text.charCodeAt(first - 1);
-      // A run that continues a word, a decimal or a dashed id is not a card.
+      // A run that continues a word, a decimal or a dashed id is not a card: skip all of it.
       const glued = isWordChar(before) || before === 46 || before === 45 || before === 47;
-      if (glued || isWordChar(text.charCodeAt(end)) || groups > MAX_GROUPS || end - first < 13) continue;
-      if (text.charCodeAt(end) === 46 && isDigit(text.charCodeAt(end + 1))) continue;
-      // A card may sit among other numbers in one run ("qty 2 4111 1111 1111 1111 exp 2027"):
-      // try every span of whole groups (at most MAX_GROUPS² of them), longest first.
-      const found = cardIn(text, groups);
-      if (found) matches.push(found);
+      digit.lastIndex = scanRun(text, first, glued ? undefined : matches);
     }
     return matches;
   },
 };
 
-/** Digit groups joined by single spaces or dashes, walked to the end of the run. */
-function scanRun(text: string, first: number): { end: number; groups: number } {
+/**
+ * Walks one run of digit groups joined by single spaces or dashes, group by group, and records
+ * each card that ends at a group (a card may sit among other numbers: "qty 2 4111 1111 1111 1111
+ * exp 2027"). Returns where the run ends, so it is never rescanned.
+ */
+function scanRun(text: string, first: number, matches: Match[] | undefined): number {
   let at = first;
-  let groups = 0;
-  for (;;) {
+  let floor = 0; // the first group a new card may start at (after the last one found)
+  for (let group = 0; ; group++) {
     const start = at;
     while (isDigit(text.charCodeAt(at))) at++;
-    if (groups < MAX_GROUPS) {
-      groupStart[groups] = start;
-      groupEnd[groups] = at;
-    }
-    groups++;
+    groupStart[group % RING] = start;
+    groupEnd[group % RING] = at;
     const code = text.charCodeAt(at);
-    if ((code !== 32 && code !== 45) || !isDigit(text.charCodeAt(at + 1))) return { end: at, groups };
+    const continues = (code === 32 || code === 45) && isDigit(text.charCodeAt(at + 1));
+    // A card ends where the run does (not glued to a word or decimal) or at a space inside it.
+    const boundary = continues
+      ? code === 32
+      : !isWordChar(code) && !(code === 46 && isDigit(text.charCodeAt(at + 1)));
+    if (matches && boundary) {
+      const found = cardEndingAt(text, Math.max(floor, group - SPAN + 1), group);
+      if (found) {
+        matches.push(found);
+        floor = group + 1;
+      }
+    }
+    if (!continues) return at;
     at++;
   }
 }
 
-const size = (group: number) => (groupEnd[group] as number) - (groupStart[group] as number);
+const size = (group: number) => (groupEnd[group % RING] as number) - (groupStart[group % RING] as number);
 
-function cardIn(text: string, groups: number): Match | undefined {
-  for (let first = 0; first < groups; first++) {
-    let digits = 0;
-    for (let last = first; last < groups; last++) digits += size(last);
-    for (let last = groups - 1; last >= first; last--) {
-      if (last < groups - 1) digits -= size(last + 1);
-      if (digits < 13) break;
-      // Inside a run a card ends where a space does, never inside a dashed id.
-      if (last < groups - 1 && text.charCodeAt(groupEnd[last] as number) !== 32) continue;
-      if (digits > 19 || !printedGrouping(text, first, last)) continue;
-      const start = groupStart[first] as number;
-      const end = groupEnd[last] as number;
-      if (issued(text, start, digits) && luhnValid(text, start, end)) return { start, end, score: 1 };
-    }
+/** The longest card made of whole groups first..last that ends at `last`. */
+function cardEndingAt(text: string, from: number, last: number): Match | undefined {
+  let digits = 0;
+  for (let group = from; group <= last; group++) digits += size(group);
+  for (let first = from; first <= last; first++) {
+    if (first > from) digits -= size(first - 1);
+    if (digits > 19) continue;
+    if (digits < 13) return undefined;
+    if (!printedGrouping(text, first, last)) continue;
+    const start = groupStart[first % RING] as number;
+    const end = groupEnd[last % RING] as number;
+    if (issued(text, start, digits) && luhnValid(text, start, end)) return { start, end, score: 1 };
   }
   return undefined;
 }
@@ -81,9 +87,9 @@ function cardIn(text: string, groups: number): Match | undefined {
 /** Unbroken; or fours with a shorter last group; or 4-6-5 / 4-6-4; one separator throughout. */
 function printedGrouping(text: string, first: number, last: number): boolean {
   if (first === last) return true;
-  const separator = text.charCodeAt(groupEnd[first] as number);
+  const separator = text.charCodeAt(groupEnd[first % RING] as number);
   for (let g = first + 1; g < last; g++)
-    if (text.charCodeAt(groupEnd[g] as number) !== separator) return false;
+    if (text.charCodeAt(groupEnd[g % RING] as number) !== separator) return false;
   if (last - first === 2 && size(first) === 4 && size(first + 1) === 6)
     return size(last) === 5 || size(last) === 4;
   for (let g = first; g < last; g++) if (size(g) !== 4) return false;
