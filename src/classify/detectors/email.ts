@@ -47,7 +47,7 @@ export const emailDetector: Detector = {
   group: "pii",
   find(text) {
     const plain = findPlain(text);
-    const obfuscated = /[[({<]\s?at\s?[\])}>]| at /i.test(text) ? findObfuscated(text) : [];
+    const obfuscated = findObfuscated(text);
     return obfuscated.length === 0 ? plain : merge(plain, obfuscated);
   },
 };
@@ -137,21 +137,43 @@ function plausibleTld(text: string, start: number, end: number): boolean {
   return !FILE_EXTENSIONS.has(text.slice(start, end).toLowerCase());
 }
 
-/** "[at]", "(at)", "{at}", "<at>" (spaces allowed inside and around) or a spelled-out " at ". */
-const AT_MARKER = /\s?[[({<]\s?at\s?[\])}>]\s?| at /gi;
+/**
+ * The core of an at-marker: "at" between two of space and brackets ("[at]", "(at)", " at ",
+ * "[ at ]" via its inner " at "). Simple classes let the regex engine skip ahead fast; the full
+ * marker is worked out around each hit.
+ */
+const AT_CORE = /[ [({<][aA][tT][ \])}>]/g;
 /** "[dot]"-style, a spelled-out " dot ", or a real dot; tried at one position (sticky). */
 const DOT_MARKER = /\s?[[({<]\s?dot\s?[\])}>]\s?| dot |\./iy;
 
+function isOpening(code: number): boolean {
+  return code === 91 || code === 40 || code === 123 || code === 60;
+}
+
+function isClosing(code: number): boolean {
+  return code === 93 || code === 41 || code === 125 || code === 62;
+}
+
 function findObfuscated(text: string): Match[] {
   const matches: Match[] = [];
-  AT_MARKER.lastIndex = 0;
+  AT_CORE.lastIndex = 0;
   let floor = 0;
-  for (let marker = AT_MARKER.exec(text); marker; marker = AT_MARKER.exec(text)) {
-    const match = obfuscatedAt(text, marker.index, AT_MARKER.lastIndex, floor);
+  while (AT_CORE.test(text)) {
+    let start = AT_CORE.lastIndex - 4;
+    let end = AT_CORE.lastIndex;
+    if (text.charCodeAt(start) === 32 && isOpening(text.charCodeAt(start - 1))) start--;
+    if (text.charCodeAt(end - 1) === 32 && isClosing(text.charCodeAt(end))) end++;
+    const opened = isOpening(text.charCodeAt(start));
+    if (opened !== isClosing(text.charCodeAt(end - 1))) continue; // "(at " or " at)": not a marker
+    if (opened) {
+      if (text.charCodeAt(start - 1) === 32) start--;
+      if (text.charCodeAt(end) === 32) end++;
+    }
+    const match = obfuscatedAt(text, start, end, floor, !opened);
     if (match) {
       matches.push(match);
       floor = match.end;
-      AT_MARKER.lastIndex = match.end;
+      AT_CORE.lastIndex = match.end;
     }
   }
   return matches;
@@ -162,8 +184,8 @@ function obfuscatedAt(
   markerStart: number,
   markerEnd: number,
   floor: number,
+  spelledAt: boolean,
 ): Match | undefined {
-  const spelledAt = markerEnd - markerStart === 4 && text.charCodeAt(markerEnd - 1) === 32;
   let start = markerStart;
   while (start > floor && markerStart - start <= LOCAL_MAX && isLocalChar(text.charCodeAt(start - 1)))
     start--;
