@@ -150,7 +150,7 @@ function scoreOf(text: string, spanStart: number, last: number, digits: number, 
   if (international) {
     const national = digitsOf(text, last).replace(/^00/, "");
     if (national.length < 8) return 0;
-    return parsePhoneNumberFromString(`+${national}`)?.isValid() ? 0.95 : 0;
+    return isValid(`+${national}`) ? 0.95 : 0;
   }
   if (digits > MAX_NATIONAL_DIGITS || looksLikeDateOrAddress(text, last)) return 0;
   const typical = usualGrouping(text, last, digits);
@@ -164,9 +164,27 @@ function scoreOf(text: string, spanStart: number, last: number, digits: number, 
     const german = !typical || separator(text, 0) === 47 || context();
     countries = german ? TRUNK_ZERO_COUNTRIES : TRUNK_ZERO_NOT_DE;
   }
-  const valid = countries.some((country) => parsePhoneNumberFromString(number, country)?.isValid());
+  const valid = countries.some((country) => isValid(number, country));
   if (!valid) return 0;
   return typical ? (context() ? 0.9 : 0.85) : 0.8;
+}
+
+/**
+ * libphonenumber-js's verdict (~10 µs a call, the detector's main cost), remembered for the
+ * numbers seen last: a transcript or a contact list repeats the same few numbers.
+ */
+const verdicts = new Map<string, boolean>();
+const VERDICTS_MAX = 2048;
+
+function isValid(number: string, country?: CountryCode): boolean {
+  const key = country === undefined ? number : `${country}${number}`;
+  let valid = verdicts.get(key);
+  if (valid === undefined) {
+    valid = parsePhoneNumberFromString(number, country)?.isValid() ?? false;
+    if (verdicts.size >= VERDICTS_MAX) verdicts.clear();
+    verdicts.set(key, valid);
+  }
+  return valid;
 }
 
 function digitsOf(text: string, last: number): string {
