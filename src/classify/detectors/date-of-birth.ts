@@ -1,9 +1,12 @@
 import { isAlnum, isDigit, isUpper } from "./chars.js";
 import type { Detector, Match } from "./detector.js";
+import { forEachWordNearDigits } from "./near-digits.js";
 
 /** How far after (or before) a context word the date may be. */
 const AFTER_WINDOW = 40;
 const BEFORE_WINDOW = 24;
+/** Context words are looked for this close to a digit pair (a window plus the longest word). */
+const REACH = AFTER_WINDOW + 24;
 
 /**
  * Words that say a date is someone's birth date (English, German, French, Spanish, Italian;
@@ -51,19 +54,14 @@ export const dateOfBirthDetector: Detector = {
   group: "pii",
   find(text) {
     const matches: Match[] = [];
-    const context = new RegExp(BIRTH_CONTEXT.source, "gi");
-    let floor = 0;
-    for (let word = context.exec(text); word; word = context.exec(text)) {
-      const start = word.index;
-      const end = context.lastIndex;
-      if (isAlnum(text.charCodeAt(start - 1)) || isAlnum(text.charCodeAt(end))) continue;
+    forEachWordNearDigits(text, BIRTH_CONTEXT, REACH, (start, end) => {
+      if (isAlnum(text.charCodeAt(start - 1)) || isAlnum(text.charCodeAt(end))) return undefined;
+      const floor = matches.at(-1)?.end ?? 0;
       const found = dateAfter(text, end) ?? dateBefore(text, start);
-      if (found && found.start >= floor) {
-        matches.push(found);
-        floor = found.end;
-        if (found.end > context.lastIndex) context.lastIndex = found.end;
-      }
-    }
+      if (!found || found.start < floor) return undefined;
+      matches.push(found);
+      return found.end;
+    });
     return matches;
   },
 };

@@ -1,6 +1,7 @@
 import { isAlnum, isDigit, isUpper } from "./chars.js";
 import { luhnValid, verhoeffValid } from "./checksums.js";
 import type { Detector, Match } from "./detector.js";
+import { forEachWordNearDigits } from "./near-digits.js";
 
 /** How far after its context word an identifier may be. */
 const WINDOW = 40;
@@ -21,6 +22,10 @@ const CONTEXT = new RegExp(
   ].join("|"),
   "gi",
 );
+/** CONTEXT anchored to a whole string, to tell which group a found word belongs to. */
+const CONTEXT_ONCE = new RegExp(`^(?:${CONTEXT.source})$`, "i");
+/** Context words are looked for this close to a digit pair (the window plus the longest word). */
+const REACH = WINDOW + 40;
 const TYPES: readonly IdType[] = ["nino", "sin", "aadhaar", "dni", "bsn", "passport", "licence", "national"];
 
 /** Acronyms that are also everyday words ("sin", Polish "dni", German "nie"): only in capitals. */
@@ -56,7 +61,7 @@ const SCORE: Readonly<Record<IdType, number>> = {
  * Indian Aadhaar numbers (12 digits, Verhoeff), Spanish DNI/NIE (check letter), Dutch BSNs
  * (11-test), and — by shape only, score 0.7 — passport numbers (6–9 capitals and digits),
  * driving licence numbers (5–18) and national ID card numbers (6–20, e.g. a Personalausweis or
- * carte d'identité number); those need a digit, and at least 7 when they have no letter.
+ * carte d'identité number); those need two digits in a row, and 7 digits when they have no letter.
  * The acronyms SIN, DNI and NIE count only in capitals ("sin" is a word).
  *
  * Deliberately not matched: the same values without their word (too easily an order or
@@ -67,28 +72,27 @@ export const nationalIdDetector: Detector = {
   group: "pii",
   find(text) {
     const matches: Match[] = [];
-    const context = new RegExp(CONTEXT.source, "gi");
-    let floor = 0;
-    for (let word = context.exec(text); word; word = context.exec(text)) {
-      const start = word.index;
-      const end = context.lastIndex;
-      if (isAlnum(text.charCodeAt(start - 1)) || isAlnum(text.charCodeAt(end))) continue;
-      const type = TYPES[word.findIndex((group, index) => index > 0 && group !== undefined) - 1];
-      if (
-        type === undefined ||
-        (COMMON_WORDS.has(word[0].toLowerCase()) && word[0] !== word[0].toUpperCase())
-      )
-        continue;
-      const found = valueAfter(text, Math.max(end, floor), type);
-      if (found) {
-        matches.push(found);
-        floor = found.end;
-        context.lastIndex = Math.max(context.lastIndex, found.end);
-      }
-    }
+    forEachWordNearDigits(text, CONTEXT, REACH, (start, end) => {
+      if (isAlnum(text.charCodeAt(start - 1)) || isAlnum(text.charCodeAt(end))) return undefined;
+      const word = text.slice(start, end);
+      const type = typeOf(word);
+      if (type === undefined || (COMMON_WORDS.has(word.toLowerCase()) && word !== word.toUpperCase()))
+        return undefined;
+      const found = valueAfter(text, Math.max(end, matches.at(-1)?.end ?? 0), type);
+      if (!found) return undefined;
+      matches.push(found);
+      return found.end;
+    });
     return matches;
   },
 };
+
+/** Which identifier a context word names: the alternative of CONTEXT it matches. */
+function typeOf(word: string): IdType | undefined {
+  const groups = CONTEXT_ONCE.exec(word);
+  if (!groups) return undefined;
+  return TYPES[groups.findIndex((group, index) => index > 0 && group !== undefined) - 1];
+}
 
 /** The first token after `from` (same line, within WINDOW) that is a valid value of `type`. */
 function valueAfter(text: string, from: number, type: IdType): Match | undefined {
@@ -127,16 +131,22 @@ function valid(text: string, start: number, end: number, type: IdType): boolean 
   }
 }
 
-/** At least one digit; digits only only if there are 7 or more (not a year, a count, a page). */
+/**
+ * Two digits in a row somewhere (every format here has them, and the scan only looks near digit
+ * pairs); digits only only if there are 7 or more (not a year, a count, a page).
+ */
 function plausibleDocumentNumber(text: string, start: number, end: number): boolean {
   let digits = 0;
   let letters = 0;
+  let pair = false;
   for (let at = start; at < end; at++) {
     const code = text.charCodeAt(at);
-    if (isDigit(code)) digits++;
-    else if (isUpper(code)) letters++;
+    if (isDigit(code)) {
+      digits++;
+      if (isDigit(text.charCodeAt(at - 1)) && at > start) pair = true;
+    } else if (isUpper(code)) letters++;
   }
-  return digits > 0 && (letters > 0 || digits >= 7) && (letters === 0 || digits >= 2);
+  return pair && (letters > 0 || digits >= 7);
 }
 
 const DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE";

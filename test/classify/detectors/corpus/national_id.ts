@@ -20,7 +20,7 @@ export const corpus: CorpusFile = {
     "Driver's license: ⟦national_id:D1234567⟧ (California)",
     "driving licence number ⟦national_id:MORGA753116SM9IJ⟧",
     "Personalausweis: ⟦national_id:T22000129⟧",
-    "carte d'identité n° ⟦national_id:X4RTBPFW4⟧",
+    "carte d'identité n° ⟦national_id:880692310285⟧",
     "National ID: ⟦national_id:AB1234567⟧ (scan attached)",
     "Applicant passport ⟦national_id:P9876543⟧ and email ⟦email:applicant@example.org⟧",
     "Aadhar card ⟦national_id:9876 5432 1012⟧ linked to the bank account.",
