@@ -1,24 +1,24 @@
-import { isDigit, isHexDigit, isWordChar } from "./chars.js";
-import { precededByWord } from "./context.js";
+import { isAlnum, isDigit, isHexDigit, isLetter, isWordChar } from "./chars.js";
 import type { Detector, Match } from "./detector.js";
 
 /** Words that make a dotted quad a version, an object identifier or a document section, not an address. */
 // biome-ignore format: a word list
-const NOT_AN_ADDRESS_WORDS = [
+const NOT_AN_ADDRESS_WORDS = new Set([
   "version", "ver", "release", "build", "oid", "firmware", "semver", "v", "chapter", "section", "sec",
   "clause", "paragraph", "figure", "fig", "table", "step", "appendix", "item", "rule", "§",
-];
+]);
 const IPV6_MAX = 45; // "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255".length + slack
 
 /**
  * IP addresses (`kind: ip_address`). IPv4: four decimal octets 0–255 without leading zeros
- * (`203.0.113.7`, also `10.0.0.1:8080`, `192.168.1.0/24`); loopback and private addresses count
- * (they still map a person's or a company's network), but not `0.x.x.x` (unspecified/this
- * network) or `255.x.x.x` (netmasks, broadcast). IPv6: full and `::`-compressed forms with an
- * optional embedded IPv4 tail (`2001:db8::1`, `fe80::1`, `::1`, `::ffff:192.0.2.1`).
+ * (`203.0.113.7`, also `10.0.0.1:8080`, `192.168.1.0/24`). IPv6: full and `::`-compressed
+ * forms with an optional embedded IPv4 tail (`2001:db8::1`, `fe80::1`, `::ffff:192.0.2.1`).
+ * Private and link-local addresses count (they map a person's or a company's network); the
+ * loopback (`127.x.x.x`, `::1`), `0.x.x.x` (unspecified) and `255.x.x.x` (netmasks, broadcast)
+ * do not: they name no host of anyone's, and code and configs are full of them.
  *
  * Deliberately not matched: dotted runs of other lengths (`1.2.3`, `1.2.3.4.5`, OIDs such as
- * `1.3.6.1.4.1`), a quad after "version", "build", "OID" or a `v`, octets like `01` or `256`,
+ * `1.3.6.1.4.1`), a quad after "version", "build", "OID", "section" or a `v`, octets like `01` or `256`,
  * times and MAC addresses (`12:30:45`, `00:1a:2b:3c:4d:5e`), `Foo::Bar`, and `::` forms with
  * no digit or only one-character groups (`a[1::2]` slices).
  */
@@ -64,11 +64,26 @@ function findIpv4(text: string): Match[] {
     if (isWordChar(before) || before === 46 || before === 45) continue;
     if (isWordChar(text.charCodeAt(at)) || text.charCodeAt(at) === 45) continue;
     const first = firstOctet(text, start);
-    if (first === 0 || first === 255) continue;
-    if (precededByWord(text, start, NOT_AN_ADDRESS_WORDS, 24)) continue;
+    if (first === 0 || first === 127 || first === 255) continue;
+    if (NOT_AN_ADDRESS_WORDS.has(previousWord(text, start))) continue;
     matches.push({ start, end: at, score: 0.9 });
   }
   return matches;
+}
+
+/**
+ * The word just before `start` (lowercase), across at most three spaces or punctuation
+ * characters: "version 1.2.3.4", "OID: 2.5.4.3", "§ 1.2.3.4". Bounded, unlike a context window.
+ */
+function previousWord(text: string, start: number): string {
+  let end = start;
+  while (end > 0 && start - end < 3 && !isAlnum(text.charCodeAt(end - 1))) {
+    if (text.charCodeAt(end - 1) === 167) return "§";
+    end--;
+  }
+  let wordStart = end;
+  while (wordStart > 0 && end - wordStart < 12 && isLetter(text.charCodeAt(wordStart - 1))) wordStart--;
+  return wordStart === end ? "" : text.slice(wordStart, end).toLowerCase();
 }
 
 function firstOctet(text: string, start: number): number {
@@ -155,8 +170,7 @@ function validIpv6(text: string, start: number, end: number): boolean {
   if (!hasDigit) return false;
   if (!compressed) return groups === 8;
   if (groups > 7) return false;
-  // "::1" is the loopback; other compressed forms need a real group ("fe80::1", not "1::2").
-  if (groups === 1 && end - start === 3 && text.charCodeAt(start + 2) === 49) return true;
+  // Compressed forms need a real group ("fe80::1", not "1::2" or the loopback "::1").
   return groups >= 2 ? longest >= 3 : groups === 1 && longest >= 3 && text.charCodeAt(start) !== 58;
 }
 

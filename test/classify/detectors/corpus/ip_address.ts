@@ -9,7 +9,7 @@ export const corpus: CorpusFile = {
     "The office subnet is ⟦ip_address:192.168.1.0⟧/24; gateway ⟦ip_address:192.168.1.1⟧.",
     '{"client_ip": "⟦ip_address:172.16.254.1⟧", "ua": "curl/8.5.0"}',
     "Allow-list: ⟦ip_address:8.8.8.8⟧, ⟦ip_address:1.1.1.1⟧ and ⟦ip_address:9.9.9.9⟧.",
-    "Service listens on ⟦ip_address:127.0.0.1⟧:8080 and [⟦ip_address:::1⟧]:8080.",
+    "Reverse proxy upstream: http://⟦ip_address:10.20.30.40⟧:3000 and [⟦ip_address:fd00::10⟧]:3000.",
     "IPv6 client ⟦ip_address:2001:db8::1⟧ connected.",
     "Full form: ⟦ip_address:2001:0db8:85a3:0000:0000:8a2e:0370:7334⟧",
     "link-local ⟦ip_address:fe80::1ff:fe23:4567:890a⟧%eth0 is up",
@@ -47,5 +47,6 @@ export const corpus: CorpusFile = {
     "The price went from 1.25 to 1.30 between 10:00 and 11:00.",
     "Semantic version 4.17.21 of lodash and node 24.1.0.",
     "Chapter 3.2.1.4 explains the routing table.",
+    "Service listens on 127.0.0.1:8080 and [::1]:8080 (loopback only).",
   ],
 };
