@@ -79,7 +79,11 @@ function findPlain(text: string): Match[] {
 /** The address around the `@` at `at`, expanding at most LOCAL_MAX left and DOMAIN_MAX right. */
 function plainAt(text: string, at: number, floor: number): Match | undefined {
   let start = at;
-  while (start > floor && at - start <= LOCAL_MAX && isLocalChar(text.charCodeAt(start - 1))) start--;
+  while (start > floor && at - start <= LOCAL_MAX && isLocalChar(text.charCodeAt(start - 1))) {
+    // Two dots cannot be in a local part: an ellipsis ends the sentence before the address.
+    if (text.charCodeAt(start - 1) === 46 && text.charCodeAt(start - 2) === 46) break;
+    start--;
+  }
   if (at - start > LOCAL_MAX) return undefined;
   while (start < at && text.charCodeAt(start) === 46) start++; // "…see.john@…" keeps "john"
   if (!validLocal(text, start, at)) return undefined;

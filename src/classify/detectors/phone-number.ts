@@ -68,7 +68,7 @@ function isSeparator(code: number): boolean {
 
 /**
  * Digit groups from `first` joined by separators of at most 3 characters (at most one of `-./`,
- * at most one parenthesis each way). Fills groupStart/groupEnd for the first MAX_GROUPS groups;
+ * `.` and `/` only alone, at most one parenthesis each way). Fills groupStart/groupEnd for the first MAX_GROUPS groups;
  * always walks to the end of the run, so the caller skips it whole and never rescans it.
  */
 function scanRun(text: string, first: number): { end: number; groups: number; digits: number } {
@@ -96,9 +96,16 @@ function scanRun(text: string, first: number): { end: number; groups: number; di
       next++;
     }
     if (next === at || !isDigit(text.charCodeAt(next)) || marks > 1 || open > 1 || close > 1) break;
+    // "." and "/" join groups only on their own: "415.555.0123", not "0123 / 415".
+    if (next - at > 1 && (hasChar(text, at, next, 46) || hasChar(text, at, next, 47))) break;
     at = next;
   }
   return { end: at, groups, digits };
+}
+
+function hasChar(text: string, from: number, to: number, code: number): boolean {
+  for (let at = from; at < to; at++) if (text.charCodeAt(at) === code) return true;
+  return false;
 }
 
 const start = (group: number) => groupStart[group] as number;
