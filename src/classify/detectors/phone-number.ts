@@ -34,7 +34,9 @@ const groupEnd = new Int32Array(MAX_GROUPS);
  * `020 7946 0958`, `01 23 45 67 89`), or any grouping (also unseparated) next to a word such as
  * "phone", "call", "mobile" or "fax". A cheap scan finds runs of digit groups joined by phone
  * punctuation; only those shaped like a number go to libphonenumber-js (full metadata), which
- * decides validity. The span is the number as written, with its `+` and parentheses.
+ * decides validity (up to a budget of calls per text; beyond it, in a text of thousands of
+ * numbers, international numbers and usual groupings are taken on shape at score 0.6). The
+ * span is the number as written, with its `+` and parentheses.
  *
  * Deliberately not matched: dates (`2024-05-01`, `31.01.1984`), dotted quads, version strings,
  * decimals, digit runs glued to letters or other digits, runs of more than 15 digits (cards,
@@ -45,6 +47,7 @@ export const phoneNumberDetector: Detector = {
   kind: "phone",
   group: "pii",
   find(text) {
+    validations = VALIDATIONS_PER_TEXT;
     const matches: Match[] = [];
     const digit = /[0-9]/g;
     while (digit.test(text)) {
@@ -157,7 +160,8 @@ function scoreOf(text: string, spanStart: number, last: number, digits: number, 
   if (international) {
     const national = digitsOf(text, last).replace(/^00/, "");
     if (national.length < 8) return 0;
-    return isValid(`+${national}`) ? 0.95 : 0;
+    const valid = isValid(`+${national}`);
+    return valid === undefined ? UNCHECKED_SCORE : valid ? 0.95 : 0;
   }
   if (digits > MAX_NATIONAL_DIGITS || looksLikeDateOrAddress(text, last)) return 0;
   const typical = usualGrouping(text, last, digits);
@@ -171,22 +175,38 @@ function scoreOf(text: string, spanStart: number, last: number, digits: number, 
     const german = !typical || separator(text, 0) === 47 || context();
     countries = german ? TRUNK_ZERO_COUNTRIES : TRUNK_ZERO_NOT_DE;
   }
-  const valid = countries.some((country) => isValid(number, country));
+  let valid: boolean | undefined = false;
+  for (const country of countries) {
+    const verdict = isValid(number, country);
+    if (verdict !== false) valid = verdict;
+    if (verdict === true) break;
+  }
+  // Past the text's validation budget only a usual grouping is trusted, on its shape.
+  if (valid === undefined) return typical ? UNCHECKED_SCORE : 0;
   if (!valid) return 0;
   return typical ? (context() ? 0.9 : 0.85) : 0.8;
 }
 
 /**
- * libphonenumber-js's verdict (~10 µs a call, the detector's main cost), remembered for the
+ * libphonenumber-js's verdict (~5–10 µs a call, the detector's main cost), remembered for the
  * numbers seen last: a transcript or a contact list repeats the same few numbers.
  */
 const verdicts = new Map<string, boolean>();
 const VERDICTS_MAX = 2048;
+/**
+ * Library calls allowed per text (about 40 ms), so that a megabyte-long phone directory stays
+ * linear and fast; past it `isValid` answers undefined and shapes alone decide, at a lower score.
+ */
+const VALIDATIONS_PER_TEXT = 4096;
+const UNCHECKED_SCORE = 0.6;
+let validations = VALIDATIONS_PER_TEXT;
 
-function isValid(number: string, country?: CountryCode): boolean {
+function isValid(number: string, country?: CountryCode): boolean | undefined {
   const key = country === undefined ? number : `${country}${number}`;
   let valid = verdicts.get(key);
   if (valid === undefined) {
+    if (validations <= 0) return undefined;
+    validations--;
     valid = parsePhoneNumberFromString(number, country)?.isValid() ?? false;
     if (verdicts.size >= VERDICTS_MAX) verdicts.clear();
     verdicts.set(key, valid);

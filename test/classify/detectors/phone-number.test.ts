@@ -85,4 +85,14 @@ describe("phoneNumberDetector", () => {
   it("does not take 3+4 as an international prefix", () => {
     expect(values("3+14155552671")).toEqual([]);
   });
+
+  it("in a text of thousands of numbers, validates the first ones and takes the rest by shape at 0.6", () => {
+    const line = (i: number) => `+1 415 ${200 + (i % 700)} ${1000 + i}, `;
+    const text = Array.from({ length: 6000 }, (_, i) => line(i)).join("");
+    const scores = phoneNumberDetector.find(text).map((m) => m.score);
+    expect(scores.length).toBeGreaterThan(5000);
+    expect(scores[0]).toBe(0.95);
+    expect(scores.at(-1)).toBe(0.6);
+    expect(phoneNumberDetector.find("+1 415 555 2671")[0]?.score).toBe(0.95);
+  });
 });
