@@ -89,23 +89,23 @@ const SHORT_ESCAPES: Record<string, string> = {
 };
 
 /** `\n` → newline, `\u0040` → `@`. */
-function jsonEscapeValue(escape: string): string {
-  return escape[1] === "u"
-    ? String.fromCharCode(Number.parseInt(escape.slice(2), 16))
-    : (SHORT_ESCAPES[escape[1] ?? ""] ?? escape);
+function jsonEscapeValue(sequence: string): string {
+  return sequence[1] === "u"
+    ? String.fromCharCode(Number.parseInt(sequence.slice(2), 16))
+    : (SHORT_ESCAPES[sequence[1] ?? ""] ?? sequence);
 }
 
 /** `%40` → `@` (printable ASCII, tab and line breaks only, the form URLs and form bodies use). */
-function percentEscapeValue(escape: string): string {
-  const code = Number.parseInt(escape.slice(1), 16);
-  return code === 0x7f ? escape : String.fromCharCode(code);
+function percentEscapeValue(sequence: string): string {
+  const code = Number.parseInt(sequence.slice(1), 16);
+  return code === 0x7f ? sequence : String.fromCharCode(code);
 }
 
 /**
  * The text with every match of `escapes` (a global pattern) replaced by its value, built by
  * slicing between escapes, with the map from the view's offsets back to the original's.
  */
-function decode(text: string, escapes: RegExp, valueOf: (escape: string) => string): View {
+function decode(text: string, escapes: RegExp, decodeOne: (sequence: string) => string): View {
   const parts: string[] = [];
   const offsets = new Int32Array(text.length + 1);
   let length = 0;
@@ -115,7 +115,7 @@ function decode(text: string, escapes: RegExp, valueOf: (escape: string) => stri
     const plain = text.slice(at, match.index);
     parts.push(plain);
     for (let index = 0; index < plain.length; index++) offsets[length++] = at + index;
-    const value = valueOf(match[0]);
+    const value = decodeOne(match[0]);
     parts.push(value);
     for (let index = 0; index < value.length; index++) offsets[length++] = match.index;
     at = match.index + match[0].length;
