@@ -38,7 +38,8 @@ export const awsAccessKeyId: Detector = {
       const start = found.index;
       const end = start + 20;
       if (!isWholeToken(text, start, end, ALNUM) || looksRedacted(text, start + 4, end)) {
-        AWS_KEY_ID.lastIndex = start + 1;
+        // No key starts inside a run of letters and digits: skip past this one.
+        AWS_KEY_ID.lastIndex = skipRun(text, start, ALNUM);
         continue;
       }
       const score = AWS_CREDENTIAL_PREFIXES.has(text.slice(start, start + 4)) ? 1 : 0.8;
@@ -50,13 +51,17 @@ export const awsAccessKeyId: Detector = {
 
 /** Words naming an AWS secret access key, in config files, SDK code, consoles' CSV and prose. */
 const AWS_SECRET_CONTEXT = /secret[-_ ]?access[-_ ]?key|aws[-_ ]?secret/gi;
+/** `secret_key` (Terraform, s3cmd, MinIO) names one only beside an access key ID. */
+const SECRET_KEY = /secret[-_ ]?key/gi;
+const ACCESS_KEY_ID = /(?:AKIA|ASIA)[A-Z2-7]{16}/;
 /** How far from a context word's `cret` a key can start or end (48 around the word, its length, the key's). */
 const AWS_SECRET_REACH = 128;
 
 /**
  * AWS secret access keys: 40 base64 characters (upper, lower and digits all present) as a whole
  * token, only within 48 characters of words naming one (`aws_secret_access_key`,
- * `SecretAccessKey`, `AWS secret`…): the format alone is any 40-character base64 string. Git SHAs
+ * `SecretAccessKey`, `AWS secret`…, or `secret_key` with an access key ID near, as Terraform and
+ * s3cmd write it): the format alone is any 40-character base64 string. Git SHAs
  * and other hex are excluded by the character-class test, paths by their slashes. Scores 0.9.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/security-creds.html#access-keys-and-secret-access-keys
  */
@@ -76,8 +81,7 @@ export const awsSecretAccessKey: Detector = {
       else upper = text.indexOf("CRET", word + 1);
       const to = Math.min(text.length, word + AWS_SECRET_REACH);
       if (to <= read) continue;
-      if (!contextIn(text, Math.max(0, word - 16), Math.min(text.length, word + 24), AWS_SECRET_CONTEXT))
-        continue;
+      if (!namesAwsSecret(text, Math.max(0, word - 16), Math.min(text.length, word + 24))) continue;
       read = keysIn(text, Math.max(read, word - AWS_SECRET_REACH), to, read, matches);
     }
     return matches;
@@ -103,9 +107,30 @@ function keysIn(text: string, from: number, to: number, read: number, matches: M
     if (end - start !== 40 || !isWholeToken(text, start, end, IDENTIFIER | PLUS_SLASH)) continue;
     if ((classesIn(text, start, end) & ALNUM) !== ALNUM) continue;
     if (slashes(text, start, end) >= 4 || looksRedacted(text, start, end)) continue;
-    if (hasContext(text, start, end, AWS_SECRET_CONTEXT)) matches.push({ start, end, score: 0.9 });
+    if (hasContext(text, start, end, AWS_SECRET_CONTEXT) || besideKeyId(text, start, end))
+      matches.push({ start, end, score: 0.9 });
   }
   return Math.max(at, to);
+}
+
+/** Whether the words in `text.slice(from, to)` name an AWS secret (or a secret key beside a key ID). */
+function namesAwsSecret(text: string, from: number, to: number): boolean {
+  if (contextIn(text, from, to, AWS_SECRET_CONTEXT)) return true;
+  return (
+    contextIn(text, from, to, SECRET_KEY) && hasKeyId(text, from - AWS_SECRET_REACH, to + AWS_SECRET_REACH)
+  );
+}
+
+/** `secret_key` within 48 characters of the value and an access key ID within reach of it. */
+function besideKeyId(text: string, start: number, end: number): boolean {
+  return (
+    hasContext(text, start, end, SECRET_KEY) &&
+    hasKeyId(text, start - AWS_SECRET_REACH, end + AWS_SECRET_REACH)
+  );
+}
+
+function hasKeyId(text: string, from: number, to: number): boolean {
+  return ACCESS_KEY_ID.test(text.slice(Math.max(0, from), Math.min(text.length, to)));
 }
 
 function slashes(text: string, start: number, end: number): number {
@@ -125,6 +150,7 @@ export const googleApiKey: Detector = {
   find(text) {
     const matches: Match[] = [];
     for (let start = text.indexOf("AIza"); start >= 0; start = text.indexOf("AIza", start + 1)) {
+      if (isIn(text.charCodeAt(start - 1), BASE64URL)) continue;
       const end = runEnd(text, start + 4, BASE64URL, start + 40);
       if (end - start !== 39 || !isWholeToken(text, start, end, BASE64URL)) continue;
       if (!looksRedacted(text, start + 4, end)) matches.push({ start, end, score: 1 });

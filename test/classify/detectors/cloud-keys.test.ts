@@ -68,6 +68,13 @@ describe("awsSecretAccessKey", () => {
     expect(values(awsSecretAccessKey, text)).toEqual(secrets);
   });
 
+  it("takes secret_key as its name only beside an access key ID", () => {
+    const secret = fake.awsSecret();
+    const terraform = `provider "aws" {\n  access_key = "${fake.awsKeyId()}"\n  secret_key = "${secret}"\n}`;
+    expect(values(awsSecretAccessKey, terraform)).toEqual([secret]);
+    expect(awsSecretAccessKey.find(`secret_key = "${fake.awsSecret()}"`)).toEqual([]);
+  });
+
   it("flags AWS's documented example secret", () => {
     const text = "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
     expect(values(awsSecretAccessKey, text)).toEqual(["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"]);
