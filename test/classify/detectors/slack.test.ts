@@ -20,6 +20,7 @@ describe("slackToken", () => {
       `xoxe-1-${fake.token(60)}`,
       `xoxe.xoxp-1-${fake.token(120)}`,
       `xoxr-${fake.pick("0123456789", 10)}-${fake.token(30)}`,
+      `xapp-1-A${fake.pick("ABCDEFGHJK0123", 10)}-${fake.pick("0123456789", 13)}-${fake.hex(64)}`,
     ];
     expect(values(slackToken, tokens.join(" "))).toEqual(tokens);
   });
