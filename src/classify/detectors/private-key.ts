@@ -30,7 +30,12 @@ export const privateKey: Detector = {
     // "-----" is found faster than "-----BEGIN " (V8 scans for a pattern's first character).
     for (let start = text.indexOf(DASHES); start >= 0; start = text.indexOf(DASHES, from)) {
       from = start + 1;
-      if (!text.startsWith(BEGIN, start)) continue;
+      if (!text.startsWith(BEGIN, start)) {
+        // In a longer run of dashes only the last five can start BEGIN.
+        if (text.charCodeAt(start + 5) === 45)
+          from = Math.max(from, runEnd(text, start, DASH, text.length) - 5);
+        continue;
+      }
       const headerEnd = armourLineEnd(text, start + BEGIN.length);
       if (headerEnd < 0) continue;
       const body = readBody(text, headerEnd);
@@ -74,8 +79,14 @@ function readBody(text: string, from: number): Body {
   let end = from;
   let base64 = 0;
   for (;;) {
+    const lineEnd = at;
     at = skipLineBreaks(text, at, limit);
     if (at >= limit) break;
+    // A blank line ends the data (what follows is prose), unless the END line comes next.
+    if (base64 > 0 && hasBlankLine(text, lineEnd, at) && !text.startsWith(END, at)) {
+      at = lineEnd;
+      break;
+    }
     if (base64 === 0) {
       const headerEnd = armourHeaderEnd(text, at, limit);
       if (headerEnd > at) {
@@ -105,6 +116,16 @@ function runEndWithPadding(text: string, from: number, limit: number): number {
     at++;
   }
   return at;
+}
+
+/** Whether `text.slice(from, to)` (spaces and line breaks) holds two line breaks. */
+function hasBlankLine(text: string, from: number, to: number): boolean {
+  let breaks = 0;
+  for (let at = from; at < to; at++) {
+    const code = text.charCodeAt(at);
+    if (code === 10 || (code === 110 && text.charCodeAt(at - 1) === 92)) breaks++;
+  }
+  return breaks >= 2;
 }
 
 function skipBlanks(text: string, from: number, limit: number): number {
