@@ -60,7 +60,7 @@ export const anthropicApiKey: Detector = {
     const matches: Match[] = [];
     for (let ant = text.indexOf("-ant-", 2); ant >= 0; ant = text.indexOf("-ant-", ant + 1)) {
       const start = ant - 2;
-      if (!text.startsWith("sk", start)) continue;
+      if (!text.startsWith("sk", start) || isIn(text.charCodeAt(start - 1), BASE64URL)) continue;
       ANTHROPIC_TYPE.lastIndex = ant + 5;
       const type = ANTHROPIC_TYPE.exec(text);
       if (type === null) continue;

@@ -37,7 +37,8 @@ export const githubToken: Detector = {
     // Found by the underscore (a rare first character makes V8's indexOf fast), then the prefix.
     for (let at = text.indexOf("_", 3); at >= 0; at = text.indexOf("_", at + 1)) {
       const start = githubPrefixStart(text, at);
-      if (start < 0) continue;
+      // A token starts a token: checked first, so a wall of prefixes costs a step each.
+      if (start < 0 || isIn(text.charCodeAt(start - 1), BASE64URL)) continue;
       const bodyStart = at + 1;
       const fineGrained = bodyStart - start > 4;
       const end = fineGrained
@@ -84,11 +85,11 @@ export const gitlabToken: Detector = {
       from = start + 1;
       GITLAB_PREFIX.lastIndex = start;
       const found = GITLAB_PREFIX.exec(text);
-      if (found === null) continue;
+      if (found === null || isIn(text.charCodeAt(start - 1), BASE64URL)) continue;
       const bodyStart = start + found[0].length;
       let end = runEnd(text, bodyStart, BASE64URL, bodyStart + 301);
       const length = end - bodyStart;
-      if (length < 20 || length > 300 || isIn(text.charCodeAt(start - 1), ALNUM)) continue;
+      if (length < 20 || length > 300) continue;
       if (text.charCodeAt(end) === 46 /* . */) end = routableSuffixEnd(text, end);
       const classes = classesIn(text, bodyStart, end);
       const kinds = (classes & UPPER ? 1 : 0) + (classes & LOWER ? 1 : 0) + (classes & DIGIT ? 1 : 0);

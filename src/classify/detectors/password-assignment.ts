@@ -73,9 +73,9 @@ function valueAfterKey(text: string, stemStart: number, stemEnd: number): Match 
   }
   const end = unquotedEnd(text, at);
   if (end < 0 || end - at < MIN_VALUE) return undefined;
+  if (separator === ":" && !endsStatement(text, end)) return undefined;
   const value = text.slice(at, end);
   if (isPlaceholder(value) || isReference(text, value, end, spaceBefore) || isPath(value)) return undefined;
-  if (separator === ":" && !endsStatement(text, end)) return undefined;
   return { start: at, end, score: separator === ":" ? 0.7 : 0.8 };
 }
 

@@ -1,5 +1,5 @@
 import type { Detector, Match } from "./detector.js";
-import { ALNUM, BASE64, BASE64URL, isWholeToken, looksRedacted, runEnd } from "./secret-text.js";
+import { ALNUM, BASE64, BASE64URL, isIn, isWholeToken, looksRedacted, runEnd } from "./secret-text.js";
 
 /** The prefix whose last underscore is at `underscore`, or undefined. */
 function prefixEndingAt(text: string, underscore: number): string | undefined {
@@ -38,6 +38,7 @@ export const stripeKey: Detector = {
       if (prefix === undefined) continue;
       const bodyStart = at + 1;
       const start = bodyStart - prefix.length;
+      if (isIn(text.charCodeAt(start - 1), BASE64URL)) continue;
       const webhook = prefix === "whsec_";
       const end = webhook
         ? runEnd(text, bodyStart, BASE64, bodyStart + 101)
