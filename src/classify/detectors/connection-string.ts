@@ -15,7 +15,8 @@ const MAX_AUTHORITY = 512;
  * scheme (`jdbc:` included) or first key. Not flagged: URIs without a password
  * (`postgres://app@db.internal/app`, `https://example.com`) and passwords that are placeholders
  * (`${DB_PASSWORD}`, `<password>`, `***`, `password`), nor URIs whose password is a vendor's
- * token (`https://x-access-token:ghs_…@github.com/…`): that is reported as the token. Scores 0.9.
+ * token (`https://x-access-token:ghs_…@github.com/…`, or a token as the user name): that is
+ * reported as the token. Scores 0.9.
  */
 export const connectionString: Detector = {
   kind: "connection_string",
@@ -47,8 +48,9 @@ function findUris(text: string): Match[] {
     if (colon < 0) continue;
     const password = text.slice(colon + 1, at_);
     if (password.length === 0 || isPlaceholder(password) || isPlaceholder(decodePercent(password))) continue;
-    // `https://oauth2:glpat-…@gitlab.com/…`: the token's own kind says more than "connection string".
-    if (isVendorFormat(password)) continue;
+    // `https://oauth2:glpat-…@gitlab.com/…`, `https://ghp_…:x-oauth-basic@github.com/`: the token's
+    // own kind says more than "connection string".
+    if (isVendorFormat(password) || isVendorFormat(text.slice(authorityStart, colon))) continue;
     if (!isIn(text.charCodeAt(at_ + 1), ALNUM) && text.charCodeAt(at_ + 1) !== 91 /* [ */) continue;
     const end = uriEnd(text, at_ + 1);
     matches.push({ start, end, score: 0.9 });

@@ -18,7 +18,7 @@ import {
   TILDE,
   UNDERSCORE,
 } from "./secret-text.js";
-import { isVendorFormat } from "./vendors.js";
+import { isPublicByDesign, isVendorFormat } from "./vendors.js";
 
 const TOKEN = ALNUM | PLUS_SLASH | DASH | UNDERSCORE | DOT | TILDE;
 const MIN_LENGTH = 20;
@@ -44,7 +44,8 @@ const CONTEXT =
  * Hex is flagged only as the value of a secret-named key (score 0.6), never by nearness: it is
  * far more often a digest. Never flagged: UUIDs, paths, identifiers (`refreshAccessTokenAsync`),
  * base64 of ordinary text or of images (`iVBORw0KGgo…`, after `base64,`), and tokens a vendor
- * detector recognises (AWS, GitHub, Slack, JWT…), which report them under their own kind.
+ * detector recognises (AWS, GitHub, Slack, JWT…), which report them under their own kind, and
+ * values public by design (Stripe publishable keys).
  */
 export const highEntropyToken: Detector = {
   kind: "generic_secret",
@@ -75,7 +76,7 @@ function judge(text: string, runStart: number, runEnd: number): Match | undefine
 
   // Cheapest tests first: most runs are digests, UUIDs and paths.
   const first = text.charCodeAt(start);
-  if (first === 47 /* / */ || first === 126 /* ~ */ || text.endsWith("base64,", start)) return undefined;
+  if (first === 126 /* ~ */ || text.endsWith("base64,", start)) return undefined;
   const classes = classesIn(text, start, end);
   if (!(classes & DIGIT) || !(classes & LETTER)) return undefined;
   if (classes & DASH && isUuidLike(text, start, end)) return undefined;
@@ -109,7 +110,7 @@ function judge(text: string, runStart: number, runEnd: number): Match | undefine
     if (decodesTo(token, isOrdinaryText) || !hasContext(text, start, end, CONTEXT)) return undefined;
     score = 0.6;
   }
-  if (isVendorFormat(token)) return undefined;
+  if (isVendorFormat(token) || isPublicByDesign(token)) return undefined;
   return { start, end, score };
 }
 
@@ -163,8 +164,9 @@ function lowerRuns(token: string, start: number, end: number): number {
   return total;
 }
 
+/** Relative paths and protocol-relative URLs; other paths are words and are refused as such. */
 function isPathLike(token: string): boolean {
-  return token.includes("//") || token.includes("./");
+  return token.startsWith("./") || token.startsWith("../") || token.startsWith("//");
 }
 
 /** PNG, JPEG, GIF, WebP and PDF data in base64 (data after `base64,` is refused before this). */

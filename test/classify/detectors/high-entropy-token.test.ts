@@ -123,6 +123,10 @@ describe("highEntropyToken", () => {
     expect(highEntropyToken.find(text)).toEqual([]);
   });
 
+  it("does not flag values public by design, such as Stripe publishable keys", () => {
+    expect(highEntropyToken.find(`STRIPE_PUBLISHABLE_KEY=pk_live_${fake.token(99)}`)).toEqual([]);
+  });
+
   it("does not flag tokens over 512 characters", () => {
     expect(highEntropyToken.find(`token=${fake.token(513)}`)).toEqual([]);
   });
