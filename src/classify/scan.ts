@@ -21,11 +21,11 @@ export interface TextFinding {
  */
 export function scanText(text: string, detectors: readonly Detector[] = DETECTORS): TextFinding[] {
   const findings: TextFinding[] = [];
-  const views = [{ text, offsets: undefined as Int32Array | undefined }];
-  if (text.includes("\\")) views.push(decodeJsonEscapes(text));
-  if (text.includes("%")) views.push(decodePercentEscapes(text));
+  const views: { text: string; offsets?: Int32Array }[] = [{ text }];
+  // A decoded view only when the text holds a real escape (a stray `\` or `%` is common in code).
+  if (JSON_ESCAPE.test(text)) views.push(decode(text, JSON_ESCAPE_GLOBAL, jsonEscapeValue));
+  if (PERCENT_ESCAPE.test(text)) views.push(decode(text, PERCENT_ESCAPE_GLOBAL, percentEscapeValue));
   for (const view of views) {
-    if (view.offsets && view.text.length === text.length) continue;
     for (const detector of detectors)
       for (const match of detector.find(view.text)) {
         const start = view.offsets ? (view.offsets[match.start] as number) : match.start;
@@ -36,14 +36,25 @@ export function scanText(text: string, detectors: readonly Detector[] = DETECTOR
   return withoutOverlaps(findings);
 }
 
-/** Sorted by start, no two overlapping; of two that overlap, the preferred one stays. */
+/**
+ * Sorted by start, no two overlapping. Of two that overlap, the preferred one stays and takes
+ * the union of both spans, so what either covered is still covered when the span is replaced.
+ */
 function withoutOverlaps(findings: TextFinding[]): TextFinding[] {
   findings.sort((a, b) => a.start - b.start || b.end - a.end);
   const kept: TextFinding[] = [];
   for (const finding of findings) {
     const last = kept.at(-1);
-    if (last === undefined || finding.start >= last.end) kept.push(finding);
-    else if (preferred(finding, last)) kept[kept.length - 1] = finding;
+    if (last === undefined || finding.start >= last.end) {
+      kept.push(finding);
+      continue;
+    }
+    const winner = preferred(finding, last) ? finding : last;
+    kept[kept.length - 1] = {
+      ...winner,
+      start: Math.min(last.start, finding.start),
+      end: Math.max(last.end, finding.end),
+    };
   }
   return kept;
 }
@@ -61,6 +72,11 @@ interface View {
   offsets: Int32Array;
 }
 
+const JSON_ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/;
+const JSON_ESCAPE_GLOBAL = new RegExp(JSON_ESCAPE.source, "g");
+const PERCENT_ESCAPE = /%(?:[2-7][0-9a-fA-F]|0[9aAdD])/;
+const PERCENT_ESCAPE_GLOBAL = new RegExp(PERCENT_ESCAPE.source, "g");
+
 const SHORT_ESCAPES: Record<string, string> = {
   '"': '"',
   "\\": "\\",
@@ -72,62 +88,41 @@ const SHORT_ESCAPES: Record<string, string> = {
   t: "\t",
 };
 
-/** The text with JSON string escapes decoded; anything that is not a valid escape stays as written. */
-function decodeJsonEscapes(text: string): View {
-  return decode(text, (at) => {
-    if (text.charCodeAt(at) !== 92 /* \ */) return undefined;
-    const next = text[at + 1];
-    if (next === undefined) return undefined;
-    const short = SHORT_ESCAPES[next];
-    if (short !== undefined) return { value: short, length: 2 };
-    if (next !== "u") return undefined;
-    const code = hexValue(text, at + 2, 4);
-    return code === undefined ? undefined : { value: String.fromCharCode(code), length: 6 };
-  });
+/** `\n` → newline, `\u0040` → `@`. */
+function jsonEscapeValue(sequence: string): string {
+  return sequence[1] === "u"
+    ? String.fromCharCode(Number.parseInt(sequence.slice(2), 16))
+    : (SHORT_ESCAPES[sequence[1] ?? ""] ?? sequence);
 }
 
-/** The text with `%XX` escapes of printable ASCII decoded (the form URLs and form bodies use). */
-function decodePercentEscapes(text: string): View {
-  return decode(text, (at) => {
-    if (text.charCodeAt(at) !== 37 /* % */) return undefined;
-    const code = hexValue(text, at + 1, 2);
-    return code === undefined || code < 0x20 || code > 0x7e
-      ? undefined
-      : { value: String.fromCharCode(code), length: 3 };
-  });
+/** `%40` → `@` (printable ASCII, tab and line breaks only, the form URLs and form bodies use). */
+function percentEscapeValue(sequence: string): string {
+  const code = Number.parseInt(sequence.slice(1), 16);
+  return code === 0x7f ? sequence : String.fromCharCode(code);
 }
 
-function decode(text: string, escapeAt: (at: number) => { value: string; length: number } | undefined): View {
+/**
+ * The text with every match of `escapes` (a global pattern) replaced by its value, built by
+ * slicing between escapes, with the map from the view's offsets back to the original's.
+ */
+function decode(text: string, escapes: RegExp, decodeOne: (sequence: string) => string): View {
   const parts: string[] = [];
   const offsets = new Int32Array(text.length + 1);
   let length = 0;
   let at = 0;
-  while (at < text.length) {
-    const decoded = escapeAt(at);
-    const value = decoded?.value ?? (text[at] as string);
+  escapes.lastIndex = 0;
+  for (let match = escapes.exec(text); match !== null; match = escapes.exec(text)) {
+    const plain = text.slice(at, match.index);
+    parts.push(plain);
+    for (let index = 0; index < plain.length; index++) offsets[length++] = at + index;
+    const value = decodeOne(match[0]);
     parts.push(value);
-    offsets[length++] = at;
-    at += decoded?.length ?? 1;
+    for (let index = 0; index < value.length; index++) offsets[length++] = match.index;
+    at = match.index + match[0].length;
   }
+  const rest = text.slice(at);
+  parts.push(rest);
+  for (let index = 0; index < rest.length; index++) offsets[length++] = at + index;
   offsets[length] = text.length;
   return { text: parts.join(""), offsets: offsets.subarray(0, length + 1) };
-}
-
-function hexValue(text: string, from: number, digits: number): number | undefined {
-  if (from + digits > text.length) return undefined;
-  let value = 0;
-  for (let index = from; index < from + digits; index++) {
-    const code = text.charCodeAt(index);
-    const digit =
-      code >= 48 && code <= 57
-        ? code - 48
-        : code >= 97 && code <= 102
-          ? code - 87
-          : code >= 65 && code <= 70
-            ? code - 55
-            : -1;
-    if (digit < 0) return undefined;
-    value = value * 16 + digit;
-  }
-  return value;
 }

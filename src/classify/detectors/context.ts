@@ -18,8 +18,10 @@ export function nearWord(
   words: readonly string[],
   window = CONTEXT_WINDOW,
 ): boolean {
-  const before = text.slice(Math.max(0, start - window), start).toLowerCase();
-  const after = text.slice(end, end + window).toLowerCase();
+  // One code unit more on each side, so a word cut by the window's edge ("xpassport" cut to
+  // "passport") is judged by the character that really precedes or follows it.
+  const before = text.slice(Math.max(0, start - window - 1), start).toLowerCase();
+  const after = text.slice(end, end + window + 1).toLowerCase();
   return words.some((word) => containsWord(before, word) || containsWord(after, word));
 }
 
@@ -30,7 +32,7 @@ export function precededByWord(
   words: readonly string[],
   window = CONTEXT_WINDOW,
 ): boolean {
-  const before = text.slice(Math.max(0, start - window), start).toLowerCase();
+  const before = text.slice(Math.max(0, start - window - 1), start).toLowerCase();
   return words.some((word) => containsWord(before, word));
 }
 
