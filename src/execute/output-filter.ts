@@ -105,9 +105,11 @@ function maskStage(onMask: (kind: string) => void, json: boolean) {
     push(delta: string): string {
       pending += delta;
       const wordStart = lastSeparatorEnd(pending, json);
-      let cut = mayBeSecret(pending.slice(wordStart), context + pending.slice(0, wordStart))
-        ? wordStart
-        : pending.length;
+      // With no separator in what is pending, its word goes on from what was released last: a
+      // key sent a letter at a time is one word ("AK…"), not a run of plain one-letter words.
+      const carried = wordStart === 0 ? context.slice(lastSeparatorEnd(context, json)) : "";
+      const before = context.slice(0, context.length - carried.length) + pending.slice(0, wordStart);
+      let cut = mayBeSecret(carried + pending.slice(wordStart), before) ? wordStart : pending.length;
       const begin = pending.lastIndexOf("-----BEGIN");
       if (begin >= 0 && pending.indexOf("-----END", begin) < 0) cut = Math.min(cut, begin);
       if (pending.length - cut > MAX_HELD) cut = pending.length;

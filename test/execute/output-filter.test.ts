@@ -124,6 +124,19 @@ describe("createOutputFilter", () => {
       expect(filter.end().text).toBe("");
     });
 
+    it("releases prose sent one character at a time, each at once", () => {
+      const filter = createOutputFilter(undefined);
+      for (const character of "Hello there General Kenobi") expect(filter.text(character)).toBe(character);
+    });
+
+    it("holds a word whose letters arrive one by one once it stops looking plain", () => {
+      const filter = createOutputFilter(undefined);
+      expect(filter.text("an i")).toBe("an i");
+      expect(filter.text("P")).toBe("");
+      expect(filter.text("hone")).toBe("");
+      expect(filter.text(" case")).toBe("Phone case");
+    });
+
     it("holds a word with a digit until the next whitespace", () => {
       const filter = createOutputFilter(undefined);
       expect(filter.text("the code abc1")).toBe("the code ");
@@ -220,11 +233,15 @@ describe("createOutputFilter", () => {
       }
     });
 
-    it("never lets a key out whole when it arrives one character at a time", () => {
+    it("lets no part of a key out when it arrives one character at a time", () => {
       const filter = createOutputFilter(undefined);
-      const out = textThrough(filter, [...`key=${KEY_ID}`]);
-      expect(out).not.toContain(KEY_ID);
+      expect(textThrough(filter, [...`key=${KEY_ID} ok`])).toBe("key=[REDACTED:aws_access_key_id] ok");
       expect(filter.masked.get("aws_access_key_id")).toBe(1);
+    });
+
+    it("lets at most a key's first letter out when it starts a delta of its own, one character at a time", () => {
+      const filter = createOutputFilter(undefined);
+      expect(textThrough(filter, ["id ", ...KEY_ID, " ok"])).toBe("id A[REDACTED:aws_access_key_id] ok");
     });
 
     it("masks a key in tool-call arguments wherever it is split, keeping the JSON valid", () => {
