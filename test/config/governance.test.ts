@@ -106,6 +106,44 @@ detect:
       });
     });
 
+    it("suggests the detector kind a typo was meant to be", () => {
+      expect(issuesOf("detect:\n  emial: { action: block }\n")).toEqual([
+        expect.stringMatching(
+          /^detect\.emial: unknown kind \(did you mean "email"\? known: pii, secret, .*\bemail\b/,
+        ),
+      ]);
+    });
+
+    it("holds a secret detector's kind to the secret group's limits", () => {
+      expect(issuesOf("detect:\n  aws_access_key_id: { action: allow }\n")).toEqual([
+        expect.stringMatching(/^detect\.aws_access_key_id\.action: a secret may not be allowed out/),
+      ]);
+      expect(issuesOf("detect:\n  private_key: { action: raise, to: customer_ok }\n")).toEqual([
+        expect.stringMatching(
+          /^detect\.private_key\.to: a secret may only be raised to a class that may not leave/,
+        ),
+      ]);
+      expect(issuesOf("detect:\n  password: { action: redact, form: mask }\n")).toEqual([
+        expect.stringMatching(/^detect\.password\.form: a secret is redacted with a placeholder or a hash/),
+      ]);
+    });
+
+    it("lets a personal-data kind have any rule of its own", () => {
+      const policy = parsed(`
+detect:
+  email: { action: redact, form: mask }
+  card: { action: allow }
+  ssn: { action: raise, to: regulated }
+`);
+      expect(policy.detection.rules.get("email")).toMatchObject({
+        action: "redact",
+        form: "mask",
+        source: "detect.email",
+      });
+      expect(policy.detection.rules.get("card")).toMatchObject({ action: "allow" });
+      expect(policy.detection.rules.get("ssn")).toMatchObject({ action: "raise", to: "regulated" });
+    });
+
     it("needs a hash key to redact with a hash", () => {
       expect(issuesOf("detect:\n  pii: { action: redact, form: hash }\n")).toEqual([
         expect.stringMatching(
