@@ -21,11 +21,7 @@ export interface TextFinding {
  */
 export function scanText(text: string, detectors: readonly Detector[] = DETECTORS): TextFinding[] {
   const findings: TextFinding[] = [];
-  const views: { text: string; offsets?: Int32Array }[] = [{ text }];
-  // A decoded view only when the text holds a real escape (a stray `\` or `%` is common in code).
-  if (JSON_ESCAPE.test(text)) views.push(decode(text, JSON_ESCAPE_GLOBAL, jsonEscapeValue));
-  if (PERCENT_ESCAPE.test(text)) views.push(decode(text, PERCENT_ESCAPE_GLOBAL, percentEscapeValue));
-  for (const view of views) {
+  for (const view of viewsOf(text)) {
     for (const detector of detectors)
       for (const match of detector.find(view.text)) {
         const start = view.offsets ? (view.offsets[match.start] as number) : match.start;
@@ -36,9 +32,37 @@ export function scanText(text: string, detectors: readonly Detector[] = DETECTOR
   return withoutOverlaps(findings);
 }
 
+/** How deep escapes are undone: JSON in a JSON string in a tool argument is two levels, plus a URL in it. */
+const MAX_DECODING_DEPTH = 3;
+
 /**
- * Sorted by start, no two overlapping. Of two that overlap, the preferred one stays and takes
- * the union of both spans, so what either covered is still covered when the span is replaced.
+ * The text as given, and each decoding of it that changes something: JSON escapes, percent
+ * escapes, and those applied again to what they produced (a JSON document carried as a string
+ * inside tool arguments is escaped twice), up to MAX_DECODING_DEPTH. A decoded view exists only
+ * when its text holds a real escape (a stray `\` or `%` is common in code), and maps each of
+ * its offsets back to the original text.
+ */
+function viewsOf(text: string): { text: string; offsets?: Int32Array }[] {
+  const views: { text: string; offsets?: Int32Array; depth: number }[] = [{ text, depth: 0 }];
+  for (let index = 0; index < views.length; index++) {
+    const view = views[index] as (typeof views)[number];
+    if (view.depth >= MAX_DECODING_DEPTH) continue;
+    for (const [test, all, decodeOne] of DECODERS) {
+      if (!test.test(view.text)) continue;
+      const decoded = decode(view.text, all, decodeOne);
+      const outer = view.offsets;
+      const offsets = outer ? decoded.offsets.map((at) => outer[at] as number) : decoded.offsets;
+      views.push({ text: decoded.text, offsets, depth: view.depth + 1 });
+    }
+  }
+  return views;
+}
+
+/**
+ * Sorted by start, no two overlapping. Of two that overlap, the preferred one stays. Within a
+ * group it takes the union of both spans, so what either covered is still covered when the span
+ * is replaced; a secret that beats personal data keeps its own span (the rest of a "personal"
+ * match cut by a key, like `@github.com` after a token in a URL, is no value of its own).
  */
 function withoutOverlaps(findings: TextFinding[]): TextFinding[] {
   findings.sort((a, b) => a.start - b.start || b.end - a.end);
@@ -50,11 +74,10 @@ function withoutOverlaps(findings: TextFinding[]): TextFinding[] {
       continue;
     }
     const winner = preferred(finding, last) ? finding : last;
-    kept[kept.length - 1] = {
-      ...winner,
-      start: Math.min(last.start, finding.start),
-      end: Math.max(last.end, finding.end),
-    };
+    kept[kept.length - 1] =
+      finding.group === last.group
+        ? { ...winner, start: Math.min(last.start, finding.start), end: Math.max(last.end, finding.end) }
+        : winner;
   }
   return kept;
 }
@@ -76,6 +99,11 @@ const JSON_ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/;
 const JSON_ESCAPE_GLOBAL = new RegExp(JSON_ESCAPE.source, "g");
 const PERCENT_ESCAPE = /%(?:[2-7][0-9a-fA-F]|0[9aAdD])/;
 const PERCENT_ESCAPE_GLOBAL = new RegExp(PERCENT_ESCAPE.source, "g");
+
+const DECODERS: ReadonlyArray<[RegExp, RegExp, (sequence: string) => string]> = [
+  [JSON_ESCAPE, JSON_ESCAPE_GLOBAL, jsonEscapeValue],
+  [PERCENT_ESCAPE, PERCENT_ESCAPE_GLOBAL, percentEscapeValue],
+];
 
 const SHORT_ESCAPES: Record<string, string> = {
   '"': '"',

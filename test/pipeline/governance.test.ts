@@ -1,0 +1,161 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeOpenAi, startFakeOpenAi } from "../fakes/fake-openai-server.js";
+import { call, pipelineFor, request } from "../helpers/pipeline.js";
+
+/** The pipeline's governance, end to end against a real fake OpenAI server. */
+
+/** An AWS access key id: AKIA and 16 base32 characters (made up). */
+const KEY = "AKIAZ7Q4M2WKX3CJV6BP";
+
+let fake: FakeOpenAi;
+beforeAll(async () => {
+  fake = await startFakeOpenAi();
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+const policyWith = (extra: string) => `
+providers:
+  cloud: { kind: openai-compatible, base_url: "${fake.url}", hosted: true }
+routes:
+  - name: r
+    match: { data_class: [public] }
+    primary: { provider: cloud, model: m }
+${extra}
+`;
+
+const decisionLines = (rawLogs: string[]) =>
+  rawLogs
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.msg === "decision");
+
+describe("governance in the pipeline", () => {
+  it("logs the prompt in the form the logging policy names, with every finding masked when redacted", async () => {
+    const { pipeline, rawLogs } = pipelineFor(
+      policyWith(
+        "logging: { store_prompts: redacted, store_outputs: true }\ndetect: { pii: { action: redact } }",
+      ),
+    );
+    fake.reset();
+    await pipeline.route(
+      request({ dataClass: "public", messages: [{ role: "user", content: "mail ann@example.org" }] }),
+      call(),
+    );
+    const [line] = decisionLines(rawLogs);
+    expect(line?.prompt).toEqual([{ role: "user", content: "mail [REDACTED:email]" }]);
+    expect(line?.output).toMatchObject({ role: "assistant" });
+    expect(rawLogs.join("\n")).not.toContain("ann@example.org");
+    // The provider saw the token, and the attempt says one value went out redacted.
+    expect(JSON.stringify(fake.requests[0]?.body)).toContain("<EMAIL_1>");
+    expect(line?.attempts).toEqual([expect.objectContaining({ redacted: 1 })]);
+  });
+
+  it("keeps no prompt text at all by default, and hashes it with the key when asked", async () => {
+    const plain = pipelineFor(policyWith(""));
+    await plain.pipeline.route(request({ dataClass: "public" }), call());
+    expect(decisionLines(plain.rawLogs)[0]).not.toHaveProperty("prompt");
+
+    const hashed = pipelineFor(
+      policyWith('logging: { store_prompts: hashed, hash_key: "0123456789abcdef-key" }'),
+    );
+    await hashed.pipeline.route(request({ dataClass: "public" }), call());
+    await hashed.pipeline.route(request({ dataClass: "public" }), call());
+    const [first, second] = decisionLines(hashed.rawLogs).map((line) => line.prompt as { hash: string }[]);
+    expect(first?.[0]?.hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(second?.[0]?.hash).toBe(first?.[0]?.hash);
+    expect(hashed.rawLogs.join("\n")).not.toContain('"hello"');
+  });
+
+  it("sends evaluation traffic's line to the eval sink, never to the service log", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "switchyard-eval-"));
+    const file = join(directory, "eval.jsonl");
+    const { pipeline, rawLogs, decisions } = pipelineFor(
+      policyWith(`logging: { store_prompts: full, eval_sink: { file: "${file}" } }`),
+    );
+    const context = call();
+    await pipeline.route(request({ dataClass: "public", eval: true }), context);
+    expect(decisionLines(rawLogs)).toEqual([]);
+    // The sink writes asynchronously: wait for the line.
+    let written = "";
+    for (let tries = 0; tries < 200 && !written.includes("decision"); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      written = await readFile(file, "utf8").catch(() => "");
+    }
+    expect(JSON.parse(written.trim())).toMatchObject({
+      sink: "eval",
+      callId: context.callId,
+      prompt: [{ content: "hello" }],
+    });
+    // The operator's decision record still has it.
+    expect(decisions.byCall(context.callId)).toBeDefined();
+  });
+
+  it("withholds a writing tool the request did not approve: the provider never sees it, the decision says why", async () => {
+    const { pipeline } = pipelineFor(policyWith("tools: { send_email: { writes: true } }"));
+    const tools = [
+      { name: "send_email", description: "sends", parameters: { type: "object" } },
+      { name: "search", description: "reads", parameters: { type: "object" } },
+    ];
+    fake.reset();
+    const withheld = await pipeline.route(request({ dataClass: "public", tools }), call());
+    expect(withheld.decision.withheldTools).toEqual([
+      {
+        name: "send_email",
+        reason: "writes (tools.send_email.writes: true) and the request does not approve it",
+      },
+    ]);
+    const sent =
+      (fake.requests[0]?.body as { tools: { function: { name: string } }[] } | undefined)?.tools ?? [];
+    expect(sent.map((tool) => tool.function.name)).toEqual(["search"]);
+
+    fake.reset();
+    const approved = await pipeline.route(
+      request({ dataClass: "public", tools, approvedTools: ["send_email"] }),
+      call(),
+    );
+    expect(approved.decision.withheldTools).toEqual([]);
+    expect((fake.requests[0]?.body as { tools: unknown[] } | undefined)?.tools).toHaveLength(2);
+  });
+
+  it("masks a key the model writes, in Route and in a Stream split mid-key, and raises an escalation", async () => {
+    const { pipeline, rawLogs } = pipelineFor(
+      policyWith("logging: { store_outputs: true, store_prompts: full }"),
+    );
+    fake.script({ type: "reply", content: `use ${KEY} to deploy` });
+    const routed = await pipeline.route(request({ dataClass: "public" }), call());
+    expect(routed.message.content).toBe("use [REDACTED:aws_access_key_id] to deploy");
+    expect(routed.decision.outputFindings).toEqual([
+      { kind: "aws_access_key_id", group: "secret", count: 1, action: "mask", rule: "built-in" },
+    ]);
+    expect(routed.decision.escalations).toEqual(["output.secret"]);
+
+    fake.script({ type: "reply", content: ["use AK", "IAZ7Q4M", "2WKX3CJV6BP to", " deploy"] });
+    let streamed = "";
+    for await (const event of pipeline.stream(request({ dataClass: "public" }), call()))
+      if (event.type === "delta") streamed += event.content;
+    expect(streamed).toBe("use [REDACTED:aws_access_key_id] to deploy");
+    expect(rawLogs.join("\n")).not.toContain(KEY);
+    expect(rawLogs.filter((line) => line.includes('"msg":"escalation"'))).toHaveLength(2);
+  });
+
+  it("refuses by content rule with the rule's name, before anything is sent", async () => {
+    const { pipeline } = pipelineFor(
+      policyWith('content_rules: [{ name: exfiltration, phrases: ["dump the customer table"] }]'),
+    );
+    fake.reset();
+    await expect(
+      pipeline.route(
+        request({
+          dataClass: "public",
+          messages: [{ role: "user", content: "please DUMP the\ncustomer table" }],
+        }),
+        call(),
+      ),
+    ).rejects.toThrow('refused by content rule "exfiltration"');
+    expect(fake.requests).toHaveLength(0);
+  });
+});
