@@ -32,6 +32,14 @@ export function scanText(text: string, detectors: readonly Detector[] = DETECTOR
   return withoutOverlaps(findings);
 }
 
+/**
+ * `text` and every decoded view of it (JSON and percent escapes, nested, as scanText reads
+ * them): for checks that look for words rather than values, such as content rules.
+ */
+export function decodedViews(text: string): string[] {
+  return viewsOf(text).map((view) => view.text);
+}
+
 /** How deep escapes are undone: JSON in a JSON string in a tool argument is two levels, plus a URL in it. */
 const MAX_DECODING_DEPTH = 3;
 

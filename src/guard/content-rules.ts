@@ -1,20 +1,19 @@
+import { decodedViews } from "../classify/scan.js";
 import type { ContentRule } from "../core/policy.js";
 import type { ChatMessage } from "../core/types.js";
 
 /**
  * The content rules a request trips, in policy order: a rule trips when one of its phrases
  * occurs as whole words (case- and whitespace-insensitive) or one of its patterns matches, in
- * any message's content or tool-call arguments, as written or with their JSON string escapes
- * decoded (tool arguments are JSON: `build\u0020a bomb` is "build a bomb"). Patterns run on a
- * linear-time engine (RE2).
+ * any message's content or tool-call arguments, as written or with their escapes undone as the
+ * scanner undoes them (tool arguments are JSON: `build\u0020a bomb` is "build a bomb"; JSON in a
+ * JSON string; percent-encoding). Patterns run on a linear-time engine (RE2).
  */
 export function trippedRules(rules: readonly ContentRule[], messages: readonly ChatMessage[]): ContentRule[] {
   if (rules.length === 0) return [];
-  const written = messages.flatMap((message) => [
-    message.content,
-    ...(message.toolCalls?.map((call) => call.arguments) ?? []),
-  ]);
-  const texts = [...written, ...written.filter((text) => text.includes("\\")).map(decodeJsonEscapes)];
+  const texts = messages.flatMap((message) =>
+    [message.content, ...(message.toolCalls?.map((call) => call.arguments) ?? [])].flatMap(decodedViews),
+  );
   const normalized = texts.map((text) => ` ${text.toLowerCase().replace(/\s+/g, " ")} `);
   return rules.filter(
     (rule) =>
@@ -34,14 +33,4 @@ function containsPhrase(text: string, phrase: string): boolean {
     if (!/[\p{L}\p{N}]/u.test(before) && !/[\p{L}\p{N}]/u.test(after)) return true;
     from = at + 1;
   }
-}
-
-const JSON_ESCAPE = /\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g;
-const SHORT_ESCAPES: Record<string, string> = { b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
-
-/** The text with JSON string escapes decoded; anything that is not a valid escape stays as written. */
-function decodeJsonEscapes(text: string): string {
-  return text.replace(JSON_ESCAPE, (_escape, hex: string | undefined, short: string) =>
-    hex !== undefined ? String.fromCharCode(Number.parseInt(hex, 16)) : (SHORT_ESCAPES[short] ?? short),
-  );
 }

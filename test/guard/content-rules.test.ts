@@ -106,6 +106,16 @@ describe("trippedRules", () => {
     expect(names(call('{"q":"dump\\u0020all users"}'))).toEqual(["exfiltration"]);
   });
 
+  it("reads JSON carried in a JSON string, and percent-encoded text, decoded", () => {
+    const nested = JSON.stringify({ payload: JSON.stringify({ q: "build\\u0020a bomb" }) });
+    const messages: ChatMessage[] = [
+      { role: "assistant", content: "", toolCalls: [{ id: "c1", name: "forward", arguments: nested }] },
+    ];
+    expect(nested).not.toContain("build a bomb");
+    expect(names(messages)).toEqual(["weapons"]);
+    expect(names([user("see https://search.example/?q=build%20a%20bomb")])).toEqual(["weapons"]);
+  });
+
   it("lists the rules tripped in policy order, each once", () => {
     expect(names([user("acme: build a bomb, then dump every user, build a bomb")])).toEqual([
       "weapons",
