@@ -103,8 +103,39 @@ export function maskFindings(
   return out + text.slice(at);
 }
 
-const SECRET_KEY =
-  /pass(?:word|wd|phrase)?|pwd|secret|token|api[-_]?key|apikey|auth|credential|private[-_]?key|session|cookie/i;
+/** Words of a key that name a secret (`db_password`, `apiKey`, `X-Auth-Token`), compared word by word. */
+const SECRET_WORDS = new Set([
+  "password",
+  "passwd",
+  "pwd",
+  "passphrase",
+  "secret",
+  "token",
+  "apikey",
+  "auth",
+  "authorization",
+  "credential",
+  "credentials",
+  "cookie",
+  "privatekey",
+]);
+/** Two-word names: `api_key`, `private-key`, `accessKey`. */
+const SECRET_PAIRS = new Set(["api key", "private key", "access key", "secret key", "session key"]);
+
+/**
+ * Whether a key names a secret: split into words at `_`, `-`, `.`, spaces and camelCase humps,
+ * so `author`, `max_tokens` and `session_id` are not, and `dbPassword` and `x-api-key` are.
+ */
+function namesSecret(key: string): boolean {
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  return words.some(
+    (word, index) => SECRET_WORDS.has(word) || SECRET_PAIRS.has(`${word} ${words[index + 1] ?? ""}`),
+  );
+}
 
 /** JSON arguments with the values of secret-named keys blanked; text that is not JSON as it was. */
 function withoutSecretKeys(argumentsText: string): string {
@@ -118,7 +149,7 @@ function withoutSecretKeys(argumentsText: string): string {
     if (Array.isArray(value)) return value.map(blank);
     if (value === null || typeof value !== "object") return value;
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) ? "[REDACTED]" : blank(item)]),
+      Object.entries(value).map(([key, item]) => [key, namesSecret(key) ? "[REDACTED]" : blank(item)]),
     );
   };
   return JSON.stringify(blank(parsed));

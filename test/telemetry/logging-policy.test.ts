@@ -231,6 +231,45 @@ describe("loggableText", () => {
       });
     });
 
+    it("denylist_secrets: reads keys word by word, so author, max_tokens and session_id stay", () => {
+      const keyed: ChatMessage[] = [
+        {
+          role: "assistant",
+          content: "",
+          toolCalls: [
+            {
+              id: "c1",
+              name: "call",
+              arguments: JSON.stringify({
+                author: "ann",
+                max_tokens: 5,
+                session_id: "s1",
+                token_count: 2,
+                dbPassword: "p",
+                "x-api-key": "k",
+                AUTH_TOKEN: "t",
+                privateKey: "pk",
+              }),
+            },
+          ],
+        },
+      ];
+      const text = loggableText(policy({ storePrompts: "full", storeToolArgs: "denylist_secrets" }), {
+        messages: keyed,
+        entities: [],
+      });
+      expect(JSON.parse(text.prompt?.[0]?.toolCalls?.[0]?.arguments ?? "")).toEqual({
+        author: "ann",
+        max_tokens: 5,
+        session_id: "s1",
+        token_count: "[REDACTED]",
+        dbPassword: "[REDACTED]",
+        "x-api-key": "[REDACTED]",
+        AUTH_TOKEN: "[REDACTED]",
+        privateKey: "[REDACTED]",
+      });
+    });
+
     it("denylist_secrets: leaves arguments that are not JSON as they are", () => {
       const raw: ChatMessage[] = [
         {
