@@ -42,28 +42,56 @@ export function decodedViews(text: string): string[] {
 
 /** How deep escapes are undone: JSON in a JSON string in a tool argument is two levels, plus a URL in it. */
 const MAX_DECODING_DEPTH = 3;
+/**
+ * How far around an escape a decoded view reaches. A value that needs decoding to be seen holds
+ * an escape, and values are shorter than this (a PEM block is longer, but its escaped line
+ * breaks come every 64 characters, so its windows join): text far from every escape reads the
+ * same decoded, and is not scanned again.
+ */
+const WINDOW = 512;
+
+interface ScanView {
+  text: string;
+  /** For each code unit of the view (and one past its end), where it is in the original; none for the original. */
+  offsets?: Int32Array;
+  depth: number;
+}
 
 /**
- * The text as given, and each decoding of it that changes something: JSON escapes, percent
- * escapes, and those applied again to what they produced (a JSON document carried as a string
- * inside tool arguments is escaped twice), up to MAX_DECODING_DEPTH. A decoded view exists only
- * when its text holds a real escape (a stray `\` or `%` is common in code), and maps each of
+ * The text as given, and decoded views of it: JSON escapes, percent escapes, and those applied
+ * again to what they produced (a JSON document carried as a string inside tool arguments is
+ * escaped twice), up to MAX_DECODING_DEPTH. A decoded view covers the stretches within WINDOW of
+ * a real escape (a stray `\` or `%` is common in code and decodes to nothing), and maps each of
  * its offsets back to the original text.
  */
-function viewsOf(text: string): { text: string; offsets?: Int32Array }[] {
-  const views: { text: string; offsets?: Int32Array; depth: number }[] = [{ text, depth: 0 }];
+function viewsOf(text: string): ScanView[] {
+  const views: ScanView[] = [{ text, depth: 0 }];
   for (let index = 0; index < views.length; index++) {
-    const view = views[index] as (typeof views)[number];
+    const view = views[index] as ScanView;
     if (view.depth >= MAX_DECODING_DEPTH) continue;
-    for (const [test, all, decodeOne] of DECODERS) {
-      if (!test.test(view.text)) continue;
-      const decoded = decode(view.text, all, decodeOne);
-      const outer = view.offsets;
-      const offsets = outer ? decoded.offsets.map((at) => outer[at] as number) : decoded.offsets;
-      views.push({ text: decoded.text, offsets, depth: view.depth + 1 });
-    }
+    for (const [all, decodeOne] of DECODERS)
+      for (const [from, to] of windowsAround(view.text, all)) {
+        const decoded = decode(view.text.slice(from, to), all, decodeOne);
+        const outer = view.offsets;
+        const offsets = decoded.offsets.map((at) => (outer ? (outer[from + at] as number) : from + at));
+        views.push({ text: decoded.text, offsets, depth: view.depth + 1 });
+      }
   }
   return views;
+}
+
+/** Stretches of `text` within WINDOW of a match of `escapes` (global), merged, in order. */
+function windowsAround(text: string, escapes: RegExp): [number, number][] {
+  const windows: [number, number][] = [];
+  escapes.lastIndex = 0;
+  for (let match = escapes.exec(text); match !== null; match = escapes.exec(text)) {
+    const from = Math.max(0, match.index - WINDOW);
+    const to = Math.min(text.length, escapes.lastIndex + WINDOW);
+    const last = windows.at(-1);
+    if (last && from <= last[1]) last[1] = to;
+    else windows.push([from, to]);
+  }
+  return windows;
 }
 
 /**
@@ -103,14 +131,12 @@ interface View {
   offsets: Int32Array;
 }
 
-const JSON_ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/;
-const JSON_ESCAPE_GLOBAL = new RegExp(JSON_ESCAPE.source, "g");
-const PERCENT_ESCAPE = /%(?:[2-7][0-9a-fA-F]|0[9aAdD])/;
-const PERCENT_ESCAPE_GLOBAL = new RegExp(PERCENT_ESCAPE.source, "g");
+const JSON_ESCAPE_GLOBAL = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/g;
+const PERCENT_ESCAPE_GLOBAL = /%(?:[2-7][0-9a-fA-F]|0[9aAdD])/g;
 
-const DECODERS: ReadonlyArray<[RegExp, RegExp, (sequence: string) => string]> = [
-  [JSON_ESCAPE, JSON_ESCAPE_GLOBAL, jsonEscapeValue],
-  [PERCENT_ESCAPE, PERCENT_ESCAPE_GLOBAL, percentEscapeValue],
+const DECODERS: ReadonlyArray<[RegExp, (sequence: string) => string]> = [
+  [JSON_ESCAPE_GLOBAL, jsonEscapeValue],
+  [PERCENT_ESCAPE_GLOBAL, percentEscapeValue],
 ];
 
 const SHORT_ESCAPES: Record<string, string> = {
