@@ -1,26 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
-import type { Detector } from "../../src/classify/detectors/detector.js";
 import type { RedactedValue } from "../../src/core/call.js";
 import { createOutputFilter, type OutputFilter } from "../../src/execute/output-filter.js";
 
 // The filter's masking mechanics (holding back, context, counting) run here over two stand-in
 // secret detectors; output-filter-masking.test.ts runs the same cases over the real ones.
-vi.mock("../../src/classify/detectors/detectors.js", () => {
-  const byPattern = (kind: string, pattern: RegExp): Detector => ({
-    kind,
-    group: "secret",
-    find: (text) =>
-      [...text.matchAll(pattern)].map((match) => {
-        const [start, end] = match.indices?.[1] ?? [0, 0];
-        return { start, end, score: 1 };
-      }),
-  });
-  const detectors: Detector[] = [
-    byPattern("aws_access_key_id", /(?<![A-Za-z0-9])(AKIA[A-Z0-9]{16})(?![A-Za-z0-9])/dg),
-    byPattern("password", /password\s{0,4}[=:]\s{0,4}([^\s"',;]{1,128})/dgi),
-  ];
-  return { DETECTORS: detectors };
-});
+vi.mock("../../src/classify/detectors/detectors.js", async () => ({
+  DETECTORS: (await import("../helpers/stand-in-detectors.js")).STAND_IN_DETECTORS,
+}));
 
 const email = (value: string): RedactedValue => ({ value, kind: "email", group: "pii" });
 

@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
 import { classify } from "../../src/classify/classify.js";
-import type { Detector } from "../../src/classify/detectors/detector.js";
 import { parsePolicy } from "../../src/config/load-policy.js";
 import { PolicyDeniedError } from "../../src/core/errors.js";
 import type { Policy } from "../../src/core/policy.js";
@@ -11,23 +10,9 @@ import { identify } from "../../src/identify/identify.js";
 import { call, request } from "../helpers/pipeline.js";
 
 // Two stand-in detectors, so the policy can name their kinds and classify finds something.
-vi.mock("../../src/classify/detectors/detectors.js", () => {
-  const byPattern = (kind: string, group: "pii" | "secret", pattern: RegExp): Detector => ({
-    kind,
-    group,
-    find: (text) =>
-      [...text.matchAll(pattern)].map((match) => ({
-        start: match.index,
-        end: match.index + match[0].length,
-        score: 1,
-      })),
-  });
-  const detectors: Detector[] = [
-    byPattern("aws_access_key_id", "secret", /\bAKIA[A-Z0-9]{16}\b/g),
-    byPattern("email", "pii", /\b[a-z0-9.]{1,64}@[a-z0-9.]{1,64}\.[a-z]{2,8}\b/g),
-  ];
-  return { DETECTORS: detectors };
-});
+vi.mock("../../src/classify/detectors/detectors.js", async () => ({
+  DETECTORS: (await import("../helpers/stand-in-detectors.js")).STAND_IN_DETECTORS,
+}));
 
 const KEY_ID = "AKIAIOSFODNN7EXAMPLE";
 

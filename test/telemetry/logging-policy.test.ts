@@ -1,28 +1,13 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
-import type { Detector } from "../../src/classify/detectors/detector.js";
 import type { LoggingPolicy } from "../../src/core/policy.js";
 import type { ChatMessage, Entity } from "../../src/core/types.js";
 import { loggableText, maskFindings } from "../../src/telemetry/logging-policy.js";
 
 // The answer is scanned where it is logged: two stand-in detectors find something in it.
-vi.mock("../../src/classify/detectors/detectors.js", () => {
-  const byPattern = (kind: string, group: "pii" | "secret", pattern: RegExp): Detector => ({
-    kind,
-    group,
-    find: (text) =>
-      [...text.matchAll(pattern)].map((match) => ({
-        start: match.index,
-        end: match.index + match[0].length,
-        score: 1,
-      })),
-  });
-  const detectors: Detector[] = [
-    byPattern("aws_access_key_id", "secret", /\bAKIA[A-Z0-9]{16}\b/g),
-    byPattern("email", "pii", /\b[a-z0-9.]{1,64}@[a-z0-9.]{1,64}\.[a-z]{2,8}\b/g),
-  ];
-  return { DETECTORS: detectors };
-});
+vi.mock("../../src/classify/detectors/detectors.js", async () => ({
+  DETECTORS: (await import("../helpers/stand-in-detectors.js")).STAND_IN_DETECTORS,
+}));
 
 const KEY_ID = "AKIAIOSFODNN7EXAMPLE";
 const HASH_KEY = "0123456789abcdef";
