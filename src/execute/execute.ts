@@ -118,7 +118,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       // A hosted provider gets the redacted request (when anything was redacted); the answer
       // then has its tokens restored. Every answer has the secrets the model wrote masked.
       const redaction = sendsOutside(target.provider, input.lease) ? input.safeguards.redaction : undefined;
-      const filter = createOutputFilter(redaction?.vault);
+      const filter = createOutputFilter(redaction?.vault, { incremental: deliver });
       let receivedCharacters = 0;
       let gap: Timer | undefined;
       let started = false;

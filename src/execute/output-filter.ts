@@ -20,6 +20,9 @@ import type { RedactedValue } from "../core/call.js";
  * Holding back costs the caller at most one unfinished word of latency, and only for words that
  * look like code or keys. Masking runs on the model's own words, before restoring: what is
  * restored is the caller's own value, going back to the caller.
+ *
+ * `incremental: false` (Route, where nobody waits for a delta) holds everything to the end and
+ * scans the answer once, in MAX_HELD pieces cut at word boundaries.
  */
 export interface OutputFilter {
   /** What of the text so far may be released: possibly empty (held back), possibly more than `delta`. */
@@ -38,15 +41,19 @@ const MAX_HELD = 16 * 1024;
 const CONTEXT = 64;
 const MASK_FORMAT = (kind: string) => `[REDACTED:${kind}]`;
 
-export function createOutputFilter(vault: ReadonlyMap<string, RedactedValue> | undefined): OutputFilter {
+export function createOutputFilter(
+  vault: ReadonlyMap<string, RedactedValue> | undefined,
+  options: { incremental: boolean } = { incremental: true },
+): OutputFilter {
   const masked = new Map<string, number>();
   const onMask = (kind: string) => masked.set(kind, (masked.get(kind) ?? 0) + 1);
-  const textChannel = channel(vault, false, onMask);
+  const channel = (json: boolean) => createChannel(vault, json, options.incremental, onMask);
+  const textChannel = channel(false);
   const toolChannels = new Map<number, ReturnType<typeof channel>>();
   const toolChannel = (index: number) => {
     let found = toolChannels.get(index);
     if (!found) {
-      found = channel(vault, true, onMask);
+      found = channel(true);
       toolChannels.set(index, found);
     }
     return found;
@@ -62,12 +69,13 @@ export function createOutputFilter(vault: ReadonlyMap<string, RedactedValue> | u
   };
 }
 
-function channel(
+function createChannel(
   vault: ReadonlyMap<string, RedactedValue> | undefined,
   json: boolean,
+  incremental: boolean,
   onMask: (kind: string) => void,
 ) {
-  const masker = maskStage(onMask, json);
+  const masker = maskStage(onMask, json, incremental);
   const restorer = vault && vault.size > 0 ? restoreStage(vault, json) : undefined;
   return {
     push(delta: string): string {
@@ -82,7 +90,7 @@ function channel(
 }
 
 /** `json`: tool-call arguments, where JSON punctuation also ends a word (values stream one by one). */
-function maskStage(onMask: (kind: string) => void, json: boolean) {
+function maskStage(onMask: (kind: string) => void, json: boolean, incremental: boolean) {
   let pending = "";
   let context = "";
   const release = (segment: string): string => {
@@ -104,6 +112,13 @@ function maskStage(onMask: (kind: string) => void, json: boolean) {
   return {
     push(delta: string): string {
       pending += delta;
+      if (!incremental) {
+        if (pending.length <= MAX_HELD) return "";
+        const cut = lastSeparatorEnd(pending, json) || pending.length;
+        const segment = pending.slice(0, cut);
+        pending = pending.slice(cut);
+        return release(segment);
+      }
       const wordStart = lastSeparatorEnd(pending, json);
       // With no separator in what is pending, its word goes on from what was released last: a
       // key sent a letter at a time is one word ("AK…"), not a run of plain one-letter words.

@@ -199,6 +199,14 @@ describe("createOutputFilter", () => {
     });
   });
 
+  it("without increments (Route) releases nothing until the end, then the whole answer masked and restored", () => {
+    const filter = createOutputFilter(VAULT, { incremental: false });
+    const pieces = ["Mail <EMA", "IL_1> now; the key is AKIAIOSF", "ODNN7EXAMPLE. Done"];
+    expect(pieces.map((piece) => filter.text(piece))).toEqual(["", "", ""]);
+    expect(filter.end().text).toBe("Mail ann@example.com now; the key is [REDACTED:aws_access_key_id]. Done");
+    expect(filter.masked).toEqual(new Map([["aws_access_key_id", 1]]));
+  });
+
   it("counts nothing masked when the answer has no secret", () => {
     const filter = createOutputFilter(VAULT);
     textThrough(filter, ["A plain answer, <EMAIL_1> included."]);
