@@ -40,17 +40,28 @@ export function classify(request: IdentifiedRequest, policy: Policy): Classifica
   };
 }
 
-/** Every finding in the request, message by message, in the order they appear. */
-export function findEntities(request: { messages: IdentifiedRequest["messages"] }): Entity[] {
+/**
+ * Every finding in what the request would send a provider, in order: each message's content and
+ * tool-call arguments, then each tool's description and parameter schema (as JSON), then the
+ * stop sequences. Fields outside the messages have `message: -1`.
+ */
+export function findEntities(request: Pick<IdentifiedRequest, "messages" | "tools" | "params">): Entity[] {
   const entities: Entity[] = [];
+  const scan = (text: string, message: number, field: string) => {
+    for (const finding of scanText(text)) entities.push({ ...finding, message, field });
+  };
   request.messages.forEach((message, index) => {
-    const scan = (text: string, field: string) => {
-      for (const finding of scanText(text)) entities.push({ ...finding, message: index, field });
-    };
-    if (message.content) scan(message.content, "content");
+    if (message.content) scan(message.content, index, "content");
     message.toolCalls?.forEach((call, callIndex) => {
-      scan(call.arguments, `tool_calls[${callIndex}].arguments`);
+      scan(call.arguments, index, `tool_calls[${callIndex}].arguments`);
     });
+  });
+  request.tools.forEach((tool, index) => {
+    if (tool.description) scan(tool.description, -1, `tools[${index}].description`);
+    scan(JSON.stringify(tool.parameters), -1, `tools[${index}].parameters`);
+  });
+  request.params.stop.forEach((sequence, index) => {
+    scan(sequence, -1, `params.stop[${index}]`);
   });
   return entities;
 }

@@ -138,11 +138,17 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
         try {
           const parts = verdict.adapter.stream(
             providerCall(
-              { ...input.request, messages: redaction?.messages ?? input.request.messages },
+              redaction
+                ? {
+                    ...input.request,
+                    messages: redaction.messages,
+                    params: { ...input.request.params, stop: redaction.stop },
+                  }
+                : input.request,
               input.admission,
               target.model,
               attemptSignal,
-              input.safeguards.tools,
+              redaction?.tools ?? input.safeguards.tools,
             ),
           );
           for await (const part of parts) {

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { RedactedValue, Redaction } from "../core/call.js";
 import type { RedactionForm } from "../core/policy.js";
-import type { ChatMessage, Entity } from "../core/types.js";
+import type { ChatMessage, Entity, ToolSpec } from "../core/types.js";
 
 /** A finding to replace, with the form its rule asks for. */
 export interface RedactTarget {
@@ -21,7 +21,7 @@ export interface RedactTarget {
  * JSON. Returns undefined when there is nothing to replace.
  */
 export function redact(
-  messages: readonly ChatMessage[],
+  request: { messages: readonly ChatMessage[]; tools: readonly ToolSpec[]; stop: readonly string[] },
   targets: readonly RedactTarget[],
   hashKey: string | undefined,
 ): Redaction | undefined {
@@ -79,7 +79,7 @@ export function redact(
     return out + text.slice(at);
   };
 
-  const redacted = messages.map((message, index) => {
+  const messages = request.messages.map((message, index) => {
     const content = replace(message.content, index, "content", false);
     const toolCalls = message.toolCalls?.map((call, callIndex) => ({
       ...call,
@@ -87,7 +87,17 @@ export function redact(
     }));
     return { ...message, content, ...(toolCalls && { toolCalls }) };
   });
-  return count === 0 ? undefined : { messages: redacted, count, vault };
+  const tools = request.tools.map((tool, index) => {
+    const description = replace(tool.description, -1, `tools[${index}].description`, false);
+    const schema = JSON.stringify(tool.parameters);
+    const redactedSchema = replace(schema, -1, `tools[${index}].parameters`, true);
+    // Tokens replace spans inside the schema's JSON strings and need no escaping: it parses again.
+    const parameters =
+      redactedSchema === schema ? tool.parameters : (JSON.parse(redactedSchema) as ToolSpec["parameters"]);
+    return { ...tool, description, parameters };
+  });
+  const stop = request.stop.map((sequence, index) => replace(sequence, -1, `params.stop[${index}]`, false));
+  return count === 0 ? undefined : { messages, tools, stop, count, vault };
 }
 
 /** A value as written inside a JSON string, decoded (`a\u0040b.com` is `a@b.com`). */

@@ -63,15 +63,27 @@ export function guardRequest(input: RequestGuardInput): Safeguards {
     }
   }
 
-  const { offered, withheld } = offeredTools(request, policy);
-  decision.withheldTools.push(...withheld);
-
   const targets: RedactTarget[] = classification.entities.flatMap((entity) => {
     const rule = detectRuleFor(policy.detection, entity.kind, entity.group);
     return rule.action === "redact" ? [{ entity, form: rule.form }] : [];
   });
-  const redaction = redact(request.messages, targets, policy.logging.hashKey);
-  return { tools: offered, ...(redaction && { redaction }) };
+  const redaction = redact(
+    { messages: request.messages, tools: request.tools, stop: request.params.stop },
+    targets,
+    policy.logging.hashKey,
+  );
+  const { offered, withheld } = offeredTools(request, policy);
+  decision.withheldTools.push(...withheld);
+  return {
+    tools: offered,
+    ...(redaction && {
+      // Hosted attempts get the offered tools as redacted (tools are withheld by name).
+      redaction: {
+        ...redaction,
+        tools: redaction.tools.filter((tool) => offered.some((o) => o.name === tool.name)),
+      },
+    }),
+  };
 }
 
 /** The request's tools less the writing ones (per the policy's `tools:`) it did not approve. */

@@ -21,7 +21,7 @@ import {
  * provider received, every log line and every decision are searched for the value.
  */
 
-type Placement = "user" | "system" | "tool-arguments";
+type Placement = "user" | "system" | "tool-arguments" | "tool-description";
 
 interface Case {
   planted: Planted;
@@ -38,7 +38,7 @@ const aCase = (values: fc.Arbitrary<Planted>) =>
     how: encoding,
     before: filler,
     after: filler,
-    placement: fc.constantFrom<Placement>("user", "system", "tool-arguments"),
+    placement: fc.constantFrom<Placement>("user", "system", "tool-arguments", "tool-description"),
     mode: fc.constantFrom<"route" | "stream">("route", "stream"),
   });
 
@@ -63,6 +63,12 @@ function requestFor(c: Case): LlmRequest {
             { role: "user", content: "go on" },
           ]
         : [{ role: "user", content: text }];
+  if (c.placement === "tool-description")
+    return request({
+      messages: [{ role: "user", content: "save it" }],
+      tools: [{ name: "save_note", description: text, parameters: { type: "object" } }],
+      dataClass: "public",
+    });
   return request({ messages, dataClass: "public" });
 }
 
@@ -207,11 +213,13 @@ describe("planted sensitive values", () => {
         expect(outcome.decision.attempts[0]?.redacted).toBeGreaterThan(0);
         // The echoed tokens come back as the values the caller sent.
         const sent = requestFor(c).messages;
+        // (A tool's description does not come back: the model echoes messages only.)
         if (c.placement === "tool-arguments")
           expect(JSON.parse(outcome.answer?.toolCalls?.[0]?.arguments ?? "null")).toEqual(
             JSON.parse(sent[1]?.toolCalls?.[0]?.arguments ?? ""),
           );
-        else expect(outcome.answer?.content).toBe(sent.map((m) => m.content).join(" | "));
+        else if (c.placement !== "tool-description")
+          expect(outcome.answer?.content).toBe(sent.map((m) => m.content).join(" | "));
         expect(containsValue([JSON.stringify(outcome.decision)], c.planted.value)).toBe(false);
         if (c.planted.group === "secret") expect(containsValue(outcome.logs, c.planted.value)).toBe(false);
       }),

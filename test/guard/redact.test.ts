@@ -34,9 +34,16 @@ function at(
 
 const user = (content: string): ChatMessage => ({ role: "user", content });
 
+/** Redaction of messages alone (no tools, no stop sequences). */
+const redactMessages = (
+  messages: readonly ChatMessage[],
+  targets: Parameters<typeof redact>[1],
+  key: string | undefined,
+) => redact({ messages, tools: [], stop: [] }, targets, key);
+
 describe("redact", () => {
   it("returns undefined when there is nothing to redact", () => {
-    expect(redact([user("nothing here")], [], KEY)).toBeUndefined();
+    expect(redactMessages([user("nothing here")], [], KEY)).toBeUndefined();
   });
 
   it("returns undefined when no target lies in a field the messages have", () => {
@@ -49,7 +56,7 @@ describe("redact", () => {
       end: 4,
       score: 1,
     };
-    expect(redact([user("a@b.c")], [{ entity, form: "placeholder" }], KEY)).toBeUndefined();
+    expect(redactMessages([user("a@b.c")], [{ entity, form: "placeholder" }], KEY)).toBeUndefined();
   });
 
   it("gives the same value the same token within a call, across messages and fields", () => {
@@ -62,7 +69,7 @@ describe("redact", () => {
       },
       user("ann@example.com again, and bob@example.com"),
     ];
-    const result = redact(
+    const result = redactMessages(
       messages,
       [
         at(messages, "ann@example.com"),
@@ -87,7 +94,7 @@ describe("redact", () => {
 
   it("numbers tokens per kind, in order of appearance", () => {
     const messages = [user("a@x.io pays with 4111 1111 1111 1111, then b@x.io")];
-    const result = redact(
+    const result = redactMessages(
       messages,
       [at(messages, "a@x.io"), at(messages, "4111 1111 1111 1111", { kind: "card" }), at(messages, "b@x.io")],
       KEY,
@@ -97,14 +104,14 @@ describe("redact", () => {
 
   it("leaves the caller's messages untouched", () => {
     const messages = [user("mail a@x.io")];
-    redact(messages, [at(messages, "a@x.io")], KEY);
+    redactMessages(messages, [at(messages, "a@x.io")], KEY);
     expect(messages[0]?.content).toBe("mail a@x.io");
   });
 
   describe("hash form", () => {
     const messages = [user("a@x.io and b@x.io and a@x.io")];
     const targets = (key: string) =>
-      redact(
+      redactMessages(
         messages,
         [
           at(messages, "a@x.io", { form: "hash" }),
@@ -140,7 +147,7 @@ describe("redact", () => {
   describe("mask form", () => {
     it("stars letters and digits but the last four, keeping separators", () => {
       const messages = [user("card 4111-1111-1111-1234 and mail jon@x.io")];
-      const result = redact(
+      const result = redactMessages(
         messages,
         [
           at(messages, "4111-1111-1111-1234", { kind: "card", form: "mask" }),
@@ -153,7 +160,7 @@ describe("redact", () => {
 
     it("keeps short values as they are and puts nothing in the vault", () => {
       const messages = [user("pin 12-3")];
-      const result = redact(messages, [at(messages, "12-3", { kind: "pin", form: "mask" })], KEY);
+      const result = redactMessages(messages, [at(messages, "12-3", { kind: "pin", form: "mask" })], KEY);
       expect(result?.messages[0]?.content).toBe("pin 12-3");
       expect(result?.vault.size).toBe(0);
       expect(result?.count).toBe(1);
@@ -168,7 +175,7 @@ describe("redact", () => {
 
     it("replaces a value written with JSON escapes and stays valid JSON; the vault holds the decoded value", () => {
       const messages = call('{"to":"a\\u0040b.com","cc":"x\\"y@b.com"}');
-      const result = redact(
+      const result = redactMessages(
         messages,
         [at(messages, "a\\u0040b.com", { field }), at(messages, 'x\\"y@b.com', { field })],
         KEY,
@@ -181,7 +188,7 @@ describe("redact", () => {
 
     it("gives the escaped and the plain spelling of one value the same token", () => {
       const messages: ChatMessage[] = [user("a@b.com"), ...call('{"to":"a\\u0040b.com"}')];
-      const result = redact(
+      const result = redactMessages(
         messages,
         [at(messages, "a@b.com"), at(messages, "a\\u0040b.com", { message: 1, field })],
         KEY,
@@ -193,7 +200,7 @@ describe("redact", () => {
 
     it("masks a value holding JSON escapes and still yields valid JSON", () => {
       const messages = call('{"address":"1 Main St\\nSpringfield"}');
-      const result = redact(
+      const result = redactMessages(
         messages,
         [at(messages, "1 Main St\\nSpringfield", { kind: "address", field, form: "mask" })],
         KEY,
@@ -213,7 +220,11 @@ describe("redact", () => {
           ],
         },
       ];
-      const result = redact(messages, [at(messages, "a@b.com", { field: "tool_calls[1].arguments" })], KEY);
+      const result = redactMessages(
+        messages,
+        [at(messages, "a@b.com", { field: "tool_calls[1].arguments" })],
+        KEY,
+      );
       expect(result?.messages[0]?.toolCalls).toEqual([
         { id: "c1", name: "lookup", arguments: '{"q":"weather"}' },
         { id: "c2", name: "send", arguments: '{"to":"<EMAIL_1>"}' },
@@ -224,7 +235,7 @@ describe("redact", () => {
   describe("overlapping and adjacent entities", () => {
     it("replaces adjacent entities each with its own token", () => {
       const messages = [user("a@x.io4111111111111111")];
-      const result = redact(
+      const result = redactMessages(
         messages,
         [at(messages, "4111111111111111", { kind: "card" }), at(messages, "a@x.io")],
         KEY,
@@ -234,7 +245,7 @@ describe("redact", () => {
 
     it("replaces the first of two overlapping entities once and counts only what it replaced", () => {
       const messages = [user("call +1 555 0100 1234 now")];
-      const result = redact(
+      const result = redactMessages(
         messages,
         [at(messages, "+1 555 0100", { kind: "phone" }), at(messages, "0100 1234", { kind: "card" })],
         KEY,
@@ -242,6 +253,67 @@ describe("redact", () => {
       expect(result?.messages[0]?.content).toBe("call <PHONE_1> 1234 now");
       expect(result?.count).toBe(1);
       expect([...(result?.vault.keys() ?? [])]).toEqual(["<PHONE_1>"]);
+    });
+  });
+
+  describe("what else goes to a provider", () => {
+    it("replaces values in tool descriptions, tool schemas (which stay JSON) and stop sequences", () => {
+      const key = "AKIAIOSFODNN7EXAMPLE";
+      const tools = [
+        {
+          name: "deploy",
+          description: `deploys with ${key}`,
+          parameters: { type: "object", properties: { to: { type: "string", default: "ops@example.com" } } },
+        },
+      ];
+      const schema = JSON.stringify(tools[0]?.parameters);
+      const emailAt = schema.indexOf("ops@example.com");
+      const targets: RedactTarget[] = [
+        {
+          entity: {
+            kind: "aws_access_key_id",
+            group: "secret",
+            message: -1,
+            field: "tools[0].description",
+            start: 13,
+            end: 33,
+            score: 1,
+          },
+          form: "placeholder",
+        },
+        {
+          entity: {
+            kind: "email",
+            group: "pii",
+            message: -1,
+            field: "tools[0].parameters",
+            start: emailAt,
+            end: emailAt + 15,
+            score: 1,
+          },
+          form: "placeholder",
+        },
+        {
+          entity: {
+            kind: "aws_access_key_id",
+            group: "secret",
+            message: -1,
+            field: "params.stop[0]",
+            start: 0,
+            end: 20,
+            score: 1,
+          },
+          form: "placeholder",
+        },
+      ];
+      const result = redact({ messages: [user("go")], tools, stop: [key] }, targets, KEY);
+      expect(result?.tools[0]?.description).toBe("deploys with <AWS_ACCESS_KEY_ID_1>");
+      expect(result?.tools[0]?.parameters).toEqual({
+        type: "object",
+        properties: { to: { type: "string", default: "<EMAIL_1>" } },
+      });
+      expect(result?.stop).toEqual(["<AWS_ACCESS_KEY_ID_1>"]);
+      expect(result?.count).toBe(3);
     });
   });
 });

@@ -158,4 +158,20 @@ describe("governance in the pipeline", () => {
     ).rejects.toThrow('refused by content rule "exfiltration"');
     expect(fake.requests).toHaveLength(0);
   });
+
+  it("finds secrets in tool descriptions, schemas and stop sequences too, and never sends them out", async () => {
+    const tools = [{ name: "deploy", description: `deploys with ${KEY}`, parameters: { type: "object" } }];
+    const blocking = pipelineFor(policyWith(""));
+    fake.reset();
+    await expect(blocking.pipeline.route(request({ dataClass: "public", tools }), call())).rejects.toThrow(
+      "aws_access_key_id",
+    );
+    expect(fake.requests).toHaveLength(0);
+
+    const redacting = pipelineFor(policyWith("detect: { secret: { action: redact } }"));
+    await redacting.pipeline.route(request({ dataClass: "public", tools, params: { stop: [KEY] } }), call());
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]?.rawBody).not.toContain(KEY);
+    expect(fake.requests[0]?.rawBody).toContain("deploys with <AWS_ACCESS_KEY_ID_1>");
+  });
 });
