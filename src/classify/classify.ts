@@ -41,9 +41,10 @@ export function classify(request: IdentifiedRequest, policy: Policy): Classifica
 }
 
 /**
- * Every finding in what the request would send a provider, in order: each message's content and
- * tool-call arguments, then each tool's description and parameter schema (as JSON), then the
- * stop sequences. Fields outside the messages have `message: -1`.
+ * Every finding in what the request would send a provider, in order: each message's content,
+ * name, tool call id, and tool calls (arguments, id, name), then each tool's description and
+ * parameter schema (as JSON), then the stop sequences. Fields outside the messages have
+ * `message: -1`.
  */
 export function findEntities(request: Pick<IdentifiedRequest, "messages" | "tools" | "params">): Entity[] {
   const entities: Entity[] = [];
@@ -52,8 +53,13 @@ export function findEntities(request: Pick<IdentifiedRequest, "messages" | "tool
   };
   request.messages.forEach((message, index) => {
     if (message.content) scan(message.content, index, "content");
+    // Names and ids are sent too: a key pasted into one goes out as surely as in the content.
+    if (message.name) scan(message.name, index, "name");
+    if (message.toolCallId) scan(message.toolCallId, index, "tool_call_id");
     message.toolCalls?.forEach((call, callIndex) => {
       scan(call.arguments, index, `tool_calls[${callIndex}].arguments`);
+      scan(call.id, index, `tool_calls[${callIndex}].id`);
+      scan(call.name, index, `tool_calls[${callIndex}].name`);
     });
   });
   request.tools.forEach((tool, index) => {

@@ -196,7 +196,8 @@ export interface Entity {
   /** Index into the request's messages; -1 for a field outside them (a tool's schema, a stop sequence). */
   message: number;
   /**
-   * Where: in that message `content` or `tool_calls[N].arguments`; outside the messages
+   * Where: in that message `content`, `name`, `tool_call_id`, `tool_calls[N].arguments`,
+   * `tool_calls[N].id` or `tool_calls[N].name`; outside the messages
    * `tools[N].description`, `tools[N].parameters` (the schema as JSON) or `params.stop[N]`.
    */
   field: string;

@@ -82,10 +82,19 @@ export function redact(
   const messages = request.messages.map((message, index) => {
     const content = replace(message.content, index, "content", false);
     const toolCalls = message.toolCalls?.map((call, callIndex) => ({
-      ...call,
+      id: replace(call.id, index, `tool_calls[${callIndex}].id`, false),
+      name: replace(call.name, index, `tool_calls[${callIndex}].name`, false),
       arguments: replace(call.arguments, index, `tool_calls[${callIndex}].arguments`, true),
     }));
-    return { ...message, content, ...(toolCalls && { toolCalls }) };
+    return {
+      ...message,
+      content,
+      ...(message.name !== undefined && { name: replace(message.name, index, "name", false) }),
+      ...(message.toolCallId !== undefined && {
+        toolCallId: replace(message.toolCallId, index, "tool_call_id", false),
+      }),
+      ...(toolCalls && { toolCalls }),
+    };
   });
   const tools = request.tools.map((tool, index) => {
     const description = replace(tool.description, -1, `tools[${index}].description`, false);

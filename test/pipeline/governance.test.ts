@@ -174,4 +174,34 @@ describe("governance in the pipeline", () => {
     expect(fake.requests[0]?.rawBody).not.toContain(KEY);
     expect(fake.requests[0]?.rawBody).toContain("deploys with <AWS_ACCESS_KEY_ID_1>");
   });
+
+  it("finds a key pasted into a message's name or a tool call's id, and keeps the ids linked when redacted", async () => {
+    const conversation = {
+      dataClass: "public",
+      messages: [
+        { role: "user" as const, content: "run it", name: KEY },
+        {
+          role: "assistant" as const,
+          content: "",
+          toolCalls: [{ id: KEY, name: "run", arguments: "{}" }],
+        },
+        { role: "tool" as const, content: "done", toolCallId: KEY },
+      ],
+    };
+    const blocking = pipelineFor(policyWith(""));
+    fake.reset();
+    await expect(blocking.pipeline.route(request(conversation), call())).rejects.toThrow(
+      "aws_access_key_id (3)",
+    );
+    expect(fake.requests).toHaveLength(0);
+
+    const redacting = pipelineFor(policyWith("detect: { secret: { action: redact } }"));
+    await redacting.pipeline.route(request(conversation), call());
+    const sent = fake.requests[0]?.body as {
+      messages: { name?: string; tool_calls?: { id: string }[]; tool_call_id?: string }[];
+    };
+    expect(fake.requests[0]?.rawBody).not.toContain(KEY);
+    expect(sent.messages[0]?.name).toBe("<AWS_ACCESS_KEY_ID_1>");
+    expect(sent.messages[1]?.tool_calls?.[0]?.id).toBe(sent.messages[2]?.tool_call_id);
+  });
 });

@@ -462,7 +462,8 @@ export type Entity = Message<"switchyard.v1.Entity"> & {
   messageIndex: number;
 
   /**
-   * In a message: "content" or "tool_calls[N].arguments". Outside the messages (what is also
+   * In a message: "content", "name", "tool_call_id", "tool_calls[N].arguments",
+   * "tool_calls[N].id" or "tool_calls[N].name". Outside the messages (what is also
    * sent to a provider): "tools[N].description", "tools[N].parameters" (the schema as JSON),
    * "params.stop[N]".
    *
