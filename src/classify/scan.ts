@@ -49,6 +49,8 @@ const MAX_DECODING_DEPTH = 3;
  * same decoded, and is not scanned again.
  */
 const WINDOW = 512;
+/** Decoded views may add up to this many times the text's length. */
+const DECODED_BUDGET = 2;
 
 interface ScanView {
   text: string;
@@ -66,15 +68,18 @@ interface ScanView {
  */
 function viewsOf(text: string): ScanView[] {
   const views: ScanView[] = [{ text, depth: 0 }];
-  for (let index = 0; index < views.length; index++) {
+  // Escapes of escapes of mixed kinds could multiply the views: what is decoded is capped at a
+  // few times the text, so the scan stays linear whatever the input.
+  let budget = DECODED_BUDGET * text.length;
+  for (let index = 0; index < views.length && budget > 0; index++) {
     const view = views[index] as ScanView;
     if (view.depth >= MAX_DECODING_DEPTH) continue;
     for (const [all, decodeOne] of DECODERS)
       for (const [from, to] of windowsAround(view.text, all)) {
-        const decoded = decode(view.text.slice(from, to), all, decodeOne);
-        const outer = view.offsets;
-        const offsets = decoded.offsets.map((at) => (outer ? (outer[from + at] as number) : from + at));
-        views.push({ text: decoded.text, offsets, depth: view.depth + 1 });
+        if (budget <= 0) break;
+        budget -= to - from;
+        const decoded = decode(view.text, from, to, all, decodeOne, view.offsets);
+        views.push({ ...decoded, depth: view.depth + 1 });
       }
   }
   return views;
@@ -167,24 +172,33 @@ function percentEscapeValue(sequence: string): string {
  * The text with every match of `escapes` (a global pattern) replaced by its value, built by
  * slicing between escapes, with the map from the view's offsets back to the original's.
  */
-function decode(text: string, escapes: RegExp, decodeOne: (sequence: string) => string): View {
+function decode(
+  text: string,
+  from: number,
+  to: number,
+  escapes: RegExp,
+  decodeOne: (sequence: string) => string,
+  outer: Int32Array | undefined,
+): View {
   const parts: string[] = [];
-  const offsets = new Int32Array(text.length + 1);
+  const offsets = new Int32Array(to - from + 1);
   let length = 0;
-  let at = 0;
-  escapes.lastIndex = 0;
-  for (let match = escapes.exec(text); match !== null; match = escapes.exec(text)) {
-    const plain = text.slice(at, match.index);
-    parts.push(plain);
-    for (let index = 0; index < plain.length; index++) offsets[length++] = at + index;
+  let at = from;
+  // Where a position of `text` is in the original.
+  const origin = (position: number) => (outer ? (outer[position] as number) : position);
+  const copy = (end: number) => {
+    parts.push(text.slice(at, end));
+    for (let position = at; position < end; position++) offsets[length++] = origin(position);
+  };
+  escapes.lastIndex = from;
+  for (let match = escapes.exec(text); match !== null && match.index < to; match = escapes.exec(text)) {
+    copy(match.index);
     const value = decodeOne(match[0]);
     parts.push(value);
-    for (let index = 0; index < value.length; index++) offsets[length++] = match.index;
+    for (let index = 0; index < value.length; index++) offsets[length++] = origin(match.index);
     at = match.index + match[0].length;
   }
-  const rest = text.slice(at);
-  parts.push(rest);
-  for (let index = 0; index < rest.length; index++) offsets[length++] = at + index;
-  offsets[length] = text.length;
+  copy(to);
+  offsets[length] = origin(to);
   return { text: parts.join(""), offsets: offsets.subarray(0, length + 1) };
 }
