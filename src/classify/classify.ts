@@ -3,6 +3,7 @@ import { detectRuleFor, type Policy } from "../core/policy.js";
 import type { Entity, FindingSummary } from "../core/types.js";
 import { inferTask } from "./infer-task.js";
 import { scanText } from "./scan.js";
+import { sentTexts } from "./sent-text.js";
 
 /**
  * Says what the request is: its task (declared, else inferred from the prompt when the policy
@@ -40,36 +41,11 @@ export function classify(request: IdentifiedRequest, policy: Policy): Classifica
   };
 }
 
-/**
- * Every finding in what the request would send a provider, in order: each message's content,
- * name, tool call id, and tool calls (arguments, id, name), then each tool's description and
- * parameter schema (as JSON), then the stop sequences. Fields outside the messages have
- * `message: -1`.
- */
+/** Every finding in what the request would send a provider (see sent-text.ts), in order. */
 export function findEntities(request: Pick<IdentifiedRequest, "messages" | "tools" | "params">): Entity[] {
-  const entities: Entity[] = [];
-  const scan = (text: string, message: number, field: string) => {
-    for (const finding of scanText(text)) entities.push({ ...finding, message, field });
-  };
-  request.messages.forEach((message, index) => {
-    if (message.content) scan(message.content, index, "content");
-    // Names and ids are sent too: a key pasted into one goes out as surely as in the content.
-    if (message.name) scan(message.name, index, "name");
-    if (message.toolCallId) scan(message.toolCallId, index, "tool_call_id");
-    message.toolCalls?.forEach((call, callIndex) => {
-      scan(call.arguments, index, `tool_calls[${callIndex}].arguments`);
-      scan(call.id, index, `tool_calls[${callIndex}].id`);
-      scan(call.name, index, `tool_calls[${callIndex}].name`);
-    });
-  });
-  request.tools.forEach((tool, index) => {
-    if (tool.description) scan(tool.description, -1, `tools[${index}].description`);
-    scan(JSON.stringify(tool.parameters), -1, `tools[${index}].parameters`);
-  });
-  request.params.stop.forEach((sequence, index) => {
-    scan(sequence, -1, `params.stop[${index}]`);
-  });
-  return entities;
+  return sentTexts(request).flatMap(({ text, message, field }) =>
+    scanText(text).map((finding) => ({ ...finding, message, field })),
+  );
 }
 
 /** One line per kind found: how many, and what the policy does with them. */

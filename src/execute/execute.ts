@@ -324,7 +324,12 @@ function filtered(part: AnswerPart, filter: OutputFilter): AnswerPart | undefine
   }
   const argumentsDelta = filter.toolArguments(part.index, part.argumentsDelta);
   if (argumentsDelta === "" && part.id === undefined && part.name === undefined) return undefined;
-  return { ...part, argumentsDelta };
+  return {
+    ...part,
+    argumentsDelta,
+    ...(part.id !== undefined && { id: filter.identifier(part.id) }),
+    ...(part.name !== undefined && { name: filter.identifier(part.name) }),
+  };
 }
 
 /** What the filter still holds at the answer's end, as parts. */

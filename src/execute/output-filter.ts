@@ -29,6 +29,8 @@ export interface OutputFilter {
   text(delta: string): string;
   /** The same for the arguments of the tool call at `index`. */
   toolArguments(index: number, delta: string): string;
+  /** A tool call's id or name the model wrote (whole, never split): with any secret in it masked. */
+  identifier(text: string): string;
   /** Everything still held back, per channel, at the answer's end. */
   end(): { text: string; toolArguments: Map<number, string> };
   /** Secrets masked so far, by kind. */
@@ -61,6 +63,7 @@ export function createOutputFilter(
   return {
     text: (delta) => textChannel.push(delta),
     toolArguments: (index, delta) => toolChannel(index).push(delta),
+    identifier: (text) => maskSecrets(text, onMask),
     end: () => ({
       text: textChannel.end(),
       toolArguments: new Map([...toolChannels].map(([index, found]) => [index, found.end()])),
@@ -114,7 +117,10 @@ function maskStage(onMask: (kind: string) => void, json: boolean, incremental: b
       pending += delta;
       if (!incremental) {
         if (pending.length <= MAX_HELD) return "";
-        const cut = lastSeparatorEnd(pending, json) || pending.length;
+        let cut = lastSeparatorEnd(pending, json) || pending.length;
+        // Never cut an unfinished key block in two: its second half alone is not recognised.
+        const begin = pending.lastIndexOf("-----BEGIN");
+        if (begin > 0 && pending.indexOf("-----END", begin) < 0) cut = Math.min(cut, begin);
         const segment = pending.slice(0, cut);
         pending = pending.slice(cut);
         return release(segment);
@@ -138,6 +144,19 @@ function maskStage(onMask: (kind: string) => void, json: boolean, incremental: b
       return release(segment);
     },
   };
+}
+
+/** `text` with every secret in it replaced by `[REDACTED:<kind>]`. */
+function maskSecrets(text: string, onMask: (kind: string) => void): string {
+  let out = "";
+  let at = 0;
+  for (const finding of scanText(text)) {
+    if (finding.group !== "secret") continue;
+    out += text.slice(at, finding.start) + MASK_FORMAT(finding.kind);
+    onMask(finding.kind);
+    at = finding.end;
+  }
+  return out + text.slice(at);
 }
 
 /** Words a secret cannot start as: letters only, capitalised at most at the first. */

@@ -43,6 +43,8 @@ export function createEvalSinks(log?: Logger): EvalSinks {
         destination.on("error", (error: Error) => {
           if (opened.failed) return;
           opened.failed = true;
+          // pino flushes its destinations at exit: a destroyed one is skipped, a broken one throws.
+          destination.destroy();
           log?.warn({ sink: key, error: error.message }, "eval sink failed; its lines are dropped");
         });
         found = opened;

@@ -117,4 +117,14 @@ describe("createOutputFilter masking", () => {
       expect(JSON.parse(out).name, `split at ${at}`).toBe("deploy");
     }
   });
+  it("without increments never cuts an unfinished key block at the size cap", () => {
+    const filter = createOutputFilter(undefined, { incremental: false });
+    const block = `-----BEGIN RSA PRIVATE KEY-----\n${"MIIEowIBAAKCAQEA7Vx3Q9m2Lk4pTz8wRb1sYc6dHj0uFg5nE2aKoWqPiXr\n".repeat(40)}-----END RSA PRIVATE KEY-----`;
+    const answer = `${"words and more words ".repeat(740)}${block} done`;
+    let out = "";
+    for (let at = 0; at < answer.length; at += 97) out += filter.text(answer.slice(at, at + 97));
+    out += filter.end().text;
+    expect(out).toContain("[REDACTED:private_key]");
+    expect(out).not.toContain("MIIEowIBAAKCAQEA");
+  });
 });

@@ -199,7 +199,7 @@ async function send(test: TestPipeline, c: Case): Promise<Outcome> {
 const RUNS = { numRuns: Number(process.env.PROPERTY_RUNS ?? 80) };
 
 describe("planted sensitive values", () => {
-  it("redact: hosted providers see only tokens, the caller gets its values back, and no secret reaches a log or a decision", async () => {
+  it("redact: hosted providers see only tokens, the caller gets its personal data back (never a secret), and no secret reaches a log or a decision", async () => {
     const test = pipelineFor(policy("  secret: { action: redact }\n  pii: { action: redact }", "full"));
     await fc.assert(
       fc.asyncProperty(aCase(fc.oneof(plantedSecret, plantedPersonalData)), async (c) => {
@@ -214,12 +214,18 @@ describe("planted sensitive values", () => {
         // The echoed tokens come back as the values the caller sent.
         const sent = requestFor(c).messages;
         // (A tool's description does not come back: the model echoes messages only.)
-        if (c.placement === "tool-arguments")
+        if (c.placement === "tool-arguments" && c.planted.group === "pii")
           expect(JSON.parse(outcome.answer?.toolCalls?.[0]?.arguments ?? "null")).toEqual(
             JSON.parse(sent[1]?.toolCalls?.[0]?.arguments ?? ""),
           );
-        else if (c.placement !== "tool-description")
+        else if (c.placement !== "tool-description" && c.planted.group === "pii")
           expect(outcome.answer?.content).toBe(sent.map((m) => m.content).join(" | "));
+        // A secret's token is never put back into what the model wrote.
+        if (c.planted.group === "secret") {
+          expect(containsValue([JSON.stringify(outcome.answer)], c.planted.value)).toBe(false);
+          if (c.placement !== "tool-description")
+            expect(JSON.stringify(outcome.answer)).toContain(`<${c.planted.kind.toUpperCase()}_`);
+        }
         expect(containsValue([JSON.stringify(outcome.decision)], c.planted.value)).toBe(false);
         if (c.planted.group === "secret") expect(containsValue(outcome.logs, c.planted.value)).toBe(false);
       }),

@@ -31,11 +31,18 @@ const RULES = rulesOf(`
 `);
 
 const user = (content: string): ChatMessage => ({ role: "user", content });
-const names = (messages: readonly ChatMessage[]) => trippedRules(RULES, messages).map((rule) => rule.name);
+/** A request of just these messages. */
+const sending = (messages: readonly ChatMessage[]) => ({
+  messages: [...messages],
+  tools: [],
+  params: { stop: [] },
+});
+const names = (messages: readonly ChatMessage[]) =>
+  trippedRules(RULES, sending(messages)).map((rule) => rule.name);
 
 describe("trippedRules", () => {
   it("trips nothing when there are no rules or nothing matches", () => {
-    expect(trippedRules([], [user("build a bomb")])).toEqual([]);
+    expect(trippedRules([], sending([user("build a bomb")]))).toEqual([]);
     expect(names([user("How do I bake bread?")])).toEqual([]);
   });
 
@@ -61,7 +68,10 @@ describe("trippedRules", () => {
       const [rule] = rulesOf(`  - name: r\n    phrases: ["  Nerve \\t  Agent  "]`);
       expect(rule?.phrases).toEqual(["nerve agent"]);
       expect(
-        trippedRules(rulesOf(`  - name: r\n    phrases: ["  Nerve \\t  Agent  "]`), [user("a NERVE agent")]),
+        trippedRules(
+          rulesOf(`  - name: r\n    phrases: ["  Nerve \\t  Agent  "]`),
+          sending([user("a NERVE agent")]),
+        ),
       ).toHaveLength(1);
     });
   });
@@ -122,5 +132,19 @@ describe("trippedRules", () => {
       "exfiltration",
       "competitors",
     ]);
+  });
+
+  it("reads everything a request would send: a tool's description, a stop sequence", () => {
+    const request = {
+      messages: [user("hello")],
+      tools: [{ name: "t", description: "explain step by step how to build a bomb", parameters: {} }],
+      params: { stop: [] },
+    };
+    expect(trippedRules(RULES, request).map((rule) => rule.name)).toEqual(["weapons"]);
+    expect(
+      trippedRules(RULES, { messages: [user("hello")], tools: [], params: { stop: ["acme"] } }).map(
+        (rule) => rule.name,
+      ),
+    ).toEqual(["competitors"]);
   });
 });

@@ -10,7 +10,14 @@ const KEY = "a-hash-key-of-16-chars";
 function at(
   messages: readonly ChatMessage[],
   value: string,
-  options: { kind?: string; message?: number; field?: string; form?: RedactionForm; from?: number } = {},
+  options: {
+    kind?: string;
+    group?: Entity["group"];
+    message?: number;
+    field?: string;
+    form?: RedactionForm;
+    from?: number;
+  } = {},
 ): RedactTarget {
   const message = options.message ?? 0;
   const field = options.field ?? "content";
@@ -22,7 +29,7 @@ function at(
   if (start < 0) throw new Error(`"${value}" is not in ${field} of message ${message}`);
   const entity: Entity = {
     kind: options.kind ?? "email",
-    group: "pii",
+    group: options.group ?? "pii",
     message,
     field,
     start,
@@ -145,7 +152,7 @@ describe("redact", () => {
   });
 
   describe("mask form", () => {
-    it("stars letters and digits but the last four, keeping separators", () => {
+    it("stars letters and digits but the last few (at most four, at most a third), keeping separators", () => {
       const messages = [user("card 4111-1111-1111-1234 and mail jon@x.io")];
       const result = redactMessages(
         messages,
@@ -155,15 +162,22 @@ describe("redact", () => {
         ],
         KEY,
       );
-      expect(result?.messages[0]?.content).toBe("card ****-****-****-1234 and mail **n@x.io");
+      expect(result?.messages[0]?.content).toBe("card ****-****-****-1234 and mail ***@*.io");
     });
 
-    it("keeps short values as they are and puts nothing in the vault", () => {
-      const messages = [user("pin 12-3")];
-      const result = redactMessages(messages, [at(messages, "12-3", { kind: "pin", form: "mask" })], KEY);
-      expect(result?.messages[0]?.content).toBe("pin 12-3");
+    it("hides short values too (1.2.3.4 keeps one digit) and puts nothing in the vault", () => {
+      const messages = [user("pin 12-3 at 1.2.3.4")];
+      const result = redactMessages(
+        messages,
+        [
+          at(messages, "12-3", { kind: "pin", form: "mask" }),
+          at(messages, "1.2.3.4", { kind: "ip_address", form: "mask" }),
+        ],
+        KEY,
+      );
+      expect(result?.messages[0]?.content).toBe("pin **-3 at *.*.*.4");
       expect(result?.vault.size).toBe(0);
-      expect(result?.count).toBe(1);
+      expect(result?.count).toBe(2);
     });
   });
 
@@ -315,5 +329,35 @@ describe("redact", () => {
       expect(result?.stop).toEqual(["<AWS_ACCESS_KEY_ID_1>"]);
       expect(result?.count).toBe(3);
     });
+  });
+
+  it("puts no secret in the vault: a secret's token is never restored into what a model writes", () => {
+    const messages = [user("key AKIAIOSFODNN7EXAMPLE for ann@example.com")];
+    const result = redactMessages(
+      messages,
+      [
+        at(messages, "AKIAIOSFODNN7EXAMPLE", { kind: "aws_access_key_id", group: "secret" }),
+        at(messages, "ann@example.com"),
+      ],
+      KEY,
+    );
+    expect(result?.messages[0]?.content).toBe("key <AWS_ACCESS_KEY_ID_1> for <EMAIL_1>");
+    expect([...(result?.vault.keys() ?? [])]).toEqual(["<EMAIL_1>"]);
+  });
+
+  it("writes a token that replaces a JSON number as a string, so the arguments and the schema stay JSON", () => {
+    const messages: ChatMessage[] = [
+      {
+        role: "assistant",
+        content: "",
+        toolCalls: [{ id: "c1", name: "pay", arguments: '{"card": 4111111111111111}' }],
+      },
+    ];
+    const result = redactMessages(
+      messages,
+      [at(messages, "4111111111111111", { kind: "card", field: "tool_calls[0].arguments" })],
+      KEY,
+    );
+    expect(JSON.parse(result?.messages[0]?.toolCalls?.[0]?.arguments ?? "")).toEqual({ card: "<CARD_1>" });
   });
 });

@@ -204,4 +204,17 @@ describe("governance in the pipeline", () => {
     expect(sent.messages[0]?.name).toBe("<AWS_ACCESS_KEY_ID_1>");
     expect(sent.messages[1]?.tool_calls?.[0]?.id).toBe(sent.messages[2]?.tool_call_id);
   });
+
+  it("masks a key the model writes as a tool call's name, in the answer and in the log", async () => {
+    const { pipeline, rawLogs } = pipelineFor(
+      policyWith("logging: { store_outputs: true, store_prompts: full }"),
+    );
+    fake.script({ type: "reply", toolCalls: [{ name: KEY, arguments: "{}" }] });
+    const routed = await pipeline.route(request({ dataClass: "public" }), call());
+    expect(routed.message.toolCalls?.[0]?.name).toBe("[REDACTED:aws_access_key_id]");
+    expect(routed.decision.outputFindings).toEqual([
+      expect.objectContaining({ kind: "aws_access_key_id", count: 1 }),
+    ]);
+    expect(rawLogs.join("\n")).not.toContain(KEY);
+  });
 });

@@ -113,6 +113,36 @@ describe("loggableText", () => {
   });
 
   describe("outputs", () => {
+    it("mask the values redaction put back, by what they are, even where no detector would see them", () => {
+      const answer: ChatMessage = {
+        role: "assistant",
+        content: "Born 02/03/1984, as you said.",
+        toolCalls: [{ id: "c1", name: "save", arguments: '{"dob":"02/03/1984"}' }],
+      };
+      const restored = [{ value: "02/03/1984", kind: "date_of_birth", group: "pii" as const }];
+      const redacted = loggableText(
+        policy({ storePrompts: "redacted", storeOutputs: true, storeToolArgs: "full" }),
+        {
+          messages: [],
+          entities: [],
+          answer,
+          restored,
+        },
+      );
+      expect(redacted.output).toEqual({
+        role: "assistant",
+        content: "Born [REDACTED:date_of_birth], as you said.",
+        toolCalls: [{ name: "save", arguments: '{"dob":"[REDACTED:date_of_birth]"}' }],
+      });
+      const full = loggableText(policy({ storePrompts: "full", storeOutputs: true }), {
+        messages: [],
+        entities: [],
+        answer,
+        restored,
+      });
+      expect(full.output?.content).toBe("Born 02/03/1984, as you said.");
+    });
+
     it("are not stored unless store_outputs is set", () => {
       const text = loggableText(policy({ storePrompts: "full" }), {
         messages: MESSAGES,
