@@ -986,7 +986,11 @@ async function main() {
   if (!opts["no-write"] && !opts.cases) {
     const dir = join(BENCH, "results");
     mkdirSync(dir, { recursive: true });
-    const base = join(dir, meta.date);
+    // A run against a baseline, or with another prompt, is a different measurement: its own file.
+    const base = join(
+      dir,
+      `${meta.date}${opts.baseline ? "-vs-baseline" : ""}${opts.prompt === "hello" ? "" : `-${opts.prompt}`}`,
+    );
     writeFileSync(`${base}.md`, md);
     writeFileSync(`${base}.json`, `${JSON.stringify({ meta, ...summary, runs }, null, 2)}\n`);
     // Keep the JSON in the repository's format so `npm run lint` stays green.
