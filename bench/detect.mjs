@@ -16,6 +16,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ensureBuilt } from "./build-check.mjs";
+import { PROMPTS } from "./prompts.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BENCH = join(ROOT, "bench");
@@ -569,6 +570,30 @@ async function throughput(time, detectors, corpus) {
   };
 }
 
+/**
+ * Microseconds per scanText call on the texts a Route call scans: the main benchmark's 2 KB prompt
+ * (bench/run.mjs --prompt prose), and what the output filter scans per streamed word (the word
+ * with up to 64 characters of context before it). Median of 7 batches.
+ */
+function perCall(scanText, detectors, prompt) {
+  const texts = [
+    ["the 2 KB prompt of `npm run bench -- --prompt prose`", prompt],
+    ["an output-filter window: 64 characters of context and a word", prompt.slice(0, 74)],
+    ["one word", " quarterly"],
+  ];
+  return texts.map(([what, text]) => {
+    const n = Math.max(200, Math.round(2e6 / (text.length + 50)));
+    const batches = [];
+    for (let b = 0; b < 8; b++) {
+      collect();
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) scanText(text, detectors);
+      if (b > 0) batches.push(((performance.now() - t0) * 1000) / n);
+    }
+    return { what, bytes: Buffer.byteLength(text), us: median(batches), runsUs: batches };
+  });
+}
+
 function adversarial(time, detectors, inputs) {
   const results = [];
   for (const [name, text, asked] of inputs) {
@@ -711,6 +736,12 @@ function markdown(meta, corpus, tp, adv) {
       "| *scanner itself (escape tests, decoded views, merging; no detectors)* | | " +
         `${f1(o.at4k.ms)} | | ${pct(o.at4k.share)} | ${f1(o.at64k.ms)} | ${pct(o.at64k.share)} | |`,
       "",
+      "Per call, on what a Route call scans (median of 7 batches):",
+      "",
+      "| text | bytes | µs per scan |",
+      "| --- | ---: | ---: |",
+      ...tp.perCall.map((c) => `| ${c.what} | ${f0(c.bytes)} | ${f1(c.us)} |`),
+      "",
     );
   }
   if (adv) {
@@ -786,6 +817,7 @@ async function main() {
     log(`corpus: ${f1(corpus.bytes / 1e6)} MB (${JSON.stringify(corpus.planted)} planted)`);
     const run = await withOtherLoad(() => throughput(time, DETECTORS, corpus));
     tp = { ...run.result, wallS: run.wallS, otherCores: run.otherCores };
+    tp.perCall = perCall(scanText, DETECTORS, PROMPTS.prose);
   }
   let adv;
   let advLoad;
