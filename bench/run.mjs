@@ -12,6 +12,8 @@
 //          --log-level L (warn; Switchyard's LOG_LEVEL)
 //          --baseline DIR (another checkout with its dist/ built, e.g. a git worktree of the last
 //          release: its Switchyard runs beside this one, and Route → mock is compared in the same run)
+//          --prompt NAME (hello; the user message of every request: hello, or prose, ~2 KB with an
+//          e-mail address and a phone number, see bench/prompts.mjs)
 import { spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
@@ -20,7 +22,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import { connect as connectHttp2 } from "node:http2";
@@ -28,6 +29,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { ensureBuilt } from "./build-check.mjs";
+import { PROMPTS } from "./prompts.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BENCH = join(ROOT, "bench");
@@ -35,7 +38,6 @@ const NODE = process.execPath;
 const ROUTE_PATH = "/switchyard.v1.RouterService/Route";
 const FAKE_REPLY = "Hello from the fake OpenAI server.";
 const BARE_REPLY = "Hello from the bare connect-node handler.";
-const PROMPT = "hello";
 
 const { values: opts } = parseArgs({
   options: {
@@ -49,8 +51,12 @@ const { values: opts } = parseArgs({
     "cpu-prof": { type: "boolean", default: false },
     "log-level": { type: "string", default: "warn" },
     baseline: { type: "string" },
+    prompt: { type: "string", default: "hello" },
   },
 });
+if (!Object.hasOwn(PROMPTS, opts.prompt))
+  throw new Error(`--prompt ${opts.prompt}: one of ${Object.keys(PROMPTS).join(", ")}`);
+const PROMPT = PROMPTS[opts.prompt];
 const SESSIONS = Number(opts.sessions);
 const REPS = Number(opts.reps);
 const DURATION_S = Number(opts.duration);
@@ -80,43 +86,8 @@ function preflight() {
     );
     process.exit(2);
   }
-  const stale = staleOutputs();
-  if (stale.length > 0) {
-    if (opts["no-build"]) {
-      log(`warning: dist/ is older than ${stale.length} source file(s) (${stale.slice(0, 3).join(", ")}…);`);
-      log("         --no-build given, benchmarking dist/ as it is");
-    } else {
-      log(`dist/ is stale (${stale.slice(0, 3).join(", ")}${stale.length > 3 ? ", …" : ""}): npm run build`);
-      const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
-      if (build.status !== 0) {
-        log("build failed; fix it, or benchmark the existing dist/ with --no-build");
-        process.exit(1);
-      }
-    }
-  }
-  return { h2loadVersion: h2.stdout.trim(), distStale: opts["no-build"] ? stale.length : 0 };
-}
-
-/** Sources (src/, gen/) whose compiled dist/ file is missing or older. */
-function staleOutputs() {
-  const stale = [];
-  for (const dir of ["src", "gen"]) {
-    for (const file of walk(join(ROOT, dir))) {
-      if (!file.endsWith(".ts") || file.endsWith(".d.ts")) continue;
-      const out = join(ROOT, "dist", relative(ROOT, file)).replace(/\.ts$/, ".js");
-      if (!existsSync(out) || statSync(out).mtimeMs < statSync(file).mtimeMs)
-        stale.push(relative(ROOT, file));
-    }
-  }
-  return stale;
-}
-
-function* walk(dir) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(path);
-    else yield path;
-  }
+  const distStale = ensureBuilt(ROOT, { noBuild: opts["no-build"], log });
+  return { h2loadVersion: h2.stdout.trim(), distStale };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,7 +302,11 @@ async function sanity(servers, payloads) {
   const mock = await client(servers.switchyard.port).route(request("mock"));
   check(mock.decision?.route === "bench_mock", `Route(mock) took route "${mock.decision?.route}"`);
   check(mock.decision?.attempts.length === 1, "Route(mock) made exactly one attempt");
-  check((mock.message?.content ?? "").includes(PROMPT), "Route(mock) answered with the mock's reply");
+  // The mock quotes the start of the prompt (its first 200 characters) in its reply.
+  check(
+    (mock.message?.content ?? "").includes(PROMPT.slice(0, 100)),
+    "Route(mock) answered with the mock's reply",
+  );
   const viaFake = await client(servers.switchyard.port).route(request("openai"));
   check(viaFake.decision?.route === "bench_openai", `Route(openai) took route "${viaFake.decision?.route}"`);
   check(viaFake.message?.content === FAKE_REPLY, `Route(openai) answered "${viaFake.message?.content}"`);
@@ -740,6 +715,21 @@ function summarize(cases, runs) {
         ),
       },
       {
+        id: "route_mock_p50_vs_baseline_1",
+        what: "Route → mock p50, this build − the baseline build's, 1 stream (same run)",
+        unit: "ms",
+        ...paired((r) => get(r, "route-mock-1", "p50Ms") - get(r, "baseline-mock-1", "p50Ms")),
+      },
+      {
+        id: "route_mock_cpu_over_baseline_32",
+        what: "Switchyard CPU/request, this build − the baseline build's (Route → mock), 32 streams",
+        unit: "µs",
+        ...paired(
+          (r) =>
+            get(r, "route-mock-32", "serverCpuUsPerReq") - get(r, "baseline-mock-32", "serverCpuUsPerReq"),
+        ),
+      },
+      {
         id: "baseline_mock_rps_ratio_32",
         what: "baseline build: Route → mock RPS ÷ bare handler RPS, 32 streams",
         unit: "×",
@@ -760,9 +750,9 @@ function markdown(meta, { rows, comparisons }) {
     `Command: \`${meta.command}\` · ${meta.sessions} sessions (fresh processes), each: warm-up ` +
       `${meta.warmupS} s per case, then ${meta.repsPerSession} repetitions × ${meta.durationS} s per case, ` +
       "cases interleaved · " +
-      `medians across repetitions.`,
+      `medians across repetitions · prompt: ${meta.prompt} (${meta.promptBytes} B of user content per request).`,
     "",
-    `Machine: ${meta.cpus} × ${meta.cpuModel} (shared), load average before start ${meta.loadavg.join(" ")}; ` +
+    `Machine: ${meta.cpus} × ${meta.cpuModel} (shared), load average before start ${meta.loadavg.join(" ")}, after ${meta.loadavgAfter.join(" ")}; ` +
       `Node ${meta.node}; ${meta.h2load}; git ${meta.git}${meta.baseline ? ` (baseline build: git ${meta.baseline})` : ""}${meta.distStale ? ` (dist/ stale: ${meta.distStale} files)` : ""}; ` +
       `Switchyard LOG_LEVEL=${meta.logLevel} (${meta.switchyardDecisionLogLines} per-request log lines written). ` +
       "Load generator on the same machine.",
@@ -959,6 +949,7 @@ async function main() {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? "?",
     loadavg: loadBefore,
+    loadavgAfter: loadavg().map((x) => x.toFixed(2)),
     node: process.versions.node,
     h2load: pre.h2loadVersion,
     git,
@@ -971,6 +962,8 @@ async function main() {
     }),
     distStale: pre.distStale,
     logLevel: opts["log-level"],
+    prompt: opts.prompt,
+    promptBytes: Buffer.byteLength(PROMPT),
     switchyardDecisionLogLines: decisionLines,
   };
   const summary = summarize(cases, runs);
@@ -993,7 +986,11 @@ async function main() {
   if (!opts["no-write"] && !opts.cases) {
     const dir = join(BENCH, "results");
     mkdirSync(dir, { recursive: true });
-    const base = join(dir, meta.date);
+    // A run against a baseline, or with another prompt, is a different measurement: its own file.
+    const base = join(
+      dir,
+      `${meta.date}${opts.baseline ? "-vs-baseline" : ""}${opts.prompt === "hello" ? "" : `-${opts.prompt}`}`,
+    );
     writeFileSync(`${base}.md`, md);
     writeFileSync(`${base}.json`, `${JSON.stringify({ meta, ...summary, runs }, null, 2)}\n`);
     // Keep the JSON in the repository's format so `npm run lint` stays green.
