@@ -44,7 +44,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   const decisions = createDecisionLog();
   const store = createMemoryStore();
   const escalations = createEscalations(options.logger);
-  const evalSinks = createEvalSinks();
+  const evalSinks = createEvalSinks(options.logger);
   const pipeline = createPipeline({
     policies,
     decisions,

@@ -3,6 +3,7 @@ import { detectRuleFor, type Policy } from "../core/policy.js";
 import type { Entity, FindingSummary } from "../core/types.js";
 import { inferTask } from "./infer-task.js";
 import { scanText } from "./scan.js";
+import { sentTexts } from "./sent-text.js";
 
 /**
  * Says what the request is: its task (declared, else inferred from the prompt when the policy
@@ -40,19 +41,11 @@ export function classify(request: IdentifiedRequest, policy: Policy): Classifica
   };
 }
 
-/** Every finding in the request, message by message, in the order they appear. */
-export function findEntities(request: { messages: IdentifiedRequest["messages"] }): Entity[] {
-  const entities: Entity[] = [];
-  request.messages.forEach((message, index) => {
-    const scan = (text: string, field: string) => {
-      for (const finding of scanText(text)) entities.push({ ...finding, message: index, field });
-    };
-    if (message.content) scan(message.content, "content");
-    message.toolCalls?.forEach((call, callIndex) => {
-      scan(call.arguments, `tool_calls[${callIndex}].arguments`);
-    });
-  });
-  return entities;
+/** Every finding in what the request would send a provider (see sent-text.ts), in order. */
+export function findEntities(request: Pick<IdentifiedRequest, "messages" | "tools" | "params">): Entity[] {
+  return sentTexts(request).flatMap(({ text, message, field }) =>
+    scanText(text).map((finding) => ({ ...finding, message, field })),
+  );
 }
 
 /** One line per kind found: how many, and what the policy does with them. */

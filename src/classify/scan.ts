@@ -21,11 +21,7 @@ export interface TextFinding {
  */
 export function scanText(text: string, detectors: readonly Detector[] = DETECTORS): TextFinding[] {
   const findings: TextFinding[] = [];
-  const views: { text: string; offsets?: Int32Array }[] = [{ text }];
-  // A decoded view only when the text holds a real escape (a stray `\` or `%` is common in code).
-  if (JSON_ESCAPE.test(text)) views.push(decode(text, JSON_ESCAPE_GLOBAL, jsonEscapeValue));
-  if (PERCENT_ESCAPE.test(text)) views.push(decode(text, PERCENT_ESCAPE_GLOBAL, percentEscapeValue));
-  for (const view of views) {
+  for (const view of viewsOf(text)) {
     for (const detector of detectors)
       for (const match of detector.find(view.text)) {
         const start = view.offsets ? (view.offsets[match.start] as number) : match.start;
@@ -37,8 +33,77 @@ export function scanText(text: string, detectors: readonly Detector[] = DETECTOR
 }
 
 /**
- * Sorted by start, no two overlapping. Of two that overlap, the preferred one stays and takes
- * the union of both spans, so what either covered is still covered when the span is replaced.
+ * `text` and every decoded view of it (JSON and percent escapes, nested, as scanText reads
+ * them): for checks that look for words rather than values, such as content rules.
+ */
+export function decodedViews(text: string): string[] {
+  return viewsOf(text).map((view) => view.text);
+}
+
+/** How deep escapes are undone: JSON in a JSON string in a tool argument is two levels, plus a URL in it. */
+const MAX_DECODING_DEPTH = 3;
+/**
+ * How far around an escape a decoded view reaches. A value that needs decoding to be seen holds
+ * an escape, and values are shorter than this (a PEM block is longer, but its escaped line
+ * breaks come every 64 characters, so its windows join): text far from every escape reads the
+ * same decoded, and is not scanned again.
+ */
+const WINDOW = 512;
+/** Decoded views may add up to this many times the text's length. */
+const DECODED_BUDGET = 2;
+
+interface ScanView {
+  text: string;
+  /** For each code unit of the view (and one past its end), where it is in the original; none for the original. */
+  offsets?: Int32Array;
+  depth: number;
+}
+
+/**
+ * The text as given, and decoded views of it: JSON escapes, percent escapes, and those applied
+ * again to what they produced (a JSON document carried as a string inside tool arguments is
+ * escaped twice), up to MAX_DECODING_DEPTH. A decoded view covers the stretches within WINDOW of
+ * a real escape (a stray `\` or `%` is common in code and decodes to nothing), and maps each of
+ * its offsets back to the original text.
+ */
+function viewsOf(text: string): ScanView[] {
+  const views: ScanView[] = [{ text, depth: 0 }];
+  // Escapes of escapes of mixed kinds could multiply the views: what is decoded is capped at a
+  // few times the text, so the scan stays linear whatever the input.
+  let budget = DECODED_BUDGET * text.length;
+  for (let index = 0; index < views.length && budget > 0; index++) {
+    const view = views[index] as ScanView;
+    if (view.depth >= MAX_DECODING_DEPTH) continue;
+    for (const [all, decodeOne] of DECODERS)
+      for (const [from, to] of windowsAround(view.text, all)) {
+        if (budget <= 0) break;
+        budget -= to - from;
+        const decoded = decode(view.text, from, to, all, decodeOne, view.offsets);
+        views.push({ ...decoded, depth: view.depth + 1 });
+      }
+  }
+  return views;
+}
+
+/** Stretches of `text` within WINDOW of a match of `escapes` (global), merged, in order. */
+function windowsAround(text: string, escapes: RegExp): [number, number][] {
+  const windows: [number, number][] = [];
+  escapes.lastIndex = 0;
+  for (let match = escapes.exec(text); match !== null; match = escapes.exec(text)) {
+    const from = Math.max(0, match.index - WINDOW);
+    const to = Math.min(text.length, escapes.lastIndex + WINDOW);
+    const last = windows.at(-1);
+    if (last && from <= last[1]) last[1] = to;
+    else windows.push([from, to]);
+  }
+  return windows;
+}
+
+/**
+ * Sorted by start, no two overlapping. Of two that overlap, the preferred one stays. Within a
+ * group it takes the union of both spans, so what either covered is still covered when the span
+ * is replaced; a secret that beats personal data keeps its own span (the rest of a "personal"
+ * match cut by a key, like `@github.com` after a token in a URL, is no value of its own).
  */
 function withoutOverlaps(findings: TextFinding[]): TextFinding[] {
   findings.sort((a, b) => a.start - b.start || b.end - a.end);
@@ -50,11 +115,10 @@ function withoutOverlaps(findings: TextFinding[]): TextFinding[] {
       continue;
     }
     const winner = preferred(finding, last) ? finding : last;
-    kept[kept.length - 1] = {
-      ...winner,
-      start: Math.min(last.start, finding.start),
-      end: Math.max(last.end, finding.end),
-    };
+    kept[kept.length - 1] =
+      finding.group === last.group
+        ? { ...winner, start: Math.min(last.start, finding.start), end: Math.max(last.end, finding.end) }
+        : winner;
   }
   return kept;
 }
@@ -72,10 +136,13 @@ interface View {
   offsets: Int32Array;
 }
 
-const JSON_ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/;
-const JSON_ESCAPE_GLOBAL = new RegExp(JSON_ESCAPE.source, "g");
-const PERCENT_ESCAPE = /%(?:[2-7][0-9a-fA-F]|0[9aAdD])/;
-const PERCENT_ESCAPE_GLOBAL = new RegExp(PERCENT_ESCAPE.source, "g");
+const JSON_ESCAPE_GLOBAL = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/g;
+const PERCENT_ESCAPE_GLOBAL = /%(?:[2-7][0-9a-fA-F]|0[9aAdD])/g;
+
+const DECODERS: ReadonlyArray<[RegExp, (sequence: string) => string]> = [
+  [JSON_ESCAPE_GLOBAL, jsonEscapeValue],
+  [PERCENT_ESCAPE_GLOBAL, percentEscapeValue],
+];
 
 const SHORT_ESCAPES: Record<string, string> = {
   '"': '"',
@@ -105,24 +172,33 @@ function percentEscapeValue(sequence: string): string {
  * The text with every match of `escapes` (a global pattern) replaced by its value, built by
  * slicing between escapes, with the map from the view's offsets back to the original's.
  */
-function decode(text: string, escapes: RegExp, decodeOne: (sequence: string) => string): View {
+function decode(
+  text: string,
+  from: number,
+  to: number,
+  escapes: RegExp,
+  decodeOne: (sequence: string) => string,
+  outer: Int32Array | undefined,
+): View {
   const parts: string[] = [];
-  const offsets = new Int32Array(text.length + 1);
+  const offsets = new Int32Array(to - from + 1);
   let length = 0;
-  let at = 0;
-  escapes.lastIndex = 0;
-  for (let match = escapes.exec(text); match !== null; match = escapes.exec(text)) {
-    const plain = text.slice(at, match.index);
-    parts.push(plain);
-    for (let index = 0; index < plain.length; index++) offsets[length++] = at + index;
+  let at = from;
+  // Where a position of `text` is in the original.
+  const origin = (position: number) => (outer ? (outer[position] as number) : position);
+  const copy = (end: number) => {
+    parts.push(text.slice(at, end));
+    for (let position = at; position < end; position++) offsets[length++] = origin(position);
+  };
+  escapes.lastIndex = from;
+  for (let match = escapes.exec(text); match !== null && match.index < to; match = escapes.exec(text)) {
+    copy(match.index);
     const value = decodeOne(match[0]);
     parts.push(value);
-    for (let index = 0; index < value.length; index++) offsets[length++] = match.index;
+    for (let index = 0; index < value.length; index++) offsets[length++] = origin(match.index);
     at = match.index + match[0].length;
   }
-  const rest = text.slice(at);
-  parts.push(rest);
-  for (let index = 0; index < rest.length; index++) offsets[length++] = at + index;
-  offsets[length] = text.length;
+  copy(to);
+  offsets[length] = origin(to);
   return { text: parts.join(""), offsets: offsets.subarray(0, length + 1) };
 }

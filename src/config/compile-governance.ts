@@ -117,16 +117,17 @@ export function compileGovernance(
   );
 
   const { logging, escalation } = document;
-  if (!logging || !escalation) return undefined;
+  // Checked whether or not the other blocks parsed: every issue is reported in one run.
   const hashing =
-    logging.store_prompts === "hashed" ||
+    logging?.store_prompts === "hashed" ||
     [...rules.values()].some((rule) => rule.action === "redact" && rule.form === "hash");
-  if (hashing && logging.hash_key === undefined)
+  if (hashing && logging && logging.hash_key === undefined)
     issues.push({
       path: ["logging", "hash_key"],
       message:
         'required when store_prompts is "hashed" or a detect rule redacts with form: hash (set it from an environment variable such as LOG_HASH_KEY)',
     });
+  if (!logging || !escalation) return undefined;
   const sink = logging.eval_sink;
   return {
     detection: { rules },

@@ -52,6 +52,9 @@ export interface Safeguards {
 /** The request as hosted providers see it, and how to put the values back in the answer. */
 export interface Redaction {
   messages: ChatMessage[];
+  /** The request's tools (all of them, in order), redacted. */
+  tools: ToolSpec[];
+  stop: string[];
   /** Values replaced, counted once per occurrence. */
   count: number;
   /** Token (`<EMAIL_1>`, a hash form) → the value it replaced, for tokens that are restored. */

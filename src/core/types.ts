@@ -193,9 +193,13 @@ export interface Entity {
   /** The detector's kind: `email`, `card`, `aws_access_key_id`, … */
   kind: string;
   group: EntityGroup;
-  /** Index into the request's messages. */
+  /** Index into the request's messages; -1 for a field outside them (a tool's schema, a stop sequence). */
   message: number;
-  /** Where in that message: `content`, or `tool_calls[N].arguments`. */
+  /**
+   * Where: in that message `content`, `name`, `tool_call_id`, `tool_calls[N].arguments`,
+   * `tool_calls[N].id` or `tool_calls[N].name`; outside the messages
+   * `tools[N].description`, `tools[N].parameters` (the schema as JSON) or `params.stop[N]`.
+   */
   field: string;
   /** UTF-16 code units into that field's text, as the caller sent it. */
   start: number;

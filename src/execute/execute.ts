@@ -118,7 +118,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       // A hosted provider gets the redacted request (when anything was redacted); the answer
       // then has its tokens restored. Every answer has the secrets the model wrote masked.
       const redaction = sendsOutside(target.provider, input.lease) ? input.safeguards.redaction : undefined;
-      const filter = createOutputFilter(redaction?.vault);
+      const filter = createOutputFilter(redaction?.vault, { incremental: deliver });
       let receivedCharacters = 0;
       let gap: Timer | undefined;
       let started = false;
@@ -138,11 +138,17 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
         try {
           const parts = verdict.adapter.stream(
             providerCall(
-              { ...input.request, messages: redaction?.messages ?? input.request.messages },
+              redaction
+                ? {
+                    ...input.request,
+                    messages: redaction.messages,
+                    params: { ...input.request.params, stop: redaction.stop },
+                  }
+                : input.request,
               input.admission,
               target.model,
               attemptSignal,
-              input.safeguards.tools,
+              redaction?.tools ?? input.safeguards.tools,
             ),
           );
           for await (const part of parts) {
@@ -318,7 +324,12 @@ function filtered(part: AnswerPart, filter: OutputFilter): AnswerPart | undefine
   }
   const argumentsDelta = filter.toolArguments(part.index, part.argumentsDelta);
   if (argumentsDelta === "" && part.id === undefined && part.name === undefined) return undefined;
-  return { ...part, argumentsDelta };
+  return {
+    ...part,
+    argumentsDelta,
+    ...(part.id !== undefined && { id: filter.identifier(part.id) }),
+    ...(part.name !== undefined && { name: filter.identifier(part.name) }),
+  };
 }
 
 /** What the filter still holds at the answer's end, as parts. */

@@ -20,12 +20,17 @@ import type { RedactedValue } from "../core/call.js";
  * Holding back costs the caller at most one unfinished word of latency, and only for words that
  * look like code or keys. Masking runs on the model's own words, before restoring: what is
  * restored is the caller's own value, going back to the caller.
+ *
+ * `incremental: false` (Route, where nobody waits for a delta) holds everything to the end and
+ * scans the answer once, in MAX_HELD pieces cut at word boundaries.
  */
 export interface OutputFilter {
   /** What of the text so far may be released: possibly empty (held back), possibly more than `delta`. */
   text(delta: string): string;
   /** The same for the arguments of the tool call at `index`. */
   toolArguments(index: number, delta: string): string;
+  /** A tool call's id or name the model wrote (whole, never split): with any secret in it masked. */
+  identifier(text: string): string;
   /** Everything still held back, per channel, at the answer's end. */
   end(): { text: string; toolArguments: Map<number, string> };
   /** Secrets masked so far, by kind. */
@@ -38,15 +43,19 @@ const MAX_HELD = 16 * 1024;
 const CONTEXT = 64;
 const MASK_FORMAT = (kind: string) => `[REDACTED:${kind}]`;
 
-export function createOutputFilter(vault: ReadonlyMap<string, RedactedValue> | undefined): OutputFilter {
+export function createOutputFilter(
+  vault: ReadonlyMap<string, RedactedValue> | undefined,
+  options: { incremental: boolean } = { incremental: true },
+): OutputFilter {
   const masked = new Map<string, number>();
   const onMask = (kind: string) => masked.set(kind, (masked.get(kind) ?? 0) + 1);
-  const textChannel = channel(vault, false, onMask);
+  const channel = (json: boolean) => createChannel(vault, json, options.incremental, onMask);
+  const textChannel = channel(false);
   const toolChannels = new Map<number, ReturnType<typeof channel>>();
   const toolChannel = (index: number) => {
     let found = toolChannels.get(index);
     if (!found) {
-      found = channel(vault, true, onMask);
+      found = channel(true);
       toolChannels.set(index, found);
     }
     return found;
@@ -54,6 +63,7 @@ export function createOutputFilter(vault: ReadonlyMap<string, RedactedValue> | u
   return {
     text: (delta) => textChannel.push(delta),
     toolArguments: (index, delta) => toolChannel(index).push(delta),
+    identifier: (text) => maskSecrets(text, onMask),
     end: () => ({
       text: textChannel.end(),
       toolArguments: new Map([...toolChannels].map(([index, found]) => [index, found.end()])),
@@ -62,12 +72,13 @@ export function createOutputFilter(vault: ReadonlyMap<string, RedactedValue> | u
   };
 }
 
-function channel(
+function createChannel(
   vault: ReadonlyMap<string, RedactedValue> | undefined,
   json: boolean,
+  incremental: boolean,
   onMask: (kind: string) => void,
 ) {
-  const masker = maskStage(onMask, json);
+  const masker = maskStage(onMask, json, incremental);
   const restorer = vault && vault.size > 0 ? restoreStage(vault, json) : undefined;
   return {
     push(delta: string): string {
@@ -82,7 +93,7 @@ function channel(
 }
 
 /** `json`: tool-call arguments, where JSON punctuation also ends a word (values stream one by one). */
-function maskStage(onMask: (kind: string) => void, json: boolean) {
+function maskStage(onMask: (kind: string) => void, json: boolean, incremental: boolean) {
   let pending = "";
   let context = "";
   const release = (segment: string): string => {
@@ -104,10 +115,22 @@ function maskStage(onMask: (kind: string) => void, json: boolean) {
   return {
     push(delta: string): string {
       pending += delta;
+      if (!incremental) {
+        if (pending.length <= MAX_HELD) return "";
+        let cut = lastSeparatorEnd(pending, json) || pending.length;
+        // Never cut an unfinished key block in two: its second half alone is not recognised.
+        const begin = pending.lastIndexOf("-----BEGIN");
+        if (begin > 0 && pending.indexOf("-----END", begin) < 0) cut = Math.min(cut, begin);
+        const segment = pending.slice(0, cut);
+        pending = pending.slice(cut);
+        return release(segment);
+      }
       const wordStart = lastSeparatorEnd(pending, json);
-      let cut = mayBeSecret(pending.slice(wordStart), context + pending.slice(0, wordStart))
-        ? wordStart
-        : pending.length;
+      // With no separator in what is pending, its word goes on from what was released last: a
+      // key sent a letter at a time is one word ("AK…"), not a run of plain one-letter words.
+      const carried = wordStart === 0 ? context.slice(lastSeparatorEnd(context, json)) : "";
+      const before = context.slice(0, context.length - carried.length) + pending.slice(0, wordStart);
+      let cut = mayBeSecret(carried + pending.slice(wordStart), before) ? wordStart : pending.length;
       const begin = pending.lastIndexOf("-----BEGIN");
       if (begin >= 0 && pending.indexOf("-----END", begin) < 0) cut = Math.min(cut, begin);
       if (pending.length - cut > MAX_HELD) cut = pending.length;
@@ -121,6 +144,19 @@ function maskStage(onMask: (kind: string) => void, json: boolean) {
       return release(segment);
     },
   };
+}
+
+/** `text` with every secret in it replaced by `[REDACTED:<kind>]`. */
+function maskSecrets(text: string, onMask: (kind: string) => void): string {
+  let out = "";
+  let at = 0;
+  for (const finding of scanText(text)) {
+    if (finding.group !== "secret") continue;
+    out += text.slice(at, finding.start) + MASK_FORMAT(finding.kind);
+    onMask(finding.kind);
+    at = finding.end;
+  }
+  return out + text.slice(at);
 }
 
 /** Words a secret cannot start as: letters only, capitalised at most at the first. */

@@ -1,17 +1,22 @@
+import { decodedViews } from "../classify/scan.js";
+import { sentTexts } from "../classify/sent-text.js";
+import type { IdentifiedRequest } from "../core/call.js";
 import type { ContentRule } from "../core/policy.js";
-import type { ChatMessage } from "../core/types.js";
 
 /**
  * The content rules a request trips, in policy order: a rule trips when one of its phrases
  * occurs as whole words (case- and whitespace-insensitive) or one of its patterns matches, in
- * any message's content or tool-call arguments. Patterns run on a linear-time engine (RE2).
+ * anything the request would send a provider (the texts detection scans: contents, tool-call
+ * arguments, tool descriptions, names, stop sequences), as written or with escapes undone as the
+ * scanner undoes them (tool arguments are JSON: `build\u0020a bomb` is "build a bomb"; JSON in a
+ * JSON string; percent-encoding). Patterns run on a linear-time engine (RE2).
  */
-export function trippedRules(rules: readonly ContentRule[], messages: readonly ChatMessage[]): ContentRule[] {
+export function trippedRules(
+  rules: readonly ContentRule[],
+  request: Pick<IdentifiedRequest, "messages" | "tools" | "params">,
+): ContentRule[] {
   if (rules.length === 0) return [];
-  const texts = messages.flatMap((message) => [
-    message.content,
-    ...(message.toolCalls?.map((call) => call.arguments) ?? []),
-  ]);
+  const texts = sentTexts(request).flatMap(({ text }) => decodedViews(text));
   const normalized = texts.map((text) => ` ${text.toLowerCase().replace(/\s+/g, " ")} `);
   return rules.filter(
     (rule) =>

@@ -1,7 +1,8 @@
 import { createHmac } from "node:crypto";
 import type { RedactedValue, Redaction } from "../core/call.js";
+import { InvalidRequestError } from "../core/errors.js";
 import type { RedactionForm } from "../core/policy.js";
-import type { ChatMessage, Entity } from "../core/types.js";
+import type { ChatMessage, Entity, ToolSpec } from "../core/types.js";
 
 /** A finding to replace, with the form its rule asks for. */
 export interface RedactTarget {
@@ -14,13 +15,14 @@ export interface RedactTarget {
  * same value gets the same token within the call (`<EMAIL_1>` each time the address appears),
  * numbered per kind in order of appearance; `hash` writes a keyed HMAC instead of the number
  * (`<EMAIL_#3f9a2c1b>`: equal values correlate across calls, nothing reads back), and both are
- * restored in the answer. `mask` keeps the value's shape and last four letters or digits
- * (`************1111`) and is not restored. In tool-call arguments the spans lie inside JSON
- * strings (the scanner reports escaped values at their escaped span) and tokens need no
- * escaping, so the arguments stay valid JSON. Returns undefined when there is nothing to replace.
+ * restored in the answer, except secrets (never put back into what a model writes). `mask` keeps
+ * the value's shape and its last few letters or digits (`************1111`) and is not restored. In tool-call arguments the spans lie inside JSON
+ * strings (the scanner reports escaped values at their escaped span) and what replaces them is
+ * JSON-escaped (a mask keeps a quote or a newline of the value), so the arguments stay valid
+ * JSON. Returns undefined when there is nothing to replace.
  */
 export function redact(
-  messages: readonly ChatMessage[],
+  request: { messages: readonly ChatMessage[]; tools: readonly ToolSpec[]; stop: readonly string[] },
   targets: readonly RedactTarget[],
   hashKey: string | undefined,
 ): Redaction | undefined {
@@ -48,7 +50,9 @@ export function redact(
         numbers.set(prefix, number);
         token = `<${prefix}_${number}>`;
       }
-      vault.set(token, { value, kind: entity.kind, group: entity.group });
+      // A secret is never put back: a model told to repeat `<AWS_ACCESS_KEY_ID_1>` into a URL or
+      // a tool call must not make the caller's own software send the key on.
+      if (entity.group !== "secret") vault.set(token, { value, kind: entity.kind, group: entity.group });
     }
     tokens.set(key, token);
     return token;
@@ -59,30 +63,72 @@ export function redact(
     const key = `${target.entity.message}\u0000${target.entity.field}`;
     byField.set(key, [...(byField.get(key) ?? []), target]);
   }
+  let count = 0;
   const replace = (text: string, message: number, field: string, json: boolean): string => {
     const here = byField.get(`${message}\u0000${field}`);
     if (!here) return text;
     const sorted = [...here].sort((a, b) => a.entity.start - b.entity.start);
+    const inString = json ? jsonStringPositions(text) : undefined;
     let out = "";
     let at = 0;
     for (const { entity, form } of sorted) {
       if (entity.start < at) continue;
       const written = text.slice(entity.start, entity.end);
-      out += text.slice(at, entity.start) + tokenFor(entity, json ? jsonStringValue(written) : written, form);
+      const token = tokenFor(entity, json ? jsonStringValue(written) : written, form);
+      let replacement = token;
+      if (inString) {
+        // In JSON: inside a string the token is escaped (a mask keeps a quote or a newline of
+        // the value); a value written as a number (`"card": 4111…`) becomes a string.
+        const escaped = JSON.stringify(token);
+        replacement = inString[entity.start] ? escaped.slice(1, -1) : escaped;
+      }
+      out += text.slice(at, entity.start) + replacement;
       at = entity.end;
+      count++;
     }
     return out + text.slice(at);
   };
 
-  const redacted = messages.map((message, index) => {
+  const messages = request.messages.map((message, index) => {
     const content = replace(message.content, index, "content", false);
     const toolCalls = message.toolCalls?.map((call, callIndex) => ({
-      ...call,
+      id: replace(call.id, index, `tool_calls[${callIndex}].id`, false),
+      name: replace(call.name, index, `tool_calls[${callIndex}].name`, false),
       arguments: replace(call.arguments, index, `tool_calls[${callIndex}].arguments`, true),
     }));
-    return { ...message, content, ...(toolCalls && { toolCalls }) };
+    return {
+      ...message,
+      content,
+      ...(message.name !== undefined && { name: replace(message.name, index, "name", false) }),
+      ...(message.toolCallId !== undefined && {
+        toolCallId: replace(message.toolCallId, index, "tool_call_id", false),
+      }),
+      ...(toolCalls && { toolCalls }),
+    };
   });
-  return { messages: redacted, count: targets.length, vault };
+  const tools = request.tools.map((tool, index) => {
+    const name = replace(tool.name, -1, `tools[${index}].name`, false);
+    const description = replace(tool.description, -1, `tools[${index}].description`, false);
+    const schema = JSON.stringify(tool.parameters);
+    const redactedSchema = replace(schema, -1, `tools[${index}].parameters`, true);
+    // Tokens go in as JSON strings (see replace), so the schema parses again.
+    const parameters = redactedSchema === schema ? tool.parameters : reparsed(redactedSchema, index);
+    return { ...tool, name, description, parameters };
+  });
+  const stop = request.stop.map((sequence, index) => replace(sequence, -1, `params.stop[${index}]`, false));
+  return count === 0 ? undefined : { messages, tools, stop, count, vault };
+}
+
+/** A redacted schema as an object again; refused (never sent as it was) if it no longer parses. */
+function reparsed(schema: string, index: number): ToolSpec["parameters"] {
+  try {
+    return JSON.parse(schema) as ToolSpec["parameters"];
+  } catch {
+    throw new InvalidRequestError(
+      `tools[${index}].parameters`,
+      "holds a value the policy redacts in a place it cannot be replaced",
+    );
+  }
 }
 
 /** A value as written inside a JSON string, decoded (`a\u0040b.com` is `a@b.com`). */
@@ -96,10 +142,40 @@ function jsonStringValue(written: string): string {
   }
 }
 
-/** Letters and digits starred but the last four; separators kept, so the shape still reads. */
+/**
+ * For each position of a JSON text, whether it lies inside a string (between its quotes). Text
+ * that is not JSON is read as far as it goes; a position never inside quotes reads false.
+ */
+function jsonStringPositions(text: string): Uint8Array {
+  const inside = new Uint8Array(text.length);
+  let open = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (open && code === 92 /* \ */) {
+      inside[index] = 1;
+      if (index + 1 < text.length) inside[index + 1] = 1;
+      index++;
+      continue;
+    }
+    if (code === 34 /* " */) {
+      open = !open;
+      continue;
+    }
+    inside[index] = open ? 1 : 0;
+  }
+  return inside;
+}
+
+/**
+ * Letters and digits starred but the last few (four at most, a third of them at most, so a
+ * short value such as `1.2.3.4` keeps one); separators kept, so the shape still reads.
+ */
 function mask(value: string): string {
-  let keep = 4;
   const characters = [...value];
+  let keep = Math.min(
+    4,
+    Math.floor(characters.filter((character) => /[\p{L}\p{N}]/u.test(character)).length / 3),
+  );
   for (let index = characters.length - 1; index >= 0; index--) {
     const character = characters[index] as string;
     if (!/[\p{L}\p{N}]/u.test(character)) continue;

@@ -1,7 +1,7 @@
 import type { Classification, IdentifiedRequest, RoutingPlan, Safeguards } from "../core/call.js";
 import { PolicyDeniedError } from "../core/errors.js";
 import { detectRuleFor, type Policy } from "../core/policy.js";
-import type { ToolSpec, WithheldTool } from "../core/types.js";
+import type { WithheldTool } from "../core/types.js";
 import { trippedRules } from "./content-rules.js";
 import { type RedactTarget, redact } from "./redact.js";
 
@@ -37,7 +37,7 @@ export function guardRequest(input: RequestGuardInput): Safeguards {
   const blocked = classification.findings.filter(
     (finding) => detectRuleFor(policy.detection, finding.kind, finding.group).action === "block",
   );
-  const tripped = trippedRules(policy.contentRules, request.messages);
+  const tripped = trippedRules(policy.contentRules, request);
   for (const rule of tripped.filter((rule) => rule.action === "escalate")) {
     decision.escalations.push(`content_rules.${rule.name}`);
     if (!input.dryRun) input.escalate({ rule: `content_rules.${rule.name}`, kinds: [], action: "escalate" });
@@ -63,32 +63,35 @@ export function guardRequest(input: RequestGuardInput): Safeguards {
     }
   }
 
-  const { offered, withheld } = offeredTools(request, policy);
-  decision.withheldTools.push(...withheld);
-
   const targets: RedactTarget[] = classification.entities.flatMap((entity) => {
     const rule = detectRuleFor(policy.detection, entity.kind, entity.group);
     return rule.action === "redact" ? [{ entity, form: rule.form }] : [];
   });
-  const redaction = redact(request.messages, targets, policy.logging.hashKey);
-  return { tools: offered, ...(redaction && { redaction }) };
+  const redaction = redact(
+    { messages: request.messages, tools: request.tools, stop: request.params.stop },
+    targets,
+    policy.logging.hashKey,
+  );
+  const withheld = withheldTools(request, policy);
+  decision.withheldTools.push(...withheld.values());
+  const offered = <T>(tools: readonly T[]) => tools.filter((_, index) => !withheld.has(index));
+  return {
+    tools: offered(request.tools),
+    // Hosted attempts get the same tools, redacted (a name may be, too: they are kept by position).
+    ...(redaction && { redaction: { ...redaction, tools: offered(redaction.tools) } }),
+  };
 }
 
-/** The request's tools less the writing ones (per the policy's `tools:`) it did not approve. */
-function offeredTools(
-  request: IdentifiedRequest,
-  policy: Policy,
-): { offered: ToolSpec[]; withheld: WithheldTool[] } {
+/** The request's writing tools (per the policy's `tools:`) it did not approve, by position. */
+function withheldTools(request: IdentifiedRequest, policy: Policy): Map<number, WithheldTool> {
   const approved = new Set(request.approvedTools);
-  const offered: ToolSpec[] = [];
-  const withheld: WithheldTool[] = [];
-  for (const tool of request.tools) {
+  const withheld = new Map<number, WithheldTool>();
+  request.tools.forEach((tool, index) => {
     if (policy.tools.get(tool.name)?.writes && !approved.has(tool.name))
-      withheld.push({
+      withheld.set(index, {
         name: tool.name,
         reason: `writes (tools.${tool.name}.writes: true) and the request does not approve it`,
       });
-    else offered.push(tool);
-  }
-  return { offered, withheld };
+  });
+  return withheld;
 }

@@ -41,7 +41,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const steps = createSteps({
     decisions: deps.decisions,
     escalations: deps.escalations ?? createEscalations(logger),
-    evalSinks: deps.evalSinks ?? createEvalSinks(),
+    evalSinks: deps.evalSinks ?? createEvalSinks(logger),
   });
   const observer = combine(deps.observers ?? []);
 

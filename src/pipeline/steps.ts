@@ -145,6 +145,7 @@ export function createSteps(deps: StepDeps): readonly Step[] {
             messages: request.messages,
             entities: state.classification?.entities ?? [],
             ...(state.execution && { answer: state.execution.message }),
+            restored: [...(state.safeguards?.redaction?.vault.values() ?? [])],
           }),
         );
       },

@@ -5,17 +5,24 @@ import type { LoggingPolicy } from "../core/policy.js";
  * Where the log lines of evaluation traffic (`eval: true`) go: the sink the policy names (a
  * JSON-lines file, stdout, or nowhere), never the service log, so evaluation runs neither drown
  * nor pollute what operators read. One writer per destination, opened on first use and kept
- * across reloads that name the same one.
+ * across reloads that name the same one. A file that cannot be opened or written is reported
+ * once to `log` and discards from then on: evaluation traffic never takes the service down.
  */
 export interface EvalSinks {
-  /** The logger for `sink`, or undefined when the sink discards. */
+  /** The logger for `sink`, or undefined when the sink discards (or its file failed). */
   logger(sink: LoggingPolicy["evalSink"]): Logger | undefined;
-  /** Flushes and closes every file opened. */
+  /** Writes what is buffered and closes every file opened; resolves once it is on disk. */
   close(): Promise<void>;
 }
 
-export function createEvalSinks(): EvalSinks {
-  const open = new Map<string, { logger: Logger; destination: ReturnType<typeof pino.destination> }>();
+interface OpenSink {
+  logger: Logger;
+  destination: ReturnType<typeof pino.destination>;
+  failed: boolean;
+}
+
+export function createEvalSinks(log?: Logger): EvalSinks {
+  const open = new Map<string, OpenSink>();
   return {
     logger(sink) {
       if (sink.kind === "discard") return undefined;
@@ -26,24 +33,40 @@ export function createEvalSinks(): EvalSinks {
           sink.kind === "file"
             ? pino.destination({ dest: sink.path, mkdir: true, sync: false })
             : pino.destination({ fd: 1, sync: false });
-        found = { logger: pino({ base: { service: "switchyard", sink: "eval" } }, destination), destination };
+        const opened: OpenSink = {
+          logger: pino({ base: { service: "switchyard", sink: "eval" } }, destination),
+          destination,
+          failed: false,
+        };
+        // Without a listener, an 'error' (the file cannot be created) is thrown from an fs
+        // callback and ends the process.
+        destination.on("error", (error: Error) => {
+          if (opened.failed) return;
+          opened.failed = true;
+          // pino flushes its destinations at exit: a destroyed one is skipped, a broken one throws.
+          destination.destroy();
+          log?.warn({ sink: key, error: error.message }, "eval sink failed; its lines are dropped");
+        });
+        found = opened;
         open.set(key, found);
       }
-      return found.logger;
+      return found.failed ? undefined : found.logger;
     },
     async close() {
-      await Promise.all(
-        [...open.values()].map(
+      // flush(cb) calls back at once (nothing is held for minLength): the lines are on disk
+      // only once end() has written them and closed the file.
+      const closing = [...open.values()]
+        .filter((sink) => !sink.failed)
+        .map(
           ({ destination }) =>
             new Promise<void>((resolve) => {
-              destination.flush(() => {
-                destination.end();
-                resolve();
-              });
+              destination.once("close", () => resolve());
+              destination.once("error", () => resolve());
+              destination.end();
             }),
-        ),
-      );
+        );
       open.clear();
+      await Promise.all(closing);
     },
   };
 }

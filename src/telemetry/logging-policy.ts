@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { scanText } from "../classify/scan.js";
+import type { RedactedValue } from "../core/call.js";
 import type { LoggingPolicy } from "../core/policy.js";
 import type { ChatMessage, Entity } from "../core/types.js";
 
@@ -28,7 +29,13 @@ export interface LoggedMessage {
 
 export function loggableText(
   policy: LoggingPolicy,
-  call: { messages: readonly ChatMessage[]; entities: readonly Entity[]; answer?: ChatMessage },
+  call: {
+    messages: readonly ChatMessage[];
+    entities: readonly Entity[];
+    answer?: ChatMessage;
+    /** Values redaction put back into the answer: masked in it unless prompts are stored in full. */
+    restored?: readonly RedactedValue[];
+  },
 ): LoggableText {
   const form = policy.storePrompts;
   const text: LoggableText = {};
@@ -39,13 +46,34 @@ export function loggableText(
       ),
     );
   if (policy.storeOutputs && call.answer) {
-    // The answer was scanned for secrets as it streamed; personal data in it is found here.
-    const answer = call.answer;
-    text.output = logged(answer, policy, form === "none" ? "redacted" : form, (field) =>
-      scanText(field === "content" ? answer.content : toolArguments(answer, field)),
-    );
+    // The answer was scanned for secrets as it streamed; personal data in it is found here. A
+    // value put back by redaction may not be recognisable without the words around it in the
+    // prompt, so those are masked by what they are, not by a scan.
+    const outputForm = form === "none" ? "redacted" : form;
+    const answer = outputForm === "full" ? call.answer : withoutRestored(call.answer, call.restored ?? []);
+    text.output = logged(answer, policy, outputForm, (field) => scanText(fieldText(answer, field)));
   }
   return text;
+}
+
+/** The answer with every value redaction restored in it written `[REDACTED:<kind>]` again. */
+function withoutRestored(answer: ChatMessage, restored: readonly RedactedValue[]): ChatMessage {
+  if (restored.length === 0) return answer;
+  // Longest first: a value that contains another is replaced whole.
+  const values = [...restored].sort((a, b) => b.value.length - a.value.length);
+  const mask = (text: string, json: boolean) =>
+    values.reduce(
+      (out, { value, kind }) =>
+        out.replaceAll(json ? JSON.stringify(value).slice(1, -1) : value, `[REDACTED:${kind}]`),
+      text,
+    );
+  return {
+    ...answer,
+    content: mask(answer.content, false),
+    ...(answer.toolCalls && {
+      toolCalls: answer.toolCalls.map((call) => ({ ...call, arguments: mask(call.arguments, true) })),
+    }),
+  };
 }
 
 type Form = Exclude<LoggingPolicy["storePrompts"], "none">;
@@ -66,12 +94,11 @@ function logged(
     maskFindings(text, entitiesIn(field), form === "full" ? "secret" : "all");
   const toolCalls =
     policy.storeToolArgs === "none"
-      ? message.toolCalls?.map((call) => ({ name: call.name }))
+      ? message.toolCalls?.map((call, index) => ({ name: masked(call.name, `tool_calls[${index}].name`) }))
       : message.toolCalls?.map((call, index) => {
-          const field = `tool_calls[${index}].arguments`;
-          const shown = masked(call.arguments, field);
+          const shown = masked(call.arguments, `tool_calls[${index}].arguments`);
           return {
-            name: call.name,
+            name: masked(call.name, `tool_calls[${index}].name`),
             arguments: policy.storeToolArgs === "denylist_secrets" ? withoutSecretKeys(shown) : shown,
           };
         });
@@ -82,9 +109,12 @@ function logged(
   };
 }
 
-function toolArguments(message: ChatMessage, field: string): string {
-  const index = Number(/^tool_calls\[(\d+)\]/.exec(field)?.[1] ?? -1);
-  return message.toolCalls?.[index]?.arguments ?? "";
+/** The text of `field` (`content`, `tool_calls[N].arguments`, `tool_calls[N].name`) of a message. */
+function fieldText(message: ChatMessage, field: string): string {
+  if (field === "content") return message.content;
+  const [, index, part] = /^tool_calls\[(\d+)\]\.(arguments|name)$/.exec(field) ?? [];
+  const call = message.toolCalls?.[Number(index)];
+  return (part === "name" ? call?.name : call?.arguments) ?? "";
 }
 
 /** Each finding's span (secrets only, or all) replaced by `[REDACTED:<kind>]`. */
@@ -103,8 +133,39 @@ export function maskFindings(
   return out + text.slice(at);
 }
 
-const SECRET_KEY =
-  /pass(?:word|wd|phrase)?|pwd|secret|token|api[-_]?key|apikey|auth|credential|private[-_]?key|session|cookie/i;
+/** Words of a key that name a secret (`db_password`, `apiKey`, `X-Auth-Token`), compared word by word. */
+const SECRET_WORDS = new Set([
+  "password",
+  "passwd",
+  "pwd",
+  "passphrase",
+  "secret",
+  "token",
+  "apikey",
+  "auth",
+  "authorization",
+  "credential",
+  "credentials",
+  "cookie",
+  "privatekey",
+]);
+/** Two-word names: `api_key`, `private-key`, `accessKey`. */
+const SECRET_PAIRS = new Set(["api key", "private key", "access key", "secret key", "session key"]);
+
+/**
+ * Whether a key names a secret: split into words at `_`, `-`, `.`, spaces and camelCase humps,
+ * so `author`, `max_tokens` and `session_id` are not, and `dbPassword` and `x-api-key` are.
+ */
+function namesSecret(key: string): boolean {
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  return words.some(
+    (word, index) => SECRET_WORDS.has(word) || SECRET_PAIRS.has(`${word} ${words[index + 1] ?? ""}`),
+  );
+}
 
 /** JSON arguments with the values of secret-named keys blanked; text that is not JSON as it was. */
 function withoutSecretKeys(argumentsText: string): string {
@@ -118,7 +179,7 @@ function withoutSecretKeys(argumentsText: string): string {
     if (Array.isArray(value)) return value.map(blank);
     if (value === null || typeof value !== "object") return value;
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) ? "[REDACTED]" : blank(item)]),
+      Object.entries(value).map(([key, item]) => [key, namesSecret(key) ? "[REDACTED]" : blank(item)]),
     );
   };
   return JSON.stringify(blank(parsed));

@@ -455,14 +455,17 @@ export type Entity = Message<"switchyard.v1.Entity"> & {
   group: string;
 
   /**
-   * Index into the request's messages.
+   * Index into the request's messages, for a field of a message (0 for the others).
    *
    * @generated from field: uint32 message_index = 6;
    */
   messageIndex: number;
 
   /**
-   * "content", or "tool_calls[N].arguments".
+   * In a message: "content", "name", "tool_call_id", "tool_calls[N].arguments",
+   * "tool_calls[N].id" or "tool_calls[N].name". Outside the messages (what is also
+   * sent to a provider): "tools[N].description", "tools[N].parameters" (the schema as JSON),
+   * "params.stop[N]".
    *
    * @generated from field: string field = 7;
    */

@@ -63,7 +63,7 @@ const AWS_SECRET_REACH = 128;
  * `SecretAccessKey`, `AWS secret`…, or `secret_key` with an access key ID near, as Terraform and
  * s3cmd write it): the format alone is any 40-character base64 string. Git SHAs
  * and other hex are excluded by the character-class test, paths by their slashes. Scores 0.9.
- * https://docs.aws.amazon.com/IAM/latest/UserGuide/security-creds.html#access-keys-and-secret-access-keys
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
  */
 export const awsSecretAccessKey: Detector = {
   kind: "aws_secret_access_key",

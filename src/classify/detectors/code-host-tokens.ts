@@ -27,7 +27,7 @@ function githubPrefixStart(text: string, underscore: number): number {
  * grow, so up to 251), and fine-grained personal tokens `github_pat_` with 82 characters
  * (`[A-Za-z0-9]{22}_[A-Za-z0-9]{59}`; 70 to 255 accepted). Whole tokens only; masked ones
  * (`ghp_xxxx…`) are not flagged. Scores 1.
- * https://github.blog/engineering/platform-security/behind-githubs-new-authentication-token-formats/
+ * https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/about-authentication-to-github#githubs-token-formats
  */
 export const githubToken: Detector = {
   kind: "github_token",
@@ -64,8 +64,10 @@ const GITLAB_PREFIX = /gl(?:pat|dt|rt|rtr|ptt|ft|imt|agent|oas|soat|ffct|cbt|wt)
  * `glagent-` (agent for Kubernetes), `gloas-` (OAuth application secret), `glsoat-` (SCIM),
  * `glffct-` (feature flags client), `glcbt-` (CI/CD job), `glwt-` (workspace), then 20 to 300
  * base64url characters with at least two of upper, lower and digits (so `glpat-your-token-here`
- * is not one), and the `.XXXXXXXXX` suffix of routable tokens when present. Scores 1.
- * https://docs.gitlab.com/security/tokens/#token-prefixes
+ * is not one), and the suffix of routable tokens when present (`.xxxxxxxxx` or `.01.xxxxxxxxx`).
+ * Scores 1.
+ * https://docs.gitlab.com/security/tokens/#token-prefixes and
+ * https://handbook.gitlab.com/handbook/engineering/architecture/design-documents/cells/routable_tokens/
  */
 export const gitlabToken: Detector = {
   kind: "gitlab_token",
@@ -102,13 +104,20 @@ export const gitlabToken: Detector = {
   },
 };
 
-/** After a routable token's body, `.` and nine lowercase alphanumerics (version and checksum). */
+/**
+ * After a routable token's body, its suffix: `.` and nine lower-case alphanumerics (payload length
+ * and CRC32), or `.`, a two-character version, `.` and those nine (`glpat-….01.0z11111is`).
+ */
 function routableSuffixEnd(text: string, dot: number): number {
-  let at = dot + 1;
-  while (at < dot + 10) {
-    const code = text.charCodeAt(at);
-    if (!((code >= 48 && code <= 57) || (code >= 97 && code <= 122))) return dot;
-    at++;
-  }
-  return isIn(text.charCodeAt(at), ALNUM) ? dot : at;
+  const versioned =
+    isLowerAlnum(text.charCodeAt(dot + 1)) &&
+    isLowerAlnum(text.charCodeAt(dot + 2)) &&
+    text.charCodeAt(dot + 3) === 46; /* . */
+  const from = versioned ? dot + 4 : dot + 1;
+  for (let at = from; at < from + 9; at++) if (!isLowerAlnum(text.charCodeAt(at))) return dot;
+  return isIn(text.charCodeAt(from + 9), ALNUM) ? dot : from + 9;
+}
+
+function isLowerAlnum(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 97 && code <= 122);
 }

@@ -41,8 +41,8 @@ const CONTEXT =
  *   or after `Bearer`, `token` or `Basic` (base64 of `user:password`): score 0.8;
  * - otherwise within 48 characters of token, secret, api key, bearer, auth, credential or
  *   private, unless it is the value of some other key: score 0.6.
- * Hex is flagged only as the value of a secret-named key (score 0.6), never by nearness: it is
- * far more often a digest. Never flagged: UUIDs, paths, identifiers (`refreshAccessTokenAsync`),
+ * Hex (32 digits or more) is flagged only as the value of a secret-named key or after `Bearer` or
+ * `token` (score 0.6), never by nearness: it is far more often a digest. Never flagged: UUIDs, paths, identifiers (`refreshAccessTokenAsync`),
  * base64 of ordinary text or of images (`iVBORw0KGgo…`, after `base64,`), and tokens a vendor
  * detector recognises (AWS, GitHub, Slack, JWT…), which report them under their own kind, and
  * values public by design (Stripe publishable keys).

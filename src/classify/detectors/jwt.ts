@@ -12,7 +12,8 @@ const MIN_SIGNATURE = 16;
  * whose header names an `enc`), where the header starts `eyJ` (`{"`) and decodes to a JSON object
  * with an `alg`. The span is the whole token. Unsigned tokens (`alg: none`, empty signature) and
  * signatures under 16 characters are not flagged: they authorise nothing. Scores 1.
- * https://datatracker.ietf.org/doc/html/rfc7519#section-3 and rfc7516#section-7.1
+ * https://datatracker.ietf.org/doc/html/rfc7519#section-3 and
+ * https://datatracker.ietf.org/doc/html/rfc7516#section-7.1
  */
 export const jwt: Detector = {
   kind: "jwt",

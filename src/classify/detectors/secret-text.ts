@@ -106,21 +106,22 @@ export function shannonEntropy(text: string, start: number, end: number): number
 export function looksRedacted(text: string, start: number, end: number): boolean {
   let run = 0;
   let previous = -1;
-  let low = 0; // bitsets of the ASCII characters seen
-  let high = 0;
-  let mid1 = 0;
-  let mid2 = 0;
+  // The ASCII characters seen, as four 32-bit sets.
+  let seen0 = 0;
+  let seen1 = 0;
+  let seen2 = 0;
+  let seen3 = 0;
   for (let at = start; at < end; at++) {
     const code = text.charCodeAt(at);
     run = code === previous ? run + 1 : 1;
     if (run >= 6) return true;
     previous = code;
-    if (code < 32) low |= 1 << code;
-    else if (code < 64) mid1 |= 1 << (code - 32);
-    else if (code < 96) mid2 |= 1 << (code - 64);
-    else if (code < 128) high |= 1 << (code - 96);
+    if (code < 32) seen0 |= 1 << code;
+    else if (code < 64) seen1 |= 1 << (code - 32);
+    else if (code < 96) seen2 |= 1 << (code - 64);
+    else if (code < 128) seen3 |= 1 << (code - 96);
   }
-  return end - start >= 16 && bitCount(low) + bitCount(mid1) + bitCount(mid2) + bitCount(high) < 6;
+  return end - start >= 16 && bitCount(seen0) + bitCount(seen1) + bitCount(seen2) + bitCount(seen3) < 6;
 }
 
 function bitCount(value: number): number {
@@ -133,18 +134,19 @@ function bitCount(value: number): number {
 export function isHex(text: string, start: number, end: number): boolean {
   if (end <= start) return false;
   for (let at = start; at < end; at++) {
-    const code = text.charCodeAt(at) | 0x20;
-    if (!((code >= 48 && code <= 57) || (code >= 97 && code <= 102))) return false;
+    const code = text.charCodeAt(at);
+    if (!((code >= 48 && code <= 57) || (code >= 97 && code <= 102) || (code >= 65 && code <= 70)))
+      return false;
   }
   return true;
 }
 
 /**
- * True when one of the words that `pattern` matches (a global, case-insensitive regex over
- * lowercase-insensitive words such as /secret|token/gi) stands within `window` code units before
- * `start` or after `end`, as a word of its own: not inside a longer word, where a camelCase or
- * ALLCAPS boundary counts as a word boundary (`authToken`, `SECRET_KEY`, `x-api-key`), which
- * `nearWord` in context.ts does not see.
+ * True when a word that `pattern` matches (a global, case-insensitive regex such as
+ * /secret|token/gi) stands within `window` code units before `start` or after `end` as a word of
+ * its own: not inside a longer word, where a change of case counts as a word boundary
+ * (`authToken`, `SECRET_KEY`, `x-api-key`). `nearWord` in context.ts takes whole lower-cased words
+ * only, so it would not see `token` in `authToken`.
  */
 export function hasContext(text: string, start: number, end: number, pattern: RegExp, window = 48): boolean {
   return (
@@ -180,7 +182,7 @@ export function standsAlone(text: string, start: number, end: number): boolean {
     !(before & LETTER) ||
     (before & LOWER && first & UPPER) ||
     (before & UPPER && first & UPPER && isUpperRun(text, start, end));
-  const endsWord = !(after & LETTER) || (after & UPPER && last & LOWER) || (after & UPPER && last & UPPER);
+  const endsWord = !(after & LOWER) || !(last & LETTER);
   return Boolean(startsWord && endsWord);
 }
 
@@ -212,12 +214,11 @@ export function isPlaceholder(value: string): boolean {
   if (isOneCharacterRepeated(value)) return true;
   const lower = value.toLowerCase();
   if (PLACEHOLDER_WORDS.has(lower)) return true;
-  if (
-    /^(?:your|my|the|some|enter|insert|put|add)[-_ ]?/.test(lower) &&
+  // your_password_here, my-secret-key, enter token (words, no digits)
+  return (
+    /^(?:your|my|the|some|enter|insert|put|add)[-_ a-z]*$/.test(lower) &&
     /pass|secret|key|token|here/.test(lower)
-  )
-    return true;
-  return /^(?:x{3,}|\*{3,}|redacted|<redacted>|\[redacted\]|hidden|masked|removed|filtered)$/.test(lower);
+  );
 }
 
 function isOneCharacterRepeated(value: string): boolean {
@@ -262,6 +263,8 @@ const PLACEHOLDER_WORDS = new Set([
   "redacted",
   "hidden",
   "masked",
+  "removed",
+  "filtered",
   "not_set",
   "notset",
   "unset",

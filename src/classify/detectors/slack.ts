@@ -17,12 +17,12 @@ const WEBHOOK_HOST = "hooks.slack.com/";
 
 /**
  * Slack tokens and incoming-webhook URLs. Tokens: `xoxb-` (bot), `xoxp-` (user), `xoxa-`/`xoxr-`
- * (app and refresh), `xoxs-`/`xoxo-` (legacy), `xoxe-` and `xoxe.xoxp-` (rotating), `xapp-` (app-level), then 20 to 250
- * of digits, letters and dashes that start with a digit (team and user IDs) and hold a letter and a
- * dash, so `xoxb-your-token-here` is not one. Webhooks: `hooks.slack.com/services/T…/B…/…` (and
- * `/workflows/…`, `/triggers/…`) whose last segment is the secret, with `https://` when written.
- * Scores 1.
- * https://docs.slack.dev/authentication/tokens and https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks
+ * (app and refresh), `xoxs-`/`xoxo-` (legacy), `xoxe-` and `xoxe.xoxp-` (rotating), `xapp-`
+ * (app-level), then 20 to 250 of digits, letters and dashes that start with a digit (team and
+ * user IDs) and hold a letter and a dash, so `xoxb-your-token-here` is not one. Webhooks:
+ * `hooks.slack.com/services/T…/B…/…` (and `/workflows/…`, `/triggers/…`) whose last segment is
+ * the secret, with `https://` when written. Scores 1.
+ * https://api.slack.com/authentication/token-types and https://api.slack.com/messaging/webhooks
  */
 export const slackToken: Detector = {
   kind: "slack_token",

@@ -25,7 +25,7 @@ function prefixEndingAt(text: string, underscore: number): string | undefined {
  * tokens. Publishable keys (`pk_live_`, `pk_test_`) are not flagged: Stripe designs them to be
  * embedded in web pages and apps, so they disclose nothing. Scores 1 for live keys and webhook
  * secrets, 0.9 for test-mode keys (they reach test data only, but are still credentials).
- * https://docs.stripe.com/keys and https://docs.stripe.com/webhooks#verify-official-libraries
+ * https://docs.stripe.com/keys and https://docs.stripe.com/webhooks
  */
 export const stripeKey: Detector = {
   kind: "stripe_key",

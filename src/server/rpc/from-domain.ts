@@ -83,7 +83,7 @@ export function toClassifyResponse(
     entities: result.entities.map((entity) => ({
       kind: entity.kind,
       group: entity.group,
-      messageIndex: entity.message,
+      messageIndex: Math.max(0, entity.message),
       field: entity.field,
       start: entity.start,
       end: entity.end,

@@ -44,5 +44,8 @@ function callFrom(context: HandlerContext, stalled?: AbortSignal): CallContext {
   if (!identity) throw new Error("RouterService served without the RPC door's interceptor");
   context.responseHeader.set("x-trace-id", identity.traceId);
   context.responseHeader.set("x-call-id", identity.callId);
-  return { signal: callSignal(context.signal, stalled), ...identity };
+  const timeoutMs = context.timeoutMs();
+  const deadline =
+    timeoutMs === undefined ? undefined : { at: performance.now() + timeoutMs, now: () => performance.now() };
+  return { signal: callSignal(context.signal, stalled, deadline), ...identity };
 }

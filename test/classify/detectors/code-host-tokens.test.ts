@@ -62,8 +62,10 @@ describe("gitlabToken", () => {
 
   it("includes the suffix of routable tokens, but not a sentence's full stop", () => {
     const routable = `glpat-${fake.token(27)}.01${fake.pick("abcdefghijklmnopqrstuvwxyz0123456789", 7)}`;
+    const versioned = `glpat-${fake.token(38)}.01.${fake.pick("abcdefghijklmnopqrstuvwxyz0123456789", 9)}`;
     const classic = fake.gitlabToken();
-    expect(values(gitlabToken, `${routable} replaces ${classic}.`)).toEqual([routable, classic]);
+    const text = `${routable} and ${versioned} replace ${classic}.`;
+    expect(values(gitlabToken, text)).toEqual([routable, versioned, classic]);
   });
 
   it("does not flag placeholders, short bodies or single-class bodies", () => {
