@@ -582,14 +582,19 @@ async function throughput(time, detectors, corpus) {
 }
 
 /**
- * Microseconds per scanText call on the texts a Route call scans: the main benchmark's 2 KB prompt
- * (bench/run.mjs --prompt prose), and what the output filter scans per streamed word (the word
- * with up to 64 characters of context before it). Median of 7 batches.
+ * Microseconds per scanText call on the texts a call scans: the main benchmark's 2 KB prompt
+ * (bench/run.mjs --prompt prose; classify scans each message once), the mock's answer to it
+ * (Route's output filter scans the whole answer once), and what Stream's output filter scans per
+ * streamed word (the word with up to 64 characters of context before it). Median of 7 batches.
  */
 function perCall(scanText, detectors, prompt) {
   const texts = [
-    ["the 2 KB prompt of `npm run bench -- --prompt prose`", prompt],
-    ["an output-filter window: 64 characters of context and a word", prompt.slice(0, 74)],
+    ["the 2 KB prompt of `npm run bench -- --prompt prose` (classify)", prompt],
+    [
+      "the mock's answer to it (Route's output filter, once per answer)",
+      `This is bench_mock/bench-model, an offline mock. You said: "${prompt.slice(0, 200)}…"`,
+    ],
+    ["a word and 64 characters of context (Stream's output filter, per word)", prompt.slice(0, 74)],
     ["one word", " quarterly"],
   ];
   return texts.map(([what, text]) => {
@@ -748,7 +753,7 @@ function markdown(meta, corpus, tp, adv) {
       "| *scanner itself (escape tests, decoded views, merging; no detectors)* | | " +
         `${f1(o.at4k.ms)} | | ${pct(o.at4k.share)} | ${f1(o.at64k.ms)} | ${pct(o.at64k.share)} | |`,
       "",
-      "Per call, on what a Route call scans (median of 7 batches):",
+      "Per call, on what a call scans (median of 7 batches):",
       "",
       "| text | bytes | µs per scan |",
       "| --- | ---: | ---: |",
