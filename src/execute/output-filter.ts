@@ -1,3 +1,4 @@
+import { maskFindings } from "../classify/mask.js";
 import { scanText } from "../classify/scan.js";
 import type { RedactedValue } from "../core/call.js";
 
@@ -41,7 +42,6 @@ export interface OutputFilter {
 const MAX_HELD = 16 * 1024;
 /** Released text kept as context for the next scan (context words such as `password=`). */
 const CONTEXT = 64;
-const MASK_FORMAT = (kind: string) => `[REDACTED:${kind}]`;
 
 export function createOutputFilter(
   vault: ReadonlyMap<string, RedactedValue> | undefined,
@@ -99,16 +99,9 @@ function maskStage(onMask: (kind: string) => void, json: boolean, incremental: b
   const release = (segment: string): string => {
     if (segment === "") return "";
     const scanned = context + segment;
-    let out = "";
-    let at = context.length;
-    for (const finding of scanText(scanned)) {
-      if (finding.group !== "secret" || finding.end <= context.length) continue;
-      const start = Math.max(finding.start, at);
-      out += scanned.slice(at, start) + MASK_FORMAT(finding.kind);
-      onMask(finding.kind);
-      at = finding.end;
-    }
-    out += scanned.slice(at);
+    const secrets = secretsIn(scanned).filter((finding) => finding.end > context.length);
+    for (const finding of secrets) onMask(finding.kind);
+    const out = maskFindings(scanned, secrets, "secret", context.length).slice(context.length);
     context = (context + out).slice(-CONTEXT);
     return out;
   };
@@ -146,17 +139,16 @@ function maskStage(onMask: (kind: string) => void, json: boolean, incremental: b
   };
 }
 
-/** `text` with every secret in it replaced by `[REDACTED:<kind>]`. */
+/** The secrets in `text`, in order. */
+function secretsIn(text: string) {
+  return scanText(text).filter((finding) => finding.group === "secret");
+}
+
+/** `text` with every secret in it masked. */
 function maskSecrets(text: string, onMask: (kind: string) => void): string {
-  let out = "";
-  let at = 0;
-  for (const finding of scanText(text)) {
-    if (finding.group !== "secret") continue;
-    out += text.slice(at, finding.start) + MASK_FORMAT(finding.kind);
-    onMask(finding.kind);
-    at = finding.end;
-  }
-  return out + text.slice(at);
+  const secrets = secretsIn(text);
+  for (const finding of secrets) onMask(finding.kind);
+  return maskFindings(text, secrets, "secret");
 }
 
 /** Words a secret cannot start as: letters only, capitalised at most at the first. */

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { maskedValue, maskFindings } from "../classify/mask.js";
 import { scanText } from "../classify/scan.js";
 import type { RedactedValue } from "../core/call.js";
 import type { LoggingPolicy } from "../core/policy.js";
@@ -64,7 +65,7 @@ function withoutRestored(answer: ChatMessage, restored: readonly RedactedValue[]
   const mask = (text: string, json: boolean) =>
     values.reduce(
       (out, { value, kind }) =>
-        out.replaceAll(json ? JSON.stringify(value).slice(1, -1) : value, `[REDACTED:${kind}]`),
+        out.replaceAll(json ? JSON.stringify(value).slice(1, -1) : value, maskedValue(kind)),
       text,
     );
   return {
@@ -115,22 +116,6 @@ function fieldText(message: ChatMessage, field: string): string {
   const [, index, part] = /^tool_calls\[(\d+)\]\.(arguments|name)$/.exec(field) ?? [];
   const call = message.toolCalls?.[Number(index)];
   return (part === "name" ? call?.name : call?.arguments) ?? "";
-}
-
-/** Each finding's span (secrets only, or all) replaced by `[REDACTED:<kind>]`. */
-export function maskFindings(
-  text: string,
-  findings: readonly Pick<Entity, "kind" | "group" | "start" | "end">[],
-  which: "secret" | "all",
-): string {
-  let out = "";
-  let at = 0;
-  for (const finding of [...findings].sort((a, b) => a.start - b.start)) {
-    if ((which === "secret" && finding.group !== "secret") || finding.start < at) continue;
-    out += `${text.slice(at, finding.start)}[REDACTED:${finding.kind}]`;
-    at = finding.end;
-  }
-  return out + text.slice(at);
 }
 
 /** Words of a key that name a secret (`db_password`, `apiKey`, `X-Auth-Token`), compared word by word. */

@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import type { LoggingPolicy } from "../../src/core/policy.js";
 import type { ChatMessage, Entity } from "../../src/core/types.js";
-import { loggableText, maskFindings } from "../../src/telemetry/logging-policy.js";
+import { loggableText } from "../../src/telemetry/logging-policy.js";
 
 // The answer is scanned where it is logged: two stand-in detectors find something in it.
 vi.mock("../../src/classify/detectors/detectors.js", async () => ({
@@ -296,26 +296,5 @@ describe("loggableText", () => {
       const text = loggableText(policy({ storePrompts: "full" }), { messages: raw, entities: [] });
       expect(text.prompt?.[0]?.toolCalls).toEqual([{ name: "run", arguments: "password=hunter2" }]);
     });
-  });
-});
-
-describe("maskFindings", () => {
-  const text = "key AKIA0000000000000000 for a@b.co";
-  const findings = [
-    { kind: "email", group: "pii" as const, start: 29, end: 35 },
-    { kind: "aws_access_key_id", group: "secret" as const, start: 4, end: 24 },
-  ];
-
-  it("masks secrets only, or every finding, in order of position", () => {
-    expect(maskFindings(text, findings, "secret")).toBe("key [REDACTED:aws_access_key_id] for a@b.co");
-    expect(maskFindings(text, findings, "all")).toBe("key [REDACTED:aws_access_key_id] for [REDACTED:email]");
-  });
-
-  it("masks the first of two overlapping findings and leaves text without findings as it is", () => {
-    const overlapping = [...findings, { kind: "other", group: "secret" as const, start: 10, end: 30 }];
-    expect(maskFindings(text, overlapping, "all")).toBe(
-      "key [REDACTED:aws_access_key_id] for [REDACTED:email]",
-    );
-    expect(maskFindings(text, [], "all")).toBe(text);
   });
 });
