@@ -47,3 +47,14 @@ export function ensureBuilt(root, { noBuild, log }) {
   }
   return 0;
 }
+
+/**
+ * The revision of the checkout at `root` (`git describe --always --dirty`), or `fallback` when it
+ * has no .git (callers let BENCH_GIT name the source of an exported tree, a git archive).
+ */
+export function sourceRevision(root, fallback = "unknown") {
+  return (
+    spawnSync("git", ["describe", "--always", "--dirty"], { cwd: root, encoding: "utf8" }).stdout?.trim() ||
+    fallback
+  );
+}

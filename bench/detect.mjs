@@ -15,7 +15,7 @@ import { cpus, loadavg } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ensureBuilt } from "./build-check.mjs";
+import { ensureBuilt, sourceRevision } from "./build-check.mjs";
 import { PROMPTS } from "./prompts.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -847,10 +847,7 @@ async function main() {
   }
 
   const now = new Date();
-  const git =
-    process.env.BENCH_GIT ??
-    (spawnSync("git", ["describe", "--always", "--dirty"], { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ||
-      "unknown");
+  const git = process.env.BENCH_GIT ?? sourceRevision(ROOT);
   const meta = {
     date: now.toISOString().slice(0, 10),
     timestamp: now.toISOString(),

@@ -29,7 +29,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ensureBuilt } from "./build-check.mjs";
+import { ensureBuilt, sourceRevision } from "./build-check.mjs";
 import { PROMPTS } from "./prompts.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -930,11 +930,7 @@ async function main() {
   }
 
   const now = new Date();
-  // BENCH_GIT names the source when benchmarking an exported tree (git archive) with no .git.
-  const git =
-    process.env.BENCH_GIT ??
-    (spawnSync("git", ["describe", "--always", "--dirty"], { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ||
-      "unknown");
+  const git = process.env.BENCH_GIT ?? sourceRevision(ROOT);
   const meta = {
     date: now.toISOString().slice(0, 10),
     timestamp: now.toISOString(),
@@ -954,11 +950,7 @@ async function main() {
     h2load: pre.h2loadVersion,
     git,
     ...(opts.baseline && {
-      baseline:
-        spawnSync("git", ["describe", "--always", "--dirty"], {
-          cwd: opts.baseline,
-          encoding: "utf8",
-        }).stdout?.trim() || opts.baseline,
+      baseline: sourceRevision(opts.baseline, opts.baseline),
     }),
     distStale: pre.distStale,
     logLevel: opts["log-level"],
