@@ -159,13 +159,17 @@ describe("governance in the pipeline", () => {
     expect(fake.requests).toHaveLength(0);
   });
 
-  it("finds secrets in tool descriptions, schemas and stop sequences too, and never sends them out", async () => {
+  it("finds secrets in tool names, descriptions, schemas and stop sequences too, and never sends them out", async () => {
     const tools = [{ name: "deploy", description: `deploys with ${KEY}`, parameters: { type: "object" } }];
     const blocking = pipelineFor(policyWith(""));
     fake.reset();
     await expect(blocking.pipeline.route(request({ dataClass: "public", tools }), call())).rejects.toThrow(
       "aws_access_key_id",
     );
+    const named = [{ name: KEY, description: "deploys", parameters: { type: "object" } }];
+    await expect(
+      blocking.pipeline.route(request({ dataClass: "public", tools: named }), call()),
+    ).rejects.toThrow("aws_access_key_id");
     expect(fake.requests).toHaveLength(0);
 
     const redacting = pipelineFor(policyWith("detect: { secret: { action: redact } }"));
