@@ -1,3 +1,4 @@
+import { INVISIBLE_CHARACTER } from "../core/text.js";
 import type { EntityGroup } from "../core/types.js";
 import type { Detector } from "./detectors/detector.js";
 import { DETECTORS } from "./detectors/detectors.js";
@@ -60,7 +61,8 @@ interface ScanView {
 }
 
 /**
- * The text as given, and decoded views of it: JSON escapes, percent escapes, and those applied
+ * The text as given, and decoded views of it: JSON escapes, percent escapes, look-alike and
+ * invisible characters (see DECODERS), and those applied
  * again to what they produced (a JSON document carried as a string inside tool arguments is
  * escaped twice), up to MAX_DECODING_DEPTH. A decoded view covers the stretches within WINDOW of
  * a real escape (a stray `\` or `%` is common in code and decodes to nothing), and maps each of
@@ -74,13 +76,15 @@ function viewsOf(text: string): ScanView[] {
   for (let index = 0; index < views.length && budget > 0; index++) {
     const view = views[index] as ScanView;
     if (view.depth >= MAX_DECODING_DEPTH) continue;
-    for (const [all, decodeOne] of DECODERS)
-      for (const [from, to] of windowsAround(view.text, all)) {
+    for (const { applies, sequences, decodeOne } of DECODERS) {
+      if (!applies(view.text)) continue;
+      for (const [from, to] of windowsAround(view.text, sequences)) {
         if (budget <= 0) break;
         budget -= to - from;
-        const decoded = decode(view.text, from, to, all, decodeOne, view.offsets);
+        const decoded = decode(view.text, from, to, sequences, decodeOne, view.offsets);
         views.push({ ...decoded, depth: view.depth + 1 });
       }
+    }
   }
   return views;
 }
@@ -139,10 +143,44 @@ interface View {
 const JSON_ESCAPE_GLOBAL = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/g;
 const PERCENT_ESCAPE_GLOBAL = /%(?:[2-7][0-9a-fA-F]|0[9aAdD])/g;
 
-const DECODERS: ReadonlyArray<[RegExp, (sequence: string) => string]> = [
-  [JSON_ESCAPE_GLOBAL, jsonEscapeValue],
-  [PERCENT_ESCAPE_GLOBAL, percentEscapeValue],
+/** Characters outside ASCII, one code point each: what a look-alike or an invisible one can be. */
+const NON_ASCII_GLOBAL = /[\u{80}-\u{10FFFF}]/gu;
+
+/**
+ * The ways a view is decoded: when it `applies` to a text, each match of `sequences` (a global
+ * pattern) is replaced by `decodeOne` of it. The last one undoes look-alikes: compatibility forms
+ * become what they stand for (NFKC: a fullwidth `＠` is `@`, `ｓｋ` is `sk`) and invisible
+ * characters (a zero-width space inside a key) are dropped; it applies only to text that
+ * changes under it, so text in other scripts is not scanned twice.
+ */
+const DECODERS: ReadonlyArray<{
+  applies: (text: string) => boolean;
+  sequences: RegExp;
+  decodeOne: (sequence: string) => string;
+}> = [
+  {
+    applies: (text) => hasMatch(JSON_ESCAPE_GLOBAL, text),
+    sequences: JSON_ESCAPE_GLOBAL,
+    decodeOne: jsonEscapeValue,
+  },
+  {
+    applies: (text) => hasMatch(PERCENT_ESCAPE_GLOBAL, text),
+    sequences: PERCENT_ESCAPE_GLOBAL,
+    decodeOne: percentEscapeValue,
+  },
+  {
+    applies: (text) => INVISIBLE_CHARACTER.test(text) || text.normalize("NFKC") !== text,
+    sequences: NON_ASCII_GLOBAL,
+    decodeOne: (character) => (INVISIBLE_CHARACTER.test(character) ? "" : character.normalize("NFKC")),
+  },
 ];
+
+function hasMatch(pattern: RegExp, text: string): boolean {
+  pattern.lastIndex = 0;
+  const found = pattern.test(text);
+  pattern.lastIndex = 0;
+  return found;
+}
 
 const SHORT_ESCAPES: Record<string, string> = {
   '"': '"',

@@ -59,4 +59,14 @@ describe("scanText", () => {
     expect(decoded).toBeLessThanOrEqual(2 * text.length);
     expect(views.length).toBeGreaterThan(1);
   });
+
+  it("sees through look-alike and invisible characters, reporting the span as written", () => {
+    const fullwidth = "mail ann＠example.com today";
+    const [a] = scanText(fullwidth, [EMAIL]);
+    expect(fullwidth.slice(a?.start, a?.end)).toBe("ann＠example.com");
+    const hidden = "mail ann@exam\u200bple.com today";
+    const [b] = scanText(hidden, [EMAIL]);
+    expect(hidden.slice(b?.start, b?.end)).toBe("ann@exam\u200bple.com");
+    expect(decodedViews("Führerschein née 東京")).toEqual(["Führerschein née 東京"]);
+  });
 });
