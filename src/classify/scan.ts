@@ -1,4 +1,3 @@
-import { INVISIBLE_CHARACTER } from "../core/text.js";
 import type { EntityGroup } from "../core/types.js";
 import type { Detector } from "./detectors/detector.js";
 import { DETECTORS } from "./detectors/detectors.js";
@@ -50,6 +49,8 @@ const MAX_DECODING_DEPTH = 3;
  * same decoded, and is not scanned again.
  */
 const WINDOW = 512;
+/** How far around a look-alike or invisible character its view reaches (a key and its name). */
+const LOOKALIKE_WINDOW = 160;
 /** Decoded views may add up to this many times the text's length. */
 const DECODED_BUDGET = 2;
 
@@ -76,26 +77,37 @@ function viewsOf(text: string): ScanView[] {
   for (let index = 0; index < views.length && budget > 0; index++) {
     const view = views[index] as ScanView;
     if (view.depth >= MAX_DECODING_DEPTH) continue;
-    for (const { applies, sequences, decodeOne } of DECODERS) {
+    for (const { applies, sequences, decodeOne, window } of DECODERS) {
       if (!applies(view.text)) continue;
-      for (const [from, to] of windowsAround(view.text, sequences)) {
+      for (const [from, to] of windowsAround(view.text, sequences, decodeOne, window)) {
         if (budget <= 0) break;
         budget -= to - from;
         const decoded = decode(view.text, from, to, sequences, decodeOne, view.offsets);
-        views.push({ ...decoded, depth: view.depth + 1 });
+        // A stretch that reads the same decoded (text in another script) is not scanned again.
+        if (decoded.text === view.text.slice(from, to)) budget += to - from;
+        else views.push({ ...decoded, depth: view.depth + 1 });
       }
     }
   }
   return views;
 }
 
-/** Stretches of `text` within WINDOW of a match of `escapes` (global), merged, in order. */
-function windowsAround(text: string, escapes: RegExp): [number, number][] {
+/**
+ * Stretches of `text` within WINDOW of a match of `escapes` (global) that decodes to something
+ * else, merged, in order.
+ */
+function windowsAround(
+  text: string,
+  escapes: RegExp,
+  decodeOne: (sequence: string) => string,
+  window: number,
+): [number, number][] {
   const windows: [number, number][] = [];
   escapes.lastIndex = 0;
   for (let match = escapes.exec(text); match !== null; match = escapes.exec(text)) {
-    const from = Math.max(0, match.index - WINDOW);
-    const to = Math.min(text.length, escapes.lastIndex + WINDOW);
+    if (decodeOne(match[0]) === match[0]) continue;
+    const from = Math.max(0, match.index - window);
+    const to = Math.min(text.length, escapes.lastIndex + window);
     const last = windows.at(-1);
     if (last && from <= last[1]) last[1] = to;
     else windows.push([from, to]);
@@ -145,6 +157,8 @@ const PERCENT_ESCAPE_GLOBAL = /%(?:[2-7][0-9a-fA-F]|0[9aAdD])/g;
 
 /** Characters outside ASCII, one code point each: what a look-alike or an invisible one can be. */
 const NON_ASCII_GLOBAL = /[\u{80}-\u{10FFFF}]/gu;
+/** Invisible characters outside ASCII (ASCII's own controls, a newline or a tab, are text). */
+const HIDDEN_CHARACTER = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Zl}\p{Zp}\u{80}-\u{9F}]/u;
 
 /**
  * The ways a view is decoded: when it `applies` to a text, each match of `sequences` (a global
@@ -157,21 +171,27 @@ const DECODERS: ReadonlyArray<{
   applies: (text: string) => boolean;
   sequences: RegExp;
   decodeOne: (sequence: string) => string;
+  /** How far around a changed sequence its view reaches. */
+  window: number;
 }> = [
   {
     applies: (text) => hasMatch(JSON_ESCAPE_GLOBAL, text),
     sequences: JSON_ESCAPE_GLOBAL,
     decodeOne: jsonEscapeValue,
+    window: WINDOW,
   },
   {
     applies: (text) => hasMatch(PERCENT_ESCAPE_GLOBAL, text),
     sequences: PERCENT_ESCAPE_GLOBAL,
     decodeOne: percentEscapeValue,
+    window: WINDOW,
   },
   {
-    applies: (text) => INVISIBLE_CHARACTER.test(text) || text.normalize("NFKC") !== text,
+    applies: (text) => HIDDEN_CHARACTER.test(text) || text.normalize("NFKC") !== text,
     sequences: NON_ASCII_GLOBAL,
-    decodeOne: (character) => (INVISIBLE_CHARACTER.test(character) ? "" : character.normalize("NFKC")),
+    decodeOne: (character) => (HIDDEN_CHARACTER.test(character) ? "" : character.normalize("NFKC")),
+    // A look-alike hides a value, not an escaped document: the value and its context words.
+    window: LOOKALIKE_WINDOW,
   },
 ];
 
