@@ -13,22 +13,131 @@ export function headerValue(headers: ResponseHeaders, name: string): string | un
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The longest wait we believe: a value further out than this is treated as unreadable. */
+const MAX_WAIT_MS = 24 * 60 * 60 * 1000;
+
 /**
- * Milliseconds the upstream asks us to wait, from `retry-after-ms` (what OpenAI's SDKs read first,
- * also sent by Azure OpenAI) or `retry-after` as delta-seconds or an HTTP date (RFC 9110 §10.2.3).
- * A date in the past is 0; an unreadable or negative value is undefined.
+ * Milliseconds the upstream asks us to wait, from the first of these forms that reads:
+ *
+ * 1. `retry-after-ms` (what OpenAI's SDKs read first, also sent by Azure OpenAI).
+ * 2. `retry-after` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past is 0.
+ * 3. OpenAI's `x-ratelimit-reset-requests` / `x-ratelimit-reset-tokens`, Go durations (`1s`, `6m0s`,
+ *    `20ms`) until that limit is back to full.
+ * 4. Anthropic's `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-reset`, RFC 3339
+ *    times at which that limit is back to full; a time in the past is 0.
+ *
+ * In forms 3 and 4 the limits whose `…-remaining` header reads `0` decide: the latest of their resets
+ * (when none of those resets reads, the form is unreadable). When no limit reads `0`, the latest of all
+ * readable resets: waiting for an earlier one would only run into the other limit.
+ *
+ * A value that is not of its form, negative, or more than 24 hours away is unreadable and the next form
+ * is tried; undefined when none reads. Fractions of a millisecond round up.
  * https://www.rfc-editor.org/rfc/rfc9110#field.retry-after
+ * https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers
+ * https://docs.anthropic.com/en/api/rate-limits#response-headers
  */
 export function parseRetryAfterMs(headers: ResponseHeaders, nowMs: number = Date.now()): number | undefined {
-  const ms = Number.parseFloat(headerValue(headers, "retry-after-ms") ?? "");
-  if (Number.isFinite(ms) && ms >= 0) return Math.ceil(ms);
+  return (
+    fromRetryAfterMs(headers) ??
+    fromRetryAfter(headers, nowMs) ??
+    fromOpenAiResets(headers) ??
+    fromAnthropicResets(headers, nowMs)
+  );
+}
 
+/**
+ * Milliseconds in a Go `time.Duration` string (what `Duration.String()` writes and
+ * `time.ParseDuration` reads: `6m0s`, `20ms`, `1h2m3.5s`, `0`), rounded up to a whole millisecond;
+ * undefined unless the whole text is one. Signs are not accepted: a wait is never negative.
+ * https://pkg.go.dev/time#ParseDuration
+ */
+export function parseGoDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "0") return 0;
+  if (!GO_DURATION.test(trimmed)) return undefined;
+  let ms = 0;
+  for (const [, amount = "", unit = ""] of trimmed.matchAll(GO_DURATION_PART)) {
+    ms += Number(amount) * (GO_UNIT_MS[unit] ?? Number.NaN);
+  }
+  return ceilMs(ms);
+}
+
+const GO_DURATION = /^(?:\d*\.?\d+(?:h|ms|m|s|us|µs|ns))+$/;
+const GO_DURATION_PART = /(\d*\.?\d+)(h|ms|m|s|us|µs|ns)/g;
+const GO_UNIT_MS: Readonly<Record<string, number>> = {
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+  us: 0.001,
+  µs: 0.001,
+  ns: 0.000_001,
+};
+
+const DECIMAL = /^\d+(\.\d+)?$/;
+// RFC 3339's date-time with an upper-case T and Z (or an offset): what Anthropic sends and Date.parse reads.
+const RFC_3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function fromRetryAfterMs(headers: ResponseHeaders): number | undefined {
+  const raw = headerValue(headers, "retry-after-ms")?.trim();
+  return raw !== undefined && DECIMAL.test(raw) ? believable(Number(raw)) : undefined;
+}
+
+function fromRetryAfter(headers: ResponseHeaders, nowMs: number): number | undefined {
   const raw = headerValue(headers, "retry-after")?.trim();
   if (raw === undefined || raw === "") return undefined;
-  if (/^\d+(\.\d+)?$/.test(raw)) return Math.ceil(Number.parseFloat(raw) * 1000);
-  const at = Date.parse(raw);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - nowMs);
+  if (DECIMAL.test(raw)) return believable(Number(raw) * 1000);
+  return untilTime(Date.parse(raw), nowMs);
+}
+
+/** One rate limit as a response reports it: its reset as a wait, and whether it is spent. */
+interface Limit {
+  resetMs: number | undefined;
+  exhausted: boolean;
+}
+
+function fromOpenAiResets(headers: ResponseHeaders): number | undefined {
+  return waitForLimits(
+    (["requests", "tokens"] as const).map((name) => ({
+      resetMs: believable(parseGoDuration(headerValue(headers, `x-ratelimit-reset-${name}`) ?? "")),
+      exhausted: headerValue(headers, `x-ratelimit-remaining-${name}`)?.trim() === "0",
+    })),
+  );
+}
+
+function fromAnthropicResets(headers: ResponseHeaders, nowMs: number): number | undefined {
+  return waitForLimits(
+    (["requests", "tokens", "input-tokens", "output-tokens"] as const).map((name) => {
+      const reset = headerValue(headers, `anthropic-ratelimit-${name}-reset`)?.trim() ?? "";
+      return {
+        resetMs: RFC_3339.test(reset) ? untilTime(Date.parse(reset), nowMs) : undefined,
+        exhausted: headerValue(headers, `anthropic-ratelimit-${name}-remaining`)?.trim() === "0",
+      };
+    }),
+  );
+}
+
+function waitForLimits(limits: readonly Limit[]): number | undefined {
+  const exhausted = limits.filter((limit) => limit.exhausted);
+  const resets = (exhausted.length > 0 ? exhausted : limits).flatMap((limit) =>
+    limit.resetMs === undefined ? [] : [limit.resetMs],
+  );
+  return resets.length === 0 ? undefined : Math.max(...resets);
+}
+
+/** Milliseconds from `nowMs` until `atMs` (0 once it has passed), if believable. */
+function untilTime(atMs: number, nowMs: number): number | undefined {
+  return Number.isNaN(atMs) ? undefined : believable(Math.max(0, atMs - nowMs));
+}
+
+/** A wait rounded up to a whole millisecond, or undefined when it is not a number from 0 to 24 hours. */
+function believable(ms: number | undefined): number | undefined {
+  return ms !== undefined && Number.isFinite(ms) && ms >= 0 && ms <= MAX_WAIT_MS ? ceilMs(ms) : undefined;
+}
+
+/** Rounds up to a whole millisecond, ignoring float noise below a microsecond (1.1 s is 1100 ms, not 1101). */
+function ceilMs(ms: number): number {
+  return Math.ceil(Math.round(ms * 1000) / 1000);
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   errorClassForStatus,
   headerValue,
   httpStatusError,
+  parseGoDuration,
   parseRetryAfterMs,
 } from "../../../src/providers/http/http-errors.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
@@ -20,6 +21,7 @@ describe("parseRetryAfterMs", () => {
   it("reads retry-after as seconds, whole or fractional", () => {
     expect(parseRetryAfterMs({ "retry-after": "20" }, now)).toBe(20_000);
     expect(parseRetryAfterMs({ "retry-after": "0.25" }, now)).toBe(250);
+    expect(parseRetryAfterMs({ "retry-after": "1.1" }, now)).toBe(1100);
   });
 
   it("reads retry-after as an HTTP date, never negative", () => {
@@ -31,6 +33,167 @@ describe("parseRetryAfterMs", () => {
     expect(parseRetryAfterMs({}, now)).toBeUndefined();
     expect(parseRetryAfterMs({ "retry-after": "soon" }, now)).toBeUndefined();
     expect(parseRetryAfterMs({ "retry-after-ms": "-5" }, now)).toBeUndefined();
+    expect(parseRetryAfterMs({ "retry-after-ms": "12abc" }, now)).toBeUndefined();
+  });
+
+  it("falls through an unreadable form to the next one", () => {
+    expect(parseRetryAfterMs({ "retry-after-ms": "soon", "retry-after": "3" }, now)).toBe(3000);
+    expect(parseRetryAfterMs({ "retry-after": "soon", "x-ratelimit-reset-tokens": "2s" }, now)).toBe(2000);
+    expect(
+      parseRetryAfterMs(
+        { "x-ratelimit-reset-tokens": "soon", "anthropic-ratelimit-tokens-reset": "2025-01-01T00:00:04Z" },
+        now,
+      ),
+    ).toBe(4000);
+  });
+
+  it("treats a wait of more than 24 hours as unreadable", () => {
+    expect(parseRetryAfterMs({ "retry-after-ms": "86400000" }, now)).toBe(86_400_000);
+    expect(parseRetryAfterMs({ "retry-after-ms": "86400001", "retry-after": "5" }, now)).toBe(5000);
+    expect(parseRetryAfterMs({ "retry-after": "86401" }, now)).toBeUndefined();
+    expect(parseRetryAfterMs({ "retry-after": "Thu, 02 Jan 2025 00:00:01 GMT" }, now)).toBeUndefined();
+    expect(parseRetryAfterMs({ "x-ratelimit-reset-tokens": "25h" }, now)).toBeUndefined();
+    expect(
+      parseRetryAfterMs({ "anthropic-ratelimit-tokens-reset": "2025-01-02T00:00:01Z" }, now),
+    ).toBeUndefined();
+  });
+
+  it("prefers retry-after to the rate-limit reset headers, and OpenAI's resets to Anthropic's", () => {
+    const resets = {
+      "x-ratelimit-reset-tokens": "1m0s",
+      "anthropic-ratelimit-tokens-reset": "2025-01-01T00:02:00Z",
+    };
+    expect(parseRetryAfterMs({ ...resets, "retry-after": "7" }, now)).toBe(7000);
+    expect(parseRetryAfterMs(resets, now)).toBe(60_000);
+  });
+
+  describe("OpenAI's x-ratelimit-reset-* (Go durations until the limit is full again)", () => {
+    it("reads the reset of the limit whose remaining count is 0", () => {
+      const resets = { "x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "6m0s" };
+      expect(parseRetryAfterMs({ ...resets, "x-ratelimit-remaining-requests": "0" }, now)).toBe(1000);
+      expect(
+        parseRetryAfterMs(
+          { ...resets, "x-ratelimit-remaining-requests": "59", "x-ratelimit-remaining-tokens": "0" },
+          now,
+        ),
+      ).toBe(360_000);
+    });
+
+    it("takes the later reset when both limits are spent, since the earlier would meet the other", () => {
+      const headers = {
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-remaining-tokens": "0",
+        "x-ratelimit-reset-requests": "20ms",
+        "x-ratelimit-reset-tokens": "1.5s",
+      };
+      expect(parseRetryAfterMs(headers, now)).toBe(1500);
+    });
+
+    it("takes the later reset when no remaining count reads 0", () => {
+      const resets = { "x-ratelimit-reset-requests": "120ms", "x-ratelimit-reset-tokens": "0.5s" };
+      expect(parseRetryAfterMs(resets, now)).toBe(500);
+      expect(parseRetryAfterMs({ ...resets, "x-ratelimit-remaining-requests": "n/a" }, now)).toBe(500);
+      expect(
+        parseRetryAfterMs(
+          { ...resets, "x-ratelimit-remaining-requests": "3", "x-ratelimit-remaining-tokens": "120" },
+          now,
+        ),
+      ).toBe(500);
+    });
+
+    it("uses whichever reset reads when only one does", () => {
+      expect(parseRetryAfterMs({ "x-ratelimit-reset-requests": "1h2m3.5s" }, now)).toBe(3_723_500);
+      expect(
+        parseRetryAfterMs({ "x-ratelimit-reset-requests": "garbage", "x-ratelimit-reset-tokens": "2s" }, now),
+      ).toBe(2000);
+    });
+
+    it("does not stand in another limit's reset for a spent limit whose reset is unreadable", () => {
+      const headers = {
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "-1s",
+        "x-ratelimit-reset-tokens": "2s",
+      };
+      expect(parseRetryAfterMs(headers, now)).toBeUndefined();
+    });
+  });
+
+  describe("Anthropic's anthropic-ratelimit-*-reset (RFC 3339 times when the limit is full again)", () => {
+    const resets = {
+      "anthropic-ratelimit-requests-reset": "2025-01-01T00:00:01Z",
+      "anthropic-ratelimit-tokens-reset": "2025-01-01T00:00:20Z",
+      "anthropic-ratelimit-input-tokens-reset": "2025-01-01T00:00:20Z",
+      "anthropic-ratelimit-output-tokens-reset": "2025-01-01T00:00:45.500Z",
+    };
+
+    it("reads the reset of the limit whose remaining count is 0, relative to now", () => {
+      expect(parseRetryAfterMs({ ...resets, "anthropic-ratelimit-requests-remaining": "0" }, now)).toBe(1000);
+      expect(
+        parseRetryAfterMs(
+          {
+            ...resets,
+            "anthropic-ratelimit-requests-remaining": "49",
+            "anthropic-ratelimit-input-tokens-remaining": "0",
+          },
+          now,
+        ),
+      ).toBe(20_000);
+    });
+
+    it("takes the latest reset among the spent limits", () => {
+      const headers = {
+        ...resets,
+        "anthropic-ratelimit-requests-remaining": "0",
+        "anthropic-ratelimit-tokens-remaining": "0",
+        "anthropic-ratelimit-output-tokens-remaining": "0",
+      };
+      expect(parseRetryAfterMs(headers, now)).toBe(45_500);
+    });
+
+    it("takes the latest reset when no remaining count reads 0", () => {
+      expect(parseRetryAfterMs(resets, now)).toBe(45_500);
+    });
+
+    it("reads a time with an offset, and a time in the past as 0", () => {
+      expect(
+        parseRetryAfterMs({ "anthropic-ratelimit-tokens-reset": "2025-01-01T01:00:30+01:00" }, now),
+      ).toBe(30_000);
+      expect(parseRetryAfterMs({ "anthropic-ratelimit-tokens-reset": "2024-12-31T23:59:00Z" }, now)).toBe(0);
+    });
+
+    it("ignores resets that are not RFC 3339 times", () => {
+      expect(parseRetryAfterMs({ "anthropic-ratelimit-tokens-reset": "soon" }, now)).toBeUndefined();
+      expect(parseRetryAfterMs({ "anthropic-ratelimit-tokens-reset": "5" }, now)).toBeUndefined();
+      expect(
+        parseRetryAfterMs({ "anthropic-ratelimit-tokens-reset": "Wed, 01 Jan 2025 00:00:30 GMT" }, now),
+      ).toBeUndefined();
+    });
+  });
+});
+
+describe("parseGoDuration", () => {
+  it.each([
+    ["0", 0],
+    ["1s", 1000],
+    ["6m0s", 360_000],
+    ["20ms", 20],
+    ["120ms", 120],
+    ["0.5s", 500],
+    ["7.66s", 7660],
+    ["1h2m3.5s", 3_723_500],
+    ["2m59.56s", 179_560],
+  ] as const)("reads %s as %i ms", (text, ms) => {
+    expect(parseGoDuration(text)).toBe(ms);
+  });
+
+  it("rounds a fraction of a millisecond up", () => {
+    expect(parseGoDuration("500us")).toBe(1);
+    expect(parseGoDuration("1ms500µs")).toBe(2);
+    expect(parseGoDuration("1ns")).toBe(0);
+  });
+
+  it.each(["", "soon", "5", "-1s", "+1s", "1.5.5s", "1d", "1 s", "s", "1sx"])("does not read %j", (text) => {
+    expect(parseGoDuration(text)).toBeUndefined();
   });
 });
 
