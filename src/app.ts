@@ -3,6 +3,8 @@ import type { Environment } from "./config/env.js";
 import { loadPolicyFile } from "./config/load-policy.js";
 import { createPolicyStore, type PolicyStore } from "./config/policy-store.js";
 import { type PolicyReloader, watchPolicyFile } from "./config/reload.js";
+import { systemClock } from "./core/clock.js";
+import { createTargetHealth, type TargetHealth } from "./health/target-health.js";
 import { createPipeline } from "./pipeline/pipeline.js";
 import { createDecisionLog, type DecisionLog } from "./record/decision-log.js";
 import { type RunningServer, startServer } from "./server/server.js";
@@ -31,6 +33,7 @@ export interface Switchyard {
   policies: PolicyStore;
   decisions: DecisionLog;
   store: StateStore;
+  health: TargetHealth;
   reloader: PolicyReloader;
   /** Drains the server, stops watching the policy and closes provider connections. */
   stop(): Promise<void>;
@@ -43,6 +46,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   const policies = createPolicyStore(policy);
   const decisions = createDecisionLog();
   const store = createMemoryStore();
+  const health = createTargetHealth(systemClock);
   const escalations = createEscalations(options.logger);
   const evalSinks = createEvalSinks(options.logger);
   const pipeline = createPipeline({
@@ -51,6 +55,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
     store,
     escalations,
     evalSinks,
+    health,
     logger: options.logger,
     observers: options.logger.isLevelEnabled("debug") ? [logStepTimings(options.logger)] : [],
   });
@@ -64,7 +69,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   let server: RunningServer;
   try {
     server = await startServer(
-      { pipeline, policies, decisions, reloads: reloader, logger: options.logger },
+      { pipeline, policies, decisions, health, reloads: reloader, logger: options.logger },
       {
         host: options.host,
         port: options.port,
@@ -82,6 +87,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
     policies,
     decisions,
     store,
+    health,
     reloader,
     async stop() {
       reloader.stop();

@@ -1,23 +1,27 @@
 import { picoUsdPerToken } from "../core/money.js";
 import type {
+  BreakerSettings,
   DataClass,
   ModelPrice,
   Policy,
   ProviderPolicy,
   RouteMatch,
   RoutePolicy,
-  RouteTarget,
 } from "../core/policy.js";
+import type { TargetRef } from "../core/types.js";
 import { residencyRefusal } from "../guard/residency.js";
+import { DEFAULT_BREAKER } from "../health/breaker.js";
 import { providerKind } from "../providers/registry.js";
 import { compileGovernance } from "./compile-governance.js";
 import type { MissingVariable } from "./interpolate.js";
 import { formatPath, type PathIssue } from "./read-yaml.js";
 import {
+  type BreakerDocument,
   identifierProblem,
   type MatchDocument,
   type ProviderDocument,
   type RouteDocument,
+  retrySchema,
 } from "./schema.js";
 import { type CheckedDocument, type CheckedRoute, hint } from "./validate-policy.js";
 
@@ -135,6 +139,7 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
 
   const routes: RoutePolicy[] = [];
   const seenNames = new Map<string, number>();
+  const breakers = new Map<string, { settings: BreakerSettings; route: string }>();
   let catchAll: { name?: string; index: number } | undefined;
   for (const checked of document.routes) {
     const at = checked.path;
@@ -161,7 +166,11 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
     // Which classes the route can match is known when its data_class list parsed (or is absent).
     if (!checked.match.invalid.has("data_class"))
       issues.push(...residencyIssues(checked, match, targets, providers, dataClasses));
-    if (checked.route) routes.push(compileRoute(checked.route, match, targets));
+    if (checked.route) {
+      const route = compileRoute(checked.route, match, targets, providers);
+      issues.push(...breakerConflicts(route, checked, breakers));
+      routes.push(route);
+    }
   }
 
   const governance = compileGovernance(document, dataClasses, classNames.complete, issues);
@@ -208,7 +217,7 @@ function compileProvider(
   issues: PathIssue[],
 ): ProviderPolicy {
   const at = ["providers", providerName];
-  const { kind, hosted, region, runtime, models: modelDocuments, ...settings } = provider;
+  const { kind, hosted, region, runtime, models: modelDocuments, breaker, ...settings } = provider;
   const keyGap = input.missing.find((gap) => credentialProvider(gap, input.kinds) === providerName);
   const models = modelDocuments
     ? new Map<string, ModelPrice>(
@@ -238,6 +247,7 @@ function compileProvider(
     hosted,
     region,
     settings,
+    breaker: breakerSettings(DEFAULT_BREAKER, breaker),
     ...(runtime !== undefined && { runtime }),
     ...(keyGap && { disabledReason: `${keyGap.variable} is not set` }),
     ...(models && { models }),
@@ -285,7 +295,8 @@ function describeMatch(match: RouteMatch): string {
   return parts.length > 0 ? parts.join(" and ") : "any request";
 }
 
-interface PlacedTarget extends RouteTarget {
+interface PlacedTarget extends TargetRef {
+  role: string;
   path: Path;
 }
 
@@ -385,13 +396,22 @@ function classList(classes: readonly DataClass[]): string {
 function compileRoute(
   route: RouteDocument,
   match: RouteMatch,
-  targets: readonly PlacedTarget[],
+  placed: readonly PlacedTarget[],
+  providers: ReadonlyMap<string, ProviderPolicy>,
 ): RoutePolicy {
+  const targets = placed.map(({ provider, model, role }) => ({
+    provider,
+    model,
+    role,
+    breaker: breakerSettings(providers.get(provider)?.breaker ?? DEFAULT_BREAKER, route.breaker),
+  }));
+  const degradeTarget = targets.find((target) => target.role === "degrade");
+  const retry = route.retry ?? retrySchema.parse({});
   return {
     name: route.name,
     rule: describeMatch(match),
     match,
-    targets: targets.map(({ provider, model, role }) => ({ provider, model, role })),
+    targets: targets.filter((target) => target !== degradeTarget),
     budgets: {
       ...(route.budgets?.max_latency_ms !== undefined && { maxLatencyMs: route.budgets.max_latency_ms }),
       ...(route.budgets?.first_token_ms !== undefined && { firstTokenMs: route.budgets.first_token_ms }),
@@ -400,8 +420,60 @@ function compileRoute(
       }),
       maxTokens: route.budgets?.max_tokens ?? "unbounded",
     },
-    ...(route.degrade && { degradeAnswer: route.degrade.answer }),
+    retry: {
+      maxAttempts: retry.max_attempts,
+      backoffMs: retry.backoff_ms,
+      maxBackoffMs: Math.max(retry.backoff_ms, retry.max_backoff_ms),
+    },
+    ...(route.hedge && { hedge: { after: route.hedge.after, afterMs: route.hedge.after_ms } }),
+    degrade: {
+      ...(degradeTarget && { target: degradeTarget }),
+      ...(route.degrade?.answer !== undefined && { answer: route.degrade.answer }),
+    },
   };
+}
+
+/** `base` with the keys `document` sets (a provider's or a route's `breaker:`). */
+function breakerSettings(
+  base: Readonly<BreakerSettings>,
+  document: BreakerDocument | undefined,
+): BreakerSettings {
+  if (!document) return { ...base };
+  return {
+    enabled: document.enabled ?? base.enabled,
+    consecutiveFailures: document.consecutive_failures ?? base.consecutiveFailures,
+    failureRate: document.failure_rate ?? base.failureRate,
+    slowCallRate: document.slow_call_rate ?? base.slowCallRate,
+    slowCallMs: document.slow_call_ms ?? base.slowCallMs,
+    windowMs: document.window_ms ?? base.windowMs,
+    minimumCalls: document.minimum_calls ?? base.minimumCalls,
+    openMs: document.open_ms ?? base.openMs,
+    halfOpenProbes: document.half_open_probes ?? base.halfOpenProbes,
+  };
+}
+
+/**
+ * One target has one breaker: a route that tunes it differently from an earlier route (or from
+ * its provider, as an earlier route left it) is refused, naming the route that set it first.
+ */
+function breakerConflicts(
+  route: RoutePolicy,
+  checked: CheckedRoute,
+  seen: Map<string, { settings: BreakerSettings; route: string }>,
+): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const all = route.degrade.target ? [...route.targets, route.degrade.target] : route.targets;
+  for (const target of all) {
+    const id = `${target.provider}/${target.model}`;
+    const earlier = seen.get(id);
+    if (!earlier) seen.set(id, { settings: target.breaker, route: route.name });
+    else if (JSON.stringify(earlier.settings) !== JSON.stringify(target.breaker))
+      issues.push({
+        path: [...checked.path, "breaker"],
+        message: `target ${id} already has breaker settings from route "${earlier.route}": one target has one breaker, so every route naming it must tune it alike (or tune it on its provider)`,
+      });
+  }
+  return issues;
 }
 
 /** Why `name` is not a known one, with the nearest as a hint; undefined when it is (or cannot be told). */

@@ -97,9 +97,51 @@ export const budgetsSchema = z.strictObject({
     .optional(),
 });
 
-export const degradeSchema = z.strictObject({
-  /** Fixed non-AI answer returned when every target failed with a retryable error. */
-  answer: z.string().min(1),
+/**
+ * The ladder when no target answered (every one failed with a retryable error, or is open,
+ * cooled or out of service): `target`, a cheaper model, first; then `answer`, a fixed non-AI one.
+ */
+export const degradeSchema = z
+  .strictObject({
+    target: z.strictObject(targetShape).optional(),
+    answer: z.string().min(1).optional(),
+  })
+  .refine((degrade) => degrade.target !== undefined || degrade.answer !== undefined, {
+    message: "must name a target, an answer, or both",
+  });
+
+const rate = z.number().gt(0).max(1, "must be a rate in (0, 1]");
+
+/**
+ * A target's circuit breaker (src/health/breaker.ts): on with built-in thresholds; a provider's
+ * `breaker:` tunes its targets, a route's the targets it names (one target, one breaker: two
+ * routes may not tune the same target differently).
+ */
+export const breakerSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  consecutive_failures: positiveInt.optional(),
+  failure_rate: rate.optional(),
+  slow_call_rate: rate.optional(),
+  slow_call_ms: durationMs.optional(),
+  window_ms: durationMs.optional(),
+  minimum_calls: positiveInt.optional(),
+  open_ms: durationMs.optional(),
+  half_open_probes: positiveInt.max(100).optional(),
+});
+
+/** Retries on the same target for failures a retry can fix (connect, 5xx, overload, 429 after its wait). */
+export const retrySchema = z.strictObject({
+  /** Attempts per target, the first included: 1 turns retries off. */
+  max_attempts: positiveInt.max(10).default(2),
+  backoff_ms: durationMs.default(100),
+  max_backoff_ms: durationMs.default(2000),
+});
+
+/** Opt-in: start the next target when the first has no first token after a delay. */
+export const hedgeSchema = z.strictObject({
+  /** `fixed` waits `after_ms`; `p95` the target's observed p95 time to first token (`after_ms` until known). */
+  after: z.enum(["fixed", "p95"]).default("fixed"),
+  after_ms: durationMs,
 });
 
 /** The keys of a route. `match`, `primary` and `fallback` are parsed key by key themselves. */
@@ -110,6 +152,9 @@ export const routeShape = {
   primary: z.strictObject(targetShape),
   fallback: z.array(z.strictObject(targetShape)).default([]),
   budgets: budgetsSchema.optional(),
+  retry: retrySchema.optional(),
+  hedge: hedgeSchema.optional(),
+  breaker: breakerSchema.optional(),
   degrade: degradeSchema.optional(),
 };
 
@@ -131,6 +176,8 @@ const commonProviderShape = {
   runtime: name.optional(),
   /** When listed, routes may only name these models; prices make `costUsd` meaningful. */
   models: z.record(name, modelSchema).optional(),
+  /** Tunes the circuit breakers of this provider's targets. */
+  breaker: breakerSchema.optional(),
 };
 
 /**
@@ -244,6 +291,7 @@ export const POLICY_KEYS = [
   "logging",
 ] as const;
 
+export type BreakerDocument = z.output<typeof breakerSchema>;
 export type TargetDocument = z.output<z.ZodObject<typeof targetShape>>;
 export type MatchDocument = z.output<z.ZodObject<typeof matchShape>>;
 export type RouteDocument = z.output<z.ZodObject<typeof routeShape>>;

@@ -54,7 +54,7 @@ export interface Parsed<S extends Shape> {
 }
 
 export interface CheckedTarget {
-  /** "primary" or "fallback[N]". */
+  /** "primary", "fallback[N]" or "degrade" (the degrade ladder's target). */
   role: string;
   path: Path;
   target: Parsed<typeof targetShape>;
@@ -204,7 +204,14 @@ function checkRoute(raw: unknown, path: Path, context: Collector): Omit<CheckedR
   if (!isRecord(raw)) return context.notAMapping(path, raw);
   const onlyKnownKeys = context.unknownKeys(raw, Object.keys(routeShape), path);
   const { fields, invalid } = context.each(
-    { name: routeShape.name, budgets: routeShape.budgets, degrade: routeShape.degrade },
+    {
+      name: routeShape.name,
+      budgets: routeShape.budgets,
+      retry: routeShape.retry,
+      hedge: routeShape.hedge,
+      breaker: routeShape.breaker,
+      degrade: routeShape.degrade,
+    },
     raw,
     path,
   );
@@ -232,8 +239,16 @@ function checkRoute(raw: unknown, path: Path, context: Collector): Omit<CheckedR
     targetsComplete = false;
   }
 
-  const checked = { path, ...(fields.name !== undefined && { name: fields.name }), match, targets };
   const [primary, ...fallback] = targets.map((target) => target.target.whole);
+  // The degrade ladder's target is checked as the route's others are (provider, model, residency).
+  const degradeTarget = fields.degrade?.target;
+  if (degradeTarget)
+    targets.push({
+      role: "degrade",
+      path: [...path, "degrade", "target"],
+      target: { fields: degradeTarget, invalid: new Set(), whole: degradeTarget },
+    });
+  const checked = { path, ...(fields.name !== undefined && { name: fields.name }), match, targets };
   if (
     !onlyKnownKeys ||
     invalid.size > 0 ||
@@ -251,6 +266,9 @@ function checkRoute(raw: unknown, path: Path, context: Collector): Omit<CheckedR
       primary,
       fallback: fallback.filter((target): target is TargetDocument => target !== undefined),
       ...(fields.budgets && { budgets: fields.budgets }),
+      ...(fields.retry && { retry: fields.retry }),
+      ...(fields.hedge && { hedge: fields.hedge }),
+      ...(fields.breaker && { breaker: fields.breaker }),
       ...(fields.degrade && { degrade: fields.degrade }),
     },
   };

@@ -72,6 +72,8 @@ export interface RoutingPlan {
   route: RoutePolicy;
   /** Targets this request may be sent to, in the order they are to be tried. */
   eligible: RouteTarget[];
+  /** The degrade ladder's target, when the route has one and this request may be sent to it. */
+  degradeTo?: RouteTarget;
   /** The decision so far: route, candidates with reasons; later steps add attempts and cost. */
   decision: Decision;
 }

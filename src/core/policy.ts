@@ -59,6 +59,8 @@ export interface ProviderPolicy {
   runtime?: string;
   /** Undefined when the provider lists no models (any name accepted, priced at 0). */
   models?: ReadonlyMap<string, ModelPrice>;
+  /** Its targets' circuit breaker thresholds: built-in, with the provider's `breaker:` over them. */
+  breaker: Readonly<BreakerSettings>;
   /** Set when the provider is left out of routing, with why (e.g. its API key is not set). */
   disabledReason?: string;
   /**
@@ -76,8 +78,48 @@ export interface RouteMatch {
 }
 
 export interface RouteTarget extends TargetRef {
-  /** "primary" or "fallback[N]". */
+  /** "primary", "fallback[N]" or "degrade". */
   role: string;
+  /** Its circuit breaker's thresholds: built-in, the provider's `breaker:`, or the route's. */
+  breaker: Readonly<BreakerSettings>;
+}
+
+/** When a target's circuit breaker opens (src/health/breaker.ts). */
+export interface BreakerSettings {
+  /** False: the breaker never opens (cooling after a 429 still applies). */
+  enabled: boolean;
+  /** Failures in a row that open the breaker. */
+  consecutiveFailures: number;
+  /** Failure rate in (0, 1] over the window that opens it (with at least `minimumCalls` calls). */
+  failureRate: number;
+  /** Rate in (0, 1] of calls slower than `slowCallMs` over the window that opens it. */
+  slowCallRate: number;
+  /** A call that took longer than this (to its end, or its failure) is slow. */
+  slowCallMs: number;
+  /** How far back the rates look. */
+  windowMs: number;
+  /** No rate opens the breaker before the window holds this many calls. */
+  minimumCalls: number;
+  /** How long it stays open before letting probes through. */
+  openMs: number;
+  /** Probes let through at once while half-open; this many successes close it. */
+  halfOpenProbes: number;
+}
+
+/** Retries on the same target, for the failures a retry can fix (src/execute/retry.ts). */
+export interface RetryPolicy {
+  /** Attempts per target, the first included: 1 means no retry. */
+  maxAttempts: number;
+  /** Backoff before the first retry; doubles each retry, with full jitter. */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+/** Opt-in: a second target started when the first is slow to its first token. */
+export interface HedgePolicy {
+  /** `fixed`: after `afterMs`; `p95`: after the target's observed p95 time to first token (afterMs until known). */
+  after: "fixed" | "p95";
+  afterMs: number;
 }
 
 export interface RouteBudgets {
@@ -97,7 +139,13 @@ export interface RoutePolicy {
   match: RouteMatch;
   targets: readonly RouteTarget[];
   budgets: RouteBudgets;
-  degradeAnswer?: string;
+  retry: RetryPolicy;
+  hedge?: HedgePolicy;
+  /**
+   * The ladder when no target answered (every one down, open, cooled or out of service): a
+   * cheaper target, then the operator's fixed non-AI answer. Empty: the call fails.
+   */
+  degrade: { target?: RouteTarget; answer?: string };
 }
 
 export type PromptLogging = "full" | "redacted" | "hashed" | "none";

@@ -60,6 +60,8 @@ export interface CallContext {
   signal: AbortSignal;
   /** W3C trace id (32 lowercase hex): the caller's, from `traceparent`, or a new one. */
   traceId: string;
+  /** When the caller's deadline passes, on the pipeline's clock; undefined when it set none. */
+  deadline?: number;
   /** This call's own id (16 lowercase hex), made by the server: decisions are stored under it. */
   callId: string;
 }
@@ -100,7 +102,8 @@ export type ErrorClass =
   | "protocol"
   | "cancelled";
 
-export type AttemptOutcome = "succeeded" | "failed" | "refused" | "cancelled";
+/** `skipped`: never sent, because the target's breaker is open, it is cooling down or out of service. */
+export type AttemptOutcome = "succeeded" | "failed" | "refused" | "cancelled" | "skipped";
 
 export interface Attempt {
   target: TargetId;
@@ -116,6 +119,17 @@ export interface Attempt {
   costUsd?: number;
   /** Values replaced in what this attempt sent (a hosted provider given the redacted request). */
   redacted?: number;
+  /**
+   * Time it was given to its first token: the tighter of the route's `first_token_ms` and its
+   * share of what was left of the call's deadline.
+   */
+  budgetMs?: number;
+  /** 1 for the first retry on the same target, 2 for the second… */
+  retry?: number;
+  /** Started as a hedge beside a slow attempt. */
+  hedge?: boolean;
+  /** What the provider asked us to wait (retry-after and its kin), in milliseconds. */
+  retryAfterMs?: number;
 }
 
 export interface Candidate {
@@ -139,6 +153,8 @@ export interface Decision {
   candidates: Candidate[];
   attempts: Attempt[];
   degraded: boolean;
+  /** Which rung of the route's degrade ladder answered: `target <provider/model>` or `answer`; empty when none. */
+  degradeRung: string;
   /** Every attempt's cost added up, in US dollars. */
   costUsd: number;
   maxTokens: number;

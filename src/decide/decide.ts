@@ -22,7 +22,9 @@ export function decide(
 
   const candidates: Candidate[] = [];
   const eligible: RouteTarget[] = [];
-  for (const target of route.targets) {
+  const degradeTarget = route.degrade.target;
+  let degradeTo: RouteTarget | undefined;
+  for (const target of degradeTarget ? [...route.targets, degradeTarget] : route.targets) {
     const reason = targetRefusal(target, classification.dataClass, policy);
     candidates.push({
       target: targetId(target),
@@ -30,12 +32,15 @@ export function decide(
       eligible: reason === undefined,
       ...(reason && { reason }),
     });
-    if (reason === undefined) eligible.push(target);
+    if (reason !== undefined) continue;
+    if (target === degradeTarget) degradeTo = target;
+    else eligible.push(target);
   }
 
   return {
     route,
     eligible,
+    ...(degradeTo && { degradeTo }),
     decision: {
       route: route.name,
       rule: route.rule,
@@ -50,6 +55,7 @@ export function decide(
       candidates,
       attempts: [],
       degraded: false,
+      degradeRung: "",
       costUsd: 0,
       maxTokens: 0,
       dryRun: false,

@@ -17,3 +17,17 @@ export function startBudgetTimer(
 }
 
 const NEVER: Timer = { fired: false, cancel() {}, restart() {} };
+
+/** Resolves after `ms` on `clock`, or as soon as `signal` aborts (never rejects). */
+export function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted || ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      timer.cancel();
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = clock.startTimer(ms, done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -9,26 +9,18 @@ import type {
   RoutingPlan,
   Safeguards,
 } from "../core/call.js";
-import type { Clock, Timer } from "../core/clock.js";
+import type { Clock } from "../core/clock.js";
 import { AllTargetsFailedError, NoEligibleTargetError, StreamInterruptedError } from "../core/errors.js";
-import type { RouteBudgets } from "../core/policy.js";
-import {
-  type Attempt,
-  type BudgetStep,
-  type FinishReason,
-  type StreamEvent,
-  targetId,
-  type Usage,
-} from "../core/types.js";
+import type { RouteTarget } from "../core/policy.js";
+import { type Attempt, type BudgetStep, type StreamEvent, targetId } from "../core/types.js";
 import { guardAttempt } from "../guard/guard.js";
 import type { EscalationEvent } from "../guard/request-guard.js";
+import type { TargetHealth } from "../health/target-health.js";
 import { ProviderError } from "../providers/provider-error.js";
-import type { StreamPart } from "../providers/types.js";
-import { createAnswerAssembler } from "./answer.js";
 import { attemptFailure, callEnded } from "./attempt-failure.js";
-import { startBudgetTimer } from "./budget-timer.js";
-import { createOutputFilter, type OutputFilter } from "./output-filter.js";
-import { providerCall } from "./provider-call.js";
+import { type AnswerPart, AttemptRun, type AttemptStep } from "./attempt-run.js";
+import { pause, startBudgetTimer } from "./budget-timer.js";
+import { backoffMs, healthOf, retriesOnSameTarget } from "./retry.js";
 
 export interface ExecuteInput {
   request: IdentifiedRequest;
@@ -41,8 +33,14 @@ export interface ExecuteInput {
   lease: PolicyLease;
   /** The caller's signal: cancellation, deadline, or a stalled reader (see CallContext). */
   signal: AbortSignal;
+  /** When the caller's deadline passes, on `clock`; undefined when it set none. */
+  deadline?: number;
   clock: Clock;
   logger: Logger;
+  /** Breakers, cooling, drills, latency: what this process knows of each target. */
+  health: TargetHealth;
+  /** In [0, 1): backoff jitter. */
+  random: () => number;
   /**
    * Stream: every delta goes to the caller as it arrives, with attempt and budget events, and a
    * started answer is never restarted elsewhere. Route: the answer is assembled, and a failure
@@ -61,27 +59,52 @@ export type ProgressEvent = Extract<
   { type: "delta" } | { type: "attempt" } | { type: "budget" }
 >;
 
+type Opened =
+  | { kind: "run"; run: AttemptRun }
+  | { kind: "not_sent"; attempt: Attempt; retryAfterMs?: number };
+type FirstStep =
+  | { kind: "started"; run: AttemptRun; step: Exclude<AttemptStep, { type: "failed" }> }
+  | { kind: "failed"; failure: ProviderError };
+type Followed = { kind: "answered"; execution: Execution } | { kind: "failed"; failure: ProviderError };
+
 /**
- * The one attempt loop, for Route and Stream alike. Tries the eligible targets in order, each
- * guarded at the moment it is due; moves on only after a retryable failure (DESIGN invariant
- * 5), while the caller waits and the route's total budget (`max_latency_ms`) lasts. Every
- * attempt streams from its provider, so `first_token_ms` (time to the first token) and
- * `max_token_gap_ms` bound each attempt of both RPCs: a provider that hangs is left at the
- * first-token budget and the next target gets the rest of the total.
+ * The one attempt loop, for Route and Stream alike.
  *
- * Every attempt is recorded in the plan's decision. When nothing answers, the route's fixed
- * answer is used if the last failure was retryable; otherwise throws NoEligibleTargetError or
- * AllTargetsFailedError (both carrying the decision). In stream mode, a failure after the first
- * delta throws StreamInterruptedError. The gap budget measures the provider, not the caller: it
- * does not run while a delta waits for the caller to take it. If the caller stops iterating,
- * the attempt in flight is recorded as cancelled (with what it had received) and its upstream
- * request is closed.
+ * Time: the call has one deadline, the tighter of the caller's and the route's `max_latency_ms`.
+ * Each target gets a share of what is left of it (an equal split over the targets still to try,
+ * the last one gets all), and each attempt's first token must come within the tighter of that
+ * share and `first_token_ms`, so a slow primary leaves time for its fallbacks. Once the answer
+ * has begun, `max_token_gap_ms` bounds each silence and the deadline the rest.
+ *
+ * Targets are tried in the plan's order, each guarded at the moment it is due (residency) and
+ * admitted by its health: a target whose breaker is open, that is cooling down after a 429 or
+ * taken out of service is skipped, and the decision says so. A failure a retry can fix is retried
+ * on the same target after an exponential backoff with full jitter, while the route's
+ * `retry.max_attempts`, the target's retry budget and its share of the deadline allow; a 429
+ * cools the target for the provider's retry-after (the last target waits for it when the wait
+ * fits the deadline). Other retryable failures move on to the next target (DESIGN invariant 5);
+ * the rest end the call.
+ *
+ * With `hedge:` on the route, a target with no first token after the hedge delay gets the next
+ * eligible target started beside it; the first to answer is kept, the other is stopped, and both
+ * are recorded (and priced).
+ *
+ * When nothing answers, the route's degrade ladder: its target, then its fixed answer, if the
+ * last failure was retryable; otherwise throws NoEligibleTargetError or AllTargetsFailedError
+ * (both carrying the decision). In stream mode, a failure after the first delta throws
+ * StreamInterruptedError. If the caller stops iterating, the attempts in flight are recorded as
+ * cancelled (with what they had received) and their upstream requests closed.
  */
 export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEvent, Execution> {
-  const { plan, clock, deliver } = input;
+  const { plan, clock, deliver, health } = input;
   const decision = plan.decision;
-  const budgets = plan.route.budgets;
+  const route = plan.route;
+  const budgets = route.budgets;
   const requestStarted = clock.now();
+  const deadline = Math.min(
+    input.deadline ?? Number.POSITIVE_INFINITY,
+    budgets.maxLatencyMs === undefined ? Number.POSITIVE_INFINITY : requestStarted + budgets.maxLatencyMs,
+  );
   const callScope = abortScope(input.signal);
   const callSignal = callScope.controller.signal;
   const totalTimer = startBudgetTimer(
@@ -90,269 +113,439 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     budgets.maxLatencyMs,
     () => `route budget max_latency_ms=${budgets.maxLatencyMs} exhausted`,
   );
+  /** Runs started and not yet recorded: the ones to stop and record if the caller leaves. */
+  const live = new Set<AttemptRun>();
   let lastFailure: ProviderError | undefined;
-  try {
-    for (const target of plan.eligible) {
-      if (callSignal.aborted) break;
-      const id = targetId(target);
-      const verdict = guardAttempt(target, input.classification.dataClass, input.lease);
-      if (!verdict.allowed) {
-        const attempt = refusedAttempt(id, verdict.reason);
-        decision.attempts.push(attempt);
-        if (deliver) yield { type: "attempt", attempt };
-        continue;
-      }
+  /** The soonest a cooled target takes calls again, when every target was skipped. */
+  let coolingLeft: number | undefined;
 
-      const index = decision.attempts.length;
-      const attemptStarted = clock.now();
-      const attemptScope = abortScope(callSignal);
-      const attemptBudget = attemptScope.controller;
-      const attemptSignal = attemptBudget.signal;
-      const firstToken = startBudgetTimer(
-        clock,
-        attemptBudget,
-        budgets.firstTokenMs,
-        () => `no first token within first_token_ms=${budgets.firstTokenMs}`,
+  /** Guards and admits `target`, and starts an attempt on it; or says why nothing was sent. */
+  const open = (target: RouteTarget, retry: number, hedge: boolean, shareEnd: number): Opened => {
+    const id = targetId(target);
+    const verdict = guardAttempt(target, input.classification.dataClass, input.lease);
+    if (!verdict.allowed)
+      return {
+        kind: "not_sent",
+        attempt: {
+          target: id,
+          outcome: "refused",
+          latencyMs: 0,
+          errorClass: "policy",
+          message: verdict.reason,
+          retryable: false,
+        },
+      };
+    const admitted = health.admit(id, target.breaker);
+    if (!admitted.allowed)
+      return {
+        kind: "not_sent",
+        attempt: {
+          target: id,
+          outcome: "skipped",
+          latencyMs: 0,
+          message: `skipped: ${admitted.reason}`,
+          retryable: true,
+        },
+        ...(admitted.retryAfterMs !== undefined && { retryAfterMs: admitted.retryAfterMs }),
+      };
+    // The last target's share ends at the deadline, which bounds it anyway.
+    const share = shareEnd < deadline ? shareEnd - clock.now() : Number.POSITIVE_INFINITY;
+    const firstTokenBudgetMs =
+      Number.isFinite(share) && (budgets.firstTokenMs === undefined || share < budgets.firstTokenMs)
+        ? Math.max(1, Math.floor(share))
+        : budgets.firstTokenMs;
+    // A hosted provider gets the redacted request (when anything was redacted); the answer then
+    // has its tokens restored. Every answer has the secrets the model wrote masked.
+    const redaction = sendsOutside(target.provider, input.lease) ? input.safeguards.redaction : undefined;
+    const run = new AttemptRun({
+      request: input.request,
+      admission: input.admission,
+      target,
+      adapter: verdict.adapter,
+      permit: admitted.permit,
+      ...(redaction && { redaction }),
+      tools: redaction?.tools ?? input.safeguards.tools,
+      budgets,
+      firstTokenBudgetMs,
+      callSignal,
+      callerSignal: input.signal,
+      incremental: deliver,
+      clock,
+      logger: input.logger,
+      retry,
+      hedge,
+    });
+    live.add(run);
+    return { kind: "run", run };
+  };
+
+  /** Writes a finished attempt into the decision; returns its index there. */
+  const record = (run: AttemptRun, attempt: Attempt, consumed: boolean): number => {
+    live.delete(run);
+    const index = decision.attempts.length;
+    decision.attempts.push({
+      ...attempt,
+      ...(run.setup.redaction && { redacted: run.setup.redaction.count }),
+      ...(run.setup.firstTokenBudgetMs !== undefined && { budgetMs: run.setup.firstTokenBudgetMs }),
+      ...(run.setup.retry > 0 && { retry: run.setup.retry }),
+      ...(run.setup.hedge && { hedge: true }),
+    });
+    recordMasked(run, input);
+    if (consumed) input.consumed.push(run.consumption(index));
+    return index;
+  };
+
+  const recordFailure = (run: AttemptRun, failure: ProviderError): Attempt => {
+    const latencyMs = clock.now() - run.startedAt;
+    const attempt = failedAttempt(run.id, failure, latencyMs);
+    record(run, attempt, run.started || run.reported !== undefined);
+    health.ended(run.setup.permit, healthOf(failure, latencyMs));
+    if (failure.errorClass === "rate_limited") health.rateLimited(run.id, failure.retryAfterMs);
+    return decision.attempts[decision.attempts.length - 1] ?? attempt;
+  };
+
+  /** Budget events for a failure (stream mode), then the attempt. */
+  function* failureEvents(run: AttemptRun, attempt: Attempt): Generator<ProgressEvent> {
+    if (!deliver) return;
+    const at = clock.now();
+    const timedOut = run.timedOut;
+    if (timedOut === "first_token")
+      yield budgetEvent("first_token", at - run.startedAt, run.setup.firstTokenBudgetMs, true);
+    else if (timedOut === "token_gap")
+      yield budgetEvent("token_gap", at - run.lastTokenAt, budgets.maxTokenGapMs, true);
+    else if (totalTimer.fired) yield budgetEvent("total", at - requestStarted, budgets.maxLatencyMs, true);
+    if (!run.started) yield { type: "attempt", attempt };
+  }
+
+  /**
+   * Waits for the first step of `first`, starting a hedge beside it when the route says so and
+   * it is slow. The first run to bring a part (or a whole empty answer) wins; the other is
+   * stopped and recorded as a lost hedge. Runs that fail first are recorded as they fail.
+   */
+  async function* firstStep(
+    first: AttemptRun,
+    pending: RouteTarget[],
+    shareEnd: number,
+  ): AsyncGenerator<ProgressEvent, FirstStep> {
+    type Arrival = { run: AttemptRun; step: AttemptStep };
+    const racing = new Map<AttemptRun, Promise<Arrival>>();
+    const pull = (run: AttemptRun) =>
+      racing.set(
+        run,
+        run.next().then((step) => ({ run, step })),
       );
-      const answer = createAnswerAssembler();
-      // A hosted provider gets the redacted request (when anything was redacted); the answer
-      // then has its tokens restored. Every answer has the secrets the model wrote masked.
-      const redaction = sendsOutside(target.provider, input.lease) ? input.safeguards.redaction : undefined;
-      const filter = createOutputFilter(redaction?.vault, { incremental: deliver });
-      let receivedCharacters = 0;
-      let gap: Timer | undefined;
-      let started = false;
-      let lastTokenAt = attemptStarted;
-      let largestGap = 0;
-      let reported: Usage | undefined;
-      let finishReason: FinishReason | undefined;
-      let failure: ProviderError | undefined;
-      const consumption = (): Consumption => ({
-        attempt: index,
-        target,
-        receivedCharacters,
-        ...(reported && { reported }),
-      });
-      let abandoned = true;
-      try {
-        try {
-          const parts = verdict.adapter.stream(
-            providerCall(
-              redaction
-                ? {
-                    ...input.request,
-                    messages: redaction.messages,
-                    params: { ...input.request.params, stop: redaction.stop },
-                  }
-                : input.request,
-              input.admission,
-              target.model,
-              attemptSignal,
-              redaction?.tools ?? input.safeguards.tools,
-            ),
-          );
-          for await (const part of parts) {
-            if (part.type === "usage") reported = part.usage;
-            else if (part.type === "response-end") {
-              finishReason = part.finishReason;
-              reported = part.usage ?? reported;
-              // The answer is whole: nothing after the end marker may turn it into a failure.
-              break;
-            } else {
-              const at = clock.now();
-              // Counted before anything is yielded: a caller that leaves at the next yield has
-              // still been sent (and billed for) this part.
-              receivedCharacters +=
-                part.type === "text-delta" ? part.delta.length : part.argumentsDelta.length;
-              const shown = filtered(part, filter);
-              if (shown) answer.add(shown);
-              if (!started) {
-                started = true;
-                firstToken.cancel();
-                if (deliver) {
-                  decision.target = id;
-                  yield budgetEvent("first_token", at - attemptStarted, budgets, false);
-                }
-              } else {
-                largestGap = Math.max(largestGap, at - lastTokenAt);
-                // The caller's pace is not the provider's: no gap is counted while a delta waits
-                // for it. Route yields nothing here, so its gap timer just restarts below.
-                if (deliver) gap?.cancel();
-              }
-              if (deliver && shown) yield toDelta(shown);
-              lastTokenAt = clock.now();
-              // The gap budget only starts counting once the answer has begun.
-              if (gap) gap.restart();
-              else
-                gap = startBudgetTimer(
-                  clock,
-                  attemptBudget,
-                  budgets.maxTokenGapMs,
-                  () => `no token within max_token_gap_ms=${budgets.maxTokenGapMs}`,
-                );
-            }
+    pull(first);
+    const hedgeDelay = route.hedge && pending.length > 0 ? hedgeDelayMs(first) : undefined;
+    let hedgeTimer: { promise: Promise<"hedge">; cancel(): void } | undefined =
+      hedgeDelay === undefined ? undefined : timerPromise(clock, hedgeDelay);
+    let failure: ProviderError | undefined;
+    try {
+      while (racing.size > 0) {
+        const arrival = await Promise.race<Arrival | "hedge">([
+          ...racing.values(),
+          ...(hedgeTimer ? [hedgeTimer.promise] : []),
+        ]);
+        if (arrival === "hedge") {
+          hedgeTimer = undefined;
+          const hedge = yield* startHedge(first, pending, shareEnd);
+          if (hedge) pull(hedge);
+          continue;
+        }
+        const { run, step } = arrival;
+        racing.delete(run);
+        if (step.type !== "failed") {
+          for (const loser of racing.keys()) {
+            loser.stop(new ProviderError("cancelled", `hedge: ${run.id} answered first`));
+            const latencyMs = clock.now() - loser.startedAt;
+            // The loser was sent the prompt: what it read is priced even if it wrote nothing.
+            record(
+              loser,
+              {
+                target: loser.id,
+                outcome: "cancelled",
+                latencyMs,
+                errorClass: "cancelled",
+                message: `hedge: ${run.id} answered first; the upstream request was aborted`,
+                retryable: false,
+              },
+              true,
+            );
+            health.ended(loser.setup.permit, { kind: "neutral" });
           }
-        } catch (error) {
-          failure = attemptFailure(error, attemptSignal, input.signal, input.logger);
+          return { kind: "started", run, step };
         }
-        abandoned = false;
-      } finally {
-        firstToken.cancel();
-        gap?.cancel();
-        attemptScope.release();
-        // The caller stopped iterating while a delta waited for it: the for-await above has
-        // already closed the upstream stream, and the attempt's signal is aborted for adapters
-        // that hold the request by it; say so in the decision, and keep what it cost.
-        if (abandoned) {
-          attemptBudget.abort(new ProviderError("cancelled", "the caller stopped taking the stream"));
-          decision.attempts.push({
-            target: id,
-            outcome: "cancelled",
-            latencyMs: clock.now() - attemptStarted,
-            errorClass: "cancelled",
-            message: abandonment(input.signal),
-            retryable: false,
-            ...(redaction && { redacted: redaction.count }),
-          });
-          recordMasked(filter, input);
-          input.consumed.push(consumption());
-        }
+        failure = step.failure;
+        lastFailure = failure;
+        yield* failureEvents(run, recordFailure(run, failure));
+        // A failure of the call itself (the caller left, the deadline passed) ends every run.
+        if (callSignal.aborted)
+          for (const other of racing.keys())
+            other.stop(attemptFailure(callSignal.reason, callSignal, input.signal, input.logger));
       }
-
-      const latencyMs = clock.now() - attemptStarted;
-      const redacted = redaction && { redacted: redaction.count };
-      if (failure === undefined && finishReason !== undefined) {
-        // What was held back (an unfinished word, a split token) goes out before the end.
-        for (const rest of flush(filter)) {
-          answer.add(rest);
-          if (deliver) yield toDelta(rest);
-        }
-        recordMasked(filter, input);
-        decision.attempts.push({ target: id, outcome: "succeeded", latencyMs, ...redacted });
-        decision.target = id;
-        input.consumed.push(consumption());
-        if (deliver) {
-          yield budgetEvent("token_gap", largestGap, budgets, false);
-          yield budgetEvent("total", clock.now() - requestStarted, budgets, false);
-        }
-        return { message: answer.message(), finishReason, answeredBy: index };
-      }
-      failure ??= new ProviderError("protocol", "the provider's stream ended without its end marker");
-      lastFailure = failure;
-      // A started stream keeps what it had: the words held back go out before it ends.
-      const held = deliver && started ? flush(filter) : [];
-      recordMasked(filter, input);
-      const attempt = { ...failedAttempt(id, failure, latencyMs), ...redacted };
-      decision.attempts.push(attempt);
-      if (started || reported) input.consumed.push(consumption());
-      if (deliver) {
-        const at = clock.now();
-        if (firstToken.fired) yield budgetEvent("first_token", at - attemptStarted, budgets, true);
-        else if (gap?.fired) yield budgetEvent("token_gap", at - lastTokenAt, budgets, true);
-        else if (totalTimer.fired) yield budgetEvent("total", at - requestStarted, budgets, true);
-        for (const rest of held) yield toDelta(rest);
-        if (started)
-          throw new StreamInterruptedError(
-            `the stream from ${id} failed after it had started (${failure.message}); it is not restarted on another model`,
-            decision,
-            failure.errorClass,
-            { cause: failure },
-          );
-        yield { type: "attempt", attempt };
-      }
-      if (!failure.retryable) break;
+    } finally {
+      hedgeTimer?.cancel();
     }
+    return { kind: "failed", failure: failure ?? new ProviderError("cancelled", "no attempt ran") };
+  }
+
+  /** Runs hedged beside another: their failures are not retried on the same target. */
+  const hedged = new Set<AttemptRun>();
+
+  /** The next pending target that may take the hedge (guarded and admitted), started; others it passes are recorded. */
+  async function* startHedge(
+    beside: AttemptRun,
+    pending: RouteTarget[],
+    shareEnd: number,
+  ): AsyncGenerator<ProgressEvent, AttemptRun | undefined> {
+    if (!health.mayRetry(beside.id)) return undefined;
+    while (pending.length > 0) {
+      const target = pending.shift() as RouteTarget;
+      const opened = open(target, 0, true, pending.length === 0 ? deadline : shareEnd);
+      if (opened.kind === "run") {
+        hedged.add(beside);
+        return opened.run;
+      }
+      decision.attempts.push(opened.attempt);
+      if (deliver) yield { type: "attempt", attempt: opened.attempt };
+    }
+    return undefined;
+  }
+
+  const hedgeDelayMs = (run: AttemptRun): number => {
+    const hedge = route.hedge;
+    if (!hedge) return Number.POSITIVE_INFINITY;
+    if (hedge.after === "p95") {
+      const stats = health.stats(run.id);
+      if (stats.p95FirstTokenMs !== undefined && stats.samples >= P95_MIN_SAMPLES)
+        return stats.p95FirstTokenMs;
+    }
+    return hedge.afterMs;
+  };
+
+  /** Takes a started run to its end: the answer, or (Route only) a failure the next target may fix. */
+  async function* follow(
+    run: AttemptRun,
+    first: Exclude<AttemptStep, { type: "failed" }>,
+  ): AsyncGenerator<ProgressEvent, Followed> {
+    let step: AttemptStep = first;
+    if (deliver && run.started) {
+      decision.target = run.id;
+      yield budgetEvent("first_token", run.firstTokenMs ?? 0, run.setup.firstTokenBudgetMs, false);
+    }
+    while (step.type === "part") {
+      if (deliver && step.shown) yield toDelta(step.shown);
+      step = await run.next();
+    }
+    if (step.type === "end") {
+      // What was held back (an unfinished word, a split token) goes out before the end.
+      for (const rest of run.flush()) {
+        run.answer.add(rest);
+        if (deliver) yield toDelta(rest);
+      }
+      const latencyMs = clock.now() - run.startedAt;
+      const index = record(run, { target: run.id, outcome: "succeeded", latencyMs }, true);
+      health.ended(run.setup.permit, {
+        kind: "succeeded",
+        latencyMs,
+        firstTokenMs: run.firstTokenMs ?? latencyMs,
+      });
+      decision.target = run.id;
+      if (deliver) {
+        yield budgetEvent("token_gap", run.largestGapMs, budgets.maxTokenGapMs, false);
+        yield budgetEvent("total", clock.now() - requestStarted, budgets.maxLatencyMs, false);
+      }
+      return {
+        kind: "answered",
+        execution: { message: run.answer.message(), finishReason: step.finishReason, answeredBy: index },
+      };
+    }
+    const failure = step.failure;
+    lastFailure = failure;
+    // A started stream keeps what it had: the words held back go out before it ends.
+    const held = deliver ? run.flush() : [];
+    const attempt = recordFailure(run, failure);
+    yield* failureEvents(run, attempt);
+    if (deliver) {
+      for (const rest of held) yield toDelta(rest);
+      throw new StreamInterruptedError(
+        `the stream from ${run.id} failed after it had started (${failure.message}); it is not restarted on another model`,
+        decision,
+        failure.errorClass,
+        { cause: failure },
+      );
+    }
+    return { kind: "failed", failure };
+  }
+
+  try {
+    const pending = [...plan.eligible];
+    targets: while (pending.length > 0 && !callSignal.aborted) {
+      const target = pending.shift() as RouteTarget;
+      const id = targetId(target);
+      const now = clock.now();
+      const shareEnd = pending.length === 0 ? deadline : now + (deadline - now) / (pending.length + 1);
+      for (let retry = 0; ; retry += 1) {
+        const opened = open(target, retry, false, shareEnd);
+        if (opened.kind === "not_sent") {
+          decision.attempts.push(opened.attempt);
+          if (opened.retryAfterMs !== undefined)
+            coolingLeft = Math.min(coolingLeft ?? Number.POSITIVE_INFINITY, opened.retryAfterMs);
+          if (deliver) yield { type: "attempt", attempt: opened.attempt };
+          continue targets;
+        }
+        const first = yield* firstStep(opened.run, pending, shareEnd);
+        let failure: ProviderError;
+        if (first.kind === "started") {
+          const followed = yield* follow(first.run, first.step);
+          if (followed.kind === "answered") return followed.execution;
+          failure = followed.failure;
+        } else failure = first.failure;
+        if (!failure.retryable || callSignal.aborted) break targets;
+        // Hedged runs and runs that had begun answering are not tried again on their target.
+        if (hedged.has(opened.run) || opened.run.started || retry + 1 >= route.retry.maxAttempts)
+          continue targets;
+        const wait = retryWait(failure, retry + 1, pending.length === 0);
+        if (
+          wait === undefined ||
+          clock.now() + wait >= (failure.errorClass === "rate_limited" ? deadline : shareEnd)
+        )
+          continue targets;
+        if (failure.errorClass !== "rate_limited" && !health.mayRetry(id)) continue targets;
+        await pause(clock, wait, callSignal);
+        if (callSignal.aborted) break targets;
+      }
+    }
+
+    return yield* degradeOrThrow();
   } finally {
     totalTimer.cancel();
+    // The caller stopped iterating while a delta waited for it: the upstream requests still open
+    // are aborted; the decision says so and keeps what they cost.
+    for (const run of [...live]) {
+      run.stop(new ProviderError("cancelled", "the caller stopped taking the stream"));
+      record(
+        run,
+        {
+          target: run.id,
+          outcome: "cancelled",
+          latencyMs: clock.now() - run.startedAt,
+          errorClass: "cancelled",
+          message: abandonment(input.signal),
+          retryable: false,
+        },
+        true,
+      );
+      health.ended(run.setup.permit, { kind: "neutral" });
+    }
     callScope.release();
   }
 
-  const degraded = degradeOrThrow(input, callSignal, lastFailure);
-  if (deliver) yield { type: "delta", content: degraded.message.content, toolCalls: [] };
-  return degraded;
-}
-
-/**
- * After the attempts ran out: the route's fixed answer when the last failure was of the kind a
- * retry could have fixed (never for the caller's cancellation or a bad request), else the error.
- * When the attempts stopped because the caller went away or the total budget ran out, that is
- * the failure reported, whatever came before it.
- */
-function degradeOrThrow(
-  input: ExecuteInput,
-  callSignal: AbortSignal,
-  lastFailure: ProviderError | undefined,
-): Execution {
-  const { plan } = input;
-  const decision = plan.decision;
-  let failure = lastFailure;
-  if (callSignal.aborted && (failure === undefined || failure.retryable))
-    failure = attemptFailure(callSignal.reason, callSignal, input.signal, input.logger);
-
-  const answer = plan.route.degradeAnswer;
-  if (answer !== undefined && failure?.retryable === true) {
-    decision.degraded = true;
-    decision.target = "";
-    return { message: { role: "assistant", content: answer }, finishReason: "degraded" };
+  /**
+   * How long to wait before trying the same target again, or undefined for no retry. A 429 waits
+   * out its cooling, and only on the last target (a fallback serves the caller sooner); other
+   * failures a retry can fix back off exponentially with full jitter.
+   */
+  function retryWait(failure: ProviderError, retry: number, lastTarget: boolean): number | undefined {
+    if (failure.errorClass === "rate_limited") {
+      if (!lastTarget) return undefined;
+      return failure.retryAfterMs;
+    }
+    if (!retriesOnSameTarget(failure)) return undefined;
+    return backoffMs(retry, route.retry, input.random);
   }
-  if (!failure) {
-    const reasons = decision.candidates
-      .filter((candidate) => !candidate.eligible)
-      .map((candidate) => `${candidate.target}: ${candidate.reason}`);
-    const refusals = decision.attempts.map((attempt) => `${attempt.target}: ${attempt.message}`);
-    throw new NoEligibleTargetError(
-      `route "${decision.route}" has no target this request may be sent to (${[...reasons, ...refusals].join("; ")})`,
+
+  /**
+   * After the attempts ran out: the degrade ladder when the last failure was of the kind a retry
+   * could have fixed (never for the caller's cancellation or a bad request), or every target
+   * was skipped as unavailable; else the error. When the attempts stopped because the caller went
+   * away or the deadline passed, that is the failure reported, whatever came before it.
+   */
+  async function* degradeOrThrow(): AsyncGenerator<ProgressEvent, Execution> {
+    let failure = lastFailure;
+    if (callSignal.aborted && (failure === undefined || failure.retryable))
+      failure = attemptFailure(callSignal.reason, callSignal, input.signal, input.logger);
+    // Every target skipped (open, cooled, out of service): unavailable, or rate limited with the
+    // soonest a cooled target takes calls again.
+    const skipped = decision.attempts.filter((attempt) => attempt.outcome === "skipped");
+    if (!failure && skipped.length > 0)
+      failure =
+        coolingLeft !== undefined && skipped.length === decision.attempts.length
+          ? new ProviderError(
+              "rate_limited",
+              "every target of the route is cooling down after rate limiting",
+              { retryAfterMs: coolingLeft },
+            )
+          : new ProviderError(
+              "overloaded",
+              "no target of the route is available (breakers open, cooling down or out of service)",
+            );
+
+    if (failure?.retryable === true) {
+      const degraded = yield* degradeTarget();
+      if (degraded) return degraded;
+      const answer = route.degrade.answer;
+      if (answer !== undefined) {
+        decision.degraded = true;
+        decision.degradeRung = "answer";
+        decision.target = "";
+        if (deliver) yield { type: "delta", content: answer, toolCalls: [] };
+        return { message: { role: "assistant", content: answer }, finishReason: "degraded" };
+      }
+    }
+    if (!failure) {
+      const reasons = decision.candidates
+        .filter((candidate) => !candidate.eligible)
+        .map((candidate) => `${candidate.target}: ${candidate.reason}`);
+      const refusals = decision.attempts.map((attempt) => `${attempt.target}: ${attempt.message}`);
+      throw new NoEligibleTargetError(
+        `route "${decision.route}" has no target this request may be sent to (${[...reasons, ...refusals].join("; ")})`,
+        decision,
+      );
+    }
+    throw new AllTargetsFailedError(
+      `no target of route "${decision.route}" answered; last failure: ${failure.message}`,
       decision,
+      failure.errorClass,
+      failure.retryAfterMs ?? (failure.errorClass === "rate_limited" ? coolingLeft : undefined),
+      { cause: failure },
     );
   }
-  throw new AllTargetsFailedError(
-    `no target of route "${decision.route}" answered; last failure: ${failure.message}`,
-    decision,
-    failure.errorClass,
-    failure.retryAfterMs,
-    { cause: failure },
-  );
-}
 
-type AnswerPart = Extract<StreamPart, { type: "text-delta" } | { type: "tool-call-delta" }>;
-
-/** The part as it may be shown (secrets masked, tokens restored); undefined when all of it is held back. */
-function filtered(part: AnswerPart, filter: OutputFilter): AnswerPart | undefined {
-  if (part.type === "text-delta") {
-    const delta = filter.text(part.delta);
-    return delta === "" ? undefined : { type: "text-delta", delta };
+  /** The ladder's first rung: the route's degrade target, tried once with what is left of the deadline. */
+  async function* degradeTarget(): AsyncGenerator<ProgressEvent, Execution | undefined> {
+    const target = plan.degradeTo;
+    if (!target || callSignal.aborted) return undefined;
+    const opened = open(target, 0, false, deadline);
+    if (opened.kind === "not_sent") {
+      decision.attempts.push(opened.attempt);
+      if (deliver) yield { type: "attempt", attempt: opened.attempt };
+      return undefined;
+    }
+    const first = yield* firstStep(opened.run, [], deadline);
+    if (first.kind !== "started") return undefined;
+    const followed = yield* follow(first.run, first.step);
+    if (followed.kind !== "answered") return undefined;
+    decision.degraded = true;
+    decision.degradeRung = `target ${targetId(target)}`;
+    return followed.execution;
   }
-  const argumentsDelta = filter.toolArguments(part.index, part.argumentsDelta);
-  if (argumentsDelta === "" && part.id === undefined && part.name === undefined) return undefined;
-  return {
-    ...part,
-    argumentsDelta,
-    ...(part.id !== undefined && { id: filter.identifier(part.id) }),
-    ...(part.name !== undefined && { name: filter.identifier(part.name) }),
-  };
 }
 
-/** What the filter still holds at the answer's end, as parts. */
-function flush(filter: OutputFilter): AnswerPart[] {
-  const rest = filter.end();
-  const parts: AnswerPart[] = [];
-  if (rest.text !== "") parts.push({ type: "text-delta", delta: rest.text });
-  for (const [index, argumentsDelta] of rest.toolArguments)
-    if (argumentsDelta !== "") parts.push({ type: "tool-call-delta", index, argumentsDelta });
-  return parts;
-}
+/** Hedging on the p95 waits for this many observed first tokens; the fixed delay is used until then. */
+const P95_MIN_SAMPLES = 20;
 
 /** Secrets the model wrote, by kind, into the decision (counts only), and one escalation. */
-function recordMasked(filter: OutputFilter, input: ExecuteInput): void {
-  if (filter.masked.size === 0) return;
+function recordMasked(run: AttemptRun, input: ExecuteInput): void {
+  const masked = run.filter.masked;
+  if (masked.size === 0) return;
   const findings = input.plan.decision.outputFindings;
-  for (const [kind, count] of filter.masked) {
+  for (const [kind, count] of masked) {
     const known = findings.find((finding) => finding.kind === kind);
     if (known) known.count += count;
     else findings.push({ kind, group: "secret", count, action: "mask", rule: "built-in" });
   }
   input.plan.decision.escalations.push("output.secret");
-  input.escalate({ rule: "output.secret", kinds: [...filter.masked.keys()], action: "mask" });
+  input.escalate({ rule: "output.secret", kinds: [...masked.keys()], action: "mask" });
 }
 
 /** True when data sent to `provider` leaves the boundary, under the call's policy or the one now in force. */
@@ -361,17 +554,6 @@ function sendsOutside(provider: string, lease: PolicyLease): boolean {
     lease.policy.providers.get(provider)?.hosted !== false ||
     lease.latest().providers.get(provider)?.hosted !== false
   );
-}
-
-function refusedAttempt(target: string, reason: string): Attempt {
-  return {
-    target,
-    outcome: "refused",
-    latencyMs: 0,
-    errorClass: "policy",
-    message: reason,
-    retryable: false,
-  };
 }
 
 function failedAttempt(target: string, failure: ProviderError, latencyMs: number): Attempt {
@@ -384,6 +566,7 @@ function failedAttempt(target: string, failure: ProviderError, latencyMs: number
     // Said the same way whether the abort reached the attempt while it read or while it waited.
     message: cancelled ? `${failure.message}; the upstream request was aborted` : failure.message,
     retryable: failure.retryable,
+    ...(failure.retryAfterMs !== undefined && { retryAfterMs: failure.retryAfterMs }),
   };
 }
 
@@ -400,6 +583,16 @@ function abortScope(parent: AbortSignal): { controller: AbortController; release
   return { controller, release: () => parent.removeEventListener("abort", forward) };
 }
 
+/** A promise for a timer on `clock` (hedge delays), cancellable. */
+function timerPromise(clock: Clock, ms: number): { promise: Promise<"hedge">; cancel(): void } {
+  let cancel = () => {};
+  const promise = new Promise<"hedge">((resolve) => {
+    const timer = clock.startTimer(ms, () => resolve("hedge"));
+    cancel = () => timer.cancel();
+  });
+  return { promise, cancel };
+}
+
 /** Why the caller stopped taking the stream, for the decision record. */
 function abandonment(signal: AbortSignal): string {
   const why = signal.aborted ? callEnded(signal) : "the caller stopped receiving the stream";
@@ -409,21 +602,13 @@ function abandonment(signal: AbortSignal): string {
 function budgetEvent(
   step: BudgetStep,
   elapsedMs: number,
-  budgets: RouteBudgets,
+  limitMs: number | undefined,
   exceeded: boolean,
 ): ProgressEvent {
-  const limit =
-    step === "first_token"
-      ? budgets.firstTokenMs
-      : step === "token_gap"
-        ? budgets.maxTokenGapMs
-        : budgets.maxLatencyMs;
-  return { type: "budget", step, elapsedMs, limitMs: limit ?? 0, exceeded };
+  return { type: "budget", step, elapsedMs, limitMs: limitMs ?? 0, exceeded };
 }
 
-function toDelta(
-  part: Extract<StreamPart, { type: "text-delta" } | { type: "tool-call-delta" }>,
-): ProgressEvent {
+function toDelta(part: AnswerPart): ProgressEvent {
   if (part.type === "text-delta") return { type: "delta", content: part.delta, toolCalls: [] };
   return {
     type: "delta",

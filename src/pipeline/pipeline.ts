@@ -3,6 +3,7 @@ import type { PolicyStore } from "../config/policy-store.js";
 import { type Clock, systemClock } from "../core/clock.js";
 import type { CallContext, ClassifyResult, LlmRequest, RouteResult, StreamEvent } from "../core/types.js";
 import { targetId } from "../core/types.js";
+import { createTargetHealth, type TargetHealth } from "../health/target-health.js";
 import type { DecisionLog } from "../record/decision-log.js";
 import type { StateStore } from "../state/store.js";
 import { createEscalations, type Escalations } from "../telemetry/escalation.js";
@@ -23,6 +24,10 @@ export interface PipelineDeps {
   escalations?: Escalations;
   /** Where evaluation traffic's log lines go; opened as the policy names them when not given. */
   evalSinks?: EvalSinks;
+  /** Breakers, cooling and drills per target; a fresh one on `clock` when not given. */
+  health?: TargetHealth;
+  /** In [0, 1): backoff jitter; Math.random when not given. */
+  random?: () => number;
 }
 
 /** The front doors' one way in: identify → classify → decide → guard → admit → execute → settle → record. */
@@ -40,6 +45,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const logger = deps.logger.child({ component: "pipeline" });
   const steps = createSteps({
     decisions: deps.decisions,
+    health: deps.health ?? createTargetHealth(clock),
+    random: deps.random ?? Math.random,
     escalations: deps.escalations ?? createEscalations(logger),
     evalSinks: deps.evalSinks ?? createEvalSinks(logger),
   });

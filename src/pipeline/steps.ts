@@ -4,6 +4,7 @@ import { CallEndedError } from "../core/errors.js";
 import { decide } from "../decide/decide.js";
 import { execute } from "../execute/execute.js";
 import { type EscalationEvent, guardRequest } from "../guard/request-guard.js";
+import type { TargetHealth } from "../health/target-health.js";
 import { identify } from "../identify/identify.js";
 import type { DecisionLog } from "../record/decision-log.js";
 import { recordDecision } from "../record/record.js";
@@ -15,6 +16,10 @@ import { type CallScope, type CallState, need, type Step } from "./call-state.js
 
 export interface StepDeps {
   decisions: DecisionLog;
+  /** What this process knows of each target's health (breakers, cooling, drills). */
+  health: TargetHealth;
+  /** In [0, 1): backoff jitter. */
+  random: () => number;
   escalations: Escalations;
   evalSinks: EvalSinks;
 }
@@ -107,7 +112,10 @@ export function createSteps(deps: StepDeps): readonly Step[] {
           safeguards: need(state.safeguards, "the safeguards"),
           lease: scope.lease,
           signal: scope.call.signal,
+          ...(scope.call.deadline !== undefined && { deadline: scope.call.deadline }),
           clock: scope.clock,
+          health: deps.health,
+          random: deps.random,
           logger: scope.logger,
           deliver: scope.deliver,
           consumed: state.consumed,

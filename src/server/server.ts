@@ -6,6 +6,7 @@ import { Health } from "../../gen/health/v1/health_pb.js";
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { RouterService } from "../../gen/switchyard/v1/router_pb.js";
 import type { PolicyStore } from "../config/policy-store.js";
+import type { TargetHealth } from "../health/target-health.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { DecisionLog } from "../record/decision-log.js";
 import { createAdminService, type ReloadHistory } from "./ops/admin-service.js";
@@ -22,6 +23,8 @@ export interface ServerDeps {
   policies: PolicyStore;
   decisions: DecisionLog;
   reloads: ReloadHistory;
+  /** Target health (breakers, cooling, drills), shown and drilled through AdminService. */
+  health: TargetHealth;
   logger: Logger;
 }
 
@@ -109,7 +112,12 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
       routes(routes) {
         routes.service(
           AdminService,
-          createAdminService({ policies: deps.policies, decisions: deps.decisions, reloads: deps.reloads }),
+          createAdminService({
+            policies: deps.policies,
+            decisions: deps.decisions,
+            reloads: deps.reloads,
+            health: deps.health,
+          }),
         );
         routes.service(Health, healthService);
         routes.service(ReflectionV1, operatorReflection.v1);

@@ -40,7 +40,11 @@ describe("createSwitchyardClients", () => {
     const error = await router
       .route({ messages: [{ role: Role.USER, content: "hi" }], task: "broken" })
       .catch((e: unknown) => e);
-    expect(decisionOf(error)).toMatchObject({ route: "broken", attempts: [{ target: "down/a" }] });
+    // A 500 is retried once on the same target (the default retry.max_attempts: 2).
+    expect(decisionOf(error)).toMatchObject({
+      route: "broken",
+      attempts: [{ target: "down/a" }, { target: "down/a", retry: 1 }],
+    });
     expect(decisionOf(new Error("not from Switchyard"))).toBeUndefined();
   });
 });

@@ -528,7 +528,7 @@ routes:
     fallback: [{ provider: local, model: m, note: x }]
     budgets: { max_latency: 1 }
     degrade: { answer: sorry, code: 1 }
-    retry: 2
+    retry: { max_attempt: 2 }
 logging: { store_prompt: none }
 extra: true
 `);
@@ -544,7 +544,7 @@ extra: true
       "routes[0].fallback[0].note",
       "routes[0].budgets.max_latency",
       "routes[0].degrade.code",
-      "routes[0].retry",
+      "routes[0].retry.max_attempt",
       "logging.store_prompt",
       "extra",
     ]);

@@ -92,8 +92,8 @@ routes:
       { target: "backup/small", role: "fallback[1]", eligible: true },
     ]);
     expect(plan.eligible).toEqual([
-      { provider: "local", model: "small", role: "fallback[0]" },
-      { provider: "backup", model: "small", role: "fallback[1]" },
+      expect.objectContaining({ provider: "local", model: "small", role: "fallback[0]" }),
+      expect.objectContaining({ provider: "backup", model: "small", role: "fallback[1]" }),
     ]);
   });
 
@@ -141,6 +141,7 @@ routes:
       ],
       attempts: [],
       degraded: false,
+      degradeRung: "",
       costUsd: 0,
       maxTokens: 0,
       dryRun: false,

@@ -14,14 +14,20 @@ import {
 import type { LlmRequest } from "../../src/core/types.js";
 import { decide } from "../../src/decide/decide.js";
 import { execute, type ProgressEvent } from "../../src/execute/execute.js";
+import { createTargetHealth } from "../../src/health/target-health.js";
 import { identify } from "../../src/identify/identify.js";
 import { ProviderError } from "../../src/providers/provider-error.js";
 import { createFakeClock } from "../helpers/fake-clock.js";
 import { call, request } from "../helpers/pipeline.js";
 import { createScriptedAdapter, type ScriptedAdapter } from "../helpers/scripted-adapter.js";
 
-/** A route over three scripted providers tried in order: slow/a, then fast/b, then spare/c. */
-function routeYaml(options: { budgets?: string; degrade?: string; maxTokens?: string } = {}): string {
+/**
+ * A route over three scripted providers tried in order: slow/a, then fast/b, then spare/c. No
+ * retries on the same target unless `retry` says otherwise (the retry tests set it).
+ */
+function routeYaml(
+  options: { budgets?: string; degrade?: string; maxTokens?: string; retry?: string; extra?: string } = {},
+): string {
   return `
 providers:
   slow: { kind: mock, hosted: false }
@@ -34,7 +40,9 @@ routes:
       - { provider: fast, model: b }
       - { provider: spare, model: c }
     budgets: { ${options.budgets ?? ""}${options.maxTokens ? `${options.budgets ? ", " : ""}max_tokens: ${options.maxTokens}` : ""} }
+    retry: { ${options.retry ?? "max_attempts: 1"} }
 ${options.degrade ? `    degrade: { answer: "${options.degrade}" }` : ""}
+${options.extra ?? ""}
 `;
 }
 
@@ -111,6 +119,7 @@ function harness(policyYaml: string) {
   };
   const policies = createPolicyStore(policy, (declared) => provider(declared.name));
   const clock = createFakeClock();
+  const health = createTargetHealth(clock);
 
   const start = (
     options: {
@@ -119,6 +128,8 @@ function harness(policyYaml: string) {
       request?: Partial<LlmRequest>;
       /** The effective data class execute is told, when not the one the plan was made for. */
       dataClass?: string;
+      /** The caller's deadline, on the fake clock. */
+      deadline?: number;
     } = {},
   ) => {
     const lease = policies.acquire();
@@ -133,8 +144,11 @@ function harness(policyYaml: string) {
       admission: admit(identified, plan.route, lease.policy),
       lease,
       signal: options.signal ?? new AbortController().signal,
+      ...(options.deadline !== undefined && { deadline: options.deadline }),
       clock,
       logger: pino({ level: "silent" }),
+      health,
+      random: () => 0.5,
       deliver: options.deliver ?? false,
       consumed,
       safeguards: { tools: identified.tools },
@@ -199,8 +213,9 @@ describe("execute, Route (the answer is assembled, nothing reaches the caller be
         errorClass: "timeout",
         message: "no first token within first_token_ms=1000",
         retryable: true,
+        budgetMs: 1000,
       },
-      { target: "fast/b", outcome: "succeeded", latencyMs: 0 },
+      { target: "fast/b", outcome: "succeeded", latencyMs: 0, budgetMs: 1000 },
     ]);
     // Route sends no events: the caller gets the answer whole.
     expect(run.events).toEqual([]);
@@ -298,33 +313,61 @@ describe("execute, Route (the answer is assembled, nothing reaches the caller be
     ]);
   });
 
-  it("stops trying targets once the total budget (max_latency_ms) is spent", async () => {
+  it("splits what is left of the deadline between the targets left to try, and stops once max_latency_ms is spent", async () => {
     const { clock, provider, route } = harness(
       routeYaml({ budgets: "first_token_ms: 1000, max_latency_ms: 1500" }),
     );
     const run = route();
-    await provider("slow").next();
-    await clock.advance(1000);
+    // Three targets, 1500 ms: the primary's first token must come within its third.
+    const primary = await provider("slow").next();
+    await clock.advance(500);
+    expect(primary.aborted).toBe(true);
+    // Two left, 1000 ms: half each.
     const fallback = await provider("fast").next();
     await clock.advance(499);
     expect(fallback.aborted).toBe(false);
     await clock.advance(1);
+    expect(fallback.aborted).toBe(true);
+    // The last target has the rest, up to first_token_ms: the deadline comes first.
+    const spare = await provider("spare").next();
+    await clock.advance(500);
     const error = await errorOf(run.outcome);
 
-    expect(fallback.aborted).toBe(true);
+    expect(spare.aborted).toBe(true);
     expect(error).toBeInstanceOf(AllTargetsFailedError);
     expect(error).toMatchObject({
       lastErrorClass: "timeout",
       message: 'no target of route "r" answered; last failure: route budget max_latency_ms=1500 exhausted',
     });
-    expect(provider("spare").calls).toHaveLength(0);
     expect(
-      run.decision.attempts.map((attempt) => [attempt.target, attempt.latencyMs, attempt.message]),
+      run.decision.attempts.map((attempt) => [
+        attempt.target,
+        attempt.latencyMs,
+        attempt.budgetMs,
+        attempt.message,
+      ]),
     ).toEqual([
-      ["slow/a", 1000, "no first token within first_token_ms=1000"],
-      ["fast/b", 500, "route budget max_latency_ms=1500 exhausted"],
+      ["slow/a", 500, 500, "no first token within this attempt's 500 ms share of the call's deadline"],
+      ["fast/b", 500, 500, "no first token within this attempt's 500 ms share of the call's deadline"],
+      ["spare/c", 500, 1000, "route budget max_latency_ms=1500 exhausted"],
     ]);
     expect(clock.pending).toBe(0);
+  });
+
+  it("takes the caller's deadline when it is tighter than max_latency_ms", async () => {
+    const { clock, provider, start } = harness(routeYaml({ budgets: "max_latency_ms: 30000" }));
+    const run = start({ deadline: clock.now() + 900 });
+    void run.generator.next().catch(() => {});
+    await provider("slow").next();
+    await clock.advance(300);
+    await provider("fast").next();
+    await clock.advance(300);
+    await provider("spare").next();
+
+    expect(run.decision.attempts.map((attempt) => [attempt.target, attempt.budgetMs])).toEqual([
+      ["slow/a", 300],
+      ["fast/b", 300],
+    ]);
   });
 
   it("answers with the route's degrade answer when the last failure was retryable", async () => {
@@ -348,7 +391,8 @@ describe("execute, Route (the answer is assembled, nothing reaches the caller be
       routeYaml({ budgets: "max_latency_ms: 2000", degrade: "Try again later." }),
     );
     const run = route();
-    await provider("slow").next();
+    // Begun answering, it is no longer bound by its share of the deadline: only by the deadline.
+    (await provider("slow").next()).say("a slow");
     await clock.advance(2000);
     const execution = await resultOf(run.outcome);
 

@@ -3,6 +3,7 @@ import { parsePolicy } from "../../src/config/load-policy.js";
 import { createPolicyStore, type PolicyLease } from "../../src/config/policy-store.js";
 import type { RouteTarget } from "../../src/core/policy.js";
 import { guardAttempt } from "../../src/guard/guard.js";
+import { DEFAULT_BREAKER } from "../../src/health/breaker.js";
 import type { ProviderAdapter } from "../../src/providers/types.js";
 import { createScriptedAdapter } from "../helpers/scripted-adapter.js";
 
@@ -39,7 +40,12 @@ function storeOf(initial: ReturnType<typeof policy>) {
   return { store, built, adapters };
 }
 
-const target = (provider: string): RouteTarget => ({ provider, model: "m", role: "primary" });
+const target = (provider: string): RouteTarget => ({
+  provider,
+  model: "m",
+  role: "primary",
+  breaker: DEFAULT_BREAKER,
+});
 
 describe("guardAttempt", () => {
   it("allows a target both policies allow, with the adapter of the call's own policy", () => {

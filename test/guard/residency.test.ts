@@ -8,6 +8,7 @@ import { systemClock } from "../../src/core/clock.js";
 import { AllTargetsFailedError, DecidedError } from "../../src/core/errors.js";
 import { decide } from "../../src/decide/decide.js";
 import { execute } from "../../src/execute/execute.js";
+import { createTargetHealth } from "../../src/health/target-health.js";
 import { identify } from "../../src/identify/identify.js";
 import { type FakeOpenAi, startFakeOpenAi } from "../fakes/fake-openai-server.js";
 import { collect, drain } from "../helpers/async.js";
@@ -225,6 +226,8 @@ function executePlannedAsPublic(lease: PolicyLease, dataClass: string, deliver: 
       signal: new AbortController().signal,
       clock: systemClock,
       logger: pino({ level: "silent" }),
+      health: createTargetHealth(systemClock),
+      random: Math.random,
       deliver,
       consumed: [],
       safeguards: { tools: [] },

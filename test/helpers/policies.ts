@@ -27,10 +27,12 @@ providers:
     kind: mock
     hosted: false
     mock: { failure_rate: 1, failure: unavailable }
+    breaker: { enabled: false }
   broken:
     kind: mock
     hosted: false
     mock: { failure_rate: 1, failure: server_error }
+    breaker: { enabled: false }
   hung:
     kind: mock
     hosted: false
@@ -53,11 +55,13 @@ routes:
       - { provider: flaky, model: big }
       - { provider: local, model: tiny }
     budgets: { max_latency_ms: 5000, first_token_ms: 2000, max_token_gap_ms: 1000 }
+    retry: { max_attempts: 1 }
   - name: doomed
     match: { task: doomed }
     primary: { provider: flaky, model: big }
     fallback:
       - { provider: broken, model: big }
+    retry: { max_attempts: 1 }
   - name: hang
     match: { task: hang }
     primary: { provider: hung, model: forever }

@@ -16,7 +16,7 @@ function mockProvider(name: string, options: { hosted: boolean; mock?: string })
 }
 
 describe("pipeline.route", () => {
-  it("falls back after a retryable failure and records every candidate and attempt", async () => {
+  it("retries a retryable failure once on the same target (the default), then falls back, and records every attempt", async () => {
     const { pipeline } = pipelineFor(`
 providers:
 ${mockProvider("down", { hosted: false, mock: "{ failure_rate: 1, failure: unavailable }" })}${mockProvider("up", { hosted: false })}
@@ -34,9 +34,10 @@ routes:
       declaredDataClass: "",
       tenant: "default",
     });
-    expect(result.decision.attempts.map((a) => [a.target, a.outcome, a.errorClass])).toEqual([
-      ["down/a", "failed", "overloaded"],
-      ["up/b", "succeeded", undefined],
+    expect(result.decision.attempts.map((a) => [a.target, a.outcome, a.errorClass, a.retry])).toEqual([
+      ["down/a", "failed", "overloaded", undefined],
+      ["down/a", "failed", "overloaded", 1],
+      ["up/b", "succeeded", undefined, undefined],
     ]);
     expect(result.message.content).toContain("up/b");
   });

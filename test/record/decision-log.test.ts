@@ -18,6 +18,7 @@ function decision(traceId: string, overrides: Partial<Decision> = {}): Decision 
     target: "a/b",
     candidates: [],
     attempts: [],
+    degradeRung: "",
     degraded: false,
     costUsd: 0,
     maxTokens: 0,

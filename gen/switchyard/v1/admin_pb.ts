@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/admin.proto.
  */
 export const file_switchyard_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIhIKEEdldFBvbGljeVJlcXVlc3QitwEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJEjAKC2xhc3RfcmVsb2FkGAYgASgLMhsuc3dpdGNoeWFyZC52MS5Qb2xpY3lSZWxvYWQilwEKDFBvbGljeVJlbG9hZBImCgJhdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdHJpZ2dlchgCIAEoCRItCgdvdXRjb21lGAMgASgOMhwuc3dpdGNoeWFyZC52MS5SZWxvYWRPdXRjb21lEg8KB3ZlcnNpb24YBCABKAkSDgoGaXNzdWVzGAUgAygJIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCLhAQoMVGFyZ2V0U3RhdHVzEg4KBnRhcmdldBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRraW5kGAQgASgJEg4KBmhvc3RlZBgFIAEoCBIOCgZyZWdpb24YBiABKAkSKQoFc3RhdGUYByABKA4yGi5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXRlEg4KBnJlYXNvbhgIIAEoCRIaChJpbnB1dF91c2RfcGVyX210b2sYCSABKAESGwoTb3V0cHV0X3VzZF9wZXJfbXRvaxgKIAEoASJDChNMaXN0VGFyZ2V0c1Jlc3BvbnNlEiwKB3RhcmdldHMYASADKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cyI3ChJHZXREZWNpc2lvblJlcXVlc3QSEAoIdHJhY2VfaWQYASABKAkSDwoHY2FsbF9pZBgCIAEoCSK8AQoTR2V0RGVjaXNpb25SZXNwb25zZRIpCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24SLwoLcmVjb3JkZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjgKD3RyYWNlX2RlY2lzaW9ucxgDIAMoCzIfLnN3aXRjaHlhcmQudjEuUmVjb3JkZWREZWNpc2lvbhIPCgdvdXRjb21lGAQgASgJIn8KEFJlY29yZGVkRGVjaXNpb24SKQoIZGVjaXNpb24YASABKAsyFy5zd2l0Y2h5YXJkLnYxLkRlY2lzaW9uEi8KC3JlY29yZGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdvdXRjb21lGAMgASgJKoUBCg1SZWxvYWRPdXRjb21lEh4KGlJFTE9BRF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGgoWUkVMT0FEX09VVENPTUVfQVBQTElFRBABEhwKGFJFTE9BRF9PVVRDT01FX1VOQ0hBTkdFRBACEhoKFlJFTE9BRF9PVVRDT01FX1JFRlVTRUQQAypiCgtUYXJnZXRTdGF0ZRIcChhUQVJHRVRfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZUQVJHRVRfU1RBVEVfQVZBSUxBQkxFEAESGQoVVEFSR0VUX1NUQVRFX0RJU0FCTEVEEAIyigIKDEFkbWluU2VydmljZRJOCglHZXRQb2xpY3kSHy5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlc3BvbnNlElQKC0xpc3RUYXJnZXRzEiEuc3dpdGNoeWFyZC52MS5MaXN0VGFyZ2V0c1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkxpc3RUYXJnZXRzUmVzcG9uc2USVAoLR2V0RGVjaXNpb24SIS5zd2l0Y2h5YXJkLnYxLkdldERlY2lzaW9uUmVxdWVzdBoiLnN3aXRjaHlhcmQudjEuR2V0RGVjaXNpb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
+  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIhIKEEdldFBvbGljeVJlcXVlc3QitwEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJEjAKC2xhc3RfcmVsb2FkGAYgASgLMhsuc3dpdGNoeWFyZC52MS5Qb2xpY3lSZWxvYWQilwEKDFBvbGljeVJlbG9hZBImCgJhdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdHJpZ2dlchgCIAEoCRItCgdvdXRjb21lGAMgASgOMhwuc3dpdGNoeWFyZC52MS5SZWxvYWRPdXRjb21lEg8KB3ZlcnNpb24YBCABKAkSDgoGaXNzdWVzGAUgAygJIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCLqAwoMVGFyZ2V0U3RhdHVzEg4KBnRhcmdldBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRraW5kGAQgASgJEg4KBmhvc3RlZBgFIAEoCBIOCgZyZWdpb24YBiABKAkSKQoFc3RhdGUYByABKA4yGi5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXRlEg4KBnJlYXNvbhgIIAEoCRIaChJpbnB1dF91c2RfcGVyX210b2sYCSABKAESGwoTb3V0cHV0X3VzZF9wZXJfbXRvaxgKIAEoARIsCgdicmVha2VyGAsgASgOMhsuc3dpdGNoeWFyZC52MS5CcmVha2VyU3RhdGUSMQoNYnJlYWtlcl9zaW5jZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoTcmVjZW50X2ZhaWx1cmVfcmF0ZRgNIAEoARIUCgxyZWNlbnRfY2FsbHMYDiABKA0SMAoMY29vbGVkX3VudGlsGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglpbl9mbGlnaHQYECABKA0SEgoKbGF0ZW5jeV9tcxgRIAEoARIaChJwOTVfZmlyc3RfdG9rZW5fbXMYEiABKAEiPwodVGFrZVRhcmdldE91dE9mU2VydmljZVJlcXVlc3QSDgoGdGFyZ2V0GAEgASgJEg4KBnJlYXNvbhgCIAEoCSJNCh5UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVzcG9uc2USKwoGdGFyZ2V0GAEgASgLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMiLgocUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlUmVxdWVzdBIOCgZ0YXJnZXQYASABKAkiaAodUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlUmVzcG9uc2USKwoGdGFyZ2V0GAEgASgLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMSGgoSd2FzX291dF9vZl9zZXJ2aWNlGAIgASgIIkMKE0xpc3RUYXJnZXRzUmVzcG9uc2USLAoHdGFyZ2V0cxgBIAMoCzIbLnN3aXRjaHlhcmQudjEuVGFyZ2V0U3RhdHVzIjcKEkdldERlY2lzaW9uUmVxdWVzdBIQCgh0cmFjZV9pZBgBIAEoCRIPCgdjYWxsX2lkGAIgASgJIrwBChNHZXREZWNpc2lvblJlc3BvbnNlEikKCGRlY2lzaW9uGAEgASgLMhcuc3dpdGNoeWFyZC52MS5EZWNpc2lvbhIvCgtyZWNvcmRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOAoPdHJhY2VfZGVjaXNpb25zGAMgAygLMh8uc3dpdGNoeWFyZC52MS5SZWNvcmRlZERlY2lzaW9uEg8KB291dGNvbWUYBCABKAkifwoQUmVjb3JkZWREZWNpc2lvbhIpCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24SLwoLcmVjb3JkZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB291dGNvbWUYAyABKAkqhQEKDVJlbG9hZE91dGNvbWUSHgoaUkVMT0FEX09VVENPTUVfVU5TUEVDSUZJRUQQABIaChZSRUxPQURfT1VUQ09NRV9BUFBMSUVEEAESHAoYUkVMT0FEX09VVENPTUVfVU5DSEFOR0VEEAISGgoWUkVMT0FEX09VVENPTUVfUkVGVVNFRBADKrwBCgtUYXJnZXRTdGF0ZRIcChhUQVJHRVRfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZUQVJHRVRfU1RBVEVfQVZBSUxBQkxFEAESGQoVVEFSR0VUX1NUQVRFX0RJU0FCTEVEEAISHQoZVEFSR0VUX1NUQVRFX0JSRUFLRVJfT1BFThADEhgKFFRBUkdFVF9TVEFURV9DT09MSU5HEAQSHwobVEFSR0VUX1NUQVRFX09VVF9PRl9TRVJWSUNFEAUqfAoMQnJlYWtlclN0YXRlEh0KGUJSRUFLRVJfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRCUkVBS0VSX1NUQVRFX0NMT1NFRBABEhYKEkJSRUFLRVJfU1RBVEVfT1BFThACEhsKF0JSRUFLRVJfU1RBVEVfSEFMRl9PUEVOEAMy9QMKDEFkbWluU2VydmljZRJOCglHZXRQb2xpY3kSHy5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlc3BvbnNlElQKC0xpc3RUYXJnZXRzEiEuc3dpdGNoeWFyZC52MS5MaXN0VGFyZ2V0c1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkxpc3RUYXJnZXRzUmVzcG9uc2USdQoWVGFrZVRhcmdldE91dE9mU2VydmljZRIsLnN3aXRjaHlhcmQudjEuVGFrZVRhcmdldE91dE9mU2VydmljZVJlcXVlc3QaLS5zd2l0Y2h5YXJkLnYxLlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXNwb25zZRJyChVSZXR1cm5UYXJnZXRUb1NlcnZpY2USKy5zd2l0Y2h5YXJkLnYxLlJldHVyblRhcmdldFRvU2VydmljZVJlcXVlc3QaLC5zd2l0Y2h5YXJkLnYxLlJldHVyblRhcmdldFRvU2VydmljZVJlc3BvbnNlElQKC0dldERlY2lzaW9uEiEuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkdldERlY2lzaW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
 
 /**
  * @generated from message switchyard.v1.GetPolicyRequest
@@ -197,6 +197,55 @@ export type TargetStatus = Message<"switchyard.v1.TargetStatus"> & {
    * @generated from field: double output_usd_per_mtok = 10;
    */
   outputUsdPerMtok: number;
+
+  /**
+   * @generated from field: switchyard.v1.BreakerState breaker = 11;
+   */
+  breaker: BreakerState;
+
+  /**
+   * When the breaker entered its state (the process start for one never tripped).
+   *
+   * @generated from field: google.protobuf.Timestamp breaker_since = 12;
+   */
+  breakerSince?: Timestamp | undefined;
+
+  /**
+   * Failures ÷ calls over the breaker's window, and the number of those calls.
+   *
+   * @generated from field: double recent_failure_rate = 13;
+   */
+  recentFailureRate: number;
+
+  /**
+   * @generated from field: uint32 recent_calls = 14;
+   */
+  recentCalls: number;
+
+  /**
+   * Set while cooling down after rate limiting.
+   *
+   * @generated from field: google.protobuf.Timestamp cooled_until = 15;
+   */
+  cooledUntil?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint32 in_flight = 16;
+   */
+  inFlight: number;
+
+  /**
+   * Observed time to first token: moving average and p95 over recent successful attempts, in ms
+   * (0 until one was seen).
+   *
+   * @generated from field: double latency_ms = 17;
+   */
+  latencyMs: number;
+
+  /**
+   * @generated from field: double p95_first_token_ms = 18;
+   */
+  p95FirstTokenMs: number;
 };
 
 /**
@@ -205,6 +254,90 @@ export type TargetStatus = Message<"switchyard.v1.TargetStatus"> & {
  */
 export const TargetStatusSchema: GenMessage<TargetStatus> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_admin, 4);
+
+/**
+ * @generated from message switchyard.v1.TakeTargetOutOfServiceRequest
+ */
+export type TakeTargetOutOfServiceRequest = Message<"switchyard.v1.TakeTargetOutOfServiceRequest"> & {
+  /**
+   * "provider/model", one the policy names.
+   *
+   * @generated from field: string target = 1;
+   */
+  target: string;
+
+  /**
+   * Why, recorded in the decisions it affects (at most 200 printable characters).
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message switchyard.v1.TakeTargetOutOfServiceRequest.
+ * Use `create(TakeTargetOutOfServiceRequestSchema)` to create a new message.
+ */
+export const TakeTargetOutOfServiceRequestSchema: GenMessage<TakeTargetOutOfServiceRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 5);
+
+/**
+ * @generated from message switchyard.v1.TakeTargetOutOfServiceResponse
+ */
+export type TakeTargetOutOfServiceResponse = Message<"switchyard.v1.TakeTargetOutOfServiceResponse"> & {
+  /**
+   * @generated from field: switchyard.v1.TargetStatus target = 1;
+   */
+  target?: TargetStatus | undefined;
+};
+
+/**
+ * Describes the message switchyard.v1.TakeTargetOutOfServiceResponse.
+ * Use `create(TakeTargetOutOfServiceResponseSchema)` to create a new message.
+ */
+export const TakeTargetOutOfServiceResponseSchema: GenMessage<TakeTargetOutOfServiceResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 6);
+
+/**
+ * @generated from message switchyard.v1.ReturnTargetToServiceRequest
+ */
+export type ReturnTargetToServiceRequest = Message<"switchyard.v1.ReturnTargetToServiceRequest"> & {
+  /**
+   * @generated from field: string target = 1;
+   */
+  target: string;
+};
+
+/**
+ * Describes the message switchyard.v1.ReturnTargetToServiceRequest.
+ * Use `create(ReturnTargetToServiceRequestSchema)` to create a new message.
+ */
+export const ReturnTargetToServiceRequestSchema: GenMessage<ReturnTargetToServiceRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 7);
+
+/**
+ * @generated from message switchyard.v1.ReturnTargetToServiceResponse
+ */
+export type ReturnTargetToServiceResponse = Message<"switchyard.v1.ReturnTargetToServiceResponse"> & {
+  /**
+   * @generated from field: switchyard.v1.TargetStatus target = 1;
+   */
+  target?: TargetStatus | undefined;
+
+  /**
+   * False when it was not out of service.
+   *
+   * @generated from field: bool was_out_of_service = 2;
+   */
+  wasOutOfService: boolean;
+};
+
+/**
+ * Describes the message switchyard.v1.ReturnTargetToServiceResponse.
+ * Use `create(ReturnTargetToServiceResponseSchema)` to create a new message.
+ */
+export const ReturnTargetToServiceResponseSchema: GenMessage<ReturnTargetToServiceResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 8);
 
 /**
  * @generated from message switchyard.v1.ListTargetsResponse
@@ -221,7 +354,7 @@ export type ListTargetsResponse = Message<"switchyard.v1.ListTargetsResponse"> &
  * Use `create(ListTargetsResponseSchema)` to create a new message.
  */
 export const ListTargetsResponseSchema: GenMessage<ListTargetsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 5);
+  messageDesc(file_switchyard_v1_admin, 9);
 
 /**
  * Set exactly one: call_id finds one call's decision, trace_id lists the calls of a trace.
@@ -247,7 +380,7 @@ export type GetDecisionRequest = Message<"switchyard.v1.GetDecisionRequest"> & {
  * Use `create(GetDecisionRequestSchema)` to create a new message.
  */
 export const GetDecisionRequestSchema: GenMessage<GetDecisionRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 6);
+  messageDesc(file_switchyard_v1_admin, 10);
 
 /**
  * @generated from message switchyard.v1.GetDecisionResponse
@@ -288,7 +421,7 @@ export type GetDecisionResponse = Message<"switchyard.v1.GetDecisionResponse"> &
  * Use `create(GetDecisionResponseSchema)` to create a new message.
  */
 export const GetDecisionResponseSchema: GenMessage<GetDecisionResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 7);
+  messageDesc(file_switchyard_v1_admin, 11);
 
 /**
  * @generated from message switchyard.v1.RecordedDecision
@@ -318,7 +451,7 @@ export type RecordedDecision = Message<"switchyard.v1.RecordedDecision"> & {
  * Use `create(RecordedDecisionSchema)` to create a new message.
  */
 export const RecordedDecisionSchema: GenMessage<RecordedDecision> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 8);
+  messageDesc(file_switchyard_v1_admin, 12);
 
 /**
  * @generated from enum switchyard.v1.ReloadOutcome
@@ -377,6 +510,27 @@ export enum TargetState {
    * @generated from enum value: TARGET_STATE_DISABLED = 2;
    */
   DISABLED = 2,
+
+  /**
+   * Its circuit breaker is open (or half-open: only probes go through).
+   *
+   * @generated from enum value: TARGET_STATE_BREAKER_OPEN = 3;
+   */
+  BREAKER_OPEN = 3,
+
+  /**
+   * Cooling down after rate limiting: no call goes to it before cooled_until.
+   *
+   * @generated from enum value: TARGET_STATE_COOLING = 4;
+   */
+  COOLING = 4,
+
+  /**
+   * Taken out of service by an operator (an outage drill).
+   *
+   * @generated from enum value: TARGET_STATE_OUT_OF_SERVICE = 5;
+   */
+  OUT_OF_SERVICE = 5,
 }
 
 /**
@@ -384,6 +538,39 @@ export enum TargetState {
  */
 export const TargetStateSchema: GenEnum<TargetState> = /*@__PURE__*/
   enumDesc(file_switchyard_v1_admin, 1);
+
+/**
+ * @generated from enum switchyard.v1.BreakerState
+ */
+export enum BreakerState {
+  /**
+   * @generated from enum value: BREAKER_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: BREAKER_STATE_CLOSED = 1;
+   */
+  CLOSED = 1,
+
+  /**
+   * @generated from enum value: BREAKER_STATE_OPEN = 2;
+   */
+  OPEN = 2,
+
+  /**
+   * Probes go through; their successes close it, a failure opens it again.
+   *
+   * @generated from enum value: BREAKER_STATE_HALF_OPEN = 3;
+   */
+  HALF_OPEN = 3,
+}
+
+/**
+ * Describes the enum switchyard.v1.BreakerState.
+ */
+export const BreakerStateSchema: GenEnum<BreakerState> = /*@__PURE__*/
+  enumDesc(file_switchyard_v1_admin, 2);
 
 /**
  * Operator view of the running service.
@@ -402,7 +589,7 @@ export const AdminService: GenService<{
     output: typeof GetPolicyResponseSchema;
   },
   /**
-   * Every target the policy names, with its state.
+   * Every target the policy names, with its state: breaker, cooling, out of service, latency.
    *
    * @generated from rpc switchyard.v1.AdminService.ListTargets
    */
@@ -410,6 +597,25 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof ListTargetsRequestSchema;
     output: typeof ListTargetsResponseSchema;
+  },
+  /**
+   * An outage drill: the target takes no calls until returned to service; every decision it
+   * would have served says so. Per process (each replica is drilled on its own).
+   *
+   * @generated from rpc switchyard.v1.AdminService.TakeTargetOutOfService
+   */
+  takeTargetOutOfService: {
+    methodKind: "unary";
+    input: typeof TakeTargetOutOfServiceRequestSchema;
+    output: typeof TakeTargetOutOfServiceResponseSchema;
+  },
+  /**
+   * @generated from rpc switchyard.v1.AdminService.ReturnTargetToService
+   */
+  returnTargetToService: {
+    methodKind: "unary";
+    input: typeof ReturnTargetToServiceRequestSchema;
+    output: typeof ReturnTargetToServiceResponseSchema;
   },
   /**
    * Recent decisions (kept in a bounded in-memory log): one call's by its call id, or the calls

@@ -46,6 +46,14 @@ export function parseRetryAfterMs(headers: ResponseHeaders, nowMs: number = Date
 }
 
 /**
+ * Only what the upstream said about retrying (forms 1 and 2 above): the rate-limit reset headers
+ * come on every response and say when a quota refills, not when a failing server recovers.
+ */
+function parseExplicitRetryAfterMs(headers: ResponseHeaders, nowMs: number): number | undefined {
+  return fromRetryAfterMs(headers) ?? fromRetryAfter(headers, nowMs);
+}
+
+/**
  * Milliseconds in a Go `time.Duration` string (what `Duration.String()` writes and
  * `time.ParseDuration` reads: `6m0s`, `20ms`, `1h2m3.5s`, `0`), rounded up to a whole millisecond;
  * undefined unless the whole text is one. Signs are not accepted: a wait is never negative.
@@ -174,7 +182,13 @@ export function httpStatusError(
   options: { errorClass?: ErrorClass; detail?: string; cause?: unknown; nowMs?: number } = {},
 ): ProviderError {
   const errorClass = options.errorClass ?? errorClassForStatus(status);
-  const retryAfterMs = WAITABLE.has(errorClass) ? parseRetryAfterMs(headers, options.nowMs) : undefined;
+  const nowMs = options.nowMs ?? Date.now();
+  const retryAfterMs =
+    errorClass === "rate_limited"
+      ? parseRetryAfterMs(headers, nowMs)
+      : WAITABLE.has(errorClass)
+        ? parseExplicitRetryAfterMs(headers, nowMs)
+        : undefined;
   const detail = options.detail === undefined || options.detail === "" ? "" : ` (${options.detail})`;
   return new ProviderError(errorClass, `upstream returned HTTP ${status}${detail}`, {
     status,

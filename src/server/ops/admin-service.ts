@@ -1,8 +1,18 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { type AdminService, ReloadOutcome, TargetState } from "../../../gen/switchyard/v1/admin_pb.js";
+import {
+  type AdminService,
+  BreakerState,
+  ReloadOutcome,
+  TargetState,
+} from "../../../gen/switchyard/v1/admin_pb.js";
 import type { PolicyStore } from "../../config/policy-store.js";
+import { labelProblem } from "../../config/schema.js";
 import { usdFromPico } from "../../core/money.js";
+import type { Policy } from "../../core/policy.js";
+import { didYouMean } from "../../core/suggest.js";
+import { type TargetRef, targetId } from "../../core/types.js";
+import type { TargetHealth, TargetView } from "../../health/target-health.js";
 import type { DecisionLog, RecordedDecision } from "../../record/decision-log.js";
 import { toDecision } from "../rpc/from-domain.js";
 
@@ -23,6 +33,7 @@ export interface AdminDeps {
   policies: PolicyStore;
   decisions: DecisionLog;
   reloads: ReloadHistory;
+  health: TargetHealth;
 }
 
 const OUTCOMES = {
@@ -58,30 +69,31 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
     },
     listTargets() {
       const policy = deps.policies.current();
-      const seen = new Set<string>();
-      const targets = [];
-      for (const route of policy.routes)
-        for (const target of route.targets) {
-          const id = `${target.provider}/${target.model}`;
-          const provider = policy.providers.get(target.provider);
-          if (seen.has(id) || !provider) continue;
-          seen.add(id);
-          const price = provider.models?.get(target.model);
-          targets.push({
-            target: id,
-            provider: target.provider,
-            model: target.model,
-            kind: provider.kind,
-            hosted: provider.hosted,
-            region: provider.region,
-            state: provider.disabledReason ? TargetState.DISABLED : TargetState.AVAILABLE,
-            reason: provider.disabledReason ?? "",
-            // Picodollars per token are microdollars per million tokens.
-            inputUsdPerMtok: usdFromPico((price?.inputPicoUsdPerToken ?? 0) * 1_000_000),
-            outputUsdPerMtok: usdFromPico((price?.outputPicoUsdPerToken ?? 0) * 1_000_000),
-          });
-        }
-      return { targets };
+      const views = deps.health.views();
+      return {
+        targets: [...targetsOf(policy)].map(([id, target]) =>
+          targetStatus(id, target, policy, views.get(id)),
+        ),
+      };
+    },
+    takeTargetOutOfService(request) {
+      const policy = deps.policies.current();
+      const target = namedTarget(request.target, policy);
+      const problem = reasonProblem(request.reason);
+      if (problem) throw new ConnectError(`reason: ${problem}`, Code.InvalidArgument);
+      deps.health.takeOutOfService(request.target, request.reason);
+      return {
+        target: targetStatus(request.target, target, policy, deps.health.views().get(request.target)),
+      };
+    },
+    returnTargetToService(request) {
+      const policy = deps.policies.current();
+      const target = namedTarget(request.target, policy);
+      const wasOutOfService = deps.health.returnToService(request.target);
+      return {
+        target: targetStatus(request.target, target, policy, deps.health.views().get(request.target)),
+        wasOutOfService,
+      };
     },
     getDecision(request) {
       const byCall = request.callId !== "";
@@ -108,6 +120,88 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       return { traceDecisions: recorded.map(toRecorded) };
     },
   };
+}
+
+/** Every target the policy's routes name (degrade targets included), once each. */
+function targetsOf(policy: Policy): Map<string, TargetRef> {
+  const targets = new Map<string, TargetRef>();
+  for (const route of policy.routes)
+    for (const target of route.degrade.target ? [...route.targets, route.degrade.target] : route.targets) {
+      const id = targetId(target);
+      if (!targets.has(id) && policy.providers.has(target.provider)) targets.set(id, target);
+    }
+  return targets;
+}
+
+/** The target `id` names among the policy's, or NOT_FOUND listing them. */
+function namedTarget(id: string, policy: Policy): TargetRef {
+  const targets = targetsOf(policy);
+  const target = targets.get(id);
+  if (target) return target;
+  if (id === "") throw new ConnectError("target: required (provider/model)", Code.InvalidArgument);
+  const known = [...targets.keys()];
+  throw new ConnectError(
+    `target: no route names ${id.length <= 128 && identifierLike(id) ? `"${id}"` : "that target"}${didYouMean(id, known)}; targets: ${known.join(", ")}`,
+    Code.NotFound,
+  );
+}
+
+function identifierLike(text: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/.test(text);
+}
+
+/** Operator text that goes into decisions: printable, one line, short. */
+function reasonProblem(reason: string): string | undefined {
+  if (reason.trim() === "") return "required: say why (it is recorded in the decisions it affects)";
+  if (reason.length > 200) return `at most 200 characters (this one has ${reason.length})`;
+  return labelProblem(reason) && "must be one line of printable text without surrounding whitespace";
+}
+
+function targetStatus(id: string, target: TargetRef, policy: Policy, view: TargetView | undefined) {
+  const provider = policy.providers.get(target.provider);
+  const price = provider?.models?.get(target.model);
+  const breaker = view?.breaker;
+  const [state, reason] = provider?.disabledReason
+    ? [TargetState.DISABLED, provider.disabledReason]
+    : view?.outOfService !== undefined
+      ? [TargetState.OUT_OF_SERVICE, `out of service: ${view.outOfService}`]
+      : view?.cooledUntil !== undefined
+        ? [TargetState.COOLING, `cooling down (${view.coolingReason})`]
+        : breaker && breaker.state !== "closed"
+          ? [TargetState.BREAKER_OPEN, `breaker ${breaker.state.replace("_", "-")} (${breaker.trippedBy})`]
+          : [TargetState.AVAILABLE, ""];
+  return {
+    target: id,
+    provider: target.provider,
+    model: target.model,
+    kind: provider?.kind ?? "",
+    hosted: provider?.hosted ?? true,
+    region: provider?.region ?? "",
+    state,
+    reason,
+    // Picodollars per token are microdollars per million tokens.
+    inputUsdPerMtok: usdFromPico((price?.inputPicoUsdPerToken ?? 0) * 1_000_000),
+    outputUsdPerMtok: usdFromPico((price?.outputPicoUsdPerToken ?? 0) * 1_000_000),
+    breaker: BREAKER_STATES[breaker?.state ?? "closed"],
+    ...(breaker && { breakerSince: timestampFromDate(wallClock(breaker.since)) }),
+    recentFailureRate: breaker?.failureRate ?? 0,
+    recentCalls: breaker?.calls ?? 0,
+    ...(view?.cooledUntil !== undefined && { cooledUntil: timestampFromDate(wallClock(view.cooledUntil)) }),
+    inFlight: view?.inFlight ?? 0,
+    latencyMs: Math.round(view?.latencyMs ?? 0),
+    p95FirstTokenMs: Math.round(view?.p95FirstTokenMs ?? 0),
+  };
+}
+
+const BREAKER_STATES = {
+  closed: BreakerState.CLOSED,
+  open: BreakerState.OPEN,
+  half_open: BreakerState.HALF_OPEN,
+} as const;
+
+/** A reading of the pipeline clock (performance.now()) as a wall-clock date. */
+function wallClock(at: number): Date {
+  return new Date(Date.now() - (performance.now() - at));
 }
 
 function toRecorded(entry: RecordedDecision) {

@@ -123,6 +123,7 @@ export function toDecision(decision: domain.Decision): MessageInitShape<typeof D
     withheldTools: decision.withheldTools,
     escalations: decision.escalations,
     refusal: decision.refusal,
+    degradeRung: decision.degradeRung,
   };
 }
 
@@ -136,6 +137,10 @@ function toAttempt(attempt: domain.Attempt): MessageInitShape<typeof AttemptSche
     retryable: attempt.retryable ?? false,
     ...(attempt.usage && { usage: toUsage(attempt.usage, attempt.costUsd ?? 0) }),
     redacted: attempt.redacted ?? 0,
+    budgetMs: attempt.budgetMs ?? 0,
+    retry: attempt.retry ?? 0,
+    hedge: attempt.hedge ?? false,
+    retryAfterMs: attempt.retryAfterMs ?? 0,
   };
 }
 
@@ -166,6 +171,8 @@ function toOutcome(outcome: domain.AttemptOutcome): AttemptOutcome {
       return AttemptOutcome.REFUSED;
     case "cancelled":
       return AttemptOutcome.CANCELLED;
+    case "skipped":
+      return AttemptOutcome.SKIPPED;
     default:
       return outcome satisfies never;
   }

@@ -47,5 +47,10 @@ function callFrom(context: HandlerContext, stalled?: AbortSignal): CallContext {
   const timeoutMs = context.timeoutMs();
   const deadline =
     timeoutMs === undefined ? undefined : { at: performance.now() + timeoutMs, now: () => performance.now() };
-  return { signal: callSignal(context.signal, stalled, deadline), ...identity };
+  return {
+    signal: callSignal(context.signal, stalled, deadline),
+    ...identity,
+    // On the pipeline's clock (systemClock is performance.now()).
+    ...(deadline && { deadline: deadline.at }),
+  };
 }

@@ -1,0 +1,240 @@
+import type { Clock } from "../core/clock.js";
+import type { BreakerSettings } from "../core/policy.js";
+import type { TargetId } from "../core/types.js";
+import { type BreakerView, CircuitBreaker, DEFAULT_BREAKER } from "./breaker.js";
+
+/**
+ * What this process knows about each target's health, shared by every call: its circuit
+ * breaker, how long it is cooled (a provider's retry-after, or our own backoff after a 429 that
+ * gave none), whether an operator took it out of service (an outage drill), calls in flight,
+ * observed latency, and its retry budget.
+ *
+ * Per process: each worker and replica learns for itself, as Envoy's outlier detection does; a
+ * failing provider is seen failing by all of them within a few calls.
+ */
+export interface TargetHealth {
+  /**
+   * Whether a call may go to `target` now. A permit counts the call in flight (and as a probe
+   * when the breaker is half-open) until `ended` is called with it, exactly once.
+   */
+  admit(target: TargetId, breaker: Readonly<BreakerSettings>): Admission;
+  ended(permit: TargetPermit, outcome: AttemptHealth): void;
+  /** No call goes to `target` for `ms` (the longest cooling wins). */
+  cool(target: TargetId, ms: number, reason: string): void;
+  /**
+   * A 429: cooled for the provider's retry-after when it gave one, else for an exponential
+   * backoff with jitter on the 429s in a row. Returns how long it is cooled.
+   */
+  rateLimited(target: TargetId, retryAfterMs: number | undefined): number;
+  /** An outage drill: the target takes no calls until returned, and decisions say why. */
+  takeOutOfService(target: TargetId, reason: string): void;
+  returnToService(target: TargetId): boolean;
+  /**
+   * Retries (and hedges) are allowed while the target's retry budget holds more than half its
+   * tokens: every failure takes one, every success gives a tenth back (gRPC retry throttling).
+   * When a target fails broadly, retries stop adding load to it.
+   */
+  mayRetry(target: TargetId): boolean;
+  stats(target: TargetId): TargetStats;
+  /** Every target seen (or taken out of service), for ListTargets and the console. */
+  views(): Map<TargetId, TargetView>;
+}
+
+export type Admission =
+  | { allowed: true; permit: TargetPermit }
+  | { allowed: false; skip: "out_of_service" | "cooling" | "breaker"; reason: string; retryAfterMs?: number };
+
+export interface TargetPermit {
+  target: TargetId;
+  probe: boolean;
+}
+
+/** How an attempt ended, as far as its target's health goes. */
+export type AttemptHealth =
+  | { kind: "succeeded"; latencyMs: number; firstTokenMs: number }
+  /** Failed because of the target (connect, 5xx, overload, timeout, malformed answer). */
+  | { kind: "failed"; latencyMs: number }
+  /** Says nothing about the target: the caller left, the request was bad, a hedge lost, a 429. */
+  | { kind: "neutral" };
+
+export interface TargetStats {
+  inFlight: number;
+  /** EWMA of time to first token over successful attempts; undefined until one was seen. */
+  latencyMs?: number;
+  /** 95th percentile of the last TTFT_SAMPLES times to first token; undefined until one was seen. */
+  p95FirstTokenMs?: number;
+  /** How many times to first token the percentile is taken over. */
+  samples: number;
+}
+
+export interface TargetView extends TargetStats {
+  breaker: BreakerView;
+  /** When cooled: until when (clock ms) and why. */
+  cooledUntil?: number;
+  coolingReason?: string;
+  outOfService?: string;
+}
+
+const RETRY_TOKENS = 10;
+const RETRY_TOKEN_RATIO = 0.1;
+const TTFT_SAMPLES = 100;
+/** Weight of the newest sample in the latency EWMA. */
+const EWMA_ALPHA = 0.3;
+/** Backoff after 429s that gave no retry-after: 1 s, 2 s, 4 s … up to a minute, with full jitter. */
+const RATE_LIMIT_BACKOFF_MS = 1_000;
+const RATE_LIMIT_BACKOFF_CAP_MS = 60_000;
+
+interface Health {
+  breaker: CircuitBreaker;
+  inFlight: number;
+  latencyMs?: number;
+  firstTokens: number[];
+  cooledUntil: number;
+  coolingReason: string;
+  rateLimitedInARow: number;
+  outOfService?: string;
+  retryTokens: number;
+}
+
+export function createTargetHealth(clock: Clock, random: () => number = Math.random): TargetHealth {
+  const targets = new Map<TargetId, Health>();
+  const healthOf = (target: TargetId, breaker?: Readonly<BreakerSettings>): Health => {
+    let health = targets.get(target);
+    if (!health) {
+      health = {
+        breaker: new CircuitBreaker(breaker ?? DEFAULT_BREAKER, clock.now()),
+        inFlight: 0,
+        firstTokens: [],
+        cooledUntil: 0,
+        coolingReason: "",
+        rateLimitedInARow: 0,
+        retryTokens: RETRY_TOKENS,
+      };
+      targets.set(target, health);
+    } else if (breaker) health.breaker.configure(breaker);
+    return health;
+  };
+
+  const cool = (health: Health, ms: number, reason: string) => {
+    const until = clock.now() + ms;
+    if (until <= health.cooledUntil) return;
+    health.cooledUntil = until;
+    health.coolingReason = reason;
+  };
+
+  return {
+    admit(target, breaker) {
+      const health = healthOf(target, breaker);
+      if (health.outOfService !== undefined)
+        return { allowed: false, skip: "out_of_service", reason: `out of service (${health.outOfService})` };
+      const now = clock.now();
+      if (health.cooledUntil > now) {
+        const left = Math.ceil(health.cooledUntil - now);
+        return {
+          allowed: false,
+          skip: "cooling",
+          reason: `cooling down for ${left} ms more (${health.coolingReason})`,
+          retryAfterMs: left,
+        };
+      }
+      const permit = health.breaker.permit(now);
+      if (!permit.allowed) return { allowed: false, skip: "breaker", reason: permit.reason };
+      health.inFlight += 1;
+      return { allowed: true, permit: { target, probe: permit.probe } };
+    },
+
+    ended(permit, outcome) {
+      const health = healthOf(permit.target);
+      health.inFlight = Math.max(0, health.inFlight - 1);
+      const now = clock.now();
+      if (outcome.kind === "succeeded") {
+        health.breaker.succeeded(now, outcome.latencyMs, permit.probe);
+        health.rateLimitedInARow = 0;
+        health.retryTokens = Math.min(RETRY_TOKENS, health.retryTokens + RETRY_TOKEN_RATIO);
+        health.latencyMs =
+          health.latencyMs === undefined
+            ? outcome.firstTokenMs
+            : EWMA_ALPHA * outcome.firstTokenMs + (1 - EWMA_ALPHA) * health.latencyMs;
+        health.firstTokens.push(outcome.firstTokenMs);
+        if (health.firstTokens.length > TTFT_SAMPLES) health.firstTokens.shift();
+      } else if (outcome.kind === "failed") {
+        health.breaker.failed(now, outcome.latencyMs, permit.probe);
+        health.retryTokens = Math.max(0, health.retryTokens - 1);
+      } else health.breaker.released(permit.probe);
+    },
+
+    cool(target, ms, reason) {
+      cool(healthOf(target), ms, reason);
+    },
+
+    rateLimited(target, retryAfterMs) {
+      const health = healthOf(target);
+      health.rateLimitedInARow += 1;
+      health.retryTokens = Math.max(0, health.retryTokens - 1);
+      if (retryAfterMs !== undefined) {
+        cool(health, retryAfterMs, "the provider's retry-after");
+        return retryAfterMs;
+      }
+      const ceiling = Math.min(
+        RATE_LIMIT_BACKOFF_CAP_MS,
+        RATE_LIMIT_BACKOFF_MS * 2 ** (health.rateLimitedInARow - 1),
+      );
+      // Full jitter, floored at the base: spread callers out, never straight back.
+      const ms = Math.max(RATE_LIMIT_BACKOFF_MS, Math.round(random() * ceiling));
+      cool(health, ms, `rate limited ${health.rateLimitedInARow}× in a row, no retry-after`);
+      return ms;
+    },
+
+    takeOutOfService(target, reason) {
+      healthOf(target).outOfService = reason;
+    },
+
+    returnToService(target) {
+      const health = targets.get(target);
+      if (health?.outOfService === undefined) return false;
+      delete health.outOfService;
+      return true;
+    },
+
+    mayRetry(target) {
+      return healthOf(target).retryTokens > RETRY_TOKENS / 2;
+    },
+
+    stats(target) {
+      const health = targets.get(target);
+      if (!health) return { inFlight: 0, samples: 0 };
+      return statsOf(health);
+    },
+
+    views() {
+      const now = clock.now();
+      const views = new Map<TargetId, TargetView>();
+      for (const [target, health] of targets)
+        views.set(target, {
+          ...statsOf(health),
+          breaker: health.breaker.view(now),
+          ...(health.cooledUntil > now && {
+            cooledUntil: health.cooledUntil,
+            coolingReason: health.coolingReason,
+          }),
+          ...(health.outOfService !== undefined && { outOfService: health.outOfService }),
+        });
+      return views;
+    },
+  };
+}
+
+function statsOf(health: Health): TargetStats {
+  return {
+    inFlight: health.inFlight,
+    samples: health.firstTokens.length,
+    ...(health.latencyMs !== undefined && { latencyMs: health.latencyMs }),
+    ...(health.firstTokens.length > 0 && { p95FirstTokenMs: percentile(health.firstTokens, 0.95) }),
+  };
+}
+
+/** Nearest-rank percentile. */
+function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
+}
