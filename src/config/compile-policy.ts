@@ -298,6 +298,7 @@ function describeMatch(match: RouteMatch): string {
 interface PlacedTarget extends TargetRef {
   role: string;
   path: Path;
+  weight?: number;
 }
 
 /** The targets whose provider and model resolve, each checked against its provider. */
@@ -309,7 +310,7 @@ function compileTargets(
   warnings: string[],
 ): PlacedTarget[] {
   const targets: PlacedTarget[] = [];
-  for (const { role, path, target } of checked.targets) {
+  for (const { role, path, target, weight } of checked.targets) {
     const { provider: providerName, model, runtime } = target.fields;
     if (providerName === undefined) continue;
     const provider = providers.get(providerName);
@@ -338,7 +339,7 @@ function compileTargets(
       warnings.push(
         `${formatPath(path)}: provider "${providerName}" lists no models; cost of "${model}" is reported as 0`,
       );
-    targets.push({ provider: providerName, model, role, path });
+    targets.push({ provider: providerName, model, role, path, ...(weight !== undefined && { weight }) });
   }
   return targets;
 }
@@ -399,10 +400,11 @@ function compileRoute(
   placed: readonly PlacedTarget[],
   providers: ReadonlyMap<string, ProviderPolicy>,
 ): RoutePolicy {
-  const targets = placed.map(({ provider, model, role }) => ({
+  const targets = placed.map(({ provider, model, role, weight }) => ({
     provider,
     model,
     role,
+    ...(weight !== undefined && { weight }),
     breaker: breakerSettings(providers.get(provider)?.breaker ?? DEFAULT_BREAKER, route.breaker),
   }));
   const degradeTarget = targets.find((target) => target.role === "degrade");
@@ -426,6 +428,7 @@ function compileRoute(
       maxBackoffMs: Math.max(retry.backoff_ms, retry.max_backoff_ms),
     },
     ...(route.hedge && { hedge: { after: route.hedge.after, afterMs: route.hedge.after_ms } }),
+    ...(route.pool && { pool: route.pool.strategy }),
     degrade: {
       ...(degradeTarget && { target: degradeTarget }),
       ...(route.degrade?.answer !== undefined && { answer: route.degrade.answer }),

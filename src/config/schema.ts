@@ -144,12 +144,35 @@ export const hedgeSchema = z.strictObject({
   after_ms: durationMs,
 });
 
-/** The keys of a route. `match`, `primary` and `fallback` are parsed key by key themselves. */
+/** The keys of a load-balancing pool's member: a target and its share. */
+export const poolMemberShape = {
+  ...targetShape,
+  /** Share of the pool's calls under `weighted`, the tie-break elsewhere; 0: only as the pool's fallback. */
+  weight: z.number().nonnegative().max(1_000_000).default(1),
+};
+
+/** Equivalent deployments a route spreads its calls over, in place of one `primary`. */
+export const poolShape = {
+  /**
+   * weighted: by weight; least_in_flight: the one with fewest calls in flight; lowest_latency:
+   * lowest observed time to first token (unmeasured ones first); cheapest_within_budget: the
+   * cheapest whose observed time to first token fits the route's first_token_ms.
+   */
+  strategy: z
+    .enum(["weighted", "least_in_flight", "lowest_latency", "cheapest_within_budget"])
+    .default("weighted"),
+  targets: z.array(z.unknown()).min(2, "must list at least two targets (one is a primary)"),
+};
+export const poolSchema = z.strictObject(poolShape);
+
+/** The keys of a route. `match`, `primary`/`pool` and `fallback` are parsed key by key themselves. */
 export const routeShape = {
   name,
   /** Omitted or empty: matches every request (a default route, which must come last). */
   match: z.strictObject(matchShape).optional(),
-  primary: z.strictObject(targetShape),
+  /** Exactly one of `primary` and `pool`. */
+  primary: z.strictObject(targetShape).optional(),
+  pool: poolSchema.optional(),
   fallback: z.array(z.strictObject(targetShape)).default([]),
   budgets: budgetsSchema.optional(),
   retry: retrySchema.optional(),
@@ -291,6 +314,7 @@ export const POLICY_KEYS = [
   "logging",
 ] as const;
 
+export type PoolDocument = z.output<typeof poolSchema>;
 export type BreakerDocument = z.output<typeof breakerSchema>;
 export type TargetDocument = z.output<z.ZodObject<typeof targetShape>>;
 export type MatchDocument = z.output<z.ZodObject<typeof matchShape>>;

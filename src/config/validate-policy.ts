@@ -19,7 +19,10 @@ import {
   loggingSchema,
   matchShape,
   POLICY_KEYS,
+  type PoolDocument,
   type ProviderDocument,
+  poolMemberShape,
+  poolSchema,
   providerSchemas,
   type RouteDocument,
   routeShape,
@@ -54,10 +57,12 @@ export interface Parsed<S extends Shape> {
 }
 
 export interface CheckedTarget {
-  /** "primary", "fallback[N]" or "degrade" (the degrade ladder's target). */
+  /** "primary", "pool[N]", "fallback[N]" or "degrade" (the degrade ladder's target). */
   role: string;
   path: Path;
   target: Parsed<typeof targetShape>;
+  /** A pool member's share. */
+  weight?: number;
 }
 
 export interface CheckedRoute {
@@ -229,7 +234,32 @@ function checkRoute(raw: unknown, path: Path, context: Collector): Omit<CheckedR
     if (target) targets.push({ role, path: targetPath, target });
     if (!target?.whole) targetsComplete = false;
   };
-  addTarget("primary", [...path, "primary"], raw.primary);
+  let pool: PoolDocument | undefined;
+  if (raw.primary !== undefined && raw.pool !== undefined) {
+    context.report([...path, "pool"], "set either primary or pool, not both");
+    targetsComplete = false;
+  } else if (raw.pool !== undefined) {
+    pool = context.parse(poolSchema, raw.pool, [...path, "pool"]);
+    if (!pool) targetsComplete = false;
+    pool?.targets.forEach((item, index) => {
+      const memberPath = [...path, "pool", "targets", index];
+      const member = context.object(poolMemberShape, item, memberPath);
+      if (member) {
+        const { weight, ...target } = member.fields;
+        targets.push({
+          role: `pool[${index}]`,
+          path: memberPath,
+          target: {
+            fields: target,
+            invalid: member.invalid,
+            ...(member.whole && { whole: target as TargetDocument }),
+          },
+          ...(weight !== undefined && { weight }),
+        });
+      }
+      if (!member?.whole) targetsComplete = false;
+    });
+  } else addTarget("primary", [...path, "primary"], raw.primary);
   if (Array.isArray(raw.fallback))
     raw.fallback.forEach((item: unknown, index) => {
       addTarget(`fallback[${index}]`, [...path, "fallback", index], item);
@@ -254,7 +284,7 @@ function checkRoute(raw: unknown, path: Path, context: Collector): Omit<CheckedR
     invalid.size > 0 ||
     !match.whole ||
     !targetsComplete ||
-    !primary ||
+    (!primary && !pool) ||
     fields.name === undefined
   )
     return checked;
@@ -263,7 +293,7 @@ function checkRoute(raw: unknown, path: Path, context: Collector): Omit<CheckedR
     route: {
       name: fields.name,
       ...(raw.match !== undefined && { match: match.whole }),
-      primary,
+      ...(pool ? { pool } : { primary }),
       fallback: fallback.filter((target): target is TargetDocument => target !== undefined),
       ...(fields.budgets && { budgets: fields.budgets }),
       ...(fields.retry && { retry: fields.retry }),

@@ -78,8 +78,10 @@ export interface RouteMatch {
 }
 
 export interface RouteTarget extends TargetRef {
-  /** "primary", "fallback[N]" or "degrade". */
+  /** "primary", "pool[N]", "fallback[N]" or "degrade". */
   role: string;
+  /** A pool member's share of the pool's calls (`weighted`) and tie-break weight. */
+  weight?: number;
   /** Its circuit breaker's thresholds: built-in, the provider's `breaker:`, or the route's. */
   breaker: Readonly<BreakerSettings>;
 }
@@ -115,6 +117,9 @@ export interface RetryPolicy {
   maxBackoffMs: number;
 }
 
+/** How a route picks among its pool's members for each call (src/decide/pool.ts). */
+export type PoolStrategy = "weighted" | "least_in_flight" | "lowest_latency" | "cheapest_within_budget";
+
 /** Opt-in: a second target started when the first is slow to its first token. */
 export interface HedgePolicy {
   /** `fixed`: after `afterMs`; `p95`: after the target's observed p95 time to first token (afterMs until known). */
@@ -141,6 +146,8 @@ export interface RoutePolicy {
   budgets: RouteBudgets;
   retry: RetryPolicy;
   hedge?: HedgePolicy;
+  /** Set when the route spreads its calls over a pool (its `pool[N]` targets) instead of one primary. */
+  pool?: PoolStrategy;
   /**
    * The ladder when no target answered (every one down, open, cooled or out of service): a
    * cheaper target, then the operator's fixed non-AI answer. Empty: the call fails.

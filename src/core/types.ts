@@ -155,6 +155,8 @@ export interface Decision {
   degraded: boolean;
   /** Which rung of the route's degrade ladder answered: `target <provider/model>` or `answer`; empty when none. */
   degradeRung: string;
+  /** For a route with a pool: how this call's order of its members was chosen (ids and numbers). */
+  pool: string;
   /** Every attempt's cost added up, in US dollars. */
   costUsd: number;
   maxTokens: number;

@@ -56,6 +56,7 @@ export function decide(
       attempts: [],
       degraded: false,
       degradeRung: "",
+      pool: "",
       costUsd: 0,
       maxTokens: 0,
       dryRun: false,

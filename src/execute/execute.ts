@@ -12,6 +12,7 @@ import type {
 import type { Clock } from "../core/clock.js";
 import { AllTargetsFailedError, NoEligibleTargetError, StreamInterruptedError } from "../core/errors.js";
 import type { RouteTarget } from "../core/policy.js";
+import { estimateInputTokens } from "../core/token-estimate.js";
 import { type Attempt, type BudgetStep, type StreamEvent, targetId } from "../core/types.js";
 import { guardAttempt } from "../guard/guard.js";
 import type { EscalationEvent } from "../guard/request-guard.js";
@@ -20,6 +21,7 @@ import { ProviderError } from "../providers/provider-error.js";
 import { attemptFailure, callEnded } from "./attempt-failure.js";
 import { type AnswerPart, AttemptRun, type AttemptStep } from "./attempt-run.js";
 import { pause, startBudgetTimer } from "./budget-timer.js";
+import { orderPool } from "./pool.js";
 import { backoffMs, healthOf, retriesOnSameTarget } from "./retry.js";
 
 export interface ExecuteInput {
@@ -378,7 +380,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
   }
 
   try {
-    const pending = [...plan.eligible];
+    const pending = poolFirst(input);
     targets: while (pending.length > 0 && !callSignal.aborted) {
       const target = pending.shift() as RouteTarget;
       const id = targetId(target);
@@ -529,6 +531,42 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     decision.degradeRung = `target ${targetId(target)}`;
     return followed.execution;
   }
+}
+
+/**
+ * The targets in the order they are to be tried: a route with a pool puts its members first,
+ * ordered for this call by the pool's strategy (the reason goes in the decision), then its
+ * fallbacks.
+ */
+function poolFirst(input: ExecuteInput): RouteTarget[] {
+  const { plan, health } = input;
+  const strategy = plan.route.pool;
+  if (!strategy) return [...plan.eligible];
+  const members = plan.eligible.filter((target) => target.role.startsWith("pool["));
+  const rest = plan.eligible.filter((target) => !target.role.startsWith("pool["));
+  const byId = new Map(members.map((target) => [targetId(target), target]));
+  const inputTokens = estimateInputTokens(input.request.messages, input.request.tools);
+  const outputTokens = input.admission.maxTokens ?? inputTokens;
+  const { order, reason } = orderPool(
+    members.map((target) => {
+      const price = input.lease.policy.providers.get(target.provider)?.models?.get(target.model);
+      return {
+        id: targetId(target),
+        weight: target.weight ?? 1,
+        estimatedCostPico: price
+          ? inputTokens * price.inputPicoUsdPerToken + outputTokens * price.outputPicoUsdPerToken
+          : 0,
+      };
+    }),
+    strategy,
+    (id) => health.stats(id),
+    {
+      random: input.random,
+      ...(plan.route.budgets.firstTokenMs !== undefined && { budgetMs: plan.route.budgets.firstTokenMs }),
+    },
+  );
+  plan.decision.pool = reason;
+  return [...order.map((id) => byId.get(id) as RouteTarget), ...rest];
 }
 
 /** Hedging on the p95 waits for this many observed first tokens; the fixed delay is used until then. */

@@ -1,12 +1,17 @@
 import type { ErrorClass } from "../core/types.js";
 
-/** Classes a retry or fallback is allowed for (DESIGN invariant 5). */
+/**
+ * Classes a fallback is allowed for (DESIGN invariant 5): the target failed, not the request.
+ * A malformed answer (protocol) is the upstream misbehaving like a 5xx: the next target may
+ * serve, though the same one is not retried (src/execute/retry.ts).
+ */
 const RETRYABLE: ReadonlySet<ErrorClass> = new Set([
   "connect",
   "timeout",
   "rate_limited",
   "server",
   "overloaded",
+  "protocol",
 ]);
 
 function isRetryableClass(errorClass: ErrorClass): boolean {
@@ -55,8 +60,9 @@ export function abortError(signal: AbortSignal): ProviderError {
 }
 
 /**
- * An answer that is not what the provider's wire format promises (not retryable: the same server
- * would answer the same way). `cause` may hold the offending body; `message` is fixed text.
+ * An answer that is not what the provider's wire format promises: the next target may serve, the
+ * same server would answer the same way. `cause` may hold the offending body; `message` is fixed
+ * text.
  */
 export function protocolError(message: string, cause?: unknown): ProviderError {
   return new ProviderError("protocol", message, { cause });

@@ -1,3 +1,5 @@
+import { mkdirSync, openSync } from "node:fs";
+import { dirname } from "node:path";
 import { type Logger, pino } from "pino";
 import type { LoggingPolicy } from "../core/policy.js";
 
@@ -16,8 +18,8 @@ export interface EvalSinks {
 }
 
 interface OpenSink {
-  logger: Logger;
-  destination: ReturnType<typeof pino.destination>;
+  logger?: Logger;
+  destination?: ReturnType<typeof pino.destination>;
   failed: boolean;
 }
 
@@ -29,17 +31,29 @@ export function createEvalSinks(log?: Logger): EvalSinks {
       const key = sink.kind === "file" ? `file:${sink.path}` : "stdout";
       let found = open.get(key);
       if (!found) {
-        const destination =
-          sink.kind === "file"
-            ? pino.destination({ dest: sink.path, mkdir: true, sync: false })
-            : pino.destination({ fd: 1, sync: false });
+        // The file is opened here, synchronously (once per sink): a destination still opening
+        // when the process exits makes pino's exit flush throw.
+        let fd = 1;
+        if (sink.kind === "file")
+          try {
+            mkdirSync(dirname(sink.path), { recursive: true });
+            fd = openSync(sink.path, "a");
+          } catch (error) {
+            log?.warn(
+              { sink: key, error: (error as Error).message },
+              "eval sink failed; its lines are dropped",
+            );
+            open.set(key, { failed: true });
+            return undefined;
+          }
+        const destination = pino.destination({ fd, sync: false });
         const opened: OpenSink = {
           logger: pino({ base: { service: "switchyard", sink: "eval" } }, destination),
           destination,
           failed: false,
         };
-        // Without a listener, an 'error' (the file cannot be created) is thrown from an fs
-        // callback and ends the process.
+        // Without a listener, an 'error' (a write that fails: the disk is full) is thrown from
+        // an fs callback and ends the process.
         destination.on("error", (error: Error) => {
           if (opened.failed) return;
           opened.failed = true;
@@ -56,9 +70,9 @@ export function createEvalSinks(log?: Logger): EvalSinks {
       // flush(cb) calls back at once (nothing is held for minLength): the lines are on disk
       // only once end() has written them and closed the file.
       const closing = [...open.values()]
-        .filter((sink) => !sink.failed)
+        .flatMap((sink) => (!sink.failed && sink.destination ? [sink.destination] : []))
         .map(
-          ({ destination }) =>
+          (destination) =>
             new Promise<void>((resolve) => {
               destination.once("close", () => resolve());
               destination.once("error", () => resolve());

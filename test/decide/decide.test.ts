@@ -142,6 +142,7 @@ routes:
       attempts: [],
       degraded: false,
       degradeRung: "",
+      pool: "",
       costUsd: 0,
       maxTokens: 0,
       dryRun: false,

@@ -1,180 +1,21 @@
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { admit } from "../../src/admit/admit.js";
-import { classify } from "../../src/classify/classify.js";
-import { parsePolicy } from "../../src/config/load-policy.js";
-import { createPolicyStore } from "../../src/config/policy-store.js";
-import type { Consumption, Execution, RoutingPlan } from "../../src/core/call.js";
 import {
   AllTargetsFailedError,
   CallerStalledError,
   NoEligibleTargetError,
   StreamInterruptedError,
 } from "../../src/core/errors.js";
-import type { LlmRequest } from "../../src/core/types.js";
-import { decide } from "../../src/decide/decide.js";
-import { execute, type ProgressEvent } from "../../src/execute/execute.js";
-import { createTargetHealth } from "../../src/health/target-health.js";
-import { identify } from "../../src/identify/identify.js";
 import { ProviderError } from "../../src/providers/provider-error.js";
-import { createFakeClock } from "../helpers/fake-clock.js";
-import { call, request } from "../helpers/pipeline.js";
-import { createScriptedAdapter, type ScriptedAdapter } from "../helpers/scripted-adapter.js";
-
-/**
- * A route over three scripted providers tried in order: slow/a, then fast/b, then spare/c. No
- * retries on the same target unless `retry` says otherwise (the retry tests set it).
- */
-function routeYaml(
-  options: { budgets?: string; degrade?: string; maxTokens?: string; retry?: string; extra?: string } = {},
-): string {
-  return `
-providers:
-  slow: { kind: mock, hosted: false }
-  fast: { kind: mock, hosted: false }
-  spare: { kind: mock, hosted: false }
-routes:
-  - name: r
-    primary: { provider: slow, model: a }
-    fallback:
-      - { provider: fast, model: b }
-      - { provider: spare, model: c }
-    budgets: { ${options.budgets ?? ""}${options.maxTokens ? `${options.budgets ? ", " : ""}max_tokens: ${options.maxTokens}` : ""} }
-    retry: { ${options.retry ?? "max_attempts: 1"} }
-${options.degrade ? `    degrade: { answer: "${options.degrade}" }` : ""}
-${options.extra ?? ""}
-`;
-}
-
-type Outcome<T> = { value: T; error?: undefined } | { value?: undefined; error: unknown };
-
-/** Never rejects, so a failure that comes while the test moves the clock is not "unhandled". */
-function settled<T>(promise: Promise<T>): Promise<Outcome<T>> {
-  return promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-}
-
-async function resultOf<T>(outcome: Promise<Outcome<T>>): Promise<T> {
-  const { value, error } = await outcome;
-  if (error !== undefined) throw error;
-  return value as T;
-}
-
-async function errorOf(outcome: Promise<Outcome<unknown>>): Promise<unknown> {
-  const { value, error } = await outcome;
-  if (error === undefined) throw new Error(`expected a failure, got ${JSON.stringify(value)}`);
-  return error;
-}
-
-/** Reads a generator to its end, keeping every event in `events`; returns what it returned. */
-async function consume(
-  generator: AsyncGenerator<ProgressEvent, Execution>,
-  events: ProgressEvent[],
-): Promise<Execution> {
-  for (;;) {
-    const step = await generator.next();
-    if (step.done) return step.value;
-    events.push(step.value);
-  }
-}
-
-/** One line per event, to compare orders at a glance. */
-function label(event: ProgressEvent): string {
-  switch (event.type) {
-    case "delta":
-      return event.toolCalls.length > 0
-        ? `delta:tools:${event.toolCalls.map((tool) => `${tool.index}${tool.argumentsDelta}`).join(",")}`
-        : `delta:${event.content}`;
-    case "attempt":
-      return `attempt:${event.attempt.target}:${event.attempt.outcome}:${event.attempt.errorClass}`;
-    case "budget":
-      return `budget:${event.step}:${event.elapsedMs}/${event.limitMs}${event.exceeded ? ":exceeded" : ""}`;
-    default:
-      return event satisfies never;
-  }
-}
-
-async function nextEvent(generator: AsyncGenerator<ProgressEvent, Execution>): Promise<string> {
-  const step = await generator.next();
-  if (step.done) throw new Error("the stream ended early");
-  return label(step.value);
-}
-
-/**
- * Execute over a policy whose every provider is a scripted adapter, on a fake clock: the test
- * writes each provider's answer and moves time by hand.
- */
-function harness(policyYaml: string) {
-  const policy = parsePolicy(policyYaml, { source: "execute.test.yaml", env: {} });
-  const adapters = new Map<string, ScriptedAdapter>();
-  const provider = (name: string): ScriptedAdapter => {
-    let adapter = adapters.get(name);
-    if (!adapter) {
-      adapter = createScriptedAdapter();
-      adapters.set(name, adapter);
-    }
-    return adapter;
-  };
-  const policies = createPolicyStore(policy, (declared) => provider(declared.name));
-  const clock = createFakeClock();
-  const health = createTargetHealth(clock);
-
-  const start = (
-    options: {
-      deliver?: boolean;
-      signal?: AbortSignal;
-      request?: Partial<LlmRequest>;
-      /** The effective data class execute is told, when not the one the plan was made for. */
-      dataClass?: string;
-      /** The caller's deadline, on the fake clock. */
-      deadline?: number;
-    } = {},
-  ) => {
-    const lease = policies.acquire();
-    const identified = identify(request(options.request), lease.policy);
-    const classification = classify(identified, lease.policy);
-    const plan: RoutingPlan = decide(identified, classification, lease.policy, call());
-    const consumed: Consumption[] = [];
-    const generator = execute({
-      request: identified,
-      classification: { ...classification, ...(options.dataClass && { dataClass: options.dataClass }) },
-      plan,
-      admission: admit(identified, plan.route, lease.policy),
-      lease,
-      signal: options.signal ?? new AbortController().signal,
-      ...(options.deadline !== undefined && { deadline: options.deadline }),
-      clock,
-      logger: pino({ level: "silent" }),
-      health,
-      random: () => 0.5,
-      deliver: options.deliver ?? false,
-      consumed,
-      safeguards: { tools: identified.tools },
-      escalate: () => {},
-    });
-    return { generator, decision: plan.decision, consumed, startedAt: clock.now() };
-  };
-
-  /** Route: runs to the end in the background. */
-  const route = (
-    options: { signal?: AbortSignal; request?: Partial<LlmRequest>; dataClass?: string } = {},
-  ) => {
-    const run = start({ ...options, deliver: false });
-    const events: ProgressEvent[] = [];
-    return { ...run, outcome: settled(consume(run.generator, events)), events };
-  };
-
-  /** Stream, read as fast as it produces (the events land in `events`). */
-  const stream = (options: { signal?: AbortSignal } = {}) => {
-    const run = start({ ...options, deliver: true });
-    const events: ProgressEvent[] = [];
-    return { ...run, outcome: settled(consume(run.generator, events)), events };
-  };
-
-  return { clock, provider, start, route, stream };
-}
+import {
+  consume,
+  errorOf,
+  harness,
+  label,
+  nextEvent,
+  resultOf,
+  routeYaml,
+  settled,
+} from "../helpers/execute-harness.js";
 
 describe("execute, Route (the answer is assembled, nothing reaches the caller before it is whole)", () => {
   it("abandons a primary that sends no first token within first_token_ms, and the fallback answers well before max_latency_ms", async () => {

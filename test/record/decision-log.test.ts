@@ -19,6 +19,7 @@ function decision(traceId: string, overrides: Partial<Decision> = {}): Decision 
     candidates: [],
     attempts: [],
     degradeRung: "",
+    pool: "",
     degraded: false,
     costUsd: 0,
     maxTokens: 0,

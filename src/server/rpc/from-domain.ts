@@ -124,6 +124,7 @@ export function toDecision(decision: domain.Decision): MessageInitShape<typeof D
     escalations: decision.escalations,
     refusal: decision.refusal,
     degradeRung: decision.degradeRung,
+    pool: decision.pool,
   };
 }
 

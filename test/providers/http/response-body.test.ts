@@ -69,7 +69,7 @@ describe("parseJson", () => {
     expect(thrown).toBeInstanceOf(ProviderError);
     const err = thrown as ProviderError;
     expect(err.errorClass).toBe("protocol");
-    expect(err.retryable).toBe(false);
+    expect(err.retryable).toBe(true);
     expect(err.message).toBe("upstream answer is not JSON");
     expect(err.cause).toMatchObject({ body: "<html>secret prompt</html>" });
   });

@@ -158,7 +158,7 @@ describe("createOpenAiAdapter", () => {
       });
       const err = await thrownBy(collect(connect().stream(call())), ProviderError);
       expect(err.errorClass).toBe("protocol");
-      expect(err.retryable).toBe(false);
+      expect(err.retryable).toBe(true);
       expect(err.message).not.toContain("Gateway");
     });
 
@@ -292,7 +292,7 @@ describe("createOpenAiAdapter", () => {
         ProviderError,
       );
       expect(err.errorClass).toBe("protocol");
-      expect(err.retryable).toBe(false);
+      expect(err.retryable).toBe(true);
       expect(text(seen)).toBe("ab");
       expect(seen.some((p) => p.type === "response-end")).toBe(false);
     });
@@ -368,7 +368,7 @@ describe("createOpenAiAdapter", () => {
       });
       const err = await thrownBy(collect(connect().stream(call())), ProviderError);
       expect(err.errorClass).toBe("protocol");
-      expect(err.retryable).toBe(false);
+      expect(err.retryable).toBe(true);
     });
 
     it("accepts an empty answer that says why it stopped", async () => {

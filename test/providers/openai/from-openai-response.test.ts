@@ -203,7 +203,7 @@ describe("fromOpenAiResponse", () => {
     ["a message that is not an object", { choices: [{ message: "hi" }] }],
   ])("throws protocol for %s", (_label, body) => {
     expect(() => fromOpenAiResponse(body)).toThrowError(
-      expect.objectContaining({ errorClass: "protocol", retryable: false }),
+      expect.objectContaining({ errorClass: "protocol", retryable: true }),
     );
   });
 });
@@ -373,7 +373,7 @@ describe("createChunkMapper", () => {
     expect(() => mapper.done()).toThrowError(
       expect.objectContaining({
         errorClass: "protocol",
-        retryable: false,
+        retryable: true,
         message: "upstream stream ended without an answer",
       }),
     );

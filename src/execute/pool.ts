@@ -1,19 +1,19 @@
+import type { PoolStrategy } from "../core/policy.js";
 import type { TargetId } from "../core/types.js";
 
-/** How a route spreads its calls over the members of its load-balancing pool. */
-export type PoolStrategy = "weighted" | "least_in_flight" | "lowest_latency" | "cheapest_within_budget";
+export type { PoolStrategy };
 
 export interface PoolMember {
   id: TargetId;
   /** Share of the pool's calls under `weighted`, and the tie-break weight elsewhere; 0 = fallback only. */
   weight: number;
-  /** picodollars per output token + input, for cheapest */
-  costPerTokenPico: number;
+  /** What this call would cost on it (estimated input, capped output), in picodollars: for cheapest. */
+  estimatedCostPico: number;
 }
 
 export interface MemberStats {
   inFlight: number;
-  /** EWMA of observed latency to first token, ms; undefined when never observed */
+  /** EWMA of observed time to first token, ms; undefined when never observed. */
   latencyMs?: number;
 }
 
@@ -125,7 +125,7 @@ function cheapestWithinBudget(entries: readonly Entry[], budgetMs: number | unde
     .filter((entry) => !overBudget(entry, budgetMs))
     .sort(
       (a, b) =>
-        ascending(a.member.costPerTokenPico, b.member.costPerTokenPico) ||
+        ascending(a.member.estimatedCostPico, b.member.estimatedCostPico) ||
         ascending(latency(a), latency(b)) ||
         a.index - b.index,
     );
@@ -162,7 +162,7 @@ function reasonFor(
       case "lowest_latency":
         return latency(entry);
       case "cheapest_within_budget":
-        return `cost ${entry.member.costPerTokenPico}, ${latency(entry)}${overBudget(entry, options.budgetMs) ? ", over budget" : ""}`;
+        return `cost ${entry.member.estimatedCostPico}, ${latency(entry)}${overBudget(entry, options.budgetMs) ? ", over budget" : ""}`;
       default:
         return strategy satisfies never;
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TargetId } from "../../src/core/types.js";
-import { type MemberStats, orderPool, type PoolMember, type PoolStrategy } from "../../src/decide/pool.js";
+import { type MemberStats, orderPool, type PoolMember, type PoolStrategy } from "../../src/execute/pool.js";
 
 const STRATEGIES: PoolStrategy[] = [
   "weighted",
@@ -9,8 +9,8 @@ const STRATEGIES: PoolStrategy[] = [
   "cheapest_within_budget",
 ];
 
-function member(id: TargetId, weight = 1, costPerTokenPico = 1): PoolMember {
-  return { id, weight, costPerTokenPico };
+function member(id: TargetId, weight = 1, estimatedCostPico = 1): PoolMember {
+  return { id, weight, estimatedCostPico };
 }
 
 /** Stats as a table; a member missing from it has nothing in flight and was never measured. */
