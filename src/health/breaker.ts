@@ -93,11 +93,13 @@ export class CircuitBreaker {
     this.count(now, false, latencyMs);
     this.streak = 0;
     if (probe) this.probesInFlight = Math.max(0, this.probesInFlight - 1);
-    if (this.current !== "half_open") {
+    if (this.current === "closed") {
       this.checkRates(now);
       return;
     }
-    if (!probe) return;
+    // Open: a call let through before it opened. Judging the rates again would trip on the calls
+    // that opened it and push the probes back (`failed` does not judge them while open either).
+    if (this.current === "open" || !probe) return;
     this.probeSuccesses += 1;
     if (this.probeSuccesses >= this.settings.halfOpenProbes) this.enter("closed", now);
   }
