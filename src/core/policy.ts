@@ -96,7 +96,7 @@ export interface BreakerSettings {
   failureRate: number;
   /** Rate in (0, 1] of calls slower than `slowCallMs` over the window that opens it. */
   slowCallRate: number;
-  /** A call that took longer than this (to its end, or its failure) is slow. */
+  /** A call that took longer than this to its first token (or to its failure) is slow. */
   slowCallMs: number;
   /** How far back the rates look. */
   windowMs: number;

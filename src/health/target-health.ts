@@ -148,7 +148,8 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
       health.inFlight = Math.max(0, health.inFlight - 1);
       const now = clock.now();
       if (outcome.kind === "succeeded") {
-        health.breaker.succeeded(now, outcome.latencyMs, permit.probe);
+        // Slow is slow to answer: a long answer that began at once is not a slow call.
+        health.breaker.succeeded(now, outcome.firstTokenMs, permit.probe);
         health.rateLimitedInARow = 0;
         health.retryTokens = Math.min(RETRY_TOKENS, health.retryTokens + RETRY_TOKEN_RATIO);
         health.latencyMs =

@@ -193,18 +193,26 @@ describe("createTargetHealth", () => {
   });
 
   describe("ended", () => {
-    it("judges slowness by the whole call, not by its first token", () => {
+    it("judges a successful call's slowness by its first token: a long answer that began at once is not slow", () => {
       const { health } = setup();
       const breaker = { ...BREAKER, consecutiveFailures: 100, minimumCalls: 2, slowCallRate: 1 };
       for (let i = 0; i < 2; i++)
         health.ended(admitted(health, TARGET, breaker), {
           kind: "succeeded",
-          latencyMs: 1_001,
+          latencyMs: 60_000,
           firstTokenMs: 10,
         });
-      expect(health.admit(TARGET, breaker)).toMatchObject({
+      expect(health.admit(TARGET, breaker)).toMatchObject({ allowed: true });
+      const slow = setup().health;
+      for (let i = 0; i < 2; i++)
+        slow.ended(admitted(slow, TARGET, breaker), {
+          kind: "succeeded",
+          latencyMs: 1_002,
+          firstTokenMs: 1_001,
+        });
+      expect(slow.admit(TARGET, breaker)).toMatchObject({
         allowed: false,
-        reason: expect.stringContaining("slow-call rate 100%"),
+        reason: expect.stringContaining("slow-call rate"),
       });
     });
 
