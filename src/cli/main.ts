@@ -8,6 +8,10 @@ import { startSwitchyard } from "../app.js";
 import { processEnvironment } from "../config/env.js";
 import { formatIssue, loadPolicyFile, PolicyError } from "../config/load-policy.js";
 import { createPolicyStore } from "../config/policy-store.js";
+import { systemClock } from "../core/clock.js";
+import { didYouMean } from "../core/suggest.js";
+import { targetId } from "../core/types.js";
+import { createTargetHealth } from "../health/target-health.js";
 import { createPipeline } from "../pipeline/pipeline.js";
 import { createDecisionLog } from "../record/decision-log.js";
 import { checkRequestLimits } from "../server/request-limits.js";
@@ -27,7 +31,9 @@ const USAGE = `usage:
                                                              limit, e.g. maxBodyBytes=1048576 (README, "Limits"). Logs go to
                                                              stderr: readable on a terminal, JSON lines otherwise (LOG_LEVEL)
   switchyard check   FILE                                    validate a policy: exit 0 valid, 1 invalid (every error listed)
-  switchyard explain [--config FILE] --request JSON          print the decision Route would take; nothing is sent
+  switchyard explain [--config FILE] --request JSON [--without PROVIDER/MODEL]...
+                                                             print the decision Route would take; nothing is sent
+                                                             (--without: as if that target were out of service)
   switchyard help                                            this text (also: <command> --help)
 `;
 
@@ -254,7 +260,11 @@ async function check(args: string[], env: ReturnType<typeof processEnvironment>)
 async function explain(args: string[], env: ReturnType<typeof processEnvironment>): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: "string" }, request: { type: "string" } },
+    options: {
+      config: { type: "string" },
+      request: { type: "string" },
+      without: { type: "string", multiple: true },
+    },
   });
   if (values.request === undefined) {
     process.stderr.write(`explain needs --request JSON\n${USAGE}`);
@@ -264,10 +274,23 @@ async function explain(args: string[], env: ReturnType<typeof processEnvironment
   try {
     const policy = await loadPolicyFile(configPath, env);
     const policies = createPolicyStore(policy);
+    // An outage drill on paper: the named targets are out of service for this explanation.
+    const health = createTargetHealth(systemClock);
+    const named = new Set(policy.routes.flatMap((route) => route.targets.map(targetId)));
+    for (const target of values.without ?? []) {
+      if (!named.has(target)) {
+        process.stderr.write(
+          `--without: no route names target "${target}"${didYouMean(target, named)}; targets: ${[...named].join(", ")}\n`,
+        );
+        return 2;
+      }
+      health.takeOutOfService(target, "switchyard explain --without");
+    }
     const pipeline = createPipeline({
       policies,
       decisions: createDecisionLog(1),
       store: createMemoryStore(),
+      health,
       logger: pino({ level: "silent" }),
     });
     const request = toLlmRequest(requestFromJson(values.request));

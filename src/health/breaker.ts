@@ -75,16 +75,22 @@ export class CircuitBreaker {
 
   /** Whether a call may go now. A permitted probe must be followed by exactly one report. */
   permit(now: number): BreakerPermit {
-    this.advance(now);
+    const refusal = this.refusal(now);
+    if (refusal !== undefined) return { allowed: false, reason: refusal };
     if (this.current === "closed" || !this.settings.enabled) return { allowed: true, probe: false };
-    if (this.current === "open") {
-      const left = Math.ceil(this.enteredAt + this.settings.openMs - now);
-      return { allowed: false, reason: `breaker open (${this.tripReason}); probes in ${left} ms` };
-    }
-    if (this.probesInFlight >= this.settings.halfOpenProbes)
-      return { allowed: false, reason: "breaker half-open: its probes are in flight" };
     this.probesInFlight += 1;
     return { allowed: true, probe: true };
+  }
+
+  /** Why a call would not be let through now (without taking a probe slot), or undefined. */
+  refusal(now: number): string | undefined {
+    if (!this.settings.enabled) return undefined;
+    this.advance(now);
+    if (this.current === "open")
+      return `breaker open (${this.tripReason}); probes in ${Math.ceil(this.enteredAt + this.settings.openMs - now)} ms`;
+    if (this.current === "half_open" && this.probesInFlight >= this.settings.halfOpenProbes)
+      return "breaker half-open: its probes are in flight";
+    return undefined;
   }
 
   /** A call that reached the target and answered. */

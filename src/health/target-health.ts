@@ -19,6 +19,8 @@ export interface TargetHealth {
    */
   admit(target: TargetId, breaker: Readonly<BreakerSettings>): Admission;
   ended(permit: TargetPermit, outcome: AttemptHealth): void;
+  /** Why `target` would be skipped now, or undefined; takes no permit (dry runs: Classify, explain). */
+  unavailable(target: TargetId, breaker: Readonly<BreakerSettings>): string | undefined;
   /** No call goes to `target` for `ms` (the longest cooling wins). */
   cool(target: TargetId, ms: number, reason: string): void;
   /**
@@ -122,25 +124,37 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
     health.coolingReason = reason;
   };
 
+  /** Out of service or cooling: why no call may go now (the breaker is asked on its own). */
+  const closedBy = (health: Health): Extract<Admission, { allowed: false }> | undefined => {
+    if (health.outOfService !== undefined)
+      return { allowed: false, skip: "out_of_service", reason: `out of service (${health.outOfService})` };
+    const now = clock.now();
+    if (health.cooledUntil <= now) return undefined;
+    const left = Math.ceil(health.cooledUntil - now);
+    return {
+      allowed: false,
+      skip: "cooling",
+      reason: `cooling down for ${left} ms more (${health.coolingReason})`,
+      retryAfterMs: left,
+    };
+  };
+
   return {
     admit(target, breaker) {
       const health = healthOf(target, breaker);
-      if (health.outOfService !== undefined)
-        return { allowed: false, skip: "out_of_service", reason: `out of service (${health.outOfService})` };
-      const now = clock.now();
-      if (health.cooledUntil > now) {
-        const left = Math.ceil(health.cooledUntil - now);
-        return {
-          allowed: false,
-          skip: "cooling",
-          reason: `cooling down for ${left} ms more (${health.coolingReason})`,
-          retryAfterMs: left,
-        };
-      }
-      const permit = health.breaker.permit(now);
+      const closed = closedBy(health);
+      if (closed) return closed;
+      const permit = health.breaker.permit(clock.now());
       if (!permit.allowed) return { allowed: false, skip: "breaker", reason: permit.reason };
       health.inFlight += 1;
       return { allowed: true, permit: { target, probe: permit.probe } };
+    },
+
+    unavailable(target, breaker) {
+      const health = targets.get(target);
+      if (!health) return undefined;
+      health.breaker.configure(breaker);
+      return closedBy(health)?.reason ?? health.breaker.refusal(clock.now());
     },
 
     ended(permit, outcome) {

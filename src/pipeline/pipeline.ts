@@ -36,16 +36,20 @@ export interface Pipeline {
   route(request: LlmRequest, call: CallContext): Promise<RouteResult>;
   /** The decision first, then deltas, attempt and budget events, then done; errors are thrown. */
   stream(request: LlmRequest, call: CallContext): AsyncGenerator<StreamEvent, void>;
-  /** What the request is and the decision Route would take. Runs no step with effects: nothing is sent or recorded. */
+  /**
+   * What the request is and the decision Route would take now, targets it would skip included.
+   * Runs no step with effects: nothing is sent or recorded.
+   */
   classify(request: LlmRequest, call: CallContext): Promise<ClassifyResult>;
 }
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger.child({ component: "pipeline" });
+  const health = deps.health ?? createTargetHealth(clock);
   const steps = createSteps({
     decisions: deps.decisions,
-    health: deps.health ?? createTargetHealth(clock),
+    health,
     random: deps.random ?? Math.random,
     escalations: deps.escalations ?? createEscalations(logger),
     evalSinks: deps.evalSinks ?? createEvalSinks(logger),
@@ -107,9 +111,24 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const plan = need(state.plan, "the routing plan");
       const classification = need(state.classification, "the classification");
       plan.decision.dryRun = true;
-      // Route would try this one first; whether it answers is only known by sending.
-      const first = plan.eligible[0];
-      plan.decision.target = first ? targetId(first) : "";
+      // Route would try the first target it may send to now; whether it answers is only known by
+      // sending. The ones it would skip (breaker open, cooling, out of service) say why.
+      plan.decision.target = "";
+      for (const target of plan.eligible) {
+        const id = targetId(target);
+        const why = health.unavailable(id, target.breaker);
+        if (why === undefined) {
+          plan.decision.target = id;
+          break;
+        }
+        plan.decision.attempts.push({
+          target: id,
+          outcome: "skipped",
+          latencyMs: 0,
+          message: `skipped: ${why}`,
+          retryable: true,
+        });
+      }
       return {
         task: classification.task,
         dataClass: classification.dataClass,

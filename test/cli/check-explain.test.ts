@@ -144,6 +144,40 @@ describe("switchyard explain", () => {
     expect(decision.target).toBe("hosted_mock_down/mock-large");
   });
 
+  it("shows the route's behaviour with a named target out of service (--without, an outage drill on paper)", async () => {
+    const request = JSON.stringify({
+      messages: [{ role: "ROLE_USER", content: "hi" }],
+      task: "chat",
+      dataClass: "public",
+    });
+    const result = await switchyard([
+      "explain",
+      "--request",
+      request,
+      "--without",
+      "hosted_mock_down/mock-large",
+    ]);
+    expect(result.code).toBe(0);
+    const decision = JSON.parse(result.stdout) as {
+      target: string;
+      attempts: Array<Record<string, unknown>>;
+    };
+    expect(decision.target).toBe("hosted_mock/mock-small");
+    expect(decision.attempts).toEqual([
+      expect.objectContaining({
+        target: "hosted_mock_down/mock-large",
+        outcome: "ATTEMPT_OUTCOME_SKIPPED",
+        message: "skipped: out of service (switchyard explain --without)",
+      }),
+    ]);
+
+    const unknown = await switchyard(["explain", "--request", request, "--without", "hosted_mock/mock-smal"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(
+      '--without: no route names target "hosted_mock/mock-smal" (did you mean "hosted_mock/mock-small"?)',
+    );
+  });
+
   it("exits 1 naming the field of a bad request", async () => {
     const result = await switchyard([
       "explain",
