@@ -480,6 +480,10 @@ routes:
     await resultOf(run.outcome);
     expect(run.decision.pool).toBe("least_in_flight: west/m (0 in flight) over east/m (1)");
     expect(run.decision.attempts.map((attempt) => attempt.target)).toEqual(["west/m", "east/m", "spare/c"]);
-    expect(run.decision.candidates.map((candidate) => candidate.role)).toEqual(["pool[0]", "pool[1]", "fallback[0]"]);
+    expect(run.decision.candidates.map((candidate) => candidate.role)).toEqual([
+      "pool[0]",
+      "pool[1]",
+      "fallback[0]",
+    ]);
   });
 });

@@ -224,6 +224,27 @@ describe("createTargetHealth", () => {
     });
   });
 
+  describe("unavailable (dry runs)", () => {
+    it("says why a call would be skipped, and takes nothing: no probe slot, no call in flight", async () => {
+      const { clock, health } = setup();
+      expect(health.unavailable(TARGET, BREAKER)).toBeUndefined();
+      call(health, FAILED);
+      call(health, FAILED);
+      expect(health.unavailable(TARGET, BREAKER)).toBe(
+        "breaker open (2 failures in a row); probes in 5000 ms",
+      );
+      await clock.advance(5_000);
+      // Half-open: asking twice does not spend its one probe.
+      expect(health.unavailable(TARGET, BREAKER)).toBeUndefined();
+      expect(health.unavailable(TARGET, BREAKER)).toBeUndefined();
+      expect(health.admit(TARGET, BREAKER)).toMatchObject({ allowed: true, permit: { probe: true } });
+      expect(health.unavailable(TARGET, BREAKER)).toBe("breaker half-open: its probes are in flight");
+      health.takeOutOfService("other/m", "drill");
+      expect(health.unavailable("other/m", BREAKER)).toBe("out of service (drill)");
+      expect(health.stats(TARGET).inFlight).toBe(1);
+    });
+  });
+
   describe("returnToService", () => {
     it("says whether the target was out of service", () => {
       const { health } = setup();
