@@ -6,9 +6,14 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../../gen/health/v1/health_pb.js";
-import { AdminService, ReloadOutcome, TargetState } from "../../../gen/switchyard/v1/admin_pb.js";
+import {
+  AdminService,
+  BreakerState,
+  ReloadOutcome,
+  TargetState,
+} from "../../../gen/switchyard/v1/admin_pb.js";
 import { RouterService } from "../../../gen/switchyard/v1/router_pb.js";
-import { AttemptOutcome } from "../../../gen/switchyard/v1/types_pb.js";
+import { AttemptOutcome, DecisionSchema } from "../../../gen/switchyard/v1/types_pb.js";
 import { type ServerDeps, startServer } from "../../../src/server/server.js";
 import { rejectionOf } from "../../helpers/async.js";
 import { useFrontDoor } from "../../helpers/front-door.js";
@@ -180,6 +185,105 @@ describe("AdminService on the operator listener", () => {
       await writeFile(policyPath, FRONT_DOOR_POLICY);
       await app.reloader.reload("SIGHUP");
     }
+  });
+});
+
+describe("target health and outage drills", () => {
+  let service: TestSwitchyard;
+  const clients = () => {
+    const transport = createGrpcTransport({ baseUrl: service.baseUrl });
+    const operator = createGrpcTransport({ baseUrl: service.operatorUrl });
+    return { router: createClient(RouterService, transport), admin: createClient(AdminService, operator) };
+  };
+  beforeAll(async () => {
+    service = await startTestSwitchyard(`
+providers:
+  down: { kind: mock, hosted: false, mock: { failure_rate: 1, failure: unavailable } }
+  local: { kind: mock, hosted: false, mock: { latency_ms: 1, token_interval_ms: 1 } }
+routes:
+  - name: default
+    primary: { provider: down, model: a }
+    fallback: [{ provider: local, model: tiny }]
+    retry: { max_attempts: 1 }
+    breaker: { consecutive_failures: 2, open_ms: 60000 }
+`);
+  });
+  afterAll(async () => {
+    await service.stop();
+  });
+
+  it("ListTargets shows an open breaker (since when, why, recent failure rate) and what the others observed", async () => {
+    const { router, admin } = clients();
+    for (let call = 0; call < 3; call += 1) await router.route(userRequest("hi"));
+    const { targets } = await admin.listTargets({});
+    const down = targets.find((target) => target.target === "down/a");
+    expect(down).toMatchObject({
+      state: TargetState.BREAKER_OPEN,
+      reason: "breaker open (2 failures in a row)",
+      breaker: BreakerState.OPEN,
+      recentFailureRate: 1,
+      recentCalls: 2,
+      inFlight: 0,
+    });
+    expect(down?.breakerSince && timestampDate(down.breakerSince).getTime()).toBeLessThanOrEqual(Date.now());
+    const local = targets.find((target) => target.target === "local/tiny");
+    expect(local).toMatchObject({
+      state: TargetState.AVAILABLE,
+      breaker: BreakerState.CLOSED,
+      recentCalls: 3,
+    });
+    expect(local?.latencyMs).toBeGreaterThan(0);
+  });
+
+  it("takes a target out of service and back: decisions say why it was skipped; with nothing left the call is UNAVAILABLE", async () => {
+    const { router, admin } = clients();
+    const taken = await admin.takeTargetOutOfService({
+      target: "local/tiny",
+      reason: "drill: local gone for 48 h",
+    });
+    expect(taken.target).toMatchObject({
+      state: TargetState.OUT_OF_SERVICE,
+      reason: "out of service: drill: local gone for 48 h",
+    });
+    const error = ConnectError.from(await rejectionOf(() => router.route(userRequest("hi"))));
+    expect(error.code).toBe(Code.Unavailable);
+    const decision = error.findDetails(DecisionSchema)[0];
+    expect(decision?.attempts.map((attempt) => [attempt.target, attempt.outcome, attempt.message])).toEqual([
+      [
+        "down/a",
+        AttemptOutcome.SKIPPED,
+        expect.stringMatching(/^skipped: breaker open \(2 failures in a row\); probes in \d+ ms$/),
+      ],
+      ["local/tiny", AttemptOutcome.SKIPPED, "skipped: out of service (drill: local gone for 48 h)"],
+    ]);
+
+    const back = await admin.returnTargetToService({ target: "local/tiny" });
+    expect(back).toMatchObject({ wasOutOfService: true, target: { state: TargetState.AVAILABLE } });
+    expect((await router.route(userRequest("hi"))).decision?.target).toBe("local/tiny");
+    expect((await admin.returnTargetToService({ target: "local/tiny" })).wasOutOfService).toBe(false);
+  });
+
+  it("refuses an unknown target (NOT_FOUND, with the nearest) and a missing or multi-line reason (INVALID_ARGUMENT)", async () => {
+    const { admin } = clients();
+    const unknown = ConnectError.from(
+      await rejectionOf(() => admin.takeTargetOutOfService({ target: "local/tiney", reason: "drill" })),
+    );
+    expect(unknown.code).toBe(Code.NotFound);
+    expect(unknown.rawMessage).toBe(
+      'target: no route names "local/tiney" (did you mean "local/tiny"?); targets: down/a, local/tiny',
+    );
+    for (const reason of ["", "   ", "two\nlines"]) {
+      const error = ConnectError.from(
+        await rejectionOf(() => admin.takeTargetOutOfService({ target: "local/tiny", reason })),
+      );
+      expect(error.code).toBe(Code.InvalidArgument);
+      expect(error.rawMessage).toMatch(/^reason: /);
+    }
+    const empty = ConnectError.from(await rejectionOf(() => admin.returnTargetToService({ target: "" })));
+    expect(empty).toMatchObject({
+      code: Code.InvalidArgument,
+      rawMessage: "target: required (provider/model)",
+    });
   });
 });
 
