@@ -169,6 +169,16 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
     if (checked.route) {
       const route = compileRoute(checked.route, match, targets, providers);
       issues.push(...breakerConflicts(route, checked, breakers));
+      // A key that could never act is refused rather than silently ignored.
+      if (
+        route.resumeOnFallback &&
+        !route.targets.slice(1).some((target) => providers.get(target.provider)?.continuesAnswers)
+      )
+        issues.push({
+          path: [...checked.path, "resume_on_fallback"],
+          message:
+            "no fallback of this route can continue a partial answer (kind mock can; openai-compatible needs openai.assistant_prefix: vllm or mistral)",
+        });
       routes.push(route);
     }
   }
@@ -248,6 +258,7 @@ function compileProvider(
     region,
     settings,
     breaker: breakerSettings(DEFAULT_BREAKER, breaker),
+    continuesAnswers: providerKind(kind)?.continuesAnswers(settings) ?? false,
     ...(runtime !== undefined && { runtime }),
     ...(keyGap && { disabledReason: `${keyGap.variable} is not set` }),
     ...(models && { models }),
@@ -429,6 +440,7 @@ function compileRoute(
     },
     ...(route.hedge && { hedge: { after: route.hedge.after, afterMs: route.hedge.after_ms } }),
     ...(route.pool && { pool: route.pool.strategy }),
+    resumeOnFallback: route.resume_on_fallback ?? false,
     degrade: {
       ...(degradeTarget && { target: degradeTarget }),
       ...(route.degrade?.answer !== undefined && { answer: route.degrade.answer }),

@@ -178,6 +178,11 @@ export const routeShape = {
   retry: retrySchema.optional(),
   hedge: hedgeSchema.optional(),
   breaker: breakerSchema.optional(),
+  /**
+   * A stream cut after tokens reached the caller continues on the next target that can continue
+   * a partial answer (mock; openai-compatible with `openai.assistant_prefix`), instead of ending.
+   */
+  resume_on_fallback: z.boolean().optional(),
   degrade: degradeSchema.optional(),
 };
 

@@ -215,6 +215,7 @@ function checkRoute(raw: unknown, path: Path, context: Collector): Omit<CheckedR
       retry: routeShape.retry,
       hedge: routeShape.hedge,
       breaker: routeShape.breaker,
+      resume_on_fallback: routeShape.resume_on_fallback,
       degrade: routeShape.degrade,
     },
     raw,
@@ -299,6 +300,7 @@ function checkRoute(raw: unknown, path: Path, context: Collector): Omit<CheckedR
       ...(fields.retry && { retry: fields.retry }),
       ...(fields.hedge && { hedge: fields.hedge }),
       ...(fields.breaker && { breaker: fields.breaker }),
+      ...(fields.resume_on_fallback !== undefined && { resume_on_fallback: fields.resume_on_fallback }),
       ...(fields.degrade && { degrade: fields.degrade }),
     },
   };

@@ -59,6 +59,8 @@ export interface ProviderPolicy {
   runtime?: string;
   /** Undefined when the provider lists no models (any name accepted, priced at 0). */
   models?: ReadonlyMap<string, ModelPrice>;
+  /** Whether it continues another model's partial answer (an assistant prefix; its kind and settings say). */
+  continuesAnswers: boolean;
   /** Its targets' circuit breaker thresholds: built-in, with the provider's `breaker:` over them. */
   breaker: Readonly<BreakerSettings>;
   /** Set when the provider is left out of routing, with why (e.g. its API key is not set). */
@@ -146,6 +148,11 @@ export interface RoutePolicy {
   budgets: RouteBudgets;
   retry: RetryPolicy;
   hedge?: HedgePolicy;
+  /**
+   * Opt-in: a stream cut after tokens reached the caller is continued by the next target that can
+   * continue a partial answer (instead of ending with an error).
+   */
+  resumeOnFallback: boolean;
   /** Set when the route spreads its calls over a pool (its `pool[N]` targets) instead of one primary. */
   pool?: PoolStrategy;
   /**

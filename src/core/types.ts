@@ -130,6 +130,8 @@ export interface Attempt {
   hedge?: boolean;
   /** What the provider asked us to wait (retry-after and its kin), in milliseconds. */
   retryAfterMs?: number;
+  /** It continued the partial answer of a stream cut before it (route `resume_on_fallback`). */
+  continues?: boolean;
 }
 
 export interface Candidate {

@@ -43,6 +43,8 @@ export interface AttemptSetup {
   /** 0 for the first try on its target, then 1, 2… */
   retry: number;
   hedge: boolean;
+  /** The partial answer of a cut stream, for this target to continue (route `resume_on_fallback`). */
+  assistantPrefix?: string;
 }
 
 /**
@@ -62,6 +64,8 @@ export class AttemptRun {
   largestGapMs = 0;
   lastTokenAt: number;
   receivedCharacters = 0;
+  /** The answer's text as the provider wrote it (before the output filter), to continue elsewhere. */
+  rawText = "";
   reported: Usage | undefined;
   /** Set once it ended, one way or the other. */
   ended = false;
@@ -90,8 +94,11 @@ export class AttemptRun {
     const sent = redaction
       ? { ...request, messages: redaction.messages, params: { ...request.params, stop: redaction.stop } }
       : request;
+    const call = providerCall(sent, setup.admission, setup.target.model, this.controller.signal, setup.tools);
     this.parts = setup.adapter
-      .stream(providerCall(sent, setup.admission, setup.target.model, this.controller.signal, setup.tools))
+      .stream(
+        setup.assistantPrefix === undefined ? call : { ...call, assistantPrefix: setup.assistantPrefix },
+      )
       [Symbol.asyncIterator]();
   }
 
@@ -134,6 +141,7 @@ export class AttemptRun {
         // billed for) this part.
         this.receivedCharacters +=
           part.type === "text-delta" ? part.delta.length : part.argumentsDelta.length;
+        if (part.type === "text-delta") this.rawText += part.delta;
         if (!this.started) {
           this.started = true;
           this.firstTokenMs = at - this.startedAt;

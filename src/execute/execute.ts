@@ -109,6 +109,8 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
   );
   const callScope = abortScope(input.signal);
   const callSignal = callScope.controller.signal;
+  /** Targets not tried yet, in order (a hedge or a continuation takes its target from here). */
+  let pending: RouteTarget[] = [];
   const totalTimer = startBudgetTimer(
     clock,
     callScope.controller,
@@ -122,7 +124,13 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
   let coolingLeft: number | undefined;
 
   /** Guards and admits `target`, and starts an attempt on it; or says why nothing was sent. */
-  const open = (target: RouteTarget, retry: number, hedge: boolean, shareEnd: number): Opened => {
+  const open = (
+    target: RouteTarget,
+    retry: number,
+    hedge: boolean,
+    shareEnd: number,
+    assistantPrefix?: string,
+  ): Opened => {
     const id = targetId(target);
     const verdict = guardAttempt(target, input.classification.dataClass, input.lease);
     if (!verdict.allowed)
@@ -176,6 +184,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       logger: input.logger,
       retry,
       hedge,
+      ...(assistantPrefix !== undefined && { assistantPrefix }),
     });
     live.add(run);
     return { kind: "run", run };
@@ -191,6 +200,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       ...(run.setup.firstTokenBudgetMs !== undefined && { budgetMs: run.setup.firstTokenBudgetMs }),
       ...(run.setup.retry > 0 && { retry: run.setup.retry }),
       ...(run.setup.hedge && { hedge: true }),
+      ...(run.setup.assistantPrefix !== undefined && { continues: true }),
     });
     recordMasked(run, input);
     if (consumed) input.consumed.push(run.consumption(index));
@@ -324,13 +334,17 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     return hedge.afterMs;
   };
 
-  /** Takes a started run to its end: the answer, or (Route only) a failure the next target may fix. */
+  /**
+   * Takes a started run to its end: the answer, or (Route only) a failure the next target may
+   * fix. `before` is what the caller already received from the cut attempt this one continues.
+   */
   async function* follow(
     run: AttemptRun,
     first: Exclude<AttemptStep, { type: "failed" }>,
+    before = "",
   ): AsyncGenerator<ProgressEvent, Followed> {
     let step: AttemptStep = first;
-    if (deliver && run.started) {
+    if (deliver && run.started && before === "") {
       decision.target = run.id;
       yield budgetEvent("first_token", run.firstTokenMs ?? 0, run.setup.firstTokenBudgetMs, false);
     }
@@ -356,9 +370,14 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
         yield budgetEvent("token_gap", run.largestGapMs, budgets.maxTokenGapMs, false);
         yield budgetEvent("total", clock.now() - requestStarted, budgets.maxLatencyMs, false);
       }
+      const message = run.answer.message();
       return {
         kind: "answered",
-        execution: { message: run.answer.message(), finishReason: step.finishReason, answeredBy: index },
+        execution: {
+          message: { ...message, content: before + message.content },
+          finishReason: step.finishReason,
+          answeredBy: index,
+        },
       };
     }
     const failure = step.failure;
@@ -368,7 +387,12 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     const attempt = recordFailure(run, failure);
     yield* failureEvents(run, attempt);
     if (deliver) {
-      for (const rest of held) yield toDelta(rest);
+      for (const rest of held) {
+        run.answer.add(rest);
+        yield toDelta(rest);
+      }
+      const resumed = yield* resume(run, before);
+      if (resumed) return resumed;
       throw new StreamInterruptedError(
         `the stream from ${run.id} failed after it had started (${failure.message}); it is not restarted on another model`,
         decision,
@@ -379,8 +403,37 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     return { kind: "failed", failure };
   }
 
+  /**
+   * A stream cut after tokens reached the caller, continued by the next target that can continue
+   * a partial answer (route `resume_on_fallback`): text only, and only on a target on the same
+   * side of the boundary (it is sent what the cut one wrote, which was redacted for it or not).
+   */
+  async function* resume(
+    cut: AttemptRun,
+    before: string,
+  ): AsyncGenerator<ProgressEvent, Followed | undefined> {
+    const answer = cut.answer.message();
+    if (!route.resumeOnFallback || answer.toolCalls !== undefined || callSignal.aborted) return undefined;
+    const prefix = (cut.setup.assistantPrefix ?? "") + cut.rawText;
+    const outside = sendsOutside(cut.setup.target.provider, input.lease);
+    while (pending.length > 0 && !callSignal.aborted) {
+      const target = pending.shift() as RouteTarget;
+      const provider = input.lease.policy.providers.get(target.provider);
+      if (!provider?.continuesAnswers || sendsOutside(target.provider, input.lease) !== outside) continue;
+      const opened = open(target, 0, false, deadline, prefix);
+      if (opened.kind === "not_sent") {
+        decision.attempts.push(opened.attempt);
+        yield { type: "attempt", attempt: opened.attempt };
+        continue;
+      }
+      const first = yield* firstStep(opened.run, [], deadline);
+      if (first.kind === "started") return yield* follow(first.run, first.step, before + answer.content);
+    }
+    return undefined;
+  }
+
   try {
-    const pending = poolFirst(input);
+    pending = poolFirst(input);
     targets: while (pending.length > 0 && !callSignal.aborted) {
       const target = pending.shift() as RouteTarget;
       const id = targetId(target);

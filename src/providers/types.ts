@@ -13,6 +13,11 @@ export interface ProviderCall {
   stop: string[];
   /** Aborting it aborts the upstream request (the connection is closed so billing stops). */
   signal: AbortSignal;
+  /**
+   * The answer so far, another model's, cut off mid-way: the provider continues it rather than
+   * start again. Only set for providers whose kind says it can (ProviderKind.continuesAnswers).
+   */
+  assistantPrefix?: string;
 }
 
 /**
@@ -75,6 +80,8 @@ export interface ProviderKind {
   readonly credentialKeys: readonly string[];
   /** Builds the adapter (and its connection pool) for an enabled provider of this kind. */
   createAdapter(provider: ProviderPolicy): ProviderAdapter;
+  /** Whether a provider with these settings continues a partial answer (ProviderCall.assistantPrefix). */
+  continuesAnswers(settings: unknown): boolean;
 }
 
 /**
@@ -86,11 +93,13 @@ export function defineProviderKind<Schema extends z.ZodObject>(definition: {
   settingsSchema: Schema;
   credentialKeys?: readonly string[];
   createAdapter(provider: ProviderPolicy, settings: z.output<Schema>): ProviderAdapter;
+  continuesAnswers?(settings: z.output<Schema>): boolean;
 }): ProviderKind {
   return {
     kind: definition.kind,
     settingsSchema: definition.settingsSchema,
     credentialKeys: definition.credentialKeys ?? [],
     createAdapter: (provider) => definition.createAdapter(provider, provider.settings as z.output<Schema>),
+    continuesAnswers: (settings) => definition.continuesAnswers?.(settings as z.output<Schema>) ?? false,
   };
 }

@@ -487,3 +487,71 @@ routes:
     ]);
   });
 });
+
+describe("execute: resume_on_fallback (Stream)", () => {
+  it("continues a stream cut after tokens reached the caller on the next target, from what was delivered", async () => {
+    const { provider, stream } = harness(routeYaml({ extra: "    resume_on_fallback: true" }));
+    const run = stream();
+    const primary = await provider("slow").next();
+    primary.say("one two");
+    primary.fail(serverError());
+    const fallback = await provider("fast").next();
+    expect(fallback.call.assistantPrefix).toBe("one two");
+    fallback.say(" three");
+    fallback.finish();
+    const execution = await resultOf(run.outcome);
+
+    expect(execution.message.content).toBe("one two three");
+    expect(run.events.map(label).filter((line) => line.startsWith("delta"))).toEqual([
+      "delta:one",
+      "delta: two",
+      "delta: three",
+    ]);
+    expect(
+      run.decision.attempts.map((attempt) => [attempt.target, attempt.outcome, attempt.continues]),
+    ).toEqual([
+      ["slow/a", "failed", undefined],
+      ["fast/b", "succeeded", true],
+    ]);
+    expect(run.decision.target).toBe("fast/b");
+  });
+
+  it("ends with an error as before when the cut answer had begun a tool call", async () => {
+    const { provider, stream } = harness(routeYaml({ extra: "    resume_on_fallback: true" }));
+    const run = stream();
+    const primary = await provider("slow").next();
+    primary.send({
+      type: "tool-call-delta",
+      index: 0,
+      id: "call_1",
+      name: "lookup",
+      argumentsDelta: '{"q":',
+    });
+    primary.fail(serverError());
+    expect(await errorOf(run.outcome)).toBeInstanceOf(StreamInterruptedError);
+    expect(provider("fast").calls).toHaveLength(0);
+  });
+
+  it("never continues on a target across the boundary from the cut one (what it wrote was not redacted for it)", async () => {
+    const { provider, stream } = harness(`
+defaults: { data_class: public }
+providers:
+  inside: { kind: mock, hosted: false }
+  cloud: { kind: mock, hosted: true }
+data_classes:
+  public: { may_leave: true }
+routes:
+  - name: r
+    primary: { provider: inside, model: a }
+    fallback: [{ provider: cloud, model: b }]
+    retry: { max_attempts: 1 }
+    resume_on_fallback: true
+`);
+    const run = stream();
+    const primary = await provider("inside").next();
+    primary.say("partial");
+    primary.fail(serverError());
+    expect(await errorOf(run.outcome)).toBeInstanceOf(StreamInterruptedError);
+    expect(provider("cloud").calls).toHaveLength(0);
+  });
+});

@@ -61,7 +61,13 @@ function answer(mock: MockSettings, call: ProviderCall): { tokens: string[]; fin
   const lastUser = [...call.messages].reverse().find((message) => message.role === "user")?.content ?? "";
   const quoted = lastUser.length > 200 ? `${lastUser.slice(0, 200)}…` : lastUser;
   const text = mock.reply ?? `This is ${mock.name}/${call.model}, an offline mock. You said: "${quoted}"`;
-  const tokens = text.match(/\s*\S+/g) ?? [];
+  // A partial answer to continue: the rest of the reply after it (its own words, already said),
+  // or the whole reply when the partial answer is not the start of it.
+  const rest =
+    call.assistantPrefix !== undefined && text.startsWith(call.assistantPrefix)
+      ? text.slice(call.assistantPrefix.length)
+      : text;
+  const tokens = rest.match(/\s*\S+/g) ?? [];
   if (call.maxTokens !== undefined && tokens.length > call.maxTokens)
     return { tokens: tokens.slice(0, call.maxTokens), finishReason: "length" };
   return { tokens, finishReason: "stop" };
@@ -117,6 +123,7 @@ async function fail(mock: MockSettings, signal: AbortSignal): Promise<never> {
 export const mockKind = defineProviderKind({
   kind: "mock",
   settingsSchema: mockSettingsSchema,
+  continuesAnswers: () => true,
   createAdapter: (provider, { mock }) =>
     createMockAdapter({
       name: provider.name,

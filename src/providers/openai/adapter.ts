@@ -54,7 +54,10 @@ export function createOpenAiAdapter(settings: OpenAiAdapterSettings): ProviderAd
 
   async function* stream(call: ProviderCall): AsyncGenerator<StreamPart, void> {
     const signal = http.callSignal(call.signal);
-    const body = toOpenAiRequest(call, { maxTokensField: settings.maxTokensField });
+    const body = toOpenAiRequest(call, {
+      maxTokensField: settings.maxTokensField,
+      ...(settings.assistantPrefix && { assistantPrefix: settings.assistantPrefix }),
+    });
     const response = await http.postJson(url, body, { signal, accept: "text/event-stream" });
     let answered = false;
     try {
@@ -102,9 +105,11 @@ export const openAiCompatibleKind = defineProviderKind({
   kind: "openai-compatible",
   settingsSchema: openAiSettingsSchema,
   credentialKeys: ["api_key"],
+  continuesAnswers: (settings) => settings.openai.assistant_prefix !== "none",
   createAdapter: (provider, settings) =>
     createOpenAiAdapter({
       ...toHttpProviderSettings(provider.name, settings),
       maxTokensField: settings.openai.max_tokens_field,
+      assistantPrefix: settings.openai.assistant_prefix,
     }),
 });

@@ -8,6 +8,8 @@ export type OpenAiMessage =
       role: "assistant";
       content: string | null;
       name?: string;
+      /** Mistral: this final assistant message is the start of the answer, to be continued. */
+      prefix?: true;
       tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
     }
   | { role: "tool"; content: string; tool_call_id: string };
@@ -31,6 +33,9 @@ export interface OpenAiChatRequest {
   /** Always: every call streams, and the unary RPC assembles the answer from the stream. */
   stream: true;
   stream_options: { include_usage: boolean };
+  /** vLLM: continue the final assistant message instead of starting a new one. */
+  continue_final_message?: true;
+  add_generation_prompt?: false;
 }
 
 /**
@@ -40,7 +45,10 @@ export interface OpenAiChatRequest {
  */
 export function toOpenAiRequest(
   call: ProviderCall,
-  options: { maxTokensField?: "max_tokens" | "max_completion_tokens" } = {},
+  options: {
+    maxTokensField?: "max_tokens" | "max_completion_tokens";
+    assistantPrefix?: "none" | "vllm" | "mistral";
+  } = {},
 ): OpenAiChatRequest {
   const body: OpenAiChatRequest = {
     model: call.model,
@@ -58,6 +66,14 @@ export function toOpenAiRequest(
   if (call.temperature !== undefined) body.temperature = call.temperature;
   if (call.topP !== undefined) body.top_p = call.topP;
   if (call.stop.length > 0) body.stop = [...call.stop];
+  // A partial answer to continue (https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html
+  // `continue_final_message`; https://docs.mistral.ai/guides/prefix/ `prefix`).
+  if (call.assistantPrefix !== undefined && options.assistantPrefix === "vllm") {
+    body.messages.push({ role: "assistant", content: call.assistantPrefix });
+    body.continue_final_message = true;
+    body.add_generation_prompt = false;
+  } else if (call.assistantPrefix !== undefined && options.assistantPrefix === "mistral")
+    body.messages.push({ role: "assistant", content: call.assistantPrefix, prefix: true });
   return body;
 }
 

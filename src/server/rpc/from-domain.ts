@@ -142,6 +142,7 @@ function toAttempt(attempt: domain.Attempt): MessageInitShape<typeof AttemptSche
     retry: attempt.retry ?? 0,
     hedge: attempt.hedge ?? false,
     retryAfterMs: attempt.retryAfterMs ?? 0,
+    continues: attempt.continues ?? false,
   };
 }
 
