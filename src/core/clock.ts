@@ -23,12 +23,30 @@ export const systemClock: Clock = {
   startTimer(ms, onFire) {
     let fired = false;
     let handle: NodeJS.Timeout | undefined;
+    /** When it is due, on `now()`. */
+    let due = 0;
+    /** Whether `handle` waits for the rest of the delay (a shorter timeout than `ms`). */
+    let topUp = false;
+    // Node's timers run on the event loop's millisecond clock and can fire up to a millisecond
+    // before performance.now() reaches the delay: a wait for a 429's retry-after that ends early
+    // finds the target still cooling. What is left is waited for, so `now()` at `onFire` is never
+    // short of the delay.
+    const fire = () => {
+      const left = due - performance.now();
+      if (left > 0) {
+        topUp = true;
+        handle = setTimeout(fire, Math.ceil(left));
+        handle.unref();
+        return;
+      }
+      fired = true;
+      handle = undefined;
+      onFire();
+    };
     const arm = () => {
-      handle = setTimeout(() => {
-        fired = true;
-        handle = undefined;
-        onFire();
-      }, ms);
+      due = performance.now() + ms;
+      topUp = false;
+      handle = setTimeout(fire, ms);
       handle.unref();
     };
     arm();
@@ -42,8 +60,13 @@ export const systemClock: Clock = {
       },
       restart() {
         if (fired) return;
-        if (handle) handle.refresh();
-        else arm();
+        if (handle && !topUp) {
+          due = performance.now() + ms;
+          handle.refresh();
+        } else {
+          clearTimeout(handle);
+          arm();
+        }
       },
     };
   },
