@@ -33,6 +33,11 @@ export interface AttemptSetup {
   budgets: RouteBudgets;
   /** Time to the first token: the route's first_token_ms or the attempt's share of the deadline. */
   firstTokenBudgetMs: number | undefined;
+  /**
+   * What it was given to its first token, as the decision shows it: the timer's budget, or for
+   * the last target what was left of the call's deadline (which bounds it on its own).
+   */
+  budgetMs: number | undefined;
   /** The call's signal (the caller's, the call's total budget): aborting it aborts the attempt. */
   callSignal: AbortSignal;
   callerSignal: AbortSignal;

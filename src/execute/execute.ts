@@ -177,6 +177,12 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       tools: redaction?.tools ?? input.safeguards.tools,
       budgets,
       firstTokenBudgetMs,
+      budgetMs: Math.min(
+        firstTokenBudgetMs ?? Number.POSITIVE_INFINITY,
+        Number.isFinite(deadline)
+          ? Math.max(1, Math.floor(deadline - clock.now()))
+          : Number.POSITIVE_INFINITY,
+      ),
       callSignal,
       callerSignal: input.signal,
       incremental: deliver,
@@ -197,7 +203,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     decision.attempts.push({
       ...attempt,
       ...(run.setup.redaction && { redacted: run.setup.redaction.count }),
-      ...(run.setup.firstTokenBudgetMs !== undefined && { budgetMs: run.setup.firstTokenBudgetMs }),
+      ...(Number.isFinite(run.setup.budgetMs) && { budgetMs: run.setup.budgetMs }),
       ...(run.setup.retry > 0 && { retry: run.setup.retry }),
       ...(run.setup.hedge && { hedge: true }),
       ...(run.setup.assistantPrefix !== undefined && { continues: true }),
@@ -213,6 +219,9 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     record(run, attempt, run.started || run.reported !== undefined);
     health.ended(run.setup.permit, healthOf(failure, latencyMs));
     if (failure.errorClass === "rate_limited") health.rateLimited(run.id, failure.retryAfterMs);
+    // A 503 (or 500) that says when to come back: no call goes to the target before then.
+    else if (failure.retryAfterMs !== undefined)
+      health.cool(run.id, failure.retryAfterMs, "the provider's retry-after");
     return decision.attempts[decision.attempts.length - 1] ?? attempt;
   };
 
@@ -222,7 +231,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     const at = clock.now();
     const timedOut = run.timedOut;
     if (timedOut === "first_token")
-      yield budgetEvent("first_token", at - run.startedAt, run.setup.firstTokenBudgetMs, true);
+      yield budgetEvent("first_token", at - run.startedAt, run.setup.budgetMs, true);
     else if (timedOut === "token_gap")
       yield budgetEvent("token_gap", at - run.lastTokenAt, budgets.maxTokenGapMs, true);
     else if (totalTimer.fired) yield budgetEvent("total", at - requestStarted, budgets.maxLatencyMs, true);
@@ -270,7 +279,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
             loser.stop(new ProviderError("cancelled", `hedge: ${run.id} answered first`));
             const latencyMs = clock.now() - loser.startedAt;
             // The loser was sent the prompt: what it read is priced even if it wrote nothing.
-            record(
+            const index = record(
               loser,
               {
                 target: loser.id,
@@ -283,6 +292,8 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
               true,
             );
             health.ended(loser.setup.permit, { kind: "neutral" });
+            const attempt = decision.attempts[index];
+            if (deliver && attempt) yield { type: "attempt", attempt };
           }
           return { kind: "started", run, step };
         }
@@ -346,7 +357,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     let step: AttemptStep = first;
     if (deliver && run.started && before === "") {
       decision.target = run.id;
-      yield budgetEvent("first_token", run.firstTokenMs ?? 0, run.setup.firstTokenBudgetMs, false);
+      yield budgetEvent("first_token", run.firstTokenMs ?? 0, run.setup.budgetMs, false);
     }
     while (step.type === "part") {
       if (deliver && step.shown) yield toDelta(step.shown);
@@ -506,7 +517,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       return failure.retryAfterMs;
     }
     if (!retriesOnSameTarget(failure)) return undefined;
-    return backoffMs(retry, route.retry, input.random);
+    return Math.max(backoffMs(retry, route.retry, input.random), failure.retryAfterMs ?? 0);
   }
 
   /**
@@ -696,7 +707,9 @@ function budgetEvent(
   limitMs: number | undefined,
   exceeded: boolean,
 ): ProgressEvent {
-  return { type: "budget", step, elapsedMs, limitMs: limitMs ?? 0, exceeded };
+  // 0: no limit.
+  const limit = limitMs !== undefined && Number.isFinite(limitMs) ? limitMs : 0;
+  return { type: "budget", step, elapsedMs, limitMs: limit, exceeded };
 }
 
 function toDelta(part: AnswerPart): ProgressEvent {

@@ -174,7 +174,7 @@ describe("a provider that accepts the request and never answers", () => {
 });
 
 describe("a malformed chunk in the event stream", () => {
-  it("is never a successful answer: a protocol failure, not retried and not failed over", async () => {
+  it("is never taken for an answer: a protocol failure, not retried on the same target, and the fallback serves", async () => {
     chaos = await start();
     const { primary, fallback } = chaos.fakes;
     always(primary, {
@@ -183,20 +183,22 @@ describe("a malformed chunk in the event stream", () => {
       body: "data: this is not json\n\ndata: [DONE]\n\n",
     });
 
-    const { error, decision } = await failedRoute(chaos.router.route(CHAT));
-    expect(error.code).toBe(Code.Unavailable);
-    expect(error.rawMessage).toContain("upstream stream chunk is not JSON");
-    expect(decision.attempts).toMatchObject([
+    const answer = await chaos.router.route(CHAT);
+    expect(answer.decision?.target).toBe("fallback/m2");
+    expect(answer.decision?.attempts).toMatchObject([
       {
         target: "primary/m1",
         outcome: AttemptOutcome.FAILED,
         errorClass: ErrorClass.PROTOCOL,
-        retryable: false,
+        message: "upstream stream chunk is not JSON",
+        retryable: true,
       },
+      { target: "fallback/m2", outcome: AttemptOutcome.SUCCEEDED },
     ]);
-    // DESIGN invariant 5: a fallback only for errors safe to retry, and a malformed answer is not one.
+    // The same server would answer the same way: not retried. Nothing reached the caller: the
+    // fallback may serve (a malformed answer is the upstream misbehaving, like a 5xx).
     expect(primary.requests).toHaveLength(1);
-    expect(fallback.requests).toHaveLength(0);
+    expect(fallback.requests).toHaveLength(1);
   });
 
   it("after a first token on Stream: the caller keeps the token, then an error status", async () => {

@@ -169,7 +169,7 @@ describe("execute, Route (the answer is assembled, nothing reaches the caller be
     expect(fallback.aborted).toBe(false);
     await clock.advance(1);
     expect(fallback.aborted).toBe(true);
-    // The last target has the rest, up to first_token_ms: the deadline comes first.
+    // The last target has the rest (500 ms, under first_token_ms): the deadline ends it.
     const spare = await provider("spare").next();
     await clock.advance(500);
     const error = await errorOf(run.outcome);
@@ -190,7 +190,7 @@ describe("execute, Route (the answer is assembled, nothing reaches the caller be
     ).toEqual([
       ["slow/a", 500, 500, "no first token within this attempt's 500 ms share of the call's deadline"],
       ["fast/b", 500, 500, "no first token within this attempt's 500 ms share of the call's deadline"],
-      ["spare/c", 500, 1000, "route budget max_latency_ms=1500 exhausted"],
+      ["spare/c", 500, 500, "route budget max_latency_ms=1500 exhausted"],
     ]);
     expect(clock.pending).toBe(0);
   });

@@ -35,6 +35,29 @@ describe("execute: retries on the same target", () => {
     ]);
   });
 
+  it("waits at least what a 503's retry-after asks before the retry, and cools the target that long for other calls", async () => {
+    const { clock, health, provider, route } = harness(
+      routeYaml({ retry: "max_attempts: 2, backoff_ms: 10" }),
+    );
+    const run = route();
+    (await provider("slow").next()).fail(
+      new ProviderError("overloaded", "upstream returned HTTP 503", { retryAfterMs: 300 }),
+    );
+    await clock.advance(0);
+    expect(health.unavailable("slow/a", DEFAULT_OFF)).toBe(
+      "cooling down for 300 ms more (the provider's retry-after)",
+    );
+    await clock.advance(299);
+    expect(provider("slow").calls).toHaveLength(1);
+    await clock.advance(1);
+    (await provider("slow").next()).finish();
+    await resultOf(run.outcome);
+    expect(run.decision.attempts.map((attempt) => [attempt.retry, attempt.retryAfterMs])).toEqual([
+      [undefined, 300],
+      [1, undefined],
+    ]);
+  });
+
   it("stops retrying at retry.max_attempts and moves on to the next target", async () => {
     const { clock, provider, route } = harness(routeYaml({ retry: "max_attempts: 3, backoff_ms: 100" }));
     const run = route();
@@ -438,6 +461,8 @@ describe("execute: Stream", () => {
       "delta: words",
     ]);
     expect(run.decision.attempts.map((attempt) => attempt.outcome)).toEqual(["cancelled", "succeeded"]);
+    // The caller hears of the lost hedge as it happens, as of any attempt that did not answer.
+    expect(run.events.map(label)).toContain("attempt:slow/a:cancelled:cancelled");
   });
 
   it("is not retried once a token reached the caller", async () => {
