@@ -551,6 +551,91 @@ extra: true
   });
 });
 
+describe("reliability keys", () => {
+  const providers = `
+providers:
+  a: { kind: mock, hosted: false }
+  b: { kind: mock, hosted: false }
+  cloud: { kind: openai-compatible, base_url: "http://127.0.0.1:9/v1", hosted: false }
+`;
+
+  it("compiles retry, hedge, breaker, pool and the degrade ladder, with defaults where unset", () => {
+    const policy = parsePolicy(
+      `${providers}
+routes:
+  - name: r
+    pool:
+      strategy: least_in_flight
+      targets: [{ provider: a, model: m, weight: 3 }, { provider: b, model: m }]
+    fallback: [{ provider: cloud, model: c }]
+    retry: { max_attempts: 3 }
+    hedge: { after: p95, after_ms: 250 }
+    breaker: { consecutive_failures: 2 }
+    degrade: { target: { provider: b, model: small }, answer: "later" }
+`,
+      { source: "test.yaml", env: {} },
+    );
+    const [route] = policy.routes;
+    expect(route?.pool).toBe("least_in_flight");
+    expect(
+      route?.targets.map((target) => [target.role, target.weight, target.breaker.consecutiveFailures]),
+    ).toEqual([
+      ["pool[0]", 3, 2],
+      ["pool[1]", 1, 2],
+      ["fallback[0]", undefined, 2],
+    ]);
+    expect(route?.retry).toEqual({ maxAttempts: 3, backoffMs: 100, maxBackoffMs: 2000 });
+    expect(route?.hedge).toEqual({ after: "p95", afterMs: 250 });
+    expect(route?.degrade).toMatchObject({
+      target: { provider: "b", model: "small", role: "degrade" },
+      answer: "later",
+    });
+    expect(route?.resumeOnFallback).toBe(false);
+  });
+
+  it("refuses a route with both primary and pool, a pool of one, and a degrade block with nothing in it", () => {
+    expect(
+      issuesOf(`${providers}
+routes:
+  - name: both
+    match: { task: both }
+    primary: { provider: a, model: m }
+    pool: { targets: [{ provider: a, model: m }, { provider: b, model: m }] }
+  - name: lonely
+    match: { task: lonely }
+    pool: { targets: [{ provider: a, model: m }] }
+  - name: empty
+    primary: { provider: a, model: m }
+    degrade: {}
+`),
+    ).toEqual([
+      "routes[0].pool: set either primary or pool, not both",
+      "routes[1].pool.targets: must list at least two targets (one is a primary)",
+      "routes[2].degrade: must name a target, an answer, or both",
+    ]);
+  });
+
+  it("refuses two routes tuning one target's breaker differently, and resume_on_fallback with no fallback that can continue", () => {
+    expect(
+      issuesOf(`${providers}
+routes:
+  - name: first
+    match: { task: x }
+    primary: { provider: a, model: m }
+    breaker: { open_ms: 1000 }
+  - name: second
+    primary: { provider: a, model: m }
+    fallback: [{ provider: cloud, model: c }]
+    breaker: { open_ms: 2000 }
+    resume_on_fallback: true
+`),
+    ).toEqual([
+      'routes[1].breaker: target a/m already has breaker settings from route "first": one target has one breaker, so every route naming it must tune it alike (or tune it on its provider)',
+      "routes[1].resume_on_fallback: no fallback of this route can continue a partial answer (kind mock can; openai-compatible needs openai.assistant_prefix: vllm or mistral)",
+    ]);
+  });
+});
+
 describe("interpolate", () => {
   it("copies a __proto__ key of parsed data as nothing, never as the prototype", () => {
     const parsed = JSON.parse(

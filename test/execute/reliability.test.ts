@@ -355,6 +355,26 @@ describe("execute: hedging", () => {
     ]);
   });
 
+  it("with after: p95, hedges at the target's observed p95 time to first token once 20 were seen", async () => {
+    const { clock, health, provider, route } = harness(
+      routeYaml({ extra: "    hedge: { after: p95, after_ms: 500 }" }),
+    );
+    for (let sample = 1; sample <= 20; sample += 1) {
+      const admission = health.admit("slow/a", { ...DEFAULT_OFF });
+      if (admission.allowed)
+        health.ended(admission.permit, { kind: "succeeded", latencyMs: 200, firstTokenMs: sample * 4 });
+    }
+    // Nearest rank: the 19th of 20 samples, 76 ms.
+    const run = route();
+    const primary = await provider("slow").next();
+    await clock.advance(75);
+    expect(provider("fast").calls).toHaveLength(0);
+    await clock.advance(1);
+    expect(provider("fast").calls).toHaveLength(1);
+    primary.finish();
+    await resultOf(run.outcome);
+  });
+
   it("waits for the other when one fails before answering", async () => {
     const { clock, provider, route } = harness(hedged);
     const run = route();
