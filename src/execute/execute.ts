@@ -122,6 +122,8 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
   let lastFailure: ProviderError | undefined;
   /** The soonest a cooled target takes calls again, when every target was skipped. */
   let coolingLeft: number | undefined;
+  /** How long the last 429 cooled its target (its retry-after, or our backoff when it gave none). */
+  let rateLimitCooling: number | undefined;
 
   /** Guards and admits `target`, and starts an attempt on it; or says why nothing was sent. */
   const open = (
@@ -218,7 +220,8 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     const attempt = failedAttempt(run.id, failure, latencyMs);
     record(run, attempt, run.started || run.reported !== undefined);
     health.ended(run.setup.permit, healthOf(failure, latencyMs));
-    if (failure.errorClass === "rate_limited") health.rateLimited(run.id, failure.retryAfterMs);
+    if (failure.errorClass === "rate_limited")
+      rateLimitCooling = health.rateLimited(run.id, failure.retryAfterMs);
     // A 503 (or 500) that says when to come back: no call goes to the target before then.
     else if (failure.retryAfterMs !== undefined)
       health.cool(run.id, failure.retryAfterMs, "the provider's retry-after");
@@ -512,10 +515,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
    * failures a retry can fix back off exponentially with full jitter.
    */
   function retryWait(failure: ProviderError, retry: number, lastTarget: boolean): number | undefined {
-    if (failure.errorClass === "rate_limited") {
-      if (!lastTarget) return undefined;
-      return failure.retryAfterMs;
-    }
+    if (failure.errorClass === "rate_limited") return lastTarget ? rateLimitCooling : undefined;
     if (!retriesOnSameTarget(failure)) return undefined;
     return Math.max(backoffMs(retry, route.retry, input.random), failure.retryAfterMs ?? 0);
   }
@@ -572,7 +572,8 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       `no target of route "${decision.route}" answered; last failure: ${failure.message}`,
       decision,
       failure.errorClass,
-      failure.retryAfterMs ?? (failure.errorClass === "rate_limited" ? coolingLeft : undefined),
+      failure.retryAfterMs ??
+        (failure.errorClass === "rate_limited" ? (rateLimitCooling ?? coolingLeft) : undefined),
       { cause: failure },
     );
   }

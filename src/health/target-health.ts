@@ -25,7 +25,8 @@ export interface TargetHealth {
   cool(target: TargetId, ms: number, reason: string): void;
   /**
    * A 429: cooled for the provider's retry-after when it gave one, else for an exponential
-   * backoff with jitter on the 429s in a row. Returns how long it is cooled.
+   * backoff with jitter on the 429s in a row. Returns how long it is cooled now (a longer cooling
+   * already in force stands).
    */
   rateLimited(target: TargetId, retryAfterMs: number | undefined): number;
   /** An outage drill: the target takes no calls until returned, and decisions say why. */
@@ -186,18 +187,18 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
       const health = healthOf(target);
       health.rateLimitedInARow += 1;
       health.retryTokens = Math.max(0, health.retryTokens - 1);
-      if (retryAfterMs !== undefined) {
-        cool(health, retryAfterMs, "the provider's retry-after");
-        return retryAfterMs;
+      if (retryAfterMs !== undefined) cool(health, retryAfterMs, "the provider's retry-after");
+      else {
+        const ceiling = Math.min(
+          RATE_LIMIT_BACKOFF_CAP_MS,
+          RATE_LIMIT_BACKOFF_MS * 2 ** (health.rateLimitedInARow - 1),
+        );
+        // Full jitter, floored at the base: spread callers out, never straight back.
+        const ms = Math.max(RATE_LIMIT_BACKOFF_MS, Math.round(random() * ceiling));
+        cool(health, ms, `rate limited ${health.rateLimitedInARow}× in a row, no retry-after`);
       }
-      const ceiling = Math.min(
-        RATE_LIMIT_BACKOFF_CAP_MS,
-        RATE_LIMIT_BACKOFF_MS * 2 ** (health.rateLimitedInARow - 1),
-      );
-      // Full jitter, floored at the base: spread callers out, never straight back.
-      const ms = Math.max(RATE_LIMIT_BACKOFF_MS, Math.round(random() * ceiling));
-      cool(health, ms, `rate limited ${health.rateLimitedInARow}× in a row, no retry-after`);
-      return ms;
+      // The cooling in force, which an earlier, longer one may set.
+      return Math.max(0, Math.ceil(health.cooledUntil - clock.now()));
     },
 
     takeOutOfService(target, reason) {

@@ -274,6 +274,22 @@ describe("execute: rate limits", () => {
     ]);
   });
 
+  it("on its last target, a 429 without retry-after waits out our own backoff (at least 1 s), never straight back", async () => {
+    const { clock, provider, route } = harness(
+      routeYaml({ retry: "max_attempts: 2", budgets: "max_latency_ms: 10000" }),
+    );
+    const run = route();
+    (await provider("slow").next()).fail(rateLimited());
+    (await provider("fast").next()).fail(rateLimited());
+    (await provider("spare").next()).fail(rateLimited());
+    await clock.advance(999);
+    expect(provider("spare").calls).toHaveLength(1);
+    await clock.advance(1);
+    (await provider("spare").next()).finish();
+    await resultOf(run.outcome);
+    expect(run.decision.attempts.at(-1)).toMatchObject({ target: "spare/c", outcome: "succeeded", retry: 1 });
+  });
+
   it("fails with rate_limited and the retry delay when the wait does not fit the deadline", async () => {
     const { provider, route } = harness(routeYaml({ budgets: "max_latency_ms: 5000" }));
     const run = route();

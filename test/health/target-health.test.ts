@@ -329,11 +329,15 @@ describe("createTargetHealth", () => {
       expect(backoffs).toEqual([1_000, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
     });
 
-    it("uses the whole range up to the ceiling (full jitter), rounded to the millisecond", () => {
-      const { health } = setup(0.1, 0.9999, 0.3, 0.31234);
+    it("uses the whole range up to the ceiling (full jitter), rounded to the millisecond", async () => {
+      const { clock, health } = setup(0.1, 0.9999, 0.3, 0.31234);
+      // Each cooling is waited out before the next 429, so each returns its own length.
       expect(health.rateLimited(TARGET, undefined)).toBe(1_000);
+      await clock.advance(1_000);
       expect(health.rateLimited(TARGET, undefined)).toBe(2_000);
+      await clock.advance(2_000);
       expect(health.rateLimited(TARGET, undefined)).toBe(1_200);
+      await clock.advance(1_200);
       expect(health.rateLimited(TARGET, undefined)).toBe(2_499);
     });
 
@@ -378,11 +382,11 @@ describe("createTargetHealth", () => {
       expect(health.rateLimited(TARGET, undefined)).toBe(1_980);
     });
 
-    it("does not shorten a longer cooling in place, though it returns its own length", () => {
+    it("does not shorten a longer cooling in place, and returns the cooling in force", () => {
       const { health } = setup(0.5);
       health.cool(TARGET, 30_000, "overloaded");
-      expect(health.rateLimited(TARGET, 2_000)).toBe(2_000);
-      expect(health.rateLimited(TARGET, undefined)).toBe(1_000);
+      expect(health.rateLimited(TARGET, 2_000)).toBe(30_000);
+      expect(health.rateLimited(TARGET, undefined)).toBe(30_000);
       expect(health.admit(TARGET, BREAKER)).toMatchObject({
         reason: "cooling down for 30000 ms more (overloaded)",
         retryAfterMs: 30_000,
