@@ -117,6 +117,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
             decisions: deps.decisions,
             reloads: deps.reloads,
             health: deps.health,
+            logger: deps.logger.child({ component: "admin" }),
           }),
         );
         routes.service(Health, healthService);

@@ -1,5 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { Logger } from "pino";
 import {
   type AdminService,
   BreakerState,
@@ -34,6 +35,8 @@ export interface AdminDeps {
   decisions: DecisionLog;
   reloads: ReloadHistory;
   health: TargetHealth;
+  /** Drills are operator actions: each is logged (target, reason). */
+  logger?: Logger;
 }
 
 const OUTCOMES = {
@@ -82,6 +85,7 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       const problem = reasonProblem(request.reason);
       if (problem) throw new ConnectError(`reason: ${problem}`, Code.InvalidArgument);
       deps.health.takeOutOfService(request.target, request.reason);
+      deps.logger?.warn({ target: request.target, reason: request.reason }, "target taken out of service");
       return {
         target: targetStatus(request.target, target, policy, deps.health.views().get(request.target)),
       };
@@ -90,6 +94,7 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       const policy = deps.policies.current();
       const target = namedTarget(request.target, policy);
       const wasOutOfService = deps.health.returnToService(request.target);
+      if (wasOutOfService) deps.logger?.warn({ target: request.target }, "target returned to service");
       return {
         target: targetStatus(request.target, target, policy, deps.health.views().get(request.target)),
         wasOutOfService,

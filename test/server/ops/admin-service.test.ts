@@ -257,6 +257,13 @@ routes:
       ["local/tiny", AttemptOutcome.SKIPPED, "skipped: out of service (drill: local gone for 48 h)"],
     ]);
 
+    expect(service.logs).toContainEqual(
+      expect.objectContaining({
+        msg: "target taken out of service",
+        target: "local/tiny",
+        reason: "drill: local gone for 48 h",
+      }),
+    );
     const back = await admin.returnTargetToService({ target: "local/tiny" });
     expect(back).toMatchObject({ wasOutOfService: true, target: { state: TargetState.AVAILABLE } });
     expect((await router.route(userRequest("hi"))).decision?.target).toBe("local/tiny");
