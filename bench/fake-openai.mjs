@@ -4,16 +4,61 @@
 // Switchyard's adapter sends, Route included) a `text/event-stream` of chat.completion.chunk events,
 // one per word, then the usage chunk (stream_options.include_usage) and `data: [DONE]`. Prints
 // "fake-openai listening on 127.0.0.1:PORT" when ready, and answers GET /stats with
-// {"completions": N} so the runner can check every Route reached it.
+// {"completions": N, ...} so the runner can check every Route reached it.
 //
-//   node bench/fake-openai.mjs [--port N]
+// Behaviour per server (bench/failover.mjs starts one of each kind), applied to completions only:
+//   --status S          answer every completion with HTTP S at once (OpenAI's error body; 503:
+//                       "The engine is currently overloaded"), as a provider in an outage
+//   --fail-every N      answer every Nth completion with 503, the others normally (a flaky provider)
+//   --first-byte-ms M   hold each answer M ms before its first byte (headers and stream alike): a
+//                       slow time to first token
+//   --slow-every N      apply --first-byte-ms to every Nth completion only (a slow tail)
+// GET /stats then also says: requests (completion POSTs), ok (200 answers written to the end),
+// failed (error answers written), aborted (answers the client stopped waiting for: hedge losers).
+//
+//   node bench/fake-openai.mjs [--port N] [--status S | --fail-every N] [--first-byte-ms M [--slow-every N]]
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: "0" } } });
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "0" },
+    status: { type: "string" },
+    "fail-every": { type: "string" },
+    "first-byte-ms": { type: "string", default: "0" },
+    "slow-every": { type: "string", default: "1" },
+  },
+});
+const FAIL_STATUS = values.status === undefined ? undefined : Number(values.status);
+const FAIL_EVERY = values["fail-every"] === undefined ? undefined : Number(values["fail-every"]);
+const FIRST_BYTE_MS = Number(values["first-byte-ms"]);
+const SLOW_EVERY = Number(values["slow-every"]);
+if (
+  (FAIL_STATUS !== undefined && !(FAIL_STATUS >= 400 && FAIL_STATUS <= 599)) ||
+  (FAIL_EVERY !== undefined && !(Number.isInteger(FAIL_EVERY) && FAIL_EVERY >= 1)) ||
+  !(FIRST_BYTE_MS >= 0) ||
+  !(Number.isInteger(SLOW_EVERY) && SLOW_EVERY >= 1)
+)
+  throw new Error("--status 400..599, --fail-every N >= 1, --first-byte-ms >= 0, --slow-every N >= 1");
 const REPLY = "Hello from the fake OpenAI server.";
 const COMPLETION_TOKENS = REPLY.split(" ").length;
 let completions = 0;
+const stats = { requests: 0, ok: 0, failed: 0, aborted: 0 };
+
+/** OpenAI's error bodies for the statuses the benchmark sends (as test/fakes/fake-openai-server.ts). */
+function errorBody(status) {
+  return {
+    error: {
+      message:
+        status === 503
+          ? "The engine is currently overloaded, please try again later."
+          : "The server had an error while processing your request. Sorry about that!",
+      type: "server_error",
+      param: null,
+      code: null,
+    },
+  };
+}
 
 function send(res, status, body) {
   const text = JSON.stringify(body);
@@ -72,7 +117,7 @@ const server = createServer((req, res) => {
   const chunks = [];
   req.on("data", (chunk) => chunks.push(chunk));
   req.on("end", () => {
-    if (req.method === "GET" && req.url === "/stats") return send(res, 200, { completions });
+    if (req.method === "GET" && req.url === "/stats") return send(res, 200, { completions, ...stats });
     if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
       return send(res, 404, {
         error: {
@@ -96,44 +141,61 @@ const server = createServer((req, res) => {
         },
       });
     }
-    completions += 1;
-    let promptChars = 0;
-    for (const message of Array.isArray(body.messages) ? body.messages : [])
-      if (typeof message?.content === "string") promptChars += message.content.length;
-    const promptTokens = Math.max(1, Math.ceil(promptChars / 4));
-    const model = typeof body.model === "string" ? body.model : "gpt-4o-mini-2024-07-18";
-    if (body.stream === true)
-      return stream(res, model, promptTokens, body.stream_options?.include_usage === true);
-    send(res, 200, {
-      id: `chatcmpl-bench${completions}`,
-      object: "chat.completion",
-      created: 1_700_000_000 + completions,
-      model,
-      choices: [
-        {
-          index: 0,
-          message: { role: "assistant", content: REPLY, refusal: null, annotations: [] },
-          logprobs: null,
-          finish_reason: "stop",
-        },
-      ],
-      usage: {
-        prompt_tokens: promptTokens,
-        completion_tokens: COMPLETION_TOKENS,
-        total_tokens: promptTokens + COMPLETION_TOKENS,
-        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-        completion_tokens_details: {
-          reasoning_tokens: 0,
-          audio_tokens: 0,
-          accepted_prediction_tokens: 0,
-          rejected_prediction_tokens: 0,
-        },
-      },
-      service_tier: "default",
-      system_fingerprint: "fp_fake0001",
+    stats.requests += 1;
+    const nth = stats.requests;
+    res.once("close", () => {
+      if (!res.writableFinished) stats.aborted += 1;
+      else if (res.statusCode === 200) stats.ok += 1;
+      else stats.failed += 1;
     });
+    const status = FAIL_STATUS ?? (FAIL_EVERY !== undefined && nth % FAIL_EVERY === 0 ? 503 : 200);
+    const delay = FIRST_BYTE_MS > 0 && nth % SLOW_EVERY === 0 ? FIRST_BYTE_MS : 0;
+    if (delay === 0) return answer(res, body, status);
+    const timer = setTimeout(() => answer(res, body, status), delay);
+    // The client gave up (a hedge that lost): nothing more to write.
+    res.once("close", () => clearTimeout(timer));
   });
 });
+
+function answer(res, body, status) {
+  if (status !== 200) return send(res, status, errorBody(status));
+  completions += 1;
+  let promptChars = 0;
+  for (const message of Array.isArray(body.messages) ? body.messages : [])
+    if (typeof message?.content === "string") promptChars += message.content.length;
+  const promptTokens = Math.max(1, Math.ceil(promptChars / 4));
+  const model = typeof body.model === "string" ? body.model : "gpt-4o-mini-2024-07-18";
+  if (body.stream === true)
+    return stream(res, model, promptTokens, body.stream_options?.include_usage === true);
+  send(res, 200, {
+    id: `chatcmpl-bench${completions}`,
+    object: "chat.completion",
+    created: 1_700_000_000 + completions,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: REPLY, refusal: null, annotations: [] },
+        logprobs: null,
+        finish_reason: "stop",
+      },
+    ],
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: COMPLETION_TOKENS,
+      total_tokens: promptTokens + COMPLETION_TOKENS,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: {
+        reasoning_tokens: 0,
+        audio_tokens: 0,
+        accepted_prediction_tokens: 0,
+        rejected_prediction_tokens: 0,
+      },
+    },
+    service_tier: "default",
+    system_fingerprint: "fp_fake0001",
+  });
+}
 server.keepAliveTimeout = 60_000;
 server.listen(Number(values.port), "127.0.0.1", () => {
   process.stdout.write(`fake-openai listening on 127.0.0.1:${server.address().port}\n`);
