@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { CallEndedError } from "../core/errors.js";
+import type { Attempt } from "../core/types.js";
 import { ProviderError } from "../providers/provider-error.js";
 
 /**
@@ -42,4 +43,25 @@ export function attemptFailure(
 export function callEnded(callerSignal: AbortSignal): string {
   const reason: unknown = callerSignal.reason;
   return reason instanceof CallEndedError ? reason.message : "the caller cancelled or its deadline passed";
+}
+
+/** The decision's record of an attempt that failed (or was cancelled) with `failure`. */
+export function failedAttempt(target: string, failure: ProviderError, latencyMs: number): Attempt {
+  const cancelled = failure.errorClass === "cancelled";
+  return {
+    target,
+    outcome: cancelled ? "cancelled" : "failed",
+    latencyMs,
+    errorClass: failure.errorClass,
+    // Said the same way whether the abort reached the attempt while it read or while it waited.
+    message: cancelled ? `${failure.message}; the upstream request was aborted` : failure.message,
+    retryable: failure.retryable,
+    ...(failure.retryAfterMs !== undefined && { retryAfterMs: failure.retryAfterMs }),
+  };
+}
+
+/** Why the caller stopped taking the stream, for the decision record. */
+export function abandonment(signal: AbortSignal): string {
+  const why = signal.aborted ? callEnded(signal) : "the caller stopped receiving the stream";
+  return `${why}; the upstream request was aborted`;
 }

@@ -12,16 +12,16 @@ import type {
 import type { Clock } from "../core/clock.js";
 import { AllTargetsFailedError, NoEligibleTargetError, StreamInterruptedError } from "../core/errors.js";
 import type { RouteTarget } from "../core/policy.js";
-import { estimateInputTokens } from "../core/token-estimate.js";
-import { type Attempt, type BudgetStep, type StreamEvent, targetId } from "../core/types.js";
+import { type Attempt, targetId } from "../core/types.js";
 import { guardAttempt } from "../guard/guard.js";
 import type { EscalationEvent } from "../guard/request-guard.js";
 import type { TargetHealth } from "../health/target-health.js";
 import { ProviderError } from "../providers/provider-error.js";
-import { attemptFailure, callEnded } from "./attempt-failure.js";
-import { type AnswerPart, AttemptRun, type AttemptStep } from "./attempt-run.js";
+import { abandonment, attemptFailure, failedAttempt } from "./attempt-failure.js";
+import { AttemptRun, type AttemptStep } from "./attempt-run.js";
 import { pause, startBudgetTimer } from "./budget-timer.js";
-import { orderPool } from "./pool.js";
+import { orderTargets } from "./pool.js";
+import { budgetEvent, type ProgressEvent, toDelta } from "./progress.js";
 import { backoffMs, healthOf, retriesOnSameTarget } from "./retry.js";
 
 export interface ExecuteInput {
@@ -55,11 +55,7 @@ export interface ExecuteInput {
   escalate(event: EscalationEvent): void;
 }
 
-/** What execute yields to the caller while it runs (stream mode only). */
-export type ProgressEvent = Extract<
-  StreamEvent,
-  { type: "delta" } | { type: "attempt" } | { type: "budget" }
->;
+export type { ProgressEvent } from "./progress.js";
 
 type Opened =
   | { kind: "run"; run: AttemptRun }
@@ -447,7 +443,12 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
   }
 
   try {
-    pending = poolFirst(input);
+    pending = orderTargets(
+      plan,
+      { request: input.request, admission: input.admission, policy: input.lease.policy },
+      (id) => health.stats(id),
+      input.random,
+    );
     targets: while (pending.length > 0 && !callSignal.aborted) {
       const target = pending.shift() as RouteTarget;
       const id = targetId(target);
@@ -598,42 +599,6 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
   }
 }
 
-/**
- * The targets in the order they are to be tried: a route with a pool puts its members first,
- * ordered for this call by the pool's strategy (the reason goes in the decision), then its
- * fallbacks.
- */
-function poolFirst(input: ExecuteInput): RouteTarget[] {
-  const { plan, health } = input;
-  const strategy = plan.route.pool;
-  if (!strategy) return [...plan.eligible];
-  const members = plan.eligible.filter((target) => target.role.startsWith("pool["));
-  const rest = plan.eligible.filter((target) => !target.role.startsWith("pool["));
-  const byId = new Map(members.map((target) => [targetId(target), target]));
-  const inputTokens = estimateInputTokens(input.request.messages, input.request.tools);
-  const outputTokens = input.admission.maxTokens ?? inputTokens;
-  const { order, reason } = orderPool(
-    members.map((target) => {
-      const price = input.lease.policy.providers.get(target.provider)?.models?.get(target.model);
-      return {
-        id: targetId(target),
-        weight: target.weight ?? 1,
-        estimatedCostPico: price
-          ? inputTokens * price.inputPicoUsdPerToken + outputTokens * price.outputPicoUsdPerToken
-          : 0,
-      };
-    }),
-    strategy,
-    (id) => health.stats(id),
-    {
-      random: input.random,
-      ...(plan.route.budgets.firstTokenMs !== undefined && { budgetMs: plan.route.budgets.firstTokenMs }),
-    },
-  );
-  plan.decision.pool = reason;
-  return [...order.map((id) => byId.get(id) as RouteTarget), ...rest];
-}
-
 /** Hedging on the p95 waits for this many observed first tokens; the fixed delay is used until then. */
 const P95_MIN_SAMPLES = 20;
 
@@ -659,20 +624,6 @@ function sendsOutside(provider: string, lease: PolicyLease): boolean {
   );
 }
 
-function failedAttempt(target: string, failure: ProviderError, latencyMs: number): Attempt {
-  const cancelled = failure.errorClass === "cancelled";
-  return {
-    target,
-    outcome: cancelled ? "cancelled" : "failed",
-    latencyMs,
-    errorClass: failure.errorClass,
-    // Said the same way whether the abort reached the attempt while it read or while it waited.
-    message: cancelled ? `${failure.message}; the upstream request was aborted` : failure.message,
-    retryable: failure.retryable,
-    ...(failure.retryAfterMs !== undefined && { retryAfterMs: failure.retryAfterMs }),
-  };
-}
-
 /**
  * A controller aborted when `parent` is (with the parent's reason) or by its own budgets. Cheaper
  * than AbortSignal.any, which allocates weak references per source; `release` unhooks it from the
@@ -694,37 +645,4 @@ function timerPromise(clock: Clock, ms: number): { promise: Promise<"hedge">; ca
     cancel = () => timer.cancel();
   });
   return { promise, cancel };
-}
-
-/** Why the caller stopped taking the stream, for the decision record. */
-function abandonment(signal: AbortSignal): string {
-  const why = signal.aborted ? callEnded(signal) : "the caller stopped receiving the stream";
-  return `${why}; the upstream request was aborted`;
-}
-
-function budgetEvent(
-  step: BudgetStep,
-  elapsedMs: number,
-  limitMs: number | undefined,
-  exceeded: boolean,
-): ProgressEvent {
-  // 0: no limit.
-  const limit = limitMs !== undefined && Number.isFinite(limitMs) ? limitMs : 0;
-  return { type: "budget", step, elapsedMs, limitMs: limit, exceeded };
-}
-
-function toDelta(part: AnswerPart): ProgressEvent {
-  if (part.type === "text-delta") return { type: "delta", content: part.delta, toolCalls: [] };
-  return {
-    type: "delta",
-    content: "",
-    toolCalls: [
-      {
-        index: part.index,
-        argumentsDelta: part.argumentsDelta,
-        ...(part.id !== undefined && { id: part.id }),
-        ...(part.name !== undefined && { name: part.name }),
-      },
-    ],
-  };
 }

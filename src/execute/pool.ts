@@ -1,5 +1,7 @@
-import type { PoolStrategy } from "../core/policy.js";
-import type { TargetId } from "../core/types.js";
+import type { Admission, IdentifiedRequest, RoutingPlan } from "../core/call.js";
+import type { Policy, PoolStrategy, RouteTarget } from "../core/policy.js";
+import { estimateInputTokens } from "../core/token-estimate.js";
+import { type TargetId, targetId } from "../core/types.js";
 
 export type { PoolStrategy };
 
@@ -173,4 +175,48 @@ function reasonFor(
       : "";
   const [first, ...rest] = ordered.map((entry, i) => `${entry.member.id} (${describe(entry, i === 0)})`);
   return `${strategy}${budget}: ${first}${rest.length > 0 ? ` over ${rest.join(", ")}` : ""}`;
+}
+
+/**
+ * The targets in the order they are to be tried: a route with a pool puts its members first,
+ * ordered for this call by the pool's strategy (the reason goes in the decision), then its
+ * fallbacks. Cost is this call's estimate: its input tokens, and its output cap (or as many
+ * tokens again as it sends) at each member's price.
+ */
+export function orderTargets(
+  plan: RoutingPlan,
+  call: { request: IdentifiedRequest; admission: Admission; policy: Policy },
+  stats: (id: TargetId) => MemberStats,
+  random: () => number,
+): RouteTarget[] {
+  const strategy = plan.route.pool;
+  if (!strategy) return [...plan.eligible];
+  const isMember = (target: RouteTarget) => target.role.startsWith("pool[");
+  const members = plan.eligible.filter(isMember);
+  const byId = new Map(members.map((target) => [targetId(target), target]));
+  const inputTokens = estimateInputTokens(call.request.messages, call.request.tools);
+  const outputTokens = call.admission.maxTokens ?? inputTokens;
+  const { order, reason } = orderPool(
+    members.map((target) => {
+      const price = call.policy.providers.get(target.provider)?.models?.get(target.model);
+      return {
+        id: targetId(target),
+        weight: target.weight ?? 1,
+        estimatedCostPico: price
+          ? inputTokens * price.inputPicoUsdPerToken + outputTokens * price.outputPicoUsdPerToken
+          : 0,
+      };
+    }),
+    strategy,
+    stats,
+    {
+      random,
+      ...(plan.route.budgets.firstTokenMs !== undefined && { budgetMs: plan.route.budgets.firstTokenMs }),
+    },
+  );
+  plan.decision.pool = reason;
+  return [
+    ...order.map((id) => byId.get(id) as RouteTarget),
+    ...plan.eligible.filter((target) => !isMember(target)),
+  ];
 }
