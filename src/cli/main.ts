@@ -9,8 +9,8 @@ import { processEnvironment } from "../config/env.js";
 import { formatIssue, loadPolicyFile, PolicyError } from "../config/load-policy.js";
 import { createPolicyStore } from "../config/policy-store.js";
 import { systemClock } from "../core/clock.js";
+import { namedTargets } from "../core/policy.js";
 import { didYouMean } from "../core/suggest.js";
-import { targetId } from "../core/types.js";
 import { createTargetHealth } from "../health/target-health.js";
 import { createPipeline } from "../pipeline/pipeline.js";
 import { createDecisionLog } from "../record/decision-log.js";
@@ -276,7 +276,7 @@ async function explain(args: string[], env: ReturnType<typeof processEnvironment
     const policies = createPolicyStore(policy);
     // An outage drill on paper: the named targets are out of service for this explanation.
     const health = createTargetHealth(systemClock);
-    const named = new Set(policy.routes.flatMap((route) => route.targets.map(targetId)));
+    const named = new Set(namedTargets(policy).keys());
     for (const target of values.without ?? []) {
       if (!named.has(target)) {
         process.stderr.write(

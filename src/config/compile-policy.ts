@@ -177,7 +177,7 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
         issues.push({
           path: [...checked.path, "resume_on_fallback"],
           message:
-            "no fallback of this route can continue a partial answer (kind mock can; openai-compatible needs openai.assistant_prefix: vllm or mistral)",
+            "no fallback of this route can continue a partial answer (kind mock can; openai-compatible needs openai.assistant_prefix: vllm)",
         });
       routes.push(route);
     }

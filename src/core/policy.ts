@@ -1,4 +1,4 @@
-import type { EntityGroup, TargetRef } from "./types.js";
+import { type EntityGroup, type TargetId, type TargetRef, targetId } from "./types.js";
 
 /**
  * The policy in force, compiled from the file: every reference resolved, every list a Set.
@@ -192,6 +192,17 @@ export interface DetectionPolicy {
    * group's default, block).
    */
   rules: ReadonlyMap<string, DetectRule>;
+}
+
+/** Every target the policy's routes name (degrade targets included), once each, by `provider/model`. */
+export function namedTargets(policy: Policy): Map<TargetId, TargetRef> {
+  const targets = new Map<TargetId, TargetRef>();
+  for (const route of policy.routes)
+    for (const target of route.degrade.target ? [...route.targets, route.degrade.target] : route.targets) {
+      const id = targetId(target);
+      if (!targets.has(id) && policy.providers.has(target.provider)) targets.set(id, target);
+    }
+  return targets;
 }
 
 /** The rule for a finding of `kind` in `group`: its own, its group's, or the built-in one. */

@@ -15,7 +15,7 @@ import type { RouteTarget } from "../core/policy.js";
 import { type Attempt, targetId } from "../core/types.js";
 import { guardAttempt } from "../guard/guard.js";
 import type { EscalationEvent } from "../guard/request-guard.js";
-import type { TargetHealth } from "../health/target-health.js";
+import type { Admission as TargetAdmission, TargetHealth } from "../health/target-health.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { abandonment, attemptFailure, failedAttempt } from "./attempt-failure.js";
 import { AttemptRun, type AttemptStep } from "./attempt-run.js";
@@ -57,9 +57,10 @@ export interface ExecuteInput {
 
 export type { ProgressEvent } from "./progress.js";
 
+type SkipKind = Extract<TargetAdmission, { allowed: false }>["skip"];
 type Opened =
   | { kind: "run"; run: AttemptRun }
-  | { kind: "not_sent"; attempt: Attempt; retryAfterMs?: number };
+  | { kind: "not_sent"; attempt: Attempt; skip?: SkipKind; retryAfterMs?: number };
 type FirstStep =
   | { kind: "started"; run: AttemptRun; step: Exclude<AttemptStep, { type: "failed" }> }
   | { kind: "failed"; failure: ProviderError };
@@ -118,6 +119,8 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
   let lastFailure: ProviderError | undefined;
   /** The soonest a cooled target takes calls again, when every target was skipped. */
   let coolingLeft: number | undefined;
+  /** Why targets were skipped: every one cooling after a 429 makes the call rate limited. */
+  const skips = new Set<SkipKind>();
   /** How long the last 429 cooled its target (its retry-after, or our backoff when it gave none). */
   let rateLimitCooling: number | undefined;
 
@@ -153,7 +156,9 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
           latencyMs: 0,
           message: `skipped: ${admitted.reason}`,
           retryable: true,
+          ...(retry > 0 && { retry }),
         },
+        skip: admitted.skip,
         ...(admitted.retryAfterMs !== undefined && { retryAfterMs: admitted.retryAfterMs }),
       };
     // The last target's share ends at the deadline, which bounds it anyway.
@@ -194,6 +199,15 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     return { kind: "run", run };
   };
 
+  /** A target refused by policy or skipped by its health: recorded, and said (stream mode). */
+  function* notSent(opened: Extract<Opened, { kind: "not_sent" }>): Generator<ProgressEvent> {
+    decision.attempts.push(opened.attempt);
+    if (opened.skip) skips.add(opened.skip);
+    if (opened.retryAfterMs !== undefined)
+      coolingLeft = Math.min(coolingLeft ?? Number.POSITIVE_INFINITY, opened.retryAfterMs);
+    if (deliver) yield { type: "attempt", attempt: opened.attempt };
+  }
+
   /** Writes a finished attempt into the decision; returns its index there. */
   const record = (run: AttemptRun, attempt: Attempt, consumed: boolean): number => {
     live.delete(run);
@@ -215,7 +229,13 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     const latencyMs = clock.now() - run.startedAt;
     const attempt = failedAttempt(run.id, failure, latencyMs);
     record(run, attempt, run.started || run.reported !== undefined);
-    health.ended(run.setup.permit, healthOf(failure, latencyMs));
+    // A timeout counts against the target only when it had the route's own budget: a share of a
+    // short caller deadline (or the call's total running out) says nothing about the target.
+    const ownBudget =
+      run.timedOut === "token_gap" ||
+      (run.timedOut === "first_token" && run.setup.firstTokenBudgetMs === budgets.firstTokenMs);
+    const neutral = failure.errorClass === "timeout" && !ownBudget;
+    health.ended(run.setup.permit, neutral ? { kind: "neutral" } : healthOf(failure, latencyMs));
     if (failure.errorClass === "rate_limited")
       rateLimitCooling = health.rateLimited(run.id, failure.retryAfterMs);
     // A 503 (or 500) that says when to come back: no call goes to the target before then.
@@ -296,7 +316,9 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
           }
           return { kind: "started", run, step };
         }
-        failure = step.failure;
+        // A failure that forbids moving on (a bad request, a refusal) stands over a retryable one
+        // that came after it in the race.
+        if (failure === undefined || failure.retryable) failure = step.failure;
         lastFailure = failure;
         yield* failureEvents(run, recordFailure(run, failure));
         // A failure of the call itself (the caller left, the deadline passed) ends every run.
@@ -327,8 +349,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
         hedged.add(beside);
         return opened.run;
       }
-      decision.attempts.push(opened.attempt);
-      if (deliver) yield { type: "attempt", attempt: opened.attempt };
+      yield* notSent(opened);
     }
     return undefined;
   }
@@ -401,7 +422,8 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
         run.answer.add(rest);
         yield toDelta(rest);
       }
-      const resumed = yield* resume(run, before);
+      // Only a failure the next target may fix is continued there: never a refusal.
+      const resumed = failure.retryable ? yield* resume(run, before) : undefined;
       if (resumed) return resumed;
       throw new StreamInterruptedError(
         `the stream from ${run.id} failed after it had started (${failure.message}); it is not restarted on another model`,
@@ -432,12 +454,12 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       if (!provider?.continuesAnswers || sendsOutside(target.provider, input.lease) !== outside) continue;
       const opened = open(target, 0, false, deadline, prefix);
       if (opened.kind === "not_sent") {
-        decision.attempts.push(opened.attempt);
-        yield { type: "attempt", attempt: opened.attempt };
+        yield* notSent(opened);
         continue;
       }
       const first = yield* firstStep(opened.run, [], deadline);
       if (first.kind === "started") return yield* follow(first.run, first.step, before + answer.content);
+      if (!first.failure.retryable) return undefined;
     }
     return undefined;
   }
@@ -457,10 +479,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       for (let retry = 0; ; retry += 1) {
         const opened = open(target, retry, false, shareEnd);
         if (opened.kind === "not_sent") {
-          decision.attempts.push(opened.attempt);
-          if (opened.retryAfterMs !== undefined)
-            coolingLeft = Math.min(coolingLeft ?? Number.POSITIVE_INFINITY, opened.retryAfterMs);
-          if (deliver) yield { type: "attempt", attempt: opened.attempt };
+          yield* notSent(opened);
           continue targets;
         }
         const first = yield* firstStep(opened.run, pending, shareEnd);
@@ -513,11 +532,20 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
   /**
    * How long to wait before trying the same target again, or undefined for no retry. A 429 waits
    * out its cooling, and only on the last target (a fallback serves the caller sooner); other
-   * failures a retry can fix back off exponentially with full jitter.
+   * failures a retry can fix back off exponentially with full jitter, or as long as the server
+   * asked when that is within `max_backoff_ms`.
    */
   function retryWait(failure: ProviderError, retry: number, lastTarget: boolean): number | undefined {
-    if (failure.errorClass === "rate_limited") return lastTarget ? rateLimitCooling : undefined;
+    if (failure.errorClass === "rate_limited") {
+      if (!lastTarget || rateLimitCooling === undefined) return undefined;
+      // Without a deadline to fit in, no longer than the route's longest backoff.
+      return Number.isFinite(deadline) || rateLimitCooling <= route.retry.maxBackoffMs
+        ? rateLimitCooling
+        : undefined;
+    }
     if (!retriesOnSameTarget(failure)) return undefined;
+    // A server that asks for more than the longest backoff is left for the next target.
+    if ((failure.retryAfterMs ?? 0) > route.retry.maxBackoffMs) return undefined;
     return Math.max(backoffMs(retry, route.retry, input.random), failure.retryAfterMs ?? 0);
   }
 
@@ -531,20 +559,25 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     let failure = lastFailure;
     if (callSignal.aborted && (failure === undefined || failure.retryable))
       failure = attemptFailure(callSignal.reason, callSignal, input.signal, input.logger);
-    // Every target skipped (open, cooled, out of service): unavailable, or rate limited with the
-    // soonest a cooled target takes calls again.
-    const skipped = decision.attempts.filter((attempt) => attempt.outcome === "skipped");
-    if (!failure && skipped.length > 0)
+    // Every target skipped (open, cooled, out of service): rate limited when every one is cooling
+    // after a 429, else unavailable; either way with the soonest a cooled target takes calls
+    // again when every one is cooling.
+    const everyCooling = [...skips].every((skip) => skip === "rate_limited" || skip === "cooling");
+    const allSkipped = decision.attempts.every((attempt) => attempt.outcome === "skipped");
+    const soonest =
+      everyCooling && allSkipped && coolingLeft !== undefined ? { retryAfterMs: coolingLeft } : {};
+    if (!failure && skips.size > 0)
       failure =
-        coolingLeft !== undefined && skipped.length === decision.attempts.length
+        allSkipped && skips.size === 1 && skips.has("rate_limited")
           ? new ProviderError(
               "rate_limited",
               "every target of the route is cooling down after rate limiting",
-              { retryAfterMs: coolingLeft },
+              soonest,
             )
           : new ProviderError(
               "overloaded",
               "no target of the route is available (breakers open, cooling down or out of service)",
+              soonest,
             );
 
     if (failure?.retryable === true) {
@@ -585,8 +618,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     if (!target || callSignal.aborted) return undefined;
     const opened = open(target, 0, false, deadline);
     if (opened.kind === "not_sent") {
-      decision.attempts.push(opened.attempt);
-      if (deliver) yield { type: "attempt", attempt: opened.attempt };
+      yield* notSent(opened);
       return undefined;
     }
     const first = yield* firstStep(opened.run, [], deadline);

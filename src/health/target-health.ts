@@ -45,7 +45,13 @@ export interface TargetHealth {
 
 export type Admission =
   | { allowed: true; permit: TargetPermit }
-  | { allowed: false; skip: "out_of_service" | "cooling" | "breaker"; reason: string; retryAfterMs?: number };
+  | {
+      allowed: false;
+      /** `rate_limited`: cooling after a 429; `cooling`: after a server's retry-after (a 503). */
+      skip: "out_of_service" | "rate_limited" | "cooling" | "breaker";
+      reason: string;
+      retryAfterMs?: number;
+    };
 
 export interface TargetPermit {
   target: TargetId;
@@ -94,6 +100,8 @@ interface Health {
   firstTokens: number[];
   cooledUntil: number;
   coolingReason: string;
+  /** Whether the cooling in force came from a 429 (else from a server's retry-after). */
+  coolingAfter429: boolean;
   rateLimitedInARow: number;
   outOfService?: string;
   retryTokens: number;
@@ -110,6 +118,7 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
         firstTokens: [],
         cooledUntil: 0,
         coolingReason: "",
+        coolingAfter429: false,
         rateLimitedInARow: 0,
         retryTokens: RETRY_TOKENS,
       };
@@ -118,11 +127,12 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
     return health;
   };
 
-  const cool = (health: Health, ms: number, reason: string) => {
+  const cool = (health: Health, ms: number, reason: string, after429: boolean) => {
     const until = clock.now() + ms;
     if (until <= health.cooledUntil) return;
     health.cooledUntil = until;
     health.coolingReason = reason;
+    health.coolingAfter429 = after429;
   };
 
   /** Out of service or cooling: why no call may go now (the breaker is asked on its own). */
@@ -134,7 +144,7 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
     const left = Math.ceil(health.cooledUntil - now);
     return {
       allowed: false,
-      skip: "cooling",
+      skip: health.coolingAfter429 ? "rate_limited" : "cooling",
       reason: `cooling down for ${left} ms more (${health.coolingReason})`,
       retryAfterMs: left,
     };
@@ -180,14 +190,14 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
     },
 
     cool(target, ms, reason) {
-      cool(healthOf(target), ms, reason);
+      cool(healthOf(target), ms, reason, false);
     },
 
     rateLimited(target, retryAfterMs) {
       const health = healthOf(target);
       health.rateLimitedInARow += 1;
       health.retryTokens = Math.max(0, health.retryTokens - 1);
-      if (retryAfterMs !== undefined) cool(health, retryAfterMs, "the provider's retry-after");
+      if (retryAfterMs !== undefined) cool(health, retryAfterMs, "the provider's retry-after", true);
       else {
         const ceiling = Math.min(
           RATE_LIMIT_BACKOFF_CAP_MS,
@@ -195,7 +205,7 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
         );
         // Full jitter, floored at the base: spread callers out, never straight back.
         const ms = Math.max(RATE_LIMIT_BACKOFF_MS, Math.round(random() * ceiling));
-        cool(health, ms, `rate limited ${health.rateLimitedInARow}× in a row, no retry-after`);
+        cool(health, ms, `rate limited ${health.rateLimitedInARow}× in a row, no retry-after`, true);
       }
       // The cooling in force, which an earlier, longer one may set.
       return Math.max(0, Math.ceil(health.cooledUntil - clock.now()));

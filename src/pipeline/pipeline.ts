@@ -3,6 +3,7 @@ import type { PolicyStore } from "../config/policy-store.js";
 import { type Clock, systemClock } from "../core/clock.js";
 import type { CallContext, ClassifyResult, LlmRequest, RouteResult, StreamEvent } from "../core/types.js";
 import { targetId } from "../core/types.js";
+import { orderTargets } from "../execute/pool.js";
 import { createTargetHealth, type TargetHealth } from "../health/target-health.js";
 import type { DecisionLog } from "../record/decision-log.js";
 import type { StateStore } from "../state/store.js";
@@ -47,10 +48,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger.child({ component: "pipeline" });
   const health = deps.health ?? createTargetHealth(clock);
+  const random = deps.random ?? Math.random;
   const steps = createSteps({
     decisions: deps.decisions,
     health,
-    random: deps.random ?? Math.random,
+    random,
     escalations: deps.escalations ?? createEscalations(logger),
     evalSinks: deps.evalSinks ?? createEvalSinks(logger),
   });
@@ -113,8 +115,19 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       plan.decision.dryRun = true;
       // Route would try the first target it may send to now; whether it answers is only known by
       // sending. The ones it would skip (breaker open, cooling, out of service) say why.
+      // A pool is ordered as Route would order it now (its weighted pick is a draw like Route's).
+      const ordered = orderTargets(
+        plan,
+        {
+          request: need(state.identified, "the identified request"),
+          admission: need(state.admission, "the admission"),
+          policy: lease.policy,
+        },
+        (id) => health.stats(id),
+        random,
+      );
       plan.decision.target = "";
-      for (const target of plan.eligible) {
+      for (const target of ordered) {
         const id = targetId(target);
         const why = health.unavailable(id, target.breaker);
         if (why === undefined) {
@@ -128,6 +141,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           message: `skipped: ${why}`,
           retryable: true,
         });
+      }
+      // With every target skipped, the degrade ladder would answer.
+      const degradeTo = plan.degradeTo;
+      if (plan.decision.target === "" && ordered.length > 0) {
+        if (degradeTo && health.unavailable(targetId(degradeTo), degradeTo.breaker) === undefined) {
+          plan.decision.target = targetId(degradeTo);
+          plan.decision.degradeRung = `target ${targetId(degradeTo)}`;
+        } else if (plan.route.degrade.answer !== undefined) plan.decision.degradeRung = "answer";
+        plan.decision.degraded = plan.decision.degradeRung !== "";
       }
       return {
         task: classification.task,

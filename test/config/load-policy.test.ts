@@ -631,7 +631,7 @@ routes:
 `),
     ).toEqual([
       'routes[1].breaker: target a/m already has breaker settings from route "first": one target has one breaker, so every route naming it must tune it alike (or tune it on its provider)',
-      "routes[1].resume_on_fallback: no fallback of this route can continue a partial answer (kind mock can; openai-compatible needs openai.assistant_prefix: vllm or mistral)",
+      "routes[1].resume_on_fallback: no fallback of this route can continue a partial answer (kind mock can; openai-compatible needs openai.assistant_prefix: vllm)",
     ]);
   });
 });

@@ -616,3 +616,76 @@ routes:
     expect(provider("cloud").calls).toHaveLength(0);
   });
 });
+
+describe("execute: what a second reviewer found", () => {
+  it("never continues a stream cut by a refusal (resume_on_fallback): a refusal is not moved elsewhere", async () => {
+    const { provider, stream } = harness(routeYaml({ extra: "    resume_on_fallback: true" }));
+    const run = stream();
+    const primary = await provider("slow").next();
+    primary.say("one two");
+    primary.fail(new ProviderError("content_refused", "upstream content filter"));
+    expect(await errorOf(run.outcome)).toBeInstanceOf(StreamInterruptedError);
+    expect(provider("fast").calls).toHaveLength(0);
+  });
+
+  it("stops continuing when a continuation fails in a way that forbids moving on", async () => {
+    const { provider, stream } = harness(routeYaml({ extra: "    resume_on_fallback: true" }));
+    const run = stream();
+    const primary = await provider("slow").next();
+    primary.say("one");
+    primary.fail(serverError());
+    (await provider("fast").next()).fail(new ProviderError("invalid_request", "upstream returned HTTP 400"));
+    expect(await errorOf(run.outcome)).toBeInstanceOf(StreamInterruptedError);
+    expect(provider("spare").calls).toHaveLength(0);
+  });
+
+  it("does not hold a timeout against a target that only had its share of a short caller deadline", async () => {
+    const { clock, health, provider, start } = harness(routeYaml());
+    for (let call = 0; call < 6; call += 1) {
+      const run = start({ deadline: clock.now() + 300 });
+      void run.generator.next().catch(() => {});
+      await provider("slow").next();
+      await clock.advance(100);
+      (await provider("fast").next()).finish();
+      await clock.advance(0);
+    }
+    expect(health.views().get("slow/a")?.breaker).toMatchObject({ state: "closed", calls: 0 });
+    expect(health.mayRetry("slow/a")).toBe(true);
+  });
+
+  it("in a hedge race, a failure that forbids moving on stands over a retryable one that came after it", async () => {
+    const { clock, provider, route } = harness(routeYaml({ extra: "    hedge: { after_ms: 100 }" }));
+    const run = route();
+    const primary = await provider("slow").next();
+    await clock.advance(100);
+    const hedge = await provider("fast").next();
+    primary.fail(new ProviderError("invalid_request", "upstream returned HTTP 400"));
+    await clock.advance(0);
+    hedge.fail(overloaded());
+    const error = await errorOf(run.outcome);
+    expect(error).toMatchObject({ lastErrorClass: "invalid_request" });
+    expect(provider("spare").calls).toHaveLength(0);
+  });
+
+  it("does not wait out a server's retry-after longer than max_backoff_ms: the next target serves", async () => {
+    const { provider, route } = harness(routeYaml({ retry: "max_attempts: 2, max_backoff_ms: 2000" }));
+    const run = route();
+    (await provider("slow").next()).fail(
+      new ProviderError("overloaded", "upstream returned HTTP 503", { retryAfterMs: 120_000 }),
+    );
+    (await provider("fast").next()).finish();
+    await resultOf(run.outcome);
+    expect(provider("slow").calls).toHaveLength(1);
+  });
+
+  it("when every target is skipped and not all for a 429, the call is unavailable, not rate limited", async () => {
+    const { health, provider, route } = harness(routeYaml());
+    health.takeOutOfService("slow/a", "drill");
+    health.takeOutOfService("fast/b", "drill");
+    health.cool("spare/c", 5000, "the provider's retry-after");
+    const run = route();
+    const error = await errorOf(run.outcome);
+    expect(error).toMatchObject({ lastErrorClass: "overloaded" });
+    expect(provider("spare").calls).toHaveLength(0);
+  });
+});

@@ -293,9 +293,10 @@ describe("createTargetHealth", () => {
     it("cools for the provider's retry-after when it gave one, with no jitter", () => {
       const { health } = setup();
       expect(health.rateLimited(TARGET, 7_000)).toBe(7_000);
+      // Cooling after a 429 is told apart from a server's retry-after: the call is rate limited.
       expect(health.admit(TARGET, BREAKER)).toEqual({
         allowed: false,
-        skip: "cooling",
+        skip: "rate_limited",
         reason: "cooling down for 7000 ms more (the provider's retry-after)",
         retryAfterMs: 7_000,
       });
@@ -311,7 +312,7 @@ describe("createTargetHealth", () => {
         const { health } = setup(draw);
         expect(health.rateLimited(TARGET, undefined)).toBe(1_000);
         expect(health.admit(TARGET, BREAKER)).toMatchObject({
-          skip: "cooling",
+          skip: "rate_limited",
           reason: "cooling down for 1000 ms more (rate limited 1× in a row, no retry-after)",
           retryAfterMs: 1_000,
         });

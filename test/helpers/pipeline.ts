@@ -2,8 +2,10 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { parsePolicy } from "../../src/config/load-policy.js";
 import { createPolicyStore, type PolicyStore } from "../../src/config/policy-store.js";
+import { systemClock } from "../../src/core/clock.js";
 import type { Policy } from "../../src/core/policy.js";
 import type { CallContext, LlmRequest } from "../../src/core/types.js";
+import { createTargetHealth, type TargetHealth } from "../../src/health/target-health.js";
 import { createPipeline, type Pipeline } from "../../src/pipeline/pipeline.js";
 import { createDecisionLog, type DecisionLog } from "../../src/record/decision-log.js";
 import { createMemoryStore } from "../../src/state/memory/memory-store.js";
@@ -14,6 +16,8 @@ export interface TestPipeline {
   policies: PolicyStore;
   policy: Policy;
   rawLogs: string[];
+  /** The pipeline's target health (breakers, cooling, drills), to set up a situation by hand. */
+  health: TargetHealth;
 }
 
 /** A pipeline over `policyYaml` with a logger whose every line is kept in `rawLogs`. */
@@ -28,8 +32,15 @@ export function pipelineFor(policyYaml: string, env: Record<string, string> = {}
     },
   });
   const decisions = createDecisionLog();
-  const pipeline = createPipeline({ policies, decisions, store: createMemoryStore(), logger: pino(sink) });
-  return { pipeline, decisions, policies, policy, rawLogs };
+  const health = createTargetHealth(systemClock);
+  const pipeline = createPipeline({
+    policies,
+    decisions,
+    store: createMemoryStore(),
+    health,
+    logger: pino(sink),
+  });
+  return { pipeline, decisions, policies, policy, rawLogs, health };
 }
 
 export function request(overrides: Partial<LlmRequest> = {}): LlmRequest {

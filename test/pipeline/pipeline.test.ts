@@ -5,6 +5,7 @@ import {
   NoRouteError,
   StreamInterruptedError,
 } from "../../src/core/errors.js";
+import { DEFAULT_BREAKER } from "../../src/health/breaker.js";
 import { type FakeOpenAi, startFakeOpenAi } from "../fakes/fake-openai-server.js";
 import { collect } from "../helpers/async.js";
 import { call, pipelineFor, request } from "../helpers/pipeline.js";
@@ -502,5 +503,41 @@ routes:
     const result = await pipeline.classify(request({ task: "summarize", dataClass: "pii" }), call());
     expect(result).toMatchObject({ task: "summarize", dataClass: "pii", entities: [] });
     expect(result.decision).toMatchObject({ route: "r", dryRun: true, attempts: [], target: "down/a" });
+  });
+});
+
+describe("pipeline.classify and target health", () => {
+  it("names the target Route would send to now: a pool ordered as Route orders it, skips said, the degrade rung when nothing is left", async () => {
+    const { pipeline, health } = pipelineFor(`
+providers:
+${mockProvider("east", { hosted: false })}${mockProvider("west", { hosted: false })}${mockProvider("cheap", { hosted: false })}
+routes:
+  - name: r
+    pool:
+      strategy: least_in_flight
+      targets: [{ provider: east, model: m }, { provider: west, model: m }]
+    degrade: { target: { provider: cheap, model: small } }
+`);
+    const busy = health.admit("east/m", { ...DEFAULT_BREAKER, enabled: false });
+    expect(busy.allowed).toBe(true);
+    const pooled = await pipeline.classify(request(), call());
+    expect(pooled.decision).toMatchObject({
+      target: "west/m",
+      pool: "least_in_flight: west/m (0 in flight) over east/m (1)",
+    });
+
+    health.takeOutOfService("west/m", "drill");
+    health.takeOutOfService("east/m", "drill");
+    const degraded = await pipeline.classify(request(), call());
+    expect(degraded.decision).toMatchObject({
+      target: "cheap/small",
+      degraded: true,
+      degradeRung: "target cheap/small",
+      // Still in the pool's order: east is the busier.
+      attempts: [
+        { target: "west/m", outcome: "skipped", message: "skipped: out of service (drill)" },
+        { target: "east/m", outcome: "skipped", message: "skipped: out of service (drill)" },
+      ],
+    });
   });
 });

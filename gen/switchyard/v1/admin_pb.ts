@@ -204,7 +204,8 @@ export type TargetStatus = Message<"switchyard.v1.TargetStatus"> & {
   breaker: BreakerState;
 
   /**
-   * When the breaker entered its state (the process start for one never tripped).
+   * When the breaker entered its state (for one never tripped, when this process first saw the
+   * target); unset for a target no call has gone to yet.
    *
    * @generated from field: google.protobuf.Timestamp breaker_since = 12;
    */
@@ -223,7 +224,7 @@ export type TargetStatus = Message<"switchyard.v1.TargetStatus"> & {
   recentCalls: number;
 
   /**
-   * Set while cooling down after rate limiting.
+   * Set while cooling down (see TARGET_STATE_COOLING).
    *
    * @generated from field: google.protobuf.Timestamp cooled_until = 15;
    */
@@ -519,7 +520,8 @@ export enum TargetState {
   BREAKER_OPEN = 3,
 
   /**
-   * Cooling down after rate limiting: no call goes to it before cooled_until.
+   * Cooling down because the provider asked to wait (a 429, or a 5xx with retry-after): no call
+   * goes to it before cooled_until.
    *
    * @generated from enum value: TARGET_STATE_COOLING = 4;
    */

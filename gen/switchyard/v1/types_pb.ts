@@ -297,7 +297,8 @@ export type Attempt = Message$1<"switchyard.v1.Attempt"> & {
 
   /**
    * Time it was given to its first token, in milliseconds: the tighter of the route's
-   * first_token_ms and its share of what was left of the call's deadline. 0: unbounded.
+   * first_token_ms and its share of what was left of the call's deadline. 0: unbounded, or never
+   * sent (refused or skipped).
    *
    * @generated from field: double budget_ms = 9;
    */

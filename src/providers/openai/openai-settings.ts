@@ -17,10 +17,9 @@ export const openAiSettingsSchema = z.strictObject({
       /**
        * How the server continues a partial assistant answer (a route's `resume_on_fallback`):
        * `vllm` (a final assistant message with `continue_final_message: true` and
-       * `add_generation_prompt: false`), `mistral` (a final assistant message with `prefix: true`),
-       * or `none` (OpenAI's API has no such option).
+       * `add_generation_prompt: false`), or `none` (OpenAI's API has no such option).
        */
-      assistant_prefix: z.enum(["none", "vllm", "mistral"]).default("none"),
+      assistant_prefix: z.enum(["none", "vllm"]).default("none"),
     })
     .prefault({}),
 });
@@ -28,5 +27,5 @@ export const openAiSettingsSchema = z.strictObject({
 /** What the OpenAI-compatible adapter is built from. */
 export interface OpenAiAdapterSettings extends HttpProviderSettings {
   maxTokensField: "max_tokens" | "max_completion_tokens";
-  assistantPrefix?: "none" | "vllm" | "mistral";
+  assistantPrefix?: "none" | "vllm";
 }

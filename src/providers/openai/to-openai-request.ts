@@ -8,8 +8,6 @@ export type OpenAiMessage =
       role: "assistant";
       content: string | null;
       name?: string;
-      /** Mistral: this final assistant message is the start of the answer, to be continued. */
-      prefix?: true;
       tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
     }
   | { role: "tool"; content: string; tool_call_id: string };
@@ -47,7 +45,7 @@ export function toOpenAiRequest(
   call: ProviderCall,
   options: {
     maxTokensField?: "max_tokens" | "max_completion_tokens";
-    assistantPrefix?: "none" | "vllm" | "mistral";
+    assistantPrefix?: "none" | "vllm";
   } = {},
 ): OpenAiChatRequest {
   const body: OpenAiChatRequest = {
@@ -66,14 +64,13 @@ export function toOpenAiRequest(
   if (call.temperature !== undefined) body.temperature = call.temperature;
   if (call.topP !== undefined) body.top_p = call.topP;
   if (call.stop.length > 0) body.stop = [...call.stop];
-  // A partial answer to continue (https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html
-  // `continue_final_message`; https://docs.mistral.ai/guides/prefix/ `prefix`).
+  // A partial answer to continue, as vLLM takes it (the answer streams only what follows it).
+  // https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html (continue_final_message)
   if (call.assistantPrefix !== undefined && options.assistantPrefix === "vllm") {
     body.messages.push({ role: "assistant", content: call.assistantPrefix });
     body.continue_final_message = true;
     body.add_generation_prompt = false;
-  } else if (call.assistantPrefix !== undefined && options.assistantPrefix === "mistral")
-    body.messages.push({ role: "assistant", content: call.assistantPrefix, prefix: true });
+  }
   return body;
 }
 

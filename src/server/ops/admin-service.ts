@@ -10,9 +10,9 @@ import {
 import type { PolicyStore } from "../../config/policy-store.js";
 import { labelProblem } from "../../config/schema.js";
 import { usdFromPico } from "../../core/money.js";
-import type { Policy } from "../../core/policy.js";
+import { namedTargets, type Policy } from "../../core/policy.js";
 import { didYouMean } from "../../core/suggest.js";
-import { type TargetRef, targetId } from "../../core/types.js";
+import type { TargetRef } from "../../core/types.js";
 import type { TargetHealth, TargetView } from "../../health/target-health.js";
 import type { DecisionLog, RecordedDecision } from "../../record/decision-log.js";
 import { toDecision } from "../rpc/from-domain.js";
@@ -74,7 +74,7 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       const policy = deps.policies.current();
       const views = deps.health.views();
       return {
-        targets: [...targetsOf(policy)].map(([id, target]) =>
+        targets: [...namedTargets(policy)].map(([id, target]) =>
           targetStatus(id, target, policy, views.get(id)),
         ),
       };
@@ -127,20 +127,9 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
   };
 }
 
-/** Every target the policy's routes name (degrade targets included), once each. */
-function targetsOf(policy: Policy): Map<string, TargetRef> {
-  const targets = new Map<string, TargetRef>();
-  for (const route of policy.routes)
-    for (const target of route.degrade.target ? [...route.targets, route.degrade.target] : route.targets) {
-      const id = targetId(target);
-      if (!targets.has(id) && policy.providers.has(target.provider)) targets.set(id, target);
-    }
-  return targets;
-}
-
 /** The target `id` names among the policy's, or NOT_FOUND listing them. */
 function namedTarget(id: string, policy: Policy): TargetRef {
-  const targets = targetsOf(policy);
+  const targets = namedTargets(policy);
   const target = targets.get(id);
   if (target) return target;
   if (id === "") throw new ConnectError("target: required (provider/model)", Code.InvalidArgument);
