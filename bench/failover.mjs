@@ -10,19 +10,32 @@
 //          --anatomy-calls N (200; one-at-a-time calls whose decisions say where the time goes; a
 //          quarter as many hedged ones)
 //          --cases id,id (all; never writes) --no-build --no-write
-import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect as connectHttp2 } from "node:http2";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ensureBuilt, sourceRevision } from "./build-check.mjs";
+import {
+  check,
+  children,
+  cpuSeconds,
+  latencies,
+  log,
+  machineCpu,
+  median,
+  parseH2load,
+  percentile,
+  ROUTE_PATH,
+  rawGrpcCall,
+  runH2load,
+  startServer,
+  stopAll,
+} from "./harness.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BENCH = join(ROOT, "bench");
-const NODE = process.execPath;
-const ROUTE_PATH = "/switchyard.v1.RouterService/Route";
 const FAKE_REPLY = "Hello from the fake OpenAI server.";
 const PROMPT = "hello";
 
@@ -139,15 +152,10 @@ const ALL_CASES = GROUPS.flatMap((group) =>
   ),
 ).filter((c, i, all) => all.findIndex((other) => other.id === c.id) === i);
 
-const children = [];
 let scratch;
 
-function log(line) {
-  process.stderr.write(`${line}\n`);
-}
-
 // ---------------------------------------------------------------------------------------------
-// Processes (as in bench/run.mjs).
+// Preconditions (the processes and h2load are driven by bench/harness.mjs, as bench/run.mjs does).
 
 function preflight() {
   const h2 = spawnSync("h2load", ["--version"], { encoding: "utf8" });
@@ -163,89 +171,6 @@ function preflight() {
   }
   const distStale = ensureBuilt(ROOT, { noBuild: opts["no-build"], log });
   return { h2loadVersion: h2.stdout.trim(), distStale };
-}
-
-/** Spawns a server; resolves once it prints its port (the fakes on stdout, Switchyard's `serving` line on stderr). */
-function startServer(name, args, env = {}) {
-  const child = spawn(NODE, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const entry = { name, child, stderr: "", exited: false };
-  children.push(entry);
-  child.once("exit", () => {
-    entry.exited = true;
-  });
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    const timer = setTimeout(
-      () => reject(new Error(`${name} did not start within 15 s:\n${entry.stderr}`)),
-      15_000,
-    );
-    const ready = (port) => {
-      clearTimeout(timer);
-      entry.port = Number(port);
-      resolve(entry);
-    };
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-      const match = /listening on [\d.]+:(\d+)/.exec(stdout);
-      if (match) ready(match[1]);
-    });
-    child.stderr.on("data", (chunk) => {
-      entry.stderr += chunk;
-      if (entry.port !== undefined) return;
-      const serving = entry.stderr
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line))
-        .find((line) => line.msg === "serving");
-      if (serving) {
-        entry.operatorPort = serving.operatorPort;
-        ready(serving.port);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code} before listening:\n${entry.stderr}`));
-    });
-  });
-}
-
-async function stopAll() {
-  await Promise.all(
-    children.map(
-      ({ child, exited }) =>
-        new Promise((resolve) => {
-          if (exited || child.exitCode !== null) return resolve();
-          const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
-          child.once("exit", () => {
-            clearTimeout(kill);
-            resolve();
-          });
-          child.kill("SIGTERM");
-        }),
-    ),
-  );
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
-}
-
-/** Busy CPU seconds of the whole machine, and of this process plus its reaped children (h2load). */
-function machineCpu() {
-  const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
-  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-  const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
-  const self = readFileSync("/proc/self/stat", "utf8");
-  const f = self.slice(self.lastIndexOf(")") + 2).split(" ");
-  const ours = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-  return { busy: (total - idle) / 100, ours };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,48 +196,6 @@ async function buildFrames(dir) {
     writeFileSync(frames[scenario], frame);
   }
   return frames;
-}
-
-/** Sends the exact frame h2load will send, over h2c; resolves with grpc-status and the DATA size. */
-function rawGrpcCall(port, framePath) {
-  return new Promise((resolve, reject) => {
-    const session = connectHttp2(`http://127.0.0.1:${port}`);
-    session.on("error", reject);
-    const stream = session.request({
-      ":method": "POST",
-      ":path": ROUTE_PATH,
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    let headers = {};
-    let trailers = {};
-    let dataBytes = 0;
-    stream.on("response", (h) => {
-      headers = h;
-    });
-    stream.on("trailers", (t) => {
-      trailers = t;
-    });
-    stream.on("data", (chunk) => {
-      dataBytes += chunk.length;
-    });
-    stream.on("error", reject);
-    stream.on("end", () => {
-      session.close();
-      const status = trailers["grpc-status"] ?? headers["grpc-status"];
-      resolve({
-        httpStatus: headers[":status"],
-        grpcStatus: status === undefined ? undefined : Number(status),
-        grpcMessage: trailers["grpc-message"] ?? headers["grpc-message"],
-        dataBytes,
-      });
-    });
-    stream.end(readFileSync(framePath));
-  });
-}
-
-function check(condition, what) {
-  if (!condition) throw new Error(`sanity check failed: ${what}`);
 }
 
 async function routeClient(port) {
@@ -441,50 +324,6 @@ async function upstreamStats(upstreams) {
 // ---------------------------------------------------------------------------------------------
 // Load.
 
-function runH2load(args, logFile) {
-  return new Promise((resolve, reject) => {
-    const child = spawn("h2load", [...args, "--log-file", logFile], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      out += chunk;
-    });
-    const guard = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      clearTimeout(guard);
-      if (code !== 0) return reject(new Error(`h2load ${args.join(" ")} exited ${code}:\n${out}`));
-      resolve(out);
-    });
-  });
-}
-
-function parseH2load(out) {
-  const num = (re) => {
-    const m = re.exec(out);
-    if (!m) throw new Error(`cannot parse h2load output (${re}):\n${out}`);
-    return m.slice(1).map(Number);
-  };
-  const [, , done, succeeded, failed, errored, timeout] = num(
-    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/,
-  );
-  const [s2xx] = num(/status codes: (\d+) 2xx/);
-  const [dataBytes] = num(/traffic: .*?, .*?, \S+ \((\d+)\) data/);
-  return { done, succeeded, failed, errored, timeout, s2xx, dataBytes };
-}
-
-/** Per-request latencies in microseconds from h2load's --log-file (third column). */
-function latencies(logFile) {
-  const values = [];
-  for (const line of readFileSync(logFile, "utf8").split("\n")) {
-    const cols = line.split("\t");
-    if (cols.length >= 3) values.push(Number(cols[2]));
-  }
-  return values;
-}
-
 /**
  * `calls` Route calls of one case with h2load (one h2c connection, `c` concurrent streams), with
  * the upstreams' and the machine's counters around them. Throws unless every call succeeded.
@@ -517,6 +356,7 @@ async function runChunk(testCase, calls, env) {
       `http://127.0.0.1:${switchyard.port}${ROUTE_PATH}`,
     ],
     logFile,
+    120_000,
   );
   const wall = (performance.now() - started) / 1000;
   const machineAfter = machineCpu();
@@ -587,18 +427,6 @@ function summarizeRun(testCase, chunks) {
     fallbackPerCall: primary === "healthy" ? 0 : perCall("healthy", "requests"),
     primaryAbortedPerCall: perCall(primary, "aborted"),
   };
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-function median(values) {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (v.length === 0) return Number.NaN;
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 /**

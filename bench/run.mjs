@@ -14,7 +14,7 @@
 //          release: its Switchyard runs beside this one, and Route → mock is compared in the same run)
 //          --prompt NAME (hello; the user message of every request: hello, or prose, ~2 KB with an
 //          e-mail address and a phone number, see bench/prompts.mjs)
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -24,18 +24,31 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { connect as connectHttp2 } from "node:http2";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ensureBuilt, sourceRevision } from "./build-check.mjs";
+import {
+  check,
+  children,
+  cpuSeconds,
+  latencies,
+  log,
+  machineCpu,
+  median,
+  parseH2load,
+  percentile,
+  ROUTE_PATH,
+  rawGrpcCall,
+  runH2load,
+  startServer,
+  stopAll,
+} from "./harness.mjs";
 import { PROMPTS } from "./prompts.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BENCH = join(ROOT, "bench");
-const NODE = process.execPath;
-const ROUTE_PATH = "/switchyard.v1.RouterService/Route";
 const FAKE_REPLY = "Hello from the fake OpenAI server.";
 const BARE_REPLY = "Hello from the bare connect-node handler.";
 
@@ -64,12 +77,7 @@ const WARMUP_S = Number(opts.warmup);
 if (!(SESSIONS >= 1 && REPS >= 1 && DURATION_S > 0 && WARMUP_S > 0))
   throw new Error("--sessions and --reps must be >= 1, --duration and --warmup > 0");
 
-const children = [];
 let scratch;
-
-function log(line) {
-  process.stderr.write(`${line}\n`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Preconditions: h2load, Node 24, an up-to-date build.
@@ -92,54 +100,6 @@ function preflight() {
 
 // ---------------------------------------------------------------------------------------------
 // Processes under test.
-
-/**
- * Spawns a server and resolves with its port once it prints its readiness line: on stdout for the
- * bench's own servers, Switchyard's `serving` log line (JSON, on stderr) for Switchyard.
- */
-function startServer(name, args, env = {}) {
-  const child = spawn(NODE, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const entry = { name, child, stderr: "", exited: false };
-  children.push(entry);
-  child.once("exit", () => {
-    entry.exited = true;
-  });
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    const timer = setTimeout(
-      () => reject(new Error(`${name} did not start within 15 s:\n${entry.stderr}`)),
-      15_000,
-    );
-    const ready = (port) => {
-      clearTimeout(timer);
-      entry.port = Number(port);
-      resolve(entry);
-    };
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-      const match = /listening on [\d.]+:(\d+)/.exec(stdout);
-      if (match) ready(match[1]);
-    });
-    child.stderr.on("data", (chunk) => {
-      entry.stderr += chunk;
-      if (entry.port !== undefined) return;
-      const serving = entry.stderr
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line))
-        .find((line) => line.msg === "serving");
-      if (serving) ready(serving.port);
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code} before listening:\n${entry.stderr}`));
-    });
-  });
-}
 
 /**
  * The baseline build's Switchyard on the same policy. Builds from before the operator listener
@@ -165,41 +125,6 @@ async function startBaseline(dir, fakeUrl) {
     );
     return startServer("switchyard-baseline", args, env);
   }
-}
-
-async function stopAll() {
-  await Promise.all(
-    children.map(
-      ({ child, exited }) =>
-        new Promise((resolve) => {
-          if (exited || child.exitCode !== null) return resolve();
-          const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
-          child.once("exit", () => {
-            clearTimeout(kill);
-            resolve();
-          });
-          child.kill("SIGTERM");
-        }),
-    ),
-  );
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
-}
-
-/** Busy and total CPU seconds of the whole machine, and of this process plus its reaped children (h2load). */
-function machineCpu() {
-  const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
-  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-  const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
-  const self = readFileSync("/proc/self/stat", "utf8");
-  const f = self.slice(self.lastIndexOf(")") + 2).split(" ");
-  const ours = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-  return { busy: (total - idle) / 100, total: total / 100, ours };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,49 +165,6 @@ async function buildPayloads(dir) {
     openaiBody,
     decode: (bytes) => fromBinary(router.RouteResponseSchema, bytes),
   };
-}
-
-/** Sends the exact frame h2load will send, over h2c; returns grpc-status, the decoded answer and DATA bytes. */
-function rawGrpcCall(port, framePath, decode) {
-  return new Promise((resolve, reject) => {
-    const session = connectHttp2(`http://127.0.0.1:${port}`);
-    session.on("error", reject);
-    const stream = session.request({
-      ":method": "POST",
-      ":path": ROUTE_PATH,
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    let headers = {};
-    let trailers = {};
-    const chunks = [];
-    stream.on("response", (h) => {
-      headers = h;
-    });
-    stream.on("trailers", (t) => {
-      trailers = t;
-    });
-    stream.on("data", (chunk) => chunks.push(chunk));
-    stream.on("error", reject);
-    stream.on("end", () => {
-      session.close();
-      const body = Buffer.concat(chunks);
-      const status = trailers["grpc-status"] ?? headers["grpc-status"];
-      const message = trailers["grpc-message"] ?? headers["grpc-message"];
-      resolve({
-        httpStatus: headers[":status"],
-        grpcStatus: status === undefined ? undefined : Number(status),
-        grpcMessage: message,
-        dataBytes: body.length,
-        response: body.length >= 5 ? decode(body.subarray(5, 5 + body.readUInt32BE(1))) : undefined,
-      });
-    });
-    stream.end(readFileSync(framePath));
-  });
-}
-
-function check(condition, what) {
-  if (!condition) throw new Error(`sanity check failed: ${what}`);
 }
 
 /** Proves every target answers the benchmark's requests successfully before any load is applied. */
@@ -444,71 +326,16 @@ function defineCases(servers, payloads) {
   return cases.filter((c) => wanted.has(c.id));
 }
 
-function runH2load(args, logFile) {
-  return new Promise((resolve, reject) => {
-    const child = spawn("h2load", [...args, ...(logFile ? ["--log-file", logFile] : [])], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      out += chunk;
-    });
-    const guard = setTimeout(() => child.kill("SIGKILL"), (DURATION_S + 30) * 1000);
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      clearTimeout(guard);
-      if (code !== 0) return reject(new Error(`h2load ${args.join(" ")} exited ${code}:\n${out}`));
-      resolve(out);
-    });
-  });
-}
-
-function parseH2load(out) {
-  const num = (re) => {
-    const m = re.exec(out);
-    if (!m) throw new Error(`cannot parse h2load output (${re}):\n${out}`);
-    return m.slice(1).map(Number);
-  };
-  const [, rps] = num(/finished in ([\d.]+)s, ([\d.]+) req\/s/);
-  const [total, , done, succeeded, failed, errored, timeout] = num(
-    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/,
-  );
-  const [s2xx, s3xx, s4xx, s5xx] = num(/status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/);
-  const [dataBytes] = num(/traffic: .*?, .*?, \S+ \((\d+)\) data/);
-  return { rps, total, done, succeeded, failed, errored, timeout, s2xx, s3xx, s4xx, s5xx, dataBytes };
-}
-
-/** Per-request latencies in microseconds from h2load's --log-file (third column). */
-function latencies(logFile) {
-  const values = [];
-  for (const line of readFileSync(logFile, "utf8").split("\n")) {
-    const cols = line.split("\t");
-    if (cols.length >= 3) values.push(Number(cols[2]));
-  }
-  return values.sort((a, b) => a - b);
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-function median(values) {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (v.length === 0) return Number.NaN;
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-}
-
 async function measure(testCase, servers, expectedBytes, logFile) {
   const before = testCase.pids.map(cpuSeconds);
   const machineBefore = machineCpu();
   const fakeBefore = testCase.countsAtFake ? await fakeCompletions(servers.fake.port) : 0;
   const started = performance.now();
-  const out = await runH2load(["-D", String(DURATION_S), ...testCase.args], logFile);
+  const out = await runH2load(
+    ["-D", String(DURATION_S), ...testCase.args],
+    logFile,
+    (DURATION_S + 30) * 1000,
+  );
   const wall = (performance.now() - started) / 1000;
   const machineAfter = machineCpu();
   const serverCpu = testCase.pids.map(cpuSeconds).reduce((sum, after, i) => sum + after - before[i], 0);
@@ -903,7 +730,8 @@ async function main() {
     // V8 keeps getting faster for the first ~10 s of load (tier-up, young-generation sizing), the
     // bare handler more than Switchyard; without this the first repetitions favour Switchyard.
     log(`warm-up: ${cases.length} cases × ${WARMUP_S} s`);
-    for (const c of cases) await runH2load(["-D", String(WARMUP_S), ...c.args]);
+    for (const c of cases)
+      await runH2load(["-D", String(WARMUP_S), ...c.args], undefined, (WARMUP_S + 30) * 1000);
 
     for (let rep = 0; rep < REPS; rep++) {
       const n = runs.length;

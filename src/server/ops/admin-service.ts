@@ -8,7 +8,7 @@ import {
   TargetState,
 } from "../../../gen/switchyard/v1/admin_pb.js";
 import type { PolicyStore } from "../../config/policy-store.js";
-import { labelProblem } from "../../config/schema.js";
+import { identifierProblem, labelProblem } from "../../config/schema.js";
 import { usdFromPico } from "../../core/money.js";
 import { namedTargets, type Policy } from "../../core/policy.js";
 import { didYouMean } from "../../core/suggest.js";
@@ -135,13 +135,10 @@ function namedTarget(id: string, policy: Policy): TargetRef {
   if (id === "") throw new ConnectError("target: required (provider/model)", Code.InvalidArgument);
   const known = [...targets.keys()];
   throw new ConnectError(
-    `target: no route names ${id.length <= 128 && identifierLike(id) ? `"${id}"` : "that target"}${didYouMean(id, known)}; targets: ${known.join(", ")}`,
+    // Echoed only when it reads as a name: a caller's free text never reaches an error message.
+    `target: no route names ${identifierProblem(id) === undefined ? `"${id}"` : "that target"}${didYouMean(id, known)}; targets: ${known.join(", ")}`,
     Code.NotFound,
   );
-}
-
-function identifierLike(text: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/.test(text);
 }
 
 /** Operator text that goes into decisions: printable, one line, short. */
