@@ -28,7 +28,10 @@ export const DEFAULT_BREAKER: Readonly<BreakerSettings> = {
 export type BreakerState = "closed" | "open" | "half_open";
 
 /** What a call may do: go (as a probe while half-open), or not. */
-export type BreakerPermit = { allowed: true; probe: boolean } | { allowed: false; reason: string };
+export type BreakerPermit =
+  /** `round`: which half-open round a probe belongs to (its report counts only in that round). */
+  | { allowed: true; probe: boolean; round: number }
+  | { allowed: false; reason: string };
 
 export interface BreakerView {
   state: BreakerState;
@@ -59,6 +62,8 @@ export class CircuitBreaker {
   private streak = 0;
   private probesInFlight = 0;
   private probeSuccesses = 0;
+  /** Counts state changes: a probe let through in one half-open round is no probe in the next. */
+  private round = 0;
   private readonly buckets: Bucket[] = [];
 
   constructor(
@@ -68,18 +73,20 @@ export class CircuitBreaker {
     this.enteredAt = now;
   }
 
-  /** New thresholds (a policy reload); the state and the window are kept. */
-  configure(settings: Readonly<BreakerSettings>): void {
+  /** New thresholds (a policy reload); the state and the window are kept, unless it is turned off. */
+  configure(settings: Readonly<BreakerSettings>, now?: number): void {
     this.settings = settings;
+    if (!settings.enabled && this.current !== "closed" && now !== undefined) this.enter("closed", now);
   }
 
   /** Whether a call may go now. A permitted probe must be followed by exactly one report. */
   permit(now: number): BreakerPermit {
     const refusal = this.refusal(now);
     if (refusal !== undefined) return { allowed: false, reason: refusal };
-    if (this.current === "closed" || !this.settings.enabled) return { allowed: true, probe: false };
+    if (this.current === "closed" || !this.settings.enabled)
+      return { allowed: true, probe: false, round: this.round };
     this.probesInFlight += 1;
-    return { allowed: true, probe: true };
+    return { allowed: true, probe: true, round: this.round };
   }
 
   /** Why a call would not be let through now (without taking a probe slot), or undefined. */
@@ -94,8 +101,9 @@ export class CircuitBreaker {
   }
 
   /** A call that reached the target and answered. */
-  succeeded(now: number, latencyMs: number, probe: boolean): void {
+  succeeded(now: number, latencyMs: number, probed: boolean, round?: number): void {
     this.advance(now);
+    const probe = this.isCurrentProbe(probed, round);
     this.count(now, false, latencyMs);
     this.streak = 0;
     if (probe) this.probesInFlight = Math.max(0, this.probesInFlight - 1);
@@ -111,8 +119,9 @@ export class CircuitBreaker {
   }
 
   /** A call that failed because of the target (not the caller, not the request). */
-  failed(now: number, latencyMs: number, probe: boolean): void {
+  failed(now: number, latencyMs: number, probed: boolean, round?: number): void {
     this.advance(now);
+    const probe = this.isCurrentProbe(probed, round);
     this.count(now, true, latencyMs);
     this.streak += 1;
     if (probe) this.probesInFlight = Math.max(0, this.probesInFlight - 1);
@@ -127,8 +136,13 @@ export class CircuitBreaker {
   }
 
   /** A permitted call that ended saying nothing about the target (the caller left, a bad request). */
-  released(probe: boolean): void {
-    if (probe) this.probesInFlight = Math.max(0, this.probesInFlight - 1);
+  released(probed: boolean, round?: number): void {
+    if (this.isCurrentProbe(probed, round)) this.probesInFlight = Math.max(0, this.probesInFlight - 1);
+  }
+
+  /** A probe of this round (one from an earlier round neither frees a slot nor closes it). */
+  private isCurrentProbe(probed: boolean, round: number | undefined): boolean {
+    return probed && (round === undefined || round === this.round);
   }
 
   view(now: number): BreakerView {
@@ -169,6 +183,7 @@ export class CircuitBreaker {
   private enter(state: BreakerState, now: number): void {
     this.current = state;
     this.enteredAt = now;
+    this.round += 1;
     this.probesInFlight = 0;
     this.probeSuccesses = 0;
     this.streak = 0;

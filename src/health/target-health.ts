@@ -56,6 +56,8 @@ export type Admission =
 export interface TargetPermit {
   target: TargetId;
   probe: boolean;
+  /** The breaker's half-open round the probe belongs to. */
+  round: number;
 }
 
 /** How an attempt ended, as far as its target's health goes. */
@@ -123,7 +125,7 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
         retryTokens: RETRY_TOKENS,
       };
       targets.set(target, health);
-    } else if (breaker) health.breaker.configure(breaker);
+    } else if (breaker) health.breaker.configure(breaker, clock.now());
     return health;
   };
 
@@ -158,13 +160,13 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
       const permit = health.breaker.permit(clock.now());
       if (!permit.allowed) return { allowed: false, skip: "breaker", reason: permit.reason };
       health.inFlight += 1;
-      return { allowed: true, permit: { target, probe: permit.probe } };
+      return { allowed: true, permit: { target, probe: permit.probe, round: permit.round } };
     },
 
     unavailable(target, breaker) {
       const health = targets.get(target);
       if (!health) return undefined;
-      health.breaker.configure(breaker);
+      health.breaker.configure(breaker, clock.now());
       return closedBy(health)?.reason ?? health.breaker.refusal(clock.now());
     },
 
@@ -174,7 +176,7 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
       const now = clock.now();
       if (outcome.kind === "succeeded") {
         // Slow is slow to answer: a long answer that began at once is not a slow call.
-        health.breaker.succeeded(now, outcome.firstTokenMs, permit.probe);
+        health.breaker.succeeded(now, outcome.firstTokenMs, permit.probe, permit.round);
         health.rateLimitedInARow = 0;
         health.retryTokens = Math.min(RETRY_TOKENS, health.retryTokens + RETRY_TOKEN_RATIO);
         health.latencyMs =
@@ -184,9 +186,9 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
         health.firstTokens.push(outcome.firstTokenMs);
         if (health.firstTokens.length > TTFT_SAMPLES) health.firstTokens.shift();
       } else if (outcome.kind === "failed") {
-        health.breaker.failed(now, outcome.latencyMs, permit.probe);
+        health.breaker.failed(now, outcome.latencyMs, permit.probe, permit.round);
         health.retryTokens = Math.max(0, health.retryTokens - 1);
-      } else health.breaker.released(permit.probe);
+      } else health.breaker.released(permit.probe, permit.round);
     },
 
     cool(target, ms, reason) {

@@ -51,8 +51,8 @@ describe("CircuitBreaker", () => {
   describe("closed", () => {
     it("lets every call through, none of them as a probe", () => {
       const breaker = breakerWith();
-      expect(breaker.permit(T0)).toEqual({ allowed: true, probe: false });
-      expect(breaker.permit(T0 + 1)).toEqual({ allowed: true, probe: false });
+      expect(breaker.permit(T0)).toMatchObject({ allowed: true, probe: false });
+      expect(breaker.permit(T0 + 1)).toMatchObject({ allowed: true, probe: false });
       expect(breaker.view(T0 + 1)).toEqual({ state: "closed", since: T0, failureRate: 0, calls: 0 });
     });
 
@@ -200,7 +200,7 @@ describe("CircuitBreaker", () => {
     it("turns half-open exactly openMs after it opened, and lets a probe through", () => {
       const breaker = breakerWith();
       report(breaker, T0, "FFF");
-      expect(breaker.permit(T1)).toEqual({ allowed: true, probe: true });
+      expect(breaker.permit(T1)).toMatchObject({ allowed: true, probe: true });
       expect(breaker.view(T1)).toMatchObject({
         state: "half_open",
         since: T1,
@@ -222,15 +222,15 @@ describe("CircuitBreaker", () => {
         since: T0,
         trippedBy: "slow-call rate 100% over 4 calls (slower than 1000 ms)",
       });
-      expect(breaker.permit(T1)).toEqual({ allowed: true, probe: true });
+      expect(breaker.permit(T1)).toMatchObject({ allowed: true, probe: true });
     });
   });
 
   describe("half-open", () => {
     it("lets at most halfOpenProbes probes through at once", () => {
       const breaker = halfOpen({ halfOpenProbes: 2 });
-      expect(breaker.permit(T1)).toEqual({ allowed: true, probe: true });
-      expect(breaker.permit(T1)).toEqual({ allowed: true, probe: true });
+      expect(breaker.permit(T1)).toMatchObject({ allowed: true, probe: true });
+      expect(breaker.permit(T1)).toMatchObject({ allowed: true, probe: true });
       expect(breaker.permit(T1 + 1)).toEqual({
         allowed: false,
         reason: "breaker half-open: its probes are in flight",
@@ -244,15 +244,15 @@ describe("CircuitBreaker", () => {
       breaker.succeeded(T1 + 100, 10, true);
       expect(breaker.view(T1 + 100).state).toBe("half_open");
       // The probe that answered freed its slot.
-      expect(breaker.permit(T1 + 100)).toEqual({ allowed: true, probe: true });
+      expect(breaker.permit(T1 + 100)).toMatchObject({ allowed: true, probe: true });
       breaker.succeeded(T1 + 200, 10, true);
       expect(breaker.view(T1 + 200)).toMatchObject({ state: "closed", since: T1 + 200 });
-      expect(breaker.permit(T1 + 200)).toEqual({ allowed: true, probe: false });
+      expect(breaker.permit(T1 + 200)).toMatchObject({ allowed: true, probe: false });
     });
 
     it("closes on the first successful probe with a single probe", () => {
       const breaker = halfOpen();
-      expect(breaker.permit(T1)).toEqual({ allowed: true, probe: true });
+      expect(breaker.permit(T1)).toMatchObject({ allowed: true, probe: true });
       breaker.succeeded(T1 + 50, 10, true);
       expect(breaker.view(T1 + 50)).toMatchObject({ state: "closed", since: T1 + 50 });
     });
@@ -272,16 +272,16 @@ describe("CircuitBreaker", () => {
         allowed: false,
         reason: "breaker open (a probe failed); probes in 1 ms",
       });
-      expect(breaker.permit(T1 + 200 + 5_000)).toEqual({ allowed: true, probe: true });
+      expect(breaker.permit(T1 + 200 + 5_000)).toMatchObject({ allowed: true, probe: true });
     });
 
     it("frees the slot of a probe that ended saying nothing about the target, and neither closes nor opens", () => {
       const breaker = halfOpen();
-      expect(breaker.permit(T1)).toEqual({ allowed: true, probe: true });
+      expect(breaker.permit(T1)).toMatchObject({ allowed: true, probe: true });
       expect(breaker.permit(T1).allowed).toBe(false);
       breaker.released(true);
       expect(breaker.view(T1 + 10).state).toBe("half_open");
-      expect(breaker.permit(T1 + 10)).toEqual({ allowed: true, probe: true });
+      expect(breaker.permit(T1 + 10)).toMatchObject({ allowed: true, probe: true });
     });
 
     it("is neither closed nor opened by calls let through before it opened that end during half-open", () => {
@@ -289,7 +289,7 @@ describe("CircuitBreaker", () => {
       const early = [breaker.permit(T0), breaker.permit(T0), breaker.permit(T0)];
       expect(early.every((permit) => permit.allowed && !permit.probe)).toBe(true);
       report(breaker, T0, "FFF");
-      expect(breaker.permit(T1)).toEqual({ allowed: true, probe: true });
+      expect(breaker.permit(T1)).toMatchObject({ allowed: true, probe: true });
 
       breaker.succeeded(T1 + 10, 10, false);
       expect(breaker.view(T1 + 10).state).toBe("half_open");
@@ -327,14 +327,14 @@ describe("CircuitBreaker", () => {
       const breaker = breakerWith({ enabled: false });
       report(breaker, T0, "f".repeat(50));
       expect(breaker.view(T0)).toEqual({ state: "closed", since: T0, failureRate: 1, calls: 50 });
-      expect(breaker.permit(T0)).toEqual({ allowed: true, probe: false });
+      expect(breaker.permit(T0)).toMatchObject({ allowed: true, probe: false });
     });
 
     it("lets calls through when a reload disables a breaker that is open", () => {
       const breaker = breakerWith();
       report(breaker, T0, "FFF");
       breaker.configure({ ...SETTINGS, enabled: false });
-      expect(breaker.permit(T0 + 1)).toEqual({ allowed: true, probe: false });
+      expect(breaker.permit(T0 + 1)).toMatchObject({ allowed: true, probe: false });
     });
   });
 
@@ -378,6 +378,38 @@ describe("CircuitBreaker", () => {
       expect(breaker.permit(T1).allowed).toBe(false);
       breaker.succeeded(T1 + 10, 10, true);
       expect(breaker.view(T1 + 10).state).toBe("closed");
+    });
+  });
+
+  describe("probe rounds", () => {
+    it("does not let a probe from an earlier half-open round free a slot or close the breaker in this one", () => {
+      const breaker = halfOpen({ halfOpenProbes: 2 });
+      const late = breaker.permit(T1);
+      const other = breaker.permit(T1);
+      if (!late.allowed || !other.allowed) throw new Error("expected two probes");
+      breaker.failed(T1 + 1, 10, other.probe, other.round);
+      // Open again; at the next half-open round the first probe of the old round reports.
+      const T2 = T1 + 1 + SETTINGS.openMs;
+      const fresh = breaker.permit(T2);
+      const second = breaker.permit(T2);
+      expect(fresh.allowed && second.allowed).toBe(true);
+      breaker.succeeded(T2 + 1, 10, late.probe, late.round);
+      // Its slot is not freed (two of this round are still out) and it does not count to close.
+      expect(breaker.permit(T2 + 1).allowed).toBe(false);
+      if (fresh.allowed) breaker.succeeded(T2 + 2, 10, fresh.probe, fresh.round);
+      expect(breaker.view(T2 + 2).state).toBe("half_open");
+      if (second.allowed) breaker.succeeded(T2 + 3, 10, second.probe, second.round);
+      expect(breaker.view(T2 + 3).state).toBe("closed");
+    });
+  });
+
+  describe("turned off on a reload", () => {
+    it("closes at once: an open breaker turned off lets calls through and shows closed", () => {
+      const breaker = breakerWith();
+      report(breaker, T0, "FFF");
+      breaker.configure({ ...SETTINGS, enabled: false }, T0 + 1);
+      expect(breaker.view(T0 + 1)).toMatchObject({ state: "closed", since: T0 + 1 });
+      expect(breaker.permit(T0 + 1)).toMatchObject({ allowed: true, probe: false });
     });
   });
 

@@ -67,7 +67,7 @@ describe("createTargetHealth", () => {
   describe("admit", () => {
     it("admits a target it has never seen, as an ordinary call", () => {
       const { health } = setup();
-      expect(health.admit(TARGET, BREAKER)).toEqual({
+      expect(health.admit(TARGET, BREAKER)).toMatchObject({
         allowed: true,
         permit: { target: TARGET, probe: false },
       });
@@ -138,7 +138,7 @@ describe("createTargetHealth", () => {
       call(health, FAILED);
       call(health, FAILED);
       await clock.advance(BREAKER.openMs);
-      expect(health.admit(TARGET, BREAKER)).toEqual({
+      expect(health.admit(TARGET, BREAKER)).toMatchObject({
         allowed: true,
         permit: { target: TARGET, probe: true },
       });
