@@ -30,8 +30,7 @@ export type BreakerState = "closed" | "open" | "half_open";
 /** What a call may do: go (as a probe while half-open), or not. */
 export type BreakerPermit =
   /** `round`: which half-open round a probe belongs to (its report counts only in that round). */
-  | { allowed: true; probe: boolean; round: number }
-  | { allowed: false; reason: string };
+  { allowed: true; probe: boolean; round: number } | { allowed: false; reason: string };
 
 export interface BreakerView {
   state: BreakerState;
