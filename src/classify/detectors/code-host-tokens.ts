@@ -8,6 +8,7 @@ import {
   isWholeToken,
   LOWER,
   looksRedacted,
+  prefixScanner,
   runEnd,
   UNDERSCORE,
   UPPER,
@@ -74,15 +75,10 @@ export const gitlabToken: Detector = {
   group: "secret",
   find(text) {
     const matches: Match[] = [];
-    // Two indexOf scans (`gl`, `GR13`) beat one regex tried at every character; each is kept
-    // until passed, so neither rescans the text.
-    let lower = text.indexOf("gl");
-    let runner = text.indexOf("GR13");
+    const nextStart = prefixScanner(text, ["gl", "GR13"]);
     let from = 0;
     for (;;) {
-      if (lower >= 0 && lower < from) lower = text.indexOf("gl", from);
-      if (runner >= 0 && runner < from) runner = text.indexOf("GR13", from);
-      const start = lower < 0 ? runner : runner < 0 ? lower : Math.min(lower, runner);
+      const start = nextStart(from);
       if (start < 0) break;
       from = start + 1;
       GITLAB_PREFIX.lastIndex = start;

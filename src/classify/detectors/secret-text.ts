@@ -32,6 +32,27 @@ CLASSES[95] = UNDERSCORE; // _
 CLASSES[46] = DOT; // .
 CLASSES[126] = TILDE; // ~
 
+/**
+ * Where the next of `prefixes` starts at or after `from` (-1 when none does). One indexOf scan per
+ * prefix, each position kept until it is passed, so none rescans the text: cheaper than one
+ * regex tried at every character. Call with `from` never decreasing.
+ */
+export function prefixScanner(text: string, prefixes: readonly string[]): (from: number) => number {
+  const next = prefixes.map((prefix) => text.indexOf(prefix));
+  return (from) => {
+    let start = -1;
+    for (let index = 0; index < prefixes.length; index++) {
+      let at = next[index] ?? -1;
+      if (at >= 0 && at < from) {
+        at = text.indexOf(prefixes[index] as string, from);
+        next[index] = at;
+      }
+      if (at >= 0 && (start < 0 || at < start)) start = at;
+    }
+    return start;
+  };
+}
+
 /** The class bits of a UTF-16 code unit (0 outside ASCII and for NaN, i.e. outside the text). */
 export function classOf(code: number): number {
   return code < 128 ? (CLASSES[code] as number) : 0;

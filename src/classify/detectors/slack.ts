@@ -9,6 +9,7 @@ import {
   isWholeToken,
   LETTER,
   looksRedacted,
+  prefixScanner,
   runEnd,
 } from "./secret-text.js";
 
@@ -38,13 +39,9 @@ export const slackToken: Detector = {
 
 function findTokens(text: string): Match[] {
   const matches: Match[] = [];
-  // Two indexOf scans (`xox`, `xapp`), each kept until passed, beat one regex at every character.
-  let xox = text.indexOf("xox");
-  let xapp = text.indexOf("xapp-");
+  const nextStart = prefixScanner(text, ["xox", "xapp-"]);
   for (let from = 0; ; ) {
-    if (xox >= 0 && xox < from) xox = text.indexOf("xox", from);
-    if (xapp >= 0 && xapp < from) xapp = text.indexOf("xapp-", from);
-    const start = xox < 0 ? xapp : xapp < 0 ? xox : Math.min(xox, xapp);
+    const start = nextStart(from);
     if (start < 0) break;
     from = start + 1;
     SLACK_TOKEN.lastIndex = start;
