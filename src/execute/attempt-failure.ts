@@ -60,6 +60,18 @@ export function failedAttempt(target: string, failure: ProviderError, latencyMs:
   };
 }
 
+/** The decision's record of a target skipped by its health (breaker open, cooling, out of service). */
+export function skippedAttempt(target: string, reason: string, retry = 0): Attempt {
+  return {
+    target,
+    outcome: "skipped",
+    latencyMs: 0,
+    message: `skipped: ${reason}`,
+    retryable: true,
+    ...(retry > 0 && { retry }),
+  };
+}
+
 /** Why the caller stopped taking the stream, for the decision record. */
 export function abandonment(signal: AbortSignal): string {
   const why = signal.aborted ? callEnded(signal) : "the caller stopped receiving the stream";

@@ -91,7 +91,7 @@ export class AttemptRun {
     else callSignal.addEventListener("abort", forward, { once: true });
     this.unhook = () => callSignal.removeEventListener("abort", forward);
     this.firstToken = startBudgetTimer(clock, this.controller, setup.firstTokenBudgetMs, () =>
-      setup.firstTokenBudgetMs === budgets.firstTokenMs
+      !this.onShare
         ? `no first token within first_token_ms=${budgets.firstTokenMs}`
         : `no first token within this attempt's ${setup.firstTokenBudgetMs} ms share of the call's deadline`,
     );
@@ -194,6 +194,20 @@ export class AttemptRun {
     if (this.firstToken.fired) return "first_token";
     if (this.gap?.fired) return "token_gap";
     return undefined;
+  }
+
+  /** Whether its first-token budget is a share of the call's deadline, not the route's first_token_ms. */
+  get onShare(): boolean {
+    return this.setup.firstTokenBudgetMs !== this.setup.budgets.firstTokenMs;
+  }
+
+  /**
+   * Whether one of the route's own budgets ended it (first_token_ms, max_token_gap_ms): a timeout
+   * that says something about the target, unlike a share of a short caller deadline running out.
+   */
+  get timedOutOnOwnBudget(): boolean {
+    const timedOut = this.timedOut;
+    return timedOut === "token_gap" || (timedOut === "first_token" && !this.onShare);
   }
 
   private fail(failure: ProviderError): AttemptStep {

@@ -17,12 +17,12 @@ import { guardAttempt } from "../guard/guard.js";
 import type { EscalationEvent } from "../guard/request-guard.js";
 import type { Admission as TargetAdmission, TargetHealth } from "../health/target-health.js";
 import { ProviderError } from "../providers/provider-error.js";
-import { abandonment, attemptFailure, failedAttempt } from "./attempt-failure.js";
+import { abandonment, attemptFailure, failedAttempt, skippedAttempt } from "./attempt-failure.js";
 import { AttemptRun, type AttemptStep } from "./attempt-run.js";
 import { pause, startBudgetTimer } from "./budget-timer.js";
 import { orderTargets } from "./pool.js";
 import { budgetEvent, type ProgressEvent, toDelta } from "./progress.js";
-import { backoffMs, healthOf, retriesOnSameTarget } from "./retry.js";
+import { attemptHealth, backoffMs, retriesOnSameTarget } from "./retry.js";
 
 export interface ExecuteInput {
   request: IdentifiedRequest;
@@ -150,14 +150,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     if (!admitted.allowed)
       return {
         kind: "not_sent",
-        attempt: {
-          target: id,
-          outcome: "skipped",
-          latencyMs: 0,
-          message: `skipped: ${admitted.reason}`,
-          retryable: true,
-          ...(retry > 0 && { retry }),
-        },
+        attempt: skippedAttempt(id, admitted.reason, retry),
         skip: admitted.skip,
         ...(admitted.retryAfterMs !== undefined && { retryAfterMs: admitted.retryAfterMs }),
       };
@@ -229,13 +222,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     const latencyMs = clock.now() - run.startedAt;
     const attempt = failedAttempt(run.id, failure, latencyMs);
     record(run, attempt, run.started || run.reported !== undefined);
-    // A timeout counts against the target only when it had the route's own budget: a share of a
-    // short caller deadline (or the call's total running out) says nothing about the target.
-    const ownBudget =
-      run.timedOut === "token_gap" ||
-      (run.timedOut === "first_token" && run.setup.firstTokenBudgetMs === budgets.firstTokenMs);
-    const neutral = failure.errorClass === "timeout" && !ownBudget;
-    health.ended(run.setup.permit, neutral ? { kind: "neutral" } : healthOf(failure, latencyMs));
+    health.ended(run.setup.permit, attemptHealth(failure, latencyMs, run.timedOutOnOwnBudget));
     if (failure.errorClass === "rate_limited")
       rateLimitCooling = health.rateLimited(run.id, failure.retryAfterMs);
     // A 503 (or 500) that says when to come back: no call goes to the target before then.
@@ -276,17 +263,21 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       );
     pull(first);
     const hedgeDelay = route.hedge && pending.length > 0 ? hedgeDelayMs(first) : undefined;
-    let hedgeTimer: { promise: Promise<"hedge">; cancel(): void } | undefined =
-      hedgeDelay === undefined ? undefined : timerPromise(clock, hedgeDelay);
+    // Stopped when the race is over (a stopped wait resolves into a race nobody runs any more).
+    const hedgeWait = new AbortController();
+    let hedgeDue: Promise<"hedge"> | undefined =
+      hedgeDelay === undefined
+        ? undefined
+        : pause(clock, hedgeDelay, hedgeWait.signal).then(() => "hedge" as const);
     let failure: ProviderError | undefined;
     try {
       while (racing.size > 0) {
         const arrival = await Promise.race<Arrival | "hedge">([
           ...racing.values(),
-          ...(hedgeTimer ? [hedgeTimer.promise] : []),
+          ...(hedgeDue ? [hedgeDue] : []),
         ]);
         if (arrival === "hedge") {
-          hedgeTimer = undefined;
+          hedgeDue = undefined;
           const hedge = yield* startHedge(first, pending, shareEnd);
           if (hedge) pull(hedge);
           continue;
@@ -327,7 +318,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
             other.stop(attemptFailure(callSignal.reason, callSignal, input.signal, input.logger));
       }
     } finally {
-      hedgeTimer?.cancel();
+      hedgeWait.abort();
     }
     return { kind: "failed", failure: failure ?? new ProviderError("cancelled", "no attempt ran") };
   }
@@ -667,14 +658,4 @@ function abortScope(parent: AbortSignal): { controller: AbortController; release
   if (parent.aborted) forward();
   else parent.addEventListener("abort", forward, { once: true });
   return { controller, release: () => parent.removeEventListener("abort", forward) };
-}
-
-/** A promise for a timer on `clock` (hedge delays), cancellable. */
-function timerPromise(clock: Clock, ms: number): { promise: Promise<"hedge">; cancel(): void } {
-  let cancel = () => {};
-  const promise = new Promise<"hedge">((resolve) => {
-    const timer = clock.startTimer(ms, () => resolve("hedge"));
-    cancel = () => timer.cancel();
-  });
-  return { promise, cancel };
 }

@@ -3,6 +3,7 @@ import type { PolicyStore } from "../config/policy-store.js";
 import { type Clock, systemClock } from "../core/clock.js";
 import type { CallContext, ClassifyResult, LlmRequest, RouteResult, StreamEvent } from "../core/types.js";
 import { targetId } from "../core/types.js";
+import { skippedAttempt } from "../execute/attempt-failure.js";
 import { orderTargets } from "../execute/pool.js";
 import { createTargetHealth, type TargetHealth } from "../health/target-health.js";
 import type { DecisionLog } from "../record/decision-log.js";
@@ -134,13 +135,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           plan.decision.target = id;
           break;
         }
-        plan.decision.attempts.push({
-          target: id,
-          outcome: "skipped",
-          latencyMs: 0,
-          message: `skipped: ${why}`,
-          retryable: true,
-        });
+        plan.decision.attempts.push(skippedAttempt(id, why));
       }
       // With every target skipped, the degrade ladder would answer.
       const degradeTo = plan.degradeTo;
