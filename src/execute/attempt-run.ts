@@ -202,12 +202,14 @@ export class AttemptRun {
   }
 
   /**
-   * Whether one of the route's own budgets ended it (first_token_ms, max_token_gap_ms): a timeout
-   * that says something about the target, unlike a share of a short caller deadline running out.
+   * Whether the call's time, not the target, ended it: its share of the call's deadline ran out,
+   * or the call's own total did. A timeout by the route's first_token_ms or max_token_gap_ms, or
+   * one the provider reported (a 408, headers that never came), is the target's.
    */
-  get timedOutOnOwnBudget(): boolean {
+  get endedByCallTime(): boolean {
     const timedOut = this.timedOut;
-    return timedOut === "token_gap" || (timedOut === "first_token" && !this.onShare);
+    if (timedOut !== undefined) return timedOut === "first_token" && this.onShare;
+    return this.setup.callSignal.aborted;
   }
 
   private fail(failure: ProviderError): AttemptStep {

@@ -222,7 +222,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     const latencyMs = clock.now() - run.startedAt;
     const attempt = failedAttempt(run.id, failure, latencyMs);
     record(run, attempt, run.started || run.reported !== undefined);
-    health.ended(run.setup.permit, attemptHealth(failure, latencyMs, run.timedOutOnOwnBudget));
+    health.ended(run.setup.permit, attemptHealth(failure, latencyMs, run.endedByCallTime));
     if (failure.errorClass === "rate_limited")
       rateLimitCooling = health.rateLimited(run.id, failure.retryAfterMs);
     // A 503 (or 500) that says when to come back: no call goes to the target before then.

@@ -29,14 +29,13 @@ export function backoffMs(retry: number, policy: RetryPolicy, random: () => numb
 /**
  * What a failure says about its target's health: failures of the target itself count against
  * its breaker; a 429 is the provider's pacing (it cools the target instead); what the caller,
- * the request or our policy caused says nothing about the target. A timeout counts only when one
- * of the route's own budgets ran out (`ownBudget`): a share of a short caller deadline, or the
- * call's total running out, says nothing about the target.
+ * the request or our policy caused says nothing about the target; nor does a timeout that was the
+ * call's time running out (`callTime`: a share of a short caller deadline, the call's total).
  */
-export function attemptHealth(failure: ProviderError, latencyMs: number, ownBudget: boolean): AttemptHealth {
+export function attemptHealth(failure: ProviderError, latencyMs: number, callTime: boolean): AttemptHealth {
   switch (failure.errorClass) {
     case "timeout":
-      return ownBudget ? { kind: "failed", latencyMs } : { kind: "neutral" };
+      return callTime ? { kind: "neutral" } : { kind: "failed", latencyMs };
     case "connect":
     case "server":
     case "overloaded":

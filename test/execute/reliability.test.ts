@@ -689,3 +689,44 @@ describe("execute: what a second reviewer found", () => {
     expect(provider("spare").calls).toHaveLength(0);
   });
 });
+
+describe("execute: timeouts and the breaker", () => {
+  it("counts a timeout the provider itself reported (a 408, its headers never came) against the target", async () => {
+    const { health, provider, route } = harness(
+      routeYaml({ extra: "    breaker: { consecutive_failures: 2 }" }),
+    );
+    for (let call = 0; call < 2; call += 1) {
+      const run = route();
+      (await provider("slow").next()).fail(new ProviderError("timeout", "upstream returned HTTP 408"));
+      (await provider("fast").next()).finish();
+      await resultOf(run.outcome);
+    }
+    expect(health.views().get("slow/a")?.breaker.state).toBe("open");
+  });
+
+  it("counts first_token_ms running out against the target, but not the call's max_latency_ms", async () => {
+    const { clock, health, provider, route } = harness(
+      routeYaml({ budgets: "first_token_ms: 100", extra: "    breaker: { consecutive_failures: 1 }" }),
+    );
+    const first = route();
+    await provider("slow").next();
+    await clock.advance(100);
+    (await provider("fast").next()).finish();
+    await resultOf(first.outcome);
+    expect(health.views().get("slow/a")?.breaker.state).toBe("open");
+
+    const {
+      clock: clock2,
+      health: health2,
+      provider: provider2,
+      route: route2,
+    } = harness(
+      routeYaml({ budgets: "max_latency_ms: 100", extra: "    breaker: { consecutive_failures: 1 }" }),
+    );
+    const second = route2();
+    (await provider2("slow").next()).say("begun");
+    await clock2.advance(100);
+    await errorOf(second.outcome);
+    expect(health2.views().get("slow/a")?.breaker).toMatchObject({ state: "closed", calls: 0 });
+  });
+});
