@@ -194,9 +194,12 @@ export interface DetectionPolicy {
   rules: ReadonlyMap<string, DetectRule>;
 }
 
-/** Every target the policy's routes name (degrade targets included), once each, by `provider/model`. */
-export function namedTargets(policy: Policy): Map<TargetId, TargetRef> {
-  const targets = new Map<TargetId, TargetRef>();
+/**
+ * Every target the policy's routes name (degrade targets included), once each, by
+ * `provider/model`. One target has one breaker, so the first route's entry carries its settings.
+ */
+export function namedTargets(policy: Policy): Map<TargetId, RouteTarget> {
+  const targets = new Map<TargetId, RouteTarget>();
   for (const route of policy.routes)
     for (const target of route.degrade.target ? [...route.targets, route.degrade.target] : route.targets) {
       const id = targetId(target);

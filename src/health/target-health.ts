@@ -39,8 +39,12 @@ export interface TargetHealth {
    */
   mayRetry(target: TargetId): boolean;
   stats(target: TargetId): TargetStats;
-  /** Every target seen (or taken out of service), for ListTargets and the console. */
-  views(): Map<TargetId, TargetView>;
+  /**
+   * Every target seen (or taken out of service), for ListTargets and the console. With
+   * `breakerOf`, each breaker is seen under the settings of the policy the reader holds (as a call
+   * applies them when admitted), so a reload that turned one off shows at once.
+   */
+  views(breakerOf?: (target: TargetId) => Readonly<BreakerSettings> | undefined): Map<TargetId, TargetView>;
 }
 
 export type Admission =
@@ -234,10 +238,12 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
       return statsOf(health);
     },
 
-    views() {
+    views(breakerOf) {
       const now = clock.now();
       const views = new Map<TargetId, TargetView>();
-      for (const [target, health] of targets)
+      for (const [target, health] of targets) {
+        const settings = breakerOf?.(target);
+        if (settings) health.breaker.configure(settings, now);
         views.set(target, {
           ...statsOf(health),
           breaker: health.breaker.view(now),
@@ -247,6 +253,7 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
           }),
           ...(health.outOfService !== undefined && { outOfService: health.outOfService }),
         });
+      }
       return views;
     },
   };

@@ -10,7 +10,7 @@ import {
 import type { PolicyStore } from "../../config/policy-store.js";
 import { identifierProblem, labelProblem } from "../../config/schema.js";
 import { usdFromPico } from "../../core/money.js";
-import { namedTargets, type Policy } from "../../core/policy.js";
+import { namedTargets, type Policy, type RouteTarget } from "../../core/policy.js";
 import { didYouMean } from "../../core/suggest.js";
 import type { TargetRef } from "../../core/types.js";
 import type { TargetHealth, TargetView } from "../../health/target-health.js";
@@ -47,6 +47,15 @@ const OUTCOMES = {
 
 /** The operator's view: policy in force (and its last reload), targets with their state, recent decisions. */
 export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminService> {
+  /** One target's status, its breaker seen under the policy's settings for it. */
+  const statusNow = (id: string, target: RouteTarget, policy: Policy) =>
+    targetStatus(
+      id,
+      target,
+      policy,
+      deps.health.views((other) => (other === id ? target.breaker : undefined)).get(id),
+    );
+
   return {
     getPolicy() {
       const policy = deps.policies.current();
@@ -72,11 +81,10 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
     },
     listTargets() {
       const policy = deps.policies.current();
-      const views = deps.health.views();
+      const named = namedTargets(policy);
+      const views = deps.health.views((id) => named.get(id)?.breaker);
       return {
-        targets: [...namedTargets(policy)].map(([id, target]) =>
-          targetStatus(id, target, policy, views.get(id)),
-        ),
+        targets: [...named].map(([id, target]) => targetStatus(id, target, policy, views.get(id))),
       };
     },
     takeTargetOutOfService(request) {
@@ -87,7 +95,7 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       deps.health.takeOutOfService(request.target, request.reason);
       deps.logger?.warn({ target: request.target, reason: request.reason }, "target taken out of service");
       return {
-        target: targetStatus(request.target, target, policy, deps.health.views().get(request.target)),
+        target: statusNow(request.target, target, policy),
       };
     },
     returnTargetToService(request) {
@@ -96,7 +104,7 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       const wasOutOfService = deps.health.returnToService(request.target);
       if (wasOutOfService) deps.logger?.warn({ target: request.target }, "target returned to service");
       return {
-        target: targetStatus(request.target, target, policy, deps.health.views().get(request.target)),
+        target: statusNow(request.target, target, policy),
         wasOutOfService,
       };
     },
@@ -128,7 +136,7 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
 }
 
 /** The target `id` names among the policy's, or NOT_FOUND listing them. */
-function namedTarget(id: string, policy: Policy): TargetRef {
+function namedTarget(id: string, policy: Policy): RouteTarget {
   const targets = namedTargets(policy);
   const target = targets.get(id);
   if (target) return target;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -268,6 +268,28 @@ routes:
     expect(back).toMatchObject({ wasOutOfService: true, target: { state: TargetState.AVAILABLE } });
     expect((await router.route(userRequest("hi"))).decision?.target).toBe("local/tiny");
     expect((await admin.returnTargetToService({ target: "local/tiny" })).wasOutOfService).toBe(false);
+  });
+
+  it("shows a breaker a reload turned off as closed at once, before any call goes to the target", async () => {
+    const { admin } = clients();
+    const before = await admin.listTargets({});
+    expect(before.targets.find((target) => target.target === "down/a")?.breaker).toBe(BreakerState.OPEN);
+    const policy = await readFile(service.policyPath, "utf8");
+    try {
+      await writeFile(
+        service.policyPath,
+        policy.replace("consecutive_failures: 2,", "enabled: false, consecutive_failures: 2,"),
+      );
+      await service.app.reloader.reload("SIGHUP");
+      const after = await admin.listTargets({});
+      expect(after.targets.find((target) => target.target === "down/a")).toMatchObject({
+        state: TargetState.AVAILABLE,
+        breaker: BreakerState.CLOSED,
+      });
+    } finally {
+      await writeFile(service.policyPath, policy);
+      await service.app.reloader.reload("SIGHUP");
+    }
   });
 
   it("refuses an unknown target (NOT_FOUND, with the nearest) and a missing or multi-line reason (INVALID_ARGUMENT)", async () => {
