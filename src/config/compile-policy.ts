@@ -288,11 +288,18 @@ function compileMatch(match: Partial<MatchDocument>): RouteMatch {
     ...(match.labels && {
       labels: new Map(Object.entries(match.labels).map(([label, values]) => [label, new Set(values)])),
     }),
+    ...(match.model && { models: new Set(match.model) }),
   };
 }
 
 function isCatchAll(match: RouteMatch): boolean {
-  return !match.tasks && !match.dataClasses && !match.tenants && (!match.labels || match.labels.size === 0);
+  return (
+    !match.tasks &&
+    !match.dataClasses &&
+    !match.tenants &&
+    !match.models &&
+    (!match.labels || match.labels.size === 0)
+  );
 }
 
 /** "task in [chat, draft] and data_class in [public]"; "any request" for a default route. */
@@ -303,6 +310,7 @@ function describeMatch(match: RouteMatch): string {
   if (match.dataClasses) parts.push(`data_class in ${list(match.dataClasses)}`);
   if (match.tenants) parts.push(`tenant in ${list(match.tenants)}`);
   for (const [label, values] of match.labels ?? []) parts.push(`labels.${label} in ${list(values)}`);
+  if (match.models) parts.push(`model in ${list(match.models)}`);
   return parts.length > 0 ? parts.join(" and ") : "any request";
 }
 

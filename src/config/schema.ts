@@ -76,6 +76,11 @@ export const matchShape = {
   tenant: oneOrMany(name).optional(),
   /** Every listed label must be present on the request with one of the listed values. */
   labels: z.record(labelText, oneOrMany(labelText)).optional(),
+  /**
+   * Model names callers of the OpenAI door may ask for (`"model": "gpt-4o"`): such a request
+   * matches only routes listing it. Requests naming no model (gRPC, `auto`) never match these.
+   */
+  model: oneOrMany(name).optional(),
 };
 
 export const budgetsSchema = z.strictObject({

@@ -7,12 +7,26 @@ import type { Decision, ErrorClass } from "./types.js";
 
 /** The request itself is wrong; `field` is its path in the request (e.g. "messages[2].role"). */
 export class InvalidRequestError extends Error {
-  override readonly name = "InvalidRequestError";
+  override readonly name: string = "InvalidRequestError";
   constructor(
     readonly field: string,
     readonly reason: string,
   ) {
     super(`${field}: ${reason}`);
+  }
+}
+
+/**
+ * The caller named a model (the OpenAI door's `model`) that is neither `auto`, a route's name, nor
+ * a model any route matches; `available` lists what it could have named.
+ */
+export class UnknownModelError extends InvalidRequestError {
+  override readonly name = "UnknownModelError";
+  constructor(
+    readonly model: string,
+    readonly available: readonly string[],
+  ) {
+    super("model", `unknown model "${model}" (this router serves: ${available.join(", ")})`);
   }
 }
 

@@ -77,6 +77,8 @@ export interface RouteMatch {
   dataClasses?: ReadonlySet<string>;
   tenants?: ReadonlySet<string>;
   labels?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Model names a caller may ask for by name (the OpenAI door's `model`). */
+  models?: ReadonlySet<string>;
 }
 
 export interface RouteTarget extends TargetRef {
@@ -237,4 +239,18 @@ export interface ToolPolicy {
   name: string;
   /** A writing tool is withheld from the model unless the request carries an approval naming it. */
   writes: boolean;
+}
+
+/** The OpenAI door's `model` that leaves the choice to the policy, as a gRPC call does. */
+export const AUTO_MODEL = "auto";
+
+/**
+ * What a caller may name as `model`: `auto`, a route (that route serves the call), or a model some
+ * route matches (`match.model`), each once, in policy order.
+ */
+export function nameableModels(policy: Policy): { routes: string[]; models: string[] } {
+  const routes = policy.routes.map((route) => route.name);
+  const models = new Set<string>();
+  for (const route of policy.routes) for (const model of route.match.models ?? []) models.add(model);
+  return { routes, models: [...models].filter((model) => !routes.includes(model)) };
 }

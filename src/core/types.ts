@@ -32,7 +32,13 @@ export interface GenerationParams {
   temperature?: number;
   topP?: number;
   stop: string[];
+  /** Absent: free text. JSON mode asks for one JSON object; a schema asks for one that fits it. */
+  responseFormat?: ResponseFormat;
 }
+
+export type ResponseFormat =
+  | { type: "json_object" }
+  | { type: "json_schema"; name: string; schema: Record<string, unknown>; strict: boolean };
 
 /** A request as the caller sent it, after front-door validation. */
 export interface LlmRequest {
@@ -49,6 +55,11 @@ export interface LlmRequest {
   /** Writing tools the caller approved for this request, by name (see the policy's `tools:`). */
   approvedTools: string[];
   eval: boolean;
+  /**
+   * The model the caller named (the OpenAI door's `model`): a route's name (that route serves it),
+   * a model some route matches with `match.model`, or `auto` / absent (the policy decides).
+   */
+  model?: string;
 }
 
 /** What the caller's connection tells us about the call. */
@@ -200,7 +211,8 @@ export type BudgetStep = "first_token" | "token_gap" | "total";
 /** Events of a Stream call as the pipeline produces them; the front door maps each to one message. */
 export type StreamEvent =
   | { type: "decision"; decision: Decision }
-  | { type: "delta"; content: string; toolCalls: ToolCallDelta[] }
+  /** `target` wrote it; absent for the degrade ladder's fixed answer. */
+  | { type: "delta"; content: string; toolCalls: ToolCallDelta[]; target?: TargetId }
   | { type: "attempt"; attempt: Attempt }
   | { type: "budget"; step: BudgetStep; elapsedMs: number; limitMs: number; exceeded: boolean }
   | { type: "done"; finishReason: FinishReason; usage: Usage; costUsd: number; decision: Decision };

@@ -1,6 +1,12 @@
 import type { Classification, IdentifiedRequest, RoutingPlan } from "../core/call.js";
 import { NoRouteError } from "../core/errors.js";
-import type { Policy, RouteMatch, RouteTarget } from "../core/policy.js";
+import {
+  AUTO_MODEL,
+  type Policy,
+  type RouteMatch,
+  type RoutePolicy,
+  type RouteTarget,
+} from "../core/policy.js";
 import { type CallContext, type Candidate, targetId } from "../core/types.js";
 import { targetRefusal } from "../guard/residency.js";
 
@@ -14,11 +20,7 @@ export function decide(
   policy: Policy,
   call: Pick<CallContext, "traceId" | "callId">,
 ): RoutingPlan {
-  const route = policy.routes.find((candidate) => matches(candidate.match, request, classification));
-  if (!route)
-    throw new NoRouteError(
-      `no route matches task "${classification.task}", data class "${classification.dataClass}", tenant "${request.tenant}"`,
-    );
+  const route = chooseRoute(request, classification, policy);
 
   const candidates: Candidate[] = [];
   const eligible: RouteTarget[] = [];
@@ -71,13 +73,52 @@ export function decide(
   };
 }
 
-function matches(match: RouteMatch, request: IdentifiedRequest, classification: Classification): boolean {
-  if (match.tasks && !match.tasks.has(classification.task)) return false;
-  if (match.dataClasses && !match.dataClasses.has(classification.dataClass)) return false;
-  if (match.tenants && !match.tenants.has(request.tenant)) return false;
+/**
+ * The first route whose match holds; or, when the caller named a route as its `model`, that
+ * route, provided what governs who may use it holds (data class, tenant, labels): naming a route
+ * chooses it over the task, never around the policy.
+ */
+function chooseRoute(
+  request: IdentifiedRequest,
+  classification: Classification,
+  policy: Policy,
+): RoutePolicy {
+  const named = request.model ? policy.routes.find((route) => route.name === request.model) : undefined;
+  if (named) {
+    const unmet = unmetCondition(named.match, request, classification, { named: true });
+    if (unmet !== undefined)
+      throw new NoRouteError(
+        `route "${named.name}", named as the model, does not take this request: ${unmet}`,
+      );
+    return named;
+  }
+  const route = policy.routes.find(
+    (candidate) => unmetCondition(candidate.match, request, classification, { named: false }) === undefined,
+  );
+  if (!route)
+    throw new NoRouteError(
+      `no route matches task "${classification.task}", data class "${classification.dataClass}", tenant "${request.tenant}"${request.model && request.model !== AUTO_MODEL ? `, model "${request.model}"` : ""}`,
+    );
+  return route;
+}
+
+/** The first condition of `match` the request does not meet, said in a few words; undefined when it matches. */
+function unmetCondition(
+  match: RouteMatch,
+  request: IdentifiedRequest,
+  classification: Classification,
+  how: { named: boolean },
+): string | undefined {
+  if (!how.named && match.tasks && !match.tasks.has(classification.task)) return "task";
+  if (match.dataClasses && !match.dataClasses.has(classification.dataClass))
+    return `its data class "${classification.dataClass}" is not one the route takes`;
+  if (match.tenants && !match.tenants.has(request.tenant))
+    return `tenant "${request.tenant}" is not one the route takes`;
   for (const [label, values] of match.labels ?? []) {
     const value = request.labels[label];
-    if (value === undefined || !values.has(value)) return false;
+    if (value === undefined || !values.has(value)) return `label "${label}" is not one the route takes`;
   }
-  return true;
+  if (!how.named && match.models && !(request.model !== undefined && match.models.has(request.model)))
+    return "model";
+  return undefined;
 }

@@ -123,6 +123,8 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
   const skips = new Set<SkipKind>();
   /** How long the last 429 cooled its target (its retry-after, or our backoff when it gave none). */
   let rateLimitCooling: number | undefined;
+  /** The shortest cooling a 429 put on a target during this call: when the first of them takes calls again. */
+  let soonestRateLimitRetryMs: number | undefined;
 
   /** Guards and admits `target`, and starts an attempt on it; or says why nothing was sent. */
   const open = (
@@ -223,8 +225,13 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     const attempt = failedAttempt(run.id, failure, latencyMs);
     record(run, attempt, run.started || run.reported !== undefined);
     health.ended(run.setup.permit, attemptHealth(failure, latencyMs, run.endedByCallTime));
-    if (failure.errorClass === "rate_limited")
+    if (failure.errorClass === "rate_limited") {
       rateLimitCooling = health.rateLimited(run.id, failure.retryAfterMs);
+      soonestRateLimitRetryMs = Math.min(
+        soonestRateLimitRetryMs ?? Number.POSITIVE_INFINITY,
+        rateLimitCooling,
+      );
+    }
     // A 503 (or 500) that says when to come back: no call goes to the target before then.
     else if (failure.retryAfterMs !== undefined)
       health.cool(run.id, failure.retryAfterMs, "the provider's retry-after");
@@ -371,14 +378,14 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       yield budgetEvent("first_token", run.firstTokenMs ?? 0, run.setup.budgetMs, false);
     }
     while (step.type === "part") {
-      if (deliver && step.shown) yield toDelta(step.shown);
+      if (deliver && step.shown) yield toDelta(step.shown, run.id);
       step = await run.next();
     }
     if (step.type === "end") {
       // What was held back (an unfinished word, a split token) goes out before the end.
       for (const rest of run.flush()) {
         run.answer.add(rest);
-        if (deliver) yield toDelta(rest);
+        if (deliver) yield toDelta(rest, run.id);
       }
       const latencyMs = clock.now() - run.startedAt;
       const index = record(run, { target: run.id, outcome: "succeeded", latencyMs }, true);
@@ -411,7 +418,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     if (deliver) {
       for (const rest of held) {
         run.answer.add(rest);
-        yield toDelta(rest);
+        yield toDelta(rest, run.id);
       }
       // Only a failure the next target may fix is continued there: never a refusal.
       const resumed = failure.retryable ? yield* resume(run, before) : undefined;
@@ -597,8 +604,8 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       `no target of route "${decision.route}" answered; last failure: ${failure.message}`,
       decision,
       failure.errorClass,
-      failure.retryAfterMs ??
-        (failure.errorClass === "rate_limited" ? (rateLimitCooling ?? coolingLeft) : undefined),
+      // Rate limited everywhere: the soonest any of them said it would take a call again.
+      failure.errorClass === "rate_limited" ? (soonestRateLimitRetryMs ?? coolingLeft) : failure.retryAfterMs,
       { cause: failure },
     );
   }

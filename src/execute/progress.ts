@@ -1,4 +1,4 @@
-import type { BudgetStep, StreamEvent } from "../core/types.js";
+import type { BudgetStep, StreamEvent, TargetId } from "../core/types.js";
 import type { AnswerPart } from "./attempt-run.js";
 
 /** What execute yields to the caller while it runs (stream mode only). */
@@ -18,11 +18,12 @@ export function budgetEvent(
   return { type: "budget", step, elapsedMs, limitMs: limit, exceeded };
 }
 
-/** A piece of the answer as the delta the caller receives. */
-export function toDelta(part: AnswerPart): ProgressEvent {
-  if (part.type === "text-delta") return { type: "delta", content: part.delta, toolCalls: [] };
+/** A piece of the answer, written by `target`, as the delta the caller receives. */
+export function toDelta(part: AnswerPart, target: TargetId): ProgressEvent {
+  if (part.type === "text-delta") return { type: "delta", content: part.delta, toolCalls: [], target };
   return {
     type: "delta",
+    target,
     content: "",
     toolCalls: [
       {

@@ -22,5 +22,6 @@ export function providerCall(
     ...(admission.maxTokens !== undefined && { maxTokens: admission.maxTokens }),
     ...(request.params.temperature !== undefined && { temperature: request.params.temperature }),
     ...(request.params.topP !== undefined && { topP: request.params.topP }),
+    ...(request.params.responseFormat && { responseFormat: request.params.responseFormat }),
   };
 }

@@ -1,6 +1,6 @@
 import type { IdentifiedRequest } from "../core/call.js";
-import { InvalidRequestError } from "../core/errors.js";
-import type { Policy } from "../core/policy.js";
+import { InvalidRequestError, UnknownModelError } from "../core/errors.js";
+import { AUTO_MODEL, nameableModels, type Policy } from "../core/policy.js";
 import type { LlmRequest } from "../core/types.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -50,6 +50,13 @@ export function identify(request: LlmRequest, policy: Policy): IdentifiedRequest
       "dataClass",
       `unknown data class "${request.dataClass}" (this policy declares: ${[...policy.dataClasses.keys()].join(", ")})`,
     );
+
+  const model = request.model;
+  if (model !== undefined && model !== "" && model !== AUTO_MODEL) {
+    const { routes, models } = nameableModels(policy);
+    if (!routes.includes(model) && !models.includes(model))
+      throw new UnknownModelError(model, [AUTO_MODEL, ...routes, ...models]);
+  }
 
   const { params } = request;
   if (params.temperature !== undefined && !(params.temperature >= 0 && params.temperature <= 2))

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { ProviderPolicy } from "../core/policy.js";
-import type { ChatMessage, FinishReason, ToolCall, ToolSpec, Usage } from "../core/types.js";
+import type { ChatMessage, FinishReason, ResponseFormat, ToolCall, ToolSpec, Usage } from "../core/types.js";
 
 /** What an adapter is asked to do: one model call, already decided and guarded. */
 export interface ProviderCall {
@@ -11,6 +11,8 @@ export interface ProviderCall {
   temperature?: number;
   topP?: number;
   stop: string[];
+  /** JSON mode or a JSON schema the answer must fit; absent: free text. */
+  responseFormat?: ResponseFormat;
   /** Aborting it aborts the upstream request (the connection is closed so billing stops). */
   signal: AbortSignal;
   /**

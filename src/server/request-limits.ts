@@ -20,7 +20,7 @@ export interface RequestLimits {
   maxLabelValueChars: number;
   maxStopSequences: number;
   maxStopChars: number;
-  /** task, dataClass, tenant, user, message name, tool and tool call names and ids. */
+  /** task, dataClass, tenant, user, model, message name, tool and tool call names and ids. */
   maxIdentifierChars: number;
   /** Nesting of a tool call's `arguments` JSON document. */
   maxToolArgumentsDepth: number;
@@ -86,6 +86,7 @@ export function checkRequestLimits(
   identifier("dataClass", request.dataClass, limits.maxIdentifierChars);
   identifier("tenant", request.tenant, limits.maxIdentifierChars);
   identifier("user", request.user, limits.maxIdentifierChars);
+  if (request.model !== undefined) identifier("model", request.model, limits.maxIdentifierChars);
   const labels = Object.entries(request.labels);
   count("labels", labels.length, limits.maxLabels);
   for (const [index, [key, value]] of labels.entries()) {
@@ -102,6 +103,11 @@ export function checkRequestLimits(
     identifier(`tools[${index}].name`, tool.name, limits.maxIdentifierChars);
     text(`tools[${index}].description`, tool.description, limits.maxToolDescriptionChars);
     schema(`tools[${index}].parameters`, tool.parameters, limits.maxToolSchemaDepth);
+  }
+  const format = request.params.responseFormat;
+  if (format?.type === "json_schema") {
+    identifier("params.responseFormat.name", format.name, limits.maxIdentifierChars);
+    schema("params.responseFormat.schema", format.schema, limits.maxToolSchemaDepth);
   }
   count("approvedTools", request.approvedTools.length, limits.maxTools);
   for (const [index, approved] of request.approvedTools.entries())

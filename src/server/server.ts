@@ -9,6 +9,7 @@ import type { PolicyStore } from "../config/policy-store.js";
 import type { TargetHealth } from "../health/target-health.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { DecisionLog } from "../record/decision-log.js";
+import { createOpenAiDoor } from "./openai/openai-door.js";
 import { createAdminService, type ReloadHistory } from "./ops/admin-service.js";
 import { createHealthService, createHealthState, type HealthState } from "./ops/health-service.js";
 import { requireOperatorToken } from "./ops/operator-auth.js";
@@ -92,6 +93,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     logger: deps.logger,
     boundedServices: [RouterService.typeName],
     interceptors: [rpcDoor(RouterService.typeName, deps.logger)],
+    door: createOpenAiDoor({ pipeline: deps.pipeline, policies: deps.policies, logger: deps.logger }, limits),
     routes(routes) {
       routes.service(RouterService, createRouterService({ pipeline: deps.pipeline }));
       routes.service(Health, healthService);

@@ -164,3 +164,63 @@ routes:
     expect(plan.decision).toMatchObject({ dataClass: "pii", declaredDataClass: "public" });
   });
 });
+
+describe("decide, for a caller that names a model (the OpenAI door)", () => {
+  const byModel = parsePolicy(
+    `
+providers:
+  local: { kind: mock, hosted: false }
+  cloud: { kind: mock, hosted: true }
+data_classes:
+  public: { may_leave: true }
+  pii: { may_leave: false }
+defaults: { data_class: public }
+routes:
+  - name: gpt
+    match: { model: [gpt-4o, gpt-4o-mini], data_class: public }
+    primary: { provider: cloud, model: gpt-4o }
+  - name: coder
+    match: { task: code }
+    primary: { provider: local, model: coder }
+  - name: acme-only
+    match: { tenant: acme }
+    primary: { provider: local, model: acme }
+  - name: default
+    primary: { provider: local, model: small }
+`,
+    { source: "by-model.yaml", env: {} },
+  );
+
+  it("matches routes listing the model in match.model, and only those requests", () => {
+    expect(decided({ model: "gpt-4o" }, byModel).route.name).toBe("gpt");
+    expect(decided({ model: "gpt-4o-mini" }, byModel).route.name).toBe("gpt");
+    expect(decided({}, byModel).route.name).toBe("default");
+    expect(decided({ model: "auto" }, byModel).route.name).toBe("default");
+    // Its other conditions still hold: a pii request naming gpt-4o is not sent to the cloud route.
+    expect(decided({ model: "gpt-4o", dataClass: "pii" }, byModel).route.name).toBe("default");
+  });
+
+  it("serves a call naming a route by that route, whatever its task", () => {
+    const plan = decided({ model: "coder", task: "chat" }, byModel);
+    expect(plan.route.name).toBe("coder");
+    expect(plan.decision.rule).toBe("task in [code]");
+  });
+
+  it("never lets naming a route get around who may use it", () => {
+    expect(() => decided({ model: "acme-only", tenant: "globex" }, byModel)).toThrow(
+      new NoRouteError(
+        'route "acme-only", named as the model, does not take this request: tenant "globex" is not one the route takes',
+      ),
+    );
+    expect(() => decided({ model: "gpt", dataClass: "pii" }, byModel)).toThrow(
+      /data class "pii" is not one the route takes/,
+    );
+    expect(decided({ model: "acme-only", tenant: "acme" }, byModel).route.name).toBe("acme-only");
+  });
+
+  it("refuses a model no route serves, listing what the caller may name", () => {
+    expect(() => decided({ model: "gpt-5o" }, byModel)).toThrow(
+      'model: unknown model "gpt-5o" (this router serves: auto, gpt, coder, acme-only, default, gpt-4o, gpt-4o-mini)',
+    );
+  });
+});

@@ -398,7 +398,7 @@ describe("execute, Stream (every event goes to the caller as it happens)", () =>
     expect(clock.pending).toBe(0);
   });
 
-  it("passes tool-call deltas through with their index, id and name", async () => {
+  it("passes tool-call deltas through with their index, id and name, and the target that wrote them", async () => {
     const { provider, stream } = harness(routeYaml());
     const run = stream();
     const primary = await provider("slow").next();
@@ -411,6 +411,7 @@ describe("execute, Stream (every event goes to the caller as it happens)", () =>
         type: "delta",
         content: "",
         toolCalls: [{ index: 0, id: "call_a", name: "weather", argumentsDelta: "{}" }],
+        target: "slow/a",
       },
     ]);
   });

@@ -60,7 +60,9 @@ export function createMockAdapter(mock: MockSettings): ProviderAdapter {
 function answer(mock: MockSettings, call: ProviderCall): { tokens: string[]; finishReason: FinishReason } {
   const lastUser = [...call.messages].reverse().find((message) => message.role === "user")?.content ?? "";
   const quoted = lastUser.length > 200 ? `${lastUser.slice(0, 200)}…` : lastUser;
-  const text = mock.reply ?? `This is ${mock.name}/${call.model}, an offline mock. You said: "${quoted}"`;
+  const said = mock.reply ?? `This is ${mock.name}/${call.model}, an offline mock. You said: "${quoted}"`;
+  // JSON mode (or a schema, which a mock cannot know how to fill): one JSON object, as asked.
+  const text = call.responseFormat ? JSON.stringify({ answer: said }) : said;
   // A partial answer to continue: the rest of the reply after it (its own words, already said),
   // or the whole reply when the partial answer is not the start of it.
   const rest =

@@ -28,6 +28,12 @@ export interface OpenAiChatRequest {
   temperature?: number;
   top_p?: number;
   stop?: string[];
+  response_format?:
+    | { type: "json_object" }
+    | {
+        type: "json_schema";
+        json_schema: { name: string; schema: Record<string, unknown>; strict: boolean };
+      };
   /** Always: every call streams, and the unary RPC assembles the answer from the stream. */
   stream: true;
   stream_options: { include_usage: boolean };
@@ -64,6 +70,14 @@ export function toOpenAiRequest(
   if (call.temperature !== undefined) body.temperature = call.temperature;
   if (call.topP !== undefined) body.top_p = call.topP;
   if (call.stop.length > 0) body.stop = [...call.stop];
+  // https://platform.openai.com/docs/api-reference/chat/create#chat-create-response_format
+  const format = call.responseFormat;
+  if (format?.type === "json_object") body.response_format = { type: "json_object" };
+  else if (format?.type === "json_schema")
+    body.response_format = {
+      type: "json_schema",
+      json_schema: { name: format.name, schema: format.schema, strict: format.strict },
+    };
   // A partial answer to continue, as vLLM takes it (the answer streams only what follows it).
   // https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html (continue_final_message)
   if (call.assistantPrefix !== undefined && options.assistantPrefix === "vllm") {

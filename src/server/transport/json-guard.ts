@@ -31,7 +31,8 @@ export function createJsonRequestDecoder(maxDepth: number): { decode(input?: Uin
   return {
     decode(input?: Uint8Array): string {
       if (input === undefined) return "";
-      checkJsonDepth(input, maxDepth);
+      if (nestsDeeperThan(input, maxDepth))
+        throw new ConnectError(`JSON request nests deeper than ${maxDepth} levels`, Code.InvalidArgument);
       let text: string;
       try {
         text = utf8.decode(input);
@@ -46,10 +47,11 @@ export function createJsonRequestDecoder(maxDepth: number): { decode(input?: Uin
 }
 
 /**
- * Throws ConnectError INVALID_ARGUMENT if arrays and objects in `json` nest deeper than
- * `maxDepth`. Brackets inside strings do not count. Does not validate the JSON otherwise.
+ * Whether arrays and objects in `json` nest deeper than `maxDepth`, found in one pass over the
+ * bytes before anything is parsed. Brackets inside strings do not count. Does not validate the
+ * JSON otherwise.
  */
-function checkJsonDepth(json: Uint8Array, maxDepth: number): void {
+export function nestsDeeperThan(json: Uint8Array, maxDepth: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < json.length; i++) {
@@ -62,8 +64,8 @@ function checkJsonDepth(json: Uint8Array, maxDepth: number): void {
     if (byte === QUOTE) inString = true;
     else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
       depth++;
-      if (depth > maxDepth)
-        throw new ConnectError(`JSON request nests deeper than ${maxDepth} levels`, Code.InvalidArgument);
+      if (depth > maxDepth) return true;
     } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) depth--;
   }
+  return false;
 }

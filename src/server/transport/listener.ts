@@ -15,6 +15,7 @@ import {
 import type { Logger } from "pino";
 import { type ConnectHandler, createConnectHandler } from "./connect-handler.js";
 import { clampDeadlineHeaders } from "./deadlines.js";
+import type { HttpDoor } from "./http-door.js";
 import { reportInvalidUtf8ByField } from "./invalid-utf8.js";
 import { createJsonRequestDecoder, jsonRequestText } from "./json-guard.js";
 import { createOnePortListener } from "./one-port.js";
@@ -45,6 +46,8 @@ export interface ListenerOptions {
    * maximum deadline when the caller sends none. Health and reflection streams are neither.
    */
   boundedServices: readonly string[];
+  /** A plain-HTTP door served beside connect on the same port (the OpenAI-compatible one). */
+  door?: HttpDoor;
 }
 
 export interface Listener {
@@ -75,16 +78,24 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  const finished = () => {
-    inFlight -= 1;
-    if (inFlight === 0) idle?.();
+  /** Counts a call in flight until the returned function is called; undefined once draining. */
+  const enter = (): (() => void) | undefined => {
+    if (draining) return undefined;
+    inFlight += 1;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      inFlight -= 1;
+      if (inFlight === 0) idle?.();
+    };
   };
 
   const drainGate: Interceptor = (next) => async (request) => {
     if (!bounded.has(request.service.typeName)) return next(request);
-    if (draining)
+    const finished = enter();
+    if (!finished)
       throw new ConnectError("server is shutting down; retry on another replica", Code.Unavailable);
-    inFlight += 1;
     try {
       const response = await next(request);
       if (!response.stream) {
@@ -125,6 +136,21 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   const stallSignals = new WeakMap<object, AbortSignal>();
   const handle: ConnectHandler["handle"] = (request, response) => {
     if (refuseHeaderBlock(request, response, limits)) return;
+    const door = options.door;
+    if (door?.handles(request.url?.split("?", 1)[0] ?? "")) {
+      door.handle(request, response, {
+        enter,
+        shutdown: shutdown.signal,
+        watchStall: () =>
+          watchWriteStall(request, response, limits.writeStallMs, () =>
+            log.warn(
+              { path: request.url, stalledMs: limits.writeStallMs },
+              "caller stopped reading; call cut",
+            ),
+          ),
+      });
+      return;
+    }
     // A unary answer is written once, after the call is done; a stream is what a caller can stall.
     if (handler.isStreaming(request.url ?? ""))
       stallSignals.set(

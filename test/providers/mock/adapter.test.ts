@@ -43,6 +43,14 @@ describe("createMockAdapter", () => {
     ]);
   });
 
+  it("answers one JSON object when JSON output is asked for", async () => {
+    const adapter = createMockAdapter(settings());
+    const answer = text(await parts(adapter.stream(call({ responseFormat: { type: "json_object" } }))));
+    expect(JSON.parse(answer)).toEqual({
+      answer: 'This is mock/m, an offline mock. You said: "hello world"',
+    });
+  });
+
   it("stops at maxTokens with finish reason length", async () => {
     const streamed = await parts(
       createMockAdapter(settings({ reply: "a b c d e" })).stream(call({ maxTokens: 2 })),

@@ -37,6 +37,18 @@ describe("toOpenAiRequest", () => {
     expect(body).not.toHaveProperty("max_tokens");
   });
 
+  it("asks for JSON output as OpenAI's response_format says it", () => {
+    expect(toOpenAiRequest(call({ responseFormat: { type: "json_object" } })).response_format).toEqual({
+      type: "json_object",
+    });
+    const schema = { type: "object", properties: { city: { type: "string" } } };
+    expect(
+      toOpenAiRequest(call({ responseFormat: { type: "json_schema", name: "place", schema, strict: true } }))
+        .response_format,
+    ).toEqual({ type: "json_schema", json_schema: { name: "place", schema, strict: true } });
+    expect(toOpenAiRequest(call())).not.toHaveProperty("response_format");
+  });
+
   it("omits empty stop and tools, which strict servers reject", () => {
     const body = toOpenAiRequest(call({ stop: [], tools: [] }));
     expect(body).not.toHaveProperty("stop");

@@ -1,0 +1,337 @@
+import type { ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { PolicyStore } from "../../config/policy-store.js";
+import { CallEndedError } from "../../core/errors.js";
+import { AUTO_MODEL, nameableModels } from "../../core/policy.js";
+import type { CallContext, Decision } from "../../core/types.js";
+import type { Pipeline } from "../../pipeline/pipeline.js";
+import { checkRequestLimits } from "../request-limits.js";
+import { type CallIdentity, identifyCall } from "../rpc/call-identity.js";
+import type { DoorCall, HttpDoor, NodeRequest } from "../transport/http-door.js";
+import type { ServerLimits } from "../transport/server-limits.js";
+import { type ChatCall, paramName, parseChatRequest, toChatCall } from "./chat-request.js";
+import { answeringModel, type CompletionIdentity, toChunk, toCompletion } from "./chat-response.js";
+import { type OpenAiError, openAiError, toOpenAiError } from "./openai-errors.js";
+import { readJsonBody } from "./read-json-body.js";
+
+export interface OpenAiDoorDeps {
+  pipeline: Pipeline;
+  policies: PolicyStore;
+  logger: Logger;
+}
+
+const CHAT_COMPLETIONS = "/v1/chat/completions";
+const MODELS = "/v1/models";
+
+/**
+ * The OpenAI-compatible front door, on the router's port beside gRPC and Connect: `POST
+ * /v1/chat/completions` (unary and SSE) and `GET /v1/models`, mapped onto the same pipeline and
+ * request limits as RouterService. Answers and errors are in OpenAI's shapes; the decision comes
+ * back in `x-switchyard-*` headers and in full from AdminService by trace or call id.
+ */
+export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): HttpDoor {
+  const log = deps.logger.child({ component: "openai-door" });
+  return {
+    handles: (path) => path === "/v1" || path.startsWith("/v1/"),
+    handle(request, nodeResponse, door) {
+      // HTTP/2's compat response has every method the door uses, with the same signatures.
+      const response = nodeResponse as ServerResponse;
+      serve(request, response, door).catch((error: unknown) => {
+        // Whatever escaped is a bug: end the exchange rather than leave the caller waiting.
+        log.error({ err: error, path: request.url }, "OpenAI door failed");
+        if (!response.headersSent) writeError(response, openAiError(500, "server_error", "internal error"));
+        else response.destroy();
+      });
+    },
+  };
+
+  async function serve(request: NodeRequest, response: ServerResponse, door: DoorCall): Promise<void> {
+    const path = (request.url ?? "").split("?", 1)[0] ?? "";
+    if (path === CHAT_COMPLETIONS) {
+      if (request.method !== "POST") return methodNotAllowed(response, "POST");
+      return chat(request, response, door);
+    }
+    if (path === MODELS || path.startsWith(`${MODELS}/`)) {
+      if (request.method !== "GET") return methodNotAllowed(response, "GET");
+      return models(response, path === MODELS ? undefined : path.slice(MODELS.length + 1));
+    }
+    writeError(
+      response,
+      openAiError(
+        404,
+        "invalid_request_error",
+        `unknown request URL: ${request.method} ${path.slice(0, 100)}`,
+        {
+          code: "unknown_url",
+        },
+      ),
+    );
+  }
+
+  /** `GET /v1/models`: `auto`, the routes, and the models routes match by name. */
+  function models(response: ServerResponse, id: string | undefined): void {
+    const policy = deps.policies.current();
+    const created = Math.floor(policy.loadedAt.getTime() / 1000);
+    const { routes, models } = nameableModels(policy);
+    const listed = [AUTO_MODEL, ...routes, ...models].map((model) => ({
+      id: model,
+      object: "model",
+      created,
+      owned_by: "switchyard",
+    }));
+    if (id === undefined) {
+      writeJson(response, 200, { object: "list", data: listed });
+      return;
+    }
+    let wanted: string;
+    try {
+      wanted = decodeURIComponent(id);
+    } catch {
+      wanted = id;
+    }
+    const found = listed.find((model) => model.id === wanted);
+    if (found) {
+      writeJson(response, 200, found);
+      return;
+    }
+    writeError(
+      response,
+      openAiError(
+        404,
+        "invalid_request_error",
+        `unknown model (this router serves: ${listed.map((m) => m.id).join(", ")})`,
+        {
+          param: "model",
+          code: "model_not_found",
+        },
+      ),
+    );
+  }
+
+  async function chat(request: NodeRequest, response: ServerResponse, door: DoorCall): Promise<void> {
+    const identity = identifyCall(header(request, "traceparent") ?? null);
+    const release = door.enter();
+    if (!release)
+      return writeError(
+        response,
+        openAiError(503, "server_error", "server is shutting down; retry on another replica", {
+          code: "shutting_down",
+        }),
+        identity,
+      );
+    let parsed: ChatCall | undefined;
+    let call: CallContext | undefined;
+    try {
+      const body = await readJsonBody(request, {
+        maxBytes: limits.maxBodyBytes,
+        maxDepth: limits.maxJsonDepth,
+      });
+      if (!body.ok) return writeError(response, body.error, identity);
+      parsed = toChatCall(parseChatRequest(body.json), request.headers);
+      checkRequestLimits(parsed.request);
+      call = callContext(identity, response, door, parsed.stream ? door.watchStall() : undefined);
+      if (parsed.stream) await streamChat(parsed, call, response);
+      else await unaryChat(parsed, call, response);
+    } catch (error) {
+      const failure = toOpenAiError(error, {
+        logger: log,
+        traceId: identity.traceId,
+        params: (field) => paramName(parsed, field),
+        callEnded: call?.signal.aborted ? call.signal.reason : undefined,
+      });
+      if (!response.headersSent && !response.destroyed) writeError(response, failure, identity);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * The call's signal: aborted when the caller goes away (its connection or stream closes before
+   * the answer is written), the server's longest deadline passes, the server shuts down, or (a
+   * stream) the caller stops reading; the reason says which, as for the gRPC door.
+   */
+  function callContext(
+    identity: CallIdentity,
+    response: ServerResponse,
+    door: DoorCall,
+    stalled: AbortSignal | undefined,
+  ): CallContext {
+    const controller = new AbortController();
+    const end = (reason: CallEndedError) => {
+      if (!controller.signal.aborted) controller.abort(reason);
+    };
+    response.once("close", () => {
+      if (!response.writableFinished) end(new CallEndedError("cancelled", "the caller cancelled the call"));
+      clearTimeout(deadlineTimer);
+    });
+    const deadline = performance.now() + limits.maxDeadlineMs;
+    const deadlineTimer = setTimeout(
+      () => end(new CallEndedError("deadline", "the call's deadline passed")),
+      limits.maxDeadlineMs,
+    );
+    deadlineTimer.unref();
+    const onShutdown = () => end(new CallEndedError("shutdown", "the server is shutting down"));
+    if (door.shutdown.aborted) onShutdown();
+    else door.shutdown.addEventListener("abort", onShutdown, { once: true });
+    response.once("close", () => door.shutdown.removeEventListener("abort", onShutdown));
+    stalled?.addEventListener("abort", () => end(stalled.reason as CallEndedError), { once: true });
+    return { ...identity, signal: controller.signal, deadline };
+  }
+
+  async function unaryChat(parsed: ChatCall, call: CallContext, response: ServerResponse): Promise<void> {
+    const result = await deps.pipeline.route(parsed.request, call);
+    const model = answeringModel(result.decision.target, parsed.request.model ?? AUTO_MODEL);
+    writeJson(
+      response,
+      200,
+      toCompletion(result, completionIdentity(call), model),
+      decisionHeaders(call, result.decision),
+    );
+  }
+
+  /**
+   * SSE in OpenAI's semantics: nothing is written until the first token (a failure before it
+   * fails over unseen, or becomes an HTTP error); each token goes out as it comes; a failure after
+   * the first token ends the stream with an error event and no `[DONE]`; `[DONE]` follows a real
+   * finish only.
+   */
+  async function streamChat(parsed: ChatCall, call: CallContext, response: ServerResponse): Promise<void> {
+    const identity = completionIdentity(call);
+    const asked = parsed.request.model ?? AUTO_MODEL;
+    let decision: Decision | undefined;
+    const attempts: Decision["attempts"] = [];
+    let model = asked;
+    const send = (chunk: object) => response.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    try {
+      for await (const event of deps.pipeline.stream(parsed.request, call)) {
+        switch (event.type) {
+          case "decision":
+            decision = event.decision;
+            break;
+          case "attempt":
+            attempts.push(event.attempt);
+            break;
+          case "delta": {
+            model = answeringModel(event.target, asked);
+            const first = !response.headersSent;
+            if (first) {
+              const headers = decisionHeaders(
+                call,
+                decision && { ...decision, target: event.target ?? "", attempts },
+              );
+              response.writeHead(200, {
+                ...headers,
+                "content-type": "text/event-stream; charset=utf-8",
+                "cache-control": "no-cache",
+                "x-accel-buffering": "no",
+              });
+            }
+            send(
+              toChunk(identity, model, parsed.includeUsage, {
+                delta: {
+                  ...(first && { role: "assistant" as const }),
+                  ...(event.content !== "" && { content: event.content }),
+                  toolCalls: event.toolCalls,
+                },
+              }),
+            );
+            break;
+          }
+          case "done":
+            if (!response.headersSent) {
+              // An answer with no tokens at all (an empty completion): headers now.
+              response.writeHead(200, {
+                ...decisionHeaders(call, event.decision),
+                "content-type": "text/event-stream; charset=utf-8",
+                "cache-control": "no-cache",
+              });
+              send(
+                toChunk(identity, model, parsed.includeUsage, { delta: { role: "assistant", content: "" } }),
+              );
+            }
+            send(toChunk(identity, model, parsed.includeUsage, { finishReason: event.finishReason }));
+            if (parsed.includeUsage) send(toChunk(identity, model, true, { usage: event.usage }));
+            response.end("data: [DONE]\n\n");
+            break;
+          case "budget":
+            break;
+        }
+      }
+    } catch (error) {
+      if (!response.headersSent) throw error;
+      // Tokens already reached the caller: say it failed, so no client takes the cut answer for a whole one.
+      const failure = toOpenAiError(error, {
+        logger: log,
+        traceId: call.traceId,
+        params: (field) => paramName(parsed, field),
+        callEnded: call.signal.aborted ? call.signal.reason : undefined,
+      });
+      if (!response.destroyed) response.end(`data: ${JSON.stringify(failure.body)}\n\n`);
+    }
+  }
+}
+
+function completionIdentity(call: CallContext): CompletionIdentity {
+  return { id: `chatcmpl-${call.callId}`, created: Math.floor(Date.now() / 1000) };
+}
+
+/**
+ * The decision in brief, for `curl -i`: the rest is in AdminService under the trace and call id.
+ * `x-switchyard-attempts` is an RFC 8941 list: `"p/m";outcome=failed;error=server, "p/m2";outcome=succeeded`.
+ */
+function decisionHeaders(identity: CallIdentity, decision: Decision | undefined): Record<string, string> {
+  const headers: Record<string, string> = {
+    "x-switchyard-trace-id": identity.traceId,
+    "x-switchyard-call-id": identity.callId,
+    // The SDKs keep this as the response's request id.
+    "x-request-id": identity.callId,
+  };
+  if (!decision) return headers;
+  headers["x-switchyard-route"] = headerValue(decision.route);
+  headers["x-switchyard-target"] = headerValue(decision.target);
+  headers["x-switchyard-attempts"] = decision.attempts
+    .map(
+      (attempt) =>
+        `"${headerValue(attempt.target).replace(/["\\]/g, "\\$&")}";outcome=${attempt.outcome}${attempt.errorClass ? `;error=${attempt.errorClass}` : ""}`,
+    )
+    .join(", ");
+  if (decision.degradeRung !== "") headers["x-switchyard-degraded"] = headerValue(decision.degradeRung);
+  return headers;
+}
+
+/** Names from the policy as a header can carry them: anything but printable ASCII percent-encoded. */
+function headerValue(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
+function writeError(response: ServerResponse, error: OpenAiError, identity?: CallIdentity): void {
+  const headers = { ...(identity && decisionHeaders(identity, error.decision)), ...error.headers };
+  writeJson(response, error.status, error.body, headers);
+}
+
+function writeJson(
+  response: ServerResponse,
+  status: number,
+  body: object,
+  headers: Record<string, string> = {},
+): void {
+  if (response.headersSent || response.destroyed) return;
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    ...headers,
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(text)),
+  });
+  response.end(text);
+}
+
+function methodNotAllowed(response: ServerResponse, allowed: string): void {
+  writeJson(response, 405, openAiError(405, "invalid_request_error", `this URL takes ${allowed} only`).body, {
+    allow: allowed,
+  });
+}
+
+function header(request: NodeRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

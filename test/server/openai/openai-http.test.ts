@@ -1,0 +1,349 @@
+import { request as http1Request, type IncomingHttpHeaders } from "node:http";
+import { connect as http2Connect } from "node:http2";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { always, type Chaos, settlesWithin, startChaos } from "../../helpers/chaos.js";
+import { startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
+
+/**
+ * The OpenAI door as plain HTTP/1.1 and HTTP/2 clients see it (curl, other languages' SDKs), and
+ * as hostile ones do: every refusal in OpenAI's error shape, naming what is wrong.
+ */
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json: () => {
+    error?: { message: string; type: string; param: string | null; code: string | null };
+  } & Record<string, unknown>;
+}
+
+function send(
+  baseUrl: string,
+  options: { method?: string; path?: string; body?: string | Buffer; headers?: Record<string, string> },
+): Promise<Answer> {
+  const url = new URL(options.path ?? "/v1/chat/completions", baseUrl);
+  return new Promise((resolve, reject) => {
+    const request = http1Request(
+      url,
+      {
+        method: options.method ?? "POST",
+        headers: { "content-type": "application/json", ...options.headers },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("error", reject);
+        response.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            text,
+            json: () => JSON.parse(text),
+          });
+        });
+      },
+    );
+    request.on("error", reject);
+    request.end(options.body);
+  });
+}
+
+const chat = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ model: "auto", messages: [{ role: "user", content: "hello" }], ...extra });
+
+describe("the OpenAI door over plain HTTP", () => {
+  let service: TestSwitchyard;
+  beforeAll(async () => {
+    service = await startTestSwitchyard(
+      `
+providers:
+  local: { kind: mock, hosted: false, mock: { latency_ms: 1, token_interval_ms: 1 } }
+data_classes:
+  public: { may_leave: true }
+  pii: { may_leave: false }
+defaults: { data_class: public }
+routes:
+  - name: search
+    match: { labels: { team: search } }
+    primary: { provider: local, model: search-model }
+  - name: private
+    match: { data_class: pii }
+    primary: { provider: local, model: private-model }
+  - name: default
+    primary: { provider: local, model: tiny }
+`,
+      { limits: { maxBodyBytes: 64 * 1024 } },
+    );
+  });
+  afterAll(async () => {
+    await service.stop();
+  });
+
+  it("answers curl-style HTTP/1.1 with a chat.completion", async () => {
+    const answer = await send(service.baseUrl, { body: chat() });
+    expect(answer.status).toBe(200);
+    expect(answer.headers["content-type"]).toBe("application/json");
+    expect(answer.json()).toMatchObject({ object: "chat.completion", model: "tiny" });
+  });
+
+  it("answers over HTTP/2 with prior knowledge on the same port", async () => {
+    const session = http2Connect(service.baseUrl);
+    try {
+      const text = await new Promise<string>((resolve, reject) => {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/v1/chat/completions",
+          "content-type": "application/json",
+        });
+        let body = "";
+        stream.setEncoding("utf8");
+        stream.on("data", (chunk: string) => {
+          body += chunk;
+        });
+        stream.on("end", () => resolve(body));
+        stream.on("error", reject);
+        stream.end(chat({ stream: true }));
+      });
+      expect(text).toContain('"object":"chat.completion.chunk"');
+      expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("takes tenant, task and data class from headers, labels from metadata", async () => {
+    const pii = await send(service.baseUrl, { body: chat(), headers: { "x-switchyard-data-class": "pii" } });
+    expect(pii.headers["x-switchyard-route"]).toBe("private");
+    const labelled = await send(service.baseUrl, { body: chat({ metadata: { team: "search" } }) });
+    expect(labelled.headers["x-switchyard-route"]).toBe("search");
+    const viaMetadata = await send(service.baseUrl, { body: chat({ metadata: { data_class: "pii" } }) });
+    expect(viaMetadata.headers["x-switchyard-route"]).toBe("private");
+  });
+
+  /** [what is sent, status, param, words the message must contain] */
+  const refusals: Array<
+    [
+      string,
+      { body?: string | Buffer; headers?: Record<string, string>; method?: string; path?: string },
+      number,
+      string | null,
+      string,
+    ]
+  > = [
+    ["a body that is not JSON", { body: '{"model": "auto", ' }, 400, null, "not valid JSON"],
+    ["an empty body", { body: "" }, 400, null, "body is empty"],
+    ["a JSON array", { body: "[1]" }, 400, "body", "must be a JSON object"],
+    [
+      "nesting 100 deep",
+      { body: `{"metadata":${"[".repeat(100)}${"]".repeat(100)}}` },
+      400,
+      null,
+      "nests deeper than 64",
+    ],
+    [
+      "bytes that are not UTF-8",
+      {
+        body: Buffer.concat([
+          Buffer.from('{"model":"auto","messages":[{"role":"user","content":"'),
+          Buffer.from([0xc3, 0x28]),
+          Buffer.from('"}]}'),
+        ]),
+      },
+      400,
+      null,
+      "not valid UTF-8",
+    ],
+    [
+      "a body over maxBodyBytes",
+      { body: chat({ user: "x".repeat(70 * 1024) }) },
+      413,
+      null,
+      "larger than maxBodyBytes 65536",
+    ],
+    [
+      "a form body",
+      { body: "model=auto", headers: { "content-type": "application/x-www-form-urlencoded" } },
+      415,
+      null,
+      "must be application/json",
+    ],
+    [
+      "an argument the router does not support",
+      { body: chat({ seed: 7 }) },
+      400,
+      "seed",
+      "unrecognized request argument",
+    ],
+    ["n above 1", { body: chat({ n: 2 }) }, 400, "n", "only 1 is supported"],
+    [
+      "an unknown role",
+      { body: JSON.stringify({ model: "auto", messages: [{ role: "wizard", content: "hi" }] }) },
+      400,
+      "messages[0].role",
+      "must be system, developer, user, assistant or tool",
+    ],
+    [
+      "an image part",
+      {
+        body: JSON.stringify({
+          model: "auto",
+          messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }],
+        }),
+      },
+      400,
+      "messages[0].content[0].type",
+      '"image_url" parts are not supported',
+    ],
+    [
+      "a temperature out of range",
+      { body: chat({ temperature: 3 }) },
+      400,
+      "temperature",
+      "must be between 0 and 2",
+    ],
+    [
+      "a header and metadata that disagree",
+      { body: chat({ metadata: { tenant: "b" } }), headers: { "x-switchyard-tenant": "a" } },
+      400,
+      "x-switchyard-tenant",
+      "disagrees with metadata.tenant",
+    ],
+    [
+      "an unknown data class",
+      { body: chat(), headers: { "x-switchyard-data-class": "topsecret" } },
+      400,
+      "x-switchyard-data-class",
+      'unknown data class "topsecret"',
+    ],
+    [
+      "a tenant with a bidi override",
+      { body: chat({ metadata: { tenant: "acme\u202e" } }) },
+      400,
+      "metadata.tenant",
+      "must not contain control, invisible or bidirectional",
+    ],
+    [
+      "tool-call arguments that are not JSON",
+      {
+        body: JSON.stringify({
+          model: "auto",
+          messages: [
+            { role: "user", content: "hi" },
+            {
+              role: "assistant",
+              content: null,
+              tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: "{oops" } }],
+            },
+          ],
+        }),
+      },
+      400,
+      "messages[1].tool_calls[0].function.arguments",
+      "must be a JSON document",
+    ],
+    ["a GET on chat completions", { method: "GET" }, 405, null, "takes POST only"],
+    ["an unknown path", { path: "/v1/embeddings" }, 404, null, "unknown request URL"],
+  ];
+
+  for (const [what, options, status, param, words] of refusals)
+    it(`refuses ${what}: ${status}${param ? ` naming ${param}` : ""}`, async () => {
+      const answer = await send(service.baseUrl, options);
+      expect(answer.status).toBe(status);
+      const { error } = answer.json();
+      expect(error?.param).toBe(param);
+      expect(error?.message).toContain(words);
+      expect(["invalid_request_error"]).toContain(error?.type);
+    });
+
+  it("still serves after every refusal above (nothing took the server down)", async () => {
+    expect((await send(service.baseUrl, { body: chat() })).status).toBe(200);
+  });
+});
+
+describe("OpenAI streams over the wire", () => {
+  let chaos: Chaos<"primary" | "fallback"> | undefined;
+  afterEach(async () => {
+    await chaos?.stop();
+    chaos = undefined;
+  });
+  const start = async () => {
+    chaos = await startChaos(
+      ["primary", "fallback"],
+      (providers) => `
+${providers}
+routes:
+  - name: chat
+    primary: { provider: primary, model: m1 }
+    fallback: [{ provider: fallback, model: m2 }]
+    retry: { max_attempts: 1 }
+    budgets: { max_token_gap_ms: 30000 }
+`,
+    );
+    return chaos;
+  };
+
+  it("a failure after the first token ends with an error event and no [DONE]", async () => {
+    const { switchyard, fakes } = await start();
+    always(fakes.primary, { type: "reply", content: "Paris is the capital of France.", dropAfterTokens: 3 });
+    const answer = await send(switchyard.baseUrl, { body: chat({ stream: true }) });
+    expect(answer.status).toBe(200);
+    const events = answer.text.split("\n\n").filter((event) => event !== "");
+    expect(answer.text).not.toContain("[DONE]");
+    const last = JSON.parse(events.at(-1)?.replace(/^data: /, "") ?? "{}");
+    expect(last).toMatchObject({ error: { type: "server_error", code: "stream_interrupted" } });
+    expect(answer.text).not.toContain('"finish_reason":"stop"');
+  });
+
+  it("sends the first token while the upstream is still answering, and a caller leaving cancels the upstream", async () => {
+    const { switchyard, fakes } = await start();
+    // One token, then the upstream holds the stream open: anything buffered would never arrive.
+    fakes.primary.script({ type: "reply", content: "Paris is the capital", hangAfterTokens: 1 });
+    const firstEvent = await new Promise<string>((resolve, reject) => {
+      const request = http1Request(
+        new URL("/v1/chat/completions", switchyard.baseUrl),
+        { method: "POST", headers: { "content-type": "application/json" } },
+        (response) => {
+          expect(response.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
+          expect(response.headers["x-switchyard-target"]).toBe("primary/m1");
+          response.setEncoding("utf8");
+          response.once("data", (chunk: string) => {
+            resolve(chunk);
+            request.destroy();
+          });
+        },
+      );
+      request.on("error", () => {});
+      request.on("close", () => reject(new Error("closed before the first event")));
+      request.end(chat({ stream: true }));
+    });
+    expect(firstEvent).toMatch(/^data: \{.*"content":"Paris".*\}\n\n/);
+    const upstream = fakes.primary.requests[0];
+    expect(await settlesWithin(upstream?.socketClosed ?? Promise.resolve(), 2000)).toBe(true);
+    expect(upstream?.closedBeforeResponseEnd).toBe(true);
+  });
+});
+
+describe("the OpenAI door during a drain", () => {
+  it("lets a call in flight finish and refuses new ones as the server shutting down", async () => {
+    const service = await startTestSwitchyard(`
+providers:
+  slow: { kind: mock, hosted: false, mock: { latency_ms: 400, token_interval_ms: 1 } }
+routes:
+  - name: default
+    primary: { provider: slow, model: m }
+`);
+    try {
+      const inFlight = send(service.baseUrl, { body: chat() });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const stopped = service.app.stop();
+      const refused = await send(service.baseUrl, { body: chat() });
+      expect(refused.status).toBe(503);
+      expect(refused.json().error).toMatchObject({ type: "server_error", code: "shutting_down" });
+      expect((await inFlight).status).toBe(200);
+      await stopped;
+    } finally {
+      await service.stop();
+    }
+  });
+});
