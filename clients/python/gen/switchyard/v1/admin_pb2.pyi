@@ -1,0 +1,174 @@
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from switchyard.v1 import types_pb2 as _types_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+BREAKER_STATE_CLOSED: BreakerState
+BREAKER_STATE_HALF_OPEN: BreakerState
+BREAKER_STATE_OPEN: BreakerState
+BREAKER_STATE_UNSPECIFIED: BreakerState
+DESCRIPTOR: _descriptor.FileDescriptor
+RELOAD_OUTCOME_APPLIED: ReloadOutcome
+RELOAD_OUTCOME_REFUSED: ReloadOutcome
+RELOAD_OUTCOME_UNCHANGED: ReloadOutcome
+RELOAD_OUTCOME_UNSPECIFIED: ReloadOutcome
+TARGET_STATE_AVAILABLE: TargetState
+TARGET_STATE_BREAKER_OPEN: TargetState
+TARGET_STATE_COOLING: TargetState
+TARGET_STATE_DISABLED: TargetState
+TARGET_STATE_OUT_OF_SERVICE: TargetState
+TARGET_STATE_UNSPECIFIED: TargetState
+
+class GetDecisionRequest(_message.Message):
+    __slots__ = ["call_id", "trace_id"]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    trace_id: str
+    def __init__(self, trace_id: _Optional[str] = ..., call_id: _Optional[str] = ...) -> None: ...
+
+class GetDecisionResponse(_message.Message):
+    __slots__ = ["decision", "outcome", "recorded_at", "trace_decisions"]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    TRACE_DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    decision: _types_pb2.Decision
+    outcome: str
+    recorded_at: _timestamp_pb2.Timestamp
+    trace_decisions: _containers.RepeatedCompositeFieldContainer[RecordedDecision]
+    def __init__(self, decision: _Optional[_Union[_types_pb2.Decision, _Mapping]] = ..., recorded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., trace_decisions: _Optional[_Iterable[_Union[RecordedDecision, _Mapping]]] = ..., outcome: _Optional[str] = ...) -> None: ...
+
+class GetPolicyRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class GetPolicyResponse(_message.Message):
+    __slots__ = ["last_reload", "loaded_at", "routes", "source", "version", "warnings"]
+    LAST_RELOAD_FIELD_NUMBER: _ClassVar[int]
+    LOADED_AT_FIELD_NUMBER: _ClassVar[int]
+    ROUTES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    last_reload: PolicyReload
+    loaded_at: _timestamp_pb2.Timestamp
+    routes: _containers.RepeatedScalarFieldContainer[str]
+    source: str
+    version: str
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[str] = ..., source: _Optional[str] = ..., loaded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., routes: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., last_reload: _Optional[_Union[PolicyReload, _Mapping]] = ...) -> None: ...
+
+class ListTargetsRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class ListTargetsResponse(_message.Message):
+    __slots__ = ["targets"]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    targets: _containers.RepeatedCompositeFieldContainer[TargetStatus]
+    def __init__(self, targets: _Optional[_Iterable[_Union[TargetStatus, _Mapping]]] = ...) -> None: ...
+
+class PolicyReload(_message.Message):
+    __slots__ = ["at", "issues", "outcome", "trigger", "version"]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ISSUES_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    issues: _containers.RepeatedScalarFieldContainer[str]
+    outcome: ReloadOutcome
+    trigger: str
+    version: str
+    def __init__(self, at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., trigger: _Optional[str] = ..., outcome: _Optional[_Union[ReloadOutcome, str]] = ..., version: _Optional[str] = ..., issues: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RecordedDecision(_message.Message):
+    __slots__ = ["decision", "outcome", "recorded_at"]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    decision: _types_pb2.Decision
+    outcome: str
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, decision: _Optional[_Union[_types_pb2.Decision, _Mapping]] = ..., recorded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[str] = ...) -> None: ...
+
+class ReturnTargetToServiceRequest(_message.Message):
+    __slots__ = ["target"]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    target: str
+    def __init__(self, target: _Optional[str] = ...) -> None: ...
+
+class ReturnTargetToServiceResponse(_message.Message):
+    __slots__ = ["target", "was_out_of_service"]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    WAS_OUT_OF_SERVICE_FIELD_NUMBER: _ClassVar[int]
+    target: TargetStatus
+    was_out_of_service: bool
+    def __init__(self, target: _Optional[_Union[TargetStatus, _Mapping]] = ..., was_out_of_service: bool = ...) -> None: ...
+
+class TakeTargetOutOfServiceRequest(_message.Message):
+    __slots__ = ["reason", "target"]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    target: str
+    def __init__(self, target: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class TakeTargetOutOfServiceResponse(_message.Message):
+    __slots__ = ["target"]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    target: TargetStatus
+    def __init__(self, target: _Optional[_Union[TargetStatus, _Mapping]] = ...) -> None: ...
+
+class TargetStatus(_message.Message):
+    __slots__ = ["breaker", "breaker_since", "cooled_until", "hosted", "in_flight", "input_usd_per_mtok", "kind", "latency_ms", "model", "output_usd_per_mtok", "p95_first_token_ms", "provider", "reason", "recent_calls", "recent_failure_rate", "region", "state", "target"]
+    BREAKER_FIELD_NUMBER: _ClassVar[int]
+    BREAKER_SINCE_FIELD_NUMBER: _ClassVar[int]
+    COOLED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    HOSTED_FIELD_NUMBER: _ClassVar[int]
+    INPUT_USD_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_USD_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    P95_FIRST_TOKEN_MS_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RECENT_CALLS_FIELD_NUMBER: _ClassVar[int]
+    RECENT_FAILURE_RATE_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    breaker: BreakerState
+    breaker_since: _timestamp_pb2.Timestamp
+    cooled_until: _timestamp_pb2.Timestamp
+    hosted: bool
+    in_flight: int
+    input_usd_per_mtok: float
+    kind: str
+    latency_ms: float
+    model: str
+    output_usd_per_mtok: float
+    p95_first_token_ms: float
+    provider: str
+    reason: str
+    recent_calls: int
+    recent_failure_rate: float
+    region: str
+    state: TargetState
+    target: str
+    def __init__(self, target: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., kind: _Optional[str] = ..., hosted: bool = ..., region: _Optional[str] = ..., state: _Optional[_Union[TargetState, str]] = ..., reason: _Optional[str] = ..., input_usd_per_mtok: _Optional[float] = ..., output_usd_per_mtok: _Optional[float] = ..., breaker: _Optional[_Union[BreakerState, str]] = ..., breaker_since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., recent_failure_rate: _Optional[float] = ..., recent_calls: _Optional[int] = ..., cooled_until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., in_flight: _Optional[int] = ..., latency_ms: _Optional[float] = ..., p95_first_token_ms: _Optional[float] = ...) -> None: ...
+
+class ReloadOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class TargetState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class BreakerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
