@@ -80,8 +80,13 @@ export interface CallContext {
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "degraded";
 
 export interface Usage {
+  /** Every input token, those read from or written to a prompt cache included. */
   inputTokens: number;
   outputTokens: number;
+  /** Of inputTokens, those read from the provider's prompt cache (priced lower), when it said. */
+  cachedInputTokens?: number;
+  /** Of inputTokens, those written to the provider's prompt cache (Anthropic prices them higher), when it said. */
+  cacheWriteInputTokens?: number;
   /** True when the provider did not report these counts and they were estimated from the text. */
   estimated?: boolean;
 }
