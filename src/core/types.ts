@@ -216,8 +216,11 @@ export type BudgetStep = "first_token" | "token_gap" | "total";
 /** Events of a Stream call as the pipeline produces them; the front door maps each to one message. */
 export type StreamEvent =
   | { type: "decision"; decision: Decision }
-  /** `target` wrote it; absent for the degrade ladder's fixed answer. */
-  | { type: "delta"; content: string; toolCalls: ToolCallDelta[]; target?: TargetId }
+  /**
+   * `target` wrote it (absent for the degrade ladder's fixed answer); `degradeRung` is set when the
+   * ladder's rung wrote it (`target <provider/model>` or `answer`, as Decision.degradeRung).
+   */
+  | { type: "delta"; content: string; toolCalls: ToolCallDelta[]; target?: TargetId; degradeRung?: string }
   | { type: "attempt"; attempt: Attempt }
   | { type: "budget"; step: BudgetStep; elapsedMs: number; limitMs: number; exceeded: boolean }
   | { type: "done"; finishReason: FinishReason; usage: Usage; costUsd: number; decision: Decision };

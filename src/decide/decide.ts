@@ -118,7 +118,11 @@ function unmetCondition(
     const value = request.labels[label];
     if (value === undefined || !values.has(value)) return `label "${label}" is not one the route takes`;
   }
-  if (!how.named && match.models && !(request.model !== undefined && match.models.has(request.model)))
-    return "model";
+  if (!how.named) {
+    // A request naming a model matches only routes listing it: asking for gpt-4o never quietly
+    // gets another model; one naming none (auto, gRPC) never matches a route that lists models.
+    const asked = request.model && request.model !== AUTO_MODEL ? request.model : undefined;
+    if (asked !== undefined ? !match.models?.has(asked) : match.models !== undefined) return "model";
+  }
   return undefined;
 }

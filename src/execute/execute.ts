@@ -378,14 +378,14 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       yield budgetEvent("first_token", run.firstTokenMs ?? 0, run.setup.budgetMs, false);
     }
     while (step.type === "part") {
-      if (deliver && step.shown) yield toDelta(step.shown, run.id);
+      if (deliver && step.shown) yield toDelta(step.shown, run.setup.target);
       step = await run.next();
     }
     if (step.type === "end") {
       // What was held back (an unfinished word, a split token) goes out before the end.
       for (const rest of run.flush()) {
         run.answer.add(rest);
-        if (deliver) yield toDelta(rest, run.id);
+        if (deliver) yield toDelta(rest, run.setup.target);
       }
       const latencyMs = clock.now() - run.startedAt;
       const index = record(run, { target: run.id, outcome: "succeeded", latencyMs }, true);
@@ -418,7 +418,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
     if (deliver) {
       for (const rest of held) {
         run.answer.add(rest);
-        yield toDelta(rest, run.id);
+        yield toDelta(rest, run.setup.target);
       }
       // Only a failure the next target may fix is continued there: never a refusal.
       const resumed = failure.retryable ? yield* resume(run, before) : undefined;
@@ -586,7 +586,7 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
         decision.degraded = true;
         decision.degradeRung = "answer";
         decision.target = "";
-        if (deliver) yield { type: "delta", content: answer, toolCalls: [] };
+        if (deliver) yield { type: "delta", content: answer, toolCalls: [], degradeRung: "answer" };
         return { message: { role: "assistant", content: answer }, finishReason: "degraded" };
       }
     }

@@ -1,4 +1,5 @@
-import type { BudgetStep, StreamEvent, TargetId } from "../core/types.js";
+import type { RouteTarget } from "../core/policy.js";
+import { type BudgetStep, type StreamEvent, targetId } from "../core/types.js";
 import type { AnswerPart } from "./attempt-run.js";
 
 /** What execute yields to the caller while it runs (stream mode only). */
@@ -18,12 +19,19 @@ export function budgetEvent(
   return { type: "budget", step, elapsedMs, limitMs: limit, exceeded };
 }
 
-/** A piece of the answer, written by `target`, as the delta the caller receives. */
-export function toDelta(part: AnswerPart, target: TargetId): ProgressEvent {
-  if (part.type === "text-delta") return { type: "delta", content: part.delta, toolCalls: [], target };
+/**
+ * A piece of the answer, written by `target`, as the delta the caller receives; a piece written by
+ * the route's degrade target says so (`degradeRung`), as the fixed answer's delta does.
+ */
+export function toDelta(part: AnswerPart, target: RouteTarget): ProgressEvent {
+  const by = {
+    target: targetId(target),
+    ...(target.role === "degrade" && { degradeRung: `target ${targetId(target)}` }),
+  };
+  if (part.type === "text-delta") return { type: "delta", content: part.delta, toolCalls: [], ...by };
   return {
     type: "delta",
-    target,
+    ...by,
     content: "",
     toolCalls: [
       {

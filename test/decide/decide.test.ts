@@ -196,8 +196,11 @@ routes:
     expect(decided({ model: "gpt-4o-mini" }, byModel).route.name).toBe("gpt");
     expect(decided({}, byModel).route.name).toBe("default");
     expect(decided({ model: "auto" }, byModel).route.name).toBe("default");
-    // Its other conditions still hold: a pii request naming gpt-4o is not sent to the cloud route.
-    expect(decided({ model: "gpt-4o", dataClass: "pii" }, byModel).route.name).toBe("default");
+    // Its other conditions still hold, and no other route takes a request naming a model: a pii
+    // request naming gpt-4o is refused, not quietly served by another model.
+    expect(() => decided({ model: "gpt-4o", dataClass: "pii" }, byModel)).toThrow(
+      new NoRouteError('no route matches task "chat", data class "pii", tenant "default", model "gpt-4o"'),
+    );
   });
 
   it("serves a call naming a route by that route, whatever its task", () => {

@@ -63,7 +63,9 @@ const only = <T extends string | number | boolean>(value: T, why: string) =>
   optional(z.literal(value, { error: `only ${JSON.stringify(value)} is supported: ${why}` }));
 
 export const chatRequestSchema = z.strictObject({
-  model: z.string(),
+  model: z
+    .string()
+    .min(1, "must name a model: auto, a route, or a model routes match (GET /v1/models lists them)"),
   messages: z.array(message),
   stream: optional(z.boolean()),
   stream_options: optional(z.strictObject({ include_usage: optional(z.boolean()) })),
@@ -129,9 +131,9 @@ function jsonPath(path: readonly PropertyKey[]): string {
   let text = "";
   for (const key of path) {
     if (typeof key === "number") text += `[${key}]`;
-    else if (typeof key === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+    else if (typeof key === "string" && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key))
       text += text === "" ? key : `.${key}`;
-    else text += `[${JSON.stringify(printable(String(key)))}]`;
+    else text += `[${JSON.stringify(shortened(String(key)))}]`;
   }
   return text;
 }
@@ -161,16 +163,9 @@ export interface ChatCall {
  * The domain request for a parsed body and its headers. Throws InvalidRequestError naming the
  * field as the caller wrote it (`messages[1].content[0].type`, `x-switchyard-tenant`).
  */
-export function toChatCall(
-  body: ChatRequestBody,
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-): ChatCall {
+export function toChatCall(body: ChatRequestBody, rawHeaders: readonly string[]): ChatCall {
   const sources = new Map<string, string>();
-  const header = (name: string): string | undefined => {
-    const value = headers[name];
-    if (Array.isArray(value)) throw new InvalidRequestError(name, "must be sent once");
-    return value;
-  };
+  const header = headerReader(rawHeaders);
   const metadata = body.metadata ?? {};
   const entries = Object.entries(metadata);
   if (entries.length > 16)
@@ -178,7 +173,9 @@ export function toChatCall(
   const labels: Record<string, string> = {};
   const fromMetadata: Partial<Record<"tenant" | "task" | "dataClass", string>> = {};
   for (const [key, value] of entries) {
-    const field = METADATA_FIELDS[key as keyof typeof METADATA_FIELDS];
+    const field = Object.hasOwn(METADATA_FIELDS, key)
+      ? METADATA_FIELDS[key as keyof typeof METADATA_FIELDS]
+      : undefined;
     if (field) fromMetadata[field] = value;
     else labels[key] = value;
   }
@@ -280,6 +277,29 @@ export function paramName(call: Pick<ChatCall, "sources"> | undefined, field: st
   return field;
 }
 
+/**
+ * Reads `x-switchyard-*` headers from the raw list (name, value, name, value…): node joins a
+ * repeated header into one `a, b` value, which would pass for a tenant named "acme, evil". Each
+ * must come once, in printable ASCII (node reads header bytes as Latin-1, so anything else would
+ * arrive garbled).
+ */
+function headerReader(rawHeaders: readonly string[]): (name: string) => string | undefined {
+  const values = new Map<string, string[]>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]?.toLowerCase() ?? "";
+    if (!name.startsWith("x-switchyard-")) continue;
+    values.set(name, [...(values.get(name) ?? []), rawHeaders[i + 1] ?? ""]);
+  }
+  return (name) => {
+    const given = values.get(name);
+    if (!given) return undefined;
+    if (given.length > 1) throw new InvalidRequestError(name, "must be sent once");
+    const [value = ""] = given;
+    if (!/^[\x20-\x7e]*$/.test(value)) throw new InvalidRequestError(name, "must be printable ASCII");
+    return value;
+  };
+}
+
 type BodyMessage = ChatRequestBody["messages"][number];
 
 function toChatMessage(message: BodyMessage, index: number): ChatMessage {
@@ -325,7 +345,7 @@ function joinText(content: string | Array<{ type: string }>, at: string): string
         throw new InvalidRequestError(`${at}.content[${index}].text`, "must be a string");
       throw new InvalidRequestError(
         `${at}.content[${index}].type`,
-        `"${printable(part.type)}" parts are not supported by this router (text only)`,
+        'only "text" parts are supported by this router (no images or audio yet)',
       );
     })
     .join("");
@@ -364,8 +384,7 @@ function booleanHeader(name: string, value: string | undefined): boolean {
   throw new InvalidRequestError(name, 'must be "true" or "false"');
 }
 
-/** A caller's value, cut short and made visible, for an error message. */
-function printable(value: string): string {
-  const shown = JSON.stringify(value.slice(0, 40)).slice(1, -1);
-  return value.length > 40 ? `${shown}…` : shown;
+/** A key the caller sent, cut short for an error's path (JSON quoting then makes it visible). */
+function shortened(value: string): string {
+  return value.length > 40 ? `${value.slice(0, 40)}…` : value;
 }

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { PolicyStore } from "../../config/policy-store.js";
 import { CallEndedError } from "../../core/errors.js";
 import { AUTO_MODEL, nameableModels } from "../../core/policy.js";
-import type { CallContext, Decision } from "../../core/types.js";
+import type { CallContext, Decision, StreamEvent } from "../../core/types.js";
 import type { Pipeline } from "../../pipeline/pipeline.js";
 import { checkRequestLimits } from "../request-limits.js";
 import { type CallIdentity, identifyCall } from "../rpc/call-identity.js";
@@ -38,7 +38,7 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
       const response = nodeResponse as ServerResponse;
       serve(request, response, door).catch((error: unknown) => {
         // Whatever escaped is a bug: end the exchange rather than leave the caller waiting.
-        log.error({ err: error, path: request.url }, "OpenAI door failed");
+        log.error({ err: error, path: door.path }, "OpenAI door failed");
         if (!response.headersSent) writeError(response, openAiError(500, "server_error", "internal error"));
         else response.destroy();
       });
@@ -46,13 +46,13 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
   };
 
   async function serve(request: NodeRequest, response: ServerResponse, door: DoorCall): Promise<void> {
-    const path = (request.url ?? "").split("?", 1)[0] ?? "";
+    const { path } = door;
     if (path === CHAT_COMPLETIONS) {
       if (request.method !== "POST") return methodNotAllowed(response, "POST");
       return chat(request, response, door);
     }
     if (path === MODELS || path.startsWith(`${MODELS}/`)) {
-      if (request.method !== "GET") return methodNotAllowed(response, "GET");
+      if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed(response, "GET");
       return models(response, path === MODELS ? undefined : path.slice(MODELS.length + 1));
     }
     writeError(
@@ -60,7 +60,7 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
       openAiError(
         404,
         "invalid_request_error",
-        `unknown request URL: ${request.method} ${path.slice(0, 100)}`,
+        "unknown request URL (this door serves POST /v1/chat/completions and GET /v1/models)",
         {
           code: "unknown_url",
         },
@@ -99,17 +99,22 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
       openAiError(
         404,
         "invalid_request_error",
-        `unknown model (this router serves: ${listed.map((m) => m.id).join(", ")})`,
-        {
-          param: "model",
-          code: "model_not_found",
-        },
+        `unknown model (this router serves: ${listed.map((model) => model.id).join(", ")})`,
+        { param: "model", code: "model_not_found" },
       ),
     );
   }
 
   async function chat(request: NodeRequest, response: ServerResponse, door: DoorCall): Promise<void> {
     const identity = identifyCall(header(request, "traceparent") ?? null);
+    // The body is read before the call counts as in flight: a drain does not wait for a caller
+    // still uploading (the listener cuts it at the end), as connect's calls start once parsed.
+    const body = await readJsonBody(request, {
+      maxBytes: limits.maxBodyBytes,
+      maxDepth: limits.maxJsonDepth,
+    });
+    if (body.kind === "gone") return;
+    if (body.kind === "refused") return writeError(response, body.error, identity);
     const release = door.enter();
     if (!release)
       return writeError(
@@ -121,25 +126,22 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
       );
     let parsed: ChatCall | undefined;
     let call: CallContext | undefined;
-    try {
-      const body = await readJsonBody(request, {
-        maxBytes: limits.maxBodyBytes,
-        maxDepth: limits.maxJsonDepth,
-      });
-      if (!body.ok) return writeError(response, body.error, identity);
-      parsed = toChatCall(parseChatRequest(body.json), request.headers);
-      checkRequestLimits(parsed.request);
-      call = callContext(identity, response, door, parsed.stream ? door.watchStall() : undefined);
-      if (parsed.stream) await streamChat(parsed, call, response);
-      else await unaryChat(parsed, call, response);
-    } catch (error) {
-      const failure = toOpenAiError(error, {
+    const failureOf = (error: unknown) =>
+      toOpenAiError(error, {
         logger: log,
         traceId: identity.traceId,
         params: (field) => paramName(parsed, field),
         callEnded: call?.signal.aborted ? call.signal.reason : undefined,
       });
-      if (!response.headersSent && !response.destroyed) writeError(response, failure, identity);
+    try {
+      parsed = toChatCall(parseChatRequest(body.json), request.rawHeaders);
+      checkRequestLimits(parsed.request);
+      call = callContext(identity, response, door, parsed.stream ? door.watchStall() : undefined);
+      if (parsed.stream) await streamChat(parsed, call, response, failureOf);
+      else await unaryChat(parsed, call, response);
+    } catch (error) {
+      const failure = failureOf(error);
+      if (!callerGone(response)) writeError(response, failure, identity);
     } finally {
       release();
     }
@@ -147,7 +149,7 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
 
   /**
    * The call's signal: aborted when the caller goes away (its connection or stream closes before
-   * the answer is written), the server's longest deadline passes, the server shuts down, or (a
+   * the door ended the answer), the server's longest deadline passes, the server shuts down, or (a
    * stream) the caller stops reading; the reason says which, as for the gRPC door.
    */
   function callContext(
@@ -160,10 +162,6 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
     const end = (reason: CallEndedError) => {
       if (!controller.signal.aborted) controller.abort(reason);
     };
-    response.once("close", () => {
-      if (!response.writableFinished) end(new CallEndedError("cancelled", "the caller cancelled the call"));
-      clearTimeout(deadlineTimer);
-    });
     const deadline = performance.now() + limits.maxDeadlineMs;
     const deadlineTimer = setTimeout(
       () => end(new CallEndedError("deadline", "the call's deadline passed")),
@@ -173,7 +171,13 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
     const onShutdown = () => end(new CallEndedError("shutdown", "the server is shutting down"));
     if (door.shutdown.aborted) onShutdown();
     else door.shutdown.addEventListener("abort", onShutdown, { once: true });
-    response.once("close", () => door.shutdown.removeEventListener("abort", onShutdown));
+    response.once("close", () => {
+      // writableEnded turns true only when the door ended the answer: an HTTP/2 stream reset by
+      // the caller reports writableFinished as true.
+      if (!response.writableEnded) end(new CallEndedError("cancelled", "the caller cancelled the call"));
+      clearTimeout(deadlineTimer);
+      door.shutdown.removeEventListener("abort", onShutdown);
+    });
     stalled?.addEventListener("abort", () => end(stalled.reason as CallEndedError), { once: true });
     return { ...identity, signal: controller.signal, deadline };
   }
@@ -193,15 +197,37 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
    * SSE in OpenAI's semantics: nothing is written until the first token (a failure before it
    * fails over unseen, or becomes an HTTP error); each token goes out as it comes; a failure after
    * the first token ends the stream with an error event and no `[DONE]`; `[DONE]` follows a real
-   * finish only.
+   * finish only. The headers go with the first token, so the attempts they list are those before it.
    */
-  async function streamChat(parsed: ChatCall, call: CallContext, response: ServerResponse): Promise<void> {
+  async function streamChat(
+    parsed: ChatCall,
+    call: CallContext,
+    response: ServerResponse,
+    failureOf: (error: unknown) => OpenAiError,
+  ): Promise<void> {
     const identity = completionIdentity(call);
     const asked = parsed.request.model ?? AUTO_MODEL;
     let decision: Decision | undefined;
     const attempts: Decision["attempts"] = [];
     let model = asked;
     const send = (chunk: object) => response.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    /** Headers and the first chunk: the decision so far, as the first token came. */
+    const open = (delta: Extract<StreamEvent, { type: "delta" }> | undefined, final?: Decision) => {
+      const so =
+        final ??
+        (decision && {
+          ...decision,
+          target: delta?.target ?? "",
+          degradeRung: delta?.degradeRung ?? "",
+          attempts,
+        });
+      response.writeHead(200, {
+        ...decisionHeaders(call, so),
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+      });
+    };
     try {
       for await (const event of deps.pipeline.stream(parsed.request, call)) {
         switch (event.type) {
@@ -214,18 +240,7 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
           case "delta": {
             model = answeringModel(event.target, asked);
             const first = !response.headersSent;
-            if (first) {
-              const headers = decisionHeaders(
-                call,
-                decision && { ...decision, target: event.target ?? "", attempts },
-              );
-              response.writeHead(200, {
-                ...headers,
-                "content-type": "text/event-stream; charset=utf-8",
-                "cache-control": "no-cache",
-                "x-accel-buffering": "no",
-              });
-            }
+            if (first) open(event);
             send(
               toChunk(identity, model, parsed.includeUsage, {
                 delta: {
@@ -239,12 +254,8 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
           }
           case "done":
             if (!response.headersSent) {
-              // An answer with no tokens at all (an empty completion): headers now.
-              response.writeHead(200, {
-                ...decisionHeaders(call, event.decision),
-                "content-type": "text/event-stream; charset=utf-8",
-                "cache-control": "no-cache",
-              });
+              // An answer with no tokens at all (an empty completion).
+              open(undefined, event.decision);
               send(
                 toChunk(identity, model, parsed.includeUsage, { delta: { role: "assistant", content: "" } }),
               );
@@ -260,13 +271,8 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
     } catch (error) {
       if (!response.headersSent) throw error;
       // Tokens already reached the caller: say it failed, so no client takes the cut answer for a whole one.
-      const failure = toOpenAiError(error, {
-        logger: log,
-        traceId: call.traceId,
-        params: (field) => paramName(parsed, field),
-        callEnded: call.signal.aborted ? call.signal.reason : undefined,
-      });
-      if (!response.destroyed) response.end(`data: ${JSON.stringify(failure.body)}\n\n`);
+      const failure = failureOf(error);
+      if (!callerGone(response)) response.end(`data: ${JSON.stringify(failure.body)}\n\n`);
     }
   }
 }
@@ -288,7 +294,7 @@ function decisionHeaders(identity: CallIdentity, decision: Decision | undefined)
   };
   if (!decision) return headers;
   headers["x-switchyard-route"] = headerValue(decision.route);
-  headers["x-switchyard-target"] = headerValue(decision.target);
+  if (decision.target !== "") headers["x-switchyard-target"] = headerValue(decision.target);
   headers["x-switchyard-attempts"] = decision.attempts
     .map(
       (attempt) =>
@@ -315,7 +321,7 @@ function writeJson(
   body: object,
   headers: Record<string, string> = {},
 ): void {
-  if (response.headersSent || response.destroyed) return;
+  if (response.headersSent || callerGone(response)) return;
   const text = JSON.stringify(body);
   response.writeHead(status, {
     ...headers,
@@ -326,9 +332,22 @@ function writeJson(
 }
 
 function methodNotAllowed(response: ServerResponse, allowed: string): void {
-  writeJson(response, 405, openAiError(405, "invalid_request_error", `this URL takes ${allowed} only`).body, {
-    allow: allowed,
-  });
+  writeError(
+    response,
+    openAiError(405, "invalid_request_error", `this URL takes ${allowed} only`, {
+      code: "method_not_allowed",
+      headers: { allow: allowed },
+    }),
+  );
+}
+
+/**
+ * Whether nobody is left to answer: the connection (HTTP/1.1) or the stream (HTTP/2) is gone.
+ * HTTP/2's compat response has no `destroyed` of its own; its stream does.
+ */
+function callerGone(response: ServerResponse): boolean {
+  const stream = (response as { stream?: { destroyed: boolean } }).stream;
+  return stream ? stream.destroyed : response.destroyed;
 }
 
 function header(request: NodeRequest, name: string): string | undefined {

@@ -101,12 +101,15 @@ export function toOpenAiError(
         status,
         type,
         error instanceof StreamInterruptedError ? "stream_interrupted" : code,
-        retryAfterMs === undefined
-          ? {}
-          : {
+        retryAfterMs !== undefined
+          ? {
               "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
               "retry-after-ms": String(Math.ceil(retryAfterMs)),
-            },
+            }
+          : // The router already retried and fell over: an SDK retrying at once only multiplies the load.
+            status >= 500
+            ? { "x-should-retry": "false" }
+            : {},
       );
     }
   }

@@ -14,6 +14,8 @@ export interface HttpDoor {
 
 /** What the listener lends a door for one request. */
 export interface DoorCall {
+  /** The request's path, without the query (never logged with it: a query may carry anything). */
+  path: string;
   /**
    * Counts a call in flight until the returned function is called, so a drain waits for it;
    * undefined once a drain has started (the call must be refused as the server shutting down).

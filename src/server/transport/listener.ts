@@ -137,16 +137,15 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   const handle: ConnectHandler["handle"] = (request, response) => {
     if (refuseHeaderBlock(request, response, limits)) return;
     const door = options.door;
-    if (door?.handles(request.url?.split("?", 1)[0] ?? "")) {
+    const path = request.url?.split("?", 1)[0] ?? "";
+    if (door?.handles(path)) {
       door.handle(request, response, {
+        path,
         enter,
         shutdown: shutdown.signal,
         watchStall: () =>
           watchWriteStall(request, response, limits.writeStallMs, () =>
-            log.warn(
-              { path: request.url, stalledMs: limits.writeStallMs },
-              "caller stopped reading; call cut",
-            ),
+            log.warn({ path, stalledMs: limits.writeStallMs }, "caller stopped reading; call cut"),
           ),
       });
       return;
@@ -176,6 +175,17 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   };
 
   const http1 = createHttp1Server(http1ServerOptions(limits), handle);
+  // `expect: 100-continue`: node would invite any body; one declared over the limit is refused
+  // before the caller sends it.
+  http1.on("checkContinue", (request, response) => {
+    if (Number(request.headers["content-length"] ?? 0) > limits.maxBodyBytes) {
+      response.writeHead(413, { connection: "close", "content-type": "text/plain" });
+      response.end(`request body is larger than maxBodyBytes ${limits.maxBodyBytes}\n`);
+      return;
+    }
+    response.writeContinue();
+    handle(request, response);
+  });
   trackHttp1Connections(http1);
   const http2 = createHttp2Server(http2ServerOptions(limits), handle);
   boundHttp2Sessions(http2, limits);

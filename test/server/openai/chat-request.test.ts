@@ -4,7 +4,7 @@ import { paramName, parseChatRequest, toChatCall } from "../../../src/server/ope
 
 const USER = { role: "user", content: "hi" };
 const mapped = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  toChatCall(parseChatRequest({ model: "auto", messages: [USER], ...body }), headers);
+  toChatCall(parseChatRequest({ model: "auto", messages: [USER], ...body }), Object.entries(headers).flat());
 
 /** The field an InvalidRequestError names, or "none". */
 function refusedField(run: () => unknown): string {
@@ -127,6 +127,14 @@ describe("an OpenAI chat request as the domain request", () => {
     expect(refusedField(() => mapped({ user: "a" }, { "x-switchyard-user": "b" }))).toBe("x-switchyard-user");
     expect(mapped({ user: "a" }, { "x-switchyard-user": "a" }).request.user).toBe("a");
     expect(refusedField(() => mapped({}, { "x-switchyard-eval": "yes" }))).toBe("x-switchyard-eval");
+    // Sent twice (node would join them into "a, b"), or not ASCII (node reads header bytes as Latin-1).
+    const twice = ["x-switchyard-tenant", "a", "X-Switchyard-Tenant", "b"];
+    expect(refusedField(() => toChatCall(parseChatRequest({ model: "auto", messages: [USER] }), twice))).toBe(
+      "x-switchyard-tenant",
+    );
+    expect(refusedField(() => mapped({}, { "x-switchyard-tenant": "caf\u00c3\u00a9" }))).toBe(
+      "x-switchyard-tenant",
+    );
   });
 
   it("refuses max_tokens and max_completion_tokens that disagree", () => {

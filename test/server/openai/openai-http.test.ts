@@ -1,5 +1,6 @@
 import { request as http1Request, type IncomingHttpHeaders } from "node:http";
 import { connect as http2Connect } from "node:http2";
+import { connect as netConnect } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { always, type Chaos, settlesWithin, startChaos } from "../../helpers/chaos.js";
 import { startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
@@ -46,6 +47,29 @@ function send(
     );
     request.on("error", reject);
     request.end(options.body);
+  });
+}
+
+/** Writes `pieces` on a raw socket and reads until the server closes it (or 3 s pass). */
+function rawExchange(port: number, pieces: string[]): Promise<{ head: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(port, "127.0.0.1");
+    let text = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      text += chunk;
+    });
+    const done = () => {
+      const split = text.indexOf("\r\n\r\n");
+      resolve({ head: text.slice(0, split), body: text.slice(split + 4) });
+    };
+    socket.on("close", done);
+    socket.on("error", () => {});
+    setTimeout(() => socket.destroy(), 3000).unref();
+    socket.on("connect", () => {
+      for (const piece of pieces) if (!socket.destroyed) socket.write(piece);
+    });
+    socket.on("timeout", reject);
   });
 }
 
@@ -193,7 +217,7 @@ routes:
       },
       400,
       "messages[0].content[0].type",
-      '"image_url" parts are not supported',
+      'only "text" parts are supported',
     ],
     [
       "a temperature out of range",
@@ -243,6 +267,22 @@ routes:
       "must be a JSON document",
     ],
     ["a GET on chat completions", { method: "GET" }, 405, null, "takes POST only"],
+    [
+      "a __proto__ key",
+      {
+        body: '{"model":"auto","messages":[{"role":"user","content":"hi"}],"metadata":{"__proto__":{"tenant":"x"}}}',
+      },
+      400,
+      null,
+      "__proto__ key",
+    ],
+    [
+      "a tenant header sent twice",
+      { body: chat(), headers: { "x-switchyard-tenant": ["acme", "evil"] as unknown as string } },
+      400,
+      "x-switchyard-tenant",
+      "must be sent once",
+    ],
     ["an unknown path", { path: "/v1/embeddings" }, 404, null, "unknown request URL"],
   ];
 
@@ -253,8 +293,31 @@ routes:
       const { error } = answer.json();
       expect(error?.param).toBe(param);
       expect(error?.message).toContain(words);
-      expect(["invalid_request_error"]).toContain(error?.type);
+      expect(error?.type).toBe("invalid_request_error");
     });
+
+  it("answers HEAD /v1/models as GET, without a body", async () => {
+    const answer = await send(service.baseUrl, { method: "HEAD", path: "/v1/models" });
+    expect(answer.status).toBe(200);
+    expect(answer.text).toBe("");
+  });
+
+  it("refuses a chunked body over maxBodyBytes with a 413 it can still read, then closes", async () => {
+    const { head, body } = await rawExchange(service.port, [
+      "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+      ...Array.from({ length: 20 }, () => `1000\r\n${"a".repeat(0x1000)}\r\n`),
+    ]);
+    expect(head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(head.toLowerCase()).toContain("connection: close");
+    expect(JSON.parse(body).error.message).toContain("larger than maxBodyBytes 65536");
+  });
+
+  it("refuses expect: 100-continue for a body over the limit before it is sent", async () => {
+    const { head } = await rawExchange(service.port, [
+      "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 99999999\r\nexpect: 100-continue\r\n\r\n",
+    ]);
+    expect(head).toMatch(/^HTTP\/1\.1 413 /);
+  });
 
   it("still serves after every refusal above (nothing took the server down)", async () => {
     expect((await send(service.baseUrl, { body: chat() })).status).toBe(200);
@@ -321,6 +384,51 @@ routes:
     const upstream = fakes.primary.requests[0];
     expect(await settlesWithin(upstream?.socketClosed ?? Promise.resolve(), 2000)).toBe(true);
     expect(upstream?.closedBeforeResponseEnd).toBe(true);
+  });
+
+  for (const stream of [true, false])
+    it(`an HTTP/2 caller resetting its ${stream ? "stream" : "unary call"} cancels the upstream`, async () => {
+      const { switchyard, fakes } = await start();
+      fakes.primary.script({ type: "reply", content: "Paris is the capital", hangAfterTokens: 1 });
+      const session = http2Connect(switchyard.baseUrl);
+      try {
+        const request = session.request({
+          ":method": "POST",
+          ":path": "/v1/chat/completions",
+          "content-type": "application/json",
+        });
+        request.on("error", () => {});
+        request.end(chat({ stream }));
+        const [upstream] = await fakes.primary.waitForRequests(1);
+        // The upstream has started answering; the caller gives up.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        request.close(8 /* NGHTTP2_CANCEL */);
+        expect(await settlesWithin(upstream?.socketClosed ?? Promise.resolve(), 2000)).toBe(true);
+        expect(upstream?.closedBeforeResponseEnd).toBe(true);
+      } finally {
+        session.close();
+      }
+    });
+
+  it("a streamed degraded answer says so in its headers", async () => {
+    const rig = await startChaos(
+      ["primary", "fallback"],
+      (providers) => `
+${providers}
+routes:
+  - name: chat
+    primary: { provider: primary, model: m1 }
+    retry: { max_attempts: 1 }
+    degrade: { answer: "Try again later." }
+`,
+    );
+    chaos = rig;
+    always(rig.fakes.primary, { type: "error", status: 503 });
+    const answer = await send(rig.switchyard.baseUrl, { body: chat({ stream: true }) });
+    expect(answer.headers["x-switchyard-degraded"]).toBe("answer");
+    expect(answer.headers["x-switchyard-target"]).toBeUndefined();
+    expect(answer.text).toContain('"content":"Try again later."');
+    expect(answer.text.endsWith("data: [DONE]\n\n")).toBe(true);
   });
 });
 
