@@ -16,7 +16,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ensureBuilt, sourceRevision } from "./build-check.mjs";
+import { sourceRevision } from "./build-check.mjs";
 import {
   check,
   children,
@@ -27,6 +27,7 @@ import {
   median,
   parseH2load,
   percentile,
+  preflight,
   ROUTE_PATH,
   rawGrpcCall,
   runH2load,
@@ -153,25 +154,6 @@ const ALL_CASES = GROUPS.flatMap((group) =>
 ).filter((c, i, all) => all.findIndex((other) => other.id === c.id) === i);
 
 let scratch;
-
-// ---------------------------------------------------------------------------------------------
-// Preconditions (the processes and h2load are driven by bench/harness.mjs, as bench/run.mjs does).
-
-function preflight() {
-  const h2 = spawnSync("h2load", ["--version"], { encoding: "utf8" });
-  if (h2.error) {
-    log("h2load not found. Install it: apt-get update && apt-get install -y nghttp2-client");
-    process.exit(2);
-  }
-  if (Number(process.versions.node.split(".")[0]) < 24) {
-    log(
-      `Node ${process.versions.node}: run through npm (npm run bench:failover) so Node 24 from node_modules is used`,
-    );
-    process.exit(2);
-  }
-  const distStale = ensureBuilt(ROOT, { noBuild: opts["no-build"], log });
-  return { h2loadVersion: h2.stdout.trim(), distStale };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Requests and checks.
@@ -707,7 +689,7 @@ function markdown(meta, { rows, comparisons, firstTokenP95 }, anatomyResult) {
 async function main() {
   const startedAt = performance.now();
   const loadBefore = loadavg().map((x) => x.toFixed(2));
-  const pre = preflight();
+  const pre = preflight("bench:failover", { noBuild: opts["no-build"] });
   scratch = mkdtempSync(join(tmpdir(), "switchyard-bench-failover-"));
   const frames = await buildFrames(scratch);
   const wanted = opts.cases ? new Set(opts.cases.split(",")) : undefined;

@@ -16,6 +16,12 @@
 // GET /stats then also says: requests (completion POSTs), ok (200 answers written to the end),
 // failed (error answers written), aborted (answers the client stopped waiting for: hedge losers).
 //
+// Per request (bench/openai-door.mjs): a completion whose last message is `pace N G` is answered
+// with N content chunks, one plain word each ("The", " quick", …), the first at once and each next G ms after the one
+// before (a model's token rate), then the finish, usage and [DONE] with the last one; unstreamed,
+// the whole answer after (N − 1) × G ms. It is in the prompt, not a flag, so that it reaches the
+// fake through a proxy too (Switchyard passes messages on as they are, and always streams).
+//
 //   node bench/fake-openai.mjs [--port N] [--status S | --fail-every N] [--first-byte-ms M [--slow-every N]]
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
@@ -41,7 +47,11 @@ if (
 )
   throw new Error("--status 400..599, --fail-every N >= 1, --first-byte-ms >= 0, --slow-every N >= 1");
 const REPLY = "Hello from the fake OpenAI server.";
-const COMPLETION_TOKENS = REPLY.split(" ").length;
+const PACE = /^pace (\d+) (\d+)$/;
+// Plain words: Switchyard's output filter holds back a word that could be part of a secret (one
+// with a digit, an inner capital, punctuation) until the next chunk, which would add a gap.
+const PACED_WORDS =
+  "The quick brown fox jumps over the lazy dog while the cat sleeps on a warm mat near an open".split(" ");
 let completions = 0;
 const stats = { requests: 0, ok: 0, failed: 0, aborted: 0 };
 
@@ -72,7 +82,7 @@ function send(res, status, body) {
 }
 
 /** The answer as OpenAI streams it: https://platform.openai.com/docs/api-reference/chat-streaming */
-function stream(res, model, promptTokens, includeUsage) {
+function stream(res, model, promptTokens, includeUsage, words, gapMs) {
   const base = {
     id: `chatcmpl-bench${completions}`,
     object: "chat.completion.chunk",
@@ -81,7 +91,8 @@ function stream(res, model, promptTokens, includeUsage) {
     system_fingerprint: "fp_fake0001",
   };
   const event = (chunk) => `data: ${JSON.stringify({ ...base, ...chunk })}\n\n`;
-  const words = REPLY.match(/\s*\S+/g) ?? [];
+  const word = (w) =>
+    event({ choices: [{ index: 0, delta: { content: w }, logprobs: null, finish_reason: null }] });
   let text = event({
     choices: [
       {
@@ -92,25 +103,38 @@ function stream(res, model, promptTokens, includeUsage) {
       },
     ],
   });
-  for (const word of words)
-    text += event({ choices: [{ index: 0, delta: { content: word }, logprobs: null, finish_reason: null }] });
-  text += event({ choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }] });
+  let end = event({ choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }] });
   if (includeUsage)
-    text += event({
+    end += event({
       choices: [],
       usage: {
         prompt_tokens: promptTokens,
-        completion_tokens: COMPLETION_TOKENS,
-        total_tokens: promptTokens + COMPLETION_TOKENS,
+        completion_tokens: words.length,
+        total_tokens: promptTokens + words.length,
       },
     });
-  text += "data: [DONE]\n\n";
+  end += "data: [DONE]\n\n";
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "openai-processing-ms": "1",
     "x-request-id": `req_${completions.toString(16).padStart(32, "0")}`,
   });
-  res.end(text);
+  if (gapMs === 0) {
+    for (const w of words) text += word(w);
+    return res.end(text + end);
+  }
+  // Paced: one write per chunk, so each leaves in its own packet, as a model's tokens do; the end
+  // goes with the last one.
+  if (words.length <= 1) return res.end(text + word(words[0] ?? "") + end);
+  res.write(text + word(words[0]));
+  let sent = 1;
+  const timer = setInterval(() => {
+    const w = word(words[sent++]);
+    if (sent < words.length) return res.write(w);
+    clearInterval(timer);
+    res.end(w + end);
+  }, gapMs);
+  res.once("close", () => clearInterval(timer));
 }
 
 const server = createServer((req, res) => {
@@ -165,8 +189,23 @@ function answer(res, body, status) {
     if (typeof message?.content === "string") promptChars += message.content.length;
   const promptTokens = Math.max(1, Math.ceil(promptChars / 4));
   const model = typeof body.model === "string" ? body.model : "gpt-4o-mini-2024-07-18";
+  const last = Array.isArray(body.messages) ? body.messages.at(-1)?.content : undefined;
+  const pace = typeof last === "string" ? PACE.exec(last) : null;
+  const words = pace
+    ? Array.from(
+        { length: Math.max(1, Number(pace[1])) },
+        (_, i) => `${i === 0 ? "" : " "}${PACED_WORDS[i % PACED_WORDS.length]}`,
+      )
+    : (REPLY.match(/\s*\S+/g) ?? []);
+  const gapMs = pace ? Number(pace[2]) : 0;
   if (body.stream === true)
-    return stream(res, model, promptTokens, body.stream_options?.include_usage === true);
+    return stream(res, model, promptTokens, body.stream_options?.include_usage === true, words, gapMs);
+  if (gapMs === 0) return completion(res, model, promptTokens, words);
+  const timer = setTimeout(() => completion(res, model, promptTokens, words), (words.length - 1) * gapMs);
+  res.once("close", () => clearTimeout(timer));
+}
+
+function completion(res, model, promptTokens, words) {
   send(res, 200, {
     id: `chatcmpl-bench${completions}`,
     object: "chat.completion",
@@ -175,15 +214,15 @@ function answer(res, body, status) {
     choices: [
       {
         index: 0,
-        message: { role: "assistant", content: REPLY, refusal: null, annotations: [] },
+        message: { role: "assistant", content: words.join(""), refusal: null, annotations: [] },
         logprobs: null,
         finish_reason: "stop",
       },
     ],
     usage: {
       prompt_tokens: promptTokens,
-      completion_tokens: COMPLETION_TOKENS,
-      total_tokens: promptTokens + COMPLETION_TOKENS,
+      completion_tokens: words.length,
+      total_tokens: promptTokens + words.length,
       prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
       completion_tokens_details: {
         reasoning_tokens: 0,

@@ -1,12 +1,14 @@
 /**
- * What the benchmarks share (bench/run.mjs, bench/failover.mjs): the processes under test and
- * their CPU, h2load and its output, a raw gRPC call for sanity checks, percentiles. One process
- * runs one benchmark, so the children it started are kept here.
+ * What the benchmarks share (bench/run.mjs, bench/failover.mjs, bench/openai-door.mjs): their
+ * preconditions, the processes under test and their CPU, h2load and its output, a raw gRPC call
+ * for sanity checks, percentiles. One process runs one benchmark, so the children it started are
+ * kept here.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { connect as connectHttp2 } from "node:http2";
 import { fileURLToPath } from "node:url";
+import { ensureBuilt } from "./build-check.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const NODE = process.execPath;
@@ -39,6 +41,26 @@ export function machineCpu() {
   const f = self.slice(self.lastIndexOf(")") + 2).split(" ");
   const ours = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
   return { busy: (total - idle) / 100, total: total / 100, ours };
+}
+
+/**
+ * Exits unless h2load and Node 24 are there (`script`: the npm script to suggest); builds dist/
+ * when it is stale (or, with `noBuild`, warns). Returns h2load's version and the stale file count.
+ */
+export function preflight(script, { noBuild }) {
+  const h2 = spawnSync("h2load", ["--version"], { encoding: "utf8" });
+  if (h2.error) {
+    log("h2load not found. Install it: apt-get update && apt-get install -y nghttp2-client");
+    process.exit(2);
+  }
+  if (Number(process.versions.node.split(".")[0]) < 24) {
+    log(
+      `Node ${process.versions.node}: run through npm (npm run ${script}) so Node 24 from node_modules is used`,
+    );
+    process.exit(2);
+  }
+  const distStale = ensureBuilt(ROOT, { noBuild, log });
+  return { h2loadVersion: h2.stdout.trim(), distStale };
 }
 
 /** Spawns a server; resolves once it prints its port (the fakes on stdout, Switchyard's `serving` line on stderr). */

@@ -28,7 +28,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ensureBuilt, sourceRevision } from "./build-check.mjs";
+import { sourceRevision } from "./build-check.mjs";
 import {
   check,
   children,
@@ -39,6 +39,7 @@ import {
   median,
   parseH2load,
   percentile,
+  preflight,
   ROUTE_PATH,
   rawGrpcCall,
   runH2load,
@@ -78,25 +79,6 @@ if (!(SESSIONS >= 1 && REPS >= 1 && DURATION_S > 0 && WARMUP_S > 0))
   throw new Error("--sessions and --reps must be >= 1, --duration and --warmup > 0");
 
 let scratch;
-
-// ---------------------------------------------------------------------------------------------
-// Preconditions: h2load, Node 24, an up-to-date build.
-
-function preflight() {
-  const h2 = spawnSync("h2load", ["--version"], { encoding: "utf8" });
-  if (h2.error) {
-    log("h2load not found. Install it: apt-get update && apt-get install -y nghttp2-client");
-    process.exit(2);
-  }
-  if (Number(process.versions.node.split(".")[0]) < 24) {
-    log(
-      `Node ${process.versions.node}: run through npm (npm run bench) so Node 24 from node_modules is used`,
-    );
-    process.exit(2);
-  }
-  const distStale = ensureBuilt(ROOT, { noBuild: opts["no-build"], log });
-  return { h2loadVersion: h2.stdout.trim(), distStale };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Processes under test.
@@ -682,7 +664,7 @@ function summarizeProfile(file, top = 25) {
 
 async function main() {
   const loadBefore = loadavg().map((x) => x.toFixed(2));
-  const pre = preflight();
+  const pre = preflight("bench", { noBuild: opts["no-build"] });
   scratch = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   const profDir = join(scratch, "prof");
 
