@@ -18,7 +18,8 @@ import {
   parseFrames,
 } from "../hostile/hostile-wire.js";
 
-const STALL_MS = 300;
+// Long enough that a busy machine descheduling the test's own reader does not look like a stalled caller.
+const STALL_MS = 1000;
 /** Enough tokens that their deltas overflow a 16 KiB flow-control window and a stream's buffer. */
 const TOKENS = Array.from({ length: 6000 }, (_, index) => ` word${index}`);
 
