@@ -1,0 +1,184 @@
+import type { ChatMessage, ToolSpec } from "../../core/types.js";
+import { groupTurns, splitSystem } from "../conversation.js";
+import { ProviderError } from "../provider-error.js";
+import type { ProviderCall } from "../types.js";
+import { DEFAULT_MAX_TOKENS } from "./anthropic-settings.js";
+
+/** https://docs.anthropic.com/en/api/messages#body-messages-content */
+export type AnthropicContentBlock =
+  | { type: "text"; text: string }
+  | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> }
+  | { type: "tool_result"; tool_use_id: string; content?: string };
+
+/** https://docs.anthropic.com/en/api/messages#body-messages */
+export interface AnthropicMessage {
+  role: "user" | "assistant";
+  content: AnthropicContentBlock[];
+}
+
+/** https://docs.anthropic.com/en/api/messages#body-tools */
+export interface AnthropicTool {
+  name: string;
+  description?: string;
+  input_schema: Record<string, unknown>;
+}
+
+/** The request body of POST /v1/messages, limited to what we send. */
+export interface AnthropicMessagesRequest {
+  model: string;
+  /** Required by the API. */
+  max_tokens: number;
+  messages: AnthropicMessage[];
+  system?: string;
+  tools?: AnthropicTool[];
+  /** https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use */
+  tool_choice?: { type: "tool"; name: string } | { type: "any" };
+  stop_sequences?: string[];
+  temperature?: number;
+  top_p?: number;
+  /** Native JSON output. https://docs.anthropic.com/en/docs/build-with-claude/structured-outputs */
+  output_config?: { format: { type: "json_schema"; schema: Record<string, unknown> } };
+  /** Always: every call streams, and the unary RPC assembles the answer from the stream. */
+  stream: true;
+}
+
+/** A request, and the name of the tool whose input is the answer text when JSON output is emulated. */
+export interface AnthropicRequestPlan {
+  body: AnthropicMessagesRequest;
+  /** Set when JSON output goes through a forced tool: that tool's input is streamed as text. */
+  jsonToolName?: string;
+}
+
+/** The name of the emulated JSON-output tool (a suffix is added if a caller's tool has it). */
+export const JSON_TOOL_NAME = "json_answer";
+
+/**
+ * Builds the (streaming) Messages request for one call. Pure; `call.signal` is not looked at.
+ * https://docs.anthropic.com/en/api/messages
+ *
+ * - System messages, wherever they stand, become the top-level `system` (splitSystem).
+ * - The other messages alternate `user` and `assistant` turns (groupTurns): tool results are
+ *   `tool_result` blocks of a user turn, placed before its text as the API requires; an assistant's
+ *   tool calls are `tool_use` blocks whose `input` is the arguments parsed into an object ("" → {}).
+ *   Empty texts are left out (the API refuses empty text blocks); a message left with nothing is
+ *   dropped. `name` has no place on this wire.
+ * - `max_tokens` is the call's, else `options.maxTokensDefault`.
+ * - Tools: `input_schema` is the tool's JSON Schema, given `"type": "object"` when it names no type
+ *   (the API requires one; OpenAI-style callers often send `{}` for no parameters).
+ * - JSON output: see {@link AnthropicRequestPlan.jsonToolName}. With `jsonMode: "tool"` (and always
+ *   for `json_object`), a tool named {@link JSON_TOOL_NAME} whose input schema is the requested
+ *   schema (`{"type":"object"}` for `json_object`) is added and forced with `tool_choice`
+ *   `{type:"tool"}`, or `{type:"any"}` when the caller offered tools of its own (the model then
+ *   either calls one of those or answers through the JSON tool). With `jsonMode: "output_config"`
+ *   a `json_schema` format goes in `output_config.format` and the answer streams as text.
+ *
+ * @throws ProviderError class "invalid_request" when an assistant tool call's arguments are not a
+ *   JSON object (the wire has no other form for them).
+ */
+export function toAnthropicRequest(
+  call: ProviderCall,
+  options: { maxTokensDefault?: number; jsonMode?: "tool" | "output_config" } = {},
+): AnthropicRequestPlan {
+  const { system, turns } = splitSystem(call.messages);
+  const withContent = turns
+    .map((message) => ({ message, blocks: toBlocks(message) }))
+    .filter((entry) => entry.blocks.length > 0);
+  const blocksOf = new Map(withContent.map((entry) => [entry.message, entry.blocks]));
+  const messages = groupTurns(
+    withContent.map((entry) => entry.message),
+    (message) => (message.role === "assistant" ? ("assistant" as const) : ("user" as const)),
+  ).map((turn): AnthropicMessage => {
+    const content = turn.messages.flatMap((message) => blocksOf.get(message) ?? []);
+    // "tool_result blocks must come first in the content array of a user message."
+    // https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#handling-results-from-client-tools
+    if (turn.role === "user")
+      content.sort((a, b) => Number(b.type === "tool_result") - Number(a.type === "tool_result"));
+    return { role: turn.role, content };
+  });
+
+  const body: AnthropicMessagesRequest = {
+    model: call.model,
+    max_tokens: call.maxTokens ?? options.maxTokensDefault ?? DEFAULT_MAX_TOKENS,
+    messages,
+    stream: true,
+  };
+  if (system !== "") body.system = system;
+  const tools = call.tools.map(toAnthropicTool);
+  if (call.stop.length > 0) body.stop_sequences = [...call.stop];
+  if (call.temperature !== undefined) body.temperature = call.temperature;
+  if (call.topP !== undefined) body.top_p = call.topP;
+
+  const plan: AnthropicRequestPlan = { body };
+  const format = call.responseFormat;
+  if (format?.type === "json_schema" && options.jsonMode === "output_config") {
+    body.output_config = { format: { type: "json_schema", schema: format.schema } };
+  } else if (format !== undefined) {
+    const name = unusedToolName(call.tools);
+    tools.push({
+      name,
+      description: "Give your whole answer as this tool's input.",
+      input_schema: format.type === "json_schema" ? withObjectType(format.schema) : { type: "object" },
+    });
+    body.tool_choice = call.tools.length > 0 ? { type: "any" } : { type: "tool", name };
+    plan.jsonToolName = name;
+  }
+  // No tools means no key: the API wants at least one entry when `tools` is present.
+  if (tools.length > 0) body.tools = tools;
+  return plan;
+}
+
+function toBlocks(message: ChatMessage): AnthropicContentBlock[] {
+  switch (message.role) {
+    case "system":
+    case "user":
+      return message.content === "" ? [] : [{ type: "text", text: message.content }];
+    case "assistant": {
+      const blocks: AnthropicContentBlock[] =
+        message.content === "" ? [] : [{ type: "text", text: message.content }];
+      for (const call of message.toolCalls ?? [])
+        blocks.push({ type: "tool_use", id: call.id, name: call.name, input: toolInput(call.arguments) });
+      return blocks;
+    }
+    case "tool":
+      // `content` is optional on the wire; an empty string is left out rather than sent.
+      return [
+        {
+          type: "tool_result",
+          tool_use_id: message.toolCallId ?? "",
+          ...(message.content !== "" && { content: message.content }),
+        },
+      ];
+  }
+}
+
+function toolInput(args: string): Record<string, unknown> {
+  if (args.trim() === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(args);
+  } catch (cause) {
+    throw new ProviderError("invalid_request", "tool call arguments are not JSON", { cause });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new ProviderError("invalid_request", "tool call arguments are not a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+function toAnthropicTool(tool: ToolSpec): AnthropicTool {
+  return {
+    name: tool.name,
+    ...(tool.description !== "" && { description: tool.description }),
+    input_schema: withObjectType(tool.parameters),
+  };
+}
+
+function withObjectType(schema: Record<string, unknown>): Record<string, unknown> {
+  return "type" in schema ? schema : { type: "object", ...schema };
+}
+
+function unusedToolName(tools: readonly ToolSpec[]): string {
+  const taken = new Set(tools.map((tool) => tool.name));
+  let name = JSON_TOOL_NAME;
+  for (let n = 2; taken.has(name); n += 1) name = `${JSON_TOOL_NAME}_${n}`;
+  return name;
+}
