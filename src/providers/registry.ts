@@ -1,5 +1,6 @@
 import type { ProviderPolicy } from "../core/policy.js";
 import { anthropicKind } from "./anthropic/adapter.js";
+import { bedrockKind } from "./bedrock/adapter.js";
 import { mockKind } from "./mock/adapter.js";
 import { openAiCompatibleKind } from "./openai/adapter.js";
 import type { ProviderAdapter, ProviderKind } from "./types.js";
@@ -8,7 +9,12 @@ import type { ProviderAdapter, ProviderKind } from "./types.js";
  * The one list of wire protocols. Adding one is a folder under providers/ and a line here: the
  * policy schema, `check` and adapter creation all read this list.
  */
-export const PROVIDER_KINDS: readonly ProviderKind[] = [openAiCompatibleKind, anthropicKind, mockKind];
+export const PROVIDER_KINDS: readonly ProviderKind[] = [
+  openAiCompatibleKind,
+  anthropicKind,
+  bedrockKind,
+  mockKind,
+];
 
 const byKind = new Map(PROVIDER_KINDS.map((definition) => [definition.kind, definition]));
 

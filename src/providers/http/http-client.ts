@@ -20,6 +20,9 @@ export interface HttpClient {
    * whatever the status. The body is then the caller's: read it to its end, or dispose of it with
    * `disposeBody` (response-body.ts).
    *
+   * `options.headers` are this call's own (a per-request signature such as AWS SigV4's), strongest
+   * of all; names must be lowercase.
+   *
    * Cancellation: an already aborted `signal` fails at once and sends nothing; aborting it later
    * destroys the request, so the upstream sees its connection close and stops generating.
    *
@@ -29,7 +32,7 @@ export interface HttpClient {
   postJson(
     url: string,
     body: unknown,
-    options: { signal: AbortSignal; accept: string },
+    options: { signal: AbortSignal; accept: string; headers?: Record<string, string> },
   ): Promise<HttpResponse>;
   /** Aborts every call in flight and refuses new ones, then closes the pool's sockets. Idempotent. */
   close(): Promise<void>;
@@ -62,13 +65,13 @@ export function createHttpClient(
       return AbortSignal.any([signal, closing.signal]);
     },
 
-    async postJson(url, body, { signal, accept }) {
+    async postJson(url, body, { signal, accept, headers: callHeaders }) {
       if (signal.aborted) throw abortError(signal);
       try {
         return await request(url, {
           dispatcher: pool,
           method: "POST",
-          headers: { ...headers, accept },
+          headers: { ...headers, accept, ...callHeaders },
           body: JSON.stringify(body),
           signal,
         });

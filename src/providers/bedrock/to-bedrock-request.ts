@@ -1,0 +1,150 @@
+import type { ChatMessage, ResponseFormat, ToolSpec } from "../../core/types.js";
+import { groupTurns, splitSystem } from "../conversation.js";
+import type { ProviderCall } from "../types.js";
+
+/** https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ContentBlock.html */
+export type BedrockContentBlock =
+  | { text: string }
+  | { toolUse: { toolUseId: string; name: string; input: unknown } }
+  | { toolResult: { toolUseId: string; content: { text: string }[] } };
+
+/** https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Message.html */
+export interface BedrockMessage {
+  role: "user" | "assistant";
+  content: BedrockContentBlock[];
+}
+
+/** https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Tool.html */
+export interface BedrockTool {
+  toolSpec: { name: string; description?: string; inputSchema: { json: Record<string, unknown> } };
+}
+
+/** https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ToolChoice.html */
+export type BedrockToolChoice =
+  | { auto: Record<string, never> }
+  | { any: Record<string, never> }
+  | { tool: { name: string } };
+
+/**
+ * The body of POST /model/{modelId}/converse-stream, limited to what we send (the model goes in
+ * the path). https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html#API_runtime_ConverseStream_RequestSyntax
+ */
+export interface BedrockConverseRequest {
+  messages: BedrockMessage[];
+  system?: { text: string }[];
+  inferenceConfig?: { maxTokens?: number; temperature?: number; topP?: number; stopSequences?: string[] };
+  toolConfig?: { tools: BedrockTool[]; toolChoice?: BedrockToolChoice };
+}
+
+/**
+ * The name of the tool that stands for a JSON answer, unless the caller has a tool of that name
+ * (then underscores are added until it is free).
+ */
+export const JSON_TOOL_NAME = "json_answer";
+
+/**
+ * Builds the ConverseStream request body for one call, and the name of the JSON-answer tool when
+ * there is one. Pure; `call.signal` is not looked at.
+ *
+ * - System messages (wherever they stood) go to `system`, joined (splitSystem); the rest become
+ *   alternating user/assistant turns (groupTurns), tool results travelling in the user turn that
+ *   follows the calls, as Converse requires.
+ * - Assistant tool calls become `toolUse` blocks, their arguments' JSON text parsed back into the
+ *   object the wire wants (empty arguments are `{}`).
+ * - Empty text blocks are left out: Converse rejects blank text.
+ * - JSON output: Converse has no JSON mode. The answer is asked for as the input of a tool, named
+ *   {@link JSON_TOOL_NAME}, whose input schema is the requested schema (`{"type":"object"}` for
+ *   json_object), forced with `toolChoice: {tool}`; with tools of the caller's beside it,
+ *   `toolChoice: {any}` lets the model call one of those or answer. The adapter streams that
+ *   tool's input as the answer's text. The reference documents `toolChoice: {tool}` for
+ *   Anthropic Claude 3+ and Amazon Nova models (`any` also for Mistral Large); others reject it
+ *   (an invalid_request), so a route asking for JSON should list models that take it.
+ *   https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ToolChoice.html
+ *   https://docs.aws.amazon.com/bedrock/latest/userguide/tool-use-inference-call.html
+ */
+export function toBedrockRequest(call: ProviderCall): {
+  body: BedrockConverseRequest;
+  jsonToolName?: string;
+} {
+  const { system, turns } = splitSystem(call.messages);
+  const body: BedrockConverseRequest = {
+    messages: groupTurns(turns, (message) => (message.role === "assistant" ? "assistant" : "user")).map(
+      (turn) => ({ role: turn.role, content: turn.messages.flatMap(toContentBlocks) }),
+    ),
+  };
+  if (system !== "") body.system = [{ text: system }];
+
+  const inference: NonNullable<BedrockConverseRequest["inferenceConfig"]> = {};
+  if (call.maxTokens !== undefined) inference.maxTokens = call.maxTokens;
+  if (call.temperature !== undefined) inference.temperature = call.temperature;
+  if (call.topP !== undefined) inference.topP = call.topP;
+  if (call.stop.length > 0) inference.stopSequences = [...call.stop];
+  if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
+
+  const tools = call.tools.map(toBedrockTool);
+  let jsonToolName: string | undefined;
+  if (call.responseFormat !== undefined) {
+    jsonToolName = freeName(JSON_TOOL_NAME, call.tools);
+    tools.push(jsonTool(jsonToolName, call.responseFormat));
+  }
+  if (tools.length > 0) {
+    body.toolConfig = { tools };
+    if (jsonToolName !== undefined)
+      body.toolConfig.toolChoice = call.tools.length === 0 ? { tool: { name: jsonToolName } } : { any: {} };
+  }
+  return jsonToolName === undefined ? { body } : { body, jsonToolName };
+}
+
+function toContentBlocks(message: ChatMessage): BedrockContentBlock[] {
+  switch (message.role) {
+    case "tool":
+      return [{ toolResult: { toolUseId: message.toolCallId ?? "", content: [{ text: message.content }] } }];
+    case "assistant": {
+      const blocks: BedrockContentBlock[] = message.content === "" ? [] : [{ text: message.content }];
+      for (const call of message.toolCalls ?? [])
+        blocks.push({ toolUse: { toolUseId: call.id, name: call.name, input: toolInput(call.arguments) } });
+      return blocks;
+    }
+    default:
+      return message.content === "" ? [] : [{ text: message.content }];
+  }
+}
+
+/** The arguments' JSON text as the value Converse takes; the front door checked it is JSON. */
+function toolInput(args: string): unknown {
+  if (args.trim() === "") return {};
+  try {
+    return JSON.parse(args);
+  } catch {
+    return {};
+  }
+}
+
+function toBedrockTool(tool: ToolSpec): BedrockTool {
+  return {
+    toolSpec: {
+      name: tool.name,
+      // Converse wants a description of at least one character, or none.
+      ...(tool.description !== "" && { description: tool.description }),
+      inputSchema: { json: tool.parameters },
+    },
+  };
+}
+
+function jsonTool(name: string, format: ResponseFormat): BedrockTool {
+  const schema = format.type === "json_schema" ? format.schema : { type: "object" };
+  const what = format.type === "json_schema" ? ` (${format.name})` : "";
+  return {
+    toolSpec: {
+      name,
+      description: `Give your final answer${what} as this tool's input: a JSON object that fits its schema.`,
+      inputSchema: { json: schema },
+    },
+  };
+}
+
+function freeName(name: string, tools: readonly ToolSpec[]): string {
+  let free = name;
+  while (tools.some((tool) => tool.name === free)) free += "_";
+  return free;
+}

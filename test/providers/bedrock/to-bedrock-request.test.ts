@@ -1,0 +1,144 @@
+import { describe, expect, it } from "vitest";
+import { toBedrockRequest } from "../../../src/providers/bedrock/to-bedrock-request.js";
+import type { ProviderCall } from "../../../src/providers/types.js";
+
+function call(overrides: Partial<ProviderCall> = {}): ProviderCall {
+  return {
+    model: "anthropic.claude-3-5-sonnet-20240620-v1:0",
+    messages: [{ role: "user", content: "Hi" }],
+    tools: [],
+    stop: [],
+    signal: new AbortController().signal,
+    ...overrides,
+  };
+}
+
+describe("toBedrockRequest", () => {
+  it("sends a bare conversation with no optional fields", () => {
+    expect(toBedrockRequest(call())).toEqual({
+      body: { messages: [{ role: "user", content: [{ text: "Hi" }] }] },
+    });
+  });
+
+  it("moves every system message to system and maps the generation parameters", () => {
+    const { body } = toBedrockRequest(
+      call({
+        messages: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "Hi" },
+          { role: "assistant", content: "Hello" },
+          { role: "system", content: "Answer in French." },
+          { role: "user", content: "Thanks" },
+        ],
+        maxTokens: 256,
+        temperature: 0.3,
+        topP: 0.9,
+        stop: ["END"],
+      }),
+    );
+    expect(body).toEqual({
+      system: [{ text: "Be brief.\n\nAnswer in French." }],
+      messages: [
+        { role: "user", content: [{ text: "Hi" }] },
+        { role: "assistant", content: [{ text: "Hello" }] },
+        { role: "user", content: [{ text: "Thanks" }] },
+      ],
+      inferenceConfig: { maxTokens: 256, temperature: 0.3, topP: 0.9, stopSequences: ["END"] },
+    });
+  });
+
+  it("maps tools, assistant tool calls (arguments as objects) and grouped tool results", () => {
+    const { body } = toBedrockRequest(
+      call({
+        tools: [
+          {
+            name: "get_weather",
+            description: "Weather for a city",
+            parameters: { type: "object", properties: { city: { type: "string" } } },
+          },
+          { name: "now", description: "", parameters: { type: "object" } },
+        ],
+        messages: [
+          { role: "user", content: "Weather in Paris and the time?" },
+          {
+            role: "assistant",
+            content: "",
+            toolCalls: [
+              { id: "t1", name: "get_weather", arguments: '{"city":"Paris"}' },
+              { id: "t2", name: "now", arguments: "" },
+            ],
+          },
+          { role: "tool", content: "18°C", toolCallId: "t1" },
+          { role: "tool", content: "12:00", toolCallId: "t2" },
+        ],
+      }),
+    );
+    expect(body.toolConfig).toEqual({
+      tools: [
+        {
+          toolSpec: {
+            name: "get_weather",
+            description: "Weather for a city",
+            inputSchema: { json: { type: "object", properties: { city: { type: "string" } } } },
+          },
+        },
+        { toolSpec: { name: "now", inputSchema: { json: { type: "object" } } } },
+      ],
+    });
+    expect(body.messages).toEqual([
+      { role: "user", content: [{ text: "Weather in Paris and the time?" }] },
+      {
+        role: "assistant",
+        content: [
+          { toolUse: { toolUseId: "t1", name: "get_weather", input: { city: "Paris" } } },
+          { toolUse: { toolUseId: "t2", name: "now", input: {} } },
+        ],
+      },
+      {
+        role: "user",
+        content: [
+          { toolResult: { toolUseId: "t1", content: [{ text: "18°C" }] } },
+          { toolResult: { toolUseId: "t2", content: [{ text: "12:00" }] } },
+        ],
+      },
+    ]);
+  });
+
+  it("asks for JSON output through a forced tool whose schema is the requested one", () => {
+    const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"] };
+    const result = toBedrockRequest(
+      call({ responseFormat: { type: "json_schema", name: "reply", schema, strict: true } }),
+    );
+    expect(result.jsonToolName).toBe("json_answer");
+    expect(result.body.toolConfig?.toolChoice).toEqual({ tool: { name: "json_answer" } });
+    expect(result.body.toolConfig?.tools).toEqual([
+      {
+        toolSpec: {
+          name: "json_answer",
+          description: expect.stringContaining("(reply)"),
+          inputSchema: { json: schema },
+        },
+      },
+    ]);
+  });
+
+  it("asks for any JSON object in json_object mode", () => {
+    const { body } = toBedrockRequest(call({ responseFormat: { type: "json_object" } }));
+    expect(body.toolConfig?.tools[0]?.toolSpec.inputSchema).toEqual({ json: { type: "object" } });
+  });
+
+  it("lets the model choose between the caller's tools and the JSON answer, under a free name", () => {
+    const result = toBedrockRequest(
+      call({
+        tools: [{ name: "json_answer", description: "the caller's own", parameters: { type: "object" } }],
+        responseFormat: { type: "json_object" },
+      }),
+    );
+    expect(result.jsonToolName).toBe("json_answer_");
+    expect(result.body.toolConfig?.toolChoice).toEqual({ any: {} });
+    expect(result.body.toolConfig?.tools.map((t) => t.toolSpec.name)).toEqual([
+      "json_answer",
+      "json_answer_",
+    ]);
+  });
+});
