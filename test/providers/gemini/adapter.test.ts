@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parsePolicy } from "../../../src/config/load-policy.js";
 import { createGeminiAdapter, geminiKind } from "../../../src/providers/gemini/adapter.js";
 import {
   type GeminiAdapterSettings,
@@ -58,6 +59,45 @@ describe("geminiKind", () => {
     expect(
       geminiSettingsSchema.safeParse({ api_key: "k", gemini: { schema_format: "json_schema" } }).success,
     ).toBe(true);
+  });
+});
+
+describe("a policy with a gemini provider", () => {
+  const policy = `
+providers:
+  google:
+    kind: gemini
+    api_key: \${GEMINI_API_KEY}
+    hosted: true
+    region: us
+    gemini: { schema_format: json_schema }
+    models:
+      gemini-2.5-flash: { input_usd_per_mtok: 0.30, output_usd_per_mtok: 2.50, context_window: 1048576 }
+  local:
+    kind: mock
+    hosted: false
+routes:
+  - name: r
+    match: { data_class: [public, customer_ok] }
+    primary: { provider: google, model: gemini-2.5-flash }
+    fallback: [{ provider: local, model: m }]
+`;
+
+  it("loads, with the default base_url and its own settings", () => {
+    const google = parsePolicy(policy, { source: "t.yaml", env: { GEMINI_API_KEY: "AIza-k" } }).providers.get(
+      "google",
+    );
+    expect(google?.disabledReason).toBeUndefined();
+    expect(google?.settings).toMatchObject({
+      base_url: "https://generativelanguage.googleapis.com/v1beta",
+      api_key: "AIza-k",
+      gemini: { schema_format: "json_schema" },
+    });
+  });
+
+  it("leaves the provider out, not the policy, while its key is unset", () => {
+    const parsed = parsePolicy(policy, { source: "t.yaml", env: {} });
+    expect(parsed.providers.get("google")?.disabledReason).toBe("GEMINI_API_KEY is not set");
   });
 });
 
