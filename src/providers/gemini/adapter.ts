@@ -49,7 +49,8 @@ export function createGeminiAdapter(settings: GeminiAdapterSettings): ProviderAd
         yield* await jsonInsteadOfStream(response);
         return;
       }
-      if (type !== "text/event-stream")
+      // A missing content type is read as the event stream that was asked for.
+      if (type !== "text/event-stream" && type !== "")
         throw protocolError("upstream answer is not an event stream", { type });
       // destroyOnReturn: false leaves what happens to the body to disposeBody.
       for await (const part of decodeGeminiStream(response.body.iterator({ destroyOnReturn: false }))) {

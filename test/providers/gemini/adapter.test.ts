@@ -241,6 +241,11 @@ describe("createGeminiAdapter", () => {
       expect(err.message).not.toContain("Gateway");
     });
 
+    it("reads a 200 without a content type as the event stream asked for", async () => {
+      fake.script({ type: "raw", contentType: "", body: fixture("text.sse") });
+      expect(text(await collect(connect().stream(call())))).toBe("Héllo 👋 世界!");
+    });
+
     it("rejects an unreachable server as connect", async () => {
       const port = await closedPort();
       adapter = createGeminiAdapter(settings(`http://127.0.0.1:${port}/v1beta`));
