@@ -1,6 +1,7 @@
 import type { ProviderPolicy } from "../core/policy.js";
 import { anthropicKind } from "./anthropic/adapter.js";
 import { bedrockKind } from "./bedrock/adapter.js";
+import { geminiKind } from "./gemini/adapter.js";
 import { mockKind } from "./mock/adapter.js";
 import { openAiCompatibleKind } from "./openai/adapter.js";
 import type { ProviderAdapter, ProviderKind } from "./types.js";
@@ -12,6 +13,7 @@ import type { ProviderAdapter, ProviderKind } from "./types.js";
 export const PROVIDER_KINDS: readonly ProviderKind[] = [
   openAiCompatibleKind,
   anthropicKind,
+  geminiKind,
   bedrockKind,
   mockKind,
 ];
