@@ -1,5 +1,6 @@
 import type { ProviderPolicy } from "../core/policy.js";
 import { mockKind } from "./mock/adapter.js";
+import { ollamaKind } from "./ollama/adapter.js";
 import { openAiCompatibleKind } from "./openai/adapter.js";
 import type { ProviderAdapter, ProviderKind } from "./types.js";
 
@@ -7,7 +8,7 @@ import type { ProviderAdapter, ProviderKind } from "./types.js";
  * The one list of wire protocols. Adding one is a folder under providers/ and a line here: the
  * policy schema, `check` and adapter creation all read this list.
  */
-export const PROVIDER_KINDS: readonly ProviderKind[] = [openAiCompatibleKind, mockKind];
+export const PROVIDER_KINDS: readonly ProviderKind[] = [openAiCompatibleKind, ollamaKind, mockKind];
 
 const byKind = new Map(PROVIDER_KINDS.map((definition) => [definition.kind, definition]));
 
