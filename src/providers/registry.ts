@@ -3,6 +3,7 @@ import { anthropicKind } from "./anthropic/adapter.js";
 import { bedrockKind } from "./bedrock/adapter.js";
 import { geminiKind } from "./gemini/adapter.js";
 import { mockKind } from "./mock/adapter.js";
+import { ollamaKind } from "./ollama/adapter.js";
 import { openAiCompatibleKind } from "./openai/adapter.js";
 import type { ProviderAdapter, ProviderKind } from "./types.js";
 
@@ -15,6 +16,7 @@ export const PROVIDER_KINDS: readonly ProviderKind[] = [
   anthropicKind,
   geminiKind,
   bedrockKind,
+  ollamaKind,
   mockKind,
 ];
 

@@ -36,6 +36,8 @@ export interface OpenAiErrorObject {
 export interface FakeUsage {
   prompt_tokens: number;
   completion_tokens: number;
+  /** Of prompt_tokens, read from the prompt cache (`prompt_tokens_details.cached_tokens`). Default 0. */
+  cached_tokens?: number;
 }
 
 export interface FakeToolCall {
@@ -86,6 +88,12 @@ export interface ReplyScript extends Delivery {
   dropAfterTokens?: number;
   /** Stream only: after `tokens` token frames, send `data: {"error":{…}}` and end. */
   errorAfterTokens?: { tokens: number; error?: Partial<OpenAiErrorObject> };
+  /**
+   * Stream only: SSE comment lines sent before the first frame, each as `<comment>\n\n`, e.g.
+   * OpenRouter's keep-alive ": OPENROUTER PROCESSING".
+   * https://openrouter.ai/docs/api-reference/streaming
+   */
+  comments?: string[];
 }
 
 /** An OpenAI error response. Body and headers default per status (see `defaultError`). */
@@ -97,6 +105,12 @@ export interface ErrorScript extends Delivery {
   retryAfterSeconds?: number;
   /** Sets `retry-after-ms`. */
   retryAfterMs?: number;
+  /**
+   * The exact JSON body instead of OpenAI's `{"error":{…}}` envelope (Mistral's top-level
+   * `{"object":"error",…}`, Azure's `{"error":{"code":"429",…}}`…); sent compact, as JSON.stringify
+   * writes it.
+   */
+  body?: unknown;
 }
 
 /** Exact bytes: a recorded SSE fixture, a non-JSON body, an HTML error page… */
@@ -151,6 +165,17 @@ export interface RecordedRequest {
 export interface FakeOpenAiOptions {
   /** When set, requests must carry `authorization: Bearer <apiKey>`, else 401 invalid_api_key. */
   apiKey?: string;
+  /**
+   * Speak Azure OpenAI instead: chat completions at `POST /openai/deployments/{deployment}/chat/completions`
+   * (an `api-version` query is required, else 404 "Resource not found") and at Azure's v1 API,
+   * `POST /openai/v1/chat/completions`; the key, when `apiKey` is set, in the `api-key` header (else
+   * 401 with Azure's body); `apim-request-id` and `x-ms-region` headers; and a stream that opens with
+   * the `prompt_filter_results` chunk (`choices: []`) and carries `content_filter_results` on its
+   * choices. `url` is then the resource endpoint, without `/v1`.
+   * https://learn.microsoft.com/azure/ai-services/openai/reference
+   * https://learn.microsoft.com/azure/ai-services/openai/concepts/content-filter
+   */
+  azure?: { apiKey?: string };
   /** Answers requests when no script is queued. Default: a `reply` with DEFAULT_REPLY. */
   fallback?: (request: RecordedRequest) => ScriptedResponse;
 }
@@ -250,9 +275,15 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
     for (const wake of [...waiters]) wake();
 
     sequence += 1;
-    const ctx: ReplyContext = { sequence, request: recorded, startedAt: performance.now() };
+    const ctx: ReplyContext = {
+      sequence,
+      request: recorded,
+      startedAt: performance.now(),
+      azure: options.azure !== undefined,
+    };
     const path = (req.url ?? "").split("?")[0] ?? "";
 
+    if (options.azure !== undefined) return handleAzure(req, res, ctx, path, body, recorded);
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       return sendError(res, ctx, {
         type: "error",
@@ -292,6 +323,49 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
         },
       });
     }
+    return answer(res, ctx, recorded);
+  }
+
+  /** Azure OpenAI's routing and key check, then the same scripted answers. */
+  async function handleAzure(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: ReplyContext,
+    path: string,
+    body: unknown,
+    recorded: RecordedRequest,
+  ): Promise<void> {
+    const azureKey = options.azure?.apiKey;
+    if (azureKey !== undefined && req.headers["api-key"] !== azureKey) {
+      return sendError(res, ctx, {
+        type: "error",
+        status: 401,
+        body: {
+          error: {
+            code: "401",
+            message:
+              "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.",
+          },
+        },
+      });
+    }
+    const query = new URL(req.url ?? "/", "http://fake").searchParams;
+    const deployment = /^\/openai\/deployments\/[^/]+\/chat\/completions$/.test(path);
+    const v1 = path === "/openai/v1/chat/completions";
+    if (req.method !== "POST" || !(v1 || (deployment && query.has("api-version")))) {
+      return sendError(res, ctx, {
+        type: "error",
+        status: 404,
+        body: { error: { code: "404", message: "Resource not found" } },
+      });
+    }
+    if (body === undefined || body === null || typeof body !== "object") {
+      return sendError(res, ctx, { type: "error", status: 400 });
+    }
+    return answer(res, ctx, recorded);
+  }
+
+  async function answer(res: ServerResponse, ctx: ReplyContext, recorded: RecordedRequest): Promise<void> {
     const scripted = queue.shift() ?? fallback(recorded);
     switch (scripted.type) {
       case "reply":
@@ -315,7 +389,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: options.azure === undefined ? `http://127.0.0.1:${port}/v1` : `http://127.0.0.1:${port}`,
     requests,
     get connectionCount() {
       return connectionCount;
@@ -371,6 +445,8 @@ interface ReplyContext {
   sequence: number;
   request: RecordedRequest;
   startedAt: number;
+  /** Speaking Azure OpenAI (FakeOpenAiOptions.azure). */
+  azure: boolean;
 }
 
 function defaultFallback(): ScriptedResponse {
@@ -379,6 +455,17 @@ function defaultFallback(): ScriptedResponse {
 
 /** The headers api.openai.com sends on every response. https://platform.openai.com/docs/guides/rate-limits */
 function openAiHeaders(ctx: ReplyContext, contentType: string): Record<string, string> {
+  if (ctx.azure) {
+    // What Azure OpenAI's API Management front sends. https://learn.microsoft.com/azure/ai-services/openai/quotas-limits
+    return {
+      "content-type": contentType,
+      "apim-request-id": `00000000-0000-4000-8000-${ctx.sequence.toString(16).padStart(12, "0")}`,
+      "x-ms-region": "East US",
+      "x-request-id": `00000000-0000-4000-9000-${ctx.sequence.toString(16).padStart(12, "0")}`,
+      "x-ratelimit-remaining-requests": "99",
+      "x-ratelimit-remaining-tokens": "99000",
+    };
+  }
   return {
     "content-type": contentType,
     "openai-organization": "fake-org",
@@ -455,7 +542,8 @@ async function sendError(res: ServerResponse, ctx: ReplyContext, script: ErrorSc
   if (script.retryAfterMs !== undefined) headers["retry-after-ms"] = String(script.retryAfterMs);
   if (script.status === 429) headers["x-ratelimit-remaining-requests"] = "0";
   // OpenAI's error bodies are indented by four spaces and end with a newline.
-  const body = `${JSON.stringify({ error }, null, 4)}\n`;
+  const body =
+    script.body === undefined ? `${JSON.stringify({ error }, null, 4)}\n` : JSON.stringify(script.body);
   await deliver(res, script, script.status, { ...headers, ...script.headers }, [body], "end");
 }
 
@@ -545,9 +633,25 @@ async function sendReply(res: ServerResponse, ctx: ReplyContext, script: ReplySc
     delta,
     logprobs: null,
     finish_reason: finish,
+    ...(ctx.azure && { content_filter_results: azureFilterResults(finish === "content_filter") }),
   });
 
   const frames: { text: string; token: boolean }[] = [];
+  for (const comment of script.comments ?? []) frames.push({ text: `${comment}\n\n`, token: false });
+  if (ctx.azure) {
+    // Azure opens every stream with the prompt's filter results, in a chunk of no choices.
+    frames.push({
+      text: `data: ${JSON.stringify({
+        choices: [],
+        created: 0,
+        id: "",
+        model: "",
+        object: "",
+        prompt_filter_results: [{ prompt_index: 0, content_filter_results: azureFilterResults(false) }],
+      })}\n\n`,
+      token: false,
+    });
+  }
   let roleSent = false;
   const role = (): Record<string, unknown> => {
     if (roleSent) return {};
@@ -694,12 +798,22 @@ function pause(res: ServerResponse, ms: number): Promise<void> {
   });
 }
 
+/** Azure's per-category verdicts; `filtered` marks the answer cut by the filter. */
+function azureFilterResults(filtered: boolean): Record<string, unknown> {
+  return {
+    hate: { filtered: false, severity: "safe" },
+    self_harm: { filtered: false, severity: "safe" },
+    sexual: { filtered: false, severity: "safe" },
+    violence: { filtered, severity: filtered ? "high" : "safe" },
+  };
+}
+
 function fullUsage(usage: FakeUsage): Record<string, unknown> {
   return {
     prompt_tokens: usage.prompt_tokens,
     completion_tokens: usage.completion_tokens,
     total_tokens: usage.prompt_tokens + usage.completion_tokens,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: usage.cached_tokens ?? 0, audio_tokens: 0 },
     completion_tokens_details: {
       reasoning_tokens: 0,
       audio_tokens: 0,

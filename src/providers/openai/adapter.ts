@@ -22,7 +22,8 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * Adapter for the OpenAI chat-completions wire protocol (`kind: openai-compatible`): OpenAI itself,
- * Azure-style gateways, vLLM, Ollama's /v1, OpenRouter, Mistral.
+ * Azure OpenAI (`settings.azure`: deployment URLs, `api-key`), vLLM, Ollama's /v1, OpenRouter (its
+ * `: OPENROUTER PROCESSING` comments and mid-stream error chunks), Mistral (`streamUsage: false`).
  * https://platform.openai.com/docs/api-reference/chat/create
  *
  * Connections come from the provider's keep-alive pool (http/keep-alive-pool.ts): at most
@@ -43,22 +44,19 @@ export function createOpenAiAdapter(settings: OpenAiAdapterSettings): ProviderAd
   if (settings.baseUrl === undefined || settings.baseUrl === "") {
     throw new Error(`provider "${settings.name}": kind openai-compatible needs a baseUrl`);
   }
-  const url = endpointUrl(settings.baseUrl, "chat/completions");
-  const http = createHttpClient(settings, {
-    // https://platform.openai.com/docs/api-reference/authentication
-    headers:
-      settings.apiKey === undefined || settings.apiKey === ""
-        ? {}
-        : { authorization: `Bearer ${settings.apiKey}` },
-  });
+  const baseUrl = settings.baseUrl;
+  const azure = settings.azure;
+  const urlFor = (model: string): string => chatCompletionsUrl(baseUrl, model, azure);
+  const http = createHttpClient(settings, { headers: authHeaders(settings.apiKey, azure !== undefined) });
 
   async function* stream(call: ProviderCall): AsyncGenerator<StreamPart, void> {
     const signal = http.callSignal(call.signal);
     const body = toOpenAiRequest(call, {
       maxTokensField: settings.maxTokensField,
       ...(settings.assistantPrefix && { assistantPrefix: settings.assistantPrefix }),
+      ...(settings.streamUsage !== undefined && { streamUsage: settings.streamUsage }),
     });
-    const response = await http.postJson(url, body, { signal, accept: "text/event-stream" });
+    const response = await http.postJson(urlFor(call.model), body, { signal, accept: "text/event-stream" });
     let answered = false;
     try {
       if (!isSuccessStatus(response.statusCode)) throw await httpFailure(response);
@@ -80,6 +78,32 @@ export function createOpenAiAdapter(settings: OpenAiAdapterSettings): ProviderAd
   }
 
   return { stream, close: () => http.close() };
+}
+
+/**
+ * Where a call goes. OpenAI and the compatible servers: `{base_url}/chat/completions`. Azure
+ * OpenAI: the deployment named by the target's model,
+ * `{base_url}/openai/deployments/{model}/chat/completions?api-version=…`, or with api-version "v1"
+ * Azure's v1 API, `{base_url}/openai/v1/chat/completions`.
+ * https://learn.microsoft.com/azure/ai-services/openai/reference#chat-completions
+ * https://learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle
+ */
+export function chatCompletionsUrl(baseUrl: string, model: string, azure?: { apiVersion: string }): string {
+  if (azure === undefined) return endpointUrl(baseUrl, "chat/completions");
+  if (azure.apiVersion === "v1") return endpointUrl(baseUrl, "openai/v1/chat/completions");
+  const path = `openai/deployments/${encodeURIComponent(model)}/chat/completions`;
+  return `${endpointUrl(baseUrl, path)}?api-version=${encodeURIComponent(azure.apiVersion)}`;
+}
+
+/**
+ * The key as OpenAI takes it (`Authorization: Bearer`), or as Azure OpenAI takes a resource key
+ * (`api-key`); none when the provider has no key (a local vLLM).
+ * https://platform.openai.com/docs/api-reference/authentication
+ * https://learn.microsoft.com/azure/ai-services/openai/reference#authentication
+ */
+function authHeaders(apiKey: string | undefined, azure: boolean): Record<string, string> {
+  if (apiKey === undefined || apiKey === "") return {};
+  return azure ? { "api-key": apiKey } : { authorization: `Bearer ${apiKey}` };
 }
 
 async function httpFailure(response: HttpResponse): Promise<ProviderError> {
@@ -111,5 +135,9 @@ export const openAiCompatibleKind = defineProviderKind({
       ...toHttpProviderSettings(provider.name, settings),
       maxTokensField: settings.openai.max_tokens_field,
       assistantPrefix: settings.openai.assistant_prefix,
+      streamUsage: settings.openai.stream_usage,
+      ...(settings.openai.azure !== undefined && {
+        azure: { apiVersion: settings.openai.azure.api_version },
+      }),
     }),
 });

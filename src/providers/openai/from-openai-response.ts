@@ -1,8 +1,8 @@
 import type { FinishReason, ToolCall, Usage } from "../../core/types.js";
 import { readSseEvents } from "../http/sse-reader.js";
-import { protocolError } from "../provider-error.js";
+import { ProviderError, protocolError } from "../provider-error.js";
 import type { Completion, StreamPart } from "../types.js";
-import { trustedUsage } from "../usage.js";
+import { trustedTokenCount, trustedUsage } from "../usage.js";
 import { classifyErrorPayload } from "./openai-errors.js";
 import { chatCompletionChunkSchema, chatCompletionSchema } from "./openai-schemas.js";
 
@@ -13,13 +13,17 @@ const MAX_SSE_EVENT_CHARS = 16 * 1024 * 1024;
  * Maps OpenAI's `finish_reason` onto ours.
  * https://platform.openai.com/docs/api-reference/chat/object#chat/object-choices
  *
- * `function_call` is the deprecated spelling of `tool_calls`. Ollama and older vLLM report "stop"
- * on a turn that called tools; callers decide whether to run tools by this value, so a turn that
- * produced tool calls reports "tool_calls". Unknown or missing values count as "stop".
+ * `function_call` is the deprecated spelling of `tool_calls`; `model_length` is Mistral's. Ollama and
+ * older vLLM report "stop" on a turn that called tools; callers decide whether to run tools by this
+ * value, so a turn that produced tool calls reports "tool_calls". Unknown or missing values count as
+ * "stop". ("error", Mistral's and OpenRouter's, is not an ending: see {@link failedFinish}.)
+ * https://docs.mistral.ai/api/#tag/chat (finish_reason)
  */
 export function mapFinishReason(raw: string | null | undefined, sawToolCalls: boolean): FinishReason {
   switch (raw) {
     case "length":
+    // Mistral: the model's context window, rather than max_tokens, cut the answer.
+    case "model_length":
       return "length";
     case "content_filter":
       return "content_filter";
@@ -29,6 +33,18 @@ export function mapFinishReason(raw: string | null | undefined, sawToolCalls: bo
     default:
       return sawToolCalls ? "tool_calls" : "stop";
   }
+}
+
+/**
+ * `finish_reason: "error"` (Mistral; OpenRouter when a provider fails mid-generation): the answer
+ * broke off, it did not end. OpenRouter sends an `error` object with it, which is classified
+ * first; bare, it is a server failure like a 5xx.
+ * https://openrouter.ai/docs/api-reference/streaming#handling-errors-during-streaming
+ */
+function failedFinish(raw: string | null | undefined): ProviderError | undefined {
+  return raw === "error"
+    ? new ProviderError("server", "upstream reported an error (finish_reason error)", { cause: { raw } })
+    : undefined;
 }
 
 /**
@@ -48,6 +64,8 @@ export function fromOpenAiResponse(body: unknown): Completion {
   const choice = parsed.data.choices.find((c) => (c.index ?? 0) === 0) ?? parsed.data.choices[0];
   if (choice === undefined) throw protocolError("upstream chat.completion has no choices", { body });
 
+  const failed = failedFinish(choice.finish_reason);
+  if (failed !== undefined) throw failed;
   const { message } = choice;
   const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call) => ({
     id: call.id,
@@ -181,6 +199,8 @@ export function createChunkMapper(): ChunkMapper {
           const part = toolPiece(0, undefined, delta.function_call.name, delta.function_call.arguments);
           if (part) parts.push(part);
         }
+        const failed = failedFinish(choice.finish_reason);
+        if (failed !== undefined) throw failed;
         if (choice.finish_reason) finishReason = choice.finish_reason;
         if (choice.finish_reason || parts.length > 0) answered = true;
       }
@@ -279,13 +299,27 @@ export function completionToParts(completion: Completion): StreamPart[] {
 
 /**
  * OpenAI's usage object, when both counts can be trusted (see trustedUsage); otherwise undefined,
- * as if the server had sent none. `total_tokens` and the details are not used.
+ * as if the server had sent none. `prompt_tokens` counts every input token, those read from the
+ * prompt cache included; `prompt_tokens_details.cached_tokens` says how many were, and becomes
+ * `cachedInputTokens` when it can be trusted (an integer no larger than `prompt_tokens`; a broken
+ * one is ignored, it does not void the usage) and is not 0. `total_tokens` and the other details are not used.
  * https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage
+ * https://platform.openai.com/docs/guides/prompt-caching
  */
 export function readOpenAiUsage(usage: unknown): Usage | undefined {
-  if (typeof usage !== "object" || usage === null || Array.isArray(usage)) return undefined;
-  const { prompt_tokens, completion_tokens } = usage as Record<string, unknown>;
-  return trustedUsage(prompt_tokens, completion_tokens);
+  if (!isRecord(usage)) return undefined;
+  const { prompt_tokens, completion_tokens, prompt_tokens_details } = usage;
+  const counted = trustedUsage(prompt_tokens, completion_tokens);
+  if (counted === undefined || !isRecord(prompt_tokens_details)) return counted;
+  const cached = trustedTokenCount(prompt_tokens_details.cached_tokens);
+  // 0 (what OpenAI sends when nothing was cached) is left out: it prices the same as absent.
+  return cached === undefined || cached === 0 || cached > counted.inputTokens
+    ? counted
+    : { ...counted, cachedInputTokens: cached };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function isErrorEnvelope(value: unknown): boolean {

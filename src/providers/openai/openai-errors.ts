@@ -8,6 +8,10 @@ export interface UpstreamErrorInfo {
   type?: string;
   code?: string;
   message?: string;
+  /** Azure's `innererror.code`. */
+  innerCode?: string;
+  /** OpenRouter's `metadata.reasons` is there: its moderation flagged the input. */
+  moderated?: boolean;
 }
 
 /**
@@ -17,11 +21,13 @@ export interface UpstreamErrorInfo {
 export function upstreamErrorInfo(body: unknown): UpstreamErrorInfo | undefined {
   const parsed = errorBodySchema.safeParse(body);
   if (!parsed.success) return undefined;
-  const { message, type, code } = parsed.data.error;
+  const { message, type, code, innererror, metadata } = parsed.data.error;
   const info: UpstreamErrorInfo = {};
   if (typeof type === "string" && type !== "") info.type = type;
   if (code !== null && code !== undefined && code !== "") info.code = String(code);
   if (typeof message === "string") info.message = message;
+  if (typeof innererror?.code === "string" && innererror.code !== "") info.innerCode = innererror.code;
+  if (metadata?.reasons !== undefined && metadata.reasons !== null) info.moderated = true;
   return info;
 }
 
@@ -72,8 +78,13 @@ export function classifyErrorPayload(payload: unknown): ProviderError {
 
 const CONTEXT_LENGTH_MESSAGE = /maximum context length|context length exceeded|context window/i;
 
-/** Names a 4xx more precisely from OpenAI's error code and message; other classes stand as is. */
+/**
+ * Names a 4xx more precisely from OpenAI's error code and message; other classes stand as is,
+ * except OpenRouter's 403 for input its moderation flagged, which is a refusal of the content, not
+ * of the credentials.
+ */
 function refine(errorClass: ErrorClass, info: UpstreamErrorInfo | undefined): ErrorClass {
+  if (errorClass === "auth" && info?.moderated === true) return "content_refused";
   if (errorClass !== "invalid_request") return errorClass;
   if (isContextLength(info)) return "context_length";
   if (isContentRefusal(info)) return "content_refused";
@@ -98,9 +109,16 @@ function isContextLength(info: UpstreamErrorInfo | undefined): boolean {
   return hasId(info, "context_length_exceeded") || CONTEXT_LENGTH_MESSAGE.test(info?.message ?? "");
 }
 
-/** OpenAI says content_policy_violation, Azure OpenAI says content_filter. */
+/**
+ * OpenAI says content_policy_violation, Azure OpenAI says content_filter (and
+ * ResponsibleAIPolicyViolation in `innererror.code`), OpenRouter's moderation sends `reasons`.
+ */
 function isContentRefusal(info: UpstreamErrorInfo | undefined): boolean {
-  return hasId(info, "content_policy_violation", "content_filter");
+  return (
+    hasId(info, "content_policy_violation", "content_filter") ||
+    info?.innerCode?.toLowerCase() === "responsibleaipolicyviolation" ||
+    info?.moderated === true
+  );
 }
 
 function hasId(info: UpstreamErrorInfo | undefined, ...names: string[]): boolean {
@@ -159,6 +177,14 @@ const KNOWN_ERROR_IDS: ReadonlySet<string> = new Set([
   "server_overloaded",
   "engine_overloaded",
   "DeploymentNotFound",
+  // Azure OpenAI. https://learn.microsoft.com/azure/ai-services/openai/reference
+  "ResponsibleAIPolicyViolation",
+  "OperationNotSupported",
+  "invalid_api_version",
+  "unauthorized",
+  // Mistral. https://docs.mistral.ai/api/
+  "invalid_request_message_error",
+  "internal_error_proxy",
 ]);
 
 /** An HTTP status in `code` (vLLM, OpenRouter, Azure): a number, not text. */
@@ -173,5 +199,8 @@ function describe(info: UpstreamErrorInfo | undefined): string {
     parts.push(
       KNOWN_ERROR_IDS.has(info.code) || STATUS_CODE.test(info.code) ? info.code : "unrecognised error code",
     );
+  if (info?.innerCode !== undefined && KNOWN_ERROR_IDS.has(info.innerCode)) parts.push(info.innerCode);
+  // Our word: OpenRouter's reasons and flagged input are the caller's text.
+  if (info?.moderated === true) parts.push("moderation");
   return parts.join("/");
 }

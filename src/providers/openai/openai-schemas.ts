@@ -102,29 +102,70 @@ export const chatCompletionChunkSchema = z.looseObject({
 
 const errorCode = z.union([z.string(), z.number()]).nullish();
 
+/**
+ * The message, as text: Mistral's 422 validation errors put an object there
+ * (`{"detail":[{"type":"extra_forbidden","loc":…,"msg":…}]}`), kept as its JSON.
+ */
+const errorMessage = z
+  .union([z.string(), z.unknown().transform((value) => JSON.stringify(value) ?? "")])
+  .nullish();
+
+/**
+ * Azure OpenAI's content filter names itself in `innererror.code` ("ResponsibleAIPolicyViolation"),
+ * sometimes under an outer `code` other than `content_filter`.
+ * https://learn.microsoft.com/azure/ai-services/openai/concepts/content-filter
+ */
+const innerErrorSchema = z.looseObject({ code: z.string().nullish() }).nullish().catch(undefined);
+
+/**
+ * OpenRouter's `metadata`: a moderation refusal carries `reasons` (with `flagged_input`).
+ * https://openrouter.ai/docs/api-reference/errors#moderation-errors
+ */
+const errorMetadataSchema = z.looseObject({ reasons: z.unknown().optional() }).nullish().catch(undefined);
+
 /** https://platform.openai.com/docs/guides/error-codes — `{"error":{"message","type","param","code"}}`. */
 const errorObjectSchema = z.looseObject({
-  message: z.string().nullish(),
+  message: errorMessage,
   type: z.string().nullish(),
   param: z.unknown().optional(),
   code: errorCode,
+  innererror: innerErrorSchema,
+  metadata: errorMetadataSchema,
 });
 
 /**
- * Error bodies as the compatible servers send them: OpenAI's envelope, a bare string under
- * `error` (some gateways), or vLLM/Mistral's top-level `{"object":"error","message",…}`.
+ * Error bodies as the compatible servers send them: OpenAI's envelope (Azure's and OpenRouter's
+ * too), a bare string under `error` (some gateways), or vLLM/Mistral's top-level
+ * `{"object":"error","message","type","param","code"}`.
+ * https://docs.mistral.ai/api/ (HTTPValidationError)
  */
 export const errorBodySchema = z.union([
   z.looseObject({ error: errorObjectSchema }),
-  z
-    .looseObject({ error: z.string() })
-    .transform((body) => ({ ...body, error: { message: body.error, type: undefined, code: undefined } })),
+  z.looseObject({ error: z.string() }).transform((body) => ({
+    ...body,
+    error: {
+      message: body.error,
+      type: undefined,
+      code: undefined,
+      innererror: undefined,
+      metadata: undefined,
+    },
+  })),
   z
     .looseObject({
       object: z.literal("error"),
-      message: z.string().nullish(),
+      message: errorMessage,
       type: z.string().nullish(),
       code: errorCode,
     })
-    .transform((body) => ({ ...body, error: { message: body.message, type: body.type, code: body.code } })),
+    .transform((body) => ({
+      ...body,
+      error: {
+        message: body.message,
+        type: body.type,
+        code: body.code,
+        innererror: undefined,
+        metadata: undefined,
+      },
+    })),
 ]);

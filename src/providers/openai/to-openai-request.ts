@@ -36,7 +36,8 @@ export interface OpenAiChatRequest {
       };
   /** Always: every call streams, and the unary RPC assembles the answer from the stream. */
   stream: true;
-  stream_options: { include_usage: boolean };
+  /** Left out for servers that refuse it (Mistral). */
+  stream_options?: { include_usage: boolean };
   /** vLLM: continue the final assistant message instead of starting a new one. */
   continue_final_message?: true;
   add_generation_prompt?: false;
@@ -52,16 +53,18 @@ export function toOpenAiRequest(
   options: {
     maxTokensField?: "max_tokens" | "max_completion_tokens";
     assistantPrefix?: "none" | "vllm";
+    /** Ask for usage in the stream (default true); Mistral refuses the key and sends it unasked. */
+    streamUsage?: boolean;
   } = {},
 ): OpenAiChatRequest {
   const body: OpenAiChatRequest = {
     model: call.model,
     messages: call.messages.map(toOpenAiMessage),
     stream: true,
-    // Without it a stream carries no token counts at all.
-    // https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options
-    stream_options: { include_usage: true },
   };
+  // Without it an OpenAI stream carries no token counts at all.
+  // https://platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options
+  if (options.streamUsage ?? true) body.stream_options = { include_usage: true };
   // OpenAI rejects `tools: []` ("[] is too short"), so no tools means no key at all.
   if (call.tools.length > 0) body.tools = call.tools.map(toOpenAiTool);
   // `max_tokens` by default: vLLM, Ollama, Mistral and older gateways only know it, and OpenAI

@@ -236,3 +236,78 @@ describe("startFakeOpenAi", () => {
     await expect(fake.waitForRequests(1, 20)).rejects.toThrow(/0 of 1/);
   });
 });
+
+describe("startFakeOpenAi in Azure mode", () => {
+  let fake: FakeOpenAi;
+  beforeAll(async () => {
+    fake = await startFakeOpenAi({ azure: { apiKey: "k" } });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  afterEach(() => fake.reset());
+
+  const deployment = () => `${fake.url}/openai/deployments/prod/chat/completions`;
+
+  it("serves a deployment with api-version and the api-key header, opening the stream with prompt_filter_results", async () => {
+    const res = await send(`${deployment()}?api-version=2024-10-21`, chatBody(true), {
+      headers: { "api-key": "k" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers["apim-request-id"]).toBeDefined();
+    const first = JSON.parse(frames(res.body)[0]?.slice("data: ".length) ?? "");
+    expect(first).toMatchObject({ choices: [], prompt_filter_results: [{ prompt_index: 0 }] });
+    expect(res.body).toContain('"content_filter_results"');
+  });
+
+  it("answers 404 without api-version and 401 Azure's way without the key", async () => {
+    const missing = await send(deployment(), chatBody(false), { headers: { "api-key": "k" } });
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toEqual({ error: { code: "404", message: "Resource not found" } });
+    const denied = await send(`${deployment()}?api-version=2024-10-21`, chatBody(false));
+    expect(denied.status).toBe(401);
+    expect(JSON.parse(denied.body)).toMatchObject({ error: { code: "401" } });
+  });
+
+  it("serves Azure's v1 path", async () => {
+    const res = await send(`${fake.url}/openai/v1/chat/completions`, chatBody(false), {
+      headers: { "api-key": "k" },
+    });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe("startFakeOpenAi additions", () => {
+  let fake: FakeOpenAi;
+  beforeAll(async () => {
+    fake = await startFakeOpenAi();
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  afterEach(() => fake.reset());
+
+  it("sends SSE comments first, cached_tokens in the usage details, and an exact error body", async () => {
+    fake.script(
+      {
+        type: "reply",
+        content: "Hi",
+        comments: [": OPENROUTER PROCESSING"],
+        usage: { prompt_tokens: 9, completion_tokens: 1, cached_tokens: 8 },
+      },
+      {
+        type: "error",
+        status: 422,
+        body: { object: "error", message: "bad", type: "invalid_request_error", param: null, code: null },
+      },
+    );
+    const streamed = await send(`${fake.url}/chat/completions`, chatBody(true));
+    expect(streamed.body.startsWith(": OPENROUTER PROCESSING\n\n")).toBe(true);
+    expect(streamed.body).toContain('"prompt_tokens_details":{"cached_tokens":8');
+    const failed = await send(`${fake.url}/chat/completions`, chatBody(false));
+    expect(failed.status).toBe(422);
+    expect(failed.body).toBe(
+      '{"object":"error","message":"bad","type":"invalid_request_error","param":null,"code":null}',
+    );
+  });
+});

@@ -6,6 +6,7 @@ import {
   decodeOpenAiStream,
   fromOpenAiResponse,
   mapFinishReason,
+  readOpenAiUsage,
 } from "../../../src/providers/openai/from-openai-response.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
 import type { StreamPart } from "../../../src/providers/types.js";
@@ -572,5 +573,45 @@ describe("completionToParts", () => {
       { type: "text-delta", delta: "hi" },
       { type: "response-end", finishReason: "stop" },
     ]);
+  });
+});
+
+describe("readOpenAiUsage cached tokens", () => {
+  const usage = (cached: unknown) => ({
+    prompt_tokens: 100,
+    completion_tokens: 7,
+    prompt_tokens_details: { cached_tokens: cached, audio_tokens: 0 },
+  });
+
+  it("reads cached_tokens as cachedInputTokens, inputTokens staying prompt_tokens", () => {
+    expect(readOpenAiUsage(usage(64))).toEqual({ inputTokens: 100, outputTokens: 7, cachedInputTokens: 64 });
+  });
+
+  it("leaves out 0, and ignores a cached count it cannot trust without voiding the usage", () => {
+    for (const cached of [0, -1, 1.5, "64", null, 101])
+      expect(readOpenAiUsage(usage(cached))).toEqual({ inputTokens: 100, outputTokens: 7 });
+    expect(
+      readOpenAiUsage({ prompt_tokens: 100, completion_tokens: 7, prompt_tokens_details: null }),
+    ).toEqual({
+      inputTokens: 100,
+      outputTokens: 7,
+    });
+  });
+});
+
+describe("finish reasons of the compatible servers", () => {
+  it("maps Mistral's model_length to length", () => {
+    expect(mapFinishReason("model_length", false)).toBe("length");
+  });
+
+  it("throws finish_reason error (Mistral, OpenRouter) as server, streamed or not", () => {
+    const mapper = createChunkMapper();
+    expect(() => mapper.push(chunk({}, "error"))).toThrow(ProviderError);
+    const body = {
+      id: "c",
+      object: "chat.completion",
+      choices: [{ index: 0, message: { role: "assistant", content: "" }, finish_reason: "error" }],
+    };
+    expect(() => fromOpenAiResponse(body)).toThrow(/finish_reason error/);
   });
 });

@@ -193,3 +193,48 @@ describe("upstreamErrorInfo", () => {
     });
   });
 });
+
+describe("errors of Azure OpenAI, OpenRouter and Mistral", () => {
+  it("reads Azure's innererror code and OpenRouter's moderation, Mistral's object message", () => {
+    expect(
+      upstreamErrorInfo({
+        error: { code: "content_filter", innererror: { code: "ResponsibleAIPolicyViolation" } },
+      }),
+    ).toMatchObject({ code: "content_filter", innerCode: "ResponsibleAIPolicyViolation" });
+    expect(
+      upstreamErrorInfo({ error: { code: 403, message: "flagged", metadata: { reasons: ["hate"] } } }),
+    ).toMatchObject({
+      code: "403",
+      moderated: true,
+    });
+    expect(
+      upstreamErrorInfo({
+        object: "error",
+        message: { detail: [{ msg: "Extra inputs are not permitted" }] },
+        type: "invalid_request_error",
+      }),
+    ).toMatchObject({
+      type: "invalid_request_error",
+      message: '{"detail":[{"msg":"Extra inputs are not permitted"}]}',
+    });
+  });
+
+  it("classifies a moderation refusal mid-stream as content_refused and an Azure filter code as such", () => {
+    expect(
+      classifyErrorPayload({ error: { code: 403, message: "x", metadata: { reasons: ["violence"] } } })
+        .errorClass,
+    ).toBe("content_refused");
+    expect(classifyErrorPayload({ error: { code: "content_filter", message: "x" } }).errorClass).toBe(
+      "content_refused",
+    );
+    expect(
+      classifyHttpError(403, {}, JSON.stringify({ error: { code: 403, message: "Forbidden" } })).errorClass,
+    ).toBe("auth");
+  });
+
+  it("does not let a malformed innererror or metadata spoil the rest of the body", () => {
+    expect(upstreamErrorInfo({ error: { code: "429", innererror: "x", metadata: 5 } })).toEqual({
+      code: "429",
+    });
+  });
+});

@@ -121,3 +121,18 @@ describe("toOpenAiRequest", () => {
     expect(body.stop).toEqual(["x"]);
   });
 });
+
+describe("toOpenAiRequest stream usage", () => {
+  const call: ProviderCall = {
+    model: "mistral-small-latest",
+    messages: [{ role: "user", content: "Hi" }],
+    tools: [],
+    stop: [],
+    signal: new AbortController().signal,
+  };
+
+  it("asks for usage in the stream by default, and leaves stream_options out when told (Mistral)", () => {
+    expect(toOpenAiRequest(call).stream_options).toEqual({ include_usage: true });
+    expect(toOpenAiRequest(call, { streamUsage: false })).not.toHaveProperty("stream_options");
+  });
+});

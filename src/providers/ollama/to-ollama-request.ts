@@ -1,0 +1,139 @@
+import type { ChatMessage, ToolCall, ToolSpec } from "../../core/types.js";
+import { splitSystem } from "../conversation.js";
+import { ProviderError } from "../provider-error.js";
+import type { ProviderCall } from "../types.js";
+
+/**
+ * A message of POST /api/chat.
+ * https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion
+ */
+export type OllamaMessage =
+  | { role: "system" | "user"; content: string }
+  | {
+      role: "assistant";
+      content: string;
+      tool_calls?: { id?: string; function: { name: string; arguments: Record<string, unknown> } }[];
+    }
+  | { role: "tool"; content: string; tool_name?: string; tool_call_id?: string };
+
+/** https://github.com/ollama/ollama/blob/main/docs/api.md#chat-request-streaming-with-tools */
+export interface OllamaTool {
+  type: "function";
+  function: { name: string; description: string; parameters: Record<string, unknown> };
+}
+
+/** The request body of POST /api/chat, limited to what we send. */
+export interface OllamaChatRequest {
+  model: string;
+  messages: OllamaMessage[];
+  tools?: OllamaTool[];
+  /** Always: every call streams (NDJSON), and the unary RPC assembles the answer from the stream. */
+  stream: true;
+  /** `"json"` for JSON mode, or the JSON schema the answer must fit (structured outputs). */
+  format?: "json" | Record<string, unknown>;
+  /** Model parameters, as a Modelfile's PARAMETER lines name them. */
+  options?: {
+    num_predict?: number;
+    temperature?: number;
+    top_p?: number;
+    stop?: string[];
+    num_ctx?: number;
+  };
+  keep_alive?: string | number;
+}
+
+/**
+ * Builds the (streaming) /api/chat request body for one call. Pure; `call.signal` is not looked at.
+ * https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion
+ *
+ * System messages: all of them, wherever they stood, become one system message at the start
+ * (splitSystem). Ollama's template engine hands most chat templates exactly that (every system
+ * message joined by a blank line, as `.System`), so hoisting them here makes a mid-conversation
+ * system message mean the same to every model template, and the same as on the other providers.
+ * https://github.com/ollama/ollama/blob/main/template/template.go (collate)
+ *
+ * Tool results carry `tool_name` (what Ollama's templates read; from the message's name or, when it
+ * has none, the name of the call it answers) and `tool_call_id` (newer releases).
+ *
+ * @throws ProviderError class "invalid_request" when an assistant tool call's arguments are JSON
+ *   but not an object: Ollama's wire takes arguments only as an object.
+ */
+export function toOllamaRequest(
+  call: ProviderCall,
+  options: { numCtx?: number; keepAlive?: string | number } = {},
+): OllamaChatRequest {
+  const { system, turns } = splitSystem(call.messages);
+  const namesById = new Map<string, string>();
+  for (const message of turns)
+    for (const toolCall of message.toolCalls ?? []) namesById.set(toolCall.id, toolCall.name);
+
+  const messages: OllamaMessage[] = system === "" ? [] : [{ role: "system", content: system }];
+  for (const message of turns) messages.push(toOllamaMessage(message, namesById));
+
+  const body: OllamaChatRequest = { model: call.model, messages, stream: true };
+  if (call.tools.length > 0) body.tools = call.tools.map(toOllamaTool);
+  // https://github.com/ollama/ollama/blob/main/docs/api.md#request-json-mode and #request-structured-outputs
+  const format = call.responseFormat;
+  if (format?.type === "json_object") body.format = "json";
+  else if (format?.type === "json_schema") body.format = format.schema;
+
+  // https://github.com/ollama/ollama/blob/main/docs/modelfile.mdx#valid-parameters-and-values
+  const modelOptions: NonNullable<OllamaChatRequest["options"]> = {};
+  if (call.maxTokens !== undefined) modelOptions.num_predict = call.maxTokens;
+  if (call.temperature !== undefined) modelOptions.temperature = call.temperature;
+  if (call.topP !== undefined) modelOptions.top_p = call.topP;
+  if (call.stop.length > 0) modelOptions.stop = [...call.stop];
+  if (options.numCtx !== undefined) modelOptions.num_ctx = options.numCtx;
+  if (Object.keys(modelOptions).length > 0) body.options = modelOptions;
+  if (options.keepAlive !== undefined) body.keep_alive = options.keepAlive;
+  return body;
+}
+
+function toOllamaMessage(message: ChatMessage, namesById: ReadonlyMap<string, string>): OllamaMessage {
+  switch (message.role) {
+    case "system":
+    case "user":
+      return { role: message.role, content: message.content };
+    case "assistant": {
+      const toolCalls = message.toolCalls ?? [];
+      if (toolCalls.length === 0) return { role: "assistant", content: message.content };
+      return { role: "assistant", content: message.content, tool_calls: toolCalls.map(toOllamaToolCall) };
+    }
+    case "tool": {
+      const result: OllamaMessage = { role: "tool", content: message.content };
+      const id = message.toolCallId;
+      const name =
+        message.name !== undefined && message.name !== ""
+          ? message.name
+          : id === undefined
+            ? undefined
+            : namesById.get(id);
+      if (name !== undefined) result.tool_name = name;
+      if (id !== undefined && id !== "") result.tool_call_id = id;
+      return result;
+    }
+  }
+}
+
+function toOllamaToolCall(call: ToolCall): {
+  id?: string;
+  function: { name: string; arguments: Record<string, unknown> };
+} {
+  // The front door checked the text is JSON; "" is a call without arguments.
+  const parsed: unknown = call.arguments.trim() === "" ? {} : JSON.parse(call.arguments);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ProviderError(
+      "invalid_request",
+      "tool call arguments must be a JSON object for an Ollama provider",
+    );
+  }
+  const wire = { function: { name: call.name, arguments: parsed as Record<string, unknown> } };
+  return call.id === "" ? wire : { id: call.id, ...wire };
+}
+
+function toOllamaTool(tool: ToolSpec): OllamaTool {
+  return {
+    type: "function",
+    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+  };
+}
