@@ -162,13 +162,15 @@ describe("a persistent 429 without retry-after", () => {
     always(primary, RATE_LIMITED_WITHOUT_RETRY_AFTER);
 
     const before = Date.now();
-    const calls = 20;
+    // Up to 20 calls, all inside the shortest cooling (1 s): a busy machine makes fewer, never more
+    // than the cooling allows.
     const answers = [];
-    for (let i = 0; i < calls; i += 1) answers.push(await chaos.router.route(CHAT));
+    while (answers.length < 20 && Date.now() - before < 800) answers.push(await chaos.router.route(CHAT));
 
+    expect(answers.length).toBeGreaterThanOrEqual(2);
     expect(answers.every((answer) => answer.decision?.target === "fallback/m2")).toBe(true);
     expect(primary.requests).toHaveLength(1);
-    expect(fallback.requests).toHaveLength(calls);
+    expect(fallback.requests).toHaveLength(answers.length);
     expect(answers[0]?.decision?.attempts).toMatchObject([
       {
         target: "primary/m1",

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb.js";
 import { RouterService, type StreamResponse } from "../../gen/switchyard/v1/router_pb.js";
 import { eventually, rejectionOf } from "../helpers/async.js";
@@ -11,6 +11,10 @@ import { CLI_MAIN, ensureBuilt, PROJECT_NODE, PROJECT_ROOT } from "../helpers/bu
 import { FRONT_DOOR_POLICY, LOCAL_REPLY, UNSET_KEY_VARIABLE } from "../helpers/policies.js";
 import { nextOf } from "../helpers/pushable.js";
 import { createTransports, eventCases, type TransportSet, userRequest } from "../helpers/rpc.js";
+
+// Each test spawns the compiled CLI (a whole Node process, every module loaded) one or more times:
+// on a busy two-core machine a spawn alone can take seconds.
+vi.setConfig({ testTimeout: 60_000 });
 
 interface ServeProcess {
   child: ChildProcess;

@@ -3,8 +3,12 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CLI_MAIN, PROJECT_NODE, PROJECT_ROOT } from "../helpers/build.js";
+
+// Each test spawns the compiled CLI (a whole Node process, every module loaded) one or more times:
+// on a busy two-core machine a spawn alone can take seconds.
+vi.setConfig({ testTimeout: 60_000 });
 
 function run(
   file: string,
