@@ -11,10 +11,12 @@ import type {
 import type { TargetRef } from "../core/types.js";
 import { residencyRefusal } from "../guard/residency.js";
 import { DEFAULT_BREAKER } from "../health/breaker.js";
+import { type ListedPrice, listedPrice, type PriceList } from "../providers/price-list.js";
 import { providerKind } from "../providers/registry.js";
 import { compileGovernance } from "./compile-governance.js";
 import type { MissingVariable } from "./interpolate.js";
 import { formatPath, type PathIssue } from "./read-yaml.js";
+import type { ModelDocument } from "./schema.js";
 import {
   type BreakerDocument,
   identifierProblem,
@@ -117,7 +119,7 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
 
   const dataClasses = compileDataClasses(document);
   const classNames: Names = document.dataClasses ?? { declared: [...dataClasses.keys()], complete: true };
-  const providers = new Map<string, ProviderPolicy>();
+  const providers = new Map<string, CompiledProvider>();
   for (const [providerName, provider] of document.providers.valid) {
     const compiled = compileProvider(providerName, provider, input, issues);
     if (compiled.disabledReason)
@@ -220,37 +222,28 @@ function compileDataClasses(document: CheckedDocument): Map<string, DataClass> {
   return classes;
 }
 
+/** A provider while the policy compiles: the prices of the models its routes name are added as they are placed. */
+type CompiledProvider = ProviderPolicy & { prices: Map<string, ModelPrice> };
+
 function compileProvider(
   providerName: string,
   provider: ProviderDocument,
   input: CompileInput,
   issues: PathIssue[],
-): ProviderPolicy {
+): CompiledProvider {
   const at = ["providers", providerName];
   const { kind, hosted, region, runtime, models: modelDocuments, breaker, ...settings } = provider;
   const keyGap = input.missing.find((gap) => credentialProvider(gap, input.kinds) === providerName);
   const models = modelDocuments
-    ? new Map<string, ModelPrice>(
+    ? new Map(
         Object.entries(modelDocuments).map(([modelName, model]) => [
           modelName,
-          {
-            inputPicoUsdPerToken: price(model.input_usd_per_mtok, [
-              ...at,
-              "models",
-              modelName,
-              "input_usd_per_mtok",
-            ]),
-            outputPicoUsdPerToken: price(model.output_usd_per_mtok, [
-              ...at,
-              "models",
-              modelName,
-              "output_usd_per_mtok",
-            ]),
-            ...(model.context_window !== undefined && { contextWindow: model.context_window }),
-          },
+          declaredPrice(model, [...at, "models", modelName]),
         ]),
       )
     : undefined;
+  const prices = new Map<string, ModelPrice>();
+  for (const [modelName, declared] of models ?? []) if (declared) prices.set(modelName, declared);
   return {
     name: providerName,
     kind,
@@ -262,7 +255,33 @@ function compileProvider(
     ...(runtime !== undefined && { runtime }),
     ...(keyGap && { disabledReason: `${keyGap.variable} is not set` }),
     ...(models && { models }),
+    prices,
   };
+
+  /** The policy's price for a model, when it gives one (any price key written). */
+  function declaredPrice(model: ModelDocument, path: Path): ModelPrice | undefined {
+    const {
+      input_usd_per_mtok: input,
+      output_usd_per_mtok: output,
+      cached_input_usd_per_mtok: cached,
+      cache_write_usd_per_mtok: write,
+      context_window: contextWindow,
+    } = model;
+    if (input === undefined && output === undefined && cached === undefined && write === undefined)
+      return undefined;
+    return {
+      inputPicoUsdPerToken: price(input ?? 0, [...path, "input_usd_per_mtok"]),
+      outputPicoUsdPerToken: price(output ?? 0, [...path, "output_usd_per_mtok"]),
+      ...(cached !== undefined && {
+        cachedInputPicoUsdPerToken: price(cached, [...path, "cached_input_usd_per_mtok"]),
+      }),
+      ...(write !== undefined && {
+        cacheWritePicoUsdPerToken: price(write, [...path, "cache_write_usd_per_mtok"]),
+      }),
+      ...(contextWindow !== undefined && { contextWindow }),
+      source: "policy",
+    };
+  }
 
   function price(usdPerMtok: number, path: Path): number {
     const exact = picoUsdPerToken(usdPerMtok);
@@ -323,7 +342,7 @@ interface PlacedTarget extends TargetRef {
 /** The targets whose provider and model resolve, each checked against its provider. */
 function compileTargets(
   checked: CheckedRoute,
-  providers: ReadonlyMap<string, ProviderPolicy>,
+  providers: ReadonlyMap<string, CompiledProvider>,
   providerNames: Names,
   issues: PathIssue[],
   warnings: string[],
@@ -354,10 +373,15 @@ function compileTargets(
         message: `unknown model "${model}" for provider "${providerName}" (${suggestion}listed: ${[...provider.models.keys()].join(", ")})`,
       });
     }
-    if (!provider.models)
-      warnings.push(
-        `${formatPath(path)}: provider "${providerName}" lists no models; cost of "${model}" is reported as 0`,
-      );
+    if (!provider.prices.has(model)) {
+      const table = providerKind(provider.kind)?.prices;
+      const listed = table && listedPrice(table, model);
+      if (table && listed) provider.prices.set(model, fromListedPrice(listed, table));
+      else
+        warnings.push(
+          `${formatPath(path)}: no price for "${model}" on provider "${providerName}" in the policy${table ? ` or the built-in ${provider.kind} price table` : ""}; its cost is reported as 0`,
+        );
+    }
     targets.push({ provider: providerName, model, role, path, ...(weight !== undefined && { weight }) });
   }
   return targets;
@@ -512,4 +536,17 @@ function declaredList(names: Names): string {
 
 function listable(names: Names): string[] {
   return names.declared.filter((name) => identifierProblem(name) === undefined);
+}
+
+/** A price table's entry as a policy price, saying which table and when it was checked. */
+function fromListedPrice(listed: ListedPrice, table: PriceList): ModelPrice {
+  const pico = (usdPerMtok: number) => picoUsdPerToken(usdPerMtok) ?? Math.round(usdPerMtok * 1e6);
+  return {
+    inputPicoUsdPerToken: pico(listed.input),
+    outputPicoUsdPerToken: pico(listed.output),
+    ...(listed.cachedInput !== undefined && { cachedInputPicoUsdPerToken: pico(listed.cachedInput) }),
+    ...(listed.cacheWrite !== undefined && { cacheWritePicoUsdPerToken: pico(listed.cacheWrite) }),
+    ...(listed.contextWindow !== undefined && { contextWindow: listed.contextWindow }),
+    source: `price table checked ${table.checked} (${table.source})`,
+  };
 }

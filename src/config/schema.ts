@@ -191,11 +191,20 @@ export const routeShape = {
   degrade: degradeSchema.optional(),
 };
 
+/**
+ * A model a provider serves. Prices in US dollars per million tokens; a model given none is priced
+ * from the kind's built-in table (src/providers/<kind>/prices.ts) when it is listed there.
+ */
 const modelSchema = z.strictObject({
-  input_usd_per_mtok: z.number().nonnegative().default(0),
-  output_usd_per_mtok: z.number().nonnegative().default(0),
+  input_usd_per_mtok: z.number().nonnegative().optional(),
+  output_usd_per_mtok: z.number().nonnegative().optional(),
+  /** Input read from the provider's prompt cache (default: the input price). */
+  cached_input_usd_per_mtok: z.number().nonnegative().optional(),
+  /** Input written to the provider's prompt cache (default: the input price). */
+  cache_write_usd_per_mtok: z.number().nonnegative().optional(),
   context_window: positiveInt.optional(),
 });
+export type ModelDocument = z.output<typeof modelSchema>;
 
 /**
  * The keys every provider block has, whatever its kind. A kind's own keys come from its folder

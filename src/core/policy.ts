@@ -44,7 +44,13 @@ export interface DataClass {
 export interface ModelPrice {
   inputPicoUsdPerToken: number;
   outputPicoUsdPerToken: number;
+  /** Input tokens read from the provider's prompt cache; the input price when unset. */
+  cachedInputPicoUsdPerToken?: number;
+  /** Input tokens written to the provider's prompt cache; the input price when unset. */
+  cacheWritePicoUsdPerToken?: number;
   contextWindow?: number;
+  /** Where the price came from: `policy`, or the built-in price table and when it was checked. */
+  source: string;
 }
 
 /** One provider as the policy declares it: what every step may know about it. */
@@ -57,8 +63,17 @@ export interface ProviderPolicy {
   region: string;
   /** Serving runtime (vllm, ollama, ...) when declared. */
   runtime?: string;
-  /** Undefined when the provider lists no models (any name accepted, priced at 0). */
-  models?: ReadonlyMap<string, ModelPrice>;
+  /**
+   * The models the policy lists for it (routes may name only these), with their prices when the
+   * policy gives them; undefined when it lists none (any name accepted).
+   */
+  models?: ReadonlyMap<string, ModelPrice | undefined>;
+  /**
+   * What each model its routes name costs: the policy's price, else the built-in price table's
+   * (src/providers/<kind>/prices.ts); a model in neither is missing (its cost is reported as 0,
+   * with a warning at load).
+   */
+  prices: ReadonlyMap<string, ModelPrice>;
   /** Whether it continues another model's partial answer (an assistant prefix; its kind and settings say). */
   continuesAnswers: boolean;
   /** Its targets' circuit breaker thresholds: built-in, with the provider's `breaker:` over them. */
@@ -253,4 +268,9 @@ export function nameableModels(policy: Policy): { routes: string[]; models: stri
   const models = new Set<string>();
   for (const route of policy.routes) for (const model of route.match.models ?? []) models.add(model);
   return { routes, models: [...models].filter((model) => !routes.includes(model)) };
+}
+
+/** What `target`'s tokens cost under `policy` (see ProviderPolicy.prices); undefined when unpriced. */
+export function priceOf(policy: Policy, target: TargetRef): ModelPrice | undefined {
+  return policy.providers.get(target.provider)?.prices.get(target.model);
 }

@@ -1,5 +1,5 @@
 import type { Admission, IdentifiedRequest, RoutingPlan } from "../core/call.js";
-import type { Policy, PoolStrategy, RouteTarget } from "../core/policy.js";
+import { type Policy, type PoolStrategy, priceOf, type RouteTarget } from "../core/policy.js";
 import { estimateInputTokens } from "../core/token-estimate.js";
 import { type TargetId, targetId } from "../core/types.js";
 
@@ -198,7 +198,7 @@ export function orderTargets(
   const outputTokens = call.admission.maxTokens ?? inputTokens;
   const { order, reason } = orderPool(
     members.map((target) => {
-      const price = call.policy.providers.get(target.provider)?.models?.get(target.model);
+      const price = priceOf(call.policy, target);
       return {
         id: targetId(target),
         weight: target.weight ?? 1,

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { ProviderPolicy } from "../core/policy.js";
 import type { ChatMessage, FinishReason, ResponseFormat, ToolCall, ToolSpec, Usage } from "../core/types.js";
+import type { PriceList } from "./price-list.js";
 
 /** What an adapter is asked to do: one model call, already decided and guarded. */
 export interface ProviderCall {
@@ -84,6 +85,8 @@ export interface ProviderKind {
   createAdapter(provider: ProviderPolicy): ProviderAdapter;
   /** Whether a provider with these settings continues a partial answer (ProviderCall.assistantPrefix). */
   continuesAnswers(settings: unknown): boolean;
+  /** Its built-in price table (src/providers/<kind>/prices.ts), for models the policy gives no price. */
+  readonly prices?: PriceList;
 }
 
 /**
@@ -96,8 +99,10 @@ export function defineProviderKind<Schema extends z.ZodObject>(definition: {
   credentialKeys?: readonly string[];
   createAdapter(provider: ProviderPolicy, settings: z.output<Schema>): ProviderAdapter;
   continuesAnswers?(settings: z.output<Schema>): boolean;
+  prices?: PriceList;
 }): ProviderKind {
   return {
+    ...(definition.prices && { prices: definition.prices }),
     kind: definition.kind,
     settingsSchema: definition.settingsSchema,
     credentialKeys: definition.credentialKeys ?? [],

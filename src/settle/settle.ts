@@ -1,6 +1,6 @@
 import type { Consumption, Execution, IdentifiedRequest, RoutingPlan, Settlement } from "../core/call.js";
 import { type PicoUsd, usdFromPico } from "../core/money.js";
-import type { Policy } from "../core/policy.js";
+import { type Policy, priceOf } from "../core/policy.js";
 import { estimateUsage } from "../core/token-estimate.js";
 import type { TargetRef, Usage } from "../core/types.js";
 
@@ -36,9 +36,21 @@ export function settle(
   return { usage: answer, costUsd: decision.costUsd };
 }
 
-/** Cost of `usage` on `target` at the policy's prices, in picodollars (0 for an unpriced model). */
+/**
+ * Cost of `usage` on `target` at the policy's prices (its own, or the built-in table's), in
+ * picodollars; 0 for an unpriced model. Input read from or written to a prompt cache is priced as
+ * such when the provider said how much was.
+ */
 export function costOf(target: TargetRef, usage: Usage, policy: Policy): PicoUsd {
-  const price = policy.providers.get(target.provider)?.models?.get(target.model);
+  const price = priceOf(policy, target);
   if (!price) return 0;
-  return usage.inputTokens * price.inputPicoUsdPerToken + usage.outputTokens * price.outputPicoUsdPerToken;
+  const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
+  const written = Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached);
+  const plain = usage.inputTokens - cached - written;
+  return (
+    plain * price.inputPicoUsdPerToken +
+    cached * (price.cachedInputPicoUsdPerToken ?? price.inputPicoUsdPerToken) +
+    written * (price.cacheWritePicoUsdPerToken ?? price.inputPicoUsdPerToken) +
+    usage.outputTokens * price.outputPicoUsdPerToken
+  );
 }

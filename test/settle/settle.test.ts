@@ -212,3 +212,59 @@ describe("costOf", () => {
     expect(costOf({ provider: "nobody", model: "x" }, usage, policy)).toBe(0);
   });
 });
+
+describe("prices", () => {
+  const priced = parsePolicy(
+    `
+providers:
+  openai: { kind: openai-compatible, base_url: "http://127.0.0.1:9/v1", hosted: false }
+  anthropic: { kind: anthropic, base_url: "http://127.0.0.1:9", hosted: false }
+  vllm:
+    kind: openai-compatible
+    base_url: "http://127.0.0.1:9/v1"
+    hosted: false
+    models:
+      llama: {}
+      gpt-4o: { input_usd_per_mtok: 1, output_usd_per_mtok: 2 }
+routes:
+  - name: a
+    match: { task: a }
+    primary: { provider: openai, model: gpt-4o-mini-2024-07-18 }
+    fallback: [{ provider: anthropic, model: claude-sonnet-4-5-20250929 }, { provider: vllm, model: gpt-4o }]
+  - name: b
+    primary: { provider: vllm, model: llama }
+`,
+    { source: "prices.yaml", env: {} },
+  );
+
+  it("takes a model the policy gives no price from its kind's table, saying which and when", () => {
+    const price = priced.providers.get("openai")?.prices.get("gpt-4o-mini-2024-07-18");
+    expect(price).toMatchObject({ inputPicoUsdPerToken: 150_000, outputPicoUsdPerToken: 600_000 });
+    expect(price?.source).toMatch(/^price table checked \d{4}-\d{2}-\d{2} \(https:\/\/platform\.openai\.com/);
+  });
+
+  it("lets the policy's price win, and warns about a model priced nowhere", () => {
+    expect(priced.providers.get("vllm")?.prices.get("gpt-4o")).toMatchObject({
+      inputPicoUsdPerToken: 1_000_000,
+      source: "policy",
+    });
+    expect(priced.warnings).toContain(
+      'routes[1].primary: no price for "llama" on provider "vllm" in the policy or the built-in openai-compatible price table; its cost is reported as 0',
+    );
+  });
+
+  it("prices input read from and written to a prompt cache at their own rates", () => {
+    const target = { provider: "anthropic", model: "claude-sonnet-4-5-20250929" };
+    // 1,000 input tokens of which 600 read from the cache and 300 written to it; 100 output.
+    const cost = costOf(
+      target,
+      { inputTokens: 1000, cachedInputTokens: 600, cacheWriteInputTokens: 300, outputTokens: 100 },
+      priced,
+    );
+    // 100 × $3 + 600 × $0.30 + 300 × $3.75 + 100 × $15, per million tokens, in picodollars.
+    expect(cost).toBe(100 * 3_000_000 + 600 * 300_000 + 300 * 3_750_000 + 100 * 15_000_000);
+    expect(costOf(target, { inputTokens: 1000, outputTokens: 100 }, priced)).toBe(
+      1000 * 3_000_000 + 100 * 15_000_000,
+    );
+  });
+});

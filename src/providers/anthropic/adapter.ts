@@ -22,6 +22,7 @@ import {
   decodeAnthropicStream,
   fromAnthropicMessage,
 } from "./from-anthropic-response.js";
+import { ANTHROPIC_PRICES } from "./prices.js";
 import { toAnthropicRequest } from "./to-anthropic-request.js";
 
 /** Largest JSON answer (to a stream request) we buffer. */
@@ -105,6 +106,7 @@ async function jsonInsteadOfStream(response: HttpResponse, answer: AnswerOptions
 /** `kind: anthropic`: Anthropic's Messages API, and gateways that speak it. */
 export const anthropicKind = defineProviderKind({
   kind: "anthropic",
+  prices: ANTHROPIC_PRICES,
   settingsSchema: anthropicSettingsSchema,
   credentialKeys: ["api_key"],
   createAdapter: (provider, settings) =>

@@ -22,6 +22,7 @@ import {
   decodeBedrockStream,
   fromConverseResponse,
 } from "./from-bedrock-response.js";
+import { BEDROCK_PRICES } from "./prices.js";
 import { toBedrockRequest } from "./to-bedrock-request.js";
 
 /** What ConverseStream answers with. https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html#API_runtime_ConverseStream_ResponseSyntax */
@@ -139,6 +140,7 @@ async function jsonInsteadOfStream(
  */
 export const bedrockKind = defineProviderKind({
   kind: "bedrock",
+  prices: BEDROCK_PRICES,
   settingsSchema: bedrockSettingsSchema,
   credentialKeys: ["access_key_id", "secret_access_key", "region"],
   createAdapter: (provider, settings) =>

@@ -7,6 +7,7 @@ import { defineProviderKind, type ProviderAdapter, type ProviderCall, type Strea
 import { decodeGeminiStream, fromGeminiJson } from "./from-gemini-response.js";
 import { classifyHttpError } from "./gemini-errors.js";
 import { type GeminiAdapterSettings, geminiSettingsSchema } from "./gemini-settings.js";
+import { GEMINI_PRICES } from "./prices.js";
 import { toGeminiRequest } from "./to-gemini-request.js";
 
 /** Largest JSON answer (to a stream request) we buffer. */
@@ -87,6 +88,7 @@ async function jsonInsteadOfStream(response: HttpResponse): Promise<StreamPart[]
 /** `kind: gemini`: Google's Gemini API (AI Studio keys), or a proxy speaking it. */
 export const geminiKind = defineProviderKind({
   kind: "gemini",
+  prices: GEMINI_PRICES,
   settingsSchema: geminiSettingsSchema,
   credentialKeys: ["api_key"],
   createAdapter: (provider, settings) =>

@@ -13,6 +13,7 @@ import {
 import { completionToParts, decodeOpenAiStream, fromOpenAiResponse } from "./from-openai-response.js";
 import { classifyHttpError } from "./openai-errors.js";
 import { type OpenAiAdapterSettings, openAiSettingsSchema } from "./openai-settings.js";
+import { OPENAI_PRICES } from "./prices.js";
 import { toOpenAiRequest } from "./to-openai-request.js";
 
 /** Largest JSON answer (to a stream request) we buffer. */
@@ -127,6 +128,7 @@ async function jsonInsteadOfStream(response: HttpResponse): Promise<Completion> 
  */
 export const openAiCompatibleKind = defineProviderKind({
   kind: "openai-compatible",
+  prices: OPENAI_PRICES,
   settingsSchema: openAiSettingsSchema,
   credentialKeys: ["api_key"],
   continuesAnswers: (settings) => settings.openai.assistant_prefix !== "none",

@@ -10,7 +10,7 @@ import {
 import type { PolicyStore } from "../../config/policy-store.js";
 import { identifierProblem, labelProblem } from "../../config/schema.js";
 import { usdFromPico } from "../../core/money.js";
-import { namedTargets, type Policy, type RouteTarget } from "../../core/policy.js";
+import { namedTargets, type Policy, priceOf, type RouteTarget } from "../../core/policy.js";
 import { didYouMean } from "../../core/suggest.js";
 import type { TargetRef } from "../../core/types.js";
 import type { TargetHealth, TargetView } from "../../health/target-health.js";
@@ -158,7 +158,7 @@ function reasonProblem(reason: string): string | undefined {
 
 function targetStatus(id: string, target: TargetRef, policy: Policy, view: TargetView | undefined) {
   const provider = policy.providers.get(target.provider);
-  const price = provider?.models?.get(target.model);
+  const price = priceOf(policy, target);
   const breaker = view?.breaker;
   const [state, reason] = provider?.disabledReason
     ? [TargetState.DISABLED, provider.disabledReason]
