@@ -110,10 +110,14 @@ export function toChunk(
   };
 }
 
-function toUsage(usage: Usage): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+/** OpenAI's usage object; `prompt_tokens_details.cached_tokens` when the provider said how many were cached. */
+function toUsage(usage: Usage): object {
   return {
     prompt_tokens: usage.inputTokens,
     completion_tokens: usage.outputTokens,
     total_tokens: usage.inputTokens + usage.outputTokens,
+    ...(usage.cachedInputTokens !== undefined && {
+      prompt_tokens_details: { cached_tokens: usage.cachedInputTokens },
+    }),
   };
 }

@@ -35,6 +35,8 @@ function toUsage(usage: domain.Usage, costUsd: number): MessageInitShape<typeof 
     outputTokens: usage.outputTokens,
     costUsd,
     estimated: usage.estimated ?? false,
+    cachedInputTokens: usage.cachedInputTokens ?? 0,
+    cacheWriteInputTokens: usage.cacheWriteInputTokens ?? 0,
   };
 }
 
