@@ -43,10 +43,33 @@ export function classify(request: IdentifiedRequest, policy: Policy): Classifica
 
 /** Every finding in what the request would send a provider (see sent-text.ts), in order. */
 export function findEntities(request: Pick<IdentifiedRequest, "messages" | "tools" | "params">): Entity[] {
-  return sentTexts(request).flatMap(({ text, message, field }) =>
+  const inText = sentTexts(request).flatMap(({ text, message, field }) =>
     scanText(text).map((finding) => ({ ...finding, message, field })),
   );
+  return [...inText, ...imageEntities(request.messages)];
 }
+
+/**
+ * Each image as an `image` finding in the personal-data group: detection cannot read an image
+ * (a photographed ID card, a screenshot of a customer record), so the policy decides what images
+ * may do as for any personal data (`detect.image` or `detect.pii`: raise, block, redact, allow).
+ */
+function imageEntities(messages: IdentifiedRequest["messages"]): Entity[] {
+  return messages.flatMap((message, index) =>
+    (message.images ?? []).map((_, imageIndex) => ({
+      kind: IMAGE_KIND,
+      group: "pii" as const,
+      message: index,
+      field: `images[${imageIndex}]`,
+      start: 0,
+      end: 0,
+      score: 1,
+    })),
+  );
+}
+
+/** The finding kind of an image (see imageEntities). */
+export const IMAGE_KIND = "image";
 
 /** One line per kind found: how many, and what the policy does with them. */
 function summarize(entities: readonly Entity[], policy: Policy): FindingSummary[] {

@@ -9,8 +9,8 @@ export interface SentText {
 }
 
 /**
- * Every piece of text the request would send a provider, in order: each message's content, name
- * and tool call id, each tool call's arguments, id and name; each tool's name, description and
+ * Every piece of text the request would send a provider, in order: each message's content, name,
+ * tool call id and image URLs (not inline image data), each tool call's arguments, id and name; each tool's name, description and
  * schema (as JSON); the stop sequences. What detection scans and content rules read: one list,
  * so nothing sent is left out of either.
  */
@@ -23,6 +23,10 @@ export function sentTexts(request: Pick<IdentifiedRequest, "messages" | "tools" 
     add(message.content, index, "content");
     add(message.name, index, "name");
     add(message.toolCallId, index, "tool_call_id");
+    // An image's URL may carry a signed token; an inline image's bytes are not text to scan.
+    message.images?.forEach((image, imageIndex) => {
+      if (!image.url.startsWith("data:")) add(image.url, index, `images[${imageIndex}].url`);
+    });
     message.toolCalls?.forEach((call, callIndex) => {
       add(call.arguments, index, `tool_calls[${callIndex}].arguments`);
       add(call.id, index, `tool_calls[${callIndex}].id`);

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { IMAGE_KIND } from "../classify/classify.js";
 import { DETECTORS } from "../classify/detectors/detectors.js";
 import { nearest } from "../core/suggest.js";
 import { PROVIDER_KINDS } from "../providers/registry.js";
@@ -95,8 +96,8 @@ export interface CheckedDocument {
   complete: boolean;
 }
 
-/** What `detect:` may name: a group, or a detector's kind. */
-const DETECT_KEYS = ["pii", "secret", ...DETECTORS.map((detector) => detector.kind)];
+/** What `detect:` may name: a group, a detector's kind, or images (which no detector reads). */
+const DETECT_KEYS = ["pii", "secret", ...DETECTORS.map((detector) => detector.kind), IMAGE_KIND];
 
 const KNOWN_KINDS = PROVIDER_KINDS.map((definition) => definition.kind);
 

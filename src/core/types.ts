@@ -18,6 +18,17 @@ export interface ChatMessage {
   name?: string;
   toolCallId?: string;
   toolCalls?: ToolCall[];
+  /** User messages only: images after the text. */
+  images?: ImageRef[];
+}
+
+/**
+ * An image by URL: `https://…`/`http://…` (the provider fetches it; only some take URLs) or a
+ * `data:image/<png|jpeg|gif|webp>;base64,…` URL carrying it inline.
+ */
+export interface ImageRef {
+  url: string;
+  detail?: "low" | "high";
 }
 
 export interface ToolSpec {

@@ -96,9 +96,19 @@ export function redact(
       name: replace(call.name, index, `tool_calls[${callIndex}].name`, false),
       arguments: replace(call.arguments, index, `tool_calls[${callIndex}].arguments`, true),
     }));
+    // An image the policy redacts cannot be rewritten: it is left out of what this target sees.
+    const images = message.images
+      ?.map((image, imageIndex) =>
+        byField.has(`${index}\u0000images[${imageIndex}]`)
+          ? undefined
+          : { ...image, url: replace(image.url, index, `images[${imageIndex}].url`, false) },
+      )
+      .filter((image) => image !== undefined);
+    if (images && message.images) count += message.images.length - images.length;
     return {
       ...message,
       content,
+      ...(images && { images }),
       ...(message.name !== undefined && { name: replace(message.name, index, "name", false) }),
       ...(message.toolCallId !== undefined && {
         toolCallId: replace(message.toolCallId, index, "tool_call_id", false),

@@ -2,6 +2,7 @@ import type { IdentifiedRequest } from "../core/call.js";
 import { InvalidRequestError, UnknownModelError } from "../core/errors.js";
 import { AUTO_MODEL, nameableModels, type Policy } from "../core/policy.js";
 import type { LlmRequest } from "../core/types.js";
+import { isImageUrl } from "../providers/images.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -31,8 +32,18 @@ export function identify(request: LlmRequest, policy: Policy): IdentifiedRequest
         `${at}.toolCallId`,
         `"${message.toolCallId}" answers no earlier tool call`,
       );
+    message.images?.forEach((image, imageIndex) => {
+      if (message.role !== "user")
+        throw new InvalidRequestError(`${at}.images`, "only messages with role ROLE_USER carry images");
+      if (!isImageUrl(image.url))
+        throw new InvalidRequestError(
+          `${at}.images[${imageIndex}].url`,
+          "must be an http(s) URL or a data:image/png|jpeg|gif|webp;base64 URL",
+        );
+    });
     const hasToolCalls = (message.toolCalls?.length ?? 0) > 0;
-    if (message.content.length === 0 && !(message.role === "assistant" && hasToolCalls))
+    const hasImages = (message.images?.length ?? 0) > 0;
+    if (message.content.length === 0 && !(message.role === "assistant" && hasToolCalls) && !hasImages)
       throw new InvalidRequestError(`${at}.content`, "must not be empty");
     if (message.role === "tool" && !message.toolCallId)
       throw new InvalidRequestError(`${at}.toolCallId`, "is required for a message with role ROLE_TOOL");

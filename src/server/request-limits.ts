@@ -13,6 +13,8 @@ export interface RequestLimits {
   /** Per message `content`, and per tool call `arguments`. */
   maxContentChars: number;
   maxToolCallsPerMessage: number;
+  /** Images in one message (each URL, a data: URL included, is bounded like content). */
+  maxImagesPerMessage: number;
   maxTools: number;
   maxToolDescriptionChars: number;
   maxLabels: number;
@@ -35,6 +37,7 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
   maxMessages: 1024,
   maxContentChars: 1024 * 1024,
   maxToolCallsPerMessage: 128,
+  maxImagesPerMessage: 16,
   // OpenAI's own cap on tools per request.
   maxTools: 128,
   maxToolDescriptionChars: 8192,
@@ -72,6 +75,10 @@ export function checkRequestLimits(
     if (message.name !== undefined) identifier(`${path}.name`, message.name, limits.maxIdentifierChars);
     if (message.toolCallId !== undefined)
       identifier(`${path}.toolCallId`, message.toolCallId, limits.maxIdentifierChars);
+    const images = message.images ?? [];
+    count(`${path}.images`, images.length, limits.maxImagesPerMessage);
+    for (const [imageIndex, image] of images.entries())
+      text(`${path}.images[${imageIndex}].url`, image.url, limits.maxContentChars);
     const calls = message.toolCalls ?? [];
     count(`${path}.toolCalls`, calls.length, limits.maxToolCallsPerMessage);
     for (const [callIndex, call] of calls.entries()) {

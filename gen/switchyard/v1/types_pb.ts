@@ -11,7 +11,7 @@ import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/types.proto.
  */
 export const file_switchyard_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2h5YXJkL3YxL3R5cGVzLnByb3RvEg1zd2l0Y2h5YXJkLnYxIo4BCgdNZXNzYWdlEiEKBHJvbGUYASABKA4yEy5zd2l0Y2h5YXJkLnYxLlJvbGUSDwoHY29udGVudBgCIAEoCRIMCgRuYW1lGAMgASgJEhQKDHRvb2xfY2FsbF9pZBgEIAEoCRIrCgp0b29sX2NhbGxzGAUgAygLMhcuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbCI3CghUb29sQ2FsbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCWFyZ3VtZW50cxgDIAEoCSJWCgRUb29sEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QikAEKEEdlbmVyYXRpb25QYXJhbXMSFwoKbWF4X3Rva2VucxgBIAEoDUgAiAEBEhgKC3RlbXBlcmF0dXJlGAIgASgBSAGIAQESDAoEc3RvcBgDIAMoCRISCgV0b3BfcBgEIAEoAUgCiAEBQg0KC19tYXhfdG9rZW5zQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3AimAEKBVVzYWdlEhQKDGlucHV0X3Rva2VucxgBIAEoDRIVCg1vdXRwdXRfdG9rZW5zGAIgASgNEhAKCGNvc3RfdXNkGAMgASgBEhEKCWVzdGltYXRlZBgEIAEoCBIbChNjYWNoZWRfaW5wdXRfdG9rZW5zGAUgASgNEiAKGGNhY2hlX3dyaXRlX2lucHV0X3Rva2VucxgGIAEoDSJLCglDYW5kaWRhdGUSDgoGdGFyZ2V0GAEgASgJEhAKCGVsaWdpYmxlGAIgASgIEg4KBnJlYXNvbhgDIAEoCRIMCgRyb2xlGAQgASgJIsQCCgdBdHRlbXB0Eg4KBnRhcmdldBgBIAEoCRIuCgdvdXRjb21lGAIgASgOMh0uc3dpdGNoeWFyZC52MS5BdHRlbXB0T3V0Y29tZRISCgpsYXRlbmN5X21zGAMgASgBEi4KC2Vycm9yX2NsYXNzGAQgASgOMhkuc3dpdGNoeWFyZC52MS5FcnJvckNsYXNzEg8KB21lc3NhZ2UYBSABKAkSEQoJcmV0cnlhYmxlGAYgASgIEiMKBXVzYWdlGAcgASgLMhQuc3dpdGNoeWFyZC52MS5Vc2FnZRIQCghyZWRhY3RlZBgIIAEoDRIRCglidWRnZXRfbXMYCSABKAESDQoFcmV0cnkYCiABKA0SDQoFaGVkZ2UYCyABKAgSFgoOcmV0cnlfYWZ0ZXJfbXMYDCABKAESEQoJY29udGludWVzGA0gASgIIloKDkZpbmRpbmdTdW1tYXJ5EgwKBGtpbmQYASABKAkSDQoFZ3JvdXAYAiABKAkSDQoFY291bnQYAyABKA0SDgoGYWN0aW9uGAQgASgJEgwKBHJ1bGUYBSABKAkiLAoMV2l0aGhlbGRUb29sEgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIvwECghEZWNpc2lvbhINCgVyb3V0ZRgBIAEoCRIMCgRydWxlGAIgASgJEhIKCmRhdGFfY2xhc3MYAyABKAkSDAoEdGFzaxgEIAEoCRIWCg5wb2xpY3lfdmVyc2lvbhgFIAEoCRIQCgh0cmFjZV9pZBgGIAEoCRIOCgZ0YXJnZXQYByABKAkSLAoKY2FuZGlkYXRlcxgIIAMoCzIYLnN3aXRjaHlhcmQudjEuQ2FuZGlkYXRlEigKCGF0dGVtcHRzGAkgAygLMhYuc3dpdGNoeWFyZC52MS5BdHRlbXB0EhAKCGRlZ3JhZGVkGAogASgIEhsKE2RlY2xhcmVkX2RhdGFfY2xhc3MYCyABKAkSDgoGdGVuYW50GAwgASgJEhAKCGNvc3RfdXNkGA0gASgBEhIKCm1heF90b2tlbnMYDiABKA0SDwoHZHJ5X3J1bhgPIAEoCBIPCgdjYWxsX2lkGBAgASgJEhUKDXRhc2tfaW5mZXJyZWQYESABKAgSGQoRZGF0YV9jbGFzc19yZWFzb24YEiABKAkSLwoIZmluZGluZ3MYEyADKAsyHS5zd2l0Y2h5YXJkLnYxLkZpbmRpbmdTdW1tYXJ5EjYKD291dHB1dF9maW5kaW5ncxgUIAMoCzIdLnN3aXRjaHlhcmQudjEuRmluZGluZ1N1bW1hcnkSMwoOd2l0aGhlbGRfdG9vbHMYFSADKAsyGy5zd2l0Y2h5YXJkLnYxLldpdGhoZWxkVG9vbBITCgtlc2NhbGF0aW9ucxgWIAMoCRIPCgdyZWZ1c2FsGBcgASgJEhQKDGRlZ3JhZGVfcnVuZxgYIAEoCRIMCgRwb29sGBkgASgJKl8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfU1lTVEVNEAESDQoJUk9MRV9VU0VSEAISEgoOUk9MRV9BU1NJU1RBTlQQAxINCglST0xFX1RPT0wQBCq7AQoMRmluaXNoUmVhc29uEh0KGUZJTklTSF9SRUFTT05fVU5TUEVDSUZJRUQQABIWChJGSU5JU0hfUkVBU09OX1NUT1AQARIYChRGSU5JU0hfUkVBU09OX0xFTkdUSBACEhwKGEZJTklTSF9SRUFTT05fVE9PTF9DQUxMUxADEiAKHEZJTklTSF9SRUFTT05fQ09OVEVOVF9GSUxURVIQBBIaChZGSU5JU0hfUkVBU09OX0RFR1JBREVEEAUqxQEKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZBVFRFTVBUX09VVENPTUVfRkFJTEVEEAISGwoXQVRURU1QVF9PVVRDT01FX1JFRlVTRUQQAxIdChlBVFRFTVBUX09VVENPTUVfQ0FOQ0VMTEVEEAQSGwoXQVRURU1QVF9PVVRDT01FX1NLSVBQRUQQBSryAgoKRXJyb3JDbGFzcxIbChdFUlJPUl9DTEFTU19VTlNQRUNJRklFRBAAEhcKE0VSUk9SX0NMQVNTX0NPTk5FQ1QQARIXChNFUlJPUl9DTEFTU19USU1FT1VUEAISHAoYRVJST1JfQ0xBU1NfUkFURV9MSU1JVEVEEAMSFgoSRVJST1JfQ0xBU1NfU0VSVkVSEAQSGgoWRVJST1JfQ0xBU1NfT1ZFUkxPQURFRBAFEh8KG0VSUk9SX0NMQVNTX0lOVkFMSURfUkVRVUVTVBAGEhQKEEVSUk9SX0NMQVNTX0FVVEgQBxIeChpFUlJPUl9DTEFTU19DT05URVhUX0xFTkdUSBAIEh8KG0VSUk9SX0NMQVNTX0NPTlRFTlRfUkVGVVNFRBAJEhYKEkVSUk9SX0NMQVNTX1BPTElDWRAKEhgKFEVSUk9SX0NMQVNTX1BST1RPQ09MEAsSGQoVRVJST1JfQ0xBU1NfQ0FOQ0VMTEVEEAxiBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("Chlzd2l0Y2h5YXJkL3YxL3R5cGVzLnByb3RvEg1zd2l0Y2h5YXJkLnYxIrQBCgdNZXNzYWdlEiEKBHJvbGUYASABKA4yEy5zd2l0Y2h5YXJkLnYxLlJvbGUSDwoHY29udGVudBgCIAEoCRIMCgRuYW1lGAMgASgJEhQKDHRvb2xfY2FsbF9pZBgEIAEoCRIrCgp0b29sX2NhbGxzGAUgAygLMhcuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbBIkCgZpbWFnZXMYBiADKAsyFC5zd2l0Y2h5YXJkLnYxLkltYWdlIiQKBUltYWdlEgsKA3VybBgBIAEoCRIOCgZkZXRhaWwYAiABKAkiNwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIRCglhcmd1bWVudHMYAyABKAkiVgoEVG9vbBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEisKCnBhcmFtZXRlcnMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IpABChBHZW5lcmF0aW9uUGFyYW1zEhcKCm1heF90b2tlbnMYASABKA1IAIgBARIYCgt0ZW1wZXJhdHVyZRgCIAEoAUgBiAEBEgwKBHN0b3AYAyADKAkSEgoFdG9wX3AYBCABKAFIAogBAUINCgtfbWF4X3Rva2Vuc0IOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wIpgBCgVVc2FnZRIUCgxpbnB1dF90b2tlbnMYASABKA0SFQoNb3V0cHV0X3Rva2VucxgCIAEoDRIQCghjb3N0X3VzZBgDIAEoARIRCgllc3RpbWF0ZWQYBCABKAgSGwoTY2FjaGVkX2lucHV0X3Rva2VucxgFIAEoDRIgChhjYWNoZV93cml0ZV9pbnB1dF90b2tlbnMYBiABKA0iSwoJQ2FuZGlkYXRlEg4KBnRhcmdldBgBIAEoCRIQCghlbGlnaWJsZRgCIAEoCBIOCgZyZWFzb24YAyABKAkSDAoEcm9sZRgEIAEoCSLEAgoHQXR0ZW1wdBIOCgZ0YXJnZXQYASABKAkSLgoHb3V0Y29tZRgCIAEoDjIdLnN3aXRjaHlhcmQudjEuQXR0ZW1wdE91dGNvbWUSEgoKbGF0ZW5jeV9tcxgDIAEoARIuCgtlcnJvcl9jbGFzcxgEIAEoDjIZLnN3aXRjaHlhcmQudjEuRXJyb3JDbGFzcxIPCgdtZXNzYWdlGAUgASgJEhEKCXJldHJ5YWJsZRgGIAEoCBIjCgV1c2FnZRgHIAEoCzIULnN3aXRjaHlhcmQudjEuVXNhZ2USEAoIcmVkYWN0ZWQYCCABKA0SEQoJYnVkZ2V0X21zGAkgASgBEg0KBXJldHJ5GAogASgNEg0KBWhlZGdlGAsgASgIEhYKDnJldHJ5X2FmdGVyX21zGAwgASgBEhEKCWNvbnRpbnVlcxgNIAEoCCJaCg5GaW5kaW5nU3VtbWFyeRIMCgRraW5kGAEgASgJEg0KBWdyb3VwGAIgASgJEg0KBWNvdW50GAMgASgNEg4KBmFjdGlvbhgEIAEoCRIMCgRydWxlGAUgASgJIiwKDFdpdGhoZWxkVG9vbBIMCgRuYW1lGAEgASgJEg4KBnJlYXNvbhgCIAEoCSL8BAoIRGVjaXNpb24SDQoFcm91dGUYASABKAkSDAoEcnVsZRgCIAEoCRISCgpkYXRhX2NsYXNzGAMgASgJEgwKBHRhc2sYBCABKAkSFgoOcG9saWN5X3ZlcnNpb24YBSABKAkSEAoIdHJhY2VfaWQYBiABKAkSDgoGdGFyZ2V0GAcgASgJEiwKCmNhbmRpZGF0ZXMYCCADKAsyGC5zd2l0Y2h5YXJkLnYxLkNhbmRpZGF0ZRIoCghhdHRlbXB0cxgJIAMoCzIWLnN3aXRjaHlhcmQudjEuQXR0ZW1wdBIQCghkZWdyYWRlZBgKIAEoCBIbChNkZWNsYXJlZF9kYXRhX2NsYXNzGAsgASgJEg4KBnRlbmFudBgMIAEoCRIQCghjb3N0X3VzZBgNIAEoARISCgptYXhfdG9rZW5zGA4gASgNEg8KB2RyeV9ydW4YDyABKAgSDwoHY2FsbF9pZBgQIAEoCRIVCg10YXNrX2luZmVycmVkGBEgASgIEhkKEWRhdGFfY2xhc3NfcmVhc29uGBIgASgJEi8KCGZpbmRpbmdzGBMgAygLMh0uc3dpdGNoeWFyZC52MS5GaW5kaW5nU3VtbWFyeRI2Cg9vdXRwdXRfZmluZGluZ3MYFCADKAsyHS5zd2l0Y2h5YXJkLnYxLkZpbmRpbmdTdW1tYXJ5EjMKDndpdGhoZWxkX3Rvb2xzGBUgAygLMhsuc3dpdGNoeWFyZC52MS5XaXRoaGVsZFRvb2wSEwoLZXNjYWxhdGlvbnMYFiADKAkSDwoHcmVmdXNhbBgXIAEoCRIUCgxkZWdyYWRlX3J1bmcYGCABKAkSDAoEcG9vbBgZIAEoCSpfCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1NZU1RFTRABEg0KCVJPTEVfVVNFUhACEhIKDlJPTEVfQVNTSVNUQU5UEAMSDQoJUk9MRV9UT09MEAQquwEKDEZpbmlzaFJlYXNvbhIdChlGSU5JU0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSRklOSVNIX1JFQVNPTl9TVE9QEAESGAoURklOSVNIX1JFQVNPTl9MRU5HVEgQAhIcChhGSU5JU0hfUkVBU09OX1RPT0xfQ0FMTFMQAxIgChxGSU5JU0hfUkVBU09OX0NPTlRFTlRfRklMVEVSEAQSGgoWRklOSVNIX1JFQVNPTl9ERUdSQURFRBAFKsUBCg5BdHRlbXB0T3V0Y29tZRIfChtBVFRFTVBUX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlBVFRFTVBUX09VVENPTUVfU1VDQ0VFREVEEAESGgoWQVRURU1QVF9PVVRDT01FX0ZBSUxFRBACEhsKF0FUVEVNUFRfT1VUQ09NRV9SRUZVU0VEEAMSHQoZQVRURU1QVF9PVVRDT01FX0NBTkNFTExFRBAEEhsKF0FUVEVNUFRfT1VUQ09NRV9TS0lQUEVEEAUq8gIKCkVycm9yQ2xhc3MSGwoXRVJST1JfQ0xBU1NfVU5TUEVDSUZJRUQQABIXChNFUlJPUl9DTEFTU19DT05ORUNUEAESFwoTRVJST1JfQ0xBU1NfVElNRU9VVBACEhwKGEVSUk9SX0NMQVNTX1JBVEVfTElNSVRFRBADEhYKEkVSUk9SX0NMQVNTX1NFUlZFUhAEEhoKFkVSUk9SX0NMQVNTX09WRVJMT0FERUQQBRIfChtFUlJPUl9DTEFTU19JTlZBTElEX1JFUVVFU1QQBhIUChBFUlJPUl9DTEFTU19BVVRIEAcSHgoaRVJST1JfQ0xBU1NfQ09OVEVYVF9MRU5HVEgQCBIfChtFUlJPUl9DTEFTU19DT05URU5UX1JFRlVTRUQQCRIWChJFUlJPUl9DTEFTU19QT0xJQ1kQChIYChRFUlJPUl9DTEFTU19QUk9UT0NPTBALEhkKFUVSUk9SX0NMQVNTX0NBTkNFTExFRBAMYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * One turn of the conversation sent to the model, or the model's answer.
@@ -49,6 +49,14 @@ export type Message = Message$1<"switchyard.v1.Message"> & {
    * @generated from field: repeated switchyard.v1.ToolCall tool_calls = 5;
    */
   toolCalls: ToolCall[];
+
+  /**
+   * For ROLE_USER: images, after the text. Detection cannot read them: each counts as an `image`
+   * finding (group pii), which the policy's `detect` rules raise, block or allow.
+   *
+   * @generated from field: repeated switchyard.v1.Image images = 6;
+   */
+  images: Image[];
 };
 
 /**
@@ -57,6 +65,33 @@ export type Message = Message$1<"switchyard.v1.Message"> & {
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_types, 0);
+
+/**
+ * An image, by URL: `https://…` (the provider fetches it; only some take URLs) or
+ * `data:image/png;base64,…` (inline; png, jpeg, gif or webp).
+ *
+ * @generated from message switchyard.v1.Image
+ */
+export type Image = Message$1<"switchyard.v1.Image"> & {
+  /**
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * "auto" (empty), "low" or "high": how closely the model looks, where the provider has a say.
+   *
+   * @generated from field: string detail = 2;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message switchyard.v1.Image.
+ * Use `create(ImageSchema)` to create a new message.
+ */
+export const ImageSchema: GenMessage<Image> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_types, 1);
 
 /**
  * A tool call made by the model. `arguments` is a JSON document as text.
@@ -85,7 +120,7 @@ export type ToolCall = Message$1<"switchyard.v1.ToolCall"> & {
  * Use `create(ToolCallSchema)` to create a new message.
  */
 export const ToolCallSchema: GenMessage<ToolCall> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_types, 1);
+  messageDesc(file_switchyard_v1_types, 2);
 
 /**
  * A tool the model may call.
@@ -116,7 +151,7 @@ export type Tool = Message$1<"switchyard.v1.Tool"> & {
  * Use `create(ToolSchema)` to create a new message.
  */
 export const ToolSchema: GenMessage<Tool> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_types, 2);
+  messageDesc(file_switchyard_v1_types, 3);
 
 /**
  * Sampling parameters. Unset fields take the route's or the provider's default.
@@ -152,7 +187,7 @@ export type GenerationParams = Message$1<"switchyard.v1.GenerationParams"> & {
  * Use `create(GenerationParamsSchema)` to create a new message.
  */
 export const GenerationParamsSchema: GenMessage<GenerationParams> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_types, 3);
+  messageDesc(file_switchyard_v1_types, 4);
 
 /**
  * Token usage and what it cost.
@@ -207,7 +242,7 @@ export type Usage = Message$1<"switchyard.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_types, 4);
+  messageDesc(file_switchyard_v1_types, 5);
 
 /**
  * A target the matched route names, and whether it could serve this request.
@@ -247,7 +282,7 @@ export type Candidate = Message$1<"switchyard.v1.Candidate"> & {
  * Use `create(CandidateSchema)` to create a new message.
  */
 export const CandidateSchema: GenMessage<Candidate> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_types, 5);
+  messageDesc(file_switchyard_v1_types, 6);
 
 /**
  * One try against one target.
@@ -354,7 +389,7 @@ export type Attempt = Message$1<"switchyard.v1.Attempt"> & {
  * Use `create(AttemptSchema)` to create a new message.
  */
 export const AttemptSchema: GenMessage<Attempt> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_types, 6);
+  messageDesc(file_switchyard_v1_types, 7);
 
 /**
  * What detection found of one kind, and what the policy did about it. Never the values.
@@ -399,7 +434,7 @@ export type FindingSummary = Message$1<"switchyard.v1.FindingSummary"> & {
  * Use `create(FindingSummarySchema)` to create a new message.
  */
 export const FindingSummarySchema: GenMessage<FindingSummary> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_types, 7);
+  messageDesc(file_switchyard_v1_types, 8);
 
 /**
  * A tool the request offered that the model was not given.
@@ -423,7 +458,7 @@ export type WithheldTool = Message$1<"switchyard.v1.WithheldTool"> & {
  * Use `create(WithheldToolSchema)` to create a new message.
  */
 export const WithheldToolSchema: GenMessage<WithheldTool> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_types, 8);
+  messageDesc(file_switchyard_v1_types, 9);
 
 /**
  * The routing decision for one request: what was chosen, and why.
@@ -610,7 +645,7 @@ export type Decision = Message$1<"switchyard.v1.Decision"> & {
  * Use `create(DecisionSchema)` to create a new message.
  */
 export const DecisionSchema: GenMessage<Decision> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_types, 9);
+  messageDesc(file_switchyard_v1_types, 10);
 
 /**
  * Who is speaking in a conversation turn.

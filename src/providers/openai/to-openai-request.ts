@@ -3,7 +3,8 @@ import type { ProviderCall } from "../types.js";
 
 /** https://platform.openai.com/docs/api-reference/chat/create#chat-create-messages */
 export type OpenAiMessage =
-  | { role: "system" | "user"; content: string; name?: string }
+  | { role: "system"; content: string; name?: string }
+  | { role: "user"; content: string | OpenAiContentPart[]; name?: string }
   | {
       role: "assistant";
       content: string | null;
@@ -11,6 +12,11 @@ export type OpenAiMessage =
       tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
     }
   | { role: "tool"; content: string; tool_call_id: string };
+
+/** A part of a user message's content. */
+export type OpenAiContentPart =
+  | { type: "text"; text: string }
+  | { type: "image_url"; image_url: { url: string; detail?: "low" | "high" } };
 
 /** https://platform.openai.com/docs/api-reference/chat/create#chat-create-tools */
 export interface OpenAiTool {
@@ -95,8 +101,23 @@ function toOpenAiMessage(message: ChatMessage): OpenAiMessage {
   const name = message.name === undefined || message.name === "" ? {} : { name: message.name };
   switch (message.role) {
     case "system":
-    case "user":
-      return { role: message.role, content: message.content, ...name };
+      return { role: "system", content: message.content, ...name };
+    case "user": {
+      const images = message.images ?? [];
+      if (images.length === 0) return { role: "user", content: message.content, ...name };
+      // https://platform.openai.com/docs/guides/images-vision (content parts; URLs and data URLs alike)
+      return {
+        role: "user",
+        content: [
+          ...(message.content === "" ? [] : [{ type: "text" as const, text: message.content }]),
+          ...images.map((image) => ({
+            type: "image_url" as const,
+            image_url: { url: image.url, ...(image.detail && { detail: image.detail }) },
+          })),
+        ],
+        ...name,
+      };
+    }
     case "assistant": {
       const toolCalls = message.toolCalls ?? [];
       if (toolCalls.length === 0) return { role: "assistant", content: message.content, ...name };

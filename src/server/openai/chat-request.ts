@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InvalidRequestError } from "../../core/errors.js";
-import type { ChatMessage, LlmRequest, ResponseFormat, ToolSpec } from "../../core/types.js";
+import type { ChatMessage, ImageRef, LlmRequest, ResponseFormat, ToolSpec } from "../../core/types.js";
 
 /**
  * The body of `POST /v1/chat/completions` as this door takes it, in OpenAI's own shape
@@ -260,6 +260,7 @@ const RENAMES: ReadonlyArray<readonly [RegExp, string]> = [
   [/^(messages\[\d+\])\.toolCalls\[(\d+)\]\.(name|arguments)$/, "$1.tool_calls[$2].function.$3"],
   [/^(messages\[\d+\])\.toolCalls/, "$1.tool_calls"],
   [/^(messages\[\d+\])\.toolCallId$/, "$1.tool_call_id"],
+  [/^(messages\[\d+\])\.images.*/, "$1.content"],
   [/^tools\[(\d+)\]\.(name|description|parameters)$/, "tools[$1].function.$2"],
   [/^labels/, "metadata"],
   [/^tenant$/, HEADER.tenant],
@@ -307,13 +308,26 @@ function toChatMessage(message: BodyMessage, index: number): ChatMessage {
   switch (message.role) {
     case "system":
     case "developer":
-    case "user":
       return {
         // `developer` is what OpenAI's newer models call the system message.
-        role: message.role === "user" ? "user" : "system",
+        role: "system",
         content: joinText(message.content, at),
         ...(message.name !== undefined && { name: message.name }),
       };
+    case "user": {
+      const images = imageParts(message.content, at);
+      return {
+        role: "user",
+        content: joinText(
+          typeof message.content === "string"
+            ? message.content
+            : message.content.filter((part) => part.type !== "image_url"),
+          at,
+        ),
+        ...(message.name !== undefined && { name: message.name }),
+        ...(images.length > 0 && { images }),
+      };
+    }
     case "assistant": {
       const calls = message.tool_calls ?? [];
       return {
@@ -334,6 +348,29 @@ function toChatMessage(message: BodyMessage, index: number): ChatMessage {
   }
 }
 
+const imagePart = z.strictObject({
+  type: z.literal("image_url"),
+  image_url: z.strictObject({ url: z.string(), detail: optional(z.enum(["auto", "low", "high"])) }),
+});
+
+/** A user message's `image_url` parts, in order (their URLs are checked with the rest of the request). */
+function imageParts(content: string | Array<{ type: string }>, at: string): ImageRef[] {
+  if (typeof content === "string") return [];
+  const images: ImageRef[] = [];
+  content.forEach((part, index) => {
+    if (part.type !== "image_url") return;
+    const parsed = imagePart.safeParse(part);
+    if (!parsed.success)
+      throw new InvalidRequestError(
+        `${at}.content[${index}].image_url`,
+        "must be { url, detail? } with detail auto, low or high",
+      );
+    const { url, detail } = parsed.data.image_url;
+    images.push({ url, ...((detail === "low" || detail === "high") && { detail }) });
+  });
+  return images;
+}
+
 /** Text parts are joined as OpenAI joins them: one after the other. */
 function joinText(content: string | Array<{ type: string }>, at: string): string {
   if (typeof content === "string") return content;
@@ -345,7 +382,7 @@ function joinText(content: string | Array<{ type: string }>, at: string): string
         throw new InvalidRequestError(`${at}.content[${index}].text`, "must be a string");
       throw new InvalidRequestError(
         `${at}.content[${index}].type`,
-        'only "text" parts are supported by this router (no images or audio yet)',
+        'only "text" parts (and "image_url" parts in user messages) are supported by this router',
       );
     })
     .join("");

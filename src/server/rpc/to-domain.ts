@@ -1,8 +1,8 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ClassifyRequest, RouteRequest, StreamRequest } from "../../../gen/switchyard/v1/router_pb.js";
-import { type Message, Role } from "../../../gen/switchyard/v1/types_pb.js";
+import { type Image, type Message, Role } from "../../../gen/switchyard/v1/types_pb.js";
 import { InvalidRequestError } from "../../core/errors.js";
-import type { ChatMessage, Role as DomainRole, LlmRequest } from "../../core/types.js";
+import type { ChatMessage, Role as DomainRole, ImageRef, LlmRequest } from "../../core/types.js";
 
 /** The three request messages carry the same fields (see router.proto), so one mapping serves all. */
 export type RouterRequest = RouteRequest | StreamRequest | ClassifyRequest;
@@ -39,6 +39,9 @@ function toChatMessage(message: Message, index: number): ChatMessage {
     content: message.content,
     ...(message.name !== "" && { name: message.name }),
     ...(message.toolCallId !== "" && { toolCallId: message.toolCallId }),
+    ...(message.images.length > 0 && {
+      images: message.images.map((image, imageIndex) => toImageRef(image, index, imageIndex)),
+    }),
     ...(message.toolCalls.length > 0 && {
       toolCalls: message.toolCalls.map((call) => ({
         id: call.id,
@@ -68,4 +71,16 @@ function toRole(role: Role, index: number): DomainRole {
       // Proto3 enums are open: a binary client can send a number this contract does not define.
       throw new InvalidRequestError(`messages[${index}].role`, `unknown role ${role as number}`);
   }
+}
+
+function toImageRef(image: Image, index: number, imageIndex: number): ImageRef {
+  if (image.detail !== "" && image.detail !== "auto" && image.detail !== "low" && image.detail !== "high")
+    throw new InvalidRequestError(
+      `messages[${index}].images[${imageIndex}].detail`,
+      'must be "auto", "low", "high" or empty',
+    );
+  return {
+    url: image.url,
+    ...((image.detail === "low" || image.detail === "high") && { detail: image.detail }),
+  };
 }

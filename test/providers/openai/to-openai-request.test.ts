@@ -136,3 +136,32 @@ describe("toOpenAiRequest stream usage", () => {
     expect(toOpenAiRequest(call, { streamUsage: false })).not.toHaveProperty("stream_options");
   });
 });
+
+describe("toOpenAiRequest with images", () => {
+  it("sends a user message with images as text and image_url parts", () => {
+    const body = toOpenAiRequest(
+      call({
+        messages: [
+          {
+            role: "user",
+            content: "what is this?",
+            images: [
+              { url: "https://example.com/cat.png" },
+              { url: "data:image/png;base64,iVBORw0KGgo=", detail: "low" },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(body.messages).toEqual([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "what is this?" },
+          { type: "image_url", image_url: { url: "https://example.com/cat.png" } },
+          { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=", detail: "low" } },
+        ],
+      },
+    ]);
+  });
+});

@@ -87,6 +87,8 @@ data_classes:
   public: { may_leave: true }
   pii: { may_leave: false }
 defaults: { data_class: public }
+detect:
+  image: { action: raise, to: pii }
 routes:
   - name: search
     match: { labels: { team: search } }
@@ -208,16 +210,50 @@ routes:
       "must be system, developer, user, assistant or tool",
     ],
     [
-      "an image part",
+      "an image part in a system message",
       {
         body: JSON.stringify({
           model: "auto",
-          messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }],
+          messages: [
+            {
+              role: "system",
+              content: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }],
+            },
+            { role: "user", content: "hi" },
+          ],
         }),
       },
       400,
       "messages[0].content[0].type",
-      'only "text" parts are supported',
+      'only "text" parts (and "image_url" parts in user messages)',
+    ],
+    [
+      "an image URL that is neither http(s) nor an inline image",
+      {
+        body: JSON.stringify({
+          model: "auto",
+          messages: [
+            { role: "user", content: [{ type: "image_url", image_url: { url: "file:///etc/passwd" } }] },
+          ],
+        }),
+      },
+      400,
+      "messages[0].content",
+      "must be an http(s) URL or a data:image/png|jpeg|gif|webp;base64 URL",
+    ],
+    [
+      "an audio part",
+      {
+        body: JSON.stringify({
+          model: "auto",
+          messages: [
+            { role: "user", content: [{ type: "input_audio", input_audio: { data: "", format: "wav" } }] },
+          ],
+        }),
+      },
+      400,
+      "messages[0].content[0].type",
+      'only "text" parts',
     ],
     [
       "a temperature out of range",
@@ -295,6 +331,27 @@ routes:
       expect(error?.message).toContain(words);
       expect(error?.type).toBe("invalid_request_error");
     });
+
+  it("takes images in user messages, and the policy's detect rules decide where they may go", async () => {
+    const image = "data:image/png;base64,iVBORw0KGgo=";
+    const answer = await send(service.baseUrl, {
+      body: JSON.stringify({
+        model: "auto",
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "what is in this picture?" },
+              { type: "image_url", image_url: { url: image, detail: "low" } },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(answer.status).toBe(200);
+    // detect.image raises to pii: the image stays on the private route.
+    expect(answer.headers["x-switchyard-route"]).toBe("private");
+  });
 
   it("answers HEAD /v1/models as GET, without a body", async () => {
     const answer = await send(service.baseUrl, { method: "HEAD", path: "/v1/models" });
