@@ -1,8 +1,8 @@
 /**
- * What the benchmarks share (bench/run.mjs, bench/failover.mjs, bench/openai-door.mjs): their
- * preconditions, the processes under test and their CPU, h2load and its output, a raw gRPC call
- * for sanity checks, percentiles. One process runs one benchmark, so the children it started are
- * kept here.
+ * What the benchmarks share (bench/run.mjs, bench/failover.mjs, bench/openai-door.mjs,
+ * bench/adapters.mjs): their preconditions, the processes under test and their CPU, h2load and
+ * its output, a raw gRPC call for sanity checks, percentiles, a CPU profile's hot spots. One
+ * process runs one benchmark, so the children it started are kept here.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -44,11 +44,12 @@ export function machineCpu() {
 }
 
 /**
- * Exits unless h2load and Node 24 are there (`script`: the npm script to suggest); builds dist/
- * when it is stale (or, with `noBuild`, warns). Returns h2load's version and the stale file count.
+ * Exits unless h2load (unless `h2load: false`) and Node 24 are there (`script`: the npm script to
+ * suggest); builds dist/ when it is stale (or, with `noBuild`, warns). Returns h2load's version
+ * and the stale file count.
  */
-export function preflight(script, { noBuild }) {
-  const h2 = spawnSync("h2load", ["--version"], { encoding: "utf8" });
+export function preflight(script, { noBuild, h2load = true }) {
+  const h2 = h2load ? spawnSync("h2load", ["--version"], { encoding: "utf8" }) : { stdout: "" };
   if (h2.error) {
     log("h2load not found. Install it: apt-get update && apt-get install -y nghttp2-client");
     process.exit(2);
@@ -225,4 +226,45 @@ export function rawGrpcCall(port, framePath, decode) {
     });
     stream.end(readFileSync(framePath));
   });
+}
+
+/** The top self-time areas (packages, src/ folders, node: modules) and functions of a .cpuprofile file. */
+export function summarizeProfile(file, top = 25) {
+  const profile = JSON.parse(readFileSync(file, "utf8"));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  for (let i = 0; i < profile.samples.length; i++) {
+    self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (dt[i] ?? 0));
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const fnSelf = new Map();
+  const areaSelf = new Map();
+  for (const [id, us] of self) {
+    const { callFrame } = byId.get(id);
+    const url = callFrame.url.replace(`file://${ROOT}`, "");
+    const key = `${callFrame.functionName || "(anonymous)"} ${url ? `${url}:${callFrame.lineNumber + 1}` : ""}`;
+    fnSelf.set(key, (fnSelf.get(key) ?? 0) + us);
+    const area = !url
+      ? callFrame.functionName.startsWith("(")
+        ? callFrame.functionName
+        : "(native/builtin)"
+      : url.startsWith("node:")
+        ? `node:${url.slice(5).split("/")[0]}`
+        : url.includes("/node_modules/")
+          ? url
+              .split("/node_modules/")[1]
+              .split("/")
+              .slice(0, url.includes("/node_modules/@") ? 2 : 1)
+              .join("/")
+          : url.split("/").slice(0, 4).join("/");
+    areaSelf.set(area, (areaSelf.get(area) ?? 0) + us);
+  }
+  const fmt = (map, n) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`)
+      .join("\n");
+  return `self time by area:\n${fmt(areaSelf, 15)}\nself time by function:\n${fmt(fnSelf, top)}`;
 }

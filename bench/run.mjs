@@ -45,6 +45,7 @@ import {
   runH2load,
   startServer,
   stopAll,
+  summarizeProfile,
 } from "./harness.mjs";
 import { PROMPTS } from "./prompts.mjs";
 
@@ -615,49 +616,6 @@ function markdown(meta, { rows, comparisons }) {
     "",
   );
   return lines.join("\n");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Profiling summary (--cpu-prof).
-
-function summarizeProfile(file, top = 25) {
-  const profile = JSON.parse(readFileSync(file, "utf8"));
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map();
-  const dt = profile.timeDeltas;
-  for (let i = 0; i < profile.samples.length; i++) {
-    self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (dt[i] ?? 0));
-  }
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
-  const fnSelf = new Map();
-  const areaSelf = new Map();
-  for (const [id, us] of self) {
-    const { callFrame } = byId.get(id);
-    const url = callFrame.url.replace(`file://${ROOT}`, "");
-    const key = `${callFrame.functionName || "(anonymous)"} ${url ? `${url}:${callFrame.lineNumber + 1}` : ""}`;
-    fnSelf.set(key, (fnSelf.get(key) ?? 0) + us);
-    const area = !url
-      ? callFrame.functionName.startsWith("(")
-        ? callFrame.functionName
-        : "(native/builtin)"
-      : url.startsWith("node:")
-        ? `node:${url.slice(5).split("/")[0]}`
-        : url.includes("/node_modules/")
-          ? url
-              .split("/node_modules/")[1]
-              .split("/")
-              .slice(0, url.includes("/node_modules/@") ? 2 : 1)
-              .join("/")
-          : url.split("/").slice(0, 4).join("/");
-    areaSelf.set(area, (areaSelf.get(area) ?? 0) + us);
-  }
-  const fmt = (map, n) =>
-    [...map]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, n)
-      .map(([k, us]) => `  ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`)
-      .join("\n");
-  return `self time by area:\n${fmt(areaSelf, 15)}\nself time by function:\n${fmt(fnSelf, top)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
