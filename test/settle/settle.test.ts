@@ -240,7 +240,9 @@ routes:
   it("takes a model the policy gives no price from its kind's table, saying which and when", () => {
     const price = priced.providers.get("openai")?.prices.get("gpt-4o-mini-2024-07-18");
     expect(price).toMatchObject({ inputPicoUsdPerToken: 150_000, outputPicoUsdPerToken: 600_000 });
-    expect(price?.source).toMatch(/^price table checked \d{4}-\d{2}-\d{2} \(https:\/\/platform\.openai\.com/);
+    expect(price?.source).toMatch(
+      /^price table checked \d{4}-\d{2}-\d{2} \(https:\/\/developers\.openai\.com/,
+    );
   });
 
   it("lets the policy's price win, and warns about a model priced nowhere", () => {
