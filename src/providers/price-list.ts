@@ -23,20 +23,23 @@ export interface PriceList {
 }
 
 /**
- * The listed price of `model`: its own entry, or else that of the longest listed name it extends
- * with a dated or versioned suffix (`gpt-4o-mini-2024-07-18` is `gpt-4o-mini`, not `gpt-4o`).
+ * What may follow a listed name in an id of the same model: a snapshot date (`-20241022`,
+ * `-2024-07-18`, `@20250514`), `-latest`, and Bedrock's version (`-v1:0`). Never another version
+ * or size: `claude-opus-4-6` is not `claude-opus-4`, `gpt-5.5-pro` is not `gpt-5`, and an id no
+ * entry names exactly or by snapshot is unpriced rather than priced as another model.
  */
+const SNAPSHOT_SUFFIX = /^(?:[-@](?:\d{8}|\d{4}-\d{2}-\d{2}|latest))?(?:-v\d+(?::\d+)?)?$/;
+
+/** The listed price of `model`: its own entry, or that of the listed name it is a snapshot of. */
 export function listedPrice(list: PriceList, named: string): ListedPrice | undefined {
   const model = list.normalize ? list.normalize(named) : named;
-  const exact = Object.hasOwn(list.models, model) ? list.models[model] : undefined;
-  if (exact) return exact;
-  let best: string | undefined;
+  if (Object.hasOwn(list.models, model)) return list.models[model];
   for (const name of Object.keys(list.models))
     if (
-      /^[-@:.]/.test(model.slice(name.length)) &&
       model.startsWith(name) &&
-      name.length > (best?.length ?? 0)
+      model.length > name.length &&
+      SNAPSHOT_SUFFIX.test(model.slice(name.length))
     )
-      best = name;
-  return best === undefined ? undefined : list.models[best];
+      return list.models[name];
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ANTHROPIC_PRICES } from "../../src/providers/anthropic/prices.js";
 import { BEDROCK_PRICES } from "../../src/providers/bedrock/prices.js";
 import { OPENAI_PRICES } from "../../src/providers/openai/prices.js";
 import { listedPrice } from "../../src/providers/price-list.js";
@@ -9,8 +10,13 @@ describe("listedPrice", () => {
     expect(listedPrice(OPENAI_PRICES, "gpt-4o")).toMatchObject({ input: 2.5, output: 10 });
     expect(listedPrice(OPENAI_PRICES, "gpt-4o-mini-2024-07-18")).toMatchObject({ input: 0.15 });
     expect(listedPrice(OPENAI_PRICES, "gpt-4o-2024-08-06")).toMatchObject({ input: 2.5 });
-    // Not a suffix of a listed name: another model.
+    // Another model, not a snapshot of a listed one: unpriced, never priced as its neighbour.
     expect(listedPrice(OPENAI_PRICES, "gpt-4oo")).toBeUndefined();
+    expect(listedPrice(OPENAI_PRICES, "gpt-5.3-codex")).toBeUndefined();
+    expect(listedPrice(OPENAI_PRICES, "o3-pro")).toBeUndefined();
+    expect(listedPrice(ANTHROPIC_PRICES, "claude-opus-4-9")).toBeUndefined();
+    expect(listedPrice(ANTHROPIC_PRICES, "claude-sonnet-4-5-20250929")).toMatchObject({ input: 3 });
+    expect(listedPrice(ANTHROPIC_PRICES, "claude-sonnet-4-latest")).toMatchObject({ input: 3 });
     expect(listedPrice(OPENAI_PRICES, "llama-3.1-8b")).toBeUndefined();
     expect(listedPrice(OPENAI_PRICES, "constructor")).toBeUndefined();
   });
