@@ -252,6 +252,7 @@ function compileProvider(
     settings,
     breaker: breakerSettings(DEFAULT_BREAKER, breaker),
     continuesAnswers: providerKind(kind)?.continuesAnswers(settings) ?? false,
+    takesImageUrls: providerKind(kind)?.takesImageUrls ?? false,
     ...(runtime !== undefined && { runtime }),
     ...(keyGap && { disabledReason: `${keyGap.variable} is not set` }),
     ...(models && { models }),

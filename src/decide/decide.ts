@@ -26,8 +26,15 @@ export function decide(
   const eligible: RouteTarget[] = [];
   const degradeTarget = route.degrade.target;
   let degradeTo: RouteTarget | undefined;
+  const imageByUrl = request.messages.some((message) =>
+    message.images?.some((image) => !image.url.startsWith("data:")),
+  );
   for (const target of degradeTarget ? [...route.targets, degradeTarget] : route.targets) {
-    const reason = targetRefusal(target, classification.dataClass, policy);
+    const reason =
+      targetRefusal(target, classification.dataClass, policy) ??
+      (imageByUrl && policy.providers.get(target.provider)?.takesImageUrls === false
+        ? "takes images inline only (data: URLs), and this request has an image by URL"
+        : undefined);
     candidates.push({
       target: targetId(target),
       role: target.role,

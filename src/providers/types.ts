@@ -87,6 +87,8 @@ export interface ProviderKind {
   continuesAnswers(settings: unknown): boolean;
   /** Its built-in price table (src/providers/<kind>/prices.ts), for models the policy gives no price. */
   readonly prices?: PriceList;
+  /** Whether its wire takes an image by http(s) URL; every kind that takes images takes them inline. */
+  readonly takesImageUrls: boolean;
 }
 
 /**
@@ -100,9 +102,11 @@ export function defineProviderKind<Schema extends z.ZodObject>(definition: {
   createAdapter(provider: ProviderPolicy, settings: z.output<Schema>): ProviderAdapter;
   continuesAnswers?(settings: z.output<Schema>): boolean;
   prices?: PriceList;
+  takesImageUrls?: boolean;
 }): ProviderKind {
   return {
     ...(definition.prices && { prices: definition.prices }),
+    takesImageUrls: definition.takesImageUrls ?? false,
     kind: definition.kind,
     settingsSchema: definition.settingsSchema,
     credentialKeys: definition.credentialKeys ?? [],

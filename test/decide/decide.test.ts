@@ -227,3 +227,37 @@ routes:
     );
   });
 });
+
+describe("decide, for a request with images", () => {
+  const withImages = parsePolicy(
+    `
+providers:
+  google: { kind: gemini, base_url: "http://127.0.0.1:9/v1beta", api_key: k, hosted: false }
+  local: { kind: openai-compatible, base_url: "http://127.0.0.1:9/v1", hosted: false }
+routes:
+  - name: vision
+    primary: { provider: google, model: gemini-2.5-flash }
+    fallback: [{ provider: local, model: llava }]
+`,
+    { source: "images.yaml", env: {} },
+  );
+  const asking = (url: string) => ({
+    messages: [{ role: "user" as const, content: "what is this?", images: [{ url }] }],
+  });
+
+  it("leaves out a target whose wire takes images inline only when one comes by URL, saying why", () => {
+    const plan = decided(asking("https://example.com/cat.png"), withImages);
+    expect(plan.eligible.map((target) => target.provider)).toEqual(["local"]);
+    expect(plan.decision.candidates[0]).toEqual({
+      target: "google/gemini-2.5-flash",
+      role: "primary",
+      eligible: false,
+      reason: "takes images inline only (data: URLs), and this request has an image by URL",
+    });
+  });
+
+  it("keeps it for inline images", () => {
+    const plan = decided(asking("data:image/png;base64,iVBORw0KGgo="), withImages);
+    expect(plan.eligible.map((target) => target.provider)).toEqual(["google", "local"]);
+  });
+});

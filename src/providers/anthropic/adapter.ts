@@ -106,6 +106,7 @@ async function jsonInsteadOfStream(response: HttpResponse, answer: AnswerOptions
 /** `kind: anthropic`: Anthropic's Messages API, and gateways that speak it. */
 export const anthropicKind = defineProviderKind({
   kind: "anthropic",
+  takesImageUrls: true,
   prices: ANTHROPIC_PRICES,
   settingsSchema: anthropicSettingsSchema,
   credentialKeys: ["api_key"],

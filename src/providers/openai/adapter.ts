@@ -128,6 +128,7 @@ async function jsonInsteadOfStream(response: HttpResponse): Promise<Completion> 
  */
 export const openAiCompatibleKind = defineProviderKind({
   kind: "openai-compatible",
+  takesImageUrls: true,
   prices: OPENAI_PRICES,
   settingsSchema: openAiSettingsSchema,
   credentialKeys: ["api_key"],
