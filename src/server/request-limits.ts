@@ -125,7 +125,11 @@ export function checkRequestLimits(
  * A tool's JSON Schema goes to providers as JSON: every key and string in it must be valid UTF-8
  * and it may nest at most `maxDepth` levels, whichever protocol carried it.
  */
-function schema(field: string, value: unknown, maxDepth: number, depth = 0): void {
+function schema(field: string, value: unknown, maxDepth: number, walk = { nodes: 0 }, depth = 0): void {
+  walk.nodes += 1;
+  // Providers walk schemas too (Gemini's is converted); a bound on the count keeps that cheap.
+  if (walk.nodes > MAX_SCHEMA_NODES)
+    throw new InvalidRequestError(field, `has more than ${MAX_SCHEMA_NODES} keys and values`);
   if (typeof value === "string") {
     if (!value.isWellFormed()) throw new InvalidRequestError(field, "holds a string that is not valid UTF-8");
     return;
@@ -134,9 +138,12 @@ function schema(field: string, value: unknown, maxDepth: number, depth = 0): voi
   if (depth >= maxDepth) throw new InvalidRequestError(field, `nests deeper than ${maxDepth} levels`);
   for (const [key, item] of Object.entries(value)) {
     if (!key.isWellFormed()) throw new InvalidRequestError(field, "holds a key that is not valid UTF-8");
-    schema(field, item, maxDepth, depth + 1);
+    schema(field, item, maxDepth, walk, depth + 1);
   }
 }
+
+/** Keys and values one tool schema (or JSON output schema) may hold. */
+const MAX_SCHEMA_NODES = 20_000;
 
 function count(field: string, actual: number, max: number): void {
   if (actual > max) throw new InvalidRequestError(field, `at most ${max} entries allowed, got ${actual}`);

@@ -277,4 +277,9 @@ describe("tool parameter schemas", () => {
     const fine = `${'{"a":'.repeat(20)}1${"}".repeat(20)}`;
     expect((await route(fine)).status).toBe(200);
   });
+
+  it("may not hold more than 20,000 keys and values (providers walk schemas too)", async () => {
+    const wide = JSON.stringify({ type: "integer", enum: Array.from({ length: 20_001 }, () => 0) });
+    expect((await route(wide)).json.message).toBe("tools[0].parameters: has more than 20000 keys and values");
+  });
 });

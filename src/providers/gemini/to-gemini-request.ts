@@ -193,6 +193,17 @@ const COPIED = [
 
 /** Depth at which a `$ref` stops being inlined (recursive schemas): the node becomes a bare OBJECT. */
 const MAX_REF_DEPTH = 6;
+/**
+ * Nodes a conversion may produce before `$ref`s stop being inlined. Without it, a 400-byte schema
+ * whose definition refers to itself from 14 properties expands to 200 MB at depth six.
+ */
+const MAX_CONVERTED_NODES = 5000;
+
+interface SchemaWalk {
+  readonly defs: Record<string, unknown>;
+  /** Nodes converted so far. */
+  nodes: number;
+}
 
 /**
  * A JSON Schema converted to Gemini's `Schema`, a subset of OpenAPI 3.0.
@@ -218,22 +229,27 @@ export function toGeminiSchema(schema: Record<string, unknown>): Record<string, 
     ...(isPlainObject(schema.definitions) ? schema.definitions : {}),
     ...(isPlainObject(schema.$defs) ? schema.$defs : {}),
   };
-  return convert(schema, defs, 0);
+  return convert(schema, { defs, nodes: 0 }, 0);
 }
 
-function convert(node: unknown, defs: Record<string, unknown>, depth: number): Record<string, unknown> {
+function convert(node: unknown, walk: SchemaWalk, depth: number): Record<string, unknown> {
+  walk.nodes += 1;
   if (!isPlainObject(node)) return {};
+  const { defs } = walk;
   if (typeof node.$ref === "string") {
     const name = /^#\/(?:\$defs|definitions)\/(.+)$/.exec(node.$ref)?.[1];
     const target = name === undefined ? undefined : defs[decodeURIComponent(name)];
     const { $ref: _ref, ...siblings } = node;
-    if (!isPlainObject(target)) return convert(siblings, defs, depth);
-    if (depth >= MAX_REF_DEPTH) return { type: "OBJECT", ...describe(siblings, target) };
-    return convert({ ...target, ...siblings }, defs, depth + 1);
+    if (!isPlainObject(target)) return convert(siblings, walk, depth);
+    // Past the depth, or once the schema has grown to its bound (a few $refs pointing back at
+    // their own definition multiply with every level), a reference is a bare OBJECT.
+    if (depth >= MAX_REF_DEPTH || walk.nodes >= MAX_CONVERTED_NODES)
+      return { type: "OBJECT", ...describe(siblings, target) };
+    return convert({ ...target, ...siblings }, walk, depth + 1);
   }
   if (Array.isArray(node.allOf)) {
     const { allOf, ...rest } = node;
-    return convert(mergeAll(rest, allOf), defs, depth);
+    return convert(mergeAll(rest, allOf), walk, depth);
   }
 
   const out: Record<string, unknown> = {};
@@ -258,8 +274,8 @@ function convert(node: unknown, defs: Record<string, unknown>, depth: number): R
   if (branches !== undefined) {
     const kept = branches.filter((branch) => !(isPlainObject(branch) && branch.type === "null"));
     if (kept.length < branches.length) nullable = true;
-    if (kept.length === 1) Object.assign(out, convert(kept[0], defs, depth), withoutUndefined(out));
-    else if (kept.length > 1) out.anyOf = kept.map((branch) => convert(branch, defs, depth));
+    if (kept.length === 1) Object.assign(out, convert(kept[0], walk, depth), withoutUndefined(out));
+    else if (kept.length > 1) out.anyOf = kept.map((branch) => convert(branch, walk, depth));
   }
 
   const values = node.const !== undefined ? [node.const] : Array.isArray(node.enum) ? node.enum : undefined;
@@ -282,7 +298,7 @@ function convert(node: unknown, defs: Record<string, unknown>, depth: number): R
   if (isPlainObject(node.properties)) {
     const properties: Record<string, unknown> = {};
     for (const [name, property] of Object.entries(node.properties))
-      properties[name] = convert(property, defs, depth);
+      properties[name] = convert(property, walk, depth);
     out.properties = properties;
     if (Array.isArray(node.required)) {
       const required = node.required.filter(
@@ -297,9 +313,9 @@ function convert(node: unknown, defs: Record<string, unknown>, depth: number): R
     : Array.isArray(node.items)
       ? node.items
       : [];
-  if (isPlainObject(node.items)) out.items = convert(node.items, defs, depth);
-  else if (tuple.length === 1) out.items = convert(tuple[0], defs, depth);
-  else if (tuple.length > 1) out.items = { anyOf: tuple.map((item) => convert(item, defs, depth)) };
+  if (isPlainObject(node.items)) out.items = convert(node.items, walk, depth);
+  else if (tuple.length === 1) out.items = convert(tuple[0], walk, depth);
+  else if (tuple.length > 1) out.items = { anyOf: tuple.map((item) => convert(item, walk, depth)) };
 
   if (nullable) out.nullable = true;
   return out;

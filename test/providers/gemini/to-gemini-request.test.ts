@@ -326,3 +326,16 @@ describe("toGeminiSchema", () => {
     });
   });
 });
+
+describe("toGeminiSchema with self-referring definitions", () => {
+  it("stays small when a definition refers to itself from many properties (it would multiply with every level)", () => {
+    const properties = Object.fromEntries(
+      Array.from({ length: 14 }, (_, i) => [`p${i}`, { $ref: "#/$defs/node" }]),
+    );
+    const schema = { $defs: { node: { type: "object", properties } }, $ref: "#/$defs/node" };
+    const converted = JSON.stringify(toGeminiSchema(schema));
+    // 435 bytes in; unbounded, 197 MB out.
+    expect(converted.length).toBeLessThan(1_000_000);
+    expect(converted).toContain('"type":"OBJECT"');
+  });
+});
