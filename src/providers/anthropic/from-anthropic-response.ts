@@ -1,6 +1,7 @@
 import type { FinishReason, ToolCall, Usage } from "../../core/types.js";
 import { readSseEvents } from "../http/sse-reader.js";
 import { protocolError } from "../provider-error.js";
+import { argumentsText } from "../tool-arguments.js";
 import type { Completion, StreamPart } from "../types.js";
 import { trustedTokenCount } from "../usage.js";
 import { classifyErrorEvent } from "./anthropic-errors.js";
@@ -122,7 +123,7 @@ export function createEventMapper(options: AnswerOptions = {}): EventMapper {
     if (block.stopped) return [];
     block.stopped = true;
     if (block.sawArguments) return [];
-    const whole = isPlainObject(block.input) ? JSON.stringify(block.input) : "{}";
+    const whole = isPlainObject(block.input) ? argumentsText(block.input) : "{}";
     return block.kind === "json"
       ? [{ type: "text-delta", delta: whole }]
       : [{ type: "tool-call-delta", index: block.index, argumentsDelta: whole }];
@@ -326,7 +327,7 @@ export function fromAnthropicMessage(body: unknown, options: AnswerOptions = {})
   const texts: string[] = [];
   const toolCalls: ToolCall[] = [];
   for (const block of content) {
-    const input = isPlainObject(block.input) ? JSON.stringify(block.input) : "{}";
+    const input = isPlainObject(block.input) ? argumentsText(block.input) : "{}";
     if (block.type === "text" && options.jsonToolName === undefined) texts.push(block.text ?? "");
     else if (block.type === "tool_use" && block.name === options.jsonToolName) texts.push(input);
     else if (block.type === "tool_use")

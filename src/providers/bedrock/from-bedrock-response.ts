@@ -2,6 +2,7 @@ import type { Message } from "@smithy/eventstream-codec";
 import { toUtf8 } from "@smithy/util-utf8";
 import type { FinishReason, ToolCall, Usage } from "../../core/types.js";
 import { protocolError } from "../provider-error.js";
+import { argumentsText } from "../tool-arguments.js";
 import type { Completion, StreamPart } from "../types.js";
 import { trustedTokenCount, trustedUsage } from "../usage.js";
 import { classifyStreamException } from "./bedrock-errors.js";
@@ -187,7 +188,10 @@ export function createEventMapper(options: BedrockStreamOptions = {}): EventMapp
             ? [{ type: "text-delta", delta: toolUse.input }]
             : [{ type: "tool-call-delta", index: block.index, argumentsDelta: toolUse.input }];
         }
-        return text === undefined || text === "" ? [] : [{ type: "text-delta", delta: text }];
+        // In JSON mode the answer is the JSON tool's input alone: text beside it ("Sure:") would
+        // make it something other than JSON, so it is dropped, as the Anthropic adapter does.
+        if (text === undefined || text === "" || options.jsonToolName !== undefined) return [];
+        return [{ type: "text-delta", delta: text }];
       }
       case "contentBlockStop": {
         const event = parse(contentBlockStopEventSchema, body, eventType);
@@ -313,9 +317,9 @@ export function fromConverseResponse(body: unknown, options: BedrockStreamOption
   let content = "";
   const toolCalls: ToolCall[] = [];
   for (const block of output.message.content) {
-    if (block.text !== undefined) content += block.text;
+    if (block.text !== undefined && options.jsonToolName === undefined) content += block.text;
     if (block.toolUse === undefined) continue;
-    const args = JSON.stringify(block.toolUse.input ?? {});
+    const args = argumentsText(block.toolUse.input ?? {});
     if (options.jsonToolName !== undefined && block.toolUse.name === options.jsonToolName) content += args;
     else toolCalls.push({ id: block.toolUse.toolUseId, name: block.toolUse.name, arguments: args });
   }

@@ -1,6 +1,7 @@
 import type { FinishReason, Usage } from "../../core/types.js";
 import { readSseEvents } from "../http/sse-reader.js";
 import { ProviderError, protocolError } from "../provider-error.js";
+import { argumentsText } from "../tool-arguments.js";
 import type { StreamPart } from "../types.js";
 import { trustedTokenCount, trustedUsage } from "../usage.js";
 import { classifyErrorPayload, isGoogleError } from "./gemini-errors.js";
@@ -150,7 +151,7 @@ export function createChunkMapper(): ChunkMapper {
             index,
             id: part.functionCall.id || syntheticId(responseId, index),
             name: part.functionCall.name,
-            argumentsDelta: JSON.stringify(part.functionCall.args ?? {}),
+            argumentsDelta: argumentsText(part.functionCall.args ?? {}),
           });
         } else if (typeof part.text === "string" && part.text !== "") {
           parts.push({ type: "text-delta", delta: part.text });

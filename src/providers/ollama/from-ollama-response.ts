@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { FinishReason, Usage } from "../../core/types.js";
 import { readNdjson } from "../http/ndjson-reader.js";
 import { protocolError } from "../provider-error.js";
+import { argumentsText } from "../tool-arguments.js";
 import type { StreamPart } from "../types.js";
 import { trustedUsage } from "../usage.js";
 import { classifyOllamaStreamError, isOllamaErrorLine } from "./ollama-errors.js";
@@ -109,7 +110,7 @@ export function createOllamaChunkMapper(options: { newToolCallId?: () => string 
               ? "{}"
               : typeof args === "string"
                 ? args || "{}"
-                : JSON.stringify(args),
+                : argumentsText(args),
         });
         toolCalls += 1;
       }

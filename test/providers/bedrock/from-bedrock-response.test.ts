@@ -221,13 +221,15 @@ describe("createEventMapper", () => {
   it("streams the JSON-answer tool's input as text and ends with stop", () => {
     const mapper = createEventMapper({ jsonToolName: "json_answer" });
     const parts = [
+      // A preamble beside the JSON tool would make the answer something other than JSON.
+      message("contentBlockDelta", { contentBlockIndex: 0, delta: { text: "Sure: " } }),
       message("contentBlockStart", {
-        contentBlockIndex: 0,
+        contentBlockIndex: 1,
         start: { toolUse: { toolUseId: "j", name: "json_answer" } },
       }),
-      message("contentBlockDelta", { contentBlockIndex: 0, delta: { toolUse: { input: '{"ok":' } } }),
-      message("contentBlockDelta", { contentBlockIndex: 0, delta: { toolUse: { input: "true}" } } }),
-      message("contentBlockStop", { contentBlockIndex: 0 }),
+      message("contentBlockDelta", { contentBlockIndex: 1, delta: { toolUse: { input: '{"ok":' } } }),
+      message("contentBlockDelta", { contentBlockIndex: 1, delta: { toolUse: { input: "true}" } } }),
+      message("contentBlockStop", { contentBlockIndex: 1 }),
       message("messageStop", { stopReason: "tool_use" }),
     ].flatMap((m) => mapper.push(m));
     expect([...parts, ...mapper.end()]).toEqual([
@@ -375,7 +377,10 @@ describe("fromConverseResponse", () => {
         output: {
           message: {
             role: "assistant",
-            content: [{ toolUse: { toolUseId: "j", name: "json_answer", input: { a: 1 } } }],
+            content: [
+              { text: "Sure: " },
+              { toolUse: { toolUseId: "j", name: "json_answer", input: { a: 1 } } },
+            ],
           },
         },
         stopReason: "tool_use",
