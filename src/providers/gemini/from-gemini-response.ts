@@ -34,7 +34,7 @@ const REFUSALS: ReadonlySet<string> = new Set([
 
 /**
  * Finish reasons where the model failed to produce a usable function call. The request was fine
- * and another try (or another model) may well succeed, so they fail the call as `server`.
+ * and another model may well succeed, so they fail the attempt as `protocol` (malformed output).
  */
 const TOOL_FAILURES: ReadonlySet<string> = new Set([
   "MALFORMED_FUNCTION_CALL",
@@ -164,12 +164,13 @@ export function createChunkMapper(): ChunkMapper {
 
       const raw = candidate?.finishReason ?? undefined;
       if (raw) {
+        // Malformed model output, as Bedrock's malformed_tool_use: another target may do better,
+        // the same one is not asked again.
         if (TOOL_FAILURES.has(raw)) {
-          throw new ProviderError("server", `upstream model failed to call a function (${raw})`, {
+          throw new ProviderError("protocol", `upstream model failed to call a function (${raw})`, {
             cause: { chunk },
           });
         }
-        if (REFUSALS.has(raw) && !produced) throw refused("answer", raw);
         finishReason = raw;
         contentAfterFinish = false;
       } else if (content && finishReason !== undefined) {

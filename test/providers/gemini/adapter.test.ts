@@ -223,11 +223,12 @@ describe("createGeminiAdapter", () => {
       expect(err.message).toBe("upstream refused the prompt (block reason SAFETY)");
     });
 
-    it("rejects an answer withheld for SAFETY before any text as content_refused", async () => {
+    it("ends an answer withheld for SAFETY before any text with content_filter", async () => {
       fake.script({ type: "reply", content: [], finishReason: "SAFETY" });
-      expect((await thrownBy(collect(connect().stream(call())), ProviderError)).errorClass).toBe(
-        "content_refused",
-      );
+      expect((await collect(connect().stream(call()))).at(-1)).toMatchObject({
+        type: "response-end",
+        finishReason: "content_filter",
+      });
     });
 
     it("rejects a 200 that is neither an event stream nor JSON as protocol", async () => {

@@ -211,19 +211,11 @@ describe("createChunkMapper", () => {
   });
 
   it.each(["SAFETY", "RECITATION", "PROHIBITED_CONTENT", "SPII", "BLOCKLIST", "LANGUAGE", "OTHER"])(
-    "refuses an answer withheld for %s before any text as content_refused",
+    "ends an answer withheld for %s before any text with content_filter, as the other wires do",
     (reason) => {
       const mapper = createChunkMapper();
-      let error: unknown;
-      try {
-        mapper.push(chunk(undefined, reason));
-      } catch (caught) {
-        error = caught;
-      }
-      expect(error).toBeInstanceOf(ProviderError);
-      expect((error as ProviderError).errorClass).toBe("content_refused");
-      expect((error as ProviderError).retryable).toBe(false);
-      expect((error as ProviderError).message).toBe(`upstream withheld the answer (finish reason ${reason})`);
+      expect(mapper.push(chunk(undefined, reason, { usageMetadata: finalUsage }))).toEqual([]);
+      expect(mapper.end().at(-1)).toMatchObject({ type: "response-end", finishReason: "content_filter" });
     },
   );
 
@@ -264,7 +256,7 @@ describe("createChunkMapper", () => {
     expect(mapper.end()).toEqual([{ type: "response-end", finishReason: "content_filter" }]);
   });
 
-  it("fails a malformed function call as server (retryable), before or after text", () => {
+  it("fails a malformed function call as protocol (another target may do better), before or after text", () => {
     for (const before of [[], [{ text: "let me call" }]]) {
       const mapper = createChunkMapper();
       if (before.length > 0) mapper.push(chunk(before));
@@ -274,7 +266,7 @@ describe("createChunkMapper", () => {
       } catch (caught) {
         error = caught;
       }
-      expect((error as ProviderError).errorClass).toBe("server");
+      expect((error as ProviderError).errorClass).toBe("protocol");
       expect((error as ProviderError).retryable).toBe(true);
     }
   });
