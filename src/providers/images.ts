@@ -1,4 +1,5 @@
 import type { ImageRef } from "../core/types.js";
+import { ProviderError } from "./provider-error.js";
 
 /** The image types every provider that takes images takes. */
 export const IMAGE_MEDIA_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"] as const;
@@ -14,6 +15,26 @@ export function inlineImage(image: ImageRef): { mediaType: ImageMediaType; data:
   const match = DATA_URL.exec(image.url);
   if (!match) return undefined;
   return { mediaType: match[1] as ImageMediaType, data: match[2] ?? "" };
+}
+
+/**
+ * An image as a wire that takes images inline only wants it (Gemini, Bedrock and Ollama fetch no
+ * URLs): its type and base64 data.
+ *
+ * @throws ProviderError class "invalid_request", marked retryable, for an image by http(s) URL.
+ *   The request is valid (the front door took it) and other targets take URLs (OpenAI-compatible,
+ *   Anthropic): only this target cannot, so the call moves on to the next target instead of
+ *   ending. The class keeps it from being retried on the same target (src/execute/retry.ts) and
+ *   from counting against its breaker; when no target of the route takes it, the route's degrade
+ *   ladder applies as after any failure of its targets. The message names the wire only, never
+ *   the URL (a signed URL can carry a key).
+ */
+export function inlineImageOnly(image: ImageRef, wire: string): { mediaType: ImageMediaType; data: string } {
+  const inline = inlineImage(image);
+  if (inline) return inline;
+  throw new ProviderError("invalid_request", `${wire} takes images inline only (data: URLs)`, {
+    retryable: true,
+  });
 }
 
 /** Whether `url` is an image this router takes: an http(s) URL or an inline `data:` URL of a known type. */

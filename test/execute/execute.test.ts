@@ -154,6 +154,33 @@ describe("execute, Route (the answer is assembled, nothing reaches the caller be
     ]);
   });
 
+  it("moves on from a target that cannot take the request as sent (invalid_request marked retryable), trying it once", async () => {
+    // What an adapter throws for an image by URL on a wire that takes images inline only.
+    const { provider, route } = harness(routeYaml({ retry: "max_attempts: 3, backoff_ms: 10" }));
+    const run = route();
+    (await provider("slow").next()).fail(
+      new ProviderError("invalid_request", "gemini takes images inline only (data: URLs)", {
+        retryable: true,
+      }),
+    );
+    const fallback = await provider("fast").next();
+    fallback.say("a cat");
+    fallback.finish();
+    const execution = await resultOf(run.outcome);
+
+    expect(execution).toMatchObject({ message: { content: "a cat" }, answeredBy: 1 });
+    expect(provider("slow").calls).toHaveLength(1);
+    expect(run.decision.attempts).toEqual([
+      expect.objectContaining({
+        target: "slow/a",
+        errorClass: "invalid_request",
+        message: "gemini takes images inline only (data: URLs)",
+        retryable: true,
+      }),
+      expect.objectContaining({ target: "fast/b", outcome: "succeeded" }),
+    ]);
+  });
+
   it("splits what is left of the deadline between the targets left to try, and stops once max_latency_ms is spent", async () => {
     const { clock, provider, route } = harness(
       routeYaml({ budgets: "first_token_ms: 1000, max_latency_ms: 1500" }),

@@ -1,5 +1,6 @@
-import type { ChatMessage, ToolSpec } from "../../core/types.js";
+import type { ChatMessage, ImageRef, ToolSpec } from "../../core/types.js";
 import { groupTurns, splitSystem } from "../conversation.js";
+import { type ImageMediaType, inlineImage } from "../images.js";
 import { ProviderError } from "../provider-error.js";
 import type { ProviderCall } from "../types.js";
 import { DEFAULT_MAX_TOKENS } from "./anthropic-settings.js";
@@ -7,8 +8,17 @@ import { DEFAULT_MAX_TOKENS } from "./anthropic-settings.js";
 /** https://docs.anthropic.com/en/api/messages#body-messages-content */
 export type AnthropicContentBlock =
   | { type: "text"; text: string }
+  | { type: "image"; source: AnthropicImageSource }
   | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> }
   | { type: "tool_result"; tool_use_id: string; content?: string };
+
+/**
+ * An image inline (base64) or by a URL Anthropic fetches itself.
+ * https://docs.anthropic.com/en/docs/build-with-claude/vision (base64 and URL sources)
+ */
+export type AnthropicImageSource =
+  | { type: "base64"; media_type: ImageMediaType; data: string }
+  | { type: "url"; url: string };
 
 /** https://docs.anthropic.com/en/api/messages#body-messages */
 export interface AnthropicMessage {
@@ -62,6 +72,11 @@ export const JSON_TOOL_NAME = "json_answer";
  *   tool calls are `tool_use` blocks whose `input` is the arguments parsed into an object ("" → {}).
  *   Empty texts are left out (the API refuses empty text blocks); a message left with nothing is
  *   dropped. `name` has no place on this wire.
+ * - A user message's images are `image` blocks placed before its text, as Anthropic recommends
+ *   ("Claude works best when images come before text"): a `data:` URL as a `base64` source, an
+ *   http(s) URL as a `url` source (Anthropic fetches it). `detail` has no equivalent on this wire
+ *   (Claude sizes every image itself) and is not sent.
+ *   https://docs.anthropic.com/en/docs/build-with-claude/vision
  * - `max_tokens` is the call's, else `options.maxTokensDefault`.
  * - Tools: `input_schema` is the tool's JSON Schema, given `"type": "object"` when it names no type
  *   (the API requires one; OpenAI-style callers often send `{}` for no parameters).
@@ -130,8 +145,13 @@ export function toAnthropicRequest(
 function toBlocks(message: ChatMessage): AnthropicContentBlock[] {
   switch (message.role) {
     case "system":
-    case "user":
       return message.content === "" ? [] : [{ type: "text", text: message.content }];
+    case "user":
+      // Images before the text they go with, as the vision guide recommends.
+      return [
+        ...(message.images ?? []).map(toImageBlock),
+        ...(message.content === "" ? [] : [{ type: "text" as const, text: message.content }]),
+      ];
     case "assistant": {
       const blocks: AnthropicContentBlock[] =
         message.content === "" ? [] : [{ type: "text", text: message.content }];
@@ -149,6 +169,16 @@ function toBlocks(message: ChatMessage): AnthropicContentBlock[] {
         },
       ];
   }
+}
+
+function toImageBlock(image: ImageRef): AnthropicContentBlock {
+  const inline = inlineImage(image);
+  return {
+    type: "image",
+    source: inline
+      ? { type: "base64", media_type: inline.mediaType, data: inline.data }
+      : { type: "url", url: image.url },
+  };
 }
 
 function toolInput(args: string): Record<string, unknown> {

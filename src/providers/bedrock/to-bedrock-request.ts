@@ -1,12 +1,25 @@
-import type { ChatMessage, ResponseFormat, ToolSpec } from "../../core/types.js";
+import type { ChatMessage, ImageRef, ResponseFormat, ToolSpec } from "../../core/types.js";
 import { groupTurns, splitSystem } from "../conversation.js";
+import { type ImageMediaType, inlineImageOnly } from "../images.js";
 import type { ProviderCall } from "../types.js";
 
 /** https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ContentBlock.html */
 export type BedrockContentBlock =
   | { text: string }
+  | { image: BedrockImageBlock }
   | { toolUse: { toolUseId: string; name: string; input: unknown } }
   | { toolResult: { toolUseId: string; content: { text: string }[] } };
+
+/**
+ * An image by its bytes, base64-encoded as Converse's JSON carries a blob (the SDKs encode them
+ * for their callers; we speak the HTTP API).
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ImageBlock.html
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ImageSource.html
+ */
+export interface BedrockImageBlock {
+  format: "png" | "jpeg" | "gif" | "webp";
+  source: { bytes: string };
+}
 
 /** https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Message.html */
 export interface BedrockMessage {
@@ -52,6 +65,12 @@ export const JSON_TOOL_NAME = "json_answer";
  * - Assistant tool calls become `toolUse` blocks, their arguments' JSON text parsed back into the
  *   object the wire wants (empty arguments are `{}`).
  * - Empty text blocks are left out: Converse rejects blank text.
+ * - A user message's images are `image` blocks (format and base64 bytes from the `data:` URL),
+ *   placed before its text: the media-then-text order Amazon documents for Nova, and the one
+ *   Anthropic recommends for Claude. `detail` has no equivalent on this wire and is not sent. An
+ *   image by http(s) URL cannot be sent: ImageSource takes bytes or an S3 location only.
+ *   https://docs.aws.amazon.com/nova/latest/userguide/prompting-vision-prompting.html
+ *   https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ImageSource.html
  * - JSON output: Converse has no JSON mode. The answer is asked for as the input of a tool, named
  *   {@link JSON_TOOL_NAME}, whose input schema is the requested schema (`{"type":"object"}` for
  *   json_object), forced with `toolChoice: {tool}`; with tools of the caller's beside it,
@@ -61,6 +80,9 @@ export const JSON_TOOL_NAME = "json_answer";
  *   (an invalid_request), so a route asking for JSON should list models that take it.
  *   https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ToolChoice.html
  *   https://docs.aws.amazon.com/bedrock/latest/userguide/tool-use-inference-call.html
+ *
+ * @throws ProviderError class "invalid_request", marked retryable so the next target is tried,
+ *   for an image by http(s) URL (see inlineImageOnly).
  */
 export function toBedrockRequest(call: ProviderCall): {
   body: BedrockConverseRequest;
@@ -105,9 +127,26 @@ function toContentBlocks(message: ChatMessage): BedrockContentBlock[] {
         blocks.push({ toolUse: { toolUseId: call.id, name: call.name, input: toolInput(call.arguments) } });
       return blocks;
     }
+    case "user":
+      return [
+        ...(message.images ?? []).map(toImageBlock),
+        ...(message.content === "" ? [] : [{ text: message.content }]),
+      ];
     default:
       return message.content === "" ? [] : [{ text: message.content }];
   }
+}
+
+const FORMATS: Readonly<Record<ImageMediaType, BedrockImageBlock["format"]>> = {
+  "image/png": "png",
+  "image/jpeg": "jpeg",
+  "image/gif": "gif",
+  "image/webp": "webp",
+};
+
+function toImageBlock(image: ImageRef): BedrockContentBlock {
+  const { mediaType, data } = inlineImageOnly(image, "bedrock");
+  return { image: { format: FORMATS[mediaType], source: { bytes: data } } };
 }
 
 /** The arguments' JSON text as the value Converse takes; the front door checked it is JSON. */

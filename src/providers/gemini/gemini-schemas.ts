@@ -8,6 +8,8 @@ import { z } from "zod";
 /** https://ai.google.dev/api/caching#Part (only the kinds we send). */
 export type GeminiPart =
   | { text: string }
+  /** Base64 bytes. https://ai.google.dev/api/caching#Blob */
+  | { inlineData: { mimeType: string; data: string } }
   | {
       functionCall: { name: string; args: Record<string, unknown> };
       /** Opaque; see THOUGHT_SIGNATURE_SENTINEL in to-gemini-request.ts. */

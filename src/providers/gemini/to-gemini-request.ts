@@ -1,5 +1,6 @@
 import type { ChatMessage, ToolCall, ToolSpec } from "../../core/types.js";
 import { groupTurns, splitSystem } from "../conversation.js";
+import { inlineImageOnly } from "../images.js";
 import { ProviderError } from "../provider-error.js";
 import type { ProviderCall } from "../types.js";
 import type {
@@ -38,9 +39,21 @@ export const THOUGHT_SIGNATURE_SENTINEL = "skip_thought_signature_validator";
  *   `{"output": …}` (its JSON value, or the text), the key Google's reference names for it.
  * - JSON mode: `responseMimeType: application/json`, plus the schema for `json_schema` (Gemini
  *   always constrains decoding to a given schema, so `strict` changes nothing).
+ * - A user message's images are `inlineData` parts (base64 and MIME type from the `data:` URL),
+ *   placed before its text, as Google advises for a prompt with an image ("place the text prompt
+ *   after the image part"). `detail` is not sent: its closest knob on the v1beta wire,
+ *   `generationConfig.mediaResolution`, is request-wide, not per image. An image by http(s) URL is
+ *   refused: `fileData` is documented for URIs of files uploaded through the Files API (Cloud
+ *   Storage on Vertex AI), and fetching the image ourselves would make the router an open fetcher
+ *   of callers' URLs. (Google's file-input guide lists newer input methods; whether `fileData`
+ *   now takes any public http(s) URL should be checked against it before relaxing this.)
+ *   https://ai.google.dev/gemini-api/docs/image-understanding
+ *   https://ai.google.dev/gemini-api/docs/file-input-methods
+ *   https://ai.google.dev/api/caching#Part
  *
  * @throws ProviderError class "invalid_request" when a tool result answers no earlier tool call
- *   and carries no name either (there is no function to name).
+ *   and carries no name either (there is no function to name); class "invalid_request", marked
+ *   retryable so the next target is tried, for an image by http(s) URL (see inlineImageOnly).
  */
 export function toGeminiRequest(
   call: ProviderCall,
@@ -87,6 +100,10 @@ function turnParts(role: "user" | "model", messages: ChatMessage[], all: ChatMes
         functionResponse: { name: functionNameOf(message, all), response: toolResponse(message.content) },
       });
       continue;
+    }
+    for (const image of message.images ?? []) {
+      const { mediaType, data } = inlineImageOnly(image, "gemini");
+      parts.push({ inlineData: { mimeType: mediaType, data } });
     }
     // Gemini refuses empty text parts ("contents.parts must not be empty" / empty text parameter).
     if (message.content !== "") parts.push({ text: message.content });

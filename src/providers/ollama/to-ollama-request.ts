@@ -1,5 +1,6 @@
 import type { ChatMessage, ToolCall, ToolSpec } from "../../core/types.js";
 import { splitSystem } from "../conversation.js";
+import { inlineImageOnly } from "../images.js";
 import { ProviderError } from "../provider-error.js";
 import type { ProviderCall } from "../types.js";
 
@@ -8,7 +9,9 @@ import type { ProviderCall } from "../types.js";
  * https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion
  */
 export type OllamaMessage =
-  | { role: "system" | "user"; content: string }
+  | { role: "system"; content: string }
+  /** `images`: base64 data, without a `data:` prefix. */
+  | { role: "user"; content: string; images?: string[] }
   | {
       role: "assistant";
       content: string;
@@ -55,8 +58,15 @@ export interface OllamaChatRequest {
  * Tool results carry `tool_name` (what Ollama's templates read; from the message's name or, when it
  * has none, the name of the call it answers) and `tool_call_id` (newer releases).
  *
+ * A user message's images go in its `images` list as bare base64 (the `data:` prefix dropped: the
+ * list carries no type, Ollama decodes the bytes); the model's template places them, so their
+ * order relative to the text is not ours to choose. `detail` has no equivalent and is not sent. An image by http(s) URL
+ * cannot be sent: the list takes image data only.
+ * https://github.com/ollama/ollama/blob/main/docs/api.md#chat-request-with-images
+ *
  * @throws ProviderError class "invalid_request" when an assistant tool call's arguments are JSON
- *   but not an object: Ollama's wire takes arguments only as an object.
+ *   but not an object: Ollama's wire takes arguments only as an object; class "invalid_request",
+ *   marked retryable so the next target is tried, for an image by http(s) URL (see inlineImageOnly).
  */
 export function toOllamaRequest(
   call: ProviderCall,
@@ -92,8 +102,13 @@ export function toOllamaRequest(
 function toOllamaMessage(message: ChatMessage, namesById: ReadonlyMap<string, string>): OllamaMessage {
   switch (message.role) {
     case "system":
-    case "user":
-      return { role: message.role, content: message.content };
+      return { role: "system", content: message.content };
+    case "user": {
+      const images = (message.images ?? []).map((image) => inlineImageOnly(image, "ollama").data);
+      return images.length === 0
+        ? { role: "user", content: message.content }
+        : { role: "user", content: message.content, images };
+    }
     case "assistant": {
       const toolCalls = message.toolCalls ?? [];
       if (toolCalls.length === 0) return { role: "assistant", content: message.content };

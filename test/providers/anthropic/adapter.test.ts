@@ -12,6 +12,13 @@ import { closedPort } from "../../helpers/ports.js";
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../fixtures/anthropic/${name}`, import.meta.url));
 
+/** A 1×1 PNG. */
+const PNG_BYTES = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+const PNG_URL = `data:image/png;base64,${PNG_BYTES.toString("base64")}`;
+
 function settings(
   baseUrl: string,
   overrides: Partial<AnthropicAdapterSettings> = {},
@@ -107,6 +114,32 @@ describe("createAnthropicAdapter", () => {
         stop_sequences: ["END"],
         stream: true,
       });
+    });
+
+    it("sends a user's images as image blocks before the text: inline bytes as base64, a URL as is", async () => {
+      await collect(
+        connect().stream(
+          call({
+            messages: [
+              {
+                role: "user",
+                content: "What differs?",
+                images: [{ url: PNG_URL }, { url: "https://example.com/b.png" }],
+              },
+            ],
+          }),
+        ),
+      );
+      const body = fake.requests[0]?.body as {
+        messages: {
+          content: { type: string; source?: { type: string; media_type?: string; data?: string } }[];
+        }[];
+      };
+      const [inline, byUrl, question] = body.messages[0]?.content ?? [];
+      expect(inline).toMatchObject({ type: "image", source: { type: "base64", media_type: "image/png" } });
+      expect(Buffer.from(inline?.source?.data ?? "", "base64").equals(PNG_BYTES)).toBe(true);
+      expect(byUrl).toEqual({ type: "image", source: { type: "url", url: "https://example.com/b.png" } });
+      expect(question).toEqual({ type: "text", text: "What differs?" });
     });
 
     it("sends the configured version and default max_tokens, the call's max tokens first", async () => {

@@ -14,6 +14,11 @@ function call(overrides: Partial<ProviderCall> = {}): ProviderCall {
   };
 }
 
+/** A 1×1 PNG and a 1×1 GIF, base64. */
+const PNG =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+const GIF = "R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==";
+
 const weather = {
   name: "get_weather",
   description: "Weather for a city",
@@ -223,6 +228,87 @@ describe("toAnthropicRequest", () => {
         toAnthropicRequest(call({ responseFormat: { type: "json_object" } }), { jsonMode: "output_config" })
           .jsonToolName,
       ).toBe("json_answer");
+    });
+  });
+  describe("images", () => {
+    it("sends an inline image as a base64 image block before the text, leaving detail out", () => {
+      const { body } = toAnthropicRequest(
+        call({
+          messages: [
+            {
+              role: "user",
+              content: "What is this?",
+              images: [{ url: `data:image/png;base64,${PNG}`, detail: "low" }],
+            },
+          ],
+        }),
+      );
+      expect(body.messages).toEqual([
+        {
+          role: "user",
+          content: [
+            { type: "image", source: { type: "base64", media_type: "image/png", data: PNG } },
+            { type: "text", text: "What is this?" },
+          ],
+        },
+      ]);
+    });
+
+    it("sends two images in the caller's order, then the text", () => {
+      const { body } = toAnthropicRequest(
+        call({
+          messages: [
+            {
+              role: "user",
+              content: "Compare them.",
+              images: [{ url: `data:image/gif;base64,${GIF}` }, { url: `data:image/png;base64,${PNG}` }],
+            },
+          ],
+        }),
+      );
+      expect(body.messages[0]?.content).toEqual([
+        { type: "image", source: { type: "base64", media_type: "image/gif", data: GIF } },
+        { type: "image", source: { type: "base64", media_type: "image/png", data: PNG } },
+        { type: "text", text: "Compare them." },
+      ]);
+    });
+
+    it("sends an image by http(s) URL as a url source, for Anthropic to fetch", () => {
+      const { body } = toAnthropicRequest(
+        call({
+          messages: [
+            {
+              role: "user",
+              content: "Describe.",
+              images: [{ url: "https://example.com/cat.jpg", detail: "high" }],
+            },
+          ],
+        }),
+      );
+      expect(body.messages[0]?.content).toEqual([
+        { type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } },
+        { type: "text", text: "Describe." },
+      ]);
+    });
+
+    it("sends an image without text as the image alone, after the tool results of its turn", () => {
+      const { body } = toAnthropicRequest(
+        call({
+          messages: [
+            { role: "user", content: "Draw a chart" },
+            { role: "assistant", content: "", toolCalls: [{ id: "toolu_1", name: "plot", arguments: "{}" }] },
+            { role: "tool", content: "done", toolCallId: "toolu_1" },
+            { role: "user", content: "", images: [{ url: `data:image/png;base64,${PNG}` }] },
+          ],
+        }),
+      );
+      expect(body.messages[2]).toEqual({
+        role: "user",
+        content: [
+          { type: "tool_result", tool_use_id: "toolu_1", content: "done" },
+          { type: "image", source: { type: "base64", media_type: "image/png", data: PNG } },
+        ],
+      });
     });
   });
 });

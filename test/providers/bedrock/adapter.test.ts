@@ -20,6 +20,13 @@ import { closedPort } from "../../helpers/ports.js";
 
 const MODEL = "anthropic.claude-3-5-sonnet-20240620-v1:0";
 
+/** A 1×1 PNG. */
+const PNG_BYTES = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+const PNG_URL = `data:image/png;base64,${PNG_BYTES.toString("base64")}`;
+
 function settings(baseUrl: string, overrides: Partial<BedrockAdapterSettings> = {}): BedrockAdapterSettings {
   return {
     name: "fake-bedrock",
@@ -128,6 +135,38 @@ describe("createBedrockAdapter", () => {
         messages: [{ role: "user", content: [{ text: "Say hello" }] }],
         inferenceConfig: { maxTokens: 64, temperature: 0.2 },
       });
+    });
+
+    it("sends a user's inline image as an image block whose base64 bytes decode to the image, signed", async () => {
+      await collect(
+        connect().stream(
+          call({ messages: [{ role: "user", content: "What is this?", images: [{ url: PNG_URL }] }] }),
+        ),
+      );
+      const [request] = fake.requests;
+      expect(request?.signature).toBe("valid");
+      const body = request?.body as {
+        messages: { content: { image?: { format: string; source: { bytes: string } }; text?: string }[] }[];
+      };
+      const [image, question] = body.messages[0]?.content ?? [];
+      expect(image?.image?.format).toBe("png");
+      expect(Buffer.from(image?.image?.source.bytes ?? "", "base64").equals(PNG_BYTES)).toBe(true);
+      expect(question).toEqual({ text: "What is this?" });
+    });
+
+    it("sends nothing for an image by URL, refusing it as invalid_request the next target may take", async () => {
+      const err = await thrownBy(
+        collect(
+          connect().stream(
+            call({
+              messages: [{ role: "user", content: "Hi", images: [{ url: "https://example.com/a.png" }] }],
+            }),
+          ),
+        ),
+        ProviderError,
+      );
+      expect(err).toMatchObject({ errorClass: "invalid_request", retryable: true });
+      expect(fake.requests).toHaveLength(0);
     });
 
     it("signs temporary credentials with their session token", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { toBedrockRequest } from "../../../src/providers/bedrock/to-bedrock-request.js";
+import { ProviderError } from "../../../src/providers/provider-error.js";
 import type { ProviderCall } from "../../../src/providers/types.js";
 
 function call(overrides: Partial<ProviderCall> = {}): ProviderCall {
@@ -12,6 +13,11 @@ function call(overrides: Partial<ProviderCall> = {}): ProviderCall {
     ...overrides,
   };
 }
+
+/** A 1×1 PNG and a 1×1 GIF, base64. */
+const PNG =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+const GIF = "R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==";
 
 describe("toBedrockRequest", () => {
   it("sends a bare conversation with no optional fields", () => {
@@ -140,5 +146,95 @@ describe("toBedrockRequest", () => {
       "json_answer",
       "json_answer_",
     ]);
+  });
+  describe("images", () => {
+    it("sends an inline image as an image block with its format and base64 bytes, before the text", () => {
+      const { body } = toBedrockRequest(
+        call({
+          messages: [
+            {
+              role: "user",
+              content: "What is this?",
+              images: [{ url: `data:image/png;base64,${PNG}`, detail: "low" }],
+            },
+          ],
+        }),
+      );
+      expect(body.messages).toEqual([
+        {
+          role: "user",
+          content: [{ image: { format: "png", source: { bytes: PNG } } }, { text: "What is this?" }],
+        },
+      ]);
+    });
+
+    it("sends two images in the caller's order, then the text, each type as its Converse format", () => {
+      const { body } = toBedrockRequest(
+        call({
+          messages: [
+            {
+              role: "user",
+              content: "Compare them.",
+              images: [
+                { url: `data:image/gif;base64,${GIF}` },
+                { url: `data:image/jpeg;base64,${PNG}` },
+                { url: `data:image/webp;base64,${PNG}` },
+              ],
+            },
+          ],
+        }),
+      );
+      expect(body.messages[0]?.content).toEqual([
+        { image: { format: "gif", source: { bytes: GIF } } },
+        { image: { format: "jpeg", source: { bytes: PNG } } },
+        { image: { format: "webp", source: { bytes: PNG } } },
+        { text: "Compare them." },
+      ]);
+    });
+
+    it("sends an image without text as the image block alone, after the tool results of its turn", () => {
+      const { body } = toBedrockRequest(
+        call({
+          messages: [
+            { role: "user", content: "Draw a chart" },
+            { role: "assistant", content: "", toolCalls: [{ id: "t1", name: "plot", arguments: "{}" }] },
+            { role: "tool", content: "done", toolCallId: "t1" },
+            { role: "user", content: "", images: [{ url: `data:image/png;base64,${PNG}` }] },
+          ],
+        }),
+      );
+      expect(body.messages[2]).toEqual({
+        role: "user",
+        content: [
+          { toolResult: { toolUseId: "t1", content: [{ text: "done" }] } },
+          { image: { format: "png", source: { bytes: PNG } } },
+        ],
+      });
+    });
+
+    it("refuses an image by http(s) URL as invalid_request the next target may take, without naming the URL", () => {
+      let thrown: unknown;
+      try {
+        toBedrockRequest(
+          call({
+            messages: [
+              {
+                role: "user",
+                content: "Describe.",
+                images: [{ url: "https://example.com/cat.jpg?X-Amz-Signature=s3cr3t" }],
+              },
+            ],
+          }),
+        );
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ProviderError);
+      expect(thrown).toMatchObject({
+        errorClass: "invalid_request",
+        retryable: true,
+        message: "bedrock takes images inline only (data: URLs)",
+      });
+    });
   });
 });

@@ -15,6 +15,13 @@ import { closedPort } from "../../helpers/ports.js";
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 
+/** A 1×1 PNG. */
+const PNG_BYTES = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+const PNG_URL = `data:image/png;base64,${PNG_BYTES.toString("base64")}`;
+
 function settings(baseUrl: string, overrides: Partial<GeminiAdapterSettings> = {}): GeminiAdapterSettings {
   return {
     name: "fake-gemini",
@@ -138,6 +145,37 @@ describe("createGeminiAdapter", () => {
         contents: [{ role: "user", parts: [{ text: "Say hello" }] }],
         generationConfig: { maxOutputTokens: 64, temperature: 0.2 },
       });
+    });
+
+    it("sends a user's inline image as an inlineData part whose base64 decodes to the image's bytes", async () => {
+      const parts = await collect(
+        connect().stream(
+          call({ messages: [{ role: "user", content: "What is this?", images: [{ url: PNG_URL }] }] }),
+        ),
+      );
+      expect(text(parts)).not.toBe("");
+      const body = fake.requests[0]?.body as {
+        contents: { parts: { inlineData?: { mimeType: string; data: string }; text?: string }[] }[];
+      };
+      const [image, question] = body.contents[0]?.parts ?? [];
+      expect(image?.inlineData?.mimeType).toBe("image/png");
+      expect(Buffer.from(image?.inlineData?.data ?? "", "base64").equals(PNG_BYTES)).toBe(true);
+      expect(question).toEqual({ text: "What is this?" });
+    });
+
+    it("sends nothing for an image by URL, refusing it as invalid_request the next target may take", async () => {
+      const err = await thrownBy(
+        collect(
+          connect().stream(
+            call({
+              messages: [{ role: "user", content: "Hi", images: [{ url: "https://example.com/a.png" }] }],
+            }),
+          ),
+        ),
+        ProviderError,
+      );
+      expect(err).toMatchObject({ errorClass: "invalid_request", retryable: true });
+      expect(fake.requests).toHaveLength(0);
     });
 
     it("uses a model's own resource name, and a base URL with a trailing slash", async () => {

@@ -18,6 +18,11 @@ function call(overrides: Partial<ProviderCall> = {}): ProviderCall {
   };
 }
 
+/** A 1×1 PNG and a 1×1 GIF, base64. */
+const PNG =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+const GIF = "R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==";
+
 describe("toGeminiRequest", () => {
   it("maps a plain user message and nothing else", () => {
     expect(toGeminiRequest(call())).toEqual({ contents: [{ role: "user", parts: [{ text: "Say hello" }] }] });
@@ -207,6 +212,82 @@ describe("toGeminiRequest", () => {
     expect(() =>
       toGeminiRequest(call({ messages: [{ role: "tool", toolCallId: "x", content: "ok" }] })),
     ).toThrow(ProviderError);
+  });
+  describe("images", () => {
+    it("sends an inline image as an inlineData part before the text, leaving detail out", () => {
+      const body = toGeminiRequest(
+        call({
+          messages: [
+            {
+              role: "user",
+              content: "What is this?",
+              images: [{ url: `data:image/png;base64,${PNG}`, detail: "high" }],
+            },
+          ],
+        }),
+      );
+      expect(body.contents).toEqual([
+        {
+          role: "user",
+          parts: [{ inlineData: { mimeType: "image/png", data: PNG } }, { text: "What is this?" }],
+        },
+      ]);
+    });
+
+    it("sends two images in the caller's order, then the text", () => {
+      const body = toGeminiRequest(
+        call({
+          messages: [
+            {
+              role: "user",
+              content: "Compare them.",
+              images: [{ url: `data:image/gif;base64,${GIF}` }, { url: `data:image/png;base64,${PNG}` }],
+            },
+          ],
+        }),
+      );
+      expect(body.contents[0]?.parts).toEqual([
+        { inlineData: { mimeType: "image/gif", data: GIF } },
+        { inlineData: { mimeType: "image/png", data: PNG } },
+        { text: "Compare them." },
+      ]);
+    });
+
+    it("sends an image without text as the image part alone (no empty text part)", () => {
+      const body = toGeminiRequest(
+        call({
+          messages: [{ role: "user", content: "", images: [{ url: `data:image/gif;base64,${GIF}` }] }],
+        }),
+      );
+      expect(body.contents).toEqual([
+        { role: "user", parts: [{ inlineData: { mimeType: "image/gif", data: GIF } }] },
+      ]);
+    });
+
+    it("refuses an image by http(s) URL as invalid_request the next target may take, without naming the URL", () => {
+      let thrown: unknown;
+      try {
+        toGeminiRequest(
+          call({
+            messages: [
+              {
+                role: "user",
+                content: "Describe.",
+                images: [{ url: "https://example.com/cat.jpg?X-Amz-Signature=s3cr3t" }],
+              },
+            ],
+          }),
+        );
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ProviderError);
+      expect(thrown).toMatchObject({
+        errorClass: "invalid_request",
+        retryable: true,
+        message: "gemini takes images inline only (data: URLs)",
+      });
+    });
   });
 });
 

@@ -11,6 +11,13 @@ import { closedPort } from "../../helpers/ports.js";
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../fixtures/ollama/${name}`, import.meta.url));
 
+/** A 1×1 PNG. */
+const PNG_BYTES = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+const PNG_URL = `data:image/png;base64,${PNG_BYTES.toString("base64")}`;
+
 function settings(baseUrl: string, overrides: Partial<OllamaAdapterSettings> = {}): OllamaAdapterSettings {
   return {
     name: "fake-ollama",
@@ -99,6 +106,35 @@ describe("createOllamaAdapter", () => {
         options: { num_predict: 64, temperature: 0.2, stop: ["END"], num_ctx: 4096 },
         keep_alive: "10m",
       });
+    });
+
+    it("sends a user's inline image in the message's images, bare base64 that decodes to the image", async () => {
+      await collect(
+        connect().stream(
+          call({ messages: [{ role: "user", content: "What is this?", images: [{ url: PNG_URL }] }] }),
+        ),
+      );
+      const body = fake.requests[0]?.body as { messages: { content: string; images?: string[] }[] };
+      const [message] = body.messages;
+      expect(message?.content).toBe("What is this?");
+      expect(message?.images).toHaveLength(1);
+      expect(message?.images?.[0]).not.toMatch(/^data:/);
+      expect(Buffer.from(message?.images?.[0] ?? "", "base64").equals(PNG_BYTES)).toBe(true);
+    });
+
+    it("sends nothing for an image by URL, refusing it as invalid_request the next target may take", async () => {
+      const err = await thrownBy(
+        collect(
+          connect().stream(
+            call({
+              messages: [{ role: "user", content: "Hi", images: [{ url: "https://example.com/a.png" }] }],
+            }),
+          ),
+        ),
+        ProviderError,
+      );
+      expect(err).toMatchObject({ errorClass: "invalid_request", retryable: true });
+      expect(fake.requests).toHaveLength(0);
     });
 
     it("sends the api key as a bearer token (ollama.com)", async () => {

@@ -14,6 +14,11 @@ function call(overrides: Partial<ProviderCall> = {}): ProviderCall {
   };
 }
 
+/** A 1×1 PNG and a 1×1 GIF, base64. */
+const PNG =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+const GIF = "R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==";
+
 describe("toOllamaRequest", () => {
   it("builds a minimal streaming request with no options", () => {
     expect(toOllamaRequest(call())).toEqual({
@@ -114,5 +119,78 @@ describe("toOllamaRequest", () => {
       toOllamaRequest(call({ responseFormat: { type: "json_schema", name: "person", schema, strict: true } }))
         .format,
     ).toEqual(schema);
+  });
+  describe("images", () => {
+    it("sends an inline image as bare base64 in the message's images, the text unchanged", () => {
+      const body = toOllamaRequest(
+        call({
+          messages: [
+            {
+              role: "user",
+              content: "What is this?",
+              images: [{ url: `data:image/png;base64,${PNG}`, detail: "low" }],
+            },
+          ],
+        }),
+      );
+      expect(body.messages).toEqual([{ role: "user", content: "What is this?", images: [PNG] }]);
+    });
+
+    it("sends two images in the caller's order", () => {
+      const body = toOllamaRequest(
+        call({
+          messages: [
+            {
+              role: "user",
+              content: "Compare them.",
+              images: [{ url: `data:image/gif;base64,${GIF}` }, { url: `data:image/png;base64,${PNG}` }],
+            },
+          ],
+        }),
+      );
+      expect(body.messages).toEqual([{ role: "user", content: "Compare them.", images: [GIF, PNG] }]);
+    });
+
+    it("sends an image without text with empty content, and no images key on a message without images", () => {
+      const body = toOllamaRequest(
+        call({
+          messages: [
+            { role: "user", content: "", images: [{ url: `data:image/png;base64,${PNG}` }] },
+            { role: "assistant", content: "A dot." },
+            { role: "user", content: "Thanks" },
+          ],
+        }),
+      );
+      expect(body.messages).toEqual([
+        { role: "user", content: "", images: [PNG] },
+        { role: "assistant", content: "A dot." },
+        { role: "user", content: "Thanks" },
+      ]);
+    });
+
+    it("refuses an image by http(s) URL as invalid_request the next target may take, without naming the URL", () => {
+      let thrown: unknown;
+      try {
+        toOllamaRequest(
+          call({
+            messages: [
+              {
+                role: "user",
+                content: "Describe.",
+                images: [{ url: "https://example.com/cat.jpg?X-Amz-Signature=s3cr3t" }],
+              },
+            ],
+          }),
+        );
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ProviderError);
+      expect(thrown).toMatchObject({
+        errorClass: "invalid_request",
+        retryable: true,
+        message: "ollama takes images inline only (data: URLs)",
+      });
+    });
   });
 });
