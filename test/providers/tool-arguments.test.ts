@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "../../src/providers/provider-error.js";
-import { argumentsText } from "../../src/providers/tool-arguments.js";
+import { argumentsObject, argumentsText } from "../../src/providers/tool-arguments.js";
 
 describe("argumentsText", () => {
   it("is the JSON text of arguments a wire sent as a value", () => {
@@ -20,5 +20,28 @@ describe("argumentsText", () => {
     })();
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).errorClass).toBe("protocol");
+  });
+});
+
+describe("argumentsObject", () => {
+  it("is the object a wire that takes arguments as a value sends; '' is none", () => {
+    expect(argumentsObject('{"city":"Paris"}', "gemini")).toEqual({ city: "Paris" });
+    expect(argumentsObject("", "gemini")).toEqual({});
+  });
+
+  it("refuses arguments that are JSON but not an object, retryably (a wire that takes them may serve)", () => {
+    for (const args of ["[1]", "3", '"text"', "null"]) {
+      let error: unknown;
+      try {
+        argumentsObject(args, "bedrock");
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({
+        errorClass: "invalid_request",
+        retryable: true,
+        message: "bedrock takes tool-call arguments as a JSON object only",
+      });
+    }
   });
 });

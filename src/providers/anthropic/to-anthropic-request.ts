@@ -1,7 +1,7 @@
 import type { ChatMessage, ImageRef, ToolSpec } from "../../core/types.js";
 import { groupTurns, splitSystem } from "../conversation.js";
 import { type ImageMediaType, inlineImage } from "../images.js";
-import { ProviderError } from "../provider-error.js";
+import { argumentsObject } from "../tool-arguments.js";
 import type { ProviderCall } from "../types.js";
 import { DEFAULT_MAX_TOKENS } from "./anthropic-settings.js";
 
@@ -121,7 +121,9 @@ export function toAnthropicRequest(
   const tools = call.tools.map(toAnthropicTool);
   if (call.stop.length > 0) body.stop_sequences = [...call.stop];
   if (call.temperature !== undefined) body.temperature = call.temperature;
-  if (call.topP !== undefined) body.top_p = call.topP;
+  // Claude 4.x models refuse temperature and top_p together ("cannot both be specified"), which
+  // OpenAI-style SDKs often send: temperature, the one Anthropic recommends adjusting, goes alone.
+  if (call.topP !== undefined && call.temperature === undefined) body.top_p = call.topP;
 
   const plan: AnthropicRequestPlan = { body };
   const format = call.responseFormat;
@@ -156,7 +158,12 @@ function toBlocks(message: ChatMessage): AnthropicContentBlock[] {
       const blocks: AnthropicContentBlock[] =
         message.content === "" ? [] : [{ type: "text", text: message.content }];
       for (const call of message.toolCalls ?? [])
-        blocks.push({ type: "tool_use", id: call.id, name: call.name, input: toolInput(call.arguments) });
+        blocks.push({
+          type: "tool_use",
+          id: call.id,
+          name: call.name,
+          input: argumentsObject(call.arguments, "anthropic"),
+        });
       return blocks;
     }
     case "tool":
@@ -179,19 +186,6 @@ function toImageBlock(image: ImageRef): AnthropicContentBlock {
       ? { type: "base64", media_type: inline.mediaType, data: inline.data }
       : { type: "url", url: image.url },
   };
-}
-
-function toolInput(args: string): Record<string, unknown> {
-  if (args.trim() === "") return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(args);
-  } catch (cause) {
-    throw new ProviderError("invalid_request", "tool call arguments are not JSON", { cause });
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-    throw new ProviderError("invalid_request", "tool call arguments are not a JSON object");
-  return parsed as Record<string, unknown>;
 }
 
 function toAnthropicTool(tool: ToolSpec): AnthropicTool {

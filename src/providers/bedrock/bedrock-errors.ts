@@ -117,9 +117,20 @@ export function classifyHttpError(
   return httpStatusError(status, headers, {
     errorClass,
     detail: describe(type, known?.name),
-    cause: { status, body: bodyText },
+    cause: { status, body: withoutCredentials(bodyText) },
     nowMs,
   });
+}
+
+/**
+ * An AWS error body as kept for logs: a signature mismatch echoes the canonical request, session
+ * token included, and the string it signed; neither is kept.
+ */
+export function withoutCredentials(body: string): string {
+  return body
+    .replace(/(x-amz-security-token[:=]\s*)[^\s&"'\\]+/gi, "$1[REDACTED]")
+    .replace(/(Signature=)[0-9a-f]+/gi, "$1[REDACTED]")
+    .replace(/(Credential=)[^\s,/"']+/gi, "$1[REDACTED]");
 }
 
 /**

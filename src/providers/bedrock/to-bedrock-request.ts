@@ -1,6 +1,7 @@
 import type { ChatMessage, ImageRef, ResponseFormat, ToolSpec } from "../../core/types.js";
 import { groupTurns, splitSystem } from "../conversation.js";
 import { type ImageMediaType, inlineImageOnly } from "../images.js";
+import { argumentsObject } from "../tool-arguments.js";
 import type { ProviderCall } from "../types.js";
 
 /** https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ContentBlock.html */
@@ -8,7 +9,7 @@ export type BedrockContentBlock =
   | { text: string }
   | { image: BedrockImageBlock }
   | { toolUse: { toolUseId: string; name: string; input: unknown } }
-  | { toolResult: { toolUseId: string; content: { text: string }[] } };
+  | { toolResult: { toolUseId: string; content: Array<{ text: string } | { json: Record<string, never> }> } };
 
 /**
  * An image by its bytes, base64-encoded as Converse's JSON carries a blob (the SDKs encode them
@@ -99,7 +100,10 @@ export function toBedrockRequest(call: ProviderCall): {
   const inference: NonNullable<BedrockConverseRequest["inferenceConfig"]> = {};
   if (call.maxTokens !== undefined) inference.maxTokens = call.maxTokens;
   if (call.temperature !== undefined) inference.temperature = call.temperature;
-  if (call.topP !== undefined) inference.topP = call.topP;
+  // Claude 4.x models refuse temperature and top_p together: for them temperature goes alone
+  // (as the Anthropic adapter sends it); other models take both.
+  const claude = /(?:^|\.)anthropic\.claude/.test(call.model);
+  if (call.topP !== undefined && !(claude && call.temperature !== undefined)) inference.topP = call.topP;
   if (call.stop.length > 0) inference.stopSequences = [...call.stop];
   if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
 
@@ -120,11 +124,21 @@ export function toBedrockRequest(call: ProviderCall): {
 function toContentBlocks(message: ChatMessage): BedrockContentBlock[] {
   switch (message.role) {
     case "tool":
-      return [{ toolResult: { toolUseId: message.toolCallId ?? "", content: [{ text: message.content }] } }];
+      return [
+        {
+          toolResult: {
+            toolUseId: message.toolCallId ?? "",
+            // Converse refuses blank text: a tool that returned nothing says so as an empty JSON object.
+            content: [message.content.trim() === "" ? { json: {} } : { text: message.content }],
+          },
+        },
+      ];
     case "assistant": {
       const blocks: BedrockContentBlock[] = message.content === "" ? [] : [{ text: message.content }];
       for (const call of message.toolCalls ?? [])
-        blocks.push({ toolUse: { toolUseId: call.id, name: call.name, input: toolInput(call.arguments) } });
+        blocks.push({
+          toolUse: { toolUseId: call.id, name: call.name, input: argumentsObject(call.arguments, "bedrock") },
+        });
       return blocks;
     }
     case "user":
@@ -147,16 +161,6 @@ const FORMATS: Readonly<Record<ImageMediaType, BedrockImageBlock["format"]>> = {
 function toImageBlock(image: ImageRef): BedrockContentBlock {
   const { mediaType, data } = inlineImageOnly(image, "bedrock");
   return { image: { format: FORMATS[mediaType], source: { bytes: data } } };
-}
-
-/** The arguments' JSON text as the value Converse takes; the front door checked it is JSON. */
-function toolInput(args: string): unknown {
-  if (args.trim() === "") return {};
-  try {
-    return JSON.parse(args);
-  } catch {
-    return {};
-  }
 }
 
 function toBedrockTool(tool: ToolSpec): BedrockTool {

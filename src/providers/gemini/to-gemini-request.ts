@@ -1,7 +1,8 @@
-import type { ChatMessage, ToolCall, ToolSpec } from "../../core/types.js";
+import type { ChatMessage, ToolSpec } from "../../core/types.js";
 import { groupTurns, splitSystem } from "../conversation.js";
 import { inlineImageOnly } from "../images.js";
 import { ProviderError } from "../provider-error.js";
+import { argumentsObject } from "../tool-arguments.js";
 import type { ProviderCall } from "../types.js";
 import type {
   GeminiContent,
@@ -110,7 +111,7 @@ function turnParts(role: "user" | "model", messages: ChatMessage[], all: ChatMes
     if (role === "model") {
       (message.toolCalls ?? []).forEach((toolCall, index) => {
         parts.push({
-          functionCall: { name: toolCall.name, args: toolArgs(toolCall) },
+          functionCall: { name: toolCall.name, args: argumentsObject(toolCall.arguments, "gemini") },
           ...(index === 0 && { thoughtSignature: THOUGHT_SIGNATURE_SENTINEL }),
         });
       });
@@ -133,16 +134,6 @@ function functionNameOf(result: ChatMessage, all: ChatMessage[]): string {
     "invalid_request",
     `tool result at messages[${at}] answers no earlier tool call (Gemini needs the function's name)`,
   );
-}
-
-/**
- * A call's arguments as the Struct Gemini takes. The front door checked they are JSON; a value
- * that is not an object (which no schema of ours produces) is wrapped as `{"value": …}`.
- */
-function toolArgs(toolCall: ToolCall): Record<string, unknown> {
-  if (toolCall.arguments.trim() === "") return {};
-  const value: unknown = JSON.parse(toolCall.arguments);
-  return isPlainObject(value) ? value : { value };
 }
 
 function toolResponse(content: string): Record<string, unknown> {

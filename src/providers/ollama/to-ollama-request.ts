@@ -2,6 +2,7 @@ import type { ChatMessage, ToolCall, ToolSpec } from "../../core/types.js";
 import { splitSystem } from "../conversation.js";
 import { inlineImageOnly } from "../images.js";
 import { ProviderError } from "../provider-error.js";
+import { argumentsObject } from "../tool-arguments.js";
 import type { ProviderCall } from "../types.js";
 
 /**
@@ -134,15 +135,7 @@ function toOllamaToolCall(call: ToolCall): {
   id?: string;
   function: { name: string; arguments: Record<string, unknown> };
 } {
-  // The front door checked the text is JSON; "" is a call without arguments.
-  const parsed: unknown = call.arguments.trim() === "" ? {} : JSON.parse(call.arguments);
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ProviderError(
-      "invalid_request",
-      "tool call arguments must be a JSON object for an Ollama provider",
-    );
-  }
-  const wire = { function: { name: call.name, arguments: parsed as Record<string, unknown> } };
+  const wire = { function: { name: call.name, arguments: argumentsObject(call.arguments, "ollama") } };
   return call.id === "" ? wire : { id: call.id, ...wire };
 }
 

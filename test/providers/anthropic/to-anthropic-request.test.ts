@@ -43,8 +43,12 @@ describe("toAnthropicRequest", () => {
   });
 
   it("maps stop sequences, temperature and top_p; leaves them out when unset", () => {
-    const { body } = toAnthropicRequest(call({ stop: ["\n\nHuman:", "END"], temperature: 0, topP: 0.9 }));
-    expect(body).toMatchObject({ stop_sequences: ["\n\nHuman:", "END"], temperature: 0, top_p: 0.9 });
+    const { body } = toAnthropicRequest(call({ stop: ["\n\nHuman:", "END"], topP: 0.9 }));
+    expect(body).toMatchObject({ stop_sequences: ["\n\nHuman:", "END"], top_p: 0.9 });
+    // Claude 4.x refuses the two together: temperature goes alone.
+    const both = toAnthropicRequest(call({ temperature: 0, topP: 0.9 })).body;
+    expect(both).toMatchObject({ temperature: 0 });
+    expect(both).not.toHaveProperty("top_p");
     const bare = toAnthropicRequest(call()).body;
     for (const key of ["stop_sequences", "temperature", "top_p", "system", "tools", "tool_choice"])
       expect(bare).not.toHaveProperty(key);

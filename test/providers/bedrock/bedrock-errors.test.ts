@@ -3,6 +3,7 @@ import {
   awsErrorType,
   classifyHttpError,
   classifyStreamException,
+  withoutCredentials,
 } from "../../../src/providers/bedrock/bedrock-errors.js";
 
 const NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/";
@@ -134,5 +135,19 @@ describe("classifyStreamException", () => {
     const err = classifyStreamException("acme_merger", { message: "x" });
     expect(err.errorClass).toBe("server");
     expect(err.message).toBe("upstream reported an error (unrecognised error type)");
+  });
+});
+
+describe("withoutCredentials", () => {
+  it("keeps no session token, signature or access key id of a signature-mismatch body", () => {
+    const body = JSON.stringify({
+      message:
+        "The request signature we calculated does not match. The Canonical String for this request should have been\nPOST\n/model/x/converse-stream\n\nhost:bedrock-runtime.us-east-1.amazonaws.com\nx-amz-date:20261130T000000Z\nx-amz-security-token:IQoJb3JpZ2luX2VjEXAMPLETOKEN\n Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261130/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0123456789abcdef",
+    });
+    const kept = withoutCredentials(body);
+    expect(kept).not.toContain("IQoJb3JpZ2luX2VjEXAMPLETOKEN");
+    expect(kept).not.toContain("0123456789abcdef");
+    expect(kept).not.toContain("AKIDEXAMPLE");
+    expect(kept).toContain("does not match");
   });
 });

@@ -49,8 +49,11 @@ describe("toBedrockRequest", () => {
         { role: "assistant", content: [{ text: "Hello" }] },
         { role: "user", content: [{ text: "Thanks" }] },
       ],
-      inferenceConfig: { maxTokens: 256, temperature: 0.3, topP: 0.9, stopSequences: ["END"] },
+      // Claude refuses temperature and top_p together: temperature goes alone.
+      inferenceConfig: { maxTokens: 256, temperature: 0.3, stopSequences: ["END"] },
     });
+    const nova = toBedrockRequest(call({ model: "amazon.nova-lite-v1:0", temperature: 0.3, topP: 0.9 })).body;
+    expect(nova.inferenceConfig).toMatchObject({ temperature: 0.3, topP: 0.9 });
   });
 
   it("maps tools, assistant tool calls (arguments as objects) and grouped tool results", () => {

@@ -175,7 +175,11 @@ describe("toGeminiRequest", () => {
           { role: "user", content: "go" },
           { role: "assistant", content: "", toolCalls: [{ id: "call_0", name: "first", arguments: "{}" }] },
           { role: "tool", toolCallId: "call_0", content: "[1,2]" },
-          { role: "assistant", content: "", toolCalls: [{ id: "call_0", name: "second", arguments: "[3]" }] },
+          {
+            role: "assistant",
+            content: "",
+            toolCalls: [{ id: "call_0", name: "second", arguments: '{"n":3}' }],
+          },
           { role: "tool", toolCallId: "call_0", content: "null" },
         ],
       }),
@@ -190,7 +194,7 @@ describe("toGeminiRequest", () => {
         role: "model",
         parts: [
           {
-            functionCall: { name: "second", args: { value: [3] } },
+            functionCall: { name: "second", args: { n: 3 } },
             thoughtSignature: THOUGHT_SIGNATURE_SENTINEL,
           },
         ],
