@@ -1,7 +1,6 @@
 import type { ChatMessage, ToolCall, ToolSpec } from "../../core/types.js";
 import { splitSystem } from "../conversation.js";
 import { inlineImageOnly } from "../images.js";
-import { ProviderError } from "../provider-error.js";
 import { argumentsObject } from "../tool-arguments.js";
 import type { ProviderCall } from "../types.js";
 
