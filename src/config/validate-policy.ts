@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { IMAGE_KIND } from "../classify/classify.js";
 import { DETECTORS } from "../classify/detectors/detectors.js";
+import { isPlainObject } from "../core/json.js";
 import { nearest } from "../core/suggest.js";
 import { PROVIDER_KINDS } from "../providers/registry.js";
 import type { MissingVariable } from "./interpolate.js";
@@ -151,7 +152,7 @@ export function validatePolicy(
   return {
     document: {
       defaults,
-      defaultsWritten: new Set(isRecord(raw.defaults) ? Object.keys(raw.defaults) : []),
+      defaultsWritten: new Set(isPlainObject(raw.defaults) ? Object.keys(raw.defaults) : []),
       ...(dataClasses && { dataClasses }),
       providers,
       routes,
@@ -167,7 +168,7 @@ export function validatePolicy(
 }
 
 function checkProvider(block: unknown, path: Path, context: Collector): ProviderDocument | undefined {
-  if (!isRecord(block)) return context.notAMapping(path, block);
+  if (!isPlainObject(block)) return context.notAMapping(path, block);
   const kind = block.kind;
   const schema = typeof kind === "string" ? providerSchemas.get(kind) : undefined;
   if (schema) return context.parse(schema, block, path);
@@ -207,7 +208,7 @@ function checkContentRules(raw: unknown, context: Collector): CheckedDocument["c
 }
 
 function checkRoute(raw: unknown, path: Path, context: Collector): Omit<CheckedRoute, "index"> | undefined {
-  if (!isRecord(raw)) return context.notAMapping(path, raw);
+  if (!isPlainObject(raw)) return context.notAMapping(path, raw);
   const onlyKnownKeys = context.unknownKeys(raw, Object.keys(routeShape), path);
   const { fields, invalid } = context.each(
     {
@@ -394,7 +395,7 @@ function collector(missing: readonly MissingVariable[]) {
 
     /** A strict object parsed key by key, so a bad key does not hide what the others say. */
     object<S extends Shape>(shape: S, raw: unknown, path: Path): Parsed<S> | undefined {
-      if (!isRecord(raw)) return notAMapping(path, raw);
+      if (!isPlainObject(raw)) return notAMapping(path, raw);
       const onlyKnownKeys = unknownKeys(raw, Object.keys(shape), path);
       const { fields, invalid } = each(shape, raw, path);
       if (!onlyKnownKeys || invalid.size > 0) return { fields, invalid };
@@ -404,7 +405,7 @@ function collector(missing: readonly MissingVariable[]) {
 
     /** A mapping of names to blocks, each name and block checked on its own. */
     section<T>(raw: unknown, path: Path, check: (block: unknown, path: Path) => T | undefined): Section<T> {
-      if (!isRecord(raw)) {
+      if (!isPlainObject(raw)) {
         notAMapping(path, raw);
         return { valid: new Map(), declared: [], complete: false };
       }
@@ -462,8 +463,4 @@ function keysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[]
     default:
       return [];
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,3 +1,4 @@
+import { completionToParts } from "../completion.js";
 import { createHttpClient, endpointUrl, type HttpResponse } from "../http/http-client.js";
 import { classifyTransportError } from "../http/http-errors.js";
 import { toHttpProviderSettings } from "../http/http-settings.js";
@@ -18,7 +19,6 @@ import {
 } from "./anthropic-settings.js";
 import {
   type AnswerOptions,
-  completionToParts,
   decodeAnthropicStream,
   fromAnthropicMessage,
 } from "./from-anthropic-response.js";

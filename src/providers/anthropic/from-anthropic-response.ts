@@ -1,3 +1,4 @@
+import { isPlainObject } from "../../core/json.js";
 import type { FinishReason, ToolCall, Usage } from "../../core/types.js";
 import { readSseEvents } from "../http/sse-reader.js";
 import { protocolError } from "../provider-error.js";
@@ -11,9 +12,6 @@ import {
   type StreamEvent,
   streamEventSchema,
 } from "./anthropic-schemas.js";
-
-/** Largest SSE event we buffer before declaring the stream broken (UTF-16 code units). */
-const MAX_SSE_EVENT_CHARS = 16 * 1024 * 1024;
 
 /** How the answer was asked for: the emulated JSON-output tool, when there is one (to-anthropic-request.ts). */
 export interface AnswerOptions {
@@ -262,10 +260,6 @@ function hasOutputCount(usage: unknown): boolean {
   return isPlainObject(usage) && usage.output_tokens !== undefined && usage.output_tokens !== null;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /**
  * Decodes a Messages SSE body into StreamParts: the shared SSE reader (bytes → UTF-8 → events) →
  * JSON → {@link createEventMapper}. Ends with exactly one `response-end`, at `message_stop` (also
@@ -287,7 +281,7 @@ export async function* decodeAnthropicStream(
   options: AnswerOptions = {},
 ): AsyncGenerator<StreamPart, void> {
   const mapper = createEventMapper(options);
-  for await (const event of readSseEvents(bytes, { maxEventChars: MAX_SSE_EVENT_CHARS })) {
+  for await (const event of readSseEvents(bytes)) {
     if (mapper.ended) continue;
     let payload: unknown;
     try {
@@ -341,26 +335,4 @@ export function fromAnthropicMessage(body: unknown, options: AnswerOptions = {})
   const usage = readAnthropicUsage(parsed.data.usage);
   if (usage !== undefined) completion.usage = usage;
   return completion;
-}
-
-/** Replays a whole Completion as stream parts; without usage, no `usage` part and none on `response-end`. */
-export function completionToParts(completion: Completion): StreamPart[] {
-  const parts: StreamPart[] = [];
-  if (completion.content !== "") parts.push({ type: "text-delta", delta: completion.content });
-  completion.toolCalls.forEach((call, index) => {
-    parts.push({
-      type: "tool-call-delta",
-      index,
-      id: call.id,
-      name: call.name,
-      argumentsDelta: call.arguments,
-    });
-  });
-  if (completion.usage === undefined) {
-    parts.push({ type: "response-end", finishReason: completion.finishReason });
-  } else {
-    parts.push({ type: "usage", usage: completion.usage });
-    parts.push({ type: "response-end", finishReason: completion.finishReason, usage: completion.usage });
-  }
-  return parts;
 }

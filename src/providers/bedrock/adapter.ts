@@ -1,3 +1,4 @@
+import { completionToParts } from "../completion.js";
 import { createHttpClient, endpointUrl, type HttpResponse } from "../http/http-client.js";
 import { classifyTransportError } from "../http/http-errors.js";
 import { disposeBody, isSuccessStatus, mediaType, parseJson, readText } from "../http/response-body.js";
@@ -18,7 +19,6 @@ import {
 import { createRequestSigner } from "./bedrock-signing.js";
 import {
   type BedrockStreamOptions,
-  completionToParts,
   decodeBedrockStream,
   fromConverseResponse,
 } from "./from-bedrock-response.js";

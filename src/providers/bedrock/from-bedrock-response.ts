@@ -332,26 +332,3 @@ export function fromConverseResponse(body: unknown, options: BedrockStreamOption
   if (usage !== undefined) completion.usage = usage;
   return completion;
 }
-
-/**
- * Replays a whole Completion as stream parts. Without usage, there is no `usage` part and none
- * on `response-end`.
- */
-export function completionToParts(completion: Completion): StreamPart[] {
-  const parts: StreamPart[] = [];
-  if (completion.content !== "") parts.push({ type: "text-delta", delta: completion.content });
-  completion.toolCalls.forEach((call, index) => {
-    parts.push({
-      type: "tool-call-delta",
-      index,
-      id: call.id,
-      name: call.name,
-      argumentsDelta: call.arguments,
-    });
-  });
-  if (completion.usage !== undefined) parts.push({ type: "usage", usage: completion.usage });
-  const end: StreamPart = { type: "response-end", finishReason: completion.finishReason };
-  if (completion.usage !== undefined) end.usage = completion.usage;
-  parts.push(end);
-  return parts;
-}

@@ -7,9 +7,6 @@ import { trustedTokenCount, trustedUsage } from "../usage.js";
 import { classifyErrorPayload, isGoogleError } from "./gemini-errors.js";
 import { generateContentResponseSchema } from "./gemini-schemas.js";
 
-/** Largest SSE event we buffer before declaring the stream broken (UTF-16 code units). */
-const MAX_SSE_EVENT_CHARS = 16 * 1024 * 1024;
-
 /**
  * Finish and block reasons that withhold the answer: a filter (SAFETY and its kin), recitation of
  * copyrighted text, a blocklist, personal data, an unsupported language. Before anything reached
@@ -272,7 +269,7 @@ export async function* decodeGeminiStream(
   bytes: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<StreamPart, void> {
   const mapper = createChunkMapper();
-  for await (const event of readSseEvents(bytes, { maxEventChars: MAX_SSE_EVENT_CHARS })) {
+  for await (const event of readSseEvents(bytes)) {
     const data = event.data.trim();
     if (data === "") continue;
     let payload: unknown;

@@ -1,5 +1,5 @@
 import type { ErrorClass } from "../../core/types.js";
-import { errorClassForStatus, httpStatusError, type ResponseHeaders } from "../http/http-errors.js";
+import { errorClassForStatus, httpStatusError, type ResponseHeaders, WAITABLE } from "../http/http-errors.js";
 import { ProviderError, protocolError } from "../provider-error.js";
 import { googleErrorSchema } from "./gemini-schemas.js";
 
@@ -179,9 +179,6 @@ const STATUS_CODES: Readonly<Record<string, number>> = {
 function statusCodeOf(status: string | undefined): number | undefined {
   return status === undefined ? undefined : STATUS_CODES[status];
 }
-
-/** Classes for which a RetryInfo delay is worth keeping (as http-errors.ts does for headers). */
-const WAITABLE: ReadonlySet<ErrorClass> = new Set(["rate_limited", "overloaded", "server"]);
 
 function withRetryDelay(error: ProviderError, info: GoogleErrorInfo | undefined): ProviderError {
   if (error.retryAfterMs !== undefined || info?.retryDelayMs === undefined) return error;

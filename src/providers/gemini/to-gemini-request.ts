@@ -1,3 +1,4 @@
+import { isPlainObject } from "../../core/json.js";
 import type { ChatMessage, ToolSpec } from "../../core/types.js";
 import { groupTurns, splitSystem } from "../conversation.js";
 import { inlineImageOnly } from "../images.js";
@@ -356,8 +357,4 @@ function describe(...nodes: Record<string, unknown>[]): { description?: string }
 
 function withoutUndefined(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

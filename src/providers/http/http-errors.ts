@@ -166,7 +166,7 @@ export function errorClassForStatus(status: number): ErrorClass {
 }
 
 /** Classes for which an upstream's retry-after is worth keeping. */
-const WAITABLE: ReadonlySet<ErrorClass> = new Set(["rate_limited", "overloaded", "server"]);
+export const WAITABLE: ReadonlySet<ErrorClass> = new Set(["rate_limited", "overloaded", "server"]);
 
 /**
  * The ProviderError for a non-2xx answer: message `upstream returned HTTP <status>` plus, in

@@ -33,13 +33,17 @@ export interface SseEvents extends AsyncIterable<SseEvent> {
  * stream iterator destroys the stream unless it was made with `destroyOnReturn: false`.
  *
  * @param options.maxEventChars The most an event (its data lines, or one unfinished line) may
- *   hold, in UTF-16 code units; a larger one fails the stream rather than filling memory.
+ *   hold, in UTF-16 code units (default 16 Mi); a larger one fails the stream rather than
+ *   filling memory.
  * @throws ProviderError class "protocol" when an event outgrows `maxEventChars`. Errors thrown by
  *   `bytes` propagate unchanged.
  */
+/** No provider's event comes near it (a whole answer in one event is a few MiB at most). */
+const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
 export function readSseEvents(
   bytes: AsyncIterable<Uint8Array>,
-  options: { maxEventChars: number },
+  options: { maxEventChars?: number } = {},
 ): SseEvents {
   let endedCleanly: boolean | undefined;
 
@@ -55,7 +59,7 @@ export function readSseEvents(
       onError(error) {
         if (error.type === "max-buffer-size-exceeded") overflow = true;
       },
-      maxBufferSize: options.maxEventChars,
+      maxBufferSize: options.maxEventChars ?? MAX_EVENT_CHARS,
     });
     const feed = (text: string): void => {
       if (text === "") return;

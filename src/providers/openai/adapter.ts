@@ -1,3 +1,4 @@
+import { completionToParts } from "../completion.js";
 import { createHttpClient, endpointUrl, type HttpResponse } from "../http/http-client.js";
 import { classifyTransportError } from "../http/http-errors.js";
 import { toHttpProviderSettings } from "../http/http-settings.js";
@@ -10,7 +11,7 @@ import {
   type ProviderCall,
   type StreamPart,
 } from "../types.js";
-import { completionToParts, decodeOpenAiStream, fromOpenAiResponse } from "./from-openai-response.js";
+import { decodeOpenAiStream, fromOpenAiResponse } from "./from-openai-response.js";
 import { classifyHttpError } from "./openai-errors.js";
 import { type OpenAiAdapterSettings, openAiSettingsSchema } from "./openai-settings.js";
 import { OPENAI_PRICES } from "./prices.js";

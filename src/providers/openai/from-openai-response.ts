@@ -1,3 +1,4 @@
+import { isPlainObject } from "../../core/json.js";
 import type { FinishReason, ToolCall, Usage } from "../../core/types.js";
 import { readSseEvents } from "../http/sse-reader.js";
 import { ProviderError, protocolError } from "../provider-error.js";
@@ -5,9 +6,6 @@ import type { Completion, StreamPart } from "../types.js";
 import { trustedTokenCount, trustedUsage } from "../usage.js";
 import { classifyErrorPayload } from "./openai-errors.js";
 import { chatCompletionChunkSchema, chatCompletionSchema } from "./openai-schemas.js";
-
-/** Largest SSE event we buffer before declaring the stream broken (UTF-16 code units). */
-const MAX_SSE_EVENT_CHARS = 16 * 1024 * 1024;
 
 /**
  * Maps OpenAI's `finish_reason` onto ours.
@@ -246,7 +244,7 @@ export async function* decodeOpenAiStream(
 ): AsyncGenerator<StreamPart, void> {
   const mapper = createChunkMapper();
   let sawDone = false;
-  for await (const event of readSseEvents(bytes, { maxEventChars: MAX_SSE_EVENT_CHARS })) {
+  for await (const event of readSseEvents(bytes)) {
     if (sawDone) continue;
     const data = event.data.trim();
     if (data === "[DONE]") {
@@ -273,31 +271,6 @@ export async function* decodeOpenAiStream(
 }
 
 /**
- * Replays a whole Completion as stream parts, for servers that answer `stream: true` with a plain
- * chat.completion body. Without usage, there is no `usage` part and none on `response-end`.
- */
-export function completionToParts(completion: Completion): StreamPart[] {
-  const parts: StreamPart[] = [];
-  if (completion.content !== "") parts.push({ type: "text-delta", delta: completion.content });
-  completion.toolCalls.forEach((call, index) => {
-    parts.push({
-      type: "tool-call-delta",
-      index,
-      id: call.id,
-      name: call.name,
-      argumentsDelta: call.arguments,
-    });
-  });
-  if (completion.usage === undefined) {
-    parts.push({ type: "response-end", finishReason: completion.finishReason });
-  } else {
-    parts.push({ type: "usage", usage: completion.usage });
-    parts.push({ type: "response-end", finishReason: completion.finishReason, usage: completion.usage });
-  }
-  return parts;
-}
-
-/**
  * OpenAI's usage object, when both counts can be trusted (see trustedUsage); otherwise undefined,
  * as if the server had sent none. `prompt_tokens` counts every input token, those read from the
  * prompt cache included; `prompt_tokens_details.cached_tokens` says how many were, and becomes
@@ -307,19 +280,15 @@ export function completionToParts(completion: Completion): StreamPart[] {
  * https://platform.openai.com/docs/guides/prompt-caching
  */
 export function readOpenAiUsage(usage: unknown): Usage | undefined {
-  if (!isRecord(usage)) return undefined;
+  if (!isPlainObject(usage)) return undefined;
   const { prompt_tokens, completion_tokens, prompt_tokens_details } = usage;
   const counted = trustedUsage(prompt_tokens, completion_tokens);
-  if (counted === undefined || !isRecord(prompt_tokens_details)) return counted;
+  if (counted === undefined || !isPlainObject(prompt_tokens_details)) return counted;
   const cached = trustedTokenCount(prompt_tokens_details.cached_tokens);
   // 0 (what OpenAI sends when nothing was cached) is left out: it prices the same as absent.
   return cached === undefined || cached === 0 || cached > counted.inputTokens
     ? counted
     : { ...counted, cachedInputTokens: cached };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function isErrorEnvelope(value: unknown): boolean {

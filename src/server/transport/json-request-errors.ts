@@ -8,6 +8,7 @@ import {
 } from "@bufbuild/protobuf";
 import { base64Decode } from "@bufbuild/protobuf/wire";
 import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
+import { isPlainObject } from "../../core/json.js";
 import { didYouMean, nearest } from "../../core/suggest.js";
 import { showInvisible } from "../../core/text.js";
 
@@ -86,7 +87,7 @@ function checkMessage(desc: DescMessage, json: unknown): Problem {
     const wkt = checkWellKnown(desc, json);
     if (wkt !== "not a well-known type") return wkt;
   }
-  if (!isObject(json)) return problem(`expected an object, got ${describe(json)}`);
+  if (!isPlainObject(json)) return problem(`expected an object, got ${describe(json)}`);
   const { byKey, jsonNames } = fieldsOf(desc);
   const seen = new Map<DescField, string>();
   const oneofSeen = new Map<DescOneof, string>();
@@ -151,7 +152,7 @@ function checkField(field: DescField, value: unknown): Problem {
 
 function checkMap(field: DescField & { fieldKind: "map" }, value: unknown): Problem {
   if (value === null) return undefined;
-  if (!isObject(value)) return problem(`expected an object, got ${describe(value)}`);
+  if (!isPlainObject(value)) return problem(`expected an object, got ${describe(value)}`);
   // Keys as protobuf-es canonicalises them, so "1" and "01" are one entry of a map<int32, …>.
   const seen = new Map<unknown, string>();
   for (const key of Object.keys(value)) {
@@ -396,7 +397,7 @@ function checkWellKnown(desc: DescMessage, json: unknown): Problem | "not a well
     case "google.protobuf.FieldMask":
       return checkFieldMask(json);
     case "google.protobuf.Struct":
-      if (!isObject(json)) return problem(`expected an object, got ${describe(json)}`);
+      if (!isPlainObject(json)) return problem(`expected an object, got ${describe(json)}`);
       return checkJsonValue(json);
     case "google.protobuf.ListValue":
       if (!Array.isArray(json)) return problem(`expected an array, got ${describe(json)}`);
@@ -412,7 +413,7 @@ function checkWellKnown(desc: DescMessage, json: unknown): Problem | "not a well
 }
 
 function checkAny(json: unknown): Problem {
-  if (!isObject(json)) return problem(`expected an object, got ${describe(json)}`);
+  if (!isPlainObject(json)) return problem(`expected an object, got ${describe(json)}`);
   if (Object.keys(json).length === 0) return undefined;
   const typeUrl = json["@type"];
   if (typeof typeUrl !== "string" || typeUrl === "")
@@ -501,10 +502,6 @@ function fieldsOf(desc: DescMessage): FieldIndex {
     fieldIndexes.set(desc, index);
   }
   return index;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The path segment of an object member: `.name`, or `["…"]` for a key that is not a plain name. */

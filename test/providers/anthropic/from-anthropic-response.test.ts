@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
-  completionToParts,
   createEventMapper,
   decodeAnthropicStream,
   fromAnthropicMessage,
   mapStopReason,
   readAnthropicUsage,
 } from "../../../src/providers/anthropic/from-anthropic-response.js";
+import { completionToParts } from "../../../src/providers/completion.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
 import type { StreamPart } from "../../../src/providers/types.js";
 import { collect, thrownBy } from "../../helpers/async.js";

@@ -3,13 +3,13 @@ import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
 import { describe, expect, it } from "vitest";
 import { readEventStream } from "../../../src/providers/bedrock/bedrock-event-stream.js";
 import {
-  completionToParts,
   createEventMapper,
   decodeBedrockStream,
   fromConverseResponse,
   mapStopReason,
   readBedrockUsage,
 } from "../../../src/providers/bedrock/from-bedrock-response.js";
+import { completionToParts } from "../../../src/providers/completion.js";
 import { ProviderError } from "../../../src/providers/provider-error.js";
 import type { StreamPart } from "../../../src/providers/types.js";
 import { encodeEvent, encodeException } from "../../fakes/fake-bedrock-server.js";

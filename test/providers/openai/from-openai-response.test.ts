@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { completionToParts } from "../../../src/providers/completion.js";
 import {
-  completionToParts,
   createChunkMapper,
   decodeOpenAiStream,
   fromOpenAiResponse,
