@@ -1,6 +1,7 @@
 import type { ChatMessage, ImageRef, ToolSpec } from "../../core/types.js";
 import { groupTurns, splitSystem } from "../conversation.js";
 import { type ImageMediaType, inlineImage } from "../images.js";
+import { JSON_TOOL_NAME, jsonAnswerTool } from "../json-tool.js";
 import { argumentsObject } from "../tool-arguments.js";
 import type { ProviderCall } from "../types.js";
 import { DEFAULT_MAX_TOKENS } from "./anthropic-settings.js";
@@ -60,7 +61,6 @@ export interface AnthropicRequestPlan {
 }
 
 /** The name of the emulated JSON-output tool (a suffix is added if a caller's tool has it). */
-export const JSON_TOOL_NAME = "json_answer";
 
 /**
  * Builds the (streaming) Messages request for one call. Pure; `call.signal` is not looked at.
@@ -130,12 +130,8 @@ export function toAnthropicRequest(
   if (format?.type === "json_schema" && options.jsonMode === "output_config") {
     body.output_config = { format: { type: "json_schema", schema: format.schema } };
   } else if (format !== undefined) {
-    const name = unusedToolName(call.tools);
-    tools.push({
-      name,
-      description: "Give your whole answer as this tool's input.",
-      input_schema: format.type === "json_schema" ? withObjectType(format.schema) : { type: "object" },
-    });
+    const { name, description, schema } = jsonAnswerTool(format, call.tools);
+    tools.push({ name, description, input_schema: schema });
     body.tool_choice = call.tools.length > 0 ? { type: "any" } : { type: "tool", name };
     plan.jsonToolName = name;
   }
@@ -198,11 +194,4 @@ function toAnthropicTool(tool: ToolSpec): AnthropicTool {
 
 function withObjectType(schema: Record<string, unknown>): Record<string, unknown> {
   return "type" in schema ? schema : { type: "object", ...schema };
-}
-
-function unusedToolName(tools: readonly ToolSpec[]): string {
-  const taken = new Set(tools.map((tool) => tool.name));
-  let name = JSON_TOOL_NAME;
-  for (let n = 2; taken.has(name); n += 1) name = `${JSON_TOOL_NAME}_${n}`;
-  return name;
 }

@@ -1,6 +1,7 @@
-import type { ChatMessage, ImageRef, ResponseFormat, ToolSpec } from "../../core/types.js";
+import type { ChatMessage, ImageRef, ToolSpec } from "../../core/types.js";
 import { groupTurns, splitSystem } from "../conversation.js";
 import { type ImageMediaType, inlineImageOnly } from "../images.js";
+import { JSON_TOOL_NAME, jsonAnswerTool } from "../json-tool.js";
 import { argumentsObject } from "../tool-arguments.js";
 import type { ProviderCall } from "../types.js";
 
@@ -54,7 +55,6 @@ export interface BedrockConverseRequest {
  * The name of the tool that stands for a JSON answer, unless the caller has a tool of that name
  * (then underscores are added until it is free).
  */
-export const JSON_TOOL_NAME = "json_answer";
 
 /**
  * Builds the ConverseStream request body for one call, and the name of the JSON-answer tool when
@@ -110,8 +110,9 @@ export function toBedrockRequest(call: ProviderCall): {
   const tools = call.tools.map(toBedrockTool);
   let jsonToolName: string | undefined;
   if (call.responseFormat !== undefined) {
-    jsonToolName = freeName(JSON_TOOL_NAME, call.tools);
-    tools.push(jsonTool(jsonToolName, call.responseFormat));
+    const { name, description, schema } = jsonAnswerTool(call.responseFormat, call.tools);
+    jsonToolName = name;
+    tools.push({ toolSpec: { name, description, inputSchema: { json: schema } } });
   }
   if (tools.length > 0) {
     body.toolConfig = { tools };
@@ -172,22 +173,4 @@ function toBedrockTool(tool: ToolSpec): BedrockTool {
       inputSchema: { json: tool.parameters },
     },
   };
-}
-
-function jsonTool(name: string, format: ResponseFormat): BedrockTool {
-  const schema = format.type === "json_schema" ? format.schema : { type: "object" };
-  const what = format.type === "json_schema" ? ` (${format.name})` : "";
-  return {
-    toolSpec: {
-      name,
-      description: `Give your final answer${what} as this tool's input: a JSON object that fits its schema.`,
-      inputSchema: { json: schema },
-    },
-  };
-}
-
-function freeName(name: string, tools: readonly ToolSpec[]): string {
-  let free = name;
-  while (tools.some((tool) => tool.name === free)) free += "_";
-  return free;
 }

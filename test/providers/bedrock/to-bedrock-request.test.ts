@@ -143,11 +143,11 @@ describe("toBedrockRequest", () => {
         responseFormat: { type: "json_object" },
       }),
     );
-    expect(result.jsonToolName).toBe("json_answer_");
+    expect(result.jsonToolName).toBe("json_answer_2");
     expect(result.body.toolConfig?.toolChoice).toEqual({ any: {} });
     expect(result.body.toolConfig?.tools.map((t) => t.toolSpec.name)).toEqual([
       "json_answer",
-      "json_answer_",
+      "json_answer_2",
     ]);
   });
   describe("images", () => {
