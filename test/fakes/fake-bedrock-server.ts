@@ -29,6 +29,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo, Socket } from "node:net";
 import { EventStreamCodec, type MessageHeaders } from "@smithy/eventstream-codec";
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
+import { type Delivery, deliver } from "./delivery.js";
 
 /** AWS's documented example credentials (never valid anywhere). */
 export const TEST_CREDENTIALS = {
@@ -56,17 +57,7 @@ export interface FakeToolUse {
   input: string | string[];
 }
 
-/** How the bytes of a response go out. */
-export interface Delivery {
-  firstByteDelayMs?: number;
-  /** Cut the whole body into pieces of this many bytes, ignoring message boundaries. */
-  splitEvery?: number;
-  /** Cut the whole body at these byte offsets. */
-  splitAt?: number[];
-  /** Pause between split pieces. Default 1 ms. */
-  pieceDelayMs?: number;
-  headers?: Record<string, string>;
-}
+export type { Delivery } from "./delivery.js";
 
 /** An in-stream exception. https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStreamOutput.html */
 export interface FakeStreamException {
@@ -714,79 +705,6 @@ function cutAfterTokens(messages: { token: boolean }[], count: number): number {
     keep = i + 1;
   }
   return keep;
-}
-
-async function deliver(
-  res: ServerResponse,
-  delivery: Delivery,
-  status: number,
-  headers: Record<string, string>,
-  pieces: Uint8Array[],
-  end: "end" | "hang" | "drop",
-  gapMs = 0,
-): Promise<void> {
-  if (delivery.firstByteDelayMs !== undefined) await pause(res, delivery.firstByteDelayMs);
-  if (res.destroyed) return;
-  let writes = pieces;
-  let delay = gapMs;
-  if (delivery.splitEvery !== undefined || delivery.splitAt !== undefined) {
-    const whole = Buffer.concat(writes);
-    const offsets = [...(delivery.splitAt ?? [])];
-    if (delivery.splitAt === undefined) {
-      const size = Math.max(1, delivery.splitEvery ?? 1);
-      for (let o = size; o < whole.length; o += size) offsets.push(o);
-    }
-    writes = cutAt(whole, offsets);
-    delay = delivery.pieceDelayMs ?? 1;
-  }
-  // Streams go out chunked, as Bedrock's do; whole bodies with a content-length.
-  const streaming = headers["content-type"] === EVENT_STREAM || end !== "end";
-  if (!streaming) headers["content-length"] = String(writes.reduce((n, w) => n + w.length, 0));
-  res.writeHead(status, headers);
-  res.flushHeaders();
-  for (const [i, piece] of writes.entries()) {
-    if (i > 0 && delay > 0) await pause(res, delay);
-    if (res.destroyed) return;
-    res.write(piece);
-  }
-  if (end === "hang") {
-    await new Promise<void>((resolve) => {
-      if (res.destroyed) resolve();
-      else res.once("close", () => resolve());
-    });
-    return;
-  }
-  if (end === "drop") {
-    await pause(res, 5);
-    res.socket?.destroy();
-    return;
-  }
-  res.end();
-}
-
-function cutAt(bytes: Buffer, offsets: number[]): Buffer[] {
-  const sorted = [...new Set(offsets)].filter((o) => o > 0 && o < bytes.length).sort((a, b) => a - b);
-  const parts: Buffer[] = [];
-  let start = 0;
-  for (const offset of sorted) {
-    parts.push(bytes.subarray(start, offset));
-    start = offset;
-  }
-  parts.push(bytes.subarray(start));
-  return parts;
-}
-
-function pause(res: ServerResponse, ms: number): Promise<void> {
-  if (ms <= 0 || res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      res.off("close", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    res.once("close", done);
-  });
 }
 
 /** About four characters a token over the text blocks and system prompt, at least one. */

@@ -19,6 +19,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { type Delivery, deliver } from "./delivery.js";
 
 /** What the default fallback answers. */
 export const DEFAULT_REPLY = "Hello from the fake OpenAI server.";
@@ -48,22 +49,7 @@ export interface FakeToolCall {
   arguments: string | string[];
 }
 
-/** How the bytes of a response go out. Applies to every script type except `handler`. */
-export interface Delivery {
-  /** Wait this long before sending the status line (slow first byte). */
-  firstByteDelayMs?: number;
-  /**
-   * Cut the whole body into pieces of this many bytes, ignoring frame and UTF-8 character
-   * boundaries. Overrides `tokenDelayMs`.
-   */
-  splitEvery?: number;
-  /** Cut the whole body at these byte offsets. Overrides `tokenDelayMs`. */
-  splitAt?: number[];
-  /** Pause between split pieces so they reach the client as separate reads. Default 1 ms. */
-  pieceDelayMs?: number;
-  /** Extra or overriding response headers. */
-  headers?: Record<string, string>;
-}
+export type { Delivery } from "./delivery.js";
 
 /** A successful chat completion, as a JSON body or an event stream. */
 export interface ReplyScript extends Delivery {
@@ -716,86 +702,6 @@ function cutAfterTokens(frames: { token: boolean }[], count: number): number {
     keep = i + 1;
   }
   return keep;
-}
-
-/**
- * Writes the status, headers and body pieces. With `splitEvery`/`splitAt` the concatenated body is
- * re-cut at those byte offsets; otherwise each piece is one write, `gapMs` apart.
- */
-async function deliver(
-  res: ServerResponse,
-  delivery: Delivery,
-  status: number,
-  headers: Record<string, string>,
-  pieces: (string | Uint8Array)[],
-  end: "end" | "hang" | "drop",
-  gapMs = 0,
-): Promise<void> {
-  if (delivery.firstByteDelayMs !== undefined) await pause(res, delivery.firstByteDelayMs);
-  if (res.destroyed) return;
-
-  let writes: Uint8Array[] = pieces.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p));
-  let delay = gapMs;
-  if (delivery.splitEvery !== undefined || delivery.splitAt !== undefined) {
-    const whole = Buffer.concat(writes);
-    const offsets = delivery.splitAt ?? [];
-    if (delivery.splitAt === undefined) {
-      const size = Math.max(1, delivery.splitEvery ?? 1);
-      for (let o = size; o < whole.length; o += size) offsets.push(o);
-    }
-    writes = cutAt(whole, offsets);
-    delay = delivery.pieceDelayMs ?? 1;
-  }
-
-  const streaming = headers["content-type"]?.startsWith("text/event-stream") === true || end !== "end";
-  if (!streaming) headers["content-length"] = String(writes.reduce((n, w) => n + w.length, 0));
-  res.writeHead(status, headers);
-  res.flushHeaders();
-  for (const [i, piece] of writes.entries()) {
-    if (i > 0 && delay > 0) await pause(res, delay);
-    if (res.destroyed) return;
-    res.write(piece);
-  }
-  if (end === "hang") {
-    await new Promise<void>((resolve) => {
-      if (res.destroyed) resolve();
-      else res.once("close", () => resolve());
-    });
-    return;
-  }
-  if (end === "drop") {
-    // Let the written bytes leave before the reset.
-    await pause(res, 5);
-    res.socket?.destroy();
-    return;
-  }
-  res.end();
-}
-
-function cutAt(bytes: Buffer, offsets: number[]): Buffer[] {
-  const sorted = [...new Set(offsets)].filter((o) => o > 0 && o < bytes.length).sort((a, b) => a - b);
-  const parts: Buffer[] = [];
-  let start = 0;
-  for (const offset of sorted) {
-    parts.push(bytes.subarray(start, offset));
-    start = offset;
-  }
-  parts.push(bytes.subarray(start));
-  return parts;
-}
-
-/** Resolves after `ms`, or as soon as the response closes. */
-function pause(res: ServerResponse, ms: number): Promise<void> {
-  if (ms <= 0 || res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      res.off("close", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    res.once("close", done);
-  });
 }
 
 /** Azure's per-category verdicts; `filtered` marks the answer cut by the filter. */
