@@ -234,6 +234,8 @@ function compileProvider(
   const at = ["providers", providerName];
   const { kind, hosted, region, runtime, models: modelDocuments, breaker, ...settings } = provider;
   const keyGap = input.missing.find((gap) => credentialProvider(gap, input.kinds) === providerName);
+  const regionProblem = keyGap ? undefined : providerKind(kind)?.regionProblem?.(region);
+  if (regionProblem) issues.push({ path: [...at, "region"], message: regionProblem });
   const models = modelDocuments
     ? new Map(
         Object.entries(modelDocuments).map(([modelName, model]) => [

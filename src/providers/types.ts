@@ -89,6 +89,8 @@ export interface ProviderKind {
   readonly prices?: PriceList;
   /** Whether its wire takes an image by http(s) URL; every kind that takes images takes them inline. */
   readonly takesImageUrls: boolean;
+  /** Why a provider block's common `region` will not do for this kind, if it will not (Bedrock signs with it). */
+  regionProblem?(region: string): string | undefined;
 }
 
 /**
@@ -103,8 +105,10 @@ export function defineProviderKind<Schema extends z.ZodObject>(definition: {
   continuesAnswers?(settings: z.output<Schema>): boolean;
   prices?: PriceList;
   takesImageUrls?: boolean;
+  regionProblem?(region: string): string | undefined;
 }): ProviderKind {
   return {
+    ...(definition.regionProblem && { regionProblem: definition.regionProblem }),
     ...(definition.prices && { prices: definition.prices }),
     takesImageUrls: definition.takesImageUrls ?? false,
     kind: definition.kind,

@@ -143,6 +143,10 @@ export const bedrockKind = defineProviderKind({
   prices: BEDROCK_PRICES,
   settingsSchema: bedrockSettingsSchema,
   credentialKeys: ["access_key_id", "secret_access_key", "region"],
+  regionProblem: (region) =>
+    /^[a-z]{2}(?:-[a-z]+)+-\d+$/.test(region)
+      ? undefined
+      : `required for kind bedrock: the AWS region (e.g. us-east-1), which names the endpoint and signs the calls${region === "" ? "" : `; "${region}" is not one`}`,
   createAdapter: (provider, settings) =>
     createBedrockAdapter(toBedrockAdapterSettings(provider.name, provider.region, settings)),
 });

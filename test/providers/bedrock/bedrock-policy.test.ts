@@ -62,6 +62,20 @@ describe("a kind: bedrock provider block in a policy", () => {
     }
   });
 
+  it("refuses at load a region that is not an AWS region (it names the endpoint and signs the calls)", () => {
+    for (const region of ["onprem", "us east 1"]) {
+      try {
+        parsePolicy(POLICY, { source: "test.yaml", env: { ...AWS, AWS_REGION: region } });
+        expect.unreachable();
+      } catch (error) {
+        expect(error).toBeInstanceOf(PolicyError);
+        expect((error as PolicyError).issues.map((issue) => issue.path)).toContain(
+          "providers.bedrock.region",
+        );
+      }
+    }
+  });
+
   it("builds, through the registry, an adapter that signs and streams (base_url pointing at the fake)", async () => {
     const fake = await startFakeBedrock();
     try {
