@@ -1,16 +1,8 @@
 import { completionToParts } from "../completion.js";
-import { createHttpClient, endpointUrl, type HttpResponse } from "../http/http-client.js";
-import { classifyTransportError } from "../http/http-errors.js";
+import { createHttpClient, endpointUrl } from "../http/http-client.js";
 import { toHttpProviderSettings } from "../http/http-settings.js";
-import { disposeBody, isSuccessStatus, mediaType, parseJson, readText } from "../http/response-body.js";
-import { type ProviderError, protocolError } from "../provider-error.js";
-import {
-  type Completion,
-  defineProviderKind,
-  type ProviderAdapter,
-  type ProviderCall,
-  type StreamPart,
-} from "../types.js";
+import { streamingAnswer } from "../http/streaming-answer.js";
+import { defineProviderKind, type ProviderAdapter, type ProviderCall, type StreamPart } from "../types.js";
 import { classifyHttpError } from "./anthropic-errors.js";
 import {
   type AnthropicAdapterSettings,
@@ -24,11 +16,6 @@ import {
 } from "./from-anthropic-response.js";
 import { ANTHROPIC_PRICES } from "./prices.js";
 import { toAnthropicRequest } from "./to-anthropic-request.js";
-
-/** Largest JSON answer (to a stream request) we buffer. */
-const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
-/** How much of an error body we keep for `cause`; the rest is discarded. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * Adapter for Anthropic's Messages API (`kind: anthropic`): POST `<base_url>/v1/messages` with
@@ -63,44 +50,15 @@ export function createAnthropicAdapter(settings: AnthropicAdapterSettings): Prov
     });
     const answer: AnswerOptions = jsonToolName === undefined ? {} : { jsonToolName };
     const response = await http.postJson(url, body, { signal, accept: "text/event-stream" });
-    let answered = false;
-    try {
-      if (!isSuccessStatus(response.statusCode)) throw await httpFailure(response);
-      if (mediaType(response.headers) === "application/json") {
-        yield* completionToParts(await jsonInsteadOfStream(response, answer));
-        return;
-      }
-      // destroyOnReturn: false leaves what happens to the body to disposeBody, not to the
-      // iterator being returned early.
-      for await (const part of decodeAnthropicStream(
-        response.body.iterator({ destroyOnReturn: false }),
-        answer,
-      )) {
-        if (part.type === "response-end") answered = true;
-        yield part;
-      }
-    } catch (err) {
-      throw classifyTransportError(err, "body", signal);
-    } finally {
-      disposeBody(response.body, { answered, signal });
-    }
+    yield* streamingAnswer(response, signal, {
+      streamName: "an event stream",
+      classifyHttpError,
+      fromJson: (json) => completionToParts(fromAnthropicMessage(json, answer)),
+      decode: (bytes) => decodeAnthropicStream(bytes, answer),
+    });
   }
 
   return { stream, close: () => http.close() };
-}
-
-async function httpFailure(response: HttpResponse): Promise<ProviderError> {
-  const { text } = await readText(response.body, MAX_ERROR_BODY_BYTES);
-  return classifyHttpError(response.statusCode, response.headers, text);
-}
-
-async function jsonInsteadOfStream(response: HttpResponse, answer: AnswerOptions): Promise<Completion> {
-  const read = await readText(response.body, MAX_JSON_BODY_BYTES);
-  if (read.truncated) throw protocolError("upstream answer exceeds the size limit");
-  return fromAnthropicMessage(
-    parseJson(read.text, "upstream answer is neither an event stream nor JSON"),
-    answer,
-  );
 }
 
 /** `kind: anthropic`: Anthropic's Messages API, and gateways that speak it. */

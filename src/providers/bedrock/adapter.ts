@@ -1,15 +1,8 @@
 import { completionToParts } from "../completion.js";
-import { createHttpClient, endpointUrl, type HttpResponse } from "../http/http-client.js";
-import { classifyTransportError } from "../http/http-errors.js";
-import { disposeBody, isSuccessStatus, mediaType, parseJson, readText } from "../http/response-body.js";
-import { abortError, ProviderError, protocolError } from "../provider-error.js";
-import {
-  type Completion,
-  defineProviderKind,
-  type ProviderAdapter,
-  type ProviderCall,
-  type StreamPart,
-} from "../types.js";
+import { createHttpClient, endpointUrl } from "../http/http-client.js";
+import { streamingAnswer } from "../http/streaming-answer.js";
+import { abortError, ProviderError } from "../provider-error.js";
+import { defineProviderKind, type ProviderAdapter, type ProviderCall, type StreamPart } from "../types.js";
 import { classifyHttpError } from "./bedrock-errors.js";
 import {
   type BedrockAdapterSettings,
@@ -27,10 +20,6 @@ import { toBedrockRequest } from "./to-bedrock-request.js";
 
 /** What ConverseStream answers with. https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html#API_runtime_ConverseStream_ResponseSyntax */
 const EVENT_STREAM = "application/vnd.amazon.eventstream";
-/** Largest JSON answer (to a stream request) we buffer. */
-const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
-/** How much of an error body we keep for `cause`; the rest is discarded. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * The path segment of a model id, inference profile id or ARN, encoded as the AWS SDKs do it
@@ -86,51 +75,16 @@ export function createBedrockAdapter(settings: BedrockAdapterSettings): Provider
       accept: EVENT_STREAM,
       headers: signed,
     });
-    let answered = false;
-    try {
-      if (!isSuccessStatus(response.statusCode)) throw await httpFailure(response);
-      const type = mediaType(response.headers);
-      if (type === "application/json") {
-        yield* completionToParts(await jsonInsteadOfStream(response, options));
-        return;
-      }
-      if (type !== EVENT_STREAM)
-        throw protocolError("upstream answer is not an event stream", { contentType: type });
-      // destroyOnReturn: false leaves what happens to the body to disposeBody, not to the
-      // iterator being returned early.
-      for await (const part of decodeBedrockStream(
-        response.body.iterator({ destroyOnReturn: false }),
-        options,
-      )) {
-        if (part.type === "response-end") answered = true;
-        yield part;
-      }
-    } catch (err) {
-      throw classifyTransportError(err, "body", signal);
-    } finally {
-      disposeBody(response.body, { answered, signal });
-    }
+    yield* streamingAnswer(response, signal, {
+      streamName: "an event stream",
+      streamTypes: [EVENT_STREAM],
+      classifyHttpError,
+      fromJson: (json) => completionToParts(fromConverseResponse(json, options)),
+      decode: (bytes) => decodeBedrockStream(bytes, options),
+    });
   }
 
   return { stream, close: () => http.close() };
-}
-
-async function httpFailure(response: HttpResponse): Promise<ProviderError> {
-  const { text } = await readText(response.body, MAX_ERROR_BODY_BYTES);
-  return classifyHttpError(response.statusCode, response.headers, text);
-}
-
-/** A JSON body where an event stream was asked for: a whole Converse answer. */
-async function jsonInsteadOfStream(
-  response: HttpResponse,
-  options: BedrockStreamOptions,
-): Promise<Completion> {
-  const read = await readText(response.body, MAX_JSON_BODY_BYTES);
-  if (read.truncated) throw protocolError("upstream answer exceeds the size limit");
-  return fromConverseResponse(
-    parseJson(read.text, "upstream answer is neither an event stream nor JSON"),
-    options,
-  );
 }
 
 /**

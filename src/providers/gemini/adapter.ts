@@ -1,19 +1,12 @@
-import { createHttpClient, endpointUrl, type HttpResponse } from "../http/http-client.js";
-import { classifyTransportError } from "../http/http-errors.js";
+import { createHttpClient, endpointUrl } from "../http/http-client.js";
 import { toHttpProviderSettings } from "../http/http-settings.js";
-import { disposeBody, isSuccessStatus, mediaType, parseJson, readText } from "../http/response-body.js";
-import { type ProviderError, protocolError } from "../provider-error.js";
+import { streamingAnswer } from "../http/streaming-answer.js";
 import { defineProviderKind, type ProviderAdapter, type ProviderCall, type StreamPart } from "../types.js";
 import { decodeGeminiStream, fromGeminiJson } from "./from-gemini-response.js";
 import { classifyHttpError } from "./gemini-errors.js";
 import { type GeminiAdapterSettings, geminiSettingsSchema } from "./gemini-settings.js";
 import { GEMINI_PRICES } from "./prices.js";
 import { toGeminiRequest } from "./to-gemini-request.js";
-
-/** Largest JSON answer (to a stream request) we buffer. */
-const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
-/** How much of an error body we keep for `cause`; the rest is discarded. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * Adapter for the Gemini API (`kind: gemini`, generativelanguage.googleapis.com).
@@ -42,27 +35,14 @@ export function createGeminiAdapter(settings: GeminiAdapterSettings): ProviderAd
     const body = toGeminiRequest(call, { schemaFormat: settings.schemaFormat });
     const url = endpointUrl(settings.baseUrl, `${modelPath(call.model)}:streamGenerateContent?alt=sse`);
     const response = await http.postJson(url, body, { signal, accept: "text/event-stream" });
-    let answered = false;
-    try {
-      if (!isSuccessStatus(response.statusCode)) throw await httpFailure(response);
-      const type = mediaType(response.headers);
-      if (type === "application/json") {
-        yield* await jsonInsteadOfStream(response);
-        return;
-      }
+    yield* streamingAnswer(response, signal, {
+      streamName: "an event stream",
       // A missing content type is read as the event stream that was asked for.
-      if (type !== "text/event-stream" && type !== "")
-        throw protocolError("upstream answer is not an event stream", { type });
-      // destroyOnReturn: false leaves what happens to the body to disposeBody.
-      for await (const part of decodeGeminiStream(response.body.iterator({ destroyOnReturn: false }))) {
-        if (part.type === "response-end") answered = true;
-        yield part;
-      }
-    } catch (err) {
-      throw classifyTransportError(err, "body", signal);
-    } finally {
-      disposeBody(response.body, { answered, signal });
-    }
+      streamTypes: ["text/event-stream", ""],
+      classifyHttpError,
+      fromJson: fromGeminiJson,
+      decode: decodeGeminiStream,
+    });
   }
 
   return { stream, close: () => http.close() };
@@ -72,17 +52,6 @@ export function createGeminiAdapter(settings: GeminiAdapterSettings): ProviderAd
 function modelPath(model: string): string {
   const path = model.includes("/") ? model : `models/${model}`;
   return path.split("/").map(encodeURIComponent).join("/");
-}
-
-async function httpFailure(response: HttpResponse): Promise<ProviderError> {
-  const { text } = await readText(response.body, MAX_ERROR_BODY_BYTES);
-  return classifyHttpError(response.statusCode, response.headers, text);
-}
-
-async function jsonInsteadOfStream(response: HttpResponse): Promise<StreamPart[]> {
-  const read = await readText(response.body, MAX_JSON_BODY_BYTES);
-  if (read.truncated) throw protocolError("upstream answer exceeds the size limit");
-  return fromGeminiJson(parseJson(read.text, "upstream answer is neither an event stream nor JSON"));
 }
 
 /** `kind: gemini`: Google's Gemini API (AI Studio keys), or a proxy speaking it. */

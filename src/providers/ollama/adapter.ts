@@ -1,18 +1,12 @@
-import { createHttpClient, endpointUrl, type HttpResponse } from "../http/http-client.js";
-import { classifyTransportError } from "../http/http-errors.js";
+import { createHttpClient, endpointUrl } from "../http/http-client.js";
 import { toHttpProviderSettings } from "../http/http-settings.js";
-import { disposeBody, isSuccessStatus, mediaType, parseJson, readText } from "../http/response-body.js";
-import { type ProviderError, protocolError } from "../provider-error.js";
+import { streamingAnswer } from "../http/streaming-answer.js";
+import { protocolError } from "../provider-error.js";
 import { defineProviderKind, type ProviderAdapter, type ProviderCall, type StreamPart } from "../types.js";
 import { createOllamaChunkMapper, decodeOllamaStream } from "./from-ollama-response.js";
 import { classifyOllamaHttpError } from "./ollama-errors.js";
 import { type OllamaAdapterSettings, ollamaSettingsSchema } from "./ollama-settings.js";
 import { toOllamaRequest } from "./to-ollama-request.js";
-
-/** Largest JSON answer (to a stream request) we buffer. */
-const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
-/** How much of an error body we keep for `cause`; the rest is discarded. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * Adapter for Ollama's native chat API (`kind: ollama`): POST {base_url}/api/chat, streamed as
@@ -57,44 +51,20 @@ export function createOllamaAdapter(
       ...(settings.keepAlive !== undefined && { keepAlive: settings.keepAlive }),
     });
     const response = await http.postJson(url, body, { signal, accept: "application/x-ndjson" });
-    let answered = false;
-    try {
-      if (!isSuccessStatus(response.statusCode)) throw await httpFailure(response);
-      if (mediaType(response.headers) === "application/json") {
-        const parts = createOllamaChunkMapper(mapping).push(await jsonInsteadOfStream(response));
+    yield* streamingAnswer(response, signal, {
+      streamName: "NDJSON",
+      classifyHttpError: classifyOllamaHttpError,
+      // A whole answer, or an error (both one JSON object, the stream's last line).
+      fromJson: (json) => {
+        const parts = createOllamaChunkMapper(mapping).push(json);
         if (parts.at(-1)?.type !== "response-end") throw protocolError("upstream answer is not final");
-        yield* parts;
-        return;
-      }
-      // destroyOnReturn: false leaves what happens to the body to disposeBody, not to the
-      // iterator being returned early.
-      for await (const part of decodeOllamaStream(
-        response.body.iterator({ destroyOnReturn: false }),
-        mapping,
-      )) {
-        if (part.type === "response-end") answered = true;
-        yield part;
-      }
-    } catch (err) {
-      throw classifyTransportError(err, "body", signal);
-    } finally {
-      disposeBody(response.body, { answered, signal });
-    }
+        return parts;
+      },
+      decode: (bytes) => decodeOllamaStream(bytes, mapping),
+    });
   }
 
   return { stream, close: () => http.close() };
-}
-
-async function httpFailure(response: HttpResponse): Promise<ProviderError> {
-  const { text } = await readText(response.body, MAX_ERROR_BODY_BYTES);
-  return classifyOllamaHttpError(response.statusCode, response.headers, text);
-}
-
-/** A JSON body where NDJSON was asked for: a whole answer, or an error (both one JSON object). */
-async function jsonInsteadOfStream(response: HttpResponse): Promise<unknown> {
-  const read = await readText(response.body, MAX_JSON_BODY_BYTES);
-  if (read.truncated) throw protocolError("upstream answer exceeds the size limit");
-  return parseJson(read.text, "upstream answer is neither NDJSON nor JSON");
 }
 
 /** `kind: ollama`: a local or remote Ollama server (or ollama.com) through its native /api/chat. */

@@ -1,26 +1,13 @@
 import { completionToParts } from "../completion.js";
-import { createHttpClient, endpointUrl, type HttpResponse } from "../http/http-client.js";
-import { classifyTransportError } from "../http/http-errors.js";
+import { createHttpClient, endpointUrl } from "../http/http-client.js";
 import { toHttpProviderSettings } from "../http/http-settings.js";
-import { disposeBody, isSuccessStatus, mediaType, parseJson, readText } from "../http/response-body.js";
-import { type ProviderError, protocolError } from "../provider-error.js";
-import {
-  type Completion,
-  defineProviderKind,
-  type ProviderAdapter,
-  type ProviderCall,
-  type StreamPart,
-} from "../types.js";
+import { streamingAnswer } from "../http/streaming-answer.js";
+import { defineProviderKind, type ProviderAdapter, type ProviderCall, type StreamPart } from "../types.js";
 import { decodeOpenAiStream, fromOpenAiResponse } from "./from-openai-response.js";
 import { classifyHttpError } from "./openai-errors.js";
 import { type OpenAiAdapterSettings, openAiSettingsSchema } from "./openai-settings.js";
 import { OPENAI_PRICES } from "./prices.js";
 import { toOpenAiRequest } from "./to-openai-request.js";
-
-/** Largest JSON answer (to a stream request) we buffer. */
-const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
-/** How much of an error body we keep for `cause`; the rest is discarded. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * Adapter for the OpenAI chat-completions wire protocol (`kind: openai-compatible`): OpenAI itself,
@@ -59,24 +46,13 @@ export function createOpenAiAdapter(settings: OpenAiAdapterSettings): ProviderAd
       ...(settings.streamUsage !== undefined && { streamUsage: settings.streamUsage }),
     });
     const response = await http.postJson(urlFor(call.model), body, { signal, accept: "text/event-stream" });
-    let answered = false;
-    try {
-      if (!isSuccessStatus(response.statusCode)) throw await httpFailure(response);
-      if (mediaType(response.headers) === "application/json") {
-        yield* completionToParts(await jsonInsteadOfStream(response));
-        return;
-      }
-      // destroyOnReturn: false leaves what happens to the body to disposeBody, not to the
-      // iterator being returned early.
-      for await (const part of decodeOpenAiStream(response.body.iterator({ destroyOnReturn: false }))) {
-        if (part.type === "response-end") answered = true;
-        yield part;
-      }
-    } catch (err) {
-      throw classifyTransportError(err, "body", signal);
-    } finally {
-      disposeBody(response.body, { answered, signal });
-    }
+    yield* streamingAnswer(response, signal, {
+      streamName: "an event stream",
+      classifyHttpError,
+      // An error envelope (OpenRouter answers 200 with one) is thrown by fromOpenAiResponse, classified.
+      fromJson: (json) => completionToParts(fromOpenAiResponse(json)),
+      decode: decodeOpenAiStream,
+    });
   }
 
   return { stream, close: () => http.close() };
@@ -106,21 +82,6 @@ export function chatCompletionsUrl(baseUrl: string, model: string, azure?: { api
 function authHeaders(apiKey: string | undefined, azure: boolean): Record<string, string> {
   if (apiKey === undefined || apiKey === "") return {};
   return azure ? { "api-key": apiKey } : { authorization: `Bearer ${apiKey}` };
-}
-
-async function httpFailure(response: HttpResponse): Promise<ProviderError> {
-  const { text } = await readText(response.body, MAX_ERROR_BODY_BYTES);
-  return classifyHttpError(response.statusCode, response.headers, text);
-}
-
-/**
- * A JSON body where an event stream was asked for: either an error envelope (OpenRouter answers
- * 200 with one; fromOpenAiResponse throws it classified) or a server that ignored `stream: true`.
- */
-async function jsonInsteadOfStream(response: HttpResponse): Promise<Completion> {
-  const read = await readText(response.body, MAX_JSON_BODY_BYTES);
-  if (read.truncated) throw protocolError("upstream answer exceeds the size limit");
-  return fromOpenAiResponse(parseJson(read.text, "upstream answer is neither an event stream nor JSON"));
 }
 
 /**
