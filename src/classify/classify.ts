@@ -1,6 +1,6 @@
 import type { Classification, IdentifiedRequest } from "../core/call.js";
 import { detectRuleFor, type Policy } from "../core/policy.js";
-import type { Entity, FindingSummary } from "../core/types.js";
+import { type Entity, type FindingSummary, IMAGE_KIND } from "../core/types.js";
 import { inferTask } from "./infer-task.js";
 import { scanText } from "./scan.js";
 import { sentTexts } from "./sent-text.js";
@@ -67,9 +67,6 @@ function imageEntities(messages: IdentifiedRequest["messages"]): Entity[] {
     })),
   );
 }
-
-/** The finding kind of an image (see imageEntities). */
-export const IMAGE_KIND = "image";
 
 /** One line per kind found: how many, and what the policy does with them. */
 function summarize(entities: readonly Entity[], policy: Policy): FindingSummary[] {

@@ -1,8 +1,8 @@
 import type { z } from "zod";
-import { IMAGE_KIND } from "../classify/classify.js";
 import { DETECTORS } from "../classify/detectors/detectors.js";
 import { isPlainObject } from "../core/json.js";
 import { nearest } from "../core/suggest.js";
+import { IMAGE_KIND } from "../core/types.js";
 import { PROVIDER_KINDS } from "../providers/registry.js";
 import type { MissingVariable } from "./interpolate.js";
 import type { PathIssue } from "./read-yaml.js";

@@ -236,6 +236,9 @@ export type StreamEvent =
   | { type: "budget"; step: BudgetStep; elapsedMs: number; limitMs: number; exceeded: boolean }
   | { type: "done"; finishReason: FinishReason; usage: Usage; costUsd: number; decision: Decision };
 
+/** The finding kind of an image: detection cannot read one, so the policy's detect rules decide. */
+export const IMAGE_KIND = "image";
+
 /** Personal data (raised or redacted as the policy says) or a secret (never leaves in clear text). */
 export type EntityGroup = "pii" | "secret";
 

@@ -3,11 +3,12 @@ import { NoRouteError } from "../core/errors.js";
 import {
   AUTO_MODEL,
   type Policy,
+  type ProviderPolicy,
   type RouteMatch,
   type RoutePolicy,
   type RouteTarget,
 } from "../core/policy.js";
-import { type CallContext, type Candidate, targetId } from "../core/types.js";
+import { type CallContext, type Candidate, IMAGE_KIND, targetId } from "../core/types.js";
 import { targetRefusal } from "../guard/residency.js";
 
 /**
@@ -29,10 +30,14 @@ export function decide(
   const imageByUrl = request.messages.some((message) =>
     message.images?.some((image) => !image.url.startsWith("data:")),
   );
+  // Images the policy redacts are left out of what a hosted target sees.
+  const imagesRedacted = classification.findings.some(
+    (finding) => finding.kind === IMAGE_KIND && finding.action === "redact",
+  );
   for (const target of degradeTarget ? [...route.targets, degradeTarget] : route.targets) {
     const reason =
       targetRefusal(target, classification.dataClass, policy) ??
-      (imageByUrl && policy.providers.get(target.provider)?.takesImageUrls === false
+      (imageByUrl && takesNoImageUrls(policy.providers.get(target.provider), imagesRedacted)
         ? "takes images inline only (data: URLs), and this request has an image by URL"
         : undefined);
     candidates.push({
@@ -132,4 +137,10 @@ function unmetCondition(
     if (asked !== undefined ? !match.models?.has(asked) : match.models !== undefined) return "model";
   }
   return undefined;
+}
+
+/** Whether a target cannot take this request's images by URL (a hosted one sees none when the policy redacts them). */
+function takesNoImageUrls(provider: ProviderPolicy | undefined, imagesRedacted: boolean): boolean {
+  if (!provider || provider.takesImageUrls) return false;
+  return !(provider.hosted && imagesRedacted);
 }

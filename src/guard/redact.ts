@@ -104,10 +104,15 @@ export function redact(
           : { ...image, url: replace(image.url, index, `images[${imageIndex}].url`, false) },
       )
       .filter((image) => image !== undefined);
-    if (images && message.images) count += message.images.length - images.length;
+    const dropped = message.images ? message.images.length - (images?.length ?? 0) : 0;
+    count += dropped;
     return {
       ...message,
-      content,
+      // The model is told an image was there, and a message that was only an image is not empty.
+      content:
+        dropped === 0
+          ? content
+          : `${content}${content === "" ? "" : "\n"}${"[image withheld by policy]\n".repeat(dropped).trimEnd()}`,
       ...(images && { images }),
       ...(message.name !== undefined && { name: replace(message.name, index, "name", false) }),
       ...(message.toolCallId !== undefined && {

@@ -38,7 +38,7 @@ export function identify(request: LlmRequest, policy: Policy): IdentifiedRequest
       if (!isImageUrl(image.url))
         throw new InvalidRequestError(
           `${at}.images[${imageIndex}].url`,
-          "must be an http(s) URL or a data:image/png|jpeg|gif|webp;base64 URL",
+          "must be an https URL of a public host or a data:image/png|jpeg|gif|webp;base64 URL",
         );
     });
     const hasToolCalls = (message.toolCalls?.length ?? 0) > 0;

@@ -37,14 +37,24 @@ export function inlineImageOnly(image: ImageRef, wire: string): { mediaType: Ima
   });
 }
 
-/** Whether `url` is an image this router takes: an http(s) URL or an inline `data:` URL of a known type. */
+/**
+ * Whether `url` is an image this router takes: an inline `data:` URL of a known type with a
+ * payload, or an https URL naming a public host. A provider (or, for a self-hosted server, a
+ * fetcher inside our network) fetches a URL: loopback, link-local (cloud metadata) and private
+ * addresses, single-label names and plain http are refused, so a caller cannot make one fetch them.
+ */
 export function isImageUrl(url: string): boolean {
-  if (DATA_URL.test(url)) return true;
-  if (!/^https?:\/\//i.test(url)) return false;
+  const inline = DATA_URL.exec(url);
+  if (inline) return (inline[2] ?? "").length > 0 && (inline[2] ?? "").length % 4 === 0;
+  let parsed: URL;
   try {
-    new URL(url);
-    return true;
+    parsed = new URL(url);
   } catch {
     return false;
   }
+  if (parsed.protocol !== "https:" || parsed.username !== "" || parsed.password !== "") return false;
+  const host = parsed.hostname;
+  // An IP literal (v6 in brackets, or four numbers) or a name with no dot names no public host here.
+  if (host.startsWith("[") || /^[\d.]+$/.test(host) || !host.includes(".")) return false;
+  return !/(?:^|\.)(?:localhost|local|internal|localdomain)$/i.test(host);
 }

@@ -20,12 +20,11 @@ export function jsonAnswerTool(
   return {
     name,
     description: `Give your final answer${what} as this tool's input: a JSON object that fits its schema.`,
-    // Tool input schemas must describe an object.
-    schema:
-      format.type === "json_schema"
-        ? "type" in format.schema
-          ? format.schema
-          : { type: "object", ...format.schema }
-        : { type: "object" },
+    schema: format.type === "json_schema" ? objectSchema(format.schema) : { type: "object" },
   };
+}
+
+/** A tool's input schema as Anthropic and Bedrock take it: one that says it describes an object. */
+export function objectSchema(schema: Record<string, unknown>): Record<string, unknown> {
+  return "type" in schema ? schema : { type: "object", ...schema };
 }

@@ -138,6 +138,8 @@ function schema(field: string, value: unknown, maxDepth: number, walk = { nodes:
   if (depth >= maxDepth) throw new InvalidRequestError(field, `nests deeper than ${maxDepth} levels`);
   for (const [key, item] of Object.entries(value)) {
     if (!key.isWellFormed()) throw new InvalidRequestError(field, "holds a key that is not valid UTF-8");
+    // A key counts as well as its value.
+    if (!Array.isArray(value)) walk.nodes += 1;
     schema(field, item, maxDepth, walk, depth + 1);
   }
 }

@@ -53,7 +53,11 @@ describe("images", () => {
       ],
       undefined,
     );
-    expect(redacted?.messages[0]).toMatchObject({ content: "what is in this?", images: [] });
+    // The model is told an image was there (and a message that was only an image is not empty).
+    expect(redacted?.messages[0]).toMatchObject({
+      content: "what is in this?\n[image withheld by policy]",
+      images: [],
+    });
     expect(redacted?.count).toBe(1);
   });
 
@@ -76,7 +80,7 @@ describe("images", () => {
     );
   });
 
-  it("come only in user messages, as http(s) or inline data URLs of the image types providers take", () => {
+  it("come only in user messages, as https URLs of public hosts or inline data URLs of the image types providers take", () => {
     const any = policy("");
     const refused = (messages: ChatMessage[]) => {
       try {
@@ -90,9 +94,22 @@ describe("images", () => {
     expect(refused([{ role: "user", content: "", images: [{ url: "https://example.com/a.jpg" }] }])).toBe(
       "accepted",
     );
-    expect(
-      refused([{ role: "user", content: "x", images: [{ url: "data:image/svg+xml;base64,PHN2Zz4=" }] }]),
-    ).toBe("messages[0].images[0].url: must be an http(s) URL or a data:image/png|jpeg|gif|webp;base64 URL");
+    const refusal =
+      "messages[0].images[0].url: must be an https URL of a public host or a data:image/png|jpeg|gif|webp;base64 URL";
+    for (const url of [
+      "data:image/svg+xml;base64,PHN2Zz4=",
+      "data:image/png;base64,",
+      "data:image/png;base64,abc",
+      "http://example.com/a.png",
+      "https://169.254.169.254/latest/meta-data",
+      "https://127.0.0.1/a.png",
+      "https://[::1]/a.png",
+      "https://localhost/a.png",
+      "https://metadata.internal/a.png",
+      "https://intranet/a.png",
+      "https://user:pass@example.com/a.png",
+    ])
+      expect(refused([{ role: "user", content: "x", images: [{ url }] }]), url).toBe(refusal);
     expect(
       refused([
         { role: "system", content: "x", images: [{ url: "https://example.com/a.jpg" }] },

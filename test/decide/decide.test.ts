@@ -261,3 +261,35 @@ routes:
     expect(plan.eligible.map((target) => target.provider)).toEqual(["google", "local"]);
   });
 });
+
+describe("decide, for images the policy redacts", () => {
+  it("keeps a hosted inline-only target for an image by URL, since it will see no image", () => {
+    const redacting = parsePolicy(
+      `
+providers:
+  google: { kind: gemini, base_url: "http://127.0.0.1:9/v1beta", api_key: k, hosted: true }
+  local: { kind: gemini, base_url: "http://127.0.0.1:9/v1beta", api_key: k, hosted: false }
+data_classes:
+  public: { may_leave: true }
+defaults: { data_class: public }
+detect:
+  image: { action: redact }
+routes:
+  - name: vision
+    primary: { provider: google, model: gemini-2.5-flash }
+    fallback: [{ provider: local, model: gemma }]
+`,
+      { source: "redact-images.yaml", env: {} },
+    );
+    const plan = decided(
+      {
+        messages: [
+          { role: "user", content: "what is this?", images: [{ url: "https://example.com/cat.png" }] },
+        ],
+      },
+      redacting,
+    );
+    // The hosted target gets the request without the image; the self-hosted one gets it, and cannot take it by URL.
+    expect(plan.eligible.map((target) => target.provider)).toEqual(["google"]);
+  });
+});

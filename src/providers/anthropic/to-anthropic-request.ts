@@ -1,7 +1,7 @@
 import type { ChatMessage, ImageRef, ToolSpec } from "../../core/types.js";
 import { groupTurns, splitSystem } from "../conversation.js";
 import { type ImageMediaType, inlineImage } from "../images.js";
-import { JSON_TOOL_NAME, jsonAnswerTool } from "../json-tool.js";
+import { JSON_TOOL_NAME, jsonAnswerTool, objectSchema } from "../json-tool.js";
 import { argumentsObject } from "../tool-arguments.js";
 import type { ProviderCall } from "../types.js";
 import { DEFAULT_MAX_TOKENS } from "./anthropic-settings.js";
@@ -59,8 +59,6 @@ export interface AnthropicRequestPlan {
   /** Set when JSON output goes through a forced tool: that tool's input is streamed as text. */
   jsonToolName?: string;
 }
-
-/** The name of the emulated JSON-output tool (a suffix is added if a caller's tool has it). */
 
 /**
  * Builds the (streaming) Messages request for one call. Pure; `call.signal` is not looked at.
@@ -188,10 +186,6 @@ function toAnthropicTool(tool: ToolSpec): AnthropicTool {
   return {
     name: tool.name,
     ...(tool.description !== "" && { description: tool.description }),
-    input_schema: withObjectType(tool.parameters),
+    input_schema: objectSchema(tool.parameters),
   };
-}
-
-function withObjectType(schema: Record<string, unknown>): Record<string, unknown> {
-  return "type" in schema ? schema : { type: "object", ...schema };
 }

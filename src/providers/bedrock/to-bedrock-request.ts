@@ -1,7 +1,7 @@
 import type { ChatMessage, ImageRef, ToolSpec } from "../../core/types.js";
 import { groupTurns, splitSystem } from "../conversation.js";
 import { type ImageMediaType, inlineImageOnly } from "../images.js";
-import { JSON_TOOL_NAME, jsonAnswerTool } from "../json-tool.js";
+import { JSON_TOOL_NAME, jsonAnswerTool, objectSchema } from "../json-tool.js";
 import { argumentsObject } from "../tool-arguments.js";
 import type { ProviderCall } from "../types.js";
 
@@ -50,11 +50,6 @@ export interface BedrockConverseRequest {
   inferenceConfig?: { maxTokens?: number; temperature?: number; topP?: number; stopSequences?: string[] };
   toolConfig?: { tools: BedrockTool[]; toolChoice?: BedrockToolChoice };
 }
-
-/**
- * The name of the tool that stands for a JSON answer, unless the caller has a tool of that name
- * (then underscores are added until it is free).
- */
 
 /**
  * Builds the ConverseStream request body for one call, and the name of the JSON-answer tool when
@@ -170,7 +165,7 @@ function toBedrockTool(tool: ToolSpec): BedrockTool {
       name: tool.name,
       // Converse wants a description of at least one character, or none.
       ...(tool.description !== "" && { description: tool.description }),
-      inputSchema: { json: tool.parameters },
+      inputSchema: { json: objectSchema(tool.parameters) },
     },
   };
 }

@@ -62,6 +62,7 @@ export function toGeminiRequest(
   options: { schemaFormat?: GeminiSchemaFormat } = {},
 ): GeminiRequest {
   const schemaFormat = options.schemaFormat ?? "openapi";
+  const budget: SchemaBudget = { nodes: 0 };
   const { system, turns } = splitSystem(call.messages);
   const body: GeminiRequest = {
     contents: groupTurns(turns, (message) => (message.role === "assistant" ? "model" : "user")).map(
@@ -74,7 +75,9 @@ export function toGeminiRequest(
   if (system !== "") body.systemInstruction = { parts: [{ text: system }] };
   // Gemini refuses a declaration list that is present but empty.
   if (call.tools.length > 0)
-    body.tools = [{ functionDeclarations: call.tools.map((tool) => toDeclaration(tool, schemaFormat)) }];
+    body.tools = [
+      { functionDeclarations: call.tools.map((tool) => toDeclaration(tool, schemaFormat, budget)) },
+    ];
 
   const config: GeminiGenerationConfig = {};
   if (call.maxTokens !== undefined) config.maxOutputTokens = call.maxTokens;
@@ -87,7 +90,7 @@ export function toGeminiRequest(
     config.responseMimeType = "application/json";
     if (format.type === "json_schema") {
       if (schemaFormat === "json_schema") config.responseJsonSchema = withoutMetaSchema(format.schema);
-      else config.responseSchema = toGeminiSchema(format.schema);
+      else config.responseSchema = toGeminiSchema(format.schema, budget);
     }
   }
   if (Object.keys(config).length > 0) body.generationConfig = config;
@@ -147,13 +150,17 @@ function toolResponse(content: string): Record<string, unknown> {
   return isPlainObject(value) ? value : { output: value };
 }
 
-function toDeclaration(tool: ToolSpec, schemaFormat: GeminiSchemaFormat): GeminiFunctionDeclaration {
+function toDeclaration(
+  tool: ToolSpec,
+  schemaFormat: GeminiSchemaFormat,
+  budget: SchemaBudget,
+): GeminiFunctionDeclaration {
   const declaration: GeminiFunctionDeclaration = { name: tool.name, description: tool.description };
   if (schemaFormat === "json_schema") {
     declaration.parametersJsonSchema = withoutMetaSchema(tool.parameters);
     return declaration;
   }
-  const parameters = toGeminiSchema(tool.parameters);
+  const parameters = toGeminiSchema(tool.parameters, budget);
   // Gemini refuses an OBJECT without properties ("should be non-empty for OBJECT type"): a
   // function without arguments is declared without `parameters`.
   const properties = parameters.properties;
@@ -203,15 +210,20 @@ const COPIED = [
 /** Depth at which a `$ref` stops being inlined (recursive schemas): the node becomes a bare OBJECT. */
 const MAX_REF_DEPTH = 6;
 /**
- * Nodes a conversion may produce before `$ref`s stop being inlined. Without it, a 400-byte schema
- * whose definition refers to itself from 14 properties expands to 200 MB at depth six.
+ * Nodes one request's schemas (every tool's and the answer's) may expand to. Inlined `$ref`s
+ * multiply: a 400-byte schema whose definition refers to itself from 14 properties is 200 MB at
+ * depth six. Past it, the request is not one this wire can take (another target's may).
  */
-const MAX_CONVERTED_NODES = 5000;
+const MAX_CONVERTED_NODES = 20_000;
+
+/** Shared by every schema of one request. */
+export interface SchemaBudget {
+  nodes: number;
+}
 
 interface SchemaWalk {
   readonly defs: Record<string, unknown>;
-  /** Nodes converted so far. */
-  nodes: number;
+  readonly budget: SchemaBudget;
 }
 
 /**
@@ -233,16 +245,25 @@ interface SchemaWalk {
  * those Gemini documents (string: enum, date-time; number: float, double; integer: int32, int64);
  * an `enum` with values that are not strings (its values are appended to the description instead).
  */
-export function toGeminiSchema(schema: Record<string, unknown>): Record<string, unknown> {
+export function toGeminiSchema(
+  schema: Record<string, unknown>,
+  budget: SchemaBudget = { nodes: 0 },
+): Record<string, unknown> {
   const defs = {
     ...(isPlainObject(schema.definitions) ? schema.definitions : {}),
     ...(isPlainObject(schema.$defs) ? schema.$defs : {}),
   };
-  return convert(schema, { defs, nodes: 0 }, 0);
+  return convert(schema, { defs, budget }, 0);
 }
 
 function convert(node: unknown, walk: SchemaWalk, depth: number): Record<string, unknown> {
-  walk.nodes += 1;
+  walk.budget.nodes += 1;
+  if (walk.budget.nodes > MAX_CONVERTED_NODES)
+    throw new ProviderError(
+      "invalid_request",
+      `gemini: the request's schemas expand past ${MAX_CONVERTED_NODES} nodes once their $refs are inlined`,
+      { retryable: true },
+    );
   if (!isPlainObject(node)) return {};
   const { defs } = walk;
   if (typeof node.$ref === "string") {
@@ -250,10 +271,7 @@ function convert(node: unknown, walk: SchemaWalk, depth: number): Record<string,
     const target = name === undefined ? undefined : defs[decodeURIComponent(name)];
     const { $ref: _ref, ...siblings } = node;
     if (!isPlainObject(target)) return convert(siblings, walk, depth);
-    // Past the depth, or once the schema has grown to its bound (a few $refs pointing back at
-    // their own definition multiply with every level), a reference is a bare OBJECT.
-    if (depth >= MAX_REF_DEPTH || walk.nodes >= MAX_CONVERTED_NODES)
-      return { type: "OBJECT", ...describe(siblings, target) };
+    if (depth >= MAX_REF_DEPTH) return { type: "OBJECT", ...describe(siblings, target) };
     return convert({ ...target, ...siblings }, walk, depth + 1);
   }
   if (Array.isArray(node.allOf)) {

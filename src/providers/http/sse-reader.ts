@@ -18,6 +18,9 @@ export interface SseEvents extends AsyncIterable<SseEvent> {
   readonly endedCleanly: boolean | undefined;
 }
 
+/** No provider's event comes near it (a whole answer in one event is a few MiB at most). */
+const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
 /**
  * Reads a `text/event-stream` body: bytes → UTF-8 (a character split across reads is held back
  * until complete) → events, via eventsource-parser. Comments (keep-alives such as OpenRouter's
@@ -38,9 +41,6 @@ export interface SseEvents extends AsyncIterable<SseEvent> {
  * @throws ProviderError class "protocol" when an event outgrows `maxEventChars`. Errors thrown by
  *   `bytes` propagate unchanged.
  */
-/** No provider's event comes near it (a whole answer in one event is a few MiB at most). */
-const MAX_EVENT_CHARS = 16 * 1024 * 1024;
-
 export function readSseEvents(
   bytes: AsyncIterable<Uint8Array>,
   options: { maxEventChars?: number } = {},

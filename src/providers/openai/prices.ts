@@ -36,6 +36,8 @@ export const OPENAI_PRICES: PriceList = {
     "gpt-4.1": { input: 2, cachedInput: 0.5, output: 8, contextWindow: 1_047_576 },
     "gpt-4.1-mini": { input: 0.4, cachedInput: 0.1, output: 1.6, contextWindow: 1_047_576 },
     "gpt-4.1-nano": { input: 0.1, cachedInput: 0.025, output: 0.4, contextWindow: 1_047_576 },
+    // The first gpt-4o snapshot kept its launch price.
+    "gpt-4o-2024-05-13": { input: 5, output: 15, contextWindow: 128_000 },
     "gpt-4o": { input: 2.5, cachedInput: 1.25, output: 10, contextWindow: 128_000 },
     "gpt-4o-mini": { input: 0.15, cachedInput: 0.075, output: 0.6, contextWindow: 128_000 },
     o3: { input: 2, cachedInput: 0.5, output: 8, contextWindow: 200_000 },

@@ -318,12 +318,7 @@ function toChatMessage(message: BodyMessage, index: number): ChatMessage {
       const images = imageParts(message.content, at);
       return {
         role: "user",
-        content: joinText(
-          typeof message.content === "string"
-            ? message.content
-            : message.content.filter((part) => part.type !== "image_url"),
-          at,
-        ),
+        content: joinText(message.content, at, { images: true }),
         ...(message.name !== undefined && { name: message.name }),
         ...(images.length > 0 && { images }),
       };
@@ -371,11 +366,19 @@ function imageParts(content: string | Array<{ type: string }>, at: string): Imag
   return images;
 }
 
-/** Text parts are joined as OpenAI joins them: one after the other. */
-function joinText(content: string | Array<{ type: string }>, at: string): string {
+/**
+ * Text parts are joined as OpenAI joins them: one after the other. With `images` (a user
+ * message), image_url parts are left to imageParts; each other part keeps its index in errors.
+ */
+function joinText(
+  content: string | Array<{ type: string }>,
+  at: string,
+  options = { images: false },
+): string {
   if (typeof content === "string") return content;
   return content
     .map((part, index) => {
+      if (options.images && part.type === "image_url") return "";
       const parsed = textPart.safeParse(part);
       if (parsed.success) return parsed.data.text;
       if (part.type === "text")

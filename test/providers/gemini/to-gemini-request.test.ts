@@ -413,14 +413,35 @@ describe("toGeminiSchema", () => {
 });
 
 describe("toGeminiSchema with self-referring definitions", () => {
-  it("stays small when a definition refers to itself from many properties (it would multiply with every level)", () => {
+  it("refuses, retryably, schemas that expand past the bound once their $refs are inlined", () => {
     const properties = Object.fromEntries(
       Array.from({ length: 14 }, (_, i) => [`p${i}`, { $ref: "#/$defs/node" }]),
     );
     const schema = { $defs: { node: { type: "object", properties } }, $ref: "#/$defs/node" };
-    const converted = JSON.stringify(toGeminiSchema(schema));
-    // 435 bytes in; unbounded, 197 MB out.
-    expect(converted.length).toBeLessThan(1_000_000);
-    expect(converted).toContain('"type":"OBJECT"');
+    expect(() => toGeminiSchema(schema)).toThrow(
+      expect.objectContaining({ errorClass: "invalid_request", retryable: true }),
+    );
+  });
+
+  it("counts every schema of a request against one bound (many tools each under it are not)", () => {
+    const inline = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`b${i}`, { type: "integer" }]));
+    const recursive = {
+      $defs: { a: { type: "object", properties: { p: { $ref: "#/$defs/a" }, ...inline } } },
+      $ref: "#/$defs/a",
+    };
+    const tools = Array.from({ length: 10 }, (_, i) => ({
+      name: `t${i}`,
+      description: "",
+      parameters: recursive,
+    }));
+    expect(() => toGeminiRequest(call({ tools }))).toThrow(
+      expect.objectContaining({ errorClass: "invalid_request", retryable: true }),
+    );
+    // One small recursive schema converts, its recursion cut at the depth bound.
+    const small = {
+      $defs: { a: { type: "object", properties: { p: { $ref: "#/$defs/a" } } } },
+      $ref: "#/$defs/a",
+    };
+    expect(JSON.stringify(toGeminiSchema(small))).toContain('"type":"OBJECT"');
   });
 });

@@ -182,3 +182,22 @@ describe("paramName", () => {
     expect(paramName(undefined, "params.responseFormat.schema")).toBe("response_format.json_schema.schema");
   });
 });
+
+describe("image parts in user messages", () => {
+  it("are images, and errors in the other parts keep their own index", () => {
+    const image = { type: "image_url", image_url: { url: "https://example.com/a.png", detail: "high" } };
+    const { request } = mapped({
+      messages: [{ role: "user", content: [{ type: "text", text: "what?" }, image] }],
+    });
+    expect(request.messages[0]).toEqual({
+      role: "user",
+      content: "what?",
+      images: [{ url: "https://example.com/a.png", detail: "high" }],
+    });
+    expect(
+      refusedField(() =>
+        mapped({ messages: [{ role: "user", content: [image, { type: "text", text: 5 }] }] }),
+      ),
+    ).toBe("messages[0].content[1].text");
+  });
+});

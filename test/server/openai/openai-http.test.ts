@@ -239,7 +239,7 @@ routes:
       },
       400,
       "messages[0].content",
-      "must be an http(s) URL or a data:image/png|jpeg|gif|webp;base64 URL",
+      "must be an https URL of a public host or a data:image/png|jpeg|gif|webp;base64 URL",
     ],
     [
       "an audio part",
