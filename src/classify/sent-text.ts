@@ -10,8 +10,8 @@ export interface SentText {
 
 /**
  * Every piece of text the request would send a provider, in order: each message's content, name,
- * tool call id and image URLs (not inline image data), each tool call's arguments, id and name; each tool's name, description and
- * schema (as JSON); the stop sequences. What detection scans and content rules read: one list,
+ * tool call id and image URLs (not inline image data), each tool call's arguments, id and name;
+ * each tool's name, description and schema (as JSON); the stop sequences. What detection scans and content rules read: one list,
  * so nothing sent is left out of either.
  */
 export function sentTexts(request: Pick<IdentifiedRequest, "messages" | "tools" | "params">): SentText[] {

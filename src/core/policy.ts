@@ -76,7 +76,7 @@ export interface ProviderPolicy {
   prices: ReadonlyMap<string, ModelPrice>;
   /** Whether it continues another model's partial answer (an assistant prefix; its kind and settings say). */
   continuesAnswers: boolean;
-  /** Whether its wire takes an image by http(s) URL (all take inline `data:` images). */
+  /** Whether its wire takes an image by https URL (all take inline `data:` images). */
   takesImageUrls: boolean;
   /** Its targets' circuit breaker thresholds: built-in, with the provider's `breaker:` over them. */
   breaker: Readonly<BreakerSettings>;

@@ -23,8 +23,8 @@ export interface ChatMessage {
 }
 
 /**
- * An image by URL: `https://…`/`http://…` (the provider fetches it; only some take URLs) or a
- * `data:image/<png|jpeg|gif|webp>;base64,…` URL carrying it inline.
+ * An image by URL: `https://…` of a public host (the provider fetches it; only some take URLs) or
+ * a `data:image/<png|jpeg|gif|webp>;base64,…` URL carrying it inline (see providers/images.ts).
  */
 export interface ImageRef {
   url: string;

@@ -9,7 +9,7 @@ const DATA_URL = /^data:(image\/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/]*={0
 
 /**
  * An inline image's type and base64 data, from its `data:` URL; undefined for an image by
- * http(s) URL, which only some wires take (the front doors let no other form through).
+ * https URL, which only some wires take (the front doors let no other form through).
  */
 export function inlineImage(image: ImageRef): { mediaType: ImageMediaType; data: string } | undefined {
   const match = DATA_URL.exec(image.url);
@@ -21,7 +21,7 @@ export function inlineImage(image: ImageRef): { mediaType: ImageMediaType; data:
  * An image as a wire that takes images inline only wants it (Gemini, Bedrock and Ollama fetch no
  * URLs): its type and base64 data.
  *
- * @throws ProviderError class "invalid_request", marked retryable, for an image by http(s) URL.
+ * @throws ProviderError class "invalid_request", marked retryable, for an image by URL.
  *   The request is valid (the front door took it) and other targets take URLs (OpenAI-compatible,
  *   Anthropic): only this target cannot, so the call moves on to the next target instead of
  *   ending. The class keeps it from being retried on the same target (src/execute/retry.ts) and

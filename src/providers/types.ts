@@ -87,7 +87,7 @@ export interface ProviderKind {
   continuesAnswers(settings: unknown): boolean;
   /** Its built-in price table (src/providers/<kind>/prices.ts), for models the policy gives no price. */
   readonly prices?: PriceList;
-  /** Whether its wire takes an image by http(s) URL; every kind that takes images takes them inline. */
+  /** Whether its wire takes an image by https URL; every kind that takes images takes them inline. */
   readonly takesImageUrls: boolean;
   /** Why a provider block's common `region` will not do for this kind, if it will not (Bedrock signs with it). */
   regionProblem?(region: string): string | undefined;

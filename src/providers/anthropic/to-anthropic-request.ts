@@ -72,7 +72,7 @@ export interface AnthropicRequestPlan {
  *   dropped. `name` has no place on this wire.
  * - A user message's images are `image` blocks placed before its text, as Anthropic recommends
  *   ("Claude works best when images come before text"): a `data:` URL as a `base64` source, an
- *   http(s) URL as a `url` source (Anthropic fetches it). `detail` has no equivalent on this wire
+ *   https URL as a `url` source (Anthropic fetches it). `detail` has no equivalent on this wire
  *   (Claude sizes every image itself) and is not sent.
  *   https://docs.anthropic.com/en/docs/build-with-claude/vision
  * - `max_tokens` is the call's, else `options.maxTokensDefault`.

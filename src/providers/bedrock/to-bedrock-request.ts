@@ -64,7 +64,7 @@ export interface BedrockConverseRequest {
  * - A user message's images are `image` blocks (format and base64 bytes from the `data:` URL),
  *   placed before its text: the media-then-text order Amazon documents for Nova, and the one
  *   Anthropic recommends for Claude. `detail` has no equivalent on this wire and is not sent. An
- *   image by http(s) URL cannot be sent: ImageSource takes bytes or an S3 location only.
+ *   image by URL cannot be sent: ImageSource takes bytes or an S3 location only.
  *   https://docs.aws.amazon.com/nova/latest/userguide/prompting-vision-prompting.html
  *   https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ImageSource.html
  * - JSON output: Converse has no JSON mode. The answer is asked for as the input of a tool, named
@@ -78,7 +78,7 @@ export interface BedrockConverseRequest {
  *   https://docs.aws.amazon.com/bedrock/latest/userguide/tool-use-inference-call.html
  *
  * @throws ProviderError class "invalid_request", marked retryable so the next target is tried,
- *   for an image by http(s) URL (see inlineImageOnly).
+ *   for an image by URL (see inlineImageOnly).
  */
 export function toBedrockRequest(call: ProviderCall): {
   body: BedrockConverseRequest;

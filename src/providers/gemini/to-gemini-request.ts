@@ -44,7 +44,7 @@ export const THOUGHT_SIGNATURE_SENTINEL = "skip_thought_signature_validator";
  * - A user message's images are `inlineData` parts (base64 and MIME type from the `data:` URL),
  *   placed before its text, as Google advises for a prompt with an image ("place the text prompt
  *   after the image part"). `detail` is not sent: its closest knob on the v1beta wire,
- *   `generationConfig.mediaResolution`, is request-wide, not per image. An image by http(s) URL is
+ *   `generationConfig.mediaResolution`, is request-wide, not per image. An image by URL is
  *   refused: `fileData` is documented for URIs of files uploaded through the Files API (Cloud
  *   Storage on Vertex AI), and fetching the image ourselves would make the router an open fetcher
  *   of callers' URLs. (Google's file-input guide lists newer input methods; whether `fileData`
@@ -55,7 +55,7 @@ export const THOUGHT_SIGNATURE_SENTINEL = "skip_thought_signature_validator";
  *
  * @throws ProviderError class "invalid_request" when a tool result answers no earlier tool call
  *   and carries no name either (there is no function to name); class "invalid_request", marked
- *   retryable so the next target is tried, for an image by http(s) URL (see inlineImageOnly).
+ *   retryable so the next target is tried, for an image by URL (see inlineImageOnly).
  */
 export function toGeminiRequest(
   call: ProviderCall,

@@ -60,13 +60,13 @@ export interface OllamaChatRequest {
  *
  * A user message's images go in its `images` list as bare base64 (the `data:` prefix dropped: the
  * list carries no type, Ollama decodes the bytes); the model's template places them, so their
- * order relative to the text is not ours to choose. `detail` has no equivalent and is not sent. An image by http(s) URL
+ * order relative to the text is not ours to choose. `detail` has no equivalent and is not sent. An image by URL
  * cannot be sent: the list takes image data only.
  * https://github.com/ollama/ollama/blob/main/docs/api.md#chat-request-with-images
  *
  * @throws ProviderError class "invalid_request" when an assistant tool call's arguments are JSON
  *   but not an object: Ollama's wire takes arguments only as an object; class "invalid_request",
- *   marked retryable so the next target is tried, for an image by http(s) URL (see inlineImageOnly).
+ *   marked retryable so the next target is tried, for an image by URL (see inlineImageOnly).
  */
 export function toOllamaRequest(
   call: ProviderCall,
