@@ -6,13 +6,14 @@ import { type PolicyReloader, watchPolicyFile } from "./config/reload.js";
 import { systemClock } from "./core/clock.js";
 import { createTargetHealth, type TargetHealth } from "./health/target-health.js";
 import { createPipeline } from "./pipeline/pipeline.js";
-import { createDecisionLog, type DecisionLog } from "./record/decision-log.js";
+import { createDecisionLog, type DecisionLog, observedDecisionLog } from "./record/decision-log.js";
 import { type RunningServer, startServer } from "./server/server.js";
 import type { ServerLimits } from "./server/transport/server-limits.js";
 import { createMemoryStore } from "./state/memory/memory-store.js";
 import type { StateStore } from "./state/store.js";
 import { createEscalations } from "./telemetry/escalation.js";
 import { createEvalSinks } from "./telemetry/eval-sink.js";
+import { createMetrics } from "./telemetry/metrics.js";
 import { logStepTimings } from "./telemetry/step-log.js";
 
 export interface SwitchyardOptions {
@@ -47,17 +48,21 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   const decisions = createDecisionLog();
   const store = createMemoryStore();
   const health = createTargetHealth(systemClock);
+  const metrics = createMetrics({ health });
   const escalations = createEscalations(options.logger);
   const evalSinks = createEvalSinks(options.logger);
   const pipeline = createPipeline({
     policies,
-    decisions,
+    decisions: observedDecisionLog(decisions, metrics.observeCall),
     store,
     escalations,
     evalSinks,
     health,
     logger: options.logger,
-    observers: options.logger.isLevelEnabled("debug") ? [logStepTimings(options.logger)] : [],
+    observers: [
+      metrics.steps,
+      ...(options.logger.isLevelEnabled("debug") ? [logStepTimings(options.logger)] : []),
+    ],
   });
   const reloader = watchPolicyFile({
     path: options.configPath,
@@ -69,7 +74,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   let server: RunningServer;
   try {
     server = await startServer(
-      { pipeline, policies, decisions, health, reloads: reloader, logger: options.logger },
+      { pipeline, policies, decisions, health, metrics, reloads: reloader, logger: options.logger },
       {
         host: options.host,
         port: options.port,

@@ -66,3 +66,24 @@ export function createDecisionLog(capacity = 10_000, perTrace = 32): DecisionLog
     },
   };
 }
+
+/**
+ * `log`, with `observe` told of every decision added (the metrics count calls as they are
+ * recorded): what is recorded and what is counted cannot drift apart.
+ */
+export function observedDecisionLog(
+  log: DecisionLog,
+  observe: (decision: Decision, outcome: string) => void,
+): DecisionLog {
+  return {
+    add(decision, outcome, at) {
+      log.add(decision, outcome, at);
+      observe(decision, outcome);
+    },
+    byCall: (callId) => log.byCall(callId),
+    byTrace: (traceId) => log.byTrace(traceId),
+    get size() {
+      return log.size;
+    },
+  };
+}

@@ -9,9 +9,11 @@ import type { PolicyStore } from "../config/policy-store.js";
 import type { TargetHealth } from "../health/target-health.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { DecisionLog } from "../record/decision-log.js";
+import type { Metrics } from "../telemetry/metrics.js";
 import { createOpenAiDoor } from "./openai/openai-door.js";
 import { createAdminService, type ReloadHistory } from "./ops/admin-service.js";
 import { createHealthService, createHealthState, type HealthState } from "./ops/health-service.js";
+import { createMetricsDoor } from "./ops/metrics-door.js";
 import { requireOperatorToken } from "./ops/operator-auth.js";
 import { createReflectionServices } from "./ops/reflection-service.js";
 import { rpcDoor } from "./rpc/error-interceptor.js";
@@ -26,6 +28,8 @@ export interface ServerDeps {
   reloads: ReloadHistory;
   /** Target health (breakers, cooling, drills), shown and drilled through AdminService. */
   health: TargetHealth;
+  /** Served as `/metrics` on the operator listener. */
+  metrics: Metrics;
   logger: Logger;
 }
 
@@ -111,6 +115,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
       logger: deps.logger,
       boundedServices: [AdminService.typeName],
       interceptors: operator.token ? [requireOperatorToken(AdminService.typeName, operator.token)] : [],
+      door: createMetricsDoor(deps.metrics, operator.token),
       routes(routes) {
         routes.service(
           AdminService,
