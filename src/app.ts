@@ -6,6 +6,7 @@ import { type PolicyReloader, watchPolicyFile } from "./config/reload.js";
 import { systemClock } from "./core/clock.js";
 import { createTargetHealth, type TargetHealth } from "./health/target-health.js";
 import { createPipeline } from "./pipeline/pipeline.js";
+import { type DecisionLedgerOptions, openDecisionLedger } from "./record/decision-ledger.js";
 import { createDecisionLog, type DecisionLog, observedDecisionLog } from "./record/decision-log.js";
 import { type RunningServer, startServer } from "./server/server.js";
 import type { ServerLimits } from "./server/transport/server-limits.js";
@@ -27,6 +28,11 @@ export interface SwitchyardOptions {
   limits?: Partial<ServerLimits>;
   /** Reload on SIGHUP (the CLI wants it; in-process tests do not). */
   reloadOnSighup?: boolean;
+  /**
+   * Keep decisions in this SQLite ledger (they outlive a restart or a `kill -9`); without it,
+   * in the in-memory ring a restart empties.
+   */
+  ledger?: DecisionLedgerOptions;
 }
 
 export interface Switchyard {
@@ -45,7 +51,8 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   const policy = await loadPolicyFile(options.configPath, options.env());
   for (const warning of policy.warnings) options.logger.warn({ version: policy.version }, warning);
   const policies = createPolicyStore(policy);
-  const decisions = createDecisionLog();
+  const ledger = options.ledger && openDecisionLedger(options.ledger);
+  const decisions = ledger ?? createDecisionLog();
   const store = createMemoryStore();
   const health = createTargetHealth(systemClock);
   const metrics = createMetrics({ health });
@@ -84,6 +91,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
     );
   } catch (error) {
     reloader.stop();
+    ledger?.close();
     throw error;
   }
   options.logger.info({ version: policy.version, source: policy.source }, "policy in force");
@@ -101,6 +109,8 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
       await store.close();
       await escalations.settled();
       await evalSinks.close();
+      // Last: the drained calls have recorded their decisions.
+      ledger?.close();
     },
   };
 }

@@ -13,6 +13,7 @@ import { namedTargets } from "../core/policy.js";
 import { didYouMean } from "../core/suggest.js";
 import { createTargetHealth } from "../health/target-health.js";
 import { createPipeline } from "../pipeline/pipeline.js";
+import type { DecisionLedgerOptions } from "../record/decision-ledger.js";
 import { createDecisionLog } from "../record/decision-log.js";
 import { checkRequestLimits } from "../server/request-limits.js";
 import { identifyCall } from "../server/rpc/call-identity.js";
@@ -28,8 +29,12 @@ const USAGE = `usage:
                      [--operator-port N] [--operator-host H] env SWITCHYARD_CONFIG, PORT). AdminService is on the
                      [--limit NAME=VALUE]...                 operator listener (default 127.0.0.1:50052, env OPERATOR_PORT;
                      [--log-format json|pretty]              another host needs SWITCHYARD_ADMIN_TOKEN). --limit sets a server
-                                                             limit, e.g. maxBodyBytes=1048576 (README, "Limits"). Logs go to
-                                                             stderr: readable on a terminal, JSON lines otherwise (LOG_LEVEL)
+                     [--ledger FILE]                         limit, e.g. maxBodyBytes=1048576 (README, "Limits"). Logs go to
+                     [--ledger-max-age D]                    stderr: readable on a terminal, JSON lines otherwise (LOG_LEVEL).
+                     [--ledger-max-rows N]                   --ledger keeps decisions in a SQLite file that outlives restarts
+                                                             (env SWITCHYARD_LEDGER; default: memory only), pruned past
+                                                             --ledger-max-age (e.g. 7d, 12h, 30m; default 7d) and
+                                                             --ledger-max-rows (default 1000000)
   switchyard check   FILE                                    validate a policy: exit 0 valid, 1 invalid (every error listed)
   switchyard explain [--config FILE] --request JSON [--without PROVIDER/MODEL]...
                                                              print the decision Route would take; nothing is sent
@@ -93,8 +98,20 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
       "operator-host": { type: "string" },
       limit: { type: "string", multiple: true },
       "log-format": { type: "string" },
+      ledger: { type: "string" },
+      "ledger-max-age": { type: "string" },
+      "ledger-max-rows": { type: "string" },
     },
   });
+  const ledger = ledgerOptions(
+    values.ledger ?? env.SWITCHYARD_LEDGER,
+    values["ledger-max-age"],
+    values["ledger-max-rows"],
+  );
+  if (typeof ledger === "string") {
+    process.stderr.write(`${ledger}\n`);
+    return 2;
+  }
   const limits = parseLimits(values.limit ?? []);
   if (typeof limits === "string") {
     process.stderr.write(`--limit: ${limits}\n`);
@@ -133,6 +150,7 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
       logger,
       reloadOnSighup: true,
       limits,
+      ...(ledger && { ledger }),
     });
   } catch (error) {
     // Said as a log line like everything else serve writes (JSON off a terminal), never a stack.
@@ -217,6 +235,35 @@ function portNumber(option: string, text: string): number | string {
   const port = Number(text);
   if (/^\d+$/.test(text) && port <= 65535) return port;
   return `${option}: "${text}" is not a port number (0-65535)`;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 };
+
+/** The ledger's file and retention, undefined when none is asked for, or the usage error to print. */
+function ledgerOptions(
+  path: string | undefined,
+  maxAge: string | undefined,
+  maxRows: string | undefined,
+): DecisionLedgerOptions | undefined | string {
+  if (path === undefined || path === "") {
+    if (maxAge !== undefined || maxRows !== undefined)
+      return "--ledger-max-age and --ledger-max-rows need --ledger FILE (or SWITCHYARD_LEDGER)";
+    return undefined;
+  }
+  const options: DecisionLedgerOptions = { path };
+  if (maxAge !== undefined) {
+    const match = /^(\d+)([dhms])$/.exec(maxAge);
+    const unit = match && DURATION_UNITS_MS[match[2] ?? ""];
+    if (!match || !unit || Number(match[1]) === 0)
+      return `--ledger-max-age: "${maxAge}" is not a duration such as 7d, 12h, 30m or 90s`;
+    options.maxAgeMs = Number(match[1]) * unit;
+  }
+  if (maxRows !== undefined) {
+    if (!/^\d+$/.test(maxRows) || Number(maxRows) === 0)
+      return `--ledger-max-rows: "${maxRows}" is not a positive whole number`;
+    options.maxRows = Number(maxRows);
+  }
+  return options;
 }
 
 /** `--limit maxBodyBytes=1048576` (repeatable) → ServerLimits; an error text when malformed. */

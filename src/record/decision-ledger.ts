@@ -1,0 +1,171 @@
+import { DatabaseSync } from "node:sqlite";
+import type { Decision } from "../core/types.js";
+import type { DecisionLog, RecordedDecision } from "./decision-log.js";
+
+export interface DecisionLedgerOptions {
+  /** The SQLite file (created when missing, with its `-wal` and `-shm` companions beside it). */
+  path: string;
+  /** Decisions older than this are pruned, in milliseconds (default 7 days). */
+  maxAgeMs?: number;
+  /** At most this many decisions are kept, the oldest pruned first (default 1,000,000). */
+  maxRows?: number;
+  /** Calls listed per trace by `byTrace`, the most recent ones (default 32, as the ring). */
+  perTrace?: number;
+  /** Prune once every this many inserts (default 256), and on every `pruneIntervalMs` tick. */
+  pruneEvery?: number;
+  /** Rows deleted per pruning pass at most (default 1,000): a pass never stalls a call for long. */
+  pruneBatch?: number;
+  /** How often an idle ledger still prunes by age, in milliseconds (default 60,000; 0: never). */
+  pruneIntervalMs?: number;
+  /** The clock retention is measured against. */
+  now?: () => number;
+}
+
+export const DEFAULT_LEDGER_RETENTION = { maxAgeMs: 7 * 24 * 60 * 60 * 1000, maxRows: 1_000_000 } as const;
+
+/** A DecisionLog that outlives the process; `close` once the server has drained. */
+export interface DecisionLedger extends DecisionLog {
+  /** One pruning pass (age, then row count), at most `pruneBatch` rows; returns the rows deleted. */
+  prune(): number;
+  /** Stops the pruning timer and closes the file (checkpointing the WAL). Idempotent. */
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS decisions (
+  call_id TEXT PRIMARY KEY,
+  trace_id TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  route TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  decision TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_by_trace ON decisions (trace_id, recorded_at);
+CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (recorded_at);
+CREATE INDEX IF NOT EXISTS decisions_by_tenant ON decisions (tenant, recorded_at);
+CREATE INDEX IF NOT EXISTS decisions_by_route ON decisions (route, recorded_at);
+`;
+
+interface Row {
+  recorded_at: number;
+  outcome: string;
+  decision: string;
+}
+
+/**
+ * The decision log kept in a SQLite file through Node's built-in `node:sqlite`: one row per call
+ * (the decision as JSON, plus the columns it is looked up by), so a restart reads back every
+ * decision the retention still holds.
+ *
+ * Durability: the record step runs before Route returns its response and before Stream sends its
+ * `done` event (src/pipeline/pipeline.ts), and `add` commits synchronously. So a call is
+ * *acknowledged* — its response or `done` reached the caller — only after its decision was
+ * committed, and a `kill -9` loses at most the calls in flight. The journal is WAL with
+ * `synchronous=NORMAL`: a commit is in the WAL file (the OS holds it) when `add` returns, which a
+ * killed process cannot take back; only a power loss or kernel crash can lose the last commits
+ * before a checkpoint (the file stays consistent). FULL would add an fsync per call, and
+ * `DatabaseSync` blocks the event loop while it waits: every call in the process would pay it.
+ *
+ * A write that fails (disk full, say) throws out of `add`: the record step then fails the call
+ * rather than acknowledge a call the ledger does not hold.
+ *
+ * Retention: by age and by row count, pruned in batches of at most `pruneBatch` rows once every
+ * `pruneEvery` inserts and on a timer (for an idle server), never on every insert.
+ *
+ * @throws when the file cannot be opened or is not a SQLite database.
+ */
+export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedger {
+  const maxAgeMs = options.maxAgeMs ?? DEFAULT_LEDGER_RETENTION.maxAgeMs;
+  const maxRows = options.maxRows ?? DEFAULT_LEDGER_RETENTION.maxRows;
+  const perTrace = options.perTrace ?? 32;
+  const pruneEvery = options.pruneEvery ?? 256;
+  const pruneBatch = options.pruneBatch ?? 1_000;
+  const now = options.now ?? Date.now;
+
+  const db = new DatabaseSync(options.path);
+  try {
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 1000;");
+    db.exec(SCHEMA);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+
+  // Ids are made by the server per call; a second record under one is a bug, never a replacement.
+  const insert = db.prepare(
+    "INSERT OR IGNORE INTO decisions (call_id, trace_id, tenant, route, recorded_at, outcome, decision) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
+  const selectCall = db.prepare("SELECT recorded_at, outcome, decision FROM decisions WHERE call_id = ?");
+  // rowid breaks ties between calls recorded in one millisecond: insertion order, as the ring.
+  const selectTrace = db.prepare(
+    "SELECT recorded_at, outcome, decision FROM decisions WHERE trace_id = ? ORDER BY recorded_at DESC, rowid DESC LIMIT ?",
+  );
+  const count = db.prepare("SELECT count(*) AS n FROM decisions");
+  const pruneOld = db.prepare(
+    "DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions WHERE recorded_at < ? ORDER BY recorded_at LIMIT ?)",
+  );
+  const pruneOldest = db.prepare(
+    "DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions ORDER BY recorded_at, rowid LIMIT ?)",
+  );
+
+  let size = Number((count.get() as { n: number }).n);
+  let sincePrune = 0;
+  let closed = false;
+
+  const read = (row: Row | undefined): RecordedDecision | undefined =>
+    row && {
+      decision: JSON.parse(row.decision) as Decision,
+      recordedAt: new Date(row.recorded_at),
+      outcome: row.outcome,
+    };
+
+  const prune = (): number => {
+    if (closed) return 0;
+    sincePrune = 0;
+    let deleted = Number(pruneOld.run(now() - maxAgeMs, pruneBatch).changes);
+    const excess = Math.min(size - deleted - maxRows, pruneBatch - deleted);
+    if (excess > 0) deleted += Number(pruneOldest.run(excess).changes);
+    size -= deleted;
+    return deleted;
+  };
+
+  const timer =
+    (options.pruneIntervalMs ?? 60_000) > 0
+      ? setInterval(prune, options.pruneIntervalMs ?? 60_000)
+      : undefined;
+  timer?.unref();
+  prune();
+
+  return {
+    add(decision, outcome, at = new Date()) {
+      const { changes } = insert.run(
+        decision.callId,
+        decision.traceId,
+        decision.tenant,
+        decision.route,
+        at.getTime(),
+        outcome,
+        JSON.stringify(decision),
+      );
+      size += Number(changes);
+      sincePrune += 1;
+      if (sincePrune >= pruneEvery) prune();
+    },
+    byCall: (callId) => read(selectCall.get(callId) as Row | undefined),
+    byTrace(traceId) {
+      const rows = selectTrace.all(traceId, perTrace) as unknown as Row[];
+      return rows.reverse().map((row) => read(row) as RecordedDecision);
+    },
+    get size() {
+      return size;
+    },
+    prune,
+    close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearInterval(timer);
+      db.close();
+    },
+  };
+}

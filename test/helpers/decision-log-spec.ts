@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import type { Decision } from "../../src/core/types.js";
+import type { DecisionLog } from "../../src/record/decision-log.js";
+
+let calls = 0;
+/** A recorded decision under a fresh call id (ids are unique within a test process). */
+export function decision(traceId: string, overrides: Partial<Decision> = {}): Decision {
+  calls += 1;
+  return {
+    route: "r",
+    rule: "any request",
+    task: "chat",
+    dataClass: "internal",
+    declaredDataClass: "",
+    tenant: "default",
+    policyVersion: "v1",
+    traceId,
+    callId: calls.toString(16).padStart(16, "0"),
+    target: "a/b",
+    candidates: [],
+    attempts: [],
+    degradeRung: "",
+    pool: "",
+    degraded: false,
+    costUsd: 0,
+    maxTokens: 0,
+    dryRun: false,
+    taskInferred: false,
+    dataClassReason: "the policy's default (none declared)",
+    findings: [],
+    outputFindings: [],
+    withheldTools: [],
+    escalations: [],
+    refusal: "",
+    ...overrides,
+  };
+}
+
+/** What any DecisionLog does: the in-memory ring and the SQLite ledger run the same cases. */
+export function describeDecisionLog(
+  name: string,
+  make: (limits: { capacity: number; perTrace?: number }) => DecisionLog,
+): void {
+  describe(name, () => {
+    it("finds a recent decision by its call id, and the calls of a trace by trace id", () => {
+      const log = make({ capacity: 10 });
+      const at = new Date("2026-11-23T10:00:00Z");
+      const recorded = decision("t1");
+      log.add(recorded, "ok", at);
+      expect(log.byCall(recorded.callId)).toEqual({ decision: recorded, recordedAt: at, outcome: "ok" });
+      expect(log.byTrace("t1")).toEqual([{ decision: recorded, recordedAt: at, outcome: "ok" }]);
+      expect(log.byTrace("t2")).toEqual([]);
+      expect(log.byCall("ffffffffffffffff")).toBeUndefined();
+    });
+
+    it("lists every recent call of one trace, oldest first, up to its bound; older ones stay findable by id", () => {
+      const log = make({ capacity: 10, perTrace: 2 });
+      const [first, second, third] = ["first", "second", "third"].map((route) => decision("t1", { route }));
+      for (const entry of [first, second, third]) if (entry) log.add(entry, "ok");
+      expect(log.byTrace("t1").map((entry) => entry.decision.route)).toEqual(["second", "third"]);
+      expect(log.byCall(first?.callId ?? "")?.decision.route).toBe("first");
+      expect(log.size).toBe(3);
+    });
+
+    it("never lets a second record under a call id replace the first", () => {
+      const log = make({ capacity: 10 });
+      const original = decision("t1");
+      log.add(original, "ok");
+      log.add({ ...original, route: "planted" }, "ok");
+      expect(log.byCall(original.callId)?.decision.route).toBe("r");
+      expect(log.byTrace("t1")).toHaveLength(1);
+      expect(log.size).toBe(1);
+    });
+
+    it("forgets the oldest call once full, and a trace with no call left", () => {
+      const log = make({ capacity: 3 });
+      const entries = ["t1", "t2", "t3", "t4"].map((id) => decision(id));
+      for (const entry of entries) log.add(entry, "ok");
+      expect(log.size).toBe(3);
+      expect(log.byTrace("t1")).toEqual([]);
+      expect(log.byCall(entries[0]?.callId ?? "")).toBeUndefined();
+      expect(log.byTrace("t4")).toHaveLength(1);
+    });
+
+    it("keeps the whole decision and how the call ended", () => {
+      const log = make({ capacity: 10 });
+      const recorded = decision("t1", {
+        candidates: [{ target: "a/b", role: "primary", eligible: true }],
+        attempts: [
+          { target: "a/b", outcome: "failed", latencyMs: 12.5, errorClass: "timeout", retryable: true },
+        ],
+        costUsd: 0.0123,
+        findings: [{ kind: "email", group: "pii", count: 2, action: "redact", rule: "detect.email" }],
+      });
+      log.add(recorded, "AllTargetsFailedError");
+      expect(log.byCall(recorded.callId)).toEqual({
+        recordedAt: expect.any(Date),
+        decision: recorded,
+        outcome: "AllTargetsFailedError",
+      });
+    });
+  });
+}

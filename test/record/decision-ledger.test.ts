@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { type DecisionLedger, openDecisionLedger } from "../../src/record/decision-ledger.js";
+import { decision, describeDecisionLog } from "../helpers/decision-log-spec.js";
+
+const dir = mkdtempSync(join(tmpdir(), "switchyard-ledger-"));
+let files = 0;
+const opened: DecisionLedger[] = [];
+
+/** A ledger in a fresh file of its own (or `path`), closed after the test. */
+function open(options: Partial<Parameters<typeof openDecisionLedger>[0]> = {}): DecisionLedger {
+  files += 1;
+  const ledger = openDecisionLedger({
+    path: join(dir, `ledger-${files}.db`),
+    pruneIntervalMs: 0,
+    ...options,
+  });
+  opened.push(ledger);
+  return ledger;
+}
+
+afterEach(() => {
+  for (const ledger of opened.splice(0)) ledger.close();
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// The ring's own cases, with the row bound pruned on every insert so "capacity" means the same.
+describeDecisionLog("openDecisionLedger (as a DecisionLog)", ({ capacity, perTrace }) =>
+  open({ maxRows: capacity, pruneEvery: 1, ...(perTrace !== undefined && { perTrace }) }),
+);
+
+describe("openDecisionLedger", () => {
+  it("reads back, after a reopen, every decision written before", () => {
+    const path = join(dir, "reopened.db");
+    const first = open({ path });
+    const at = new Date("2026-11-30T09:00:00Z");
+    const entries = [decision("t1"), decision("t1"), decision("t2")];
+    for (const entry of entries) first.add(entry, "ok", at);
+    first.close();
+
+    const again = open({ path, now: () => at.getTime() });
+    expect(again.size).toBe(3);
+    for (const entry of entries)
+      expect(again.byCall(entry.callId)).toEqual({ decision: entry, recordedAt: at, outcome: "ok" });
+    expect(again.byTrace("t1").map((recorded) => recorded.decision.callId)).toEqual(
+      entries.slice(0, 2).map((entry) => entry.callId),
+    );
+  });
+
+  it("keeps a decision committed by a writer that never closed the file", () => {
+    const path = join(dir, "unclosed.db");
+    // No close(): what a killed process leaves behind is the WAL, not a checkpointed file.
+    const writer = openDecisionLedger({ path, pruneIntervalMs: 0 });
+    const entry = decision("t1");
+    writer.add(entry, "ok");
+    const reader = open({ path });
+    expect(reader.byCall(entry.callId)?.decision).toEqual(entry);
+    writer.close();
+  });
+
+  it("prunes decisions older than the age bound, and keeps the newer ones", () => {
+    let now = Date.parse("2026-11-30T12:00:00Z");
+    const hour = 60 * 60 * 1000;
+    const ledger = open({ maxAgeMs: 24 * hour, pruneEvery: 1_000, now: () => now });
+    const old = decision("t1");
+    const recent = decision("t1");
+    ledger.add(old, "ok", new Date(now - 25 * hour));
+    ledger.add(recent, "ok", new Date(now - 23 * hour));
+    expect(ledger.prune()).toBe(1);
+    expect(ledger.byCall(old.callId)).toBeUndefined();
+    expect(ledger.byTrace("t1").map((entry) => entry.decision.callId)).toEqual([recent.callId]);
+    now += 2 * hour;
+    expect(ledger.prune()).toBe(1);
+    expect(ledger.size).toBe(0);
+  });
+
+  it("prunes by row count only every so many inserts, the oldest first", () => {
+    const ledger = open({ maxRows: 5, pruneEvery: 4 });
+    const entries = Array.from({ length: 8 }, (_, index) => decision(`t${index}`));
+    for (const entry of entries.slice(0, 7)) ledger.add(entry, "ok");
+    // The 4th insert pruned nothing (4 ≤ 5); the 7th is not a pruning insert yet.
+    expect(ledger.size).toBe(7);
+    ledger.add(entries[7] ?? decision("t"), "ok");
+    expect(ledger.size).toBe(5);
+    expect(entries.slice(0, 3).map((entry) => ledger.byCall(entry.callId))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(entries.slice(3).every((entry) => ledger.byCall(entry.callId) !== undefined)).toBe(true);
+  });
+
+  it("deletes at most one batch per pass, catching up over later passes", () => {
+    const path = join(dir, "backlog.db");
+    const writer = open({ path, maxRows: 1_000, pruneEvery: 1_000 });
+    for (let index = 0; index < 25; index += 1) writer.add(decision("t"), "ok");
+    writer.close();
+    const ledger = open({ path, maxRows: 5, pruneBatch: 8, pruneEvery: 1_000 });
+    // Opening ran one pass.
+    expect(ledger.size).toBe(17);
+    expect(ledger.prune()).toBe(8);
+    expect(ledger.prune()).toBe(4);
+    expect(ledger.prune()).toBe(0);
+    expect(ledger.size).toBe(5);
+  });
+
+  it("refuses a file that is not a ledger", () => {
+    const path = join(dir, "not-a-database.db");
+    writeFileSync(path, "this is not sqlite, and long enough to have a header of its own ".repeat(4));
+    expect(() => openDecisionLedger({ path })).toThrow();
+  });
+});
