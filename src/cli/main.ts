@@ -1,7 +1,11 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { create, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { pino } from "pino";
+import { AdminService, RecordedDecisionSchema } from "../../gen/switchyard/v1/admin_pb.js";
 import { RouteRequestSchema } from "../../gen/switchyard/v1/router_pb.js";
 import { DecisionSchema } from "../../gen/switchyard/v1/types_pb.js";
 import { startSwitchyard } from "../app.js";
@@ -39,6 +43,10 @@ const USAGE = `usage:
   switchyard explain [--config FILE] --request JSON [--without PROVIDER/MODEL]...
                                                              print the decision Route would take; nothing is sent
                                                              (--without: as if that target were out of service)
+  switchyard decisions [--operator URL] [--tenant T] [--route R] [--since 24h] [--limit N] [--json]
+                                                             list recorded decisions, newest first, from a running
+                                                             server's AdminService (default http://127.0.0.1:50052;
+                                                             env SWITCHYARD_ADMIN_TOKEN is sent when set)
   switchyard help                                            this text (also: <command> --help)
 `;
 
@@ -75,6 +83,8 @@ async function run(argv: string[]): Promise<number> {
       return check(rest, env);
     case "explain":
       return explain(rest, env);
+    case "decisions":
+      return decisions(rest, env);
     case undefined:
     case "help":
     case "--help":
@@ -239,6 +249,14 @@ function portNumber(option: string, text: string): number | string {
 
 const DURATION_UNITS_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 };
 
+/** `7d`, `12h`, `30m`, `90s` in milliseconds; undefined for anything else (or zero). */
+function durationMs(text: string): number | undefined {
+  const match = /^(\d+)([dhms])$/.exec(text);
+  const unit = match && DURATION_UNITS_MS[match[2] ?? ""];
+  if (!match || !unit || Number(match[1]) === 0) return undefined;
+  return Number(match[1]) * unit;
+}
+
 /** The ledger's file and retention, undefined when none is asked for, or the usage error to print. */
 function ledgerOptions(
   path: string | undefined,
@@ -252,11 +270,10 @@ function ledgerOptions(
   }
   const options: DecisionLedgerOptions = { path };
   if (maxAge !== undefined) {
-    const match = /^(\d+)([dhms])$/.exec(maxAge);
-    const unit = match && DURATION_UNITS_MS[match[2] ?? ""];
-    if (!match || !unit || Number(match[1]) === 0)
+    const ms = durationMs(maxAge);
+    if (ms === undefined)
       return `--ledger-max-age: "${maxAge}" is not a duration such as 7d, 12h, 30m or 90s`;
-    options.maxAgeMs = Number(match[1]) * unit;
+    options.maxAgeMs = ms;
   }
   if (maxRows !== undefined) {
     if (!/^\d+$/.test(maxRows) || Number(maxRows) === 0)
@@ -264,6 +281,67 @@ function ledgerOptions(
     options.maxRows = Number(maxRows);
   }
   return options;
+}
+
+/**
+ * `switchyard decisions`: ListDecisions of a running server's AdminService over Connect, one line
+ * a call (or the JSON of each recorded decision with --json). Exit 1 when the server refuses.
+ */
+async function decisions(args: string[], env: ReturnType<typeof processEnvironment>): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      operator: { type: "string" },
+      tenant: { type: "string" },
+      route: { type: "string" },
+      since: { type: "string" },
+      limit: { type: "string" },
+      json: { type: "boolean" },
+    },
+  });
+  const since = values.since === undefined ? undefined : durationMs(values.since);
+  if (values.since !== undefined && since === undefined) {
+    process.stderr.write(`--since: "${values.since}" is not a duration such as 24h, 30m or 7d\n${USAGE}`);
+    return 2;
+  }
+  if (values.limit !== undefined && !/^\d+$/.test(values.limit)) {
+    process.stderr.write(`--limit: "${values.limit}" is not a whole number\n${USAGE}`);
+    return 2;
+  }
+  const admin = createClient(
+    AdminService,
+    createConnectTransport({ baseUrl: values.operator ?? "http://127.0.0.1:50052", httpVersion: "1.1" }),
+  );
+  try {
+    const listed = await admin.listDecisions(
+      {
+        tenant: values.tenant ?? "",
+        route: values.route ?? "",
+        ...(since !== undefined && { since: timestampFromDate(new Date(Date.now() - since)) }),
+        limit: Number(values.limit ?? 0),
+      },
+      env.SWITCHYARD_ADMIN_TOKEN
+        ? { headers: { authorization: `Bearer ${env.SWITCHYARD_ADMIN_TOKEN}` } }
+        : {},
+    );
+    for (const recorded of listed.decisions) {
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(toJson(RecordedDecisionSchema, recorded))}\n`);
+        continue;
+      }
+      const decision = recorded.decision;
+      const at = recorded.recordedAt ? timestampDate(recorded.recordedAt).toISOString() : "";
+      process.stdout.write(
+        `${at}  ${decision?.callId ?? ""}  tenant=${decision?.tenant ?? ""}  route=${decision?.route ?? ""}  target=${decision?.target || "-"}  $${decision?.costUsd ?? 0}  ${recorded.outcome}\n`,
+      );
+    }
+    if (listed.truncated)
+      process.stderr.write(`(more: list again with a narrower --since, or a larger --limit up to 1000)\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`${ConnectError.from(error).message}\n`);
+    return 1;
+  }
 }
 
 /** `--limit maxBodyBytes=1048576` (repeatable) → ServerLimits; an error text when malformed. */

@@ -102,6 +102,12 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
     "SELECT recorded_at, outcome, decision FROM decisions WHERE trace_id = ? ORDER BY recorded_at DESC, rowid DESC LIMIT ?",
   );
   const count = db.prepare("SELECT count(*) AS n FROM decisions");
+  const selectList = db.prepare(
+    `SELECT recorded_at, outcome, decision FROM decisions
+     WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR route = ?2)
+       AND (?3 IS NULL OR recorded_at >= ?3) AND (?4 IS NULL OR recorded_at < ?4)
+     ORDER BY recorded_at DESC, rowid DESC LIMIT ?5`,
+  );
   const pruneOld = db.prepare(
     "DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions WHERE recorded_at < ? ORDER BY recorded_at LIMIT ?)",
   );
@@ -159,6 +165,21 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
     },
     get size() {
       return size;
+    },
+    list(filter) {
+      // Each filter is a bound parameter (never spliced text); a NULL parameter leaves it open.
+      const rows = selectList.all(
+        filter.tenant ?? null,
+        filter.route ?? null,
+        filter.since?.getTime() ?? null,
+        filter.until?.getTime() ?? null,
+        filter.limit + 1,
+      ) as unknown as Row[];
+      const truncated = rows.length > filter.limit;
+      return {
+        decisions: rows.slice(0, filter.limit).map((row) => read(row) as RecordedDecision),
+        truncated,
+      };
     },
     prune,
     close() {

@@ -23,6 +23,26 @@ export interface DecisionLog {
   byTrace(traceId: string): readonly RecordedDecision[];
   /** Calls held. */
   readonly size: number;
+  /** Recorded decisions matching `filter`, newest first, at most `filter.limit`. */
+  list(filter: DecisionFilter): { decisions: RecordedDecision[]; truncated: boolean };
+}
+
+/** What ListDecisions asks for: every field narrows the list; `until` is exclusive. */
+export interface DecisionFilter {
+  tenant?: string;
+  route?: string;
+  since?: Date;
+  until?: Date;
+  limit: number;
+}
+
+/** Whether `recorded` passes `filter`'s tenant, route and time bounds. */
+export function matchesFilter(recorded: RecordedDecision, filter: DecisionFilter): boolean {
+  const { decision, recordedAt } = recorded;
+  if (filter.tenant !== undefined && decision.tenant !== filter.tenant) return false;
+  if (filter.route !== undefined && decision.route !== filter.route) return false;
+  if (filter.since !== undefined && recordedAt < filter.since) return false;
+  return filter.until === undefined || recordedAt < filter.until;
 }
 
 export function createDecisionLog(capacity = 10_000, perTrace = 32): DecisionLog {
@@ -64,6 +84,16 @@ export function createDecisionLog(capacity = 10_000, perTrace = 32): DecisionLog
     get size() {
       return calls.size;
     },
+    list(filter) {
+      const decisions: RecordedDecision[] = [];
+      // Newest first: the map holds calls in the order they were recorded.
+      for (const recorded of [...calls.values()].reverse()) {
+        if (!matchesFilter(recorded, filter)) continue;
+        if (decisions.length === filter.limit) return { decisions, truncated: true };
+        decisions.push(recorded);
+      }
+      return { decisions, truncated: false };
+    },
   };
 }
 
@@ -82,6 +112,7 @@ export function observedDecisionLog(
     },
     byCall: (callId) => log.byCall(callId),
     byTrace: (traceId) => log.byTrace(traceId),
+    list: (filter) => log.list(filter),
     get size() {
       return log.size;
     },

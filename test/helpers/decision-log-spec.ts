@@ -99,5 +99,29 @@ export function describeDecisionLog(
         outcome: "AllTargetsFailedError",
       });
     });
+
+    it("lists decisions newest first by tenant, route and time, up to a limit, saying when more matched", () => {
+      const log = make({ capacity: 100 });
+      const at = (minute: number) => new Date(`2026-11-23T10:${String(minute).padStart(2, "0")}:00Z`);
+      const entries = [
+        decision("l1", { tenant: "acme", route: "chat" }),
+        decision("l2", { tenant: "globex", route: "chat" }),
+        decision("l3", { tenant: "acme", route: "code" }),
+        decision("l4", { tenant: "acme", route: "chat" }),
+      ];
+      entries.forEach((entry, index) => log.add(entry, "ok", at(index)));
+      const ids = (listed: { decisions: Array<{ decision: Decision }> }) =>
+        listed.decisions.map((recorded) => recorded.decision.traceId);
+      expect(ids(log.list({ limit: 10 }))).toEqual(["l4", "l3", "l2", "l1"]);
+      expect(ids(log.list({ tenant: "acme", limit: 10 }))).toEqual(["l4", "l3", "l1"]);
+      expect(ids(log.list({ tenant: "acme", route: "chat", limit: 10 }))).toEqual(["l4", "l1"]);
+      // since is inclusive, until exclusive: paging back passes the oldest recorded_at listed.
+      expect(ids(log.list({ since: at(1), until: at(3), limit: 10 }))).toEqual(["l3", "l2"]);
+      const page = log.list({ limit: 2 });
+      expect({ ids: ids(page), truncated: page.truncated }).toEqual({ ids: ["l4", "l3"], truncated: true });
+      const next = log.list({ until: page.decisions.at(-1)?.recordedAt, limit: 2 });
+      expect({ ids: ids(next), truncated: next.truncated }).toEqual({ ids: ["l2", "l1"], truncated: false });
+      expect(log.list({ tenant: "nobody", limit: 10 })).toEqual({ decisions: [], truncated: false });
+    });
   });
 }

@@ -1,4 +1,4 @@
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import {
@@ -132,8 +132,36 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         throw new ConnectError(`traceId: no recent decision for ${request.traceId}`, Code.NotFound);
       return { traceDecisions: recorded.map(toRecorded) };
     },
+
+    listDecisions(request) {
+      for (const [field, value] of [
+        ["tenant", request.tenant],
+        ["route", request.route],
+      ] as const) {
+        const problem = value === "" ? undefined : identifierProblem(value);
+        if (problem) throw new ConnectError(`${field}: ${problem}`, Code.InvalidArgument);
+      }
+      if (request.limit > MAX_LISTED)
+        throw new ConnectError(`limit: at most ${MAX_LISTED}, got ${request.limit}`, Code.InvalidArgument);
+      const since = request.since && timestampDate(request.since);
+      const until = request.until && timestampDate(request.until);
+      if (since && until && since >= until)
+        throw new ConnectError("since: must be before until", Code.InvalidArgument);
+      const { decisions, truncated } = deps.decisions.list({
+        ...(request.tenant !== "" && { tenant: request.tenant }),
+        ...(request.route !== "" && { route: request.route }),
+        ...(since && { since }),
+        ...(until && { until }),
+        limit: request.limit === 0 ? DEFAULT_LISTED : request.limit,
+      });
+      return { decisions: decisions.map(toRecorded), truncated };
+    },
   };
 }
+
+/** Decisions one ListDecisions answers with, by default and at most. */
+const DEFAULT_LISTED = 100;
+const MAX_LISTED = 1000;
 
 /** The target `id` names among the policy's, or NOT_FOUND listing them. */
 function namedTarget(id: string, policy: Policy): RouteTarget {

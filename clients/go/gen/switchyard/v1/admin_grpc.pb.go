@@ -28,6 +28,9 @@ type AdminServiceClient interface {
 	// Recent decisions (kept in a bounded in-memory log): one call's by its call id, or the calls
 	// of a trace by trace id.
 	GetDecision(ctx context.Context, in *GetDecisionRequest, opts ...grpc.CallOption) (*GetDecisionResponse, error)
+	// Recorded decisions, newest first, by tenant, route and time: from the decision ledger when the
+	// server keeps one (`serve --ledger`), else from the recent in-memory log.
+	ListDecisions(ctx context.Context, in *ListDecisionsRequest, opts ...grpc.CallOption) (*ListDecisionsResponse, error)
 }
 
 type adminServiceClient struct {
@@ -83,6 +86,15 @@ func (c *adminServiceClient) GetDecision(ctx context.Context, in *GetDecisionReq
 	return out, nil
 }
 
+func (c *adminServiceClient) ListDecisions(ctx context.Context, in *ListDecisionsRequest, opts ...grpc.CallOption) (*ListDecisionsResponse, error) {
+	out := new(ListDecisionsResponse)
+	err := c.cc.Invoke(ctx, "/switchyard.v1.AdminService/ListDecisions", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility
@@ -98,6 +110,9 @@ type AdminServiceServer interface {
 	// Recent decisions (kept in a bounded in-memory log): one call's by its call id, or the calls
 	// of a trace by trace id.
 	GetDecision(context.Context, *GetDecisionRequest) (*GetDecisionResponse, error)
+	// Recorded decisions, newest first, by tenant, route and time: from the decision ledger when the
+	// server keeps one (`serve --ledger`), else from the recent in-memory log.
+	ListDecisions(context.Context, *ListDecisionsRequest) (*ListDecisionsResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -119,6 +134,9 @@ func (UnimplementedAdminServiceServer) ReturnTargetToService(context.Context, *R
 }
 func (UnimplementedAdminServiceServer) GetDecision(context.Context, *GetDecisionRequest) (*GetDecisionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetDecision not implemented")
+}
+func (UnimplementedAdminServiceServer) ListDecisions(context.Context, *ListDecisionsRequest) (*ListDecisionsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListDecisions not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 
@@ -223,6 +241,24 @@ func _AdminService_GetDecision_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_ListDecisions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDecisionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListDecisions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/switchyard.v1.AdminService/ListDecisions",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListDecisions(ctx, req.(*ListDecisionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _AdminService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "switchyard.v1.AdminService",
 	HandlerType: (*AdminServiceServer)(nil),
@@ -246,6 +282,10 @@ var _AdminService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDecision",
 			Handler:    _AdminService_GetDecision_Handler,
+		},
+		{
+			MethodName: "ListDecisions",
+			Handler:    _AdminService_ListDecisions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

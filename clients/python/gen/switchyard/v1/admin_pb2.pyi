@@ -62,6 +62,28 @@ class GetPolicyResponse(_message.Message):
     warnings: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, version: _Optional[str] = ..., source: _Optional[str] = ..., loaded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., routes: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., last_reload: _Optional[_Union[PolicyReload, _Mapping]] = ...) -> None: ...
 
+class ListDecisionsRequest(_message.Message):
+    __slots__ = ["limit", "route", "since", "tenant", "until"]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    route: str
+    since: _timestamp_pb2.Timestamp
+    tenant: str
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, tenant: _Optional[str] = ..., route: _Optional[str] = ..., since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListDecisionsResponse(_message.Message):
+    __slots__ = ["decisions", "truncated"]
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    decisions: _containers.RepeatedCompositeFieldContainer[RecordedDecision]
+    truncated: bool
+    def __init__(self, decisions: _Optional[_Iterable[_Union[RecordedDecision, _Mapping]]] = ..., truncated: bool = ...) -> None: ...
+
 class ListTargetsRequest(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...

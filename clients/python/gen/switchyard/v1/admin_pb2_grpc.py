@@ -40,6 +40,11 @@ class AdminServiceStub(object):
                 request_serializer=switchyard_dot_v1_dot_admin__pb2.GetDecisionRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_admin__pb2.GetDecisionResponse.FromString,
                 )
+        self.ListDecisions = channel.unary_unary(
+                '/switchyard.v1.AdminService/ListDecisions',
+                request_serializer=switchyard_dot_v1_dot_admin__pb2.ListDecisionsRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_admin__pb2.ListDecisionsResponse.FromString,
+                )
 
 
 class AdminServiceServicer(object):
@@ -82,6 +87,14 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDecisions(self, request, context):
+        """Recorded decisions, newest first, by tenant, route and time: from the decision ledger when the
+        server keeps one (`serve --ledger`), else from the recent in-memory log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +122,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetDecision,
                     request_deserializer=switchyard_dot_v1_dot_admin__pb2.GetDecisionRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_admin__pb2.GetDecisionResponse.SerializeToString,
+            ),
+            'ListDecisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDecisions,
+                    request_deserializer=switchyard_dot_v1_dot_admin__pb2.ListDecisionsRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_admin__pb2.ListDecisionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -203,5 +221,22 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/switchyard.v1.AdminService/GetDecision',
             switchyard_dot_v1_dot_admin__pb2.GetDecisionRequest.SerializeToString,
             switchyard_dot_v1_dot_admin__pb2.GetDecisionResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListDecisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/switchyard.v1.AdminService/ListDecisions',
+            switchyard_dot_v1_dot_admin__pb2.ListDecisionsRequest.SerializeToString,
+            switchyard_dot_v1_dot_admin__pb2.ListDecisionsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
