@@ -109,7 +109,7 @@ export function describeDecisionLog(
         decision("l3", { tenant: "acme", route: "code" }),
         decision("l4", { tenant: "acme", route: "chat" }),
       ];
-      entries.forEach((entry, index) => log.add(entry, "ok", at(index)));
+      for (const [index, entry] of entries.entries()) log.add(entry, "ok", at(index));
       const ids = (listed: { decisions: Array<{ decision: Decision }> }) =>
         listed.decisions.map((recorded) => recorded.decision.traceId);
       expect(ids(log.list({ limit: 10 }))).toEqual(["l4", "l3", "l2", "l1"]);
