@@ -25,11 +25,11 @@
  * `signature: "valid" | …`), `socketClosed`, `closedBeforeResponseEnd`.
  */
 import { createHash, createHmac, randomUUID } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { EventStreamCodec, type MessageHeaders } from "@smithy/eventstream-codec";
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
 import { type Delivery, deliver } from "./delivery.js";
+import { type RecordedRequest as BaseRecordedRequest, startRecordingServer } from "./recording-server.js";
 
 /** AWS's documented example credentials (never valid anywhere). */
 export const TEST_CREDENTIALS = {
@@ -38,6 +38,8 @@ export const TEST_CREDENTIALS = {
 } as const;
 export const TEST_REGION = "us-east-1";
 export const DEFAULT_REPLY = "Hello from the fake Bedrock server.";
+/** `/model/{modelId}/converse` and `/model/{modelId}/converse-stream`. */
+const CONVERSE_PATH = /^\/model\/([^/?]+)\/(converse|converse-stream)$/;
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 const ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/";
@@ -127,23 +129,11 @@ export type SignatureVerdict =
   | "wrong-session-token"
   | "mismatch";
 
-export interface RecordedRequest {
-  index: number;
-  method: string;
-  /** Path as sent (percent-encoding kept), e.g. "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream". */
-  path: string;
+/** A request as the fake saw it (see recording-server.ts), with its model and signature check. */
+export interface RecordedRequest extends BaseRecordedRequest {
   /** The model id, decoded from the path. */
   modelId?: string;
-  headers: IncomingHttpHeaders;
-  rawBody: string;
-  body: unknown;
   signature: SignatureVerdict;
-  connectionId: number;
-  receivedAt: number;
-  responseEndedAt?: number;
-  socketClosedAt?: number;
-  closedBeforeResponseEnd: boolean;
-  socketClosed: Promise<void>;
 }
 
 export interface FakeBedrockOptions {
@@ -170,76 +160,27 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
   const credentials = options.credentials ?? TEST_CREDENTIALS;
   const region = options.region ?? TEST_REGION;
   const queue: ScriptedResponse[] = [];
-  const requests: RecordedRequest[] = [];
-  const waiters = new Set<() => void>();
   const fallback =
     options.fallback ?? (() => ({ type: "reply", content: DEFAULT_REPLY }) as ScriptedResponse);
-  let connectionCount = 0;
-  let lastConnectionId = 0;
   let sequence = 0;
-  const sockets = new Map<Socket, { id: number; closedAt?: number; closed: Promise<void> }>();
 
-  const server = createServer((req, res) => {
-    void handle(req, res).catch(() => res.destroy());
+  const recording = await startRecordingServer<RecordedRequest>({
+    name: "fake Bedrock",
+    extra: (req, raw) => {
+      const path = req.url ?? "";
+      const match = CONVERSE_PATH.exec(path.split("?")[0] ?? "");
+      return {
+        ...(match?.[1] !== undefined && { modelId: safeDecode(match[1]) }),
+        signature: verifySignature(req.method ?? "", path, req.headers, raw, credentials, region),
+      };
+    },
+    respond: (recorded, req, res) => handle(recorded, req, res),
   });
-  server.on("connection", (socket: Socket) => {
-    connectionCount += 1;
-    lastConnectionId += 1;
-    let markClosed!: () => void;
-    const entry: { id: number; closedAt?: number; closed: Promise<void> } = {
-      id: lastConnectionId,
-      closed: new Promise<void>((resolve) => {
-        markClosed = resolve;
-      }),
-    };
-    sockets.set(socket, entry);
-    socket.once("close", () => {
-      entry.closedAt = performance.now();
-      sockets.delete(socket);
-      markClosed();
-    });
-  });
+  const { requests } = recording;
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    res.on("error", () => {});
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks);
-    const rawBody = raw.toString("utf8");
-    let body: unknown;
-    try {
-      body = rawBody === "" ? undefined : JSON.parse(rawBody);
-    } catch {
-      body = undefined;
-    }
-    const path = req.url ?? "";
-    const match = /^\/model\/([^/?]+)\/(converse|converse-stream)$/.exec(path.split("?")[0] ?? "");
-    const socketEntry = sockets.get(req.socket);
-    const recorded: RecordedRequest = {
-      index: requests.length,
-      method: req.method ?? "",
-      path,
-      ...(match?.[1] !== undefined && { modelId: safeDecode(match[1]) }),
-      headers: req.headers,
-      rawBody,
-      body,
-      signature: verifySignature(req.method ?? "", path, req.headers, raw, credentials, region),
-      connectionId: socketEntry?.id ?? 0,
-      receivedAt: performance.now(),
-      closedBeforeResponseEnd: false,
-      socketClosed: socketEntry?.closed ?? Promise.resolve(),
-    };
-    void socketEntry?.closed.then(() => {
-      recorded.socketClosedAt = socketEntry.closedAt;
-    });
-    res.on("close", () => {
-      if (!res.writableFinished) recorded.closedBeforeResponseEnd = true;
-    });
-    res.on("finish", () => {
-      recorded.responseEndedAt = performance.now();
-    });
-    requests.push(recorded);
-    for (const wake of [...waiters]) wake();
+  async function handle(recorded: RecordedRequest, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = recorded.body;
+    const match = CONVERSE_PATH.exec(recorded.path.split("?")[0] ?? "");
     sequence += 1;
 
     if (recorded.signature !== "valid" && !options.acceptBadSignatures) {
@@ -282,20 +223,13 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = recording;
 
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
     get connectionCount() {
-      return connectionCount;
+      return recording.connectionCount;
     },
     get pendingScripts() {
       return queue.length;
@@ -303,38 +237,12 @@ export async function startFakeBedrock(options: FakeBedrockOptions = {}): Promis
     script(...responses) {
       queue.push(...responses);
     },
-    waitForRequests(count, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          if (requests.length < count) return false;
-          clearTimeout(timer);
-          waiters.delete(wake);
-          resolve(requests.slice(0, count));
-          return true;
-        };
-        const wake = (): void => {
-          check();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(wake);
-          reject(
-            new Error(`fake Bedrock: ${requests.length} of ${count} requests arrived within ${timeoutMs} ms`),
-          );
-        }, timeoutMs);
-        if (!check()) waiters.add(wake);
-      });
-    },
+    waitForRequests: (count, timeoutMs) => recording.waitForRequests(count, timeoutMs),
     reset() {
       queue.length = 0;
-      requests.length = 0;
-      connectionCount = 0;
+      recording.reset();
     },
-    close() {
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    close: () => recording.close(),
   };
 }
 

@@ -24,9 +24,9 @@
  * Each generate request takes the next scripted response; with none left it uses the fallback,
  * which by default answers DEFAULT_REPLY, with usage derived from the request size.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Delivery, deliver } from "./delivery.js";
+import { type RecordedRequest as BaseRecordedRequest, startRecordingServer } from "./recording-server.js";
 
 /** What the default fallback answers. */
 export const DEFAULT_REPLY = "Hello from the fake Gemini server.";
@@ -122,32 +122,14 @@ export interface HandlerScript {
 
 export type ScriptedResponse = ReplyScript | BlockedScript | ErrorScript | RawScript | HandlerScript;
 
-/** One request as the fake saw it. Fields marked live are updated as the connection progresses. */
-export interface RecordedRequest {
-  /** 0-based arrival order. */
-  index: number;
-  method: string;
-  /** Path including the query string, e.g. "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse". */
-  path: string;
+/** A request as the fake saw it (see recording-server.ts), with what the path says. */
+export interface RecordedRequest extends BaseRecordedRequest {
   /** The model resource the path names, e.g. "models/gemini-2.5-flash"; "" when none. */
   model: string;
   /** "streamGenerateContent", "generateContent", or "" for other paths. */
   rpc: string;
   /** Whether `alt=sse` was asked for. */
   sse: boolean;
-  headers: IncomingHttpHeaders;
-  rawBody: string;
-  /** The parsed JSON body; undefined when the body was not JSON. */
-  body: unknown;
-  /** Which TCP connection carried it (1-based, in accept order, never reused). */
-  connectionId: number;
-  receivedAt: number;
-  /** Live: performance.now() when the response was completely written. */
-  responseEndedAt?: number;
-  /** Live: true when the connection closed before the response was completely written. */
-  closedBeforeResponseEnd: boolean;
-  /** Resolves when the TCP connection carrying this request closes. Never rejects. */
-  socketClosed: Promise<void>;
 }
 
 export interface FakeGeminiOptions {
@@ -178,74 +160,24 @@ const GENERATE_PATH = /^\/v1beta\/((?:models|tunedModels)\/[^/:]+):(streamGenera
 /** Starts a fake on 127.0.0.1 and a random free port. */
 export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<FakeGemini> {
   const queue: ScriptedResponse[] = [];
-  const requests: RecordedRequest[] = [];
-  const waiters = new Set<() => void>();
   let fallback = options.fallback ?? defaultFallback;
-  let connectionCount = 0;
-  let lastConnectionId = 0;
   let sequence = 0;
-  const sockets = new Map<Socket, { id: number; closed: Promise<void> }>();
 
-  const server = createServer((req, res) => {
-    void handle(req, res).catch(() => {
-      res.destroy();
-    });
+  const recording = await startRecordingServer<RecordedRequest>({
+    name: "fake Gemini",
+    extra: (req) => {
+      const url = new URL(req.url ?? "/", "http://fake");
+      const match = GENERATE_PATH.exec(decodeURIComponent(url.pathname));
+      return { model: match?.[1] ?? "", rpc: match?.[2] ?? "", sse: url.searchParams.get("alt") === "sse" };
+    },
+    respond: (recorded, req, res) => handle(recorded, req, res),
   });
-  server.on("connection", (socket: Socket) => {
-    connectionCount += 1;
-    lastConnectionId += 1;
-    let markClosed!: () => void;
-    const entry = {
-      id: lastConnectionId,
-      closed: new Promise<void>((resolve) => {
-        markClosed = resolve;
-      }),
-    };
-    sockets.set(socket, entry);
-    socket.once("close", () => {
-      sockets.delete(socket);
-      markClosed();
-    });
-  });
+  const { requests } = recording;
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    res.on("error", () => {});
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString("utf8");
-    let body: unknown;
-    try {
-      body = rawBody === "" ? undefined : JSON.parse(rawBody);
-    } catch {
-      body = undefined;
-    }
+  async function handle(recorded: RecordedRequest, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = recorded.body;
     const url = new URL(req.url ?? "/", "http://fake");
     const match = GENERATE_PATH.exec(decodeURIComponent(url.pathname));
-    const socketEntry = sockets.get(req.socket);
-    const recorded: RecordedRequest = {
-      index: requests.length,
-      method: req.method ?? "",
-      path: req.url ?? "",
-      model: match?.[1] ?? "",
-      rpc: match?.[2] ?? "",
-      sse: url.searchParams.get("alt") === "sse",
-      headers: req.headers,
-      rawBody,
-      body,
-      connectionId: socketEntry?.id ?? 0,
-      receivedAt: performance.now(),
-      closedBeforeResponseEnd: false,
-      socketClosed: socketEntry?.closed ?? Promise.resolve(),
-    };
-    res.on("close", () => {
-      if (!res.writableFinished) recorded.closedBeforeResponseEnd = true;
-    });
-    res.on("finish", () => {
-      recorded.responseEndedAt = performance.now();
-    });
-    requests.push(recorded);
-    for (const wake of [...waiters]) wake();
-
     sequence += 1;
     const ctx: ReplyContext = { sequence, request: recorded, startedAt: performance.now() };
     const wrap = recorded.rpc === "streamGenerateContent" && !recorded.sse;
@@ -305,20 +237,13 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = recording;
 
   return {
     url: `http://127.0.0.1:${port}/v1beta`,
     requests,
     get connectionCount() {
-      return connectionCount;
+      return recording.connectionCount;
     },
     get pendingScripts() {
       return queue.length;
@@ -329,38 +254,12 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     setFallback(next) {
       fallback = next ?? defaultFallback;
     },
-    waitForRequests(count, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          if (requests.length < count) return false;
-          clearTimeout(timer);
-          waiters.delete(wake);
-          resolve(requests.slice(0, count));
-          return true;
-        };
-        const wake = (): void => {
-          check();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(wake);
-          reject(
-            new Error(`fake Gemini: ${requests.length} of ${count} requests arrived within ${timeoutMs} ms`),
-          );
-        }, timeoutMs);
-        if (!check()) waiters.add(wake);
-      });
-    },
+    waitForRequests: (count, timeoutMs) => recording.waitForRequests(count, timeoutMs),
     reset() {
       queue.length = 0;
-      requests.length = 0;
-      connectionCount = 0;
+      recording.reset();
     },
-    close() {
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    close: () => recording.close(),
   };
 }
 

@@ -21,9 +21,9 @@
  *
  * Each POST /api/chat takes the next scripted response; with none left it answers DEFAULT_REPLY.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Delivery, deliver } from "./delivery.js";
+import { type RecordedRequest as BaseRecordedRequest, startRecordingServer } from "./recording-server.js";
 
 export const DEFAULT_REPLY = "Hello from the fake Ollama server.";
 
@@ -97,22 +97,7 @@ export interface HandlerScript {
 
 export type ScriptedResponse = ReplyScript | ErrorScript | RawScript | HandlerScript;
 
-/** One request as the fake saw it. Fields marked live are updated as the connection progresses. */
-export interface RecordedRequest {
-  index: number;
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  rawBody: string;
-  /** The parsed JSON body; undefined when the body was not JSON. */
-  body: unknown;
-  /** Which TCP connection carried it (1-based, never reused); equal ids mean a reused connection. */
-  connectionId: number;
-  /** Live: true when the connection closed before the response was completely written. */
-  closedBeforeResponseEnd: boolean;
-  /** Resolves when the TCP connection carrying this request closes. Never rejects. */
-  socketClosed: Promise<void>;
-}
+export type RecordedRequest = BaseRecordedRequest;
 
 export interface FakeOllamaOptions {
   /** When set, requests must carry `authorization: Bearer <apiKey>` (ollama.com), else 401. */
@@ -136,57 +121,15 @@ export interface FakeOllama {
 
 export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<FakeOllama> {
   const queue: ScriptedResponse[] = [];
-  const requests: RecordedRequest[] = [];
-  const waiters = new Set<() => void>();
-  let connectionCount = 0;
-  let lastConnectionId = 0;
-  const sockets = new Map<Socket, { id: number; closed: Promise<void> }>();
 
-  const server = createServer((req, res) => {
-    void handle(req, res).catch(() => res.destroy());
+  const recording = await startRecordingServer<RecordedRequest>({
+    name: "fake Ollama",
+    respond: (recorded, req, res) => handle(recorded, req, res),
   });
-  server.on("connection", (socket: Socket) => {
-    connectionCount += 1;
-    lastConnectionId += 1;
-    let markClosed!: () => void;
-    const closed = new Promise<void>((resolve) => {
-      markClosed = resolve;
-    });
-    sockets.set(socket, { id: lastConnectionId, closed });
-    socket.once("close", () => {
-      sockets.delete(socket);
-      markClosed();
-    });
-  });
+  const { requests } = recording;
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    res.on("error", () => {});
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString("utf8");
-    let body: unknown;
-    try {
-      body = rawBody === "" ? undefined : JSON.parse(rawBody);
-    } catch {
-      body = undefined;
-    }
-    const socketEntry = sockets.get(req.socket);
-    const recorded: RecordedRequest = {
-      index: requests.length,
-      method: req.method ?? "",
-      path: req.url ?? "",
-      headers: req.headers,
-      rawBody,
-      body,
-      connectionId: socketEntry?.id ?? 0,
-      closedBeforeResponseEnd: false,
-      socketClosed: socketEntry?.closed ?? Promise.resolve(),
-    };
-    res.on("close", () => {
-      if (!res.writableFinished) recorded.closedBeforeResponseEnd = true;
-    });
-    requests.push(recorded);
-    for (const wake of [...waiters]) wake();
+  async function handle(recorded: RecordedRequest, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = recorded.body;
 
     const path = (req.url ?? "").split("?")[0] ?? "";
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
@@ -224,56 +167,23 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = recording;
 
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
     get connectionCount() {
-      return connectionCount;
+      return recording.connectionCount;
     },
     script(...responses) {
       queue.push(...responses);
     },
-    waitForRequests(count, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          if (requests.length < count) return false;
-          clearTimeout(timer);
-          waiters.delete(wake);
-          resolve(requests.slice(0, count));
-          return true;
-        };
-        const wake = (): void => {
-          check();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(wake);
-          reject(
-            new Error(`fake Ollama: ${requests.length} of ${count} requests arrived within ${timeoutMs} ms`),
-          );
-        }, timeoutMs);
-        if (!check()) waiters.add(wake);
-      });
-    },
+    waitForRequests: (count, timeoutMs) => recording.waitForRequests(count, timeoutMs),
     reset() {
       queue.length = 0;
-      requests.length = 0;
-      connectionCount = 0;
+      recording.reset();
     },
-    close() {
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    close: () => recording.close(),
   };
 }
 

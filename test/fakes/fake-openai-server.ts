@@ -17,9 +17,9 @@
  * fallback, which by default answers DEFAULT_REPLY deterministically, streaming or not as the
  * request's `stream` flag says, with usage derived from the request size.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Delivery, deliver } from "./delivery.js";
+import { type RecordedRequest as BaseRecordedRequest, startRecordingServer } from "./recording-server.js";
 
 /** What the default fallback answers. */
 export const DEFAULT_REPLY = "Hello from the fake OpenAI server.";
@@ -119,34 +119,7 @@ export interface HandlerScript {
 
 export type ScriptedResponse = ReplyScript | ErrorScript | RawScript | HandlerScript;
 
-/** One request as the fake saw it. Fields marked live are updated as the connection progresses. */
-export interface RecordedRequest {
-  /** 0-based arrival order. */
-  index: number;
-  method: string;
-  /** Path including the query string, e.g. "/v1/chat/completions". */
-  path: string;
-  headers: IncomingHttpHeaders;
-  /** The body as sent. */
-  rawBody: string;
-  /** The parsed JSON body; undefined when the body was not JSON. */
-  body: unknown;
-  /**
-   * Which TCP connection carried it (1-based, in accept order, never reused, not reset by `reset()`);
-   * equal ids mean a reused connection.
-   */
-  connectionId: number;
-  /** performance.now() when the body had been read. */
-  receivedAt: number;
-  /** Live: performance.now() when the response was completely written. */
-  responseEndedAt?: number;
-  /** Live: performance.now() when the TCP connection carrying this request closed. */
-  socketClosedAt?: number;
-  /** Live: true when the connection closed before the response was completely written (the client went away). */
-  closedBeforeResponseEnd: boolean;
-  /** Resolves when the TCP connection carrying this request closes. Never rejects. */
-  socketClosed: Promise<void>;
-}
+export type RecordedRequest = BaseRecordedRequest;
 
 export interface FakeOpenAiOptions {
   /** When set, requests must carry `authorization: Bearer <apiKey>`, else 401 invalid_api_key. */
@@ -192,73 +165,17 @@ export interface FakeOpenAi {
 /** Starts a fake on 127.0.0.1 and a random free port. */
 export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<FakeOpenAi> {
   const queue: ScriptedResponse[] = [];
-  const requests: RecordedRequest[] = [];
-  const waiters = new Set<() => void>();
   let fallback = options.fallback ?? defaultFallback;
-  let connectionCount = 0;
-  let lastConnectionId = 0;
   let sequence = 0;
-  const sockets = new Map<Socket, { id: number; closedAt?: number; closed: Promise<void> }>();
 
-  const server = createServer((req, res) => {
-    void handle(req, res).catch(() => {
-      res.destroy();
-    });
+  const recording = await startRecordingServer<RecordedRequest>({
+    name: "fake OpenAI",
+    respond: (recorded, req, res) => handle(recorded, req, res),
   });
-  server.on("connection", (socket: Socket) => {
-    connectionCount += 1;
-    lastConnectionId += 1;
-    let markClosed!: () => void;
-    const entry: { id: number; closedAt?: number; closed: Promise<void> } = {
-      id: lastConnectionId,
-      closed: new Promise<void>((resolve) => {
-        markClosed = resolve;
-      }),
-    };
-    sockets.set(socket, entry);
-    socket.once("close", () => {
-      entry.closedAt = performance.now();
-      sockets.delete(socket);
-      markClosed();
-    });
-  });
+  const { requests } = recording;
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    res.on("error", () => {});
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString("utf8");
-    let body: unknown;
-    try {
-      body = rawBody === "" ? undefined : JSON.parse(rawBody);
-    } catch {
-      body = undefined;
-    }
-    const socketEntry = sockets.get(req.socket);
-    const recorded: RecordedRequest = {
-      index: requests.length,
-      method: req.method ?? "",
-      path: req.url ?? "",
-      headers: req.headers,
-      rawBody,
-      body,
-      connectionId: socketEntry?.id ?? 0,
-      receivedAt: performance.now(),
-      closedBeforeResponseEnd: false,
-      socketClosed: socketEntry?.closed ?? Promise.resolve(),
-    };
-    const socketClosed = socketEntry?.closed;
-    void socketClosed?.then(() => {
-      recorded.socketClosedAt = socketEntry?.closedAt;
-    });
-    res.on("close", () => {
-      if (!res.writableFinished) recorded.closedBeforeResponseEnd = true;
-    });
-    res.on("finish", () => {
-      recorded.responseEndedAt = performance.now();
-    });
-    requests.push(recorded);
-    for (const wake of [...waiters]) wake();
+  async function handle(recorded: RecordedRequest, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = recorded.body;
 
     sequence += 1;
     const ctx: ReplyContext = {
@@ -365,23 +282,16 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = recording;
 
   return {
     url: options.azure === undefined ? `http://127.0.0.1:${port}/v1` : `http://127.0.0.1:${port}`,
     requests,
     get connectionCount() {
-      return connectionCount;
+      return recording.connectionCount;
     },
     get openConnections() {
-      return sockets.size;
+      return recording.openConnections;
     },
     get pendingScripts() {
       return queue.length;
@@ -392,38 +302,12 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
     setFallback(next) {
       fallback = next ?? defaultFallback;
     },
-    waitForRequests(count, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          if (requests.length < count) return false;
-          clearTimeout(timer);
-          waiters.delete(wake);
-          resolve(requests.slice(0, count));
-          return true;
-        };
-        const wake = (): void => {
-          check();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(wake);
-          reject(
-            new Error(`fake OpenAI: ${requests.length} of ${count} requests arrived within ${timeoutMs} ms`),
-          );
-        }, timeoutMs);
-        if (!check()) waiters.add(wake);
-      });
-    },
+    waitForRequests: (count, timeoutMs) => recording.waitForRequests(count, timeoutMs),
     reset() {
       queue.length = 0;
-      requests.length = 0;
-      connectionCount = 0;
+      recording.reset();
     },
-    close() {
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    close: () => recording.close(),
   };
 }
 
