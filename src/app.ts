@@ -1,3 +1,4 @@
+import type { Logger as OtelLogger, Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { Environment } from "./config/env.js";
 import { loadPolicyFile } from "./config/load-policy.js";
@@ -12,10 +13,12 @@ import { type RunningServer, startServer } from "./server/server.js";
 import type { ServerLimits } from "./server/transport/server-limits.js";
 import { createMemoryStore } from "./state/memory/memory-store.js";
 import type { StateStore } from "./state/store.js";
+import { exportDecisions } from "./telemetry/decision-records.js";
 import { createEscalations } from "./telemetry/escalation.js";
 import { createEvalSinks } from "./telemetry/eval-sink.js";
 import { createMetrics } from "./telemetry/metrics.js";
 import { logStepTimings } from "./telemetry/step-log.js";
+import { createTracing } from "./telemetry/tracing.js";
 
 export interface SwitchyardOptions {
   configPath: string;
@@ -33,6 +36,10 @@ export interface SwitchyardOptions {
    * in the in-memory ring a restart empties.
    */
   ledger?: DecisionLedgerOptions;
+  /** Where call, step and attempt spans go; the global tracer (exporting as OTEL_* configure) when not given. */
+  tracer?: Tracer;
+  /** Where each recorded decision is also exported as an OpenTelemetry log record; none when not given. */
+  decisionExport?: OtelLogger;
 }
 
 export interface Switchyard {
@@ -58,6 +65,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   const metrics = createMetrics({ health });
   const escalations = createEscalations(options.logger);
   const evalSinks = createEvalSinks(options.logger);
+  const tracing = createTracing(options.tracer);
   const pipeline = createPipeline({
     policies,
     decisions: observedDecisionLog(decisions, metrics.observeCall),
@@ -67,7 +75,9 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
     health,
     logger: options.logger,
     observers: [
+      tracing.steps,
       metrics.steps,
+      ...(options.decisionExport ? [exportDecisions(options.decisionExport)] : []),
       ...(options.logger.isLevelEnabled("debug") ? [logStepTimings(options.logger)] : []),
     ],
   });
@@ -81,7 +91,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   let server: RunningServer;
   try {
     server = await startServer(
-      { pipeline, policies, decisions, health, metrics, reloads: reloader, logger: options.logger },
+      { pipeline, policies, decisions, health, metrics, reloads: reloader, logger: options.logger, tracing },
       {
         host: options.host,
         port: options.port,

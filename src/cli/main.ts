@@ -27,6 +27,8 @@ import { findJsonRequestError, formatJsonRequestError } from "../server/transpor
 import { DEFAULT_LIMITS, type ServerLimits } from "../server/transport/server-limits.js";
 import { createMemoryStore } from "../state/memory/memory-store.js";
 import { createLogger } from "../telemetry/logger.js";
+import { startOtelExport } from "../telemetry/otel-export.js";
+import { createTracing } from "../telemetry/tracing.js";
 
 const USAGE = `usage:
   switchyard serve   [--config FILE] [--port N] [--host H]   serve the policy (defaults: shipped config, 127.0.0.1, 50051;
@@ -38,7 +40,9 @@ const USAGE = `usage:
                      [--ledger-max-rows N]                   --ledger keeps decisions in a SQLite file that outlives restarts
                                                              (env SWITCHYARD_LEDGER; default: memory only), pruned past
                                                              --ledger-max-age (e.g. 7d, 12h, 30m; default 7d) and
-                                                             --ledger-max-rows (default 1000000)
+                                                             --ledger-max-rows (default 1000000). Traces and decision
+                                                             records go over OTLP when the standard OTEL_* variables
+                                                             say where (OTEL_EXPORTER_OTLP_ENDPOINT …; README)
   switchyard check   FILE                                    validate a policy: exit 0 valid, 1 invalid (every error listed)
   switchyard explain [--config FILE] --request JSON [--without PROVIDER/MODEL]...
                                                              print the decision Route would take; nothing is sent
@@ -145,6 +149,7 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
     return 2;
   }
   const logger = createLogger({ level, ...(format && { format }) });
+  const otel = startOtelExport(env, logger);
   let app: Awaited<ReturnType<typeof startSwitchyard>>;
   try {
     app = await startSwitchyard({
@@ -161,6 +166,7 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
       reloadOnSighup: true,
       limits,
       ...(ledger && { ledger }),
+      ...(otel.decisions && { decisionExport: otel.decisions }),
     });
   } catch (error) {
     // Said as a log line like everything else serve writes (JSON off a terminal), never a stack.
@@ -171,6 +177,7 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
         "invalid policy; not serving",
       );
     else fatal.fatal({ reason: error instanceof Error ? error.message : String(error) }, "cannot serve");
+    await otel.shutdown();
     logger.flush();
     return 1;
   }
@@ -194,17 +201,21 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
       // The reloader lets go of SIGHUP as the app stops; one arriving during the drain must not end it.
       process.on("SIGHUP", () => {});
       logger.info({ signal }, "shutting down");
-      app.stop().then(
-        () => {
-          logger.flush();
-          resolve(0);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, "shutdown failed");
-          logger.flush();
-          resolve(1);
-        },
-      );
+      // The exporters flush last: the drained calls' spans and decisions are in their buffers.
+      app
+        .stop()
+        .finally(() => otel.shutdown())
+        .then(
+          () => {
+            logger.flush();
+            resolve(0);
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, "shutdown failed");
+            logger.flush();
+            resolve(1);
+          },
+        );
     };
     // `on`, not `once`: Ctrl-C under npm start delivers SIGINT twice (the terminal's, to the whole
     // process group, and npm's forwarded copy); a second signal must not kill a draining server.
@@ -421,7 +432,7 @@ async function explain(args: string[], env: ReturnType<typeof processEnvironment
     const request = toLlmRequest(requestFromJson(values.request));
     checkRequestLimits(request);
     const result = await pipeline.classify(request, {
-      ...identifyCall(null),
+      ...identifyCall(createTracing(), "switchyard explain", () => undefined, {}),
       signal: new AbortController().signal,
     });
     const decision = toJson(DecisionSchema, create(DecisionSchema, toDecision(result.decision)), {

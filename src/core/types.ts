@@ -1,3 +1,5 @@
+import type { Span } from "@opentelemetry/api";
+
 /**
  * Plain domain types the pipeline steps meet through. Generated protobuf types stop at the
  * front doors (src/server); providers and core modules only see these.
@@ -86,6 +88,8 @@ export interface CallContext {
   deadline?: number;
   /** This call's own id (16 lowercase hex), made by the server: decisions are stored under it. */
   callId: string;
+  /** The call's span, opened by the front door: each step's and attempt's span is its child. */
+  span?: Span;
 }
 
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "degraded";
@@ -159,6 +163,10 @@ export interface Attempt {
   retryAfterMs?: number;
   /** It continued the partial answer of a stream cut before it (route `resume_on_fallback`). */
   continues?: boolean;
+  /** When it was sent, in milliseconds after execution of the call began; absent when never sent. */
+  startedMs?: number;
+  /** From sending to its first token, in milliseconds, when one came. */
+  firstTokenMs?: number;
 }
 
 export interface Candidate {

@@ -214,6 +214,8 @@ export async function* execute(input: ExecuteInput): AsyncGenerator<ProgressEven
       ...(run.setup.retry > 0 && { retry: run.setup.retry }),
       ...(run.setup.hedge && { hedge: true }),
       ...(run.setup.assistantPrefix !== undefined && { continues: true }),
+      startedMs: run.startedAt - requestStarted,
+      ...(run.firstTokenMs !== undefined && { firstTokenMs: run.firstTokenMs }),
     });
     recordMasked(run, input);
     if (consumed) input.consumed.push(run.consumption(index));

@@ -13,6 +13,7 @@ import type {
 import type { Clock } from "../core/clock.js";
 import type { CallContext, LlmRequest, StreamEvent } from "../core/types.js";
 import type { StateStore } from "../state/store.js";
+import type { LoggableText } from "../telemetry/logging-policy.js";
 
 /** The steps of one call, in the order the conductor runs them. */
 export type StepName =
@@ -59,6 +60,13 @@ export interface CallState {
   failure?: unknown;
   /** True when the caller stopped taking the stream before it ended. */
   abandoned: boolean;
+  /** How the call ended, as the record step wrote it into the decision log. */
+  outcome?: string;
+  /**
+   * The call's text as the logging policy lets it be stored (telemetry/logging-policy.ts), built
+   * once on first use: set by the record step for its log line and the call's span.
+   */
+  loggableText?: () => LoggableText;
 }
 
 /**
@@ -74,10 +82,18 @@ export interface Step {
   run(state: CallState, scope: CallScope): void | Promise<void> | AsyncIterable<StreamEvent>;
 }
 
-/** Hooks around every step; telemetry hangs spans and timings on them. Must not throw. */
+/**
+ * Hooks around every step; telemetry hangs spans and timings on them. They read the call state
+ * (never change it) and must not throw.
+ */
 export interface StepObserver {
   stepStarted(step: StepName, scope: CallScope): void;
-  stepEnded(step: StepName, scope: CallScope, outcome: { durationMs: number; error?: unknown }): void;
+  stepEnded(
+    step: StepName,
+    scope: CallScope,
+    outcome: { durationMs: number; error?: unknown },
+    state: Readonly<CallState>,
+  ): void;
 }
 
 /** An earlier step's output, which the order of the step list guarantees. */

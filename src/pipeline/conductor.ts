@@ -22,7 +22,7 @@ export async function* conduct(
     while (next < steps.length) {
       const step = steps[next++] as Step;
       if (scope.dryRun && step.effects) continue;
-      const end = observe(step, scope);
+      const end = observe(step, state, scope);
       let error: unknown;
       try {
         const result = step.run(state, scope);
@@ -52,7 +52,7 @@ async function account(rest: readonly Step[], state: CallState, scope: CallScope
   if (state.failure === undefined) state.abandoned = true;
   for (const step of rest) {
     if (!step.always || (scope.dryRun && step.effects)) continue;
-    const end = observe(step, scope);
+    const end = observe(step, state, scope);
     try {
       const result = step.run(state, scope);
       if (result !== undefined) {
@@ -68,12 +68,14 @@ async function account(rest: readonly Step[], state: CallState, scope: CallScope
 }
 
 /** Tells the observer a step starts; the returned function tells it the step ended (with what it threw). */
-function observe(step: Step, scope: CallScope): (error?: unknown) => void {
+function observe(step: Step, state: CallState, scope: CallScope): (error?: unknown) => void {
   const started = scope.clock.now();
   scope.observer.stepStarted(step.name, scope);
   return (error) =>
-    scope.observer.stepEnded(step.name, scope, {
-      durationMs: scope.clock.now() - started,
-      ...(error !== undefined && { error }),
-    });
+    scope.observer.stepEnded(
+      step.name,
+      scope,
+      { durationMs: scope.clock.now() - started, ...(error !== undefined && { error }) },
+      state,
+    );
 }

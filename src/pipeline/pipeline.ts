@@ -162,8 +162,8 @@ function combine(observers: readonly StepObserver[]): StepObserver {
     stepStarted(step, scope) {
       for (const observer of observers) observer.stepStarted(step, scope);
     },
-    stepEnded(step, scope, outcome) {
-      for (const observer of observers) observer.stepEnded(step, scope, outcome);
+    stepEnded(step, scope, outcome, state) {
+      for (const observer of observers) observer.stepEnded(step, scope, outcome, state);
     },
   };
 }

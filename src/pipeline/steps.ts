@@ -11,7 +11,7 @@ import { recordDecision } from "../record/record.js";
 import { settle } from "../settle/settle.js";
 import type { Escalations } from "../telemetry/escalation.js";
 import type { EvalSinks } from "../telemetry/eval-sink.js";
-import { loggableText } from "../telemetry/logging-policy.js";
+import { type LoggableText, loggableText } from "../telemetry/logging-policy.js";
 import { type CallScope, type CallState, need, type Step } from "./call-state.js";
 
 export interface StepDeps {
@@ -148,14 +148,16 @@ export function createSteps(deps: StepDeps): readonly Step[] {
         const request = state.identified ?? state.request;
         // Evaluation traffic never reaches the service log: its line goes to the eval sink.
         const logger = request.eval ? deps.evalSinks.logger(policy.logging.evalSink) : scope.logger;
-        recordDecision(deps.decisions, logger, state.plan.decision, outcomeOf(state, scope.call.signal), () =>
-          loggableText(policy.logging, {
+        state.outcome = outcomeOf(state, scope.call.signal);
+        let text: LoggableText | undefined;
+        state.loggableText = () =>
+          (text ??= loggableText(policy.logging, {
             messages: request.messages,
             entities: state.classification?.entities ?? [],
             ...(state.execution && { answer: state.execution.message }),
             restored: [...(state.safeguards?.redaction?.vault.values() ?? [])],
-          }),
-        );
+          }));
+        recordDecision(deps.decisions, logger, state.plan.decision, state.outcome, state.loggableText);
       },
     },
   ];

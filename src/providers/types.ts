@@ -72,6 +72,11 @@ export interface ProviderKind {
   /** The policy's `kind:` value. */
   readonly kind: string;
   /**
+   * `gen_ai.provider.name` on its attempts' spans: the OpenTelemetry GenAI conventions'
+   * well-known value for the service this wire speaks to (`openai`, `anthropic`, …).
+   */
+  readonly genAiProviderName: string;
+  /**
    * The keys this kind adds to a provider block, beside the common ones (`kind`, `hosted`,
    * `region`, `runtime`, `models`). What it parses to is stored in ProviderPolicy.settings.
    */
@@ -99,6 +104,7 @@ export interface ProviderKind {
  */
 export function defineProviderKind<Schema extends z.ZodObject>(definition: {
   kind: string;
+  genAiProviderName: string;
   settingsSchema: Schema;
   credentialKeys?: readonly string[];
   createAdapter(provider: ProviderPolicy, settings: z.output<Schema>): ProviderAdapter;
@@ -112,6 +118,7 @@ export function defineProviderKind<Schema extends z.ZodObject>(definition: {
     ...(definition.prices && { prices: definition.prices }),
     takesImageUrls: definition.takesImageUrls ?? false,
     kind: definition.kind,
+    genAiProviderName: definition.genAiProviderName,
     settingsSchema: definition.settingsSchema,
     credentialKeys: definition.credentialKeys ?? [],
     createAdapter: (provider) => definition.createAdapter(provider, provider.settings as z.output<Schema>),

@@ -10,6 +10,7 @@ import type { TargetHealth } from "../health/target-health.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { DecisionLog } from "../record/decision-log.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import { createTracing, type Tracing } from "../telemetry/tracing.js";
 import { createOpenAiDoor } from "./openai/openai-door.js";
 import { createAdminService, type ReloadHistory } from "./ops/admin-service.js";
 import { createHealthService, createHealthState, type HealthState } from "./ops/health-service.js";
@@ -31,6 +32,8 @@ export interface ServerDeps {
   /** Served as `/metrics` on the operator listener. */
   metrics: Metrics;
   logger: Logger;
+  /** Opens every call's span; the global tracer's (exporting only when configured) when not given. */
+  tracing?: Tracing;
 }
 
 export interface ServerOptions {
@@ -88,6 +91,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     ReflectionV1alpha,
   ]);
   const healthService = createHealthService(health);
+  const tracing = deps.tracing ?? createTracing();
 
   const router = await startListener({
     name: "router",
@@ -96,8 +100,11 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
     limits,
     logger: deps.logger,
     boundedServices: [RouterService.typeName],
-    interceptors: [rpcDoor(RouterService.typeName, deps.logger)],
-    door: createOpenAiDoor({ pipeline: deps.pipeline, policies: deps.policies, logger: deps.logger }, limits),
+    interceptors: [rpcDoor(RouterService.typeName, deps.logger, tracing)],
+    door: createOpenAiDoor(
+      { pipeline: deps.pipeline, policies: deps.policies, logger: deps.logger, tracing },
+      limits,
+    ),
     routes(routes) {
       routes.service(RouterService, createRouterService({ pipeline: deps.pipeline }));
       routes.service(Health, healthService);

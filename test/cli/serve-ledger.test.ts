@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,22 +7,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { RouterService } from "../../gen/switchyard/v1/router_pb.js";
 import { CLI_MAIN, ensureBuilt, PROJECT_NODE, PROJECT_ROOT } from "../helpers/build.js";
-import { FRONT_DOOR_POLICY, LOCAL_REPLY, UNSET_KEY_VARIABLE } from "../helpers/policies.js";
+import { FRONT_DOOR_POLICY, LOCAL_REPLY } from "../helpers/policies.js";
 import { createTransports, type TransportSet, userRequest } from "../helpers/rpc.js";
+import { type ServeProcess, startServeProcess } from "../helpers/serve-process.js";
 
 // Two whole server processes per test, on a busy two-core machine.
 vi.setConfig({ testTimeout: 90_000 });
 
-interface Served {
-  child: ChildProcess;
-  baseUrl: string;
-  operatorUrl: string;
-  exited: Promise<string>;
-}
-
 let dir: string;
 let policyPath: string;
-const running: Served[] = [];
+const running: ServeProcess[] = [];
 const transports: TransportSet[] = [];
 
 beforeAll(async () => {
@@ -45,45 +39,8 @@ afterAll(async () => {
 });
 
 /** `switchyard serve --ledger FILE` on free ports, once it logs `serving`. */
-async function serve(ledger: string): Promise<Served> {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
-  delete env[UNSET_KEY_VARIABLE];
-  delete env.SWITCHYARD_LEDGER;
-  delete env.npm_lifecycle_event;
-  const args = [
-    "serve",
-    "--config",
-    policyPath,
-    "--port",
-    "0",
-    "--operator-port",
-    "0",
-    "--log-format",
-    "json",
-  ];
-  const child = spawn(PROJECT_NODE, [CLI_MAIN, ...args, "--ledger", ledger], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-    cwd: PROJECT_ROOT,
-  });
-  let stderr = "";
-  const exited = new Promise<string>((resolve) =>
-    child.once("exit", (code, signal) => resolve(signal ?? String(code))),
-  );
-  const serving = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-      for (const line of stderr.split("\n"))
-        if (line.startsWith("{") && line.includes('"serving"')) resolve(JSON.parse(line));
-    });
-    void exited.then((how) => reject(new Error(`serve ended (${how}) before it was ready:\n${stderr}`)));
-  });
-  const served = {
-    child,
-    baseUrl: `http://${serving.host}:${serving.port}`,
-    operatorUrl: `http://${serving.operatorHost}:${serving.operatorPort}`,
-    exited,
-  };
+async function serve(ledger: string): Promise<ServeProcess> {
+  const served = await startServeProcess(policyPath, ["--ledger", ledger]);
   running.push(served);
   return served;
 }

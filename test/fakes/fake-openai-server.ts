@@ -633,3 +633,29 @@ function chop(text: string, size: number): string[] {
   for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
   return pieces.length > 0 ? pieces : [""];
 }
+
+/**
+ * A model that repeats what it was sent: every message's content joined by " | " (or the last
+ * user message), and the first tool call it was shown, in 3-character pieces. A fallback for
+ * tests that look for planted values in what comes back.
+ */
+export function echoConversation(recorded: RecordedRequest): ScriptedResponse {
+  const body = recorded.body as {
+    messages: {
+      role: string;
+      content: string;
+      tool_calls?: { function: { name: string; arguments: string } }[];
+    }[];
+  };
+  const lastUser = body.messages.findLast((m) => m.role === "user")?.content ?? "";
+  const call = body.messages.flatMap((m) => m.tool_calls ?? [])[0];
+  const pieces = (text: string) => text.match(/[\s\S]{1,3}/g) ?? [];
+  return {
+    type: "reply",
+    content: pieces(body.messages.map((m) => m.content).join(" | ") || lastUser),
+    ...(call && {
+      toolCalls: [{ name: call.function.name, arguments: pieces(call.function.arguments) }],
+      finishReason: "tool_calls",
+    }),
+  };
+}

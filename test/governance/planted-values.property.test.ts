@@ -2,9 +2,15 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PolicyDeniedError } from "../../src/core/errors.js";
 import type { ChatMessage, Decision, LlmRequest } from "../../src/core/types.js";
-import { type FakeOpenAi, type RecordedRequest, startFakeOpenAi } from "../fakes/fake-openai-server.js";
+import {
+  echoConversation,
+  type FakeOpenAi,
+  type RecordedRequest,
+  startFakeOpenAi,
+} from "../fakes/fake-openai-server.js";
 import { call, pipelineFor, request, type TestPipeline } from "../helpers/pipeline.js";
 import {
+  containsValue,
   type Encoding,
   encode,
   encoding,
@@ -12,7 +18,6 @@ import {
   type Planted,
   plantedPersonalData,
   plantedSecret,
-  readableForms,
 } from "../helpers/planted.js";
 
 /**
@@ -72,28 +77,6 @@ function requestFor(c: Case): LlmRequest {
   return request({ messages, dataClass: "public" });
 }
 
-/** The model used by both fakes: answers with the last user message and repeats any tool call, in 3-character pieces. */
-function echo(recorded: RecordedRequest) {
-  const body = recorded.body as {
-    messages: {
-      role: string;
-      content: string;
-      tool_calls?: { function: { name: string; arguments: string } }[];
-    }[];
-  };
-  const lastUser = body.messages.findLast((m) => m.role === "user")?.content ?? "";
-  const call = body.messages.flatMap((m) => m.tool_calls ?? [])[0];
-  const pieces = (text: string) => text.match(/[\s\S]{1,3}/g) ?? [];
-  return {
-    type: "reply" as const,
-    content: pieces(body.messages.map((m) => m.content).join(" | ") || lastUser),
-    ...(call && {
-      toolCalls: [{ name: call.function.name, arguments: pieces(call.function.arguments) }],
-      finishReason: "tool_calls",
-    }),
-  };
-}
-
 /** Every string in what a provider received: the raw body, every JSON string in it, and tool arguments parsed again. */
 function everythingIn(recorded: RecordedRequest): string[] {
   const strings: string[] = [recorded.rawBody];
@@ -113,15 +96,12 @@ function everythingIn(recorded: RecordedRequest): string[] {
   return strings;
 }
 
-const containsValue = (texts: readonly string[], value: string) =>
-  texts.some((text) => readableForms(value).some((form) => text.includes(form)));
-
 let hosted: FakeOpenAi;
 let onprem: FakeOpenAi;
 
 beforeAll(async () => {
-  hosted = await startFakeOpenAi({ fallback: echo });
-  onprem = await startFakeOpenAi({ fallback: echo });
+  hosted = await startFakeOpenAi({ fallback: echoConversation });
+  onprem = await startFakeOpenAi({ fallback: echoConversation });
 });
 afterAll(async () => {
   await hosted.close();

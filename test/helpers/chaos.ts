@@ -7,7 +7,7 @@ import { type Decision, DecisionSchema } from "../../gen/switchyard/v1/types_pb.
 import { type FakeOpenAi, type ScriptedResponse, startFakeOpenAi } from "../fakes/fake-openai-server.js";
 import { rejectionOf } from "./async.js";
 import { createTransports, type TransportSet } from "./rpc.js";
-import { startTestSwitchyard, type TestSwitchyard } from "./switchyard.js";
+import { startTestSwitchyard, type TestSwitchyard, type TestSwitchyardOptions } from "./switchyard.js";
 
 /**
  * A real Switchyard in process whose providers are `kind: openai-compatible` pointing at real
@@ -34,11 +34,16 @@ export interface Chaos<Name extends string> {
 export async function startChaos<Name extends string>(
   providers: readonly Name[],
   policy: (providersBlock: string) => string,
-  options: { breaker?: string; models?: Partial<Record<Name, string>> } = {},
+  options: {
+    breaker?: string;
+    models?: Partial<Record<Name, string>>;
+    /** How Switchyard itself is started (a tracer, a ledger…). */
+    switchyard?: TestSwitchyardOptions;
+  } = {},
 ): Promise<Chaos<Name>> {
   const fakes = {} as Record<Name, FakeOpenAi>;
   for (const name of providers) fakes[name] = await startFakeOpenAi();
-  const switchyard = await startTestSwitchyard(policy(providersYaml(fakes, options)));
+  const switchyard = await startTestSwitchyard(policy(providersYaml(fakes, options)), options.switchyard);
   const transports = createTransports(switchyard.baseUrl);
   const operator = createTransports(switchyard.operatorUrl);
   return {

@@ -177,3 +177,8 @@ export function readableForms(value: string): string[] {
     .join("");
   return [...new Set([value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), unicodeEscaped])];
 }
+
+/** Whether any of `texts` holds `value` in any form a reader could take it back from. */
+export function containsValue(texts: readonly string[], value: string): boolean {
+  return texts.some((text) => readableForms(value).some((form) => text.includes(form)));
+}

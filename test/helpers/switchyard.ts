@@ -2,9 +2,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import type { Logger as OtelLogger, Tracer } from "@opentelemetry/api";
 import { pino } from "pino";
 import { type Switchyard, startSwitchyard } from "../../src/app.js";
 import type { Environment } from "../../src/config/env.js";
+import type { DecisionLedgerOptions } from "../../src/record/decision-ledger.js";
 import type { ServerLimits } from "../../src/server/transport/server-limits.js";
 
 export interface TestSwitchyard {
@@ -22,13 +24,25 @@ export interface TestSwitchyard {
   stop(): Promise<void>;
 }
 
+export interface TestSwitchyardOptions {
+  env?: Environment;
+  limits?: Partial<ServerLimits>;
+  operatorToken?: string;
+  /** Where spans go (e.g. an in-memory exporter's provider); the global no-op tracer when not given. */
+  tracer?: Tracer;
+  /** Where decisions are exported as log records. */
+  decisionExport?: OtelLogger;
+  /** Keep decisions in this SQLite ledger. */
+  ledger?: DecisionLedgerOptions;
+}
+
 /**
  * Starts Switchyard in process on a free loopback port with `policyYaml` written to a temp file
  * (so reload tests can rewrite it) and a logger that captures every line.
  */
 export async function startTestSwitchyard(
   policyYaml: string,
-  options: { env?: Environment; limits?: Partial<ServerLimits>; operatorToken?: string } = {},
+  options: TestSwitchyardOptions = {},
 ): Promise<TestSwitchyard> {
   const dir = await mkdtemp(join(tmpdir(), "switchyard-test-"));
   const policyPath = join(dir, "policy.yaml");
@@ -54,6 +68,9 @@ export async function startTestSwitchyard(
     env: () => options.env ?? {},
     logger,
     ...(options.limits && { limits: options.limits }),
+    ...(options.tracer && { tracer: options.tracer }),
+    ...(options.decisionExport && { decisionExport: options.decisionExport }),
+    ...(options.ledger && { ledger: options.ledger }),
   });
   return {
     app,

@@ -64,6 +64,7 @@ export function createAnthropicAdapter(settings: AnthropicAdapterSettings): Prov
 /** `kind: anthropic`: Anthropic's Messages API, and gateways that speak it. */
 export const anthropicKind = defineProviderKind({
   kind: "anthropic",
+  genAiProviderName: "anthropic",
   takesImageUrls: true,
   prices: ANTHROPIC_PRICES,
   settingsSchema: anthropicSettingsSchema,

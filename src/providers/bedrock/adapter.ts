@@ -94,6 +94,7 @@ export function createBedrockAdapter(settings: BedrockAdapterSettings): Provider
  */
 export const bedrockKind = defineProviderKind({
   kind: "bedrock",
+  genAiProviderName: "aws.bedrock",
   prices: BEDROCK_PRICES,
   settingsSchema: bedrockSettingsSchema,
   credentialKeys: ["access_key_id", "secret_access_key", "region"],

@@ -57,6 +57,7 @@ function modelPath(model: string): string {
 /** `kind: gemini`: Google's Gemini API (AI Studio keys), or a proxy speaking it. */
 export const geminiKind = defineProviderKind({
   kind: "gemini",
+  genAiProviderName: "gcp.gemini",
   prices: GEMINI_PRICES,
   settingsSchema: geminiSettingsSchema,
   credentialKeys: ["api_key"],

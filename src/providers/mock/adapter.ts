@@ -124,6 +124,7 @@ async function fail(mock: MockSettings, signal: AbortSignal): Promise<never> {
 /** `kind: mock`: the offline, in-process provider the shipped policy runs on. */
 export const mockKind = defineProviderKind({
   kind: "mock",
+  genAiProviderName: "switchyard.mock",
   takesImageUrls: true,
   settingsSchema: mockSettingsSchema,
   continuesAnswers: () => true,

@@ -70,6 +70,7 @@ export function createOllamaAdapter(
 /** `kind: ollama`: a local or remote Ollama server (or ollama.com) through its native /api/chat. */
 export const ollamaKind = defineProviderKind({
   kind: "ollama",
+  genAiProviderName: "ollama",
   settingsSchema: ollamaSettingsSchema,
   credentialKeys: ["api_key"],
   createAdapter: (provider, settings) =>

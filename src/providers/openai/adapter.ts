@@ -90,6 +90,7 @@ function authHeaders(apiKey: string | undefined, azure: boolean): Record<string,
  */
 export const openAiCompatibleKind = defineProviderKind({
   kind: "openai-compatible",
+  genAiProviderName: "openai",
   takesImageUrls: true,
   prices: OPENAI_PRICES,
   settingsSchema: openAiSettingsSchema,

@@ -5,6 +5,7 @@ import { CallEndedError } from "../../core/errors.js";
 import { AUTO_MODEL, nameableModels } from "../../core/policy.js";
 import type { CallContext, Decision, StreamEvent } from "../../core/types.js";
 import type { Pipeline } from "../../pipeline/pipeline.js";
+import { endCallSpan, type Tracing } from "../../telemetry/tracing.js";
 import { checkRequestLimits } from "../request-limits.js";
 import { type CallIdentity, identifyCall } from "../rpc/call-identity.js";
 import type { DoorCall, HttpDoor, NodeRequest } from "../transport/http-door.js";
@@ -18,6 +19,8 @@ export interface OpenAiDoorDeps {
   pipeline: Pipeline;
   policies: PolicyStore;
   logger: Logger;
+  /** Opens each call's span (its children hang from the pipeline's steps). */
+  tracing: Tracing;
 }
 
 const CHAT_COMPLETIONS = "/v1/chat/completions";
@@ -106,7 +109,40 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
   }
 
   async function chat(request: NodeRequest, response: ServerResponse, door: DoorCall): Promise<void> {
-    const identity = identifyCall(header(request, "traceparent") ?? null);
+    const identity = identifyCall(
+      deps.tracing,
+      "POST /v1/chat/completions",
+      (name) => header(request, name),
+      {
+        "http.request.method": "POST",
+        "http.route": "/v1/chat/completions",
+      },
+    );
+    let failed: string | undefined;
+    try {
+      await answerChat(request, response, door, identity, (error) => {
+        failed = error instanceof Error ? error.name : typeof error;
+      });
+    } finally {
+      const status = response.statusCode;
+      // A stream that failed after its first token answered 200 and said so in an error event.
+      const type = failed ?? (status >= 400 ? String(status) : undefined);
+      endCallSpan(identity.span, {
+        attributes: { "http.response.status_code": status },
+        ...(type !== undefined && {
+          error: { type, description: String(status), serverFault: status >= 500 || status < 400 },
+        }),
+      });
+    }
+  }
+
+  async function answerChat(
+    request: NodeRequest,
+    response: ServerResponse,
+    door: DoorCall,
+    identity: CallIdentity,
+    noteFailure: (error: unknown) => void,
+  ): Promise<void> {
     // The body is read before the call counts as in flight: a drain does not wait for a caller
     // still uploading (the listener cuts it at the end), as connect's calls start once parsed.
     const body = await readJsonBody(request, {
@@ -126,13 +162,15 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
       );
     let parsed: ChatCall | undefined;
     let call: CallContext | undefined;
-    const failureOf = (error: unknown) =>
-      toOpenAiError(error, {
+    const failureOf = (error: unknown) => {
+      noteFailure(error);
+      return toOpenAiError(error, {
         logger: log,
         traceId: identity.traceId,
         params: (field) => paramName(parsed, field),
         callEnded: call?.signal.aborted ? call.signal.reason : undefined,
       });
+    };
     try {
       parsed = toChatCall(parseChatRequest(body.json), request.rawHeaders);
       checkRequestLimits(parsed.request);
@@ -285,7 +323,10 @@ function completionIdentity(call: CallContext): CompletionIdentity {
  * The decision in brief, for `curl -i`: the rest is in AdminService under the trace and call id.
  * `x-switchyard-attempts` is an RFC 8941 list: `"p/m";outcome=failed;error=server, "p/m2";outcome=succeeded`.
  */
-function decisionHeaders(identity: CallIdentity, decision: Decision | undefined): Record<string, string> {
+function decisionHeaders(
+  identity: Pick<CallIdentity, "traceId" | "callId">,
+  decision: Decision | undefined,
+): Record<string, string> {
   const headers: Record<string, string> = {
     "x-switchyard-trace-id": identity.traceId,
     "x-switchyard-call-id": identity.callId,

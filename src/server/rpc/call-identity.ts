@@ -1,11 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { createContextKey } from "@connectrpc/connect";
-import { traceIdFrom } from "../../telemetry/trace-context.js";
+import type { Attributes, Span } from "@opentelemetry/api";
+import type { Tracing } from "../../telemetry/tracing.js";
 
 /** Who the call is in the traces and the decision log: the caller's trace, and this call's own id. */
 export interface CallIdentity {
   traceId: string;
   callId: string;
+  /** The call's span; the door that opened it ends it. */
+  span: Span;
 }
 
 /** Set by the RPC door's interceptor for every RouterService call, read by its handlers. */
@@ -14,11 +17,19 @@ export const CALL_IDENTITY = createContextKey<CallIdentity | undefined>(undefine
 });
 
 /**
- * The trace id continues a valid `traceparent`; the call id is always new (16 hex, the size of a
- * W3C span id), so a caller reusing someone else's trace cannot touch that call's records.
+ * Opens the call's span: its trace continues a valid `traceparent` (and `tracestate`) or is new.
+ * The call id is always new (16 hex, the size of a W3C span id), so a caller reusing someone
+ * else's trace cannot touch that call's records.
  */
-export function identifyCall(traceparent: string | null): CallIdentity {
-  return { traceId: traceIdFrom(traceparent), callId: newCallId() };
+export function identifyCall(
+  tracing: Tracing,
+  name: string,
+  header: (name: string) => string | undefined,
+  attributes: Attributes,
+): CallIdentity {
+  const callId = newCallId();
+  const { span, traceId } = tracing.startCall(name, header, { ...attributes, "switchyard.call_id": callId });
+  return { traceId, callId, span };
 }
 
 // Drawn in batches: randomBytes per call showed in profiles.

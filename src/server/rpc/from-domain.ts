@@ -145,6 +145,8 @@ function toAttempt(attempt: domain.Attempt): MessageInitShape<typeof AttemptSche
     hedge: attempt.hedge ?? false,
     retryAfterMs: attempt.retryAfterMs ?? 0,
     continues: attempt.continues ?? false,
+    startedMs: Math.round((attempt.startedMs ?? 0) * 1000) / 1000,
+    firstTokenMs: Math.round((attempt.firstTokenMs ?? 0) * 1000) / 1000,
   };
 }
 

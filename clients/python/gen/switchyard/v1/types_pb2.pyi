@@ -38,10 +38,11 @@ ROLE_UNSPECIFIED: Role
 ROLE_USER: Role
 
 class Attempt(_message.Message):
-    __slots__ = ["budget_ms", "continues", "error_class", "hedge", "latency_ms", "message", "outcome", "redacted", "retry", "retry_after_ms", "retryable", "target", "usage"]
+    __slots__ = ["budget_ms", "continues", "error_class", "first_token_ms", "hedge", "latency_ms", "message", "outcome", "redacted", "retry", "retry_after_ms", "retryable", "started_ms", "target", "usage"]
     BUDGET_MS_FIELD_NUMBER: _ClassVar[int]
     CONTINUES_FIELD_NUMBER: _ClassVar[int]
     ERROR_CLASS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TOKEN_MS_FIELD_NUMBER: _ClassVar[int]
     HEDGE_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -50,11 +51,13 @@ class Attempt(_message.Message):
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     RETRY_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
     RETRY_FIELD_NUMBER: _ClassVar[int]
+    STARTED_MS_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     budget_ms: float
     continues: bool
     error_class: ErrorClass
+    first_token_ms: float
     hedge: bool
     latency_ms: float
     message: str
@@ -63,9 +66,10 @@ class Attempt(_message.Message):
     retry: int
     retry_after_ms: float
     retryable: bool
+    started_ms: float
     target: str
     usage: Usage
-    def __init__(self, target: _Optional[str] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., latency_ms: _Optional[float] = ..., error_class: _Optional[_Union[ErrorClass, str]] = ..., message: _Optional[str] = ..., retryable: bool = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., redacted: _Optional[int] = ..., budget_ms: _Optional[float] = ..., retry: _Optional[int] = ..., hedge: bool = ..., retry_after_ms: _Optional[float] = ..., continues: bool = ...) -> None: ...
+    def __init__(self, target: _Optional[str] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., latency_ms: _Optional[float] = ..., error_class: _Optional[_Union[ErrorClass, str]] = ..., message: _Optional[str] = ..., retryable: bool = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., redacted: _Optional[int] = ..., budget_ms: _Optional[float] = ..., retry: _Optional[int] = ..., hedge: bool = ..., retry_after_ms: _Optional[float] = ..., continues: bool = ..., started_ms: _Optional[float] = ..., first_token_ms: _Optional[float] = ...) -> None: ...
 
 class Candidate(_message.Message):
     __slots__ = ["eligible", "reason", "role", "target"]
