@@ -34,9 +34,17 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-// The ring's own cases, with the row bound pruned on every insert so "capacity" means the same.
+// The ring's own cases, with the row bound pruned on every insert so "capacity" means the same,
+// and a clock of the cases' own days: the age bound must not prune their dated decisions once the
+// real clock is a week past them.
+const SPEC_NOW = Date.parse("2026-11-24T00:00:00Z");
 describeDecisionLog("openDecisionLedger (as a DecisionLog)", ({ capacity, perTrace }) =>
-  open({ maxRows: capacity, pruneEvery: 1, ...(perTrace !== undefined && { perTrace }) }),
+  open({
+    maxRows: capacity,
+    pruneEvery: 1,
+    now: () => SPEC_NOW,
+    ...(perTrace !== undefined && { perTrace }),
+  }),
 );
 
 describe("openDecisionLedger", () => {
