@@ -307,13 +307,13 @@ export type ReplayRule =
   | { name: string; kind: "refused" }
   | { name: string; kind: "cost-increase"; percent: number };
 
-/** The rules `--fail-on` takes, one a line, as USAGE and the README state them. */
+/** The rules `--fail-on` takes, one a line, as USAGE lists them (the README says more). */
 export const RULE_VOCABULARY = [
-  "hosted:CLASS        a call of data class CLASS (as recorded, or as the new policy classifies it) gains an eligible target on a hosted provider",
-  "route-change        a call gets another route",
-  "target-change       a call gets another chosen target (the first eligible one)",
-  "refused             a call the recorded policy let through now gets no route, no eligible target, or is refused",
-  "cost-increase:PCT   the total estimated cost rises by more than PCT percent",
+  "hosted:CLASS       a call of data class CLASS (recorded or recomputed) gains an eligible hosted target",
+  "route-change       a call gets another route",
+  "target-change      a call gets another chosen target (its first eligible one)",
+  "refused            a call let through before now gets no route or target, or is refused",
+  "cost-increase:PCT  the total estimated cost rises by more than PCT percent",
 ] as const;
 
 /** What breaking a per-call rule means, said of the calls that broke it. */

@@ -1,3 +1,4 @@
+import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import type { Decision } from "../../src/core/types.js";
 import type { DecisionLog } from "../../src/record/decision-log.js";
@@ -51,6 +52,32 @@ export function routingRecord(overrides: Partial<RoutingRecord> = {}): RoutingRe
     baseline: { hostedEligible: [], estimatedCostPicoUsd: 180_000_000 },
     ...overrides,
   };
+}
+
+/** When writeFirstLayout's rows were recorded: recent, so no retention prunes them. */
+export const FIRST_LAYOUT_AT = Date.now() - 60_000;
+
+/** A ledger file as the first release wrote it (no routing column, user_version 0), holding `decisions`. */
+export function writeFirstLayout(path: string, decisions: Decision[]): void {
+  const db = new DatabaseSync(path);
+  db.exec(`
+    PRAGMA journal_mode = WAL;
+    CREATE TABLE decisions (
+      call_id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, tenant TEXT NOT NULL, route TEXT NOT NULL,
+      recorded_at INTEGER NOT NULL, outcome TEXT NOT NULL, decision TEXT NOT NULL
+    );`);
+  const insert = db.prepare("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)");
+  for (const entry of decisions)
+    insert.run(
+      entry.callId,
+      entry.traceId,
+      entry.tenant,
+      entry.route,
+      FIRST_LAYOUT_AT,
+      "ok",
+      JSON.stringify(entry),
+    );
+  db.close();
 }
 
 /** What any DecisionLog does: the in-memory ring and the SQLite ledger run the same cases. */

@@ -28,7 +28,13 @@ export interface TestSwitchyard {
  */
 export async function startTestSwitchyard(
   policyYaml: string,
-  options: { env?: Environment; limits?: Partial<ServerLimits>; operatorToken?: string } = {},
+  options: {
+    env?: Environment;
+    limits?: Partial<ServerLimits>;
+    operatorToken?: string;
+    /** Keep decisions in this SQLite ledger file (serve --ledger) rather than in memory. */
+    ledger?: string;
+  } = {},
 ): Promise<TestSwitchyard> {
   const dir = await mkdtemp(join(tmpdir(), "switchyard-test-"));
   const policyPath = join(dir, "policy.yaml");
@@ -54,6 +60,7 @@ export async function startTestSwitchyard(
     env: () => options.env ?? {},
     logger,
     ...(options.limits && { limits: options.limits }),
+    ...(options.ledger && { ledger: { path: options.ledger, pruneIntervalMs: 0 } }),
   });
   return {
     app,

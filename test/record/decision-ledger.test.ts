@@ -8,7 +8,13 @@ import {
   openDecisionLedger,
   openDecisionLedgerReader,
 } from "../../src/record/decision-ledger.js";
-import { decision, describeDecisionLog, routingRecord } from "../helpers/decision-log-spec.js";
+import {
+  decision,
+  describeDecisionLog,
+  FIRST_LAYOUT_AT,
+  routingRecord,
+  writeFirstLayout,
+} from "../helpers/decision-log-spec.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-ledger-"));
 let files = 0;
@@ -207,28 +213,3 @@ describe("openDecisionLedgerReader", () => {
     expect(() => openDecisionLedgerReader(join(dir, "never-written.db"))).toThrow();
   });
 });
-
-/** When writeFirstLayout's rows were recorded: recent, so no retention prunes them. */
-const FIRST_LAYOUT_AT = Date.now() - 60_000;
-
-/** A ledger file as the first release wrote it: no routing column, user_version 0. */
-function writeFirstLayout(path: string, decisions: ReturnType<typeof decision>[]): void {
-  const db = new DatabaseSync(path);
-  db.exec(`
-    CREATE TABLE decisions (
-      call_id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, tenant TEXT NOT NULL, route TEXT NOT NULL,
-      recorded_at INTEGER NOT NULL, outcome TEXT NOT NULL, decision TEXT NOT NULL
-    );`);
-  const insert = db.prepare("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)");
-  for (const entry of decisions)
-    insert.run(
-      entry.callId,
-      entry.traceId,
-      entry.tenant,
-      entry.route,
-      FIRST_LAYOUT_AT,
-      "ok",
-      JSON.stringify(entry),
-    );
-  db.close();
-}
