@@ -14,9 +14,40 @@ import { sentTexts } from "./sent-text.js";
  */
 export function classify(request: IdentifiedRequest, policy: Policy): Classification {
   const entities = findEntities(request);
-  const findings = summarize(entities, policy);
+  const findings = judgeFindings(countByKind(entities), policy);
+  return {
+    ...chooseTask(request.task, policy, () => inferTask(request.messages)),
+    ...effectiveDataClass(request.dataClass, findings, policy),
+    declaredDataClass: request.dataClass,
+    entities,
+    findings,
+  };
+}
 
-  const declared = request.dataClass;
+/**
+ * The task routes are matched on: the declared one, else (when the policy infers) what `infer`
+ * reads the prompt as, else the policy's default. Replay passes the inference recorded with the
+ * call, since it has no text to read.
+ */
+export function chooseTask(
+  declared: string,
+  policy: Policy,
+  infer: () => string,
+): Pick<Classification, "task" | "taskInferred"> {
+  const inferred = !declared && policy.defaults.inferTask;
+  return { task: declared || (inferred ? infer() : policy.defaults.task), taskInferred: inferred };
+}
+
+/**
+ * The effective data class of a request that declared `declared` ("" for none) and carries
+ * `findings`, judged by `policy`: each `raise` rule that fired names a class, and the most
+ * sensitive of those and the declared one (or the default) wins. Never lower than declared.
+ */
+export function effectiveDataClass(
+  declared: string,
+  findings: readonly Pick<FindingSummary, "kind" | "group">[],
+  policy: Policy,
+): Pick<Classification, "dataClass" | "dataClassReason"> {
   const base = declared || policy.defaults.dataClass;
   let dataClass = base;
   let dataClassReason = declared ? "declared by the caller" : "the policy's default (none declared)";
@@ -28,17 +59,7 @@ export function classify(request: IdentifiedRequest, policy: Policy): Classifica
       dataClassReason = `raised from ${base} to ${rule.to} by ${rule.source}: ${finding.kind} found`;
     }
   }
-
-  const inferred = !request.task && policy.defaults.inferTask;
-  return {
-    task: request.task || (inferred ? inferTask(request.messages) : policy.defaults.task),
-    taskInferred: inferred,
-    dataClass,
-    declaredDataClass: declared,
-    dataClassReason,
-    entities,
-    findings,
-  };
+  return { dataClass, dataClassReason };
 }
 
 /** Every finding in what the request would send a provider (see sent-text.ts), in order. */
@@ -68,24 +89,35 @@ function imageEntities(messages: IdentifiedRequest["messages"]): Entity[] {
   );
 }
 
-/** One line per kind found: how many, and what the policy does with them. */
-function summarize(entities: readonly Entity[], policy: Policy): FindingSummary[] {
-  const byKind = new Map<string, FindingSummary>();
+/** What was found, one entry per kind in order of first appearance, with how many. */
+function countByKind(entities: readonly Entity[]): Pick<FindingSummary, "kind" | "group" | "count">[] {
+  const byKind = new Map<string, Pick<FindingSummary, "kind" | "group" | "count">>();
   for (const entity of entities) {
-    const summary = byKind.get(entity.kind);
-    if (summary) summary.count++;
-    else {
-      const rule = detectRuleFor(policy.detection, entity.kind, entity.group);
-      byKind.set(entity.kind, {
-        kind: entity.kind,
-        group: entity.group,
-        count: 1,
-        action: rule.action === "raise" ? `raise to ${rule.to}` : rule.action,
-        rule: rule.source,
-      });
-    }
+    const counted = byKind.get(entity.kind);
+    if (counted) counted.count++;
+    else byKind.set(entity.kind, { kind: entity.kind, group: entity.group, count: 1 });
   }
   return [...byKind.values()];
+}
+
+/**
+ * One line per kind found, with what `policy`'s detect rules do with it. Replay judges the kinds
+ * a recorded call carried by a new policy through this same function.
+ */
+export function judgeFindings(
+  found: readonly Pick<FindingSummary, "kind" | "group" | "count">[],
+  policy: Policy,
+): FindingSummary[] {
+  return found.map(({ kind, group, count }) => {
+    const rule = detectRuleFor(policy.detection, kind, group);
+    return {
+      kind,
+      group,
+      count,
+      action: rule.action === "raise" ? `raise to ${rule.to}` : rule.action,
+      rule: rule.source,
+    };
+  });
 }
 
 function rank(policy: Policy, dataClass: string): number {

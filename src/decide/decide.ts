@@ -27,9 +27,7 @@ export function decide(
   const eligible: RouteTarget[] = [];
   const degradeTarget = route.degrade.target;
   let degradeTo: RouteTarget | undefined;
-  const imageByUrl = request.messages.some((message) =>
-    message.images?.some((image) => !image.url.startsWith("data:")),
-  );
+  const imageByUrl = hasImageByUrl(request.messages);
   // Images the policy redacts are left out of what a hosted target sees.
   const imagesRedacted = classification.findings.some(
     (finding) => finding.kind === IMAGE_KIND && finding.action === "redact",
@@ -137,6 +135,11 @@ function unmetCondition(
     if (asked !== undefined ? !match.models?.has(asked) : match.models !== undefined) return "model";
   }
   return undefined;
+}
+
+/** Whether any message has an image by URL rather than inline (a `data:` URL). */
+export function hasImageByUrl(messages: IdentifiedRequest["messages"]): boolean {
+  return messages.some((message) => message.images?.some((image) => !image.url.startsWith("data:")));
 }
 
 /** Whether a target cannot take this request's images by URL (a hosted one sees none when the policy redacts them). */

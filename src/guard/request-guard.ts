@@ -1,7 +1,7 @@
 import type { Classification, IdentifiedRequest, RoutingPlan, Safeguards } from "../core/call.js";
 import { PolicyDeniedError } from "../core/errors.js";
 import { detectRuleFor, type Policy } from "../core/policy.js";
-import type { WithheldTool } from "../core/types.js";
+import type { FindingSummary, WithheldTool } from "../core/types.js";
 import { trippedRules } from "./content-rules.js";
 import { type RedactTarget, redact } from "./redact.js";
 
@@ -34,9 +34,7 @@ export function guardRequest(input: RequestGuardInput): Safeguards {
   const { request, classification, plan, policy } = input;
   const decision = plan.decision;
 
-  const blocked = classification.findings.filter(
-    (finding) => detectRuleFor(policy.detection, finding.kind, finding.group).action === "block",
-  );
+  const blocked = blockedFindings(classification.findings, policy);
   const tripped = trippedRules(policy.contentRules, request);
   for (const rule of tripped.filter((rule) => rule.action === "escalate")) {
     decision.escalations.push(`content_rules.${rule.name}`);
@@ -80,6 +78,16 @@ export function guardRequest(input: RequestGuardInput): Safeguards {
     // Hosted attempts get the same tools, redacted (a name may be, too: they are kept by position).
     ...(redaction && { redaction: { ...redaction, tools: offered(redaction.tools) } }),
   };
+}
+
+/** The findings whose kind `policy`'s detect rules block (the request is refused when any is). */
+export function blockedFindings<T extends Pick<FindingSummary, "kind" | "group">>(
+  findings: readonly T[],
+  policy: Policy,
+): T[] {
+  return findings.filter(
+    (finding) => detectRuleFor(policy.detection, finding.kind, finding.group).action === "block",
+  );
 }
 
 /** The request's writing tools (per the policy's `tools:`) it did not approve, by position. */

@@ -8,6 +8,7 @@ import type { TargetHealth } from "../health/target-health.js";
 import { identify } from "../identify/identify.js";
 import type { DecisionLog } from "../record/decision-log.js";
 import { recordDecision } from "../record/record.js";
+import { routingRecordOf } from "../record/routing-record.js";
 import { settle } from "../settle/settle.js";
 import type { Escalations } from "../telemetry/escalation.js";
 import type { EvalSinks } from "../telemetry/eval-sink.js";
@@ -148,16 +149,31 @@ export function createSteps(deps: StepDeps): readonly Step[] {
         const request = state.identified ?? state.request;
         // Evaluation traffic never reaches the service log: its line goes to the eval sink.
         const logger = request.eval ? deps.evalSinks.logger(policy.logging.evalSink) : scope.logger;
+        const { plan, identified, execution, settlement } = state;
         state.outcome = outcomeOf(state, scope.call.signal);
         let text: LoggableText | undefined;
         state.loggableText = () =>
           (text ??= loggableText(policy.logging, {
             messages: request.messages,
             entities: state.classification?.entities ?? [],
-            ...(state.execution && { answer: state.execution.message }),
+            ...(execution && { answer: execution.message }),
             restored: [...(state.safeguards?.redaction?.vault.values() ?? [])],
           }));
-        recordDecision(deps.decisions, logger, state.plan.decision, state.outcome, state.loggableText);
+        recordDecision(
+          deps.decisions,
+          logger,
+          plan.decision,
+          state.outcome,
+          state.loggableText,
+          () =>
+            identified &&
+            routingRecordOf(
+              identified,
+              plan,
+              policy,
+              execution?.answeredBy !== undefined ? settlement?.usage : undefined,
+            ),
+        );
       },
     },
   ];

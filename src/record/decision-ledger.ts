@@ -1,6 +1,7 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Decision } from "../core/types.js";
-import type { DecisionLog, RecordedDecision } from "./decision-log.js";
+import type { DecisionFilter, DecisionLog, RecordedDecision } from "./decision-log.js";
+import { ROUTING_RECORD_VERSION, type RoutingRecord } from "./routing-record.js";
 
 export interface DecisionLedgerOptions {
   /** The SQLite file (created when missing, with its `-wal` and `-shm` companions beside it). */
@@ -47,16 +48,66 @@ CREATE INDEX IF NOT EXISTS decisions_by_tenant ON decisions (tenant, recorded_at
 CREATE INDEX IF NOT EXISTS decisions_by_route ON decisions (route, recorded_at);
 `;
 
+/**
+ * The file's layout, in SQLite's `user_version`: 0 as first written (no `routing` column), 2 with
+ * each call's routing record (what replay reads). Migrations only add nullable columns: a file
+ * written by an older server opens and its rows read back without a routing record, and an older
+ * server (which names its columns when it inserts) can still write a migrated file.
+ */
+const LEDGER_VERSION = 2;
+
+/** The file's layout; throws for one written by a newer server than this. */
+function layoutOf(db: DatabaseSync): number {
+  const version = Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version);
+  if (version > LEDGER_VERSION)
+    throw new Error(
+      `the decision ledger is of layout ${version}, written by a newer switchyard (this one reads up to ${LEDGER_VERSION})`,
+    );
+  return version;
+}
+
+/** Brings a ledger of an older layout up to LEDGER_VERSION, in one transaction. */
+function migrate(db: DatabaseSync): void {
+  if (layoutOf(db) === LEDGER_VERSION) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    if (!hasRoutingColumn(db)) db.exec("ALTER TABLE decisions ADD COLUMN routing TEXT");
+    db.exec(`PRAGMA user_version = ${LEDGER_VERSION}`);
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function hasRoutingColumn(db: DatabaseSync): boolean {
+  const columns = db.prepare("PRAGMA table_info(decisions)").all() as unknown as { name: string }[];
+  return columns.some((column) => column.name === "routing");
+}
+
 interface Row {
   recorded_at: number;
   outcome: string;
   decision: string;
+  routing: string | null;
+}
+
+/** A row as a RecordedDecision; a routing record of a format this build does not know is left out. */
+function readRow(row: Row | undefined): RecordedDecision | undefined {
+  if (!row) return undefined;
+  const routing = row.routing === null ? undefined : (JSON.parse(row.routing) as RoutingRecord);
+  return {
+    decision: JSON.parse(row.decision) as Decision,
+    recordedAt: new Date(row.recorded_at),
+    outcome: row.outcome,
+    ...(routing?.version === ROUTING_RECORD_VERSION && { routing }),
+  };
 }
 
 /**
  * The decision log kept in a SQLite file through Node's built-in `node:sqlite`: one row per call
- * (the decision as JSON, plus the columns it is looked up by), so a restart reads back every
- * decision the retention still holds.
+ * (the decision and its routing record as JSON, plus the columns it is looked up by), so a
+ * restart reads back every decision the retention still holds.
  *
  * Durability: the record step runs before Route returns its response and before Stream sends its
  * `done` event (src/pipeline/pipeline.ts), and `add` commits synchronously. So a call is
@@ -87,6 +138,7 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
   try {
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 1000;");
     db.exec(SCHEMA);
+    migrate(db);
   } catch (error) {
     db.close();
     throw error;
@@ -94,16 +146,18 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
 
   // Ids are made by the server per call; a second record under one is a bug, never a replacement.
   const insert = db.prepare(
-    "INSERT OR IGNORE INTO decisions (call_id, trace_id, tenant, route, recorded_at, outcome, decision) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "INSERT OR IGNORE INTO decisions (call_id, trace_id, tenant, route, recorded_at, outcome, decision, routing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );
-  const selectCall = db.prepare("SELECT recorded_at, outcome, decision FROM decisions WHERE call_id = ?");
+  const selectCall = db.prepare(
+    "SELECT recorded_at, outcome, decision, routing FROM decisions WHERE call_id = ?",
+  );
   // rowid breaks ties between calls recorded in one millisecond: insertion order, as the ring.
   const selectTrace = db.prepare(
-    "SELECT recorded_at, outcome, decision FROM decisions WHERE trace_id = ? ORDER BY recorded_at DESC, rowid DESC LIMIT ?",
+    "SELECT recorded_at, outcome, decision, routing FROM decisions WHERE trace_id = ? ORDER BY recorded_at DESC, rowid DESC LIMIT ?",
   );
   const count = db.prepare("SELECT count(*) AS n FROM decisions");
   const selectList = db.prepare(
-    `SELECT recorded_at, outcome, decision FROM decisions
+    `SELECT recorded_at, outcome, decision, routing FROM decisions
      WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR route = ?2)
        AND (?3 IS NULL OR recorded_at >= ?3) AND (?4 IS NULL OR recorded_at < ?4)
      ORDER BY recorded_at DESC, rowid DESC LIMIT ?5`,
@@ -118,13 +172,6 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
   let size = Number((count.get() as { n: number }).n);
   let sincePrune = 0;
   let closed = false;
-
-  const read = (row: Row | undefined): RecordedDecision | undefined =>
-    row && {
-      decision: JSON.parse(row.decision) as Decision,
-      recordedAt: new Date(row.recorded_at),
-      outcome: row.outcome,
-    };
 
   const prune = (): number => {
     if (closed) return 0;
@@ -144,7 +191,7 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
   prune();
 
   return {
-    add(decision, outcome, at = new Date()) {
+    add(decision, outcome, at = new Date(), routing) {
       const { changes } = insert.run(
         decision.callId,
         decision.traceId,
@@ -153,15 +200,16 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
         at.getTime(),
         outcome,
         JSON.stringify(decision),
+        routing ? JSON.stringify(routing) : null,
       );
       size += Number(changes);
       sincePrune += 1;
       if (sincePrune >= pruneEvery) prune();
     },
-    byCall: (callId) => read(selectCall.get(callId) as Row | undefined),
+    byCall: (callId) => readRow(selectCall.get(callId) as Row | undefined),
     byTrace(traceId) {
       const rows = selectTrace.all(traceId, perTrace) as unknown as Row[];
-      return rows.reverse().map((row) => read(row) as RecordedDecision);
+      return rows.reverse().map((row) => readRow(row) as RecordedDecision);
     },
     get size() {
       return size;
@@ -177,7 +225,7 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
       ) as unknown as Row[];
       const truncated = rows.length > filter.limit;
       return {
-        decisions: rows.slice(0, filter.limit).map((row) => read(row) as RecordedDecision),
+        decisions: rows.slice(0, filter.limit).map((row) => readRow(row) as RecordedDecision),
         truncated,
       };
     },
@@ -187,6 +235,64 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
       closed = true;
       if (timer) clearInterval(timer);
       db.close();
+    },
+  };
+}
+
+/** A ledger opened only to read (replay): it never writes, migrates or prunes the file. */
+export interface DecisionLedgerReader {
+  /**
+   * Recorded decisions matching `filter`, newest first, at most `filter.limit` when set; read
+   * row by row, so a large window is never held in memory at once.
+   */
+  entries(filter: Omit<DecisionFilter, "limit"> & { limit?: number }): Iterable<RecordedDecision>;
+  close(): void;
+}
+
+/**
+ * Opens a ledger file read-only: it can be read beside the server writing it (WAL readers do not
+ * block the writer, nor it them). A file of an older layout reads too, its rows without routing
+ * records.
+ *
+ * @throws when the file is missing, is not a ledger, or is of a newer layout.
+ */
+export function openDecisionLedgerReader(path: string): DecisionLedgerReader {
+  const db = new DatabaseSync(path, { readOnly: true });
+  let select: ReturnType<DatabaseSync["prepare"]>;
+  try {
+    db.exec("PRAGMA busy_timeout = 1000");
+    const version = Number(
+      (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+    );
+    if (version > LEDGER_VERSION)
+      throw new Error(
+        `the decision ledger is of layout ${version}, written by a newer switchyard (this one reads up to ${LEDGER_VERSION})`,
+      );
+    const routing = hasRoutingColumn(db) ? "routing" : "NULL AS routing";
+    select = db.prepare(
+      `SELECT recorded_at, outcome, decision, ${routing} FROM decisions
+       WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR route = ?2)
+         AND (?3 IS NULL OR recorded_at >= ?3) AND (?4 IS NULL OR recorded_at < ?4)
+       ORDER BY recorded_at DESC, rowid DESC LIMIT ?5`,
+    );
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return {
+    *entries(filter) {
+      const rows = select.iterate(
+        filter.tenant ?? null,
+        filter.route ?? null,
+        filter.since?.getTime() ?? null,
+        filter.until?.getTime() ?? null,
+        // SQLite reads a negative LIMIT as none.
+        filter.limit ?? -1,
+      );
+      for (const row of rows) yield readRow(row as unknown as Row) as RecordedDecision;
+    },
+    close() {
+      if (db.isOpen) db.close();
     },
   };
 }

@@ -1,10 +1,13 @@
 import type { Decision } from "../core/types.js";
+import type { RoutingRecord } from "./routing-record.js";
 
 export interface RecordedDecision {
   decision: Decision;
   recordedAt: Date;
   /** "ok", or how the call ended otherwise (e.g. "AllTargetsFailedError", "abandoned: …"). */
   outcome: string;
+  /** What replay needs to decide the call again; absent for calls recorded before it was kept. */
+  routing?: RoutingRecord;
 }
 
 /**
@@ -16,7 +19,7 @@ export interface RecordedDecision {
  * A decision is stored as is, not copied: recording is the last thing the pipeline does with it.
  */
 export interface DecisionLog {
-  add(decision: Decision, outcome: string, at?: Date): void;
+  add(decision: Decision, outcome: string, at?: Date, routing?: RoutingRecord): void;
   /** The decision of one call; undefined when unknown or forgotten. */
   byCall(callId: string): RecordedDecision | undefined;
   /** The recent calls of a trace, oldest first; empty when none. */
@@ -61,10 +64,10 @@ export function createDecisionLog(capacity = 10_000, perTrace = 32): DecisionLog
   };
 
   return {
-    add(decision, outcome, at = new Date()) {
+    add(decision, outcome, at = new Date(), routing) {
       // Ids are made by the server per call; a second record under one is a bug, never a replacement.
       if (calls.has(decision.callId)) return;
-      calls.set(decision.callId, { decision, recordedAt: at, outcome });
+      calls.set(decision.callId, { decision, recordedAt: at, outcome, ...(routing && { routing }) });
       const listed = traces.get(decision.traceId) ?? [];
       listed.push(decision.callId);
       if (listed.length > perTrace) listed.shift();
@@ -106,8 +109,8 @@ export function observedDecisionLog(
   observe: (decision: Decision, outcome: string) => void,
 ): DecisionLog {
   return {
-    add(decision, outcome, at) {
-      log.add(decision, outcome, at);
+    add(decision, outcome, at, routing) {
+      log.add(decision, outcome, at, routing);
       observe(decision, outcome);
     },
     byCall: (callId) => log.byCall(callId),

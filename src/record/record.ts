@@ -2,13 +2,15 @@ import type { Logger } from "pino";
 import type { Decision } from "../core/types.js";
 import type { LoggableText } from "../telemetry/logging-policy.js";
 import type { DecisionLog } from "./decision-log.js";
+import type { RoutingRecord } from "./routing-record.js";
 
 /**
  * Writes the decision to the decision log and one structured log line to `logger` (the service
  * log, or the eval sink for evaluation traffic; none when that sink discards). The line carries
  * the decision summary, usage and cost, and whatever text the logging policy allows (`text` is
  * built by telemetry/logging-policy.ts, the one module that decides it; called only when the
- * line will be written). A dry run records nothing.
+ * line will be written). `routing` (what replay needs to decide the call again, no text) is
+ * recorded with the decision when given. A dry run records nothing.
  */
 export function recordDecision(
   decisionLog: DecisionLog,
@@ -16,9 +18,10 @@ export function recordDecision(
   decision: Decision,
   outcome: string,
   text: () => LoggableText,
+  routing?: () => RoutingRecord | undefined,
 ): void {
   if (decision.dryRun) return;
-  decisionLog.add(decision, outcome);
+  decisionLog.add(decision, outcome, new Date(), routing?.());
   // The line is built only when it will be written (LOG_LEVEL=warn skips it on every call).
   if (!logger?.isLevelEnabled("info")) return;
   logger.info(

@@ -127,7 +127,7 @@ describe.each(LOGGING)("store_prompts: %s", (logging) => {
       const switchyard = await startTestSwitchyard(policy(logging, action), {
         tracer: tracerProvider.getTracer("switchyard"),
         decisionExport: loggerProvider.getLogger("switchyard"),
-        ledger: { path: ledger },
+        ledger,
       });
       let transports: TransportSet | undefined;
       let metrics = "";

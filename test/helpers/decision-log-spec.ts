@@ -1,6 +1,8 @@
+import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import type { Decision } from "../../src/core/types.js";
 import type { DecisionLog } from "../../src/record/decision-log.js";
+import type { RoutingRecord } from "../../src/record/routing-record.js";
 
 let calls = 0;
 /** A recorded decision under a fresh call id (ids are unique within a test process). */
@@ -34,6 +36,48 @@ export function decision(traceId: string, overrides: Partial<Decision> = {}): De
     refusal: "",
     ...overrides,
   };
+}
+
+/** A routing record as the record step writes one (what replay reads), with `overrides`. */
+export function routingRecord(overrides: Partial<RoutingRecord> = {}): RoutingRecord {
+  return {
+    version: 1,
+    taskDeclared: true,
+    inferredTask: "",
+    model: "",
+    labels: [],
+    imagesByUrl: false,
+    inputTokens: 120,
+    outputTokens: 30,
+    baseline: { hostedEligible: [], estimatedCostPicoUsd: 180_000_000 },
+    ...overrides,
+  };
+}
+
+/** When writeFirstLayout's rows were recorded: recent, so no retention prunes them. */
+export const FIRST_LAYOUT_AT = Date.now() - 60_000;
+
+/** A ledger file as the first release wrote it (no routing column, user_version 0), holding `decisions`. */
+export function writeFirstLayout(path: string, decisions: Decision[]): void {
+  const db = new DatabaseSync(path);
+  db.exec(`
+    PRAGMA journal_mode = WAL;
+    CREATE TABLE decisions (
+      call_id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, tenant TEXT NOT NULL, route TEXT NOT NULL,
+      recorded_at INTEGER NOT NULL, outcome TEXT NOT NULL, decision TEXT NOT NULL
+    );`);
+  const insert = db.prepare("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)");
+  for (const entry of decisions)
+    insert.run(
+      entry.callId,
+      entry.traceId,
+      entry.tenant,
+      entry.route,
+      FIRST_LAYOUT_AT,
+      "ok",
+      JSON.stringify(entry),
+    );
+  db.close();
 }
 
 /** What any DecisionLog does: the in-memory ring and the SQLite ledger run the same cases. */
@@ -98,6 +142,22 @@ export function describeDecisionLog(
         decision: recorded,
         outcome: "AllTargetsFailedError",
       });
+    });
+
+    it("keeps a call's routing record with its decision, and none for a call recorded without one", () => {
+      const log = make({ capacity: 10 });
+      const at = new Date("2026-11-23T10:00:00Z");
+      const routed = decision("t1");
+      const routing = routingRecord({ labels: [["k", "v"]] });
+      log.add(routed, "ok", at, routing);
+      const bare = decision("t1");
+      log.add(bare, "ok", at);
+      expect(log.byCall(routed.callId)).toEqual({ decision: routed, recordedAt: at, outcome: "ok", routing });
+      expect(log.byCall(bare.callId)).not.toHaveProperty("routing");
+      expect(log.list({ limit: 10 }).decisions.map((recorded) => recorded.routing)).toEqual([
+        undefined,
+        routing,
+      ]);
     });
 
     it("lists decisions newest first by tenant, route and time, up to a limit, saying when more matched", () => {

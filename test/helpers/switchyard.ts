@@ -6,7 +6,6 @@ import type { Logger as OtelLogger, Tracer } from "@opentelemetry/api";
 import { pino } from "pino";
 import { type Switchyard, startSwitchyard } from "../../src/app.js";
 import type { Environment } from "../../src/config/env.js";
-import type { DecisionLedgerOptions } from "../../src/record/decision-ledger.js";
 import type { ServerLimits } from "../../src/server/transport/server-limits.js";
 
 export interface TestSwitchyard {
@@ -32,8 +31,8 @@ export interface TestSwitchyardOptions {
   tracer?: Tracer;
   /** Where decisions are exported as log records. */
   decisionExport?: OtelLogger;
-  /** Keep decisions in this SQLite ledger. */
-  ledger?: DecisionLedgerOptions;
+  /** Keep decisions in this SQLite ledger file (serve --ledger) rather than in memory. */
+  ledger?: string;
 }
 
 /**
@@ -70,7 +69,7 @@ export async function startTestSwitchyard(
     ...(options.limits && { limits: options.limits }),
     ...(options.tracer && { tracer: options.tracer }),
     ...(options.decisionExport && { decisionExport: options.decisionExport }),
-    ...(options.ledger && { ledger: options.ledger }),
+    ...(options.ledger && { ledger: { path: options.ledger, pruneIntervalMs: 0 } }),
   });
   return {
     app,

@@ -1,9 +1,20 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { type DecisionLedger, openDecisionLedger } from "../../src/record/decision-ledger.js";
-import { decision, describeDecisionLog } from "../helpers/decision-log-spec.js";
+import {
+  type DecisionLedger,
+  openDecisionLedger,
+  openDecisionLedgerReader,
+} from "../../src/record/decision-ledger.js";
+import {
+  decision,
+  describeDecisionLog,
+  FIRST_LAYOUT_AT,
+  routingRecord,
+  writeFirstLayout,
+} from "../helpers/decision-log-spec.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-ledger-"));
 let files = 0;
@@ -29,9 +40,17 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-// The ring's own cases, with the row bound pruned on every insert so "capacity" means the same.
+// The ring's own cases, with the row bound pruned on every insert so "capacity" means the same,
+// and a clock of the cases' own days: the age bound must not prune their dated decisions once the
+// real clock is a week past them.
+const SPEC_NOW = Date.parse("2026-11-24T00:00:00Z");
 describeDecisionLog("openDecisionLedger (as a DecisionLog)", ({ capacity, perTrace }) =>
-  open({ maxRows: capacity, pruneEvery: 1, ...(perTrace !== undefined && { perTrace }) }),
+  open({
+    maxRows: capacity,
+    pruneEvery: 1,
+    now: () => SPEC_NOW,
+    ...(perTrace !== undefined && { perTrace }),
+  }),
 );
 
 describe("openDecisionLedger", () => {
@@ -113,5 +132,84 @@ describe("openDecisionLedger", () => {
     const path = join(dir, "not-a-database.db");
     writeFileSync(path, "this is not sqlite, and long enough to have a header of its own ".repeat(4));
     expect(() => openDecisionLedger({ path })).toThrow();
+  });
+
+  it("opens a ledger of the first layout (no routing column), keeps its rows, and adds routing records from then on", () => {
+    const path = join(dir, "first-layout.db");
+    const old = decision("t1");
+    writeFirstLayout(path, [old]);
+    const ledger = open({ path });
+    expect(ledger.byCall(old.callId)).toEqual({
+      decision: old,
+      recordedAt: new Date(FIRST_LAYOUT_AT),
+      outcome: "ok",
+    });
+    const routed = decision("t1");
+    const routing = routingRecord();
+    ledger.add(routed, "ok", new Date(), routing);
+    expect(ledger.byCall(routed.callId)?.routing).toEqual(routing);
+    ledger.close();
+    expect(
+      open({ path })
+        .byTrace("t1")
+        .map((recorded) => recorded.routing),
+    ).toEqual([undefined, routing]);
+  });
+
+  it("refuses a ledger of a layout newer than it reads, rather than write rows it does not understand", () => {
+    const path = join(dir, "newer.db");
+    open({ path }).close();
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA user_version = 99");
+    db.close();
+    expect(() => openDecisionLedger({ path, pruneIntervalMs: 0 })).toThrow(/layout 99, written by a newer/);
+    expect(() => openDecisionLedgerReader(path)).toThrow(/layout 99, written by a newer/);
+  });
+});
+
+describe("openDecisionLedgerReader", () => {
+  it("reads what a live writer committed, newest first, by tenant, route, time and limit", () => {
+    const path = join(dir, "read-beside.db");
+    const writer = open({ path });
+    const at = (second: number) => new Date(Date.UTC(2026, 10, 30, 9, 0, second));
+    const entries = [
+      decision("r1", { tenant: "acme", route: "chat" }),
+      decision("r2", { tenant: "globex", route: "chat" }),
+      decision("r3", { tenant: "acme", route: "code" }),
+    ];
+    for (const [index, entry] of entries.entries()) writer.add(entry, "ok", at(index), routingRecord());
+    const reader = openDecisionLedgerReader(path);
+    const traces = (filter: Parameters<typeof reader.entries>[0]) =>
+      [...reader.entries(filter)].map((recorded) => recorded.decision.traceId);
+    expect(traces({})).toEqual(["r3", "r2", "r1"]);
+    expect(traces({ tenant: "acme" })).toEqual(["r3", "r1"]);
+    expect(traces({ route: "chat", since: at(1) })).toEqual(["r2"]);
+    expect(traces({ limit: 1 })).toEqual(["r3"]);
+    // The writer goes on while the reader is open; the reader sees each commit.
+    writer.add(decision("r4"), "ok", at(3));
+    expect(traces({ limit: 1 })).toEqual(["r4"]);
+    expect([...reader.entries({ limit: 2 })].map((recorded) => recorded.routing)).toEqual([
+      undefined,
+      routingRecord(),
+    ]);
+    reader.close();
+  });
+
+  it("reads a first-layout ledger without changing it: its rows come without routing records", () => {
+    const path = join(dir, "first-layout-read.db");
+    const old = decision("t1");
+    writeFirstLayout(path, [old]);
+    const reader = openDecisionLedgerReader(path);
+    expect([...reader.entries({})]).toEqual([
+      { decision: old, recordedAt: new Date(FIRST_LAYOUT_AT), outcome: "ok" },
+    ]);
+    reader.close();
+    const db = new DatabaseSync(path, { readOnly: true });
+    expect(db.prepare("PRAGMA user_version").get()).toEqual({ user_version: 0 });
+    db.close();
+  });
+
+  it("refuses a missing file rather than create one", () => {
+    expect(() => openDecisionLedgerReader(join(dir, "never-written.db"))).toThrow();
   });
 });
