@@ -182,6 +182,16 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     return true;
   };
 
+  /** Failing open with the kept settlements at their bound: said once per outage. */
+  const lost = (): void => {
+    droppedKeys += 1;
+    if (droppedKeys === 1)
+      log.error(
+        { maxQueuedKeys },
+        "settlements waiting for Redis reached their bound: further keys are counted in this process only",
+      );
+  };
+
   client.on("error", (error: unknown) => markDown(error));
   client.on("close", () => markDown("connection closed"));
   client.on("ready", () => void recover());
@@ -230,12 +240,7 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
       if (reply !== UNAVAILABLE) return fromUnits(Number(reply));
       if (!keep(key, units, window)) {
         if (options.onUnavailable === "closed") refuse();
-        droppedKeys += 1;
-        if (droppedKeys === 1)
-          log.error(
-            { maxQueuedKeys },
-            "settlements waiting for Redis reached their bound: further keys are counted in this process only",
-          );
+        lost();
       }
       return local.add(key, amount, windowMs);
     },
@@ -248,7 +253,7 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
       if (options.onUnavailable === "closed") refuse();
       const reservation = await local.reserve(key, amount, limit, windowMs);
       // Redis must see it too, or the settlement that later returns part of it would undercount.
-      if (reservation.granted && !keep(key, units, window)) droppedKeys += 1;
+      if (reservation.granted && !keep(key, units, window)) lost();
       return reservation;
     },
 
