@@ -1,6 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
 import { closedPort } from "./ports.js";
 
 /** A real redis-server on a loopback port, nothing persisted, that a test may kill and start again. */
@@ -27,18 +29,27 @@ let binary: string | null | undefined;
  * must run there; .ci/run installs it); elsewhere the suites are skipped, visibly.
  */
 export function redisServerAvailable(): boolean {
-  if (binary === undefined) {
-    try {
-      binary = execFileSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).trim() || null;
-    } catch {
-      binary = null;
-    }
-  }
+  if (binary === undefined)
+    binary =
+      (process.env.PATH ?? "")
+        .split(delimiter)
+        .filter((directory) => directory !== "")
+        .map((directory) => join(directory, "redis-server"))
+        .find(executable) ?? null;
   if (binary === null && process.env.CI === "true")
     throw new Error(
       "redis-server is not installed, and CI must run the Redis tests (apt-get install redis-server)",
     );
   return binary !== null;
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const running = new Set<ChildProcess>();
