@@ -11,7 +11,7 @@ import { type DecisionLedgerOptions, openDecisionLedger } from "./record/decisio
 import { createDecisionLog, type DecisionLog, observedDecisionLog } from "./record/decision-log.js";
 import { type RunningServer, startServer } from "./server/server.js";
 import type { ServerLimits } from "./server/transport/server-limits.js";
-import { createMemoryStore } from "./state/memory/memory-store.js";
+import { createStateStore } from "./state/create-state-store.js";
 import type { StateStore } from "./state/store.js";
 import { exportDecisions } from "./telemetry/decision-records.js";
 import { createEscalations } from "./telemetry/escalation.js";
@@ -60,7 +60,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   const policies = createPolicyStore(policy);
   const ledger = options.ledger && openDecisionLedger(options.ledger);
   const decisions = ledger ?? createDecisionLog();
-  const store = createMemoryStore();
+  const store = createStateStore(policy.state, options.logger);
   const health = createTargetHealth(systemClock);
   const metrics = createMetrics({ health });
   const escalations = createEscalations(options.logger);
@@ -101,6 +101,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
     );
   } catch (error) {
     reloader.stop();
+    await store.close();
     ledger?.close();
     throw error;
   }

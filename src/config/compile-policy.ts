@@ -7,6 +7,7 @@ import type {
   ProviderPolicy,
   RouteMatch,
   RoutePolicy,
+  StatePolicy,
 } from "../core/policy.js";
 import type { TargetRef } from "../core/types.js";
 import { residencyRefusal } from "../guard/residency.js";
@@ -187,7 +188,8 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
 
   const governance = compileGovernance(document, dataClasses, classNames.complete, issues);
   const { whole: defaults } = document.defaults;
-  if (!document.complete || issues.length > 0 || !defaults || !governance) return { issues };
+  const state = compileState(document);
+  if (!document.complete || issues.length > 0 || !defaults || !governance || !state) return { issues };
   return {
     issues,
     policy: {
@@ -204,8 +206,25 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
       providers,
       routes,
       ...governance,
+      state,
       warnings,
     },
+  };
+}
+
+/** `state:` as the store factory takes it; undefined when it did not parse (already reported). */
+function compileState(document: CheckedDocument): StatePolicy | undefined {
+  const { state } = document;
+  if (!state) return undefined;
+  if (state.store === "memory") return { store: "memory" };
+  // The schema requires `redis` with store: redis; a url left unset by its variable is reported there.
+  if (!state.redis) return undefined;
+  return {
+    store: "redis",
+    url: state.redis.url,
+    keyPrefix: state.redis.key_prefix,
+    commandTimeoutMs: state.redis.command_timeout_ms,
+    onUnavailable: state.on_unavailable,
   };
 }
 

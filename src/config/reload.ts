@@ -1,6 +1,7 @@
 import { type FSWatcher, lstatSync, readlinkSync, watch } from "node:fs";
 import { isAbsolute, join, parse, resolve, sep } from "node:path";
 import type { Logger } from "pino";
+import type { Policy } from "../core/policy.js";
 import type { PolicyIssue } from "./compile-policy.js";
 import type { Environment } from "./env.js";
 import { PolicyError, parsePolicy, readPolicyText } from "./load-policy.js";
@@ -78,6 +79,8 @@ export function watchPolicyFile(options: {
         log.info({ trigger, version: policy.version }, "policy unchanged");
         return false;
       }
+      const restartOnly = restartOnlyChanges(options.store.current(), policy);
+      if (restartOnly.length > 0) throw new PolicyError(options.path, restartOnly);
       options.store.replace(policy);
       last = { at: new Date(), trigger, outcome: "applied", version: policy.version, issues: [] };
       log.info({ trigger, version: policy.version, warnings: policy.warnings }, "policy reloaded");
@@ -177,6 +180,21 @@ export function watchPolicyFile(options: {
       process.off("SIGHUP", onSighup);
     },
   };
+}
+
+/**
+ * What a reload cannot change in a running process: `state:` (the store is made once at start,
+ * and its counters would not follow a switch). Messages name no value (a Redis URL may hold a
+ * password).
+ */
+function restartOnlyChanges(current: Policy, next: Policy): PolicyIssue[] {
+  if (JSON.stringify(current.state) === JSON.stringify(next.state)) return [];
+  return [
+    {
+      path: "state",
+      message: "changing the state store takes a restart; the policy in force stays (restart to apply it)",
+    },
+  ];
 }
 
 /** One read, as a key two reads compare by (a failed read by its error) and the text it gave. */

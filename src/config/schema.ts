@@ -302,6 +302,48 @@ export const toolSchema = z.strictObject({
   writes: z.boolean().default(false),
 });
 
+/**
+ * Where counters shared by calls live (budgets, rate limits): this process's memory, or Redis
+ * for several processes and replicas. Changing it takes a restart (reload.ts refuses it).
+ */
+export const stateSchema = z
+  .strictObject({
+    store: z.enum(["memory", "redis"], { error: 'must be "memory" or "redis"' }).default("memory"),
+    redis: z
+      .strictObject({
+        /** Usually `${REDIS_URL}`: it may hold a password, so no message ever echoes it. */
+        url: z.string().refine(isRedisUrl, { error: "must be a redis:// or rediss:// URL" }),
+        /** Put before every key, so several deployments can share one Redis. */
+        key_prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9._:-]{1,64}$/, "must be 1 to 64 of ASCII letters, digits and ._:-")
+          .default("switchyard:"),
+        /** Longest wait for one Redis command before it counts as unreachable. */
+        command_timeout_ms: z.int().positive().max(10_000, "must be at most 10000").default(500),
+      })
+      .optional(),
+    /** While Redis is unreachable: `closed` refuses calls that need it; `open` keeps limits per process. */
+    on_unavailable: z.enum(["open", "closed"], { error: 'must be "open" or "closed"' }).default("closed"),
+  })
+  .superRefine((state, context) => {
+    if (state.store === "redis" && state.redis === undefined)
+      context.addIssue({
+        code: "custom",
+        path: ["redis"],
+        message: "required when store is redis ({ url: ... })",
+      });
+  })
+  .prefault({});
+
+function isRedisUrl(text: string): boolean {
+  try {
+    const { protocol, hostname } = new URL(text);
+    return (protocol === "redis:" || protocol === "rediss:") && hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
 /** The keys of `defaults`, parsed one by one. */
 export const defaultsShape = {
   /** Class of a request that declares none. Ship a class that stays inside: fail closed. */
@@ -331,6 +373,7 @@ export const POLICY_KEYS = [
   "escalation",
   "tools",
   "logging",
+  "state",
 ] as const;
 
 export type PoolDocument = z.output<typeof poolSchema>;
@@ -341,6 +384,7 @@ export type RouteDocument = z.output<z.ZodObject<typeof routeShape>>;
 export type DefaultsDocument = z.output<z.ZodObject<typeof defaultsShape>>;
 export type DataClassDocument = z.output<typeof dataClassSchema>;
 export type LoggingDocument = z.output<typeof loggingSchema>;
+export type StateDocument = z.output<typeof stateSchema>;
 export type DetectRuleDocument = z.output<typeof detectRuleSchema>;
 export type ContentRuleDocument = z.output<typeof contentRuleSchema>;
 export type EscalationDocument = z.output<typeof escalationSchema>;

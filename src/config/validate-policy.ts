@@ -28,6 +28,8 @@ import {
   providerSchemas,
   type RouteDocument,
   routeShape,
+  type StateDocument,
+  stateSchema,
   type TargetDocument,
   type ToolDocument,
   targetShape,
@@ -94,6 +96,7 @@ export interface CheckedDocument {
   escalation?: EscalationDocument;
   tools?: Section<ToolDocument>;
   logging?: LoggingDocument;
+  state?: StateDocument;
   complete: boolean;
 }
 
@@ -148,6 +151,7 @@ export function validatePolicy(
       ? undefined
       : context.section(raw.tools, ["tools"], (block, path) => context.parse(toolSchema, block ?? {}, path));
   const logging = context.parse(loggingSchema, raw.logging, ["logging"]);
+  const state = context.parse(stateSchema, raw.state, ["state"]);
 
   return {
     document: {
@@ -161,6 +165,7 @@ export function validatePolicy(
       ...(escalation && { escalation }),
       ...(tools && { tools }),
       ...(logging && { logging }),
+      ...(state && { state }),
       complete: context.issues.length === 0,
     },
     issues: context.issues,

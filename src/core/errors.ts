@@ -119,3 +119,15 @@ export class CallerStalledError extends CallEndedError {
     super("stalled", `the caller stopped reading the stream for ${stalledMs} ms`);
   }
 }
+
+/**
+ * The shared state store (Redis: budgets, rate limits) cannot be reached and the policy refuses
+ * calls rather than admit them on local counters (`state.on_unavailable: closed`). Says nothing
+ * about where the store is; the connection error is the `cause`.
+ */
+export class StateUnavailableError extends Error {
+  override readonly name = "StateUnavailableError";
+  constructor(options?: { cause?: unknown }) {
+    super("shared state (budgets and rate limits) is unavailable; try again shortly", options);
+  }
+}

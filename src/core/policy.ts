@@ -24,6 +24,8 @@ export interface Policy {
   escalation: EscalationPolicy;
   /** Tools the policy knows (`tools:`); any other tool is read-only. */
   tools: ReadonlyMap<string, ToolPolicy>;
+  /** Where shared counters live (`state:`); fixed for the life of the process. */
+  state: StatePolicy;
   /** Non-fatal findings worth telling an operator (providers left out, unpriced models). */
   warnings: readonly string[];
 }
@@ -193,6 +195,19 @@ export interface LoggingPolicy {
   /** Where the log lines of `eval: true` requests go; never the service log. */
   evalSink: { kind: "file"; path: string } | { kind: "stdout" } | { kind: "discard" };
 }
+
+/** The state store (src/state/): in process memory, or Redis shared by every replica. */
+export type StatePolicy =
+  | { store: "memory" }
+  | {
+      store: "redis";
+      /** May hold a password: never log it (src/state/redis/redis-store.ts redacts it). */
+      url: string;
+      keyPrefix: string;
+      commandTimeoutMs: number;
+      /** While Redis is unreachable: refuse calls that need it, or keep limits per process. */
+      onUnavailable: "open" | "closed";
+    };
 
 /** How a redacted value is written in what is sent: a restorable token, a mask, or a keyed hash. */
 export type RedactionForm = "placeholder" | "mask" | "hash";

@@ -7,6 +7,7 @@ import {
   NoEligibleTargetError,
   NoRouteError,
   PolicyDeniedError,
+  StateUnavailableError,
   StreamInterruptedError,
   UnknownModelError,
 } from "../../core/errors.js";
@@ -77,6 +78,8 @@ export function toOpenAiError(
   }
   if (error instanceof NoRouteError)
     return openAiError(400, "invalid_request_error", error.message, { code: "no_route" });
+  if (error instanceof StateUnavailableError)
+    return openAiError(503, "server_error", error.message, { code: "state_unavailable" });
   if (error instanceof DecidedError) {
     const decided = (status: number, type: string, code: string, headers: Record<string, string> = {}) => ({
       ...openAiError(status, type, error.message, { code }),

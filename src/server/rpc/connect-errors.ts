@@ -8,6 +8,7 @@ import {
   NoEligibleTargetError,
   NoRouteError,
   PolicyDeniedError,
+  StateUnavailableError,
   StreamInterruptedError,
 } from "../../core/errors.js";
 import type { ErrorClass } from "../../core/types.js";
@@ -49,6 +50,7 @@ export function toConnectError(
   if (error instanceof ConnectError) return error;
   if (error instanceof InvalidRequestError) return new ConnectError(error.message, Code.InvalidArgument);
   if (error instanceof NoRouteError) return new ConnectError(error.message, Code.FailedPrecondition);
+  if (error instanceof StateUnavailableError) return new ConnectError(error.message, Code.Unavailable);
   if (error instanceof DecidedError) {
     const details = [{ desc: DecisionSchema, value: toDecision(error.decision) }];
     if (error instanceof NoEligibleTargetError)

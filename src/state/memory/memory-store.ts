@@ -1,8 +1,9 @@
 import { type Clock, systemClock } from "../../core/clock.js";
-import type { Reservation, StateStore } from "../store.js";
+import { fromUnits, type Reservation, type StateKey, type StateStore, toUnits } from "../store.js";
 
 interface Counter {
-  value: number;
+  /** Whole millionths (store.ts). */
+  units: number;
   expiresAt: number;
 }
 
@@ -14,10 +15,10 @@ interface Counter {
 export function createMemoryStore(options: { clock?: Clock; sweepEvery?: number } = {}): StateStore {
   const clock = options.clock ?? systemClock;
   const sweepEvery = options.sweepEvery ?? 1024;
-  const counters = new Map<string, Counter>();
+  const counters = new Map<StateKey, Counter>();
   let writes = 0;
 
-  const live = (key: string): Counter | undefined => {
+  const live = (key: StateKey): Counter | undefined => {
     const counter = counters.get(key);
     if (counter && counter.expiresAt <= clock.now()) {
       counters.delete(key);
@@ -25,10 +26,10 @@ export function createMemoryStore(options: { clock?: Clock; sweepEvery?: number 
     }
     return counter;
   };
-  const write = (key: string, value: number, windowMs: number): void => {
+  const write = (key: StateKey, units: number, windowMs: number): void => {
     const existing = live(key);
-    if (existing) existing.value = value;
-    else counters.set(key, { value, expiresAt: clock.now() + windowMs });
+    if (existing) existing.units = units;
+    else counters.set(key, { units, expiresAt: clock.now() + windowMs });
     writes += 1;
     if (writes % sweepEvery === 0) sweep();
   };
@@ -39,18 +40,19 @@ export function createMemoryStore(options: { clock?: Clock; sweepEvery?: number 
 
   return {
     async add(key, amount, windowMs) {
-      const value = (live(key)?.value ?? 0) + amount;
-      write(key, value, windowMs);
-      return value;
+      const units = (live(key)?.units ?? 0) + toUnits(amount);
+      write(key, units, windowMs);
+      return fromUnits(units);
     },
     async reserve(key, amount, limit, windowMs): Promise<Reservation> {
-      const current = live(key)?.value ?? 0;
-      if (current + amount > limit) return { granted: false, value: current };
-      write(key, current + amount, windowMs);
-      return { granted: true, value: current + amount };
+      const current = live(key)?.units ?? 0;
+      const next = current + toUnits(amount);
+      if (next > toUnits(limit)) return { granted: false, value: fromUnits(current) };
+      write(key, next, windowMs);
+      return { granted: true, value: fromUnits(next) };
     },
     async get(key) {
-      return live(key)?.value ?? 0;
+      return fromUnits(live(key)?.units ?? 0);
     },
     async close() {
       counters.clear();

@@ -1,0 +1,302 @@
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { type Clock, systemClock } from "../../core/clock.js";
+import { StateUnavailableError } from "../../core/errors.js";
+import { createMemoryStore } from "../memory/memory-store.js";
+import { fromUnits, type Reservation, type StateKey, type StateStore, toUnits } from "../store.js";
+
+/**
+ * Check-and-add in one step. KEYS[1] the counter; ARGV: amount, limit (whole millionths), window
+ * (ms). A new key is created with its window (SET PX); an existing one keeps the expiry its first
+ * write gave it (INCRBY leaves the TTL alone). Returns {granted 0|1, value}.
+ */
+const RESERVE = `
+local current = redis.call('GET', KEYS[1])
+local amount = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+if current then
+  current = tonumber(current)
+  if current + amount > limit then return {0, current} end
+  return {1, redis.call('INCRBY', KEYS[1], ARGV[1])}
+end
+if amount > limit then return {0, 0} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return {1, amount}
+`;
+
+/** Add, with the window set only on the write that creates the key. ARGV: amount, window (ms). */
+const ADD = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return tonumber(ARGV[1])
+`;
+
+interface Scripts {
+  switchyardReserve(key: string, amount: number, limit: number, windowMs: number): Promise<[number, number]>;
+  switchyardAdd(key: string, amount: number, windowMs: number): Promise<number>;
+}
+
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…`; never logged with its password. */
+  url: string;
+  /** Put before every key; default `switchyard:`. */
+  keyPrefix?: string;
+  /**
+   * What a call gets while Redis cannot be reached: `closed` refuses reserve and get with
+   * StateUnavailableError; `open` answers them from a local in-memory store.
+   */
+  onUnavailable: "open" | "closed";
+  /** Longest wait for one command (and for the first connection); default 500 ms. */
+  commandTimeoutMs?: number;
+  /** While Redis is unreachable, how often it is tried again besides reconnects; default 1000 ms. */
+  probeIntervalMs?: number;
+  /** Most distinct keys with settlements waiting for Redis to return; default 10,000. */
+  maxQueuedKeys?: number;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** A settlement (or, failing open, a local reservation) that Redis has not seen yet. */
+interface Queued {
+  units: number;
+  windowMs: number;
+  /** When it was first made (clock ms): its window is counted from there. */
+  since: number;
+}
+
+/**
+ * The StateStore on Redis, shared by every process and replica pointed at it. Each operation is
+ * one Lua script (EVALSHA, loaded again by ioredis after NOSCRIPT), so check-and-add is atomic
+ * across replicas. Counters are integers in millionths (store.ts): INCRBY is exact where
+ * INCRBYFLOAT would drift and print `0.30000000000000004`. Keys are `<prefix>{scope}:…`; the
+ * braces make the scope the Redis Cluster hash tag.
+ *
+ * It never crashes or hangs on Redis: a command waits at most `commandTimeoutMs`; while Redis is
+ * unreachable nothing waits on it (no offline queue, no resend) and ioredis reconnects with
+ * backoff by itself. An outage is logged once when it starts and once when it ends. Meanwhile:
+ * - reserve and get refuse with StateUnavailableError (`closed`) or answer from a local memory
+ *   store (`open`: local limits keep working);
+ * - add (a settlement) always lands: it is applied locally and kept, summed per key, until Redis
+ *   is back, then replayed before the outage is declared over. Reservations granted locally
+ *   (`open`) are kept the same way, so a later settlement that returns part of one adds up.
+ *   Only when `maxQueuedKeys` keys are already waiting is a new key's settlement refused
+ *   (`closed`: StateUnavailableError) or kept only locally (`open`, logged as lost).
+ *
+ * A command that timed out may still have been applied by Redis; it is kept and replayed all the
+ * same, so such a settlement can be counted twice, never lost (a budget errs on the safe side).
+ */
+export function createRedisStore(options: RedisStoreOptions): StateStore {
+  const clock = options.clock ?? systemClock;
+  const prefix = options.keyPrefix ?? "switchyard:";
+  const commandTimeoutMs = options.commandTimeoutMs ?? 500;
+  const probeIntervalMs = options.probeIntervalMs ?? 1000;
+  const maxQueuedKeys = options.maxQueuedKeys ?? 10_000;
+  const where = redactedUrl(options.url);
+  const log = options.logger.child({ component: "state", redis: where });
+
+  const client = new Redis(options.url, {
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: Math.max(commandTimeoutMs, 1000),
+    // Fail at once while disconnected instead of queueing: a queued command could be sent after
+    // its caller was told it failed, and applied twice.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
+    scripts: {
+      switchyardReserve: { lua: RESERVE, numberOfKeys: 1 },
+      switchyardAdd: { lua: ADD, numberOfKeys: 1 },
+    },
+  });
+  const scripts = client as unknown as Scripts;
+  const local = createMemoryStore({ clock });
+  const pending = new Map<StateKey, Queued>();
+
+  let closed = false;
+  let down = false;
+  let recovering = false;
+  let probe: NodeJS.Timeout | undefined;
+  let droppedKeys = 0;
+
+  const markDown = (reason: unknown): void => {
+    if (down || closed) return;
+    down = true;
+    droppedKeys = 0;
+    log.warn(
+      { reason: describe(reason), onUnavailable: options.onUnavailable },
+      options.onUnavailable === "closed"
+        ? "Redis unreachable: calls that need shared state are refused until it is back"
+        : "Redis unreachable: limits are kept in this process only until it is back",
+    );
+    probe = setInterval(() => void recover(), probeIntervalMs);
+    probe.unref();
+  };
+
+  /** Replays what is kept, then declares the outage over; leaves it on at the first failure. */
+  const recover = async (): Promise<void> => {
+    if (!down || recovering || closed || client.status !== "ready") return;
+    recovering = true;
+    try {
+      await client.ping();
+      let replayed = 0;
+      // Settlements still arriving during the replay are kept and replayed too: the outage is
+      // over only once nothing is waiting.
+      while (pending.size > 0) replayed += await replay();
+      down = false;
+      clearInterval(probe);
+      log.info({ replayed }, "Redis reachable again: shared state restored");
+    } catch {
+      // Still unreachable; the next reconnect or probe tries again.
+    } finally {
+      recovering = false;
+    }
+  };
+
+  const replay = async (): Promise<number> => {
+    let replayed = 0;
+    for (const [key, entry] of [...pending]) {
+      pending.delete(key);
+      const left = Math.ceil(entry.windowMs - (clock.now() - entry.since));
+      // Its window has ended: whatever counter it would have joined has expired too.
+      if (left <= 0) continue;
+      try {
+        await scripts.switchyardAdd(prefix + key, entry.units, left);
+        replayed += 1;
+      } catch (error) {
+        keep(key, entry.units, entry.windowMs, entry.since);
+        throw error;
+      }
+    }
+    return replayed;
+  };
+
+  const keep = (key: StateKey, units: number, windowMs: number, since = clock.now()): boolean => {
+    const queued = pending.get(key);
+    if (queued) {
+      queued.units += units;
+      queued.since = Math.min(queued.since, since);
+      return true;
+    }
+    if (pending.size >= maxQueuedKeys) return false;
+    pending.set(key, { units, windowMs, since });
+    return true;
+  };
+
+  /** Failing open with the kept settlements at their bound: said once per outage. */
+  const lost = (): void => {
+    droppedKeys += 1;
+    if (droppedKeys === 1)
+      log.error(
+        { maxQueuedKeys },
+        "settlements waiting for Redis reached their bound: further keys are counted in this process only",
+      );
+  };
+
+  client.on("error", (error: unknown) => markDown(error));
+  client.on("close", () => markDown("connection closed"));
+  client.on("ready", () => void recover());
+
+  /** Waits for the connection to be ready, at most the command timeout. */
+  const ready = (): Promise<boolean> => {
+    if (client.status === "ready") return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (result: boolean) => {
+        clearTimeout(timer);
+        client.off("ready", onReady);
+        resolve(result);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), commandTimeoutMs);
+      client.on("ready", onReady);
+    });
+  };
+
+  const UNAVAILABLE = Symbol("unavailable");
+  /** The command's reply, or UNAVAILABLE (at once while an outage is on). */
+  const run = async <T>(command: () => Promise<T>): Promise<T | typeof UNAVAILABLE> => {
+    if (closed) throw new Error("the state store is closed");
+    if (down) return UNAVAILABLE;
+    if (!(await ready())) {
+      markDown("not connected");
+      return UNAVAILABLE;
+    }
+    try {
+      return await command();
+    } catch (error) {
+      markDown(error);
+      return UNAVAILABLE;
+    }
+  };
+
+  const refuse = (): never => {
+    throw new StateUnavailableError({ cause: new Error(`Redis at ${where} is unreachable`) });
+  };
+
+  return {
+    async add(key, amount, windowMs) {
+      const units = toUnits(amount);
+      const window = windowOf(windowMs);
+      const reply = await run(() => scripts.switchyardAdd(prefix + key, units, window));
+      if (reply !== UNAVAILABLE) return fromUnits(Number(reply));
+      if (!keep(key, units, window)) {
+        if (options.onUnavailable === "closed") refuse();
+        lost();
+      }
+      return local.add(key, amount, windowMs);
+    },
+
+    async reserve(key, amount, limit, windowMs): Promise<Reservation> {
+      const [units, limitUnits, window] = [toUnits(amount), toUnits(limit), windowOf(windowMs)];
+      const reply = await run(() => scripts.switchyardReserve(prefix + key, units, limitUnits, window));
+      if (reply !== UNAVAILABLE)
+        return { granted: Number(reply[0]) === 1, value: fromUnits(Number(reply[1])) };
+      if (options.onUnavailable === "closed") refuse();
+      const reservation = await local.reserve(key, amount, limit, windowMs);
+      // Redis must see it too, or the settlement that later returns part of it would undercount.
+      if (reservation.granted && !keep(key, units, window)) lost();
+      return reservation;
+    },
+
+    async get(key) {
+      const reply = await run(() => client.get(prefix + key));
+      if (reply !== UNAVAILABLE) return reply === null ? 0 : fromUnits(Number(reply));
+      if (options.onUnavailable === "closed") refuse();
+      return local.get(key);
+    },
+
+    async close() {
+      if (closed) return;
+      if (down) await recover();
+      else if (pending.size > 0) await replay().catch(() => undefined);
+      closed = true;
+      clearInterval(probe);
+      if (pending.size > 0)
+        log.error({ keys: pending.size }, "closing with settlements Redis never received: they are lost");
+      if (client.status === "ready") await client.quit().catch(() => undefined);
+      client.disconnect();
+      await local.close();
+    },
+  };
+}
+
+/** PX takes whole milliseconds, at least 1. */
+function windowOf(windowMs: number): number {
+  return Math.max(1, Math.ceil(windowMs));
+}
+
+/** The URL with any user name and password taken out, for logs and error causes. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString();
+  } catch {
+    return "(an unparsable Redis URL)";
+  }
+}
+
+/** An error's class and message, never its properties (ioredis attaches the command's arguments). */
+function describe(reason: unknown): string {
+  return reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+}

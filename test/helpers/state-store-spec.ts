@@ -1,0 +1,147 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { type StateStore, stateKey } from "../../src/state/store.js";
+
+const MINUTE = 60_000;
+
+export interface StoreUnderTest {
+  store: StateStore;
+  /** Lets `ms` of the store's time pass (a fake clock's advance, or a real wait). */
+  elapse(ms: number): Promise<void>;
+}
+
+let keys = 0;
+/** A key no other test of this process has used (a Redis server outlives one test). */
+function fresh(name = "k") {
+  keys += 1;
+  return stateKey(`tenant-${process.pid}-${keys}`, name);
+}
+
+/**
+ * What any StateStore does: the memory store and the Redis store run the same cases. `window`
+ * is the short window (ms) the expiry cases use: a real server needs real time to pass.
+ */
+export function describeStateStore(
+  name: string,
+  make: () => Promise<StoreUnderTest> | StoreUnderTest,
+  options: { window: number },
+): void {
+  describe(name, () => {
+    const opened: StateStore[] = [];
+    const open = async () => {
+      const made = await make();
+      opened.push(made.store);
+      return made;
+    };
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close();
+    });
+    const { window } = options;
+
+    it("reads 0 for a key never written", async () => {
+      const { store } = await open();
+      expect(await store.get(fresh())).toBe(0);
+    });
+
+    it("adds to a counter and returns the new value, going negative when told to", async () => {
+      const { store } = await open();
+      const key = fresh();
+      expect(await store.add(key, 5, MINUTE)).toBe(5);
+      expect(await store.add(key, -8, MINUTE)).toBe(-3);
+      expect(await store.get(key)).toBe(-3);
+    });
+
+    it("counts fractional amounts (dollars) exactly to the millionth, with no float drift", async () => {
+      const { store } = await open();
+      const key = fresh("usd");
+      await store.add(key, 0.1, MINUTE);
+      expect(await store.add(key, 0.2, MINUTE)).toBe(0.3);
+      for (let index = 0; index < 7; index += 1) await store.add(key, 0.1, MINUTE);
+      expect(await store.get(key)).toBe(1);
+      expect(await store.add(key, 0.0000014, MINUTE)).toBe(1.000001);
+      expect(await store.reserve(key, 0.000999, 1.001, MINUTE)).toEqual({ granted: true, value: 1.001 });
+      expect((await store.reserve(key, 0.000001, 1.001, MINUTE)).granted).toBe(false);
+    });
+
+    it("refuses an amount it cannot count exactly", async () => {
+      const { store } = await open();
+      await expect(store.add(fresh(), Number.POSITIVE_INFINITY, MINUTE)).rejects.toThrow(RangeError);
+      await expect(store.reserve(fresh(), 1, 1e12, MINUTE)).rejects.toThrow(RangeError);
+    });
+
+    it("forgets a counter when its window, counted from its first write, has passed", async () => {
+      const { store, elapse } = await open();
+      const key = fresh();
+      await store.add(key, 1, window);
+      await elapse(window / 2);
+      // A later write does not extend the window: windows are fixed.
+      await store.add(key, 1, window);
+      expect(await store.get(key)).toBe(2);
+      await elapse(window / 2);
+      expect(await store.get(key)).toBe(0);
+      // The next write opens a new window at 0.
+      expect(await store.add(key, 4, window)).toBe(4);
+      expect(await store.get(key)).toBe(4);
+    });
+
+    it("keeps keys apart, each in its own window", async () => {
+      const { store, elapse } = await open();
+      const [short, long] = [fresh("short"), fresh("long")];
+      await store.add(short, 1, window);
+      await store.add(long, 1, MINUTE);
+      await elapse(window);
+      expect([await store.get(short), await store.get(long)]).toEqual([0, 1]);
+    });
+
+    it("keeps apart keys whose parts only look alike once joined", async () => {
+      const { store } = await open();
+      await store.add(stateKey(`a-${process.pid}:b`, "c"), 1, MINUTE);
+      expect(await store.get(stateKey(`a-${process.pid}`, "b:c"))).toBe(0);
+      expect(await store.get(stateKey(`a-${process.pid}:b`, "c"))).toBe(1);
+    });
+
+    it("reserves only when the whole amount fits under the limit, and leaves the counter alone otherwise", async () => {
+      const { store } = await open();
+      const key = fresh("budget");
+      expect(await store.reserve(key, 60, 100, MINUTE)).toEqual({ granted: true, value: 60 });
+      expect(await store.reserve(key, 41, 100, MINUTE)).toEqual({ granted: false, value: 60 });
+      expect(await store.get(key)).toBe(60);
+      // Exactly at the limit is allowed.
+      expect(await store.reserve(key, 40, 100, MINUTE)).toEqual({ granted: true, value: 100 });
+      expect(await store.reserve(key, 1, 100, MINUTE)).toEqual({ granted: false, value: 100 });
+    });
+
+    it("refuses a first reservation larger than the limit without creating the counter", async () => {
+      const { store } = await open();
+      const key = fresh();
+      expect(await store.reserve(key, 11, 10, MINUTE)).toEqual({ granted: false, value: 0 });
+      expect(await store.get(key)).toBe(0);
+    });
+
+    it("never lets 200 concurrent reservations together pass the limit", async () => {
+      const { store } = await open();
+      const key = fresh();
+      const results = await Promise.all(
+        Array.from({ length: 200 }, () => store.reserve(key, 3, 100, MINUTE)),
+      );
+      expect(results.filter((result) => result.granted)).toHaveLength(33);
+      expect(Math.max(...results.map((result) => result.value))).toBe(99);
+      expect(await store.get(key)).toBe(99);
+
+      const dollars = fresh("usd");
+      const spent = await Promise.all(
+        Array.from({ length: 200 }, () => store.reserve(dollars, 0.01, 1, MINUTE)),
+      );
+      expect(spent.filter((result) => result.granted)).toHaveLength(100);
+      expect(await store.get(dollars)).toBe(1);
+    });
+
+    it("reserves again once the window has expired", async () => {
+      const { store, elapse } = await open();
+      const key = fresh();
+      await store.reserve(key, 10, 10, window);
+      expect((await store.reserve(key, 1, 10, window)).granted).toBe(false);
+      await elapse(window);
+      expect(await store.reserve(key, 1, 10, window)).toEqual({ granted: true, value: 1 });
+    });
+  });
+}
