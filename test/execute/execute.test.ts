@@ -55,8 +55,17 @@ describe("execute, Route (the answer is assembled, nothing reaches the caller be
         message: "no first token within first_token_ms=1000",
         retryable: true,
         budgetMs: 1000,
+        startedMs: 0,
       },
-      { target: "fast/b", outcome: "succeeded", latencyMs: 0, budgetMs: 1000 },
+      // Sent the moment the primary was given up, and answering at once.
+      {
+        target: "fast/b",
+        outcome: "succeeded",
+        latencyMs: 0,
+        budgetMs: 1000,
+        startedMs: 1000,
+        firstTokenMs: 0,
+      },
     ]);
     // Route sends no events: the caller gets the answer whole.
     expect(run.events).toEqual([]);
@@ -561,6 +570,8 @@ describe("execute, Stream (every event goes to the caller as it happens)", () =>
         errorClass: "cancelled",
         message: "the caller stopped receiving the stream; the upstream request was aborted",
         retryable: false,
+        startedMs: 0,
+        firstTokenMs: 30,
       },
     ]);
     expect(consumed).toEqual([

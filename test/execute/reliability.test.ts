@@ -347,8 +347,10 @@ describe("execute: hedging", () => {
         errorClass: "cancelled",
         message: "hedge: fast/b answered first; the upstream request was aborted",
         retryable: false,
+        startedMs: 0,
       },
-      { target: "fast/b", outcome: "succeeded", latencyMs: 0, hedge: true },
+      // Started at the hedge delay, beside the primary.
+      { target: "fast/b", outcome: "succeeded", latencyMs: 0, hedge: true, startedMs: 200, firstTokenMs: 0 },
     ]);
     // Both are priced: the loser read the prompt.
     expect(run.consumed.map((consumption) => consumption.attempt)).toEqual([0, 1]);
