@@ -91,7 +91,17 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   let server: RunningServer;
   try {
     server = await startServer(
-      { pipeline, policies, decisions, health, metrics, reloads: reloader, logger: options.logger, tracing },
+      {
+        pipeline,
+        policies,
+        decisions,
+        health,
+        metrics,
+        store,
+        reloads: reloader,
+        logger: options.logger,
+        tracing,
+      },
       {
         host: options.host,
         port: options.port,

@@ -15,6 +15,7 @@ import { DEFAULT_BREAKER } from "../health/breaker.js";
 import { type ListedPrice, listedPrice, type PriceList } from "../providers/price-list.js";
 import { providerKind } from "../providers/registry.js";
 import { compileGovernance } from "./compile-governance.js";
+import { compileTenants } from "./compile-tenants.js";
 import type { MissingVariable } from "./interpolate.js";
 import { formatPath, type PathIssue } from "./read-yaml.js";
 import type { ModelDocument } from "./schema.js";
@@ -189,6 +190,7 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
   const governance = compileGovernance(document, dataClasses, classNames.complete, issues);
   const { whole: defaults } = document.defaults;
   const state = compileState(document);
+  const tenants = compileTenants(document, routes, issues);
   if (!document.complete || issues.length > 0 || !defaults || !governance || !state) return { issues };
   return {
     issues,
@@ -207,6 +209,7 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
       routes,
       ...governance,
       state,
+      tenants,
       warnings,
     },
   };
@@ -486,6 +489,8 @@ function compileRoute(
         maxTokenGapMs: route.budgets.max_token_gap_ms,
       }),
       maxTokens: route.budgets?.max_tokens ?? "unbounded",
+      ...(route.budgets?.max_cost_usd !== undefined && { maxCostUsd: route.budgets.max_cost_usd }),
+      overMaxCost: route.budgets?.over_max_cost ?? "downgrade",
     },
     retry: {
       maxAttempts: retry.max_attempts,

@@ -100,6 +100,15 @@ export const budgetsSchema = z.strictObject({
       error: 'must be a positive whole number, "bounded" or "unbounded"',
     })
     .optional(),
+  /**
+   * Most one request may cost, in US dollars, at its worst (its input tokens and max_tokens of
+   * output at the target's price), checked before anything is sent.
+   */
+  max_cost_usd: z.number().positive().optional(),
+  /** Over max_cost_usd: `downgrade` skips targets whose worst case exceeds it (cheaper ones serve); `refuse` refuses the request. */
+  over_max_cost: z
+    .enum(["downgrade", "refuse"], { error: 'must be "downgrade" or "refuse"' })
+    .default("downgrade"),
 });
 
 /**
@@ -302,6 +311,57 @@ export const toolSchema = z.strictObject({
   writes: z.boolean().default(false),
 });
 
+const dollars = z.number().positive().max(1e9, "must be at most 1000000000");
+
+/** Spending caps over time, in US dollars (UTC days and calendar months). */
+const spendSchema = {
+  usd_per_day: dollars.optional(),
+  usd_per_month: dollars.optional(),
+};
+
+/** Rate and concurrency limits. */
+const rateSchema = {
+  requests_per_minute: positiveInt.optional(),
+  /** Input and output tokens, estimated before the call and settled to what was used. */
+  tokens_per_minute: positiveInt.optional(),
+  /** Calls in flight at once. */
+  concurrent: positiveInt.optional(),
+};
+
+/**
+ * One tenant (workspace): what it may spend and how fast, for the tenant as a whole and for each
+ * user within it (the request's `user`), and what happens at a limit.
+ */
+export const tenantSchema = z.strictObject({
+  budgets: z.strictObject(spendSchema).optional(),
+  limits: z.strictObject(rateSchema).optional(),
+  per_user: z.strictObject({ ...spendSchema, ...rateSchema }).optional(),
+  /** At a limit: refuse (RESOURCE_EXHAUSTED / HTTP 429), or serve the call on a cheaper route. */
+  on_limit: z
+    .union([z.literal("refuse"), z.strictObject({ downgrade_to: name })], {
+      error: 'must be "refuse" or { downgrade_to: <route name> }',
+    })
+    .default("refuse"),
+  /** Share of a budget at which a warning event is raised (once, as a call crosses it). */
+  warn_at: z.number().gt(0).lt(1).default(0.8),
+  /**
+   * A model with no price cannot be counted against a budget: `refuse` keeps budgeted calls off
+   * it; a price admits them at that price (counted as unpriced where operators see it).
+   */
+  unpriced: z
+    .union(
+      [
+        z.literal("refuse"),
+        z.strictObject({
+          input_usd_per_mtok: z.number().nonnegative(),
+          output_usd_per_mtok: z.number().nonnegative(),
+        }),
+      ],
+      { error: 'must be "refuse" or { input_usd_per_mtok, output_usd_per_mtok }' },
+    )
+    .default("refuse"),
+});
+
 /**
  * Where counters shared by calls live (budgets, rate limits): this process's memory, or Redis
  * for several processes and replicas. Changing it takes a restart (reload.ts refuses it).
@@ -374,6 +434,7 @@ export const POLICY_KEYS = [
   "tools",
   "logging",
   "state",
+  "tenants",
 ] as const;
 
 export type PoolDocument = z.output<typeof poolSchema>;
@@ -385,6 +446,7 @@ export type DefaultsDocument = z.output<z.ZodObject<typeof defaultsShape>>;
 export type DataClassDocument = z.output<typeof dataClassSchema>;
 export type LoggingDocument = z.output<typeof loggingSchema>;
 export type StateDocument = z.output<typeof stateSchema>;
+export type TenantDocument = z.output<typeof tenantSchema>;
 export type DetectRuleDocument = z.output<typeof detectRuleSchema>;
 export type ContentRuleDocument = z.output<typeof contentRuleSchema>;
 export type EscalationDocument = z.output<typeof escalationSchema>;

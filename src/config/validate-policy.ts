@@ -31,8 +31,10 @@ import {
   type StateDocument,
   stateSchema,
   type TargetDocument,
+  type TenantDocument,
   type ToolDocument,
   targetShape,
+  tenantSchema,
   toolSchema,
 } from "./schema.js";
 
@@ -97,6 +99,8 @@ export interface CheckedDocument {
   tools?: Section<ToolDocument>;
   logging?: LoggingDocument;
   state?: StateDocument;
+  /** Undefined when the file declares none (no tenant has budgets or limits). */
+  tenants?: Section<TenantDocument>;
   complete: boolean;
 }
 
@@ -152,6 +156,12 @@ export function validatePolicy(
       : context.section(raw.tools, ["tools"], (block, path) => context.parse(toolSchema, block ?? {}, path));
   const logging = context.parse(loggingSchema, raw.logging, ["logging"]);
   const state = context.parse(stateSchema, raw.state, ["state"]);
+  const tenants =
+    raw.tenants === undefined
+      ? undefined
+      : context.section(raw.tenants, ["tenants"], (block, path) =>
+          context.parse(tenantSchema, block ?? {}, path),
+        );
 
   return {
     document: {
@@ -166,6 +176,7 @@ export function validatePolicy(
       ...(tools && { tools }),
       ...(logging && { logging }),
       ...(state && { state }),
+      ...(tenants && { tenants }),
       complete: context.issues.length === 0,
     },
     issues: context.issues,

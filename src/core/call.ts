@@ -1,4 +1,4 @@
-import type { RoutePolicy, RouteTarget } from "./policy.js";
+import type { ModelPrice, RoutePolicy, RouteTarget } from "./policy.js";
 import type {
   ChatMessage,
   Decision,
@@ -78,10 +78,18 @@ export interface RoutingPlan {
   decision: Decision;
 }
 
-/** admit: what the route's per-request budgets allow. */
+/** admit: what the route's per-request budgets allow, and what the request may cost at its worst. */
 export interface Admission {
   /** Output-token cap to send upstream; undefined lets the provider decide. */
   maxTokens?: number;
+  /** Input tokens, counted for the target that counts most of them. */
+  inputTokens: number;
+  /** The most output tokens it may get (the cap, or the policy's default where the route sets none). */
+  outputTokens: number;
+  /** The worst case over the targets it may be sent to, in US dollars: what a budget reserves. */
+  worstCaseUsd: number;
+  /** The tenant's price for unpriced models, which settle charges such a model at. */
+  unpricedPrice?: ModelPrice;
 }
 
 /**

@@ -81,6 +81,32 @@ export class PolicyDeniedError extends DecidedError {
   }
 }
 
+/**
+ * A tenant's (or one of its users') budget or rate limit is reached and its policy says refuse.
+ * `limit` names it as the policy does (`tenants.acme.budgets.usd_per_day`,
+ * `tenants.acme.per_user.requests_per_minute`); `retryAfterMs` is when its window ends.
+ */
+export class QuotaExceededError extends DecidedError {
+  override readonly name = "QuotaExceededError";
+  constructor(
+    message: string,
+    decision: Decision,
+    readonly quota: {
+      limit: string;
+      /** `budget` (spend) or `rate` (requests, tokens, calls in flight). */
+      kind: "budget" | "rate";
+      tenant: string;
+      user?: string;
+      /** The limit, and what is used of it (with this call's estimate it would pass it). */
+      max: number;
+      used: number;
+      retryAfterMs: number;
+    },
+  ) {
+    super(message, decision);
+  }
+}
+
 /** A stream failed after tokens had reached the caller; it is not restarted on another model. */
 export class StreamInterruptedError extends DecidedError {
   override readonly name = "StreamInterruptedError";

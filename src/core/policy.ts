@@ -26,6 +26,8 @@ export interface Policy {
   tools: ReadonlyMap<string, ToolPolicy>;
   /** Where shared counters live (`state:`); fixed for the life of the process. */
   state: StatePolicy;
+  /** Budgets and limits by tenant name (`tenants:`); a tenant not listed has none. */
+  tenants: ReadonlyMap<string, TenantPolicy>;
   /** Non-fatal findings worth telling an operator (providers left out, unpriced models). */
   warnings: readonly string[];
 }
@@ -158,6 +160,10 @@ export interface RouteBudgets {
   /** Per attempt: longest silence between two tokens once the answer has started. */
   maxTokenGapMs?: number;
   maxTokens: number | "bounded" | "unbounded";
+  /** Most one request may cost at its worst, in US dollars, checked before anything is sent. */
+  maxCostUsd?: number;
+  /** Over maxCost: skip the targets whose worst case exceeds it, or refuse the request. */
+  overMaxCost: "downgrade" | "refuse";
 }
 
 export interface RoutePolicy {
@@ -194,6 +200,38 @@ export interface LoggingPolicy {
   hashKey?: string;
   /** Where the log lines of `eval: true` requests go; never the service log. */
   evalSink: { kind: "file"; path: string } | { kind: "stdout" } | { kind: "discard" };
+}
+
+/**
+ * Caps over time, in US dollars (a month's budget can pass what picodollars hold exactly; the
+ * state store counts dollars to the micro-dollar): per UTC day and per calendar month (UTC).
+ */
+export interface SpendLimits {
+  usdPerDay?: number;
+  usdPerMonth?: number;
+}
+
+export interface RateLimits {
+  requestsPerMinute?: number;
+  /** Input and output tokens: reserved as estimated, settled to what was used. */
+  tokensPerMinute?: number;
+  /** Calls in flight at once. */
+  concurrent?: number;
+}
+
+/** One tenant's budgets and limits (`tenants.<name>`). */
+export interface TenantPolicy {
+  name: string;
+  spend: SpendLimits;
+  rates: RateLimits;
+  /** The same, for each user within the tenant (the request's `user`). */
+  perUser: SpendLimits & RateLimits;
+  /** At a limit: refuse, or serve the call on the named route. */
+  onLimit: { kind: "refuse" } | { kind: "downgrade"; route: string };
+  /** Share of a spend limit at which a warning event is raised, in (0, 1). */
+  warnAt: number;
+  /** A target with no price: kept from budgeted calls, or priced at this for them. */
+  unpriced: "refuse" | ModelPrice;
 }
 
 /** The state store (src/state/): in process memory, or Redis shared by every replica. */

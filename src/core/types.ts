@@ -211,6 +211,14 @@ export interface Decision {
   escalations: string[];
   /** Set when policy refused the request (a blocked kind, a content rule): which rule, never the text. */
   refusal: string;
+  /** Input tokens counted before the call (a tokenizer for OpenAI models, an approximation otherwise). */
+  estimatedInputTokens: number;
+  /** Worst case of the first target it would be sent to (its input and max_tokens of output), in US dollars. */
+  estimatedCostUsd: number;
+  /** What the tenant's budgets and limits did: reserved, warned, downgraded; empty when it has none. */
+  quota: string;
+  /** A target it was sent to had no price: admitted at the tenant's stated price, or (no budget) counted as free. */
+  unpriced: boolean;
 }
 
 export interface RouteResult {

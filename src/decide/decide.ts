@@ -79,6 +79,10 @@ export function decide(
       withheldTools: [],
       escalations: [],
       refusal: "",
+      estimatedInputTokens: 0,
+      estimatedCostUsd: 0,
+      quota: "",
+      unpriced: false,
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { QuotaHold } from "../admit/quota.js";
 import type { PolicyLease } from "../config/policy-store.js";
 import type {
   Admission,
@@ -60,6 +61,8 @@ export interface CallState {
   failure?: unknown;
   /** True when the caller stopped taking the stream before it ended. */
   abandoned: boolean;
+  /** The tenant's counters this call holds (admit reserved them; settle settles them). */
+  quota?: QuotaHold[];
   /** How the call ended, as the record step wrote it into the decision log. */
   outcome?: string;
   /**

@@ -1,6 +1,7 @@
 import { admit } from "../admit/admit.js";
+import { countOnly, describeAdmitted, describeRefusal, reserveQuota, settleQuota } from "../admit/quota.js";
 import { classify } from "../classify/classify.js";
-import { CallEndedError } from "../core/errors.js";
+import { CallEndedError, QuotaExceededError } from "../core/errors.js";
 import { decide } from "../decide/decide.js";
 import { execute } from "../execute/execute.js";
 import { type EscalationEvent, guardRequest } from "../guard/request-guard.js";
@@ -88,14 +89,8 @@ export function createSteps(deps: StepDeps): readonly Step[] {
     {
       name: "admit",
       effects: false,
-      run(state, scope) {
-        const plan = need(state.plan, "the routing plan");
-        state.admission = admit(
-          need(state.identified, "the identified request"),
-          plan.route,
-          scope.lease.policy,
-        );
-        plan.decision.maxTokens = state.admission.maxTokens ?? 0;
+      async run(state, scope) {
+        await admitCall(state, scope, escalateFor(state, scope));
       },
     },
     {
@@ -128,15 +123,25 @@ export function createSteps(deps: StepDeps): readonly Step[] {
       name: "settle",
       effects: true,
       always: true,
-      run(state, scope) {
+      async run(state, scope) {
         if (!state.plan || !state.identified) return;
-        state.settlement = settle(
+        const settlement = settle(
           state.identified,
           state.plan,
           state.consumed,
           state.execution,
           scope.lease.policy,
+          state.admission?.unpricedPrice,
         );
+        state.settlement = settlement;
+        if (state.quota) {
+          const tokens = state.plan.decision.attempts.reduce(
+            (sum, attempt) =>
+              sum + (attempt.usage ? attempt.usage.inputTokens + attempt.usage.outputTokens : 0),
+            0,
+          );
+          await settleQuota(scope.store, state.quota, { usd: settlement.costUsd, tokens });
+        }
       },
     },
     {
@@ -190,4 +195,65 @@ function outcomeOf(state: CallState, signal: AbortSignal): string {
     return state.failure instanceof Error ? state.failure.name : "unexpected failure";
   if (state.abandoned) return "abandoned: the caller stopped reading";
   return "ok";
+}
+
+/**
+ * admit, with the tenant's budgets and limits: the route's per-request budgets first (admit.ts),
+ * then the tenant's counters reserved for the worst case (quota.ts). At a limit the tenant's
+ * `on_limit` refuses (RESOURCE_EXHAUSTED) or serves the call on its downgrade route, decided and
+ * guarded anew (what it uses still counts). A dry run reserves nothing.
+ */
+async function admitCall(
+  state: CallState,
+  scope: CallScope,
+  escalate: (event: EscalationEvent) => void,
+): Promise<void> {
+  const policy = scope.lease.policy;
+  const identified = need(state.identified, "the identified request");
+  const tenant = policy.tenants.get(identified.tenant);
+  let plan = need(state.plan, "the routing plan");
+  let admission = await admit(identified, plan, policy, tenant);
+  if (tenant && scope.dryRun) plan.decision.quota = `${tenant.name}: nothing reserved (dry run)`;
+  else if (tenant) {
+    const outcome = await reserveQuota(scope.store, tenant, identified.user, {
+      usd: admission.worstCaseUsd,
+      tokens: admission.inputTokens + admission.outputTokens,
+    });
+    if (outcome.kind === "admitted") {
+      state.quota = outcome.holds;
+      plan.decision.quota = describeAdmitted(tenant.name, admission, outcome.warnings);
+      for (const warning of outcome.warnings)
+        escalate({ rule: warning.limit, kinds: ["budget"], action: "escalate" });
+    } else if (tenant.onLimit.kind === "downgrade") {
+      const reached = describeRefusal(tenant.name, outcome.refusal);
+      const classification = need(state.classification, "the classification");
+      plan = decide({ ...identified, model: tenant.onLimit.route }, classification, policy, scope.call);
+      plan.decision.quota = `${reached}; downgraded to route "${tenant.onLimit.route}"`;
+      state.plan = plan;
+      // The new route's targets are judged again (residency, redaction, tools); its escalations
+      // were raised already for this request.
+      state.safeguards = guardRequest({
+        request: identified,
+        classification,
+        plan,
+        policy,
+        dryRun: false,
+        escalate: () => {},
+      });
+      admission = await admit(identified, plan, policy, tenant);
+      state.quota = countOnly(tenant, identified.user);
+    } else {
+      plan.decision.quota = describeRefusal(tenant.name, outcome.refusal);
+      throw new QuotaExceededError(
+        `${plan.decision.quota}; retry in ${Math.ceil(outcome.refusal.retryAfterMs / 1000)} s`,
+        plan.decision,
+        {
+          ...outcome.refusal,
+          tenant: tenant.name,
+        },
+      );
+    }
+  }
+  plan.decision.maxTokens = admission.maxTokens ?? 0;
+  state.admission = admission;
 }

@@ -9,6 +9,7 @@ import type { PolicyStore } from "../config/policy-store.js";
 import type { TargetHealth } from "../health/target-health.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { DecisionLog } from "../record/decision-log.js";
+import type { StateStore } from "../state/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
 import { createOpenAiDoor } from "./openai/openai-door.js";
@@ -31,6 +32,8 @@ export interface ServerDeps {
   health: TargetHealth;
   /** Served as `/metrics` on the operator listener. */
   metrics: Metrics;
+  /** The shared counters (budgets, limits), read by AdminService GetUsage. */
+  store: StateStore;
   logger: Logger;
   /** Opens every call's span; the global tracer's (exporting only when configured) when not given. */
   tracing?: Tracing;
@@ -132,6 +135,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
             reloads: deps.reloads,
             health: deps.health,
             logger: deps.logger.child({ component: "admin" }),
+            store: deps.store,
           }),
         );
         routes.service(Health, healthService);

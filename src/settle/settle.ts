@@ -1,12 +1,13 @@
 import type { Consumption, Execution, IdentifiedRequest, RoutingPlan, Settlement } from "../core/call.js";
 import { type PicoUsd, usdFromPico } from "../core/money.js";
-import { type Policy, priceOf } from "../core/policy.js";
+import { type ModelPrice, type Policy, priceOf } from "../core/policy.js";
 import { estimateUsage } from "../core/token-estimate.js";
 import type { TargetRef, Usage } from "../core/types.js";
 
 /**
  * Prices what every attempt consumed and writes it into the decision: each attempt's usage and
- * cost, and the call's total. A provider's own counts are used when it reported them; otherwise
+ * cost, and the call's total. A model no price covers costs `unpricedPrice` (a budgeted
+ * tenant's stated price) or nothing, and the decision says it was unpriced. A provider's own counts are used when it reported them; otherwise
  * (a stream cut short, abandoned, or a server that reports none) they are estimated from what
  * was received and marked as estimated, so a paid answer is never recorded as free.
  */
@@ -16,6 +17,7 @@ export function settle(
   consumed: readonly Consumption[],
   execution: Execution | undefined,
   policy: Policy,
+  unpricedPrice?: ModelPrice,
 ): Settlement {
   const { decision } = plan;
   let total: PicoUsd = 0;
@@ -23,7 +25,9 @@ export function settle(
   for (const consumption of consumed) {
     const usage =
       consumption.reported ?? estimateUsage(request.messages, request.tools, consumption.receivedCharacters);
-    const cost = costOf(consumption.target, usage, policy);
+    const listed = priceOf(policy, consumption.target);
+    if (!listed) decision.unpriced = true;
+    const cost = costAt(listed ?? unpricedPrice, usage);
     const attempt = decision.attempts[consumption.attempt];
     if (attempt) {
       attempt.usage = usage;
@@ -42,7 +46,10 @@ export function settle(
  * such when the provider said how much was.
  */
 export function costOf(target: TargetRef, usage: Usage, policy: Policy): PicoUsd {
-  const price = priceOf(policy, target);
+  return costAt(priceOf(policy, target), usage);
+}
+
+function costAt(price: ModelPrice | undefined, usage: Usage): PicoUsd {
   if (!price) return 0;
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
   const written = Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached);

@@ -45,7 +45,11 @@ describe("loadPolicyFile", () => {
       "fallback[0]=anthropic/claude",
       "fallback[1]=google/gemini",
     ]);
-    expect(assistant?.budgets).toEqual({ maxLatencyMs: 2500, maxTokens: "bounded" });
+    expect(assistant?.budgets).toEqual({
+      maxLatencyMs: 2500,
+      maxTokens: "bounded",
+      overMaxCost: "downgrade",
+    });
     expect(pii?.targets[0]).toMatchObject({ provider: "self_hosted", model: "llama" });
     expect(policy.logging).toEqual({
       storePrompts: "redacted",

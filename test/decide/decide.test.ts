@@ -153,6 +153,10 @@ routes:
       withheldTools: [],
       escalations: [],
       refusal: "",
+      estimatedInputTokens: 0,
+      estimatedCostUsd: 0,
+      quota: "",
+      unpriced: false,
     });
   });
 

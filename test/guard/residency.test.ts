@@ -1,6 +1,5 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admit } from "../../src/admit/admit.js";
 import { classify } from "../../src/classify/classify.js";
 import { parsePolicy } from "../../src/config/load-policy.js";
 import type { PolicyLease } from "../../src/config/policy-store.js";
@@ -221,7 +220,7 @@ function executePlannedAsPublic(lease: PolicyLease, dataClass: string, deliver: 
       request: identified,
       classification,
       plan,
-      admission: admit(identified, plan.route, lease.policy),
+      admission: { inputTokens: 0, outputTokens: 1024, worstCaseUsd: 0 },
       lease,
       signal: new AbortController().signal,
       clock: systemClock,

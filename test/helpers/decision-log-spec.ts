@@ -34,6 +34,10 @@ export function decision(traceId: string, overrides: Partial<Decision> = {}): De
     withheldTools: [],
     escalations: [],
     refusal: "",
+    estimatedInputTokens: 0,
+    estimatedCostUsd: 0,
+    quota: "",
+    unpriced: false,
     ...overrides,
   };
 }

@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import { admit } from "../../src/admit/admit.js";
+import { outputCap } from "../../src/admit/admit.js";
 import { classify } from "../../src/classify/classify.js";
 import { parsePolicy } from "../../src/config/load-policy.js";
 import { createPolicyStore } from "../../src/config/policy-store.js";
@@ -140,7 +140,7 @@ export function harness(policyYaml: string) {
       request: identified,
       classification: { ...classification, ...(options.dataClass && { dataClass: options.dataClass }) },
       plan,
-      admission: admit(identified, plan.route, lease.policy),
+      admission: admissionOf(outputCap(identified, plan.route, lease.policy)),
       lease,
       signal: options.signal ?? new AbortController().signal,
       ...(options.deadline !== undefined && { deadline: options.deadline }),
@@ -173,4 +173,14 @@ export function harness(policyYaml: string) {
   };
 
   return { clock, health, jitter, provider, start, route, stream };
+}
+
+/** What admit allows when only the output cap matters (execute's tests price nothing beforehand). */
+function admissionOf(maxTokens: number | undefined) {
+  return {
+    ...(maxTokens !== undefined && { maxTokens }),
+    inputTokens: 0,
+    outputTokens: maxTokens ?? 0,
+    worstCaseUsd: 0,
+  };
 }

@@ -14,7 +14,117 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/admin.proto.
  */
 export const file_switchyard_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIhIKEEdldFBvbGljeVJlcXVlc3QitwEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJEjAKC2xhc3RfcmVsb2FkGAYgASgLMhsuc3dpdGNoeWFyZC52MS5Qb2xpY3lSZWxvYWQilwEKDFBvbGljeVJlbG9hZBImCgJhdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdHJpZ2dlchgCIAEoCRItCgdvdXRjb21lGAMgASgOMhwuc3dpdGNoeWFyZC52MS5SZWxvYWRPdXRjb21lEg8KB3ZlcnNpb24YBCABKAkSDgoGaXNzdWVzGAUgAygJIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCLqAwoMVGFyZ2V0U3RhdHVzEg4KBnRhcmdldBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRraW5kGAQgASgJEg4KBmhvc3RlZBgFIAEoCBIOCgZyZWdpb24YBiABKAkSKQoFc3RhdGUYByABKA4yGi5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXRlEg4KBnJlYXNvbhgIIAEoCRIaChJpbnB1dF91c2RfcGVyX210b2sYCSABKAESGwoTb3V0cHV0X3VzZF9wZXJfbXRvaxgKIAEoARIsCgdicmVha2VyGAsgASgOMhsuc3dpdGNoeWFyZC52MS5CcmVha2VyU3RhdGUSMQoNYnJlYWtlcl9zaW5jZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoTcmVjZW50X2ZhaWx1cmVfcmF0ZRgNIAEoARIUCgxyZWNlbnRfY2FsbHMYDiABKA0SMAoMY29vbGVkX3VudGlsGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglpbl9mbGlnaHQYECABKA0SEgoKbGF0ZW5jeV9tcxgRIAEoARIaChJwOTVfZmlyc3RfdG9rZW5fbXMYEiABKAEiPwodVGFrZVRhcmdldE91dE9mU2VydmljZVJlcXVlc3QSDgoGdGFyZ2V0GAEgASgJEg4KBnJlYXNvbhgCIAEoCSJNCh5UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVzcG9uc2USKwoGdGFyZ2V0GAEgASgLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMiLgocUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlUmVxdWVzdBIOCgZ0YXJnZXQYASABKAkiaAodUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlUmVzcG9uc2USKwoGdGFyZ2V0GAEgASgLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMSGgoSd2FzX291dF9vZl9zZXJ2aWNlGAIgASgIIkMKE0xpc3RUYXJnZXRzUmVzcG9uc2USLAoHdGFyZ2V0cxgBIAMoCzIbLnN3aXRjaHlhcmQudjEuVGFyZ2V0U3RhdHVzIjcKEkdldERlY2lzaW9uUmVxdWVzdBIQCgh0cmFjZV9pZBgBIAEoCRIPCgdjYWxsX2lkGAIgASgJIrwBChNHZXREZWNpc2lvblJlc3BvbnNlEikKCGRlY2lzaW9uGAEgASgLMhcuc3dpdGNoeWFyZC52MS5EZWNpc2lvbhIvCgtyZWNvcmRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOAoPdHJhY2VfZGVjaXNpb25zGAMgAygLMh8uc3dpdGNoeWFyZC52MS5SZWNvcmRlZERlY2lzaW9uEg8KB291dGNvbWUYBCABKAkifwoQUmVjb3JkZWREZWNpc2lvbhIpCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24SLwoLcmVjb3JkZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB291dGNvbWUYAyABKAkimgEKFExpc3REZWNpc2lvbnNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRINCgVyb3V0ZRgCIAEoCRIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAUgASgNIl4KFUxpc3REZWNpc2lvbnNSZXNwb25zZRIyCglkZWNpc2lvbnMYASADKAsyHy5zd2l0Y2h5YXJkLnYxLlJlY29yZGVkRGVjaXNpb24SEQoJdHJ1bmNhdGVkGAIgASgIKoUBCg1SZWxvYWRPdXRjb21lEh4KGlJFTE9BRF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGgoWUkVMT0FEX09VVENPTUVfQVBQTElFRBABEhwKGFJFTE9BRF9PVVRDT01FX1VOQ0hBTkdFRBACEhoKFlJFTE9BRF9PVVRDT01FX1JFRlVTRUQQAyq8AQoLVGFyZ2V0U3RhdGUSHAoYVEFSR0VUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWVEFSR0VUX1NUQVRFX0FWQUlMQUJMRRABEhkKFVRBUkdFVF9TVEFURV9ESVNBQkxFRBACEh0KGVRBUkdFVF9TVEFURV9CUkVBS0VSX09QRU4QAxIYChRUQVJHRVRfU1RBVEVfQ09PTElORxAEEh8KG1RBUkdFVF9TVEFURV9PVVRfT0ZfU0VSVklDRRAFKnwKDEJyZWFrZXJTdGF0ZRIdChlCUkVBS0VSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQlJFQUtFUl9TVEFURV9DTE9TRUQQARIWChJCUkVBS0VSX1NUQVRFX09QRU4QAhIbChdCUkVBS0VSX1NUQVRFX0hBTEZfT1BFThADMtEECgxBZG1pblNlcnZpY2USTgoJR2V0UG9saWN5Eh8uc3dpdGNoeWFyZC52MS5HZXRQb2xpY3lSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5HZXRQb2xpY3lSZXNwb25zZRJUCgtMaXN0VGFyZ2V0cxIhLnN3aXRjaHlhcmQudjEuTGlzdFRhcmdldHNSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5MaXN0VGFyZ2V0c1Jlc3BvbnNlEnUKFlRha2VUYXJnZXRPdXRPZlNlcnZpY2USLC5zd2l0Y2h5YXJkLnYxLlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXF1ZXN0Gi0uc3dpdGNoeWFyZC52MS5UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVzcG9uc2UScgoVUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlEisuc3dpdGNoeWFyZC52MS5SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXF1ZXN0Giwuc3dpdGNoeWFyZC52MS5SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXNwb25zZRJUCgtHZXREZWNpc2lvbhIhLnN3aXRjaHlhcmQudjEuR2V0RGVjaXNpb25SZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlc3BvbnNlEloKDUxpc3REZWNpc2lvbnMSIy5zd2l0Y2h5YXJkLnYxLkxpc3REZWNpc2lvbnNSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0RGVjaXNpb25zUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
+  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIi8KD0dldFVzYWdlUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDAoEdXNlchgCIAEoCSJsChBHZXRVc2FnZVJlc3BvbnNlEg4KBnRlbmFudBgBIAEoCRIMCgR1c2VyGAIgASgJEg8KB2xpbWl0ZWQYAyABKAgSKQoGbGltaXRzGAQgAygLMhkuc3dpdGNoeWFyZC52MS5MaW1pdFVzYWdlIm0KCkxpbWl0VXNhZ2USDQoFbGltaXQYASABKAkSDAoEa2luZBgCIAEoCRILCgNtYXgYAyABKAESDAoEdXNlZBgEIAEoARIRCglyZW1haW5pbmcYBSABKAESFAoMcmVzZXRzX2luX21zGAYgASgBIhIKEEdldFBvbGljeVJlcXVlc3QitwEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJEjAKC2xhc3RfcmVsb2FkGAYgASgLMhsuc3dpdGNoeWFyZC52MS5Qb2xpY3lSZWxvYWQilwEKDFBvbGljeVJlbG9hZBImCgJhdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdHJpZ2dlchgCIAEoCRItCgdvdXRjb21lGAMgASgOMhwuc3dpdGNoeWFyZC52MS5SZWxvYWRPdXRjb21lEg8KB3ZlcnNpb24YBCABKAkSDgoGaXNzdWVzGAUgAygJIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCLqAwoMVGFyZ2V0U3RhdHVzEg4KBnRhcmdldBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRraW5kGAQgASgJEg4KBmhvc3RlZBgFIAEoCBIOCgZyZWdpb24YBiABKAkSKQoFc3RhdGUYByABKA4yGi5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXRlEg4KBnJlYXNvbhgIIAEoCRIaChJpbnB1dF91c2RfcGVyX210b2sYCSABKAESGwoTb3V0cHV0X3VzZF9wZXJfbXRvaxgKIAEoARIsCgdicmVha2VyGAsgASgOMhsuc3dpdGNoeWFyZC52MS5CcmVha2VyU3RhdGUSMQoNYnJlYWtlcl9zaW5jZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoTcmVjZW50X2ZhaWx1cmVfcmF0ZRgNIAEoARIUCgxyZWNlbnRfY2FsbHMYDiABKA0SMAoMY29vbGVkX3VudGlsGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglpbl9mbGlnaHQYECABKA0SEgoKbGF0ZW5jeV9tcxgRIAEoARIaChJwOTVfZmlyc3RfdG9rZW5fbXMYEiABKAEiPwodVGFrZVRhcmdldE91dE9mU2VydmljZVJlcXVlc3QSDgoGdGFyZ2V0GAEgASgJEg4KBnJlYXNvbhgCIAEoCSJNCh5UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVzcG9uc2USKwoGdGFyZ2V0GAEgASgLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMiLgocUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlUmVxdWVzdBIOCgZ0YXJnZXQYASABKAkiaAodUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlUmVzcG9uc2USKwoGdGFyZ2V0GAEgASgLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMSGgoSd2FzX291dF9vZl9zZXJ2aWNlGAIgASgIIkMKE0xpc3RUYXJnZXRzUmVzcG9uc2USLAoHdGFyZ2V0cxgBIAMoCzIbLnN3aXRjaHlhcmQudjEuVGFyZ2V0U3RhdHVzIjcKEkdldERlY2lzaW9uUmVxdWVzdBIQCgh0cmFjZV9pZBgBIAEoCRIPCgdjYWxsX2lkGAIgASgJIrwBChNHZXREZWNpc2lvblJlc3BvbnNlEikKCGRlY2lzaW9uGAEgASgLMhcuc3dpdGNoeWFyZC52MS5EZWNpc2lvbhIvCgtyZWNvcmRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOAoPdHJhY2VfZGVjaXNpb25zGAMgAygLMh8uc3dpdGNoeWFyZC52MS5SZWNvcmRlZERlY2lzaW9uEg8KB291dGNvbWUYBCABKAkifwoQUmVjb3JkZWREZWNpc2lvbhIpCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24SLwoLcmVjb3JkZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB291dGNvbWUYAyABKAkimgEKFExpc3REZWNpc2lvbnNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRINCgVyb3V0ZRgCIAEoCRIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAUgASgNIl4KFUxpc3REZWNpc2lvbnNSZXNwb25zZRIyCglkZWNpc2lvbnMYASADKAsyHy5zd2l0Y2h5YXJkLnYxLlJlY29yZGVkRGVjaXNpb24SEQoJdHJ1bmNhdGVkGAIgASgIKoUBCg1SZWxvYWRPdXRjb21lEh4KGlJFTE9BRF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGgoWUkVMT0FEX09VVENPTUVfQVBQTElFRBABEhwKGFJFTE9BRF9PVVRDT01FX1VOQ0hBTkdFRBACEhoKFlJFTE9BRF9PVVRDT01FX1JFRlVTRUQQAyq8AQoLVGFyZ2V0U3RhdGUSHAoYVEFSR0VUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWVEFSR0VUX1NUQVRFX0FWQUlMQUJMRRABEhkKFVRBUkdFVF9TVEFURV9ESVNBQkxFRBACEh0KGVRBUkdFVF9TVEFURV9CUkVBS0VSX09QRU4QAxIYChRUQVJHRVRfU1RBVEVfQ09PTElORxAEEh8KG1RBUkdFVF9TVEFURV9PVVRfT0ZfU0VSVklDRRAFKnwKDEJyZWFrZXJTdGF0ZRIdChlCUkVBS0VSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQlJFQUtFUl9TVEFURV9DTE9TRUQQARIWChJCUkVBS0VSX1NUQVRFX09QRU4QAhIbChdCUkVBS0VSX1NUQVRFX0hBTEZfT1BFThADMp4FCgxBZG1pblNlcnZpY2USTgoJR2V0UG9saWN5Eh8uc3dpdGNoeWFyZC52MS5HZXRQb2xpY3lSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5HZXRQb2xpY3lSZXNwb25zZRJUCgtMaXN0VGFyZ2V0cxIhLnN3aXRjaHlhcmQudjEuTGlzdFRhcmdldHNSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5MaXN0VGFyZ2V0c1Jlc3BvbnNlEnUKFlRha2VUYXJnZXRPdXRPZlNlcnZpY2USLC5zd2l0Y2h5YXJkLnYxLlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXF1ZXN0Gi0uc3dpdGNoeWFyZC52MS5UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVzcG9uc2UScgoVUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlEisuc3dpdGNoeWFyZC52MS5SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXF1ZXN0Giwuc3dpdGNoeWFyZC52MS5SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXNwb25zZRJUCgtHZXREZWNpc2lvbhIhLnN3aXRjaHlhcmQudjEuR2V0RGVjaXNpb25SZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlc3BvbnNlEloKDUxpc3REZWNpc2lvbnMSIy5zd2l0Y2h5YXJkLnYxLkxpc3REZWNpc2lvbnNSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0RGVjaXNpb25zUmVzcG9uc2USSwoIR2V0VXNhZ2USHi5zd2l0Y2h5YXJkLnYxLkdldFVzYWdlUmVxdWVzdBofLnN3aXRjaHlhcmQudjEuR2V0VXNhZ2VSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
+
+/**
+ * @generated from message switchyard.v1.GetUsageRequest
+ */
+export type GetUsageRequest = Message<"switchyard.v1.GetUsageRequest"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * Set: that user's per_user limits as well as the tenant's.
+   *
+   * @generated from field: string user = 2;
+   */
+  user: string;
+};
+
+/**
+ * Describes the message switchyard.v1.GetUsageRequest.
+ * Use `create(GetUsageRequestSchema)` to create a new message.
+ */
+export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 0);
+
+/**
+ * @generated from message switchyard.v1.GetUsageResponse
+ */
+export type GetUsageResponse = Message<"switchyard.v1.GetUsageResponse"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: string user = 2;
+   */
+  user: string;
+
+  /**
+   * False when the policy gives the tenant no budgets or limits (any use is unlimited).
+   *
+   * @generated from field: bool limited = 3;
+   */
+  limited: boolean;
+
+  /**
+   * @generated from field: repeated switchyard.v1.LimitUsage limits = 4;
+   */
+  limits: LimitUsage[];
+};
+
+/**
+ * Describes the message switchyard.v1.GetUsageResponse.
+ * Use `create(GetUsageResponseSchema)` to create a new message.
+ */
+export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 1);
+
+/**
+ * One budget or limit now.
+ *
+ * @generated from message switchyard.v1.LimitUsage
+ */
+export type LimitUsage = Message<"switchyard.v1.LimitUsage"> & {
+  /**
+   * As the policy names it: "tenants.acme.budgets.usd_per_day", "tenants.acme.per_user.concurrent".
+   *
+   * @generated from field: string limit = 1;
+   */
+  limit: string;
+
+  /**
+   * "budget" (US dollars) or "rate" (requests, tokens, calls in flight).
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: double max = 3;
+   */
+  max: number;
+
+  /**
+   * Used (or reserved by calls in flight) in the current window.
+   *
+   * @generated from field: double used = 4;
+   */
+  used: number;
+
+  /**
+   * @generated from field: double remaining = 5;
+   */
+  remaining: number;
+
+  /**
+   * When the window ends and `used` starts again from 0, in milliseconds (0 for calls in flight).
+   *
+   * @generated from field: double resets_in_ms = 6;
+   */
+  resetsInMs: number;
+};
+
+/**
+ * Describes the message switchyard.v1.LimitUsage.
+ * Use `create(LimitUsageSchema)` to create a new message.
+ */
+export const LimitUsageSchema: GenMessage<LimitUsage> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 2);
 
 /**
  * @generated from message switchyard.v1.GetPolicyRequest
@@ -27,7 +137,7 @@ export type GetPolicyRequest = Message<"switchyard.v1.GetPolicyRequest"> & {
  * Use `create(GetPolicyRequestSchema)` to create a new message.
  */
 export const GetPolicyRequestSchema: GenMessage<GetPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 0);
+  messageDesc(file_switchyard_v1_admin, 3);
 
 /**
  * @generated from message switchyard.v1.GetPolicyResponse
@@ -78,7 +188,7 @@ export type GetPolicyResponse = Message<"switchyard.v1.GetPolicyResponse"> & {
  * Use `create(GetPolicyResponseSchema)` to create a new message.
  */
 export const GetPolicyResponseSchema: GenMessage<GetPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 1);
+  messageDesc(file_switchyard_v1_admin, 4);
 
 /**
  * One reload of the policy file.
@@ -123,7 +233,7 @@ export type PolicyReload = Message<"switchyard.v1.PolicyReload"> & {
  * Use `create(PolicyReloadSchema)` to create a new message.
  */
 export const PolicyReloadSchema: GenMessage<PolicyReload> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 2);
+  messageDesc(file_switchyard_v1_admin, 5);
 
 /**
  * @generated from message switchyard.v1.ListTargetsRequest
@@ -136,7 +246,7 @@ export type ListTargetsRequest = Message<"switchyard.v1.ListTargetsRequest"> & {
  * Use `create(ListTargetsRequestSchema)` to create a new message.
  */
 export const ListTargetsRequestSchema: GenMessage<ListTargetsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 3);
+  messageDesc(file_switchyard_v1_admin, 6);
 
 /**
  * @generated from message switchyard.v1.TargetStatus
@@ -254,7 +364,7 @@ export type TargetStatus = Message<"switchyard.v1.TargetStatus"> & {
  * Use `create(TargetStatusSchema)` to create a new message.
  */
 export const TargetStatusSchema: GenMessage<TargetStatus> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 4);
+  messageDesc(file_switchyard_v1_admin, 7);
 
 /**
  * @generated from message switchyard.v1.TakeTargetOutOfServiceRequest
@@ -280,7 +390,7 @@ export type TakeTargetOutOfServiceRequest = Message<"switchyard.v1.TakeTargetOut
  * Use `create(TakeTargetOutOfServiceRequestSchema)` to create a new message.
  */
 export const TakeTargetOutOfServiceRequestSchema: GenMessage<TakeTargetOutOfServiceRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 5);
+  messageDesc(file_switchyard_v1_admin, 8);
 
 /**
  * @generated from message switchyard.v1.TakeTargetOutOfServiceResponse
@@ -297,7 +407,7 @@ export type TakeTargetOutOfServiceResponse = Message<"switchyard.v1.TakeTargetOu
  * Use `create(TakeTargetOutOfServiceResponseSchema)` to create a new message.
  */
 export const TakeTargetOutOfServiceResponseSchema: GenMessage<TakeTargetOutOfServiceResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 6);
+  messageDesc(file_switchyard_v1_admin, 9);
 
 /**
  * @generated from message switchyard.v1.ReturnTargetToServiceRequest
@@ -314,7 +424,7 @@ export type ReturnTargetToServiceRequest = Message<"switchyard.v1.ReturnTargetTo
  * Use `create(ReturnTargetToServiceRequestSchema)` to create a new message.
  */
 export const ReturnTargetToServiceRequestSchema: GenMessage<ReturnTargetToServiceRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 7);
+  messageDesc(file_switchyard_v1_admin, 10);
 
 /**
  * @generated from message switchyard.v1.ReturnTargetToServiceResponse
@@ -338,7 +448,7 @@ export type ReturnTargetToServiceResponse = Message<"switchyard.v1.ReturnTargetT
  * Use `create(ReturnTargetToServiceResponseSchema)` to create a new message.
  */
 export const ReturnTargetToServiceResponseSchema: GenMessage<ReturnTargetToServiceResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 8);
+  messageDesc(file_switchyard_v1_admin, 11);
 
 /**
  * @generated from message switchyard.v1.ListTargetsResponse
@@ -355,7 +465,7 @@ export type ListTargetsResponse = Message<"switchyard.v1.ListTargetsResponse"> &
  * Use `create(ListTargetsResponseSchema)` to create a new message.
  */
 export const ListTargetsResponseSchema: GenMessage<ListTargetsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 9);
+  messageDesc(file_switchyard_v1_admin, 12);
 
 /**
  * Set exactly one: call_id finds one call's decision, trace_id lists the calls of a trace.
@@ -381,7 +491,7 @@ export type GetDecisionRequest = Message<"switchyard.v1.GetDecisionRequest"> & {
  * Use `create(GetDecisionRequestSchema)` to create a new message.
  */
 export const GetDecisionRequestSchema: GenMessage<GetDecisionRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 10);
+  messageDesc(file_switchyard_v1_admin, 13);
 
 /**
  * @generated from message switchyard.v1.GetDecisionResponse
@@ -422,7 +532,7 @@ export type GetDecisionResponse = Message<"switchyard.v1.GetDecisionResponse"> &
  * Use `create(GetDecisionResponseSchema)` to create a new message.
  */
 export const GetDecisionResponseSchema: GenMessage<GetDecisionResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 11);
+  messageDesc(file_switchyard_v1_admin, 14);
 
 /**
  * @generated from message switchyard.v1.RecordedDecision
@@ -452,7 +562,7 @@ export type RecordedDecision = Message<"switchyard.v1.RecordedDecision"> & {
  * Use `create(RecordedDecisionSchema)` to create a new message.
  */
 export const RecordedDecisionSchema: GenMessage<RecordedDecision> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 12);
+  messageDesc(file_switchyard_v1_admin, 15);
 
 /**
  * @generated from message switchyard.v1.ListDecisionsRequest
@@ -499,7 +609,7 @@ export type ListDecisionsRequest = Message<"switchyard.v1.ListDecisionsRequest">
  * Use `create(ListDecisionsRequestSchema)` to create a new message.
  */
 export const ListDecisionsRequestSchema: GenMessage<ListDecisionsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 13);
+  messageDesc(file_switchyard_v1_admin, 16);
 
 /**
  * @generated from message switchyard.v1.ListDecisionsResponse
@@ -525,7 +635,7 @@ export type ListDecisionsResponse = Message<"switchyard.v1.ListDecisionsResponse
  * Use `create(ListDecisionsResponseSchema)` to create a new message.
  */
 export const ListDecisionsResponseSchema: GenMessage<ListDecisionsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 14);
+  messageDesc(file_switchyard_v1_admin, 17);
 
 /**
  * @generated from enum switchyard.v1.ReloadOutcome
@@ -713,6 +823,18 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof ListDecisionsRequestSchema;
     output: typeof ListDecisionsResponseSchema;
+  },
+  /**
+   * A tenant's (or one of its users') budgets and limits now: what each allows, what is used,
+   * what remains and when its window ends; from the shared state store, so every replica sharing
+   * Redis answers the same.
+   *
+   * @generated from rpc switchyard.v1.AdminService.GetUsage
+   */
+  getUsage: {
+    methodKind: "unary";
+    input: typeof GetUsageRequestSchema;
+    output: typeof GetUsageResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_v1_admin, 0);

@@ -11,7 +11,7 @@ import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/types.proto.
  */
 export const file_switchyard_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2h5YXJkL3YxL3R5cGVzLnByb3RvEg1zd2l0Y2h5YXJkLnYxIrQBCgdNZXNzYWdlEiEKBHJvbGUYASABKA4yEy5zd2l0Y2h5YXJkLnYxLlJvbGUSDwoHY29udGVudBgCIAEoCRIMCgRuYW1lGAMgASgJEhQKDHRvb2xfY2FsbF9pZBgEIAEoCRIrCgp0b29sX2NhbGxzGAUgAygLMhcuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbBIkCgZpbWFnZXMYBiADKAsyFC5zd2l0Y2h5YXJkLnYxLkltYWdlIiQKBUltYWdlEgsKA3VybBgBIAEoCRIOCgZkZXRhaWwYAiABKAkiNwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIRCglhcmd1bWVudHMYAyABKAkiVgoEVG9vbBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEisKCnBhcmFtZXRlcnMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IpABChBHZW5lcmF0aW9uUGFyYW1zEhcKCm1heF90b2tlbnMYASABKA1IAIgBARIYCgt0ZW1wZXJhdHVyZRgCIAEoAUgBiAEBEgwKBHN0b3AYAyADKAkSEgoFdG9wX3AYBCABKAFIAogBAUINCgtfbWF4X3Rva2Vuc0IOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wIpgBCgVVc2FnZRIUCgxpbnB1dF90b2tlbnMYASABKA0SFQoNb3V0cHV0X3Rva2VucxgCIAEoDRIQCghjb3N0X3VzZBgDIAEoARIRCgllc3RpbWF0ZWQYBCABKAgSGwoTY2FjaGVkX2lucHV0X3Rva2VucxgFIAEoDRIgChhjYWNoZV93cml0ZV9pbnB1dF90b2tlbnMYBiABKA0iSwoJQ2FuZGlkYXRlEg4KBnRhcmdldBgBIAEoCRIQCghlbGlnaWJsZRgCIAEoCBIOCgZyZWFzb24YAyABKAkSDAoEcm9sZRgEIAEoCSLwAgoHQXR0ZW1wdBIOCgZ0YXJnZXQYASABKAkSLgoHb3V0Y29tZRgCIAEoDjIdLnN3aXRjaHlhcmQudjEuQXR0ZW1wdE91dGNvbWUSEgoKbGF0ZW5jeV9tcxgDIAEoARIuCgtlcnJvcl9jbGFzcxgEIAEoDjIZLnN3aXRjaHlhcmQudjEuRXJyb3JDbGFzcxIPCgdtZXNzYWdlGAUgASgJEhEKCXJldHJ5YWJsZRgGIAEoCBIjCgV1c2FnZRgHIAEoCzIULnN3aXRjaHlhcmQudjEuVXNhZ2USEAoIcmVkYWN0ZWQYCCABKA0SEQoJYnVkZ2V0X21zGAkgASgBEg0KBXJldHJ5GAogASgNEg0KBWhlZGdlGAsgASgIEhYKDnJldHJ5X2FmdGVyX21zGAwgASgBEhEKCWNvbnRpbnVlcxgNIAEoCBISCgpzdGFydGVkX21zGA4gASgBEhYKDmZpcnN0X3Rva2VuX21zGA8gASgBIloKDkZpbmRpbmdTdW1tYXJ5EgwKBGtpbmQYASABKAkSDQoFZ3JvdXAYAiABKAkSDQoFY291bnQYAyABKA0SDgoGYWN0aW9uGAQgASgJEgwKBHJ1bGUYBSABKAkiLAoMV2l0aGhlbGRUb29sEgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIvwECghEZWNpc2lvbhINCgVyb3V0ZRgBIAEoCRIMCgRydWxlGAIgASgJEhIKCmRhdGFfY2xhc3MYAyABKAkSDAoEdGFzaxgEIAEoCRIWCg5wb2xpY3lfdmVyc2lvbhgFIAEoCRIQCgh0cmFjZV9pZBgGIAEoCRIOCgZ0YXJnZXQYByABKAkSLAoKY2FuZGlkYXRlcxgIIAMoCzIYLnN3aXRjaHlhcmQudjEuQ2FuZGlkYXRlEigKCGF0dGVtcHRzGAkgAygLMhYuc3dpdGNoeWFyZC52MS5BdHRlbXB0EhAKCGRlZ3JhZGVkGAogASgIEhsKE2RlY2xhcmVkX2RhdGFfY2xhc3MYCyABKAkSDgoGdGVuYW50GAwgASgJEhAKCGNvc3RfdXNkGA0gASgBEhIKCm1heF90b2tlbnMYDiABKA0SDwoHZHJ5X3J1bhgPIAEoCBIPCgdjYWxsX2lkGBAgASgJEhUKDXRhc2tfaW5mZXJyZWQYESABKAgSGQoRZGF0YV9jbGFzc19yZWFzb24YEiABKAkSLwoIZmluZGluZ3MYEyADKAsyHS5zd2l0Y2h5YXJkLnYxLkZpbmRpbmdTdW1tYXJ5EjYKD291dHB1dF9maW5kaW5ncxgUIAMoCzIdLnN3aXRjaHlhcmQudjEuRmluZGluZ1N1bW1hcnkSMwoOd2l0aGhlbGRfdG9vbHMYFSADKAsyGy5zd2l0Y2h5YXJkLnYxLldpdGhoZWxkVG9vbBITCgtlc2NhbGF0aW9ucxgWIAMoCRIPCgdyZWZ1c2FsGBcgASgJEhQKDGRlZ3JhZGVfcnVuZxgYIAEoCRIMCgRwb29sGBkgASgJKl8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfU1lTVEVNEAESDQoJUk9MRV9VU0VSEAISEgoOUk9MRV9BU1NJU1RBTlQQAxINCglST0xFX1RPT0wQBCq7AQoMRmluaXNoUmVhc29uEh0KGUZJTklTSF9SRUFTT05fVU5TUEVDSUZJRUQQABIWChJGSU5JU0hfUkVBU09OX1NUT1AQARIYChRGSU5JU0hfUkVBU09OX0xFTkdUSBACEhwKGEZJTklTSF9SRUFTT05fVE9PTF9DQUxMUxADEiAKHEZJTklTSF9SRUFTT05fQ09OVEVOVF9GSUxURVIQBBIaChZGSU5JU0hfUkVBU09OX0RFR1JBREVEEAUqxQEKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh0KGUFUVEVNUFRfT1VUQ09NRV9TVUNDRUVERUQQARIaChZBVFRFTVBUX09VVENPTUVfRkFJTEVEEAISGwoXQVRURU1QVF9PVVRDT01FX1JFRlVTRUQQAxIdChlBVFRFTVBUX09VVENPTUVfQ0FOQ0VMTEVEEAQSGwoXQVRURU1QVF9PVVRDT01FX1NLSVBQRUQQBSryAgoKRXJyb3JDbGFzcxIbChdFUlJPUl9DTEFTU19VTlNQRUNJRklFRBAAEhcKE0VSUk9SX0NMQVNTX0NPTk5FQ1QQARIXChNFUlJPUl9DTEFTU19USU1FT1VUEAISHAoYRVJST1JfQ0xBU1NfUkFURV9MSU1JVEVEEAMSFgoSRVJST1JfQ0xBU1NfU0VSVkVSEAQSGgoWRVJST1JfQ0xBU1NfT1ZFUkxPQURFRBAFEh8KG0VSUk9SX0NMQVNTX0lOVkFMSURfUkVRVUVTVBAGEhQKEEVSUk9SX0NMQVNTX0FVVEgQBxIeChpFUlJPUl9DTEFTU19DT05URVhUX0xFTkdUSBAIEh8KG0VSUk9SX0NMQVNTX0NPTlRFTlRfUkVGVVNFRBAJEhYKEkVSUk9SX0NMQVNTX1BPTElDWRAKEhgKFEVSUk9SX0NMQVNTX1BST1RPQ09MEAsSGQoVRVJST1JfQ0xBU1NfQ0FOQ0VMTEVEEAxiBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("Chlzd2l0Y2h5YXJkL3YxL3R5cGVzLnByb3RvEg1zd2l0Y2h5YXJkLnYxIrQBCgdNZXNzYWdlEiEKBHJvbGUYASABKA4yEy5zd2l0Y2h5YXJkLnYxLlJvbGUSDwoHY29udGVudBgCIAEoCRIMCgRuYW1lGAMgASgJEhQKDHRvb2xfY2FsbF9pZBgEIAEoCRIrCgp0b29sX2NhbGxzGAUgAygLMhcuc3dpdGNoeWFyZC52MS5Ub29sQ2FsbBIkCgZpbWFnZXMYBiADKAsyFC5zd2l0Y2h5YXJkLnYxLkltYWdlIiQKBUltYWdlEgsKA3VybBgBIAEoCRIOCgZkZXRhaWwYAiABKAkiNwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIRCglhcmd1bWVudHMYAyABKAkiVgoEVG9vbBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEisKCnBhcmFtZXRlcnMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IpABChBHZW5lcmF0aW9uUGFyYW1zEhcKCm1heF90b2tlbnMYASABKA1IAIgBARIYCgt0ZW1wZXJhdHVyZRgCIAEoAUgBiAEBEgwKBHN0b3AYAyADKAkSEgoFdG9wX3AYBCABKAFIAogBAUINCgtfbWF4X3Rva2Vuc0IOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wIpgBCgVVc2FnZRIUCgxpbnB1dF90b2tlbnMYASABKA0SFQoNb3V0cHV0X3Rva2VucxgCIAEoDRIQCghjb3N0X3VzZBgDIAEoARIRCgllc3RpbWF0ZWQYBCABKAgSGwoTY2FjaGVkX2lucHV0X3Rva2VucxgFIAEoDRIgChhjYWNoZV93cml0ZV9pbnB1dF90b2tlbnMYBiABKA0iSwoJQ2FuZGlkYXRlEg4KBnRhcmdldBgBIAEoCRIQCghlbGlnaWJsZRgCIAEoCBIOCgZyZWFzb24YAyABKAkSDAoEcm9sZRgEIAEoCSLwAgoHQXR0ZW1wdBIOCgZ0YXJnZXQYASABKAkSLgoHb3V0Y29tZRgCIAEoDjIdLnN3aXRjaHlhcmQudjEuQXR0ZW1wdE91dGNvbWUSEgoKbGF0ZW5jeV9tcxgDIAEoARIuCgtlcnJvcl9jbGFzcxgEIAEoDjIZLnN3aXRjaHlhcmQudjEuRXJyb3JDbGFzcxIPCgdtZXNzYWdlGAUgASgJEhEKCXJldHJ5YWJsZRgGIAEoCBIjCgV1c2FnZRgHIAEoCzIULnN3aXRjaHlhcmQudjEuVXNhZ2USEAoIcmVkYWN0ZWQYCCABKA0SEQoJYnVkZ2V0X21zGAkgASgBEg0KBXJldHJ5GAogASgNEg0KBWhlZGdlGAsgASgIEhYKDnJldHJ5X2FmdGVyX21zGAwgASgBEhEKCWNvbnRpbnVlcxgNIAEoCBISCgpzdGFydGVkX21zGA4gASgBEhYKDmZpcnN0X3Rva2VuX21zGA8gASgBIloKDkZpbmRpbmdTdW1tYXJ5EgwKBGtpbmQYASABKAkSDQoFZ3JvdXAYAiABKAkSDQoFY291bnQYAyABKA0SDgoGYWN0aW9uGAQgASgJEgwKBHJ1bGUYBSABKAkiLAoMV2l0aGhlbGRUb29sEgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJItkFCghEZWNpc2lvbhINCgVyb3V0ZRgBIAEoCRIMCgRydWxlGAIgASgJEhIKCmRhdGFfY2xhc3MYAyABKAkSDAoEdGFzaxgEIAEoCRIWCg5wb2xpY3lfdmVyc2lvbhgFIAEoCRIQCgh0cmFjZV9pZBgGIAEoCRIOCgZ0YXJnZXQYByABKAkSLAoKY2FuZGlkYXRlcxgIIAMoCzIYLnN3aXRjaHlhcmQudjEuQ2FuZGlkYXRlEigKCGF0dGVtcHRzGAkgAygLMhYuc3dpdGNoeWFyZC52MS5BdHRlbXB0EhAKCGRlZ3JhZGVkGAogASgIEhsKE2RlY2xhcmVkX2RhdGFfY2xhc3MYCyABKAkSDgoGdGVuYW50GAwgASgJEhAKCGNvc3RfdXNkGA0gASgBEhIKCm1heF90b2tlbnMYDiABKA0SDwoHZHJ5X3J1bhgPIAEoCBIPCgdjYWxsX2lkGBAgASgJEhUKDXRhc2tfaW5mZXJyZWQYESABKAgSGQoRZGF0YV9jbGFzc19yZWFzb24YEiABKAkSLwoIZmluZGluZ3MYEyADKAsyHS5zd2l0Y2h5YXJkLnYxLkZpbmRpbmdTdW1tYXJ5EjYKD291dHB1dF9maW5kaW5ncxgUIAMoCzIdLnN3aXRjaHlhcmQudjEuRmluZGluZ1N1bW1hcnkSMwoOd2l0aGhlbGRfdG9vbHMYFSADKAsyGy5zd2l0Y2h5YXJkLnYxLldpdGhoZWxkVG9vbBITCgtlc2NhbGF0aW9ucxgWIAMoCRIPCgdyZWZ1c2FsGBcgASgJEhQKDGRlZ3JhZGVfcnVuZxgYIAEoCRIMCgRwb29sGBkgASgJEh4KFmVzdGltYXRlZF9pbnB1dF90b2tlbnMYGiABKA0SGgoSZXN0aW1hdGVkX2Nvc3RfdXNkGBsgASgBEg0KBXF1b3RhGBwgASgJEhAKCHVucHJpY2VkGB0gASgIIn0KDVF1b3RhRXhjZWVkZWQSDQoFbGltaXQYASABKAkSDAoEa2luZBgCIAEoCRIOCgZ0ZW5hbnQYAyABKAkSDAoEdXNlchgEIAEoCRILCgNtYXgYBSABKAESDAoEdXNlZBgGIAEoARIWCg5yZXRyeV9hZnRlcl9tcxgHIAEoASpfCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1NZU1RFTRABEg0KCVJPTEVfVVNFUhACEhIKDlJPTEVfQVNTSVNUQU5UEAMSDQoJUk9MRV9UT09MEAQquwEKDEZpbmlzaFJlYXNvbhIdChlGSU5JU0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSRklOSVNIX1JFQVNPTl9TVE9QEAESGAoURklOSVNIX1JFQVNPTl9MRU5HVEgQAhIcChhGSU5JU0hfUkVBU09OX1RPT0xfQ0FMTFMQAxIgChxGSU5JU0hfUkVBU09OX0NPTlRFTlRfRklMVEVSEAQSGgoWRklOSVNIX1JFQVNPTl9ERUdSQURFRBAFKsUBCg5BdHRlbXB0T3V0Y29tZRIfChtBVFRFTVBUX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlBVFRFTVBUX09VVENPTUVfU1VDQ0VFREVEEAESGgoWQVRURU1QVF9PVVRDT01FX0ZBSUxFRBACEhsKF0FUVEVNUFRfT1VUQ09NRV9SRUZVU0VEEAMSHQoZQVRURU1QVF9PVVRDT01FX0NBTkNFTExFRBAEEhsKF0FUVEVNUFRfT1VUQ09NRV9TS0lQUEVEEAUq8gIKCkVycm9yQ2xhc3MSGwoXRVJST1JfQ0xBU1NfVU5TUEVDSUZJRUQQABIXChNFUlJPUl9DTEFTU19DT05ORUNUEAESFwoTRVJST1JfQ0xBU1NfVElNRU9VVBACEhwKGEVSUk9SX0NMQVNTX1JBVEVfTElNSVRFRBADEhYKEkVSUk9SX0NMQVNTX1NFUlZFUhAEEhoKFkVSUk9SX0NMQVNTX09WRVJMT0FERUQQBRIfChtFUlJPUl9DTEFTU19JTlZBTElEX1JFUVVFU1QQBhIUChBFUlJPUl9DTEFTU19BVVRIEAcSHgoaRVJST1JfQ0xBU1NfQ09OVEVYVF9MRU5HVEgQCBIfChtFUlJPUl9DTEFTU19DT05URU5UX1JFRlVTRUQQCRIWChJFUlJPUl9DTEFTU19QT0xJQ1kQChIYChRFUlJPUl9DTEFTU19QUk9UT0NPTBALEhkKFUVSUk9SX0NMQVNTX0NBTkNFTExFRBAMYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * One turn of the conversation sent to the model, or the model's answer.
@@ -654,6 +654,39 @@ export type Decision = Message$1<"switchyard.v1.Decision"> & {
    * @generated from field: string pool = 25;
    */
   pool: string;
+
+  /**
+   * Input tokens counted before the call: with the model's tokenizer for OpenAI models, an
+   * approximation (about four characters a token) for others.
+   *
+   * @generated from field: uint32 estimated_input_tokens = 26;
+   */
+  estimatedInputTokens: number;
+
+  /**
+   * The worst case of the first target it would be sent to (its input tokens and max_tokens of
+   * output at that target's price), in US dollars: what budgets reserve before the call.
+   *
+   * @generated from field: double estimated_cost_usd = 27;
+   */
+  estimatedCostUsd: number;
+
+  /**
+   * What the tenant's budgets and limits did, e.g. "acme: reserved $0.0042 (usd_per_day 81% of
+   * $5); warned at 80%" or "acme: requests_per_minute 600 reached; downgraded to route local".
+   * Empty when the tenant has none.
+   *
+   * @generated from field: string quota = 28;
+   */
+  quota: string;
+
+  /**
+   * A target it was sent to has no price: it was admitted at the tenant's stated price, or
+   * (a tenant with no budget) counted as costing nothing.
+   *
+   * @generated from field: bool unpriced = 29;
+   */
+  unpriced: boolean;
 };
 
 /**
@@ -662,6 +695,66 @@ export type Decision = Message$1<"switchyard.v1.Decision"> & {
  */
 export const DecisionSchema: GenMessage<Decision> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_types, 10);
+
+/**
+ * Why a call was refused at a tenant's budget or rate limit: an error detail of
+ * RESOURCE_EXHAUSTED (beside the Decision), with the delay in `retry-after-ms` too.
+ *
+ * @generated from message switchyard.v1.QuotaExceeded
+ */
+export type QuotaExceeded = Message$1<"switchyard.v1.QuotaExceeded"> & {
+  /**
+   * The limit as the policy names it, e.g. "tenants.acme.budgets.usd_per_day".
+   *
+   * @generated from field: string limit = 1;
+   */
+  limit: string;
+
+  /**
+   * "budget" (spend) or "rate" (requests, tokens, calls in flight).
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string tenant = 3;
+   */
+  tenant: string;
+
+  /**
+   * Set for a per-user limit.
+   *
+   * @generated from field: string user = 4;
+   */
+  user: string;
+
+  /**
+   * The limit, and what is used of it.
+   *
+   * @generated from field: double max = 5;
+   */
+  max: number;
+
+  /**
+   * @generated from field: double used = 6;
+   */
+  used: number;
+
+  /**
+   * When the limit's window ends and calls are admitted again, in milliseconds.
+   *
+   * @generated from field: double retry_after_ms = 7;
+   */
+  retryAfterMs: number;
+};
+
+/**
+ * Describes the message switchyard.v1.QuotaExceeded.
+ * Use `create(QuotaExceededSchema)` to create a new message.
+ */
+export const QuotaExceededSchema: GenMessage<QuotaExceeded> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_types, 11);
 
 /**
  * Who is speaking in a conversation turn.

@@ -7,6 +7,7 @@ import {
   NoEligibleTargetError,
   NoRouteError,
   PolicyDeniedError,
+  QuotaExceededError,
   StateUnavailableError,
   StreamInterruptedError,
   UnknownModelError,
@@ -88,6 +89,20 @@ export function toOpenAiError(
     });
     if (error instanceof NoEligibleTargetError) return decided(403, "permission_error", "no_eligible_target");
     if (error instanceof PolicyDeniedError) return decided(403, "permission_error", "policy_refused");
+    if (error instanceof QuotaExceededError) {
+      // OpenAI's own words: a spent budget is `insufficient_quota`, a rate `rate_limit_exceeded`.
+      const retryAfterMs = Math.ceil(error.quota.retryAfterMs);
+      const [type, code] =
+        error.quota.kind === "budget"
+          ? ["insufficient_quota", "insufficient_quota"]
+          : ["requests", "rate_limit_exceeded"];
+      return decided(429, type, code, {
+        "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+        "retry-after-ms": String(retryAfterMs),
+        // A day's budget comes back tomorrow: an SDK retrying now only adds calls.
+        ...(error.quota.kind === "budget" && { "x-should-retry": "false" }),
+      });
+    }
     if (error instanceof AllTargetsFailedError || error instanceof StreamInterruptedError) {
       const errorClass = error instanceof AllTargetsFailedError ? error.lastErrorClass : error.errorClass;
       const ended =

@@ -7,6 +7,7 @@ import {
   ReloadOutcome,
   TargetState,
 } from "../../../gen/switchyard/v1/admin_pb.js";
+import { countersFor } from "../../admit/quota.js";
 import type { PolicyStore } from "../../config/policy-store.js";
 import { identifierProblem, labelProblem } from "../../config/schema.js";
 import { usdFromPico } from "../../core/money.js";
@@ -15,6 +16,7 @@ import { didYouMean } from "../../core/suggest.js";
 import type { TargetRef } from "../../core/types.js";
 import type { TargetHealth, TargetView } from "../../health/target-health.js";
 import type { DecisionLog, RecordedDecision } from "../../record/decision-log.js";
+import type { StateStore } from "../../state/store.js";
 import { toDecision } from "../rpc/from-domain.js";
 
 /** What the policy reloader remembers of its last attempt (src/config/reload.ts). */
@@ -37,6 +39,8 @@ export interface AdminDeps {
   health: TargetHealth;
   /** Drills are operator actions: each is logged (target, reason). */
   logger?: Logger;
+  /** The shared counters budgets and limits are kept in. */
+  store: StateStore;
 }
 
 const OUTCOMES = {
@@ -155,6 +159,33 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         limit: request.limit === 0 ? DEFAULT_LISTED : request.limit,
       });
       return { decisions: decisions.map(toRecorded), truncated };
+    },
+    async getUsage(request) {
+      const problem = identifierProblem(request.tenant);
+      if (problem) throw new ConnectError(`tenant: ${problem}`, Code.InvalidArgument);
+      const userProblem = request.user === "" ? undefined : labelProblem(request.user);
+      if (userProblem) throw new ConnectError(`user: ${userProblem}`, Code.InvalidArgument);
+      const lease = deps.policies.acquire();
+      try {
+        const tenant = lease.policy.tenants.get(request.tenant);
+        const counters = tenant ? countersFor(tenant, request.user || undefined, Date.now()) : [];
+        const limits = await Promise.all(
+          counters.map(async (counter) => {
+            const used = Math.max(0, await deps.store.get(counter.key));
+            return {
+              limit: counter.name,
+              kind: counter.measure === "usd" ? "budget" : "rate",
+              max: counter.limit,
+              used,
+              remaining: Math.max(0, counter.limit - used),
+              resetsInMs: counter.measure === "concurrent" ? 0 : counter.endsInMs,
+            };
+          }),
+        );
+        return { tenant: request.tenant, user: request.user, limited: tenant !== undefined, limits };
+      } finally {
+        lease.release();
+      }
     },
   };
 }

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { DecisionSchema } from "../../../gen/switchyard/v1/types_pb.js";
+import { DecisionSchema, QuotaExceededSchema } from "../../../gen/switchyard/v1/types_pb.js";
 import {
   AllTargetsFailedError,
   DecidedError,
@@ -8,6 +8,7 @@ import {
   NoEligibleTargetError,
   NoRouteError,
   PolicyDeniedError,
+  QuotaExceededError,
   StateUnavailableError,
   StreamInterruptedError,
 } from "../../core/errors.js";
@@ -57,6 +58,17 @@ export function toConnectError(
       return new ConnectError(error.message, Code.FailedPrecondition, undefined, details);
     if (error instanceof PolicyDeniedError)
       return new ConnectError(error.message, Code.PermissionDenied, undefined, details);
+    if (error instanceof QuotaExceededError) {
+      const metadata = new Headers({ "retry-after-ms": String(Math.ceil(error.quota.retryAfterMs)) });
+      const { limit, kind, tenant, user, max, used, retryAfterMs } = error.quota;
+      return new ConnectError(error.message, Code.ResourceExhausted, metadata, [
+        ...details,
+        {
+          desc: QuotaExceededSchema,
+          value: { limit, kind, tenant, user: user ?? "", max, used, retryAfterMs: Math.ceil(retryAfterMs) },
+        },
+      ]);
+    }
     if (error instanceof AllTargetsFailedError) {
       const metadata = new Headers();
       if (error.retryAfterMs !== undefined)

@@ -127,6 +127,10 @@ export function toDecision(decision: domain.Decision): MessageInitShape<typeof D
     refusal: decision.refusal,
     degradeRung: decision.degradeRung,
     pool: decision.pool,
+    estimatedInputTokens: decision.estimatedInputTokens,
+    estimatedCostUsd: decision.estimatedCostUsd,
+    quota: decision.quota,
+    unpriced: decision.unpriced,
   };
 }
 

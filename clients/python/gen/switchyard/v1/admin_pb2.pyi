@@ -62,6 +62,42 @@ class GetPolicyResponse(_message.Message):
     warnings: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, version: _Optional[str] = ..., source: _Optional[str] = ..., loaded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., routes: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., last_reload: _Optional[_Union[PolicyReload, _Mapping]] = ...) -> None: ...
 
+class GetUsageRequest(_message.Message):
+    __slots__ = ["tenant", "user"]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    user: str
+    def __init__(self, tenant: _Optional[str] = ..., user: _Optional[str] = ...) -> None: ...
+
+class GetUsageResponse(_message.Message):
+    __slots__ = ["limited", "limits", "tenant", "user"]
+    LIMITED_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    limited: bool
+    limits: _containers.RepeatedCompositeFieldContainer[LimitUsage]
+    tenant: str
+    user: str
+    def __init__(self, tenant: _Optional[str] = ..., user: _Optional[str] = ..., limited: bool = ..., limits: _Optional[_Iterable[_Union[LimitUsage, _Mapping]]] = ...) -> None: ...
+
+class LimitUsage(_message.Message):
+    __slots__ = ["kind", "limit", "max", "remaining", "resets_in_ms", "used"]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    RESETS_IN_MS_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    limit: str
+    max: float
+    remaining: float
+    resets_in_ms: float
+    used: float
+    def __init__(self, limit: _Optional[str] = ..., kind: _Optional[str] = ..., max: _Optional[float] = ..., used: _Optional[float] = ..., remaining: _Optional[float] = ..., resets_in_ms: _Optional[float] = ...) -> None: ...
+
 class ListDecisionsRequest(_message.Message):
     __slots__ = ["limit", "route", "since", "tenant", "until"]
     LIMIT_FIELD_NUMBER: _ClassVar[int]

@@ -45,6 +45,11 @@ class AdminServiceStub(object):
                 request_serializer=switchyard_dot_v1_dot_admin__pb2.ListDecisionsRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_admin__pb2.ListDecisionsResponse.FromString,
                 )
+        self.GetUsage = channel.unary_unary(
+                '/switchyard.v1.AdminService/GetUsage',
+                request_serializer=switchyard_dot_v1_dot_admin__pb2.GetUsageRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_admin__pb2.GetUsageResponse.FromString,
+                )
 
 
 class AdminServiceServicer(object):
@@ -95,6 +100,15 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUsage(self, request, context):
+        """A tenant's (or one of its users') budgets and limits now: what each allows, what is used,
+        what remains and when its window ends; from the shared state store, so every replica sharing
+        Redis answers the same.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +141,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListDecisions,
                     request_deserializer=switchyard_dot_v1_dot_admin__pb2.ListDecisionsRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_admin__pb2.ListDecisionsResponse.SerializeToString,
+            ),
+            'GetUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsage,
+                    request_deserializer=switchyard_dot_v1_dot_admin__pb2.GetUsageRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_admin__pb2.GetUsageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -238,5 +257,22 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/switchyard.v1.AdminService/ListDecisions',
             switchyard_dot_v1_dot_admin__pb2.ListDecisionsRequest.SerializeToString,
             switchyard_dot_v1_dot_admin__pb2.ListDecisionsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/switchyard.v1.AdminService/GetUsage',
+            switchyard_dot_v1_dot_admin__pb2.GetUsageRequest.SerializeToString,
+            switchyard_dot_v1_dot_admin__pb2.GetUsageResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -84,7 +84,7 @@ class Candidate(_message.Message):
     def __init__(self, target: _Optional[str] = ..., eligible: bool = ..., reason: _Optional[str] = ..., role: _Optional[str] = ...) -> None: ...
 
 class Decision(_message.Message):
-    __slots__ = ["attempts", "call_id", "candidates", "cost_usd", "data_class", "data_class_reason", "declared_data_class", "degrade_rung", "degraded", "dry_run", "escalations", "findings", "max_tokens", "output_findings", "policy_version", "pool", "refusal", "route", "rule", "target", "task", "task_inferred", "tenant", "trace_id", "withheld_tools"]
+    __slots__ = ["attempts", "call_id", "candidates", "cost_usd", "data_class", "data_class_reason", "declared_data_class", "degrade_rung", "degraded", "dry_run", "escalations", "estimated_cost_usd", "estimated_input_tokens", "findings", "max_tokens", "output_findings", "policy_version", "pool", "quota", "refusal", "route", "rule", "target", "task", "task_inferred", "tenant", "trace_id", "unpriced", "withheld_tools"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
@@ -96,11 +96,14 @@ class Decision(_message.Message):
     DEGRADE_RUNG_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
     ESCALATIONS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     FINDINGS_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FINDINGS_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
     POOL_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
     REFUSAL_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +112,7 @@ class Decision(_message.Message):
     TASK_INFERRED_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    UNPRICED_FIELD_NUMBER: _ClassVar[int]
     WITHHELD_TOOLS_FIELD_NUMBER: _ClassVar[int]
     attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
     call_id: str
@@ -121,11 +125,14 @@ class Decision(_message.Message):
     degraded: bool
     dry_run: bool
     escalations: _containers.RepeatedScalarFieldContainer[str]
+    estimated_cost_usd: float
+    estimated_input_tokens: int
     findings: _containers.RepeatedCompositeFieldContainer[FindingSummary]
     max_tokens: int
     output_findings: _containers.RepeatedCompositeFieldContainer[FindingSummary]
     policy_version: str
     pool: str
+    quota: str
     refusal: str
     route: str
     rule: str
@@ -134,8 +141,9 @@ class Decision(_message.Message):
     task_inferred: bool
     tenant: str
     trace_id: str
+    unpriced: bool
     withheld_tools: _containers.RepeatedCompositeFieldContainer[WithheldTool]
-    def __init__(self, route: _Optional[str] = ..., rule: _Optional[str] = ..., data_class: _Optional[str] = ..., task: _Optional[str] = ..., policy_version: _Optional[str] = ..., trace_id: _Optional[str] = ..., target: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., degraded: bool = ..., declared_data_class: _Optional[str] = ..., tenant: _Optional[str] = ..., cost_usd: _Optional[float] = ..., max_tokens: _Optional[int] = ..., dry_run: bool = ..., call_id: _Optional[str] = ..., task_inferred: bool = ..., data_class_reason: _Optional[str] = ..., findings: _Optional[_Iterable[_Union[FindingSummary, _Mapping]]] = ..., output_findings: _Optional[_Iterable[_Union[FindingSummary, _Mapping]]] = ..., withheld_tools: _Optional[_Iterable[_Union[WithheldTool, _Mapping]]] = ..., escalations: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., degrade_rung: _Optional[str] = ..., pool: _Optional[str] = ...) -> None: ...
+    def __init__(self, route: _Optional[str] = ..., rule: _Optional[str] = ..., data_class: _Optional[str] = ..., task: _Optional[str] = ..., policy_version: _Optional[str] = ..., trace_id: _Optional[str] = ..., target: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., degraded: bool = ..., declared_data_class: _Optional[str] = ..., tenant: _Optional[str] = ..., cost_usd: _Optional[float] = ..., max_tokens: _Optional[int] = ..., dry_run: bool = ..., call_id: _Optional[str] = ..., task_inferred: bool = ..., data_class_reason: _Optional[str] = ..., findings: _Optional[_Iterable[_Union[FindingSummary, _Mapping]]] = ..., output_findings: _Optional[_Iterable[_Union[FindingSummary, _Mapping]]] = ..., withheld_tools: _Optional[_Iterable[_Union[WithheldTool, _Mapping]]] = ..., escalations: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., degrade_rung: _Optional[str] = ..., pool: _Optional[str] = ..., estimated_input_tokens: _Optional[int] = ..., estimated_cost_usd: _Optional[float] = ..., quota: _Optional[str] = ..., unpriced: bool = ...) -> None: ...
 
 class FindingSummary(_message.Message):
     __slots__ = ["action", "count", "group", "kind", "rule"]
@@ -186,6 +194,24 @@ class Message(_message.Message):
     tool_call_id: str
     tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
     def __init__(self, role: _Optional[_Union[Role, str]] = ..., content: _Optional[str] = ..., name: _Optional[str] = ..., tool_call_id: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., images: _Optional[_Iterable[_Union[Image, _Mapping]]] = ...) -> None: ...
+
+class QuotaExceeded(_message.Message):
+    __slots__ = ["kind", "limit", "max", "retry_after_ms", "tenant", "used", "user"]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    limit: str
+    max: float
+    retry_after_ms: float
+    tenant: str
+    used: float
+    user: str
+    def __init__(self, limit: _Optional[str] = ..., kind: _Optional[str] = ..., tenant: _Optional[str] = ..., user: _Optional[str] = ..., max: _Optional[float] = ..., used: _Optional[float] = ..., retry_after_ms: _Optional[float] = ...) -> None: ...
 
 class Tool(_message.Message):
     __slots__ = ["description", "name", "parameters"]
