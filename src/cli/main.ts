@@ -349,13 +349,15 @@ async function serveWorker(
   process.on("SIGHUP", () => {});
   const otel = startOtelExport(env, logger);
   let app: Switchyard;
-  let link: PrimaryLink;
+  let link: PrimaryLink | undefined;
   try {
-    link = await joinPrimary();
-    app = await start({ policyText: link.start.policyText, memoryStore: link.store });
-    await link.serving(app);
+    const joined = await joinPrimary();
+    link = joined;
+    app = await start({ policyText: joined.start.policyText, memoryStore: joined.store });
+    await joined.serving(app);
   } catch (error) {
     notServing(logger, error);
+    await link?.failed(error instanceof Error ? error.message : String(error));
     await otel.shutdown();
     return exitWorker(logger, 1);
   }

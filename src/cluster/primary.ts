@@ -197,6 +197,9 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       {
         ...stateHandlers,
         "worker.hello": (): WorkerStart => ({ policyText: inForceText, drills: [...drills] }),
+        "worker.failed": (body: { reason: string }) => {
+          if (!ready) failStart(new Error(body.reason));
+        },
         "worker.listening": (body: { host: string; port: number }) => {
           if (slot.worker !== worker) return;
           slot.listening = true;

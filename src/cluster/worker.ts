@@ -22,6 +22,8 @@ export interface PrimaryLink {
   store: StateStore;
   /** Answers the primary's requests from `app` from now on, and says the worker is listening. */
   serving(app: Switchyard): Promise<void>;
+  /** Tells the primary why this worker cannot start (it fails the start with that reason). */
+  failed(reason: string): Promise<void>;
 }
 
 /** How long a state operation waits for the primary before it is refused as unavailable. */
@@ -67,6 +69,9 @@ export async function joinPrimary(): Promise<PrimaryLink> {
       for (const [target, reason] of start.drills) running.health.takeOutOfService(target, reason);
       started(running);
       await link.request("worker.listening", { host: running.server.host, port: running.server.port });
+    },
+    async failed(reason) {
+      await link.request("worker.failed", { reason }, 1_000).catch(() => {});
     },
   };
 }
