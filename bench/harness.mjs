@@ -68,7 +68,9 @@ export function preflight(script, { noBuild, h2load = true }) {
 export function startServer(name, args, env = {}) {
   const child = spawn(NODE, args, {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    // One Switchyard process unless a benchmark asks for workers (--workers wins over the variable):
+    // the CPU columns read the one pid the `serving` line names.
+    env: { ...process.env, SWITCHYARD_WORKERS: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const entry = { name, child, stderr: "", exited: false };

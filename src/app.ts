@@ -1,7 +1,7 @@
 import type { Logger as OtelLogger, Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { Environment } from "./config/env.js";
-import { loadPolicyFile } from "./config/load-policy.js";
+import { loadPolicyFile, parsePolicy } from "./config/load-policy.js";
 import { createPolicyStore, type PolicyStore } from "./config/policy-store.js";
 import { type PolicyReloader, watchPolicyFile } from "./config/reload.js";
 import { systemClock } from "./core/clock.js";
@@ -24,8 +24,19 @@ export interface SwitchyardOptions {
   configPath: string;
   host: string;
   port: number;
-  /** The operator listener (AdminService); loopback unless `token` is set. */
-  operator: { host: string; port: number; token?: string };
+  /**
+   * The operator listener (AdminService); loopback unless `token` is set. None when absent (a
+   * `serve --workers N` worker: the primary serves the operator plane).
+   */
+  operator?: { host: string; port: number; token?: string };
+  /**
+   * Set in a `serve --workers N` worker: the policy text the primary holds in force (loaded
+   * instead of reading `configPath`, so a worker restarted after a refused reload starts on the
+   * policy in force), the primary's store (used when the policy keeps state in memory, so
+   * budgets and limits count every worker's calls), and no watching of the file (the primary
+   * watches it and forwards what it applied).
+   */
+  worker?: { policyText: string; memoryStore: StateStore };
   env: () => Environment;
   logger: Logger;
   limits?: Partial<ServerLimits>;
@@ -55,14 +66,16 @@ export interface Switchyard {
 
 /** Loads the policy (throws PolicyError when invalid) and serves it. */
 export async function startSwitchyard(options: SwitchyardOptions): Promise<Switchyard> {
-  const policy = await loadPolicyFile(options.configPath, options.env());
+  const policy = options.worker
+    ? parsePolicy(options.worker.policyText, { source: options.configPath, env: options.env() })
+    : await loadPolicyFile(options.configPath, options.env());
   for (const warning of policy.warnings) options.logger.warn({ version: policy.version }, warning);
   const policies = createPolicyStore(policy);
   const ledger = options.ledger && openDecisionLedger(options.ledger);
   const decisions = ledger ?? createDecisionLog();
-  const store = createStateStore(policy.state, options.logger);
+  const store = createStateStore(policy.state, options.logger, options.worker?.memoryStore);
   const health = createTargetHealth(systemClock);
-  const metrics = createMetrics({ health });
+  const metrics = createMetrics({ health, clusterWorker: options.worker !== undefined });
   const escalations = createEscalations(options.logger);
   const evalSinks = createEvalSinks(options.logger);
   const tracing = createTracing(options.tracer);
@@ -87,6 +100,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
     env: options.env,
     logger: options.logger,
     onSighup: options.reloadOnSighup ?? false,
+    watch: options.worker === undefined,
   });
   let server: RunningServer;
   try {
@@ -105,7 +119,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
       {
         host: options.host,
         port: options.port,
-        operator: options.operator,
+        ...(options.operator && { operator: options.operator }),
         ...(options.limits && { limits: options.limits }),
       },
     );

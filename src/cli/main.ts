@@ -1,14 +1,18 @@
+import cluster from "node:cluster";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { create, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { AdminService, RecordedDecisionSchema } from "../../gen/switchyard/v1/admin_pb.js";
 import { RouteRequestSchema } from "../../gen/switchyard/v1/router_pb.js";
 import { DecisionSchema } from "../../gen/switchyard/v1/types_pb.js";
-import { startSwitchyard } from "../app.js";
+import { type Switchyard, startSwitchyard } from "../app.js";
+import { type RunningCluster, startCluster } from "../cluster/primary.js";
+import { joinPrimary, type PrimaryLink } from "../cluster/worker.js";
 import { processEnvironment } from "../config/env.js";
 import { formatIssue, loadPolicyFile, PolicyError } from "../config/load-policy.js";
 import { createPolicyStore } from "../config/policy-store.js";
@@ -32,6 +36,7 @@ import { toLlmRequest } from "../server/rpc/to-domain.js";
 import { findJsonRequestError, formatJsonRequestError } from "../server/transport/json-request-errors.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "../server/transport/server-limits.js";
 import { createMemoryStore } from "../state/memory/memory-store.js";
+import type { StateStore } from "../state/store.js";
 import { createLogger } from "../telemetry/logger.js";
 import { startOtelExport } from "../telemetry/otel-export.js";
 import { createTracing } from "../telemetry/tracing.js";
@@ -44,11 +49,13 @@ const USAGE = `usage:
                      [--ledger FILE]                         limit, e.g. maxBodyBytes=1048576 (README, "Limits"). Logs go to
                      [--ledger-max-age D]                    stderr: readable on a terminal, JSON lines otherwise (LOG_LEVEL).
                      [--ledger-max-rows N]                   --ledger keeps decisions in a SQLite file that outlives restarts
-                                                             (env SWITCHYARD_LEDGER; default: memory only), pruned past
+                     [--workers N]                           (env SWITCHYARD_LEDGER; default: memory only), pruned past
                                                              --ledger-max-age (e.g. 7d, 12h, 30m; default 7d) and
                                                              --ledger-max-rows (default 1000000). Traces and decision
                                                              records go over OTLP when the standard OTEL_* variables
-                                                             say where (OTEL_EXPORTER_OTLP_ENDPOINT …; README)
+                                                             say where (OTEL_EXPORTER_OTLP_ENDPOINT …; README).
+                                                             --workers: processes sharing the port (env SWITCHYARD_WORKERS;
+                                                             default: the CPUs this process may use; 1: no primary)
   switchyard check   FILE                                    validate a policy: exit 0 valid, 1 invalid (every error listed)
   switchyard explain [--config FILE] --request JSON [--without PROVIDER/MODEL]...
                                                              print the decision Route would take; nothing is sent
@@ -134,8 +141,14 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
       ledger: { type: "string" },
       "ledger-max-age": { type: "string" },
       "ledger-max-rows": { type: "string" },
+      workers: { type: "string" },
     },
   });
+  const workers = workerCount(values.workers ?? env.SWITCHYARD_WORKERS);
+  if (typeof workers === "string") {
+    process.stderr.write(`${workers}\n`);
+    return 2;
+  }
   const ledger = ledgerOptions(
     values.ledger ?? env.SWITCHYARD_LEDGER,
     values["ledger-max-age"],
@@ -167,19 +180,78 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
     process.stderr.write(`LOG_LEVEL: "${level}" is not one of ${LOG_LEVELS.join(", ")}\n`);
     return 2;
   }
-  const logger = createLogger({ level, ...(format && { format }) });
+  const baseLogger = createLogger({ level, ...(format && { format }) });
+  const operator = {
+    host: values["operator-host"] ?? "127.0.0.1",
+    port: operatorPort,
+    ...(env.SWITCHYARD_ADMIN_TOKEN && { token: env.SWITCHYARD_ADMIN_TOKEN }),
+  };
+  const host = values.host ?? "127.0.0.1";
+  if (cluster.isWorker) {
+    // A `serve --workers N` worker: its lines say which process served.
+    const logger = baseLogger.child({ pid: process.pid, worker: Number(env.SWITCHYARD_WORKER_INDEX ?? 0) });
+    return serveWorker(logger, env, (store) =>
+      startSwitchyard({
+        configPath,
+        host,
+        port,
+        env: processEnvironment,
+        logger,
+        limits,
+        worker: store,
+        // Every worker writes the file; the primary prunes it.
+        ...(ledger && {
+          ledger: {
+            ...ledger,
+            sharedWriters: true,
+            pruneIntervalMs: 0,
+            pruneEvery: Number.POSITIVE_INFINITY,
+          },
+        }),
+      }),
+    );
+  }
+  if (workers > 1) {
+    const logger = baseLogger;
+    let running: RunningCluster;
+    try {
+      running = await startCluster({
+        workers,
+        configPath,
+        env: processEnvironment,
+        logger,
+        operator,
+        limits,
+        ...(ledger && { ledger }),
+      });
+    } catch (error) {
+      notServing(logger, error);
+      logger.flush();
+      return 1;
+    }
+    // The readiness line, once every worker is listening (and the operator listener, served here).
+    logger.child({}, { level: "info" }).info(
+      {
+        pid: process.pid,
+        workers: running.workerPids(),
+        host: running.host,
+        port: running.port,
+        operatorHost: running.operatorHost,
+        operatorPort: running.operatorPort,
+      },
+      "serving",
+    );
+    return untilStopped(logger, env, () => running.stop());
+  }
+  const logger = baseLogger;
   const otel = startOtelExport(env, logger);
   let app: Awaited<ReturnType<typeof startSwitchyard>>;
   try {
     app = await startSwitchyard({
       configPath,
-      host: values.host ?? "127.0.0.1",
+      host,
       port,
-      operator: {
-        host: values["operator-host"] ?? "127.0.0.1",
-        port: operatorPort,
-        ...(env.SWITCHYARD_ADMIN_TOKEN && { token: env.SWITCHYARD_ADMIN_TOKEN }),
-      },
+      operator,
       env: processEnvironment,
       logger,
       reloadOnSighup: true,
@@ -188,14 +260,7 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
       ...(otel.decisions && { decisionExport: otel.decisions }),
     });
   } catch (error) {
-    // Said as a log line like everything else serve writes (JSON off a terminal), never a stack.
-    const fatal = logger.child({}, { level: "info" });
-    if (error instanceof PolicyError)
-      fatal.fatal(
-        { source: error.source, issues: error.issues.map(formatIssue) },
-        "invalid policy; not serving",
-      );
-    else fatal.fatal({ reason: error instanceof Error ? error.message : String(error) }, "cannot serve");
+    notServing(logger, error);
     await otel.shutdown();
     logger.flush();
     return 1;
@@ -212,6 +277,35 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
     },
     "serving",
   );
+  // The exporters flush last: the drained calls' spans and decisions are in their buffers.
+  return untilStopped(logger, env, () =>
+    app
+      .stop()
+      .finally(() => otel.shutdown())
+      .then(() => 0),
+  );
+}
+
+/** Says why serve could not start, as a log line like everything else serve writes, never a stack. */
+function notServing(logger: Logger, error: unknown): void {
+  const fatal = logger.child({}, { level: "info" });
+  if (error instanceof PolicyError)
+    fatal.fatal(
+      { source: error.source, issues: error.issues.map(formatIssue) },
+      "invalid policy; not serving",
+    );
+  else fatal.fatal({ reason: error instanceof Error ? error.message : String(error) }, "cannot serve");
+}
+
+/**
+ * Serves until SIGTERM or SIGINT (or, under `npm start`, npm's exit), then runs `stop` (the
+ * drain); resolves with the exit code: 0 once drained, 1 when stopping failed or `stop` says 1.
+ */
+function untilStopped(
+  logger: Logger,
+  env: ReturnType<typeof processEnvironment>,
+  stopServing: () => Promise<number | undefined>,
+): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -220,27 +314,68 @@ async function serve(args: string[], env: ReturnType<typeof processEnvironment>)
       // The reloader lets go of SIGHUP as the app stops; one arriving during the drain must not end it.
       process.on("SIGHUP", () => {});
       logger.info({ signal }, "shutting down");
-      // The exporters flush last: the drained calls' spans and decisions are in their buffers.
-      app
-        .stop()
-        .finally(() => otel.shutdown())
-        .then(
-          () => {
-            logger.flush();
-            resolve(0);
-          },
-          (error: unknown) => {
-            logger.error({ err: error }, "shutdown failed");
-            logger.flush();
-            resolve(1);
-          },
-        );
+      stopServing().then(
+        (code) => {
+          logger.flush();
+          resolve(code ?? 0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          logger.flush();
+          resolve(1);
+        },
+      );
     };
     // `on`, not `once`: Ctrl-C under npm start delivers SIGINT twice (the terminal's, to the whole
     // process group, and npm's forwarded copy); a second signal must not kill a draining server.
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
-    if (env.npm_lifecycle_event !== undefined) followParent(() => stop("npm exited"));
+    if (env.npm_lifecycle_event !== undefined && !cluster.isWorker) followParent(() => stop("npm exited"));
+  });
+}
+
+/**
+ * A `serve --workers N` worker: starts from what the primary holds (the policy in force, drills,
+ * its memory store), serves the router port the workers share, answers the primary's requests,
+ * and drains on SIGTERM or SIGINT as a single `serve` does. SIGHUP is the primary's (it watches
+ * the policy and forwards what it applied): a hangup reaching the whole process group is ignored.
+ * Exits the process when done (its IPC channel would otherwise keep it alive).
+ */
+async function serveWorker(
+  logger: Logger,
+  env: ReturnType<typeof processEnvironment>,
+  start: (worker: { policyText: string; memoryStore: StateStore }) => Promise<Switchyard>,
+): Promise<number> {
+  process.on("SIGHUP", () => {});
+  const otel = startOtelExport(env, logger);
+  let app: Switchyard;
+  let link: PrimaryLink | undefined;
+  try {
+    const joined = await joinPrimary();
+    link = joined;
+    app = await start({ policyText: joined.start.policyText, memoryStore: joined.store });
+    await joined.serving(app);
+  } catch (error) {
+    notServing(logger, error);
+    await link?.failed(error instanceof Error ? error.message : String(error));
+    await otel.shutdown();
+    return exitWorker(logger, 1);
+  }
+  const code = await untilStopped(logger, env, () =>
+    app
+      .stop()
+      .finally(() => otel.shutdown())
+      .then(() => 0),
+  );
+  return exitWorker(logger, code);
+}
+
+/** Ends a worker process once its log lines are written. */
+function exitWorker(logger: Logger, code: number): Promise<number> {
+  return new Promise<number>(() => {
+    const exit = () => process.exit(code);
+    setTimeout(exit, 1_000).unref();
+    logger.flush(exit);
   });
 }
 
@@ -268,6 +403,21 @@ function requestFromJson(text: string) {
     const found = findJsonRequestError(RouteRequestSchema, json);
     throw found ? new Error(formatJsonRequestError(found)) : error;
   }
+}
+
+/** Most workers `--workers` accepts. */
+const MAX_WORKERS = 256;
+
+/**
+ * `--workers` (or SWITCHYARD_WORKERS): the processes serving; by default as many as the CPUs
+ * this process may use (os.availableParallelism: affinity, and cgroup CPU quota where libuv
+ * reads it). Or the usage error to print.
+ */
+function workerCount(text: string | undefined): number | string {
+  if (text === undefined || text === "") return availableParallelism();
+  const count = Number(text);
+  if (/^\d+$/.test(text) && count >= 1 && count <= MAX_WORKERS) return count;
+  return `--workers: "${text}" is not a number of processes (1-${MAX_WORKERS})`;
 }
 
 /** A port number from an option or variable, or the usage error to print. */

@@ -13,6 +13,11 @@ export interface PolicyReloader {
    * when a new policy took effect. Never throws.
    */
   reload(trigger: string): Promise<boolean>;
+  /**
+   * Loads `text` as the policy file's content, as reload() loads what it reads (a cluster worker
+   * applying the text its primary read and applied, so that every process loads the same bytes).
+   */
+  apply(trigger: string, text: string): Promise<boolean>;
   /** What came of the last reload attempt, for operators (GetPolicy); undefined before the first. */
   lastReload(): ReloadRecord | undefined;
   stop(): void;
@@ -63,6 +68,10 @@ export function watchPolicyFile(options: {
   settleMs?: number;
   /** Also reload on SIGHUP (the CLI; in-process tests leave the signal alone). */
   onSighup: boolean;
+  /** Watch the file (default true); a cluster worker does not, its primary does and forwards. */
+  watch?: boolean;
+  /** Told of every text that took effect, after it did (the cluster primary forwards it). */
+  onApplied?: (text: string, trigger: string) => void;
 }): PolicyReloader {
   const log = options.logger.child({ component: "policy" });
   const quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
@@ -73,7 +82,8 @@ export function watchPolicyFile(options: {
 
   const load = async (trigger: string, read: () => Promise<string>): Promise<boolean> => {
     try {
-      const policy = parsePolicy(await read(), { source: options.path, env: options.env() });
+      const text = await read();
+      const policy = parsePolicy(text, { source: options.path, env: options.env() });
       if (policy.version === options.store.current().version) {
         last = { at: new Date(), trigger, outcome: "unchanged", version: policy.version, issues: [] };
         log.info({ trigger, version: policy.version }, "policy unchanged");
@@ -84,6 +94,7 @@ export function watchPolicyFile(options: {
       options.store.replace(policy);
       last = { at: new Date(), trigger, outcome: "applied", version: policy.version, issues: [] };
       log.info({ trigger, version: policy.version, warnings: policy.warnings }, "policy reloaded");
+      options.onApplied?.(text, trigger);
       return true;
     } catch (error) {
       const issues = error instanceof PolicyError ? error.issues : [{ path: "", message: String(error) }];
@@ -133,7 +144,7 @@ export function watchPolicyFile(options: {
 
   const watchers = new Map<string, { watcher: FSWatcher; names: ReadonlySet<string> }>();
   const rewatch = () => {
-    if (stopped) return;
+    if (stopped || options.watch === false) return;
     const wanted = watchPoints(options.path);
     for (const [directory, entry] of watchers)
       if (!wanted.has(directory)) {
@@ -169,6 +180,7 @@ export function watchPolicyFile(options: {
 
   return {
     reload,
+    apply: (trigger, text) => enqueue(trigger, async () => text),
     lastReload: () => last,
     stop() {
       stopped = true;

@@ -20,6 +20,11 @@ export interface DecisionLedgerOptions {
   pruneIntervalMs?: number;
   /** The clock retention is measured against. */
   now?: () => number;
+  /**
+   * Other processes write the file too (`serve --workers N`: every worker writes, the primary
+   * prunes): each pruning pass counts the rows first rather than trusting its own inserts.
+   */
+  sharedWriters?: boolean;
 }
 
 export const DEFAULT_LEDGER_RETENTION = { maxAgeMs: 7 * 24 * 60 * 60 * 1000, maxRows: 1_000_000 } as const;
@@ -176,6 +181,7 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
   const prune = (): number => {
     if (closed) return 0;
     sincePrune = 0;
+    if (options.sharedWriters) size = Number((count.get() as { n: number }).n);
     let deleted = Number(pruneOld.run(now() - maxAgeMs, pruneBatch).changes);
     const excess = Math.min(size - deleted - maxRows, pruneBatch - deleted);
     if (excess > 0) deleted += Number(pruneOldest.run(excess).changes);

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -13,7 +14,7 @@ import type { StateStore } from "../state/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
 import { createOpenAiDoor } from "./openai/openai-door.js";
-import { createAdminService, type ReloadHistory } from "./ops/admin-service.js";
+import { type AdminDeps, createAdminService, type ReloadHistory } from "./ops/admin-service.js";
 import { createHealthService, createHealthState, type HealthState } from "./ops/health-service.js";
 import { createMetricsDoor } from "./ops/metrics-door.js";
 import { requireOperatorToken } from "./ops/operator-auth.js";
@@ -39,29 +40,55 @@ export interface ServerDeps {
   tracing?: Tracing;
 }
 
+/** What the operator listener answers from: AdminService, `/metrics`. */
+export interface OperatorDeps extends AdminDeps {
+  metrics: Pick<Metrics, "render">;
+  logger: Logger;
+}
+
+/**
+ * The operator plane: AdminService (and health and reflection, for the same tools). Bound to
+ * loopback unless `token` is set, which every AdminService call must then present as
+ * `authorization: Bearer <token>`.
+ */
+export interface OperatorOptions {
+  host: string;
+  port: number;
+  token?: string;
+}
+
 export interface ServerOptions {
   /** The data plane: RouterService, health, reflection. */
   host: string;
   port: number;
   /**
-   * The operator plane: AdminService (and health and reflection, for the same tools). Bound to
-   * loopback unless `token` is set, which every AdminService call must then present as
-   * `authorization: Bearer <token>`.
+   * The operator listener; none when absent (a `serve --workers N` worker, whose primary serves
+   * the operator plane for all of them).
    */
-  operator: { host: string; port: number; token?: string };
+  operator?: OperatorOptions;
   limits?: Partial<ServerLimits>;
 }
 
 export interface RunningServer {
   readonly port: number;
   readonly host: string;
-  readonly operatorPort: number;
-  readonly operatorHost: string;
+  /** Undefined when no operator listener was asked for. */
+  readonly operatorPort: number | undefined;
+  readonly operatorHost: string | undefined;
   readonly health: HealthState;
   /**
    * Graceful stop of both listeners: health goes NOT_SERVING, new calls are refused with
    * UNAVAILABLE, calls in flight get `drainTimeoutMs` to finish, then the rest are cancelled.
    */
+  drain(): Promise<void>;
+}
+
+/** The operator listener alone (the primary of `serve --workers N` serves it for its workers). */
+export interface OperatorServer {
+  readonly port: number;
+  readonly host: string;
+  readonly health: HealthState;
+  /** As RunningServer's: NOT_SERVING, then the listener drains. */
   drain(): Promise<void>;
 }
 
@@ -73,26 +100,10 @@ export class OperatorExposedError extends Error {
 export async function startServer(deps: ServerDeps, options: ServerOptions): Promise<RunningServer> {
   const limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
   const { operator } = options;
-  if (
-    operator.token !== undefined &&
-    (operator.token.length < 16 || operator.token.trim() !== operator.token)
-  )
-    throw new OperatorExposedError(
-      "the operator token (SWITCHYARD_ADMIN_TOKEN) must be at least 16 characters, with no surrounding whitespace",
-    );
-  if (!operator.token && !isLoopback(operator.host))
-    throw new OperatorExposedError(
-      `the operator listener may bind ${operator.host} only with an operator token (set SWITCHYARD_ADMIN_TOKEN), or bind it to loopback`,
-    );
+  if (operator) checkOperatorExposure(operator);
   const health = createHealthState([RouterService.typeName, AdminService.typeName]);
   // Each listener's reflection lists what that listener serves: no tool sees a method it cannot call there.
   const routerReflection = createReflectionServices([RouterService, Health, ReflectionV1, ReflectionV1alpha]);
-  const operatorReflection = createReflectionServices([
-    AdminService,
-    Health,
-    ReflectionV1,
-    ReflectionV1alpha,
-  ]);
   const healthService = createHealthService(health);
   const tracing = deps.tracing ?? createTracing();
 
@@ -115,34 +126,24 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
       routes.service(ReflectionV1alpha, routerReflection.v1alpha);
     },
   });
-  let operatorListener: Listener;
+  let operatorListener: Listener | undefined;
   try {
-    operatorListener = await startListener({
-      name: "operator",
-      host: operator.host,
-      port: operator.port,
-      limits,
-      logger: deps.logger,
-      boundedServices: [AdminService.typeName],
-      interceptors: operator.token ? [requireOperatorToken(AdminService.typeName, operator.token)] : [],
-      door: createMetricsDoor(deps.metrics, operator.token),
-      routes(routes) {
-        routes.service(
-          AdminService,
-          createAdminService({
-            policies: deps.policies,
-            decisions: deps.decisions,
-            reloads: deps.reloads,
-            health: deps.health,
-            logger: deps.logger.child({ component: "admin" }),
-            store: deps.store,
-          }),
-        );
-        routes.service(Health, healthService);
-        routes.service(ReflectionV1, operatorReflection.v1);
-        routes.service(ReflectionV1alpha, operatorReflection.v1alpha);
-      },
-    });
+    operatorListener =
+      operator &&
+      (await startOperatorListener(
+        {
+          policies: deps.policies,
+          decisions: deps.decisions,
+          reloads: deps.reloads,
+          health: deps.health,
+          metrics: deps.metrics,
+          logger: deps.logger,
+          store: deps.store,
+        },
+        operator,
+        limits,
+        healthService,
+      ));
   } catch (error) {
     await router.drain();
     throw error;
@@ -152,17 +153,95 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
   return {
     port: router.port,
     host: router.host,
-    operatorPort: operatorListener.port,
-    operatorHost: operatorListener.host,
+    operatorPort: operatorListener?.port,
+    operatorHost: operatorListener?.host,
     health,
     drain() {
       drained ??= (async () => {
         health.setServing(false);
-        await Promise.all([router.drain(), operatorListener.drain()]);
+        await Promise.all([router.drain(), operatorListener?.drain()]);
       })();
       return drained;
     },
   };
+}
+
+/** The operator listener on its own, answering from `deps` (see OperatorServer). */
+export async function startOperatorServer(
+  deps: OperatorDeps,
+  options: OperatorOptions & { limits?: Partial<ServerLimits> },
+): Promise<OperatorServer> {
+  const limits = checkLimits({ ...DEFAULT_LIMITS, ...options.limits });
+  checkOperatorExposure(options);
+  const health = createHealthState([RouterService.typeName, AdminService.typeName]);
+  const listener = await startOperatorListener(deps, options, limits, createHealthService(health));
+  let drained: Promise<void> | undefined;
+  return {
+    port: listener.port,
+    host: listener.host,
+    health,
+    drain() {
+      drained ??= (async () => {
+        health.setServing(false);
+        await listener.drain();
+      })();
+      return drained;
+    },
+  };
+}
+
+function checkOperatorExposure(operator: OperatorOptions): void {
+  if (
+    operator.token !== undefined &&
+    (operator.token.length < 16 || operator.token.trim() !== operator.token)
+  )
+    throw new OperatorExposedError(
+      "the operator token (SWITCHYARD_ADMIN_TOKEN) must be at least 16 characters, with no surrounding whitespace",
+    );
+  if (!operator.token && !isLoopback(operator.host))
+    throw new OperatorExposedError(
+      `the operator listener may bind ${operator.host} only with an operator token (set SWITCHYARD_ADMIN_TOKEN), or bind it to loopback`,
+    );
+}
+
+function startOperatorListener(
+  deps: OperatorDeps,
+  operator: OperatorOptions,
+  limits: ServerLimits,
+  healthService: ServiceImpl<typeof Health>,
+): Promise<Listener> {
+  const operatorReflection = createReflectionServices([
+    AdminService,
+    Health,
+    ReflectionV1,
+    ReflectionV1alpha,
+  ]);
+  return startListener({
+    name: "operator",
+    host: operator.host,
+    port: operator.port,
+    limits,
+    logger: deps.logger,
+    boundedServices: [AdminService.typeName],
+    interceptors: operator.token ? [requireOperatorToken(AdminService.typeName, operator.token)] : [],
+    door: createMetricsDoor(deps.metrics, operator.token),
+    routes(routes) {
+      routes.service(
+        AdminService,
+        createAdminService({
+          policies: deps.policies,
+          decisions: deps.decisions,
+          reloads: deps.reloads,
+          health: deps.health,
+          logger: deps.logger.child({ component: "admin" }),
+          store: deps.store,
+        }),
+      );
+      routes.service(Health, healthService);
+      routes.service(ReflectionV1, operatorReflection.v1);
+      routes.service(ReflectionV1alpha, operatorReflection.v1alpha);
+    },
+  });
 }
 
 function isLoopback(host: string): boolean {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Decision, ErrorClass, TargetId } from "../core/types.js";
 import type { TargetHealth } from "../health/target-health.js";
 import type { StepName, StepObserver } from "../pipeline/call-state.js";
@@ -42,6 +42,11 @@ export function createMetrics(options: {
   maxTenants?: number;
   /** The clock the steps are timed on (ms); performance.now by default. */
   now?: () => number;
+  /**
+   * A `serve --workers N` worker: its metrics are answered to the primary's aggregation
+   * (`createClusterMetrics`) rather than scraped from this process.
+   */
+  clusterWorker?: boolean;
 }): Metrics {
   const now = options.now ?? (() => performance.now());
   const maxTenants = options.maxTenants ?? 100;
@@ -53,6 +58,11 @@ export function createMetrics(options: {
     return tenant;
   };
   const registry = new Registry();
+  if (options.clusterWorker) {
+    // prom-client's worker side: answer the primary's requests with this registry's metrics.
+    AggregatorRegistry.setRegistries([registry]);
+    new AggregatorRegistry();
+  }
   const calls = new Counter({
     name: "switchyard_calls_total",
     help: "Calls by route, the target that answered ('' when none), tenant and outcome.",
@@ -118,8 +128,9 @@ export function createMetrics(options: {
   });
   new Gauge({
     name: "switchyard_breaker_state",
-    help: "Each target's circuit breaker: 0 closed, 1 half-open, 2 open.",
+    help: "Each target's circuit breaker: 0 closed, 1 half-open, 2 open (across workers: the most open).",
     labelNames: ["target"] as const,
+    aggregator: "max",
     registers: [registry],
     collect() {
       this.reset();
@@ -129,8 +140,9 @@ export function createMetrics(options: {
   });
   new Gauge({
     name: "switchyard_target_first_token_p95_seconds",
-    help: "Each target's 95th percentile time to first token over its recent successful attempts.",
+    help: "Each target's 95th percentile time to first token over its recent successful attempts (across workers: the highest).",
     labelNames: ["target"] as const,
+    aggregator: "max",
     registers: [registry],
     collect() {
       this.reset();
@@ -210,6 +222,47 @@ export function createMetrics(options: {
 }
 
 const FIRST_STEP: StepName = "identify";
+
+/** The primary's own series under `serve --workers N`. */
+export interface ClusterMetrics extends Pick<Metrics, "render"> {
+  /** Workers listening now. */
+  setWorkers(count: number): void;
+  /** A worker that exited unasked was replaced. */
+  workerRestarted(): void;
+}
+
+/**
+ * `/metrics` of a `serve --workers N` primary: every worker's series aggregated by prom-client's
+ * AggregatorRegistry (counters and histograms summed, gauges as each declares: breaker state and
+ * p95 time to first token are the highest across workers), followed by the primary's own series.
+ * A worker that does not answer within prom-client's 5 s fails the scrape (a partial sum would
+ * read as counters going down).
+ */
+export function createClusterMetrics(): ClusterMetrics {
+  const aggregator = new AggregatorRegistry();
+  const own = new Registry();
+  const workers = new Gauge({
+    name: "switchyard_workers",
+    help: "Worker processes listening (serve --workers).",
+    registers: [own],
+  });
+  const restarts = new Counter({
+    name: "switchyard_worker_restarts_total",
+    help: "Workers that exited without being asked to and were replaced.",
+    registers: [own],
+  });
+  return {
+    setWorkers: (count) => workers.set(count),
+    workerRestarted: () => restarts.inc(),
+    async render() {
+      const [fromWorkers, primary] = await Promise.all([aggregator.clusterMetrics(), own.metrics()]);
+      return {
+        text: `${fromWorkers}${fromWorkers.endsWith("\n") || fromWorkers === "" ? "" : "\n"}${primary}`,
+        contentType: own.contentType,
+      };
+    },
+  };
+}
 
 /** The record step's outcome text as one of a few words (its text may name an error type). */
 function outcomeWord(decision: Decision, outcome: string): (typeof OUTCOMES)[number] {

@@ -65,7 +65,8 @@ function serve(): Promise<ServeProcess> {
 }
 
 async function start(command: string, args: string[]): Promise<ServeProcess> {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
+  // One process: these specify the single server (test/cluster/ covers --workers).
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info", SWITCHYARD_WORKERS: "1" };
   delete env[UNSET_KEY_VARIABLE];
   delete env.SWITCHYARD_CONFIG;
   delete env.PORT;

@@ -11,19 +11,22 @@ export interface ServeProcess {
   exited: Promise<string>;
   /** Everything it wrote to stderr so far. */
   stderr(): string;
+  /** Its readiness line (`serving`): pid, ports, and with --workers the workers' pids. */
+  serving: Record<string, unknown>;
 }
 
 /**
  * `switchyard serve --config POLICY` on free ports plus `args`, resolved once it logs `serving`
  * (the built CLI, as a user runs it; ensureBuilt first). `env` is added to this process's
- * environment, without the variables that would change what the tests expect.
+ * environment, without the variables that would change what the tests expect. One process
+ * (SWITCHYARD_WORKERS=1) unless `args` or `env` ask for workers.
  */
 export async function startServeProcess(
   policyPath: string,
   args: readonly string[] = [],
   env: NodeJS.ProcessEnv = {},
 ): Promise<ServeProcess> {
-  const environment: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
+  const environment: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn", SWITCHYARD_WORKERS: "1" };
   delete environment[UNSET_KEY_VARIABLE];
   delete environment.SWITCHYARD_LEDGER;
   delete environment.npm_lifecycle_event;
@@ -63,5 +66,6 @@ export async function startServeProcess(
     operatorUrl: `http://${serving.operatorHost}:${serving.operatorPort}`,
     exited,
     stderr: () => stderr,
+    serving,
   };
 }

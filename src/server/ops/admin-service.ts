@@ -11,11 +11,17 @@ import { countersFor } from "../../admit/quota.js";
 import type { PolicyStore } from "../../config/policy-store.js";
 import { identifierProblem, labelProblem } from "../../config/schema.js";
 import { usdFromPico } from "../../core/money.js";
-import { namedTargets, type Policy, priceOf, type RouteTarget } from "../../core/policy.js";
+import {
+  type BreakerSettings,
+  namedTargets,
+  type Policy,
+  priceOf,
+  type RouteTarget,
+} from "../../core/policy.js";
 import { didYouMean } from "../../core/suggest.js";
-import type { TargetRef } from "../../core/types.js";
-import type { TargetHealth, TargetView } from "../../health/target-health.js";
-import type { DecisionLog, RecordedDecision } from "../../record/decision-log.js";
+import type { TargetId, TargetRef } from "../../core/types.js";
+import type { TargetView } from "../../health/target-health.js";
+import type { DecisionFilter, RecordedDecision } from "../../record/decision-log.js";
 import type { StateStore } from "../../state/store.js";
 import { toDecision } from "../rpc/from-domain.js";
 
@@ -32,11 +38,35 @@ export interface ReloadHistory {
     | undefined;
 }
 
+type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The decisions AdminService reads: this process's DecisionLog, or under `serve --workers N`
+ * the primary's view of every worker's.
+ */
+export interface DecisionQueries {
+  byCall(callId: string): Awaitable<RecordedDecision | undefined>;
+  byTrace(traceId: string): Awaitable<readonly RecordedDecision[]>;
+  list(filter: DecisionFilter): Awaitable<{ decisions: RecordedDecision[]; truncated: boolean }>;
+}
+
+/**
+ * The target health AdminService shows and drills: this process's TargetHealth, or under
+ * `serve --workers N` the primary's, which merges every worker's views and drills them all.
+ */
+export interface TargetControl {
+  views: (
+    breakerOf?: (target: TargetId) => Readonly<BreakerSettings> | undefined,
+  ) => Awaitable<Map<TargetId, TargetView>>;
+  takeOutOfService(target: TargetId, reason: string): Awaitable<void>;
+  returnToService(target: TargetId): Awaitable<boolean>;
+}
+
 export interface AdminDeps {
   policies: PolicyStore;
-  decisions: DecisionLog;
+  decisions: DecisionQueries;
   reloads: ReloadHistory;
-  health: TargetHealth;
+  health: TargetControl;
   /** Drills are operator actions: each is logged (target, reason). */
   logger?: Logger;
   /** The shared counters budgets and limits are kept in. */
@@ -52,12 +82,12 @@ const OUTCOMES = {
 /** The operator's view: policy in force (and its last reload), targets with their state, recent decisions. */
 export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminService> {
   /** One target's status, its breaker seen under the policy's settings for it. */
-  const statusNow = (id: string, target: RouteTarget, policy: Policy) =>
+  const statusNow = async (id: string, target: RouteTarget, policy: Policy) =>
     targetStatus(
       id,
       target,
       policy,
-      deps.health.views((other) => (other === id ? target.breaker : undefined)).get(id),
+      (await deps.health.views((other) => (other === id ? target.breaker : undefined))).get(id),
     );
 
   return {
@@ -83,43 +113,43 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         }),
       };
     },
-    listTargets() {
+    async listTargets() {
       const policy = deps.policies.current();
       const named = namedTargets(policy);
-      const views = deps.health.views((id) => named.get(id)?.breaker);
+      const views = await deps.health.views((id) => named.get(id)?.breaker);
       return {
         targets: [...named].map(([id, target]) => targetStatus(id, target, policy, views.get(id))),
       };
     },
-    takeTargetOutOfService(request) {
+    async takeTargetOutOfService(request) {
       const policy = deps.policies.current();
       const target = namedTarget(request.target, policy);
       const problem = reasonProblem(request.reason);
       if (problem) throw new ConnectError(`reason: ${problem}`, Code.InvalidArgument);
-      deps.health.takeOutOfService(request.target, request.reason);
+      await deps.health.takeOutOfService(request.target, request.reason);
       deps.logger?.warn({ target: request.target, reason: request.reason }, "target taken out of service");
       return {
-        target: statusNow(request.target, target, policy),
+        target: await statusNow(request.target, target, policy),
       };
     },
-    returnTargetToService(request) {
+    async returnTargetToService(request) {
       const policy = deps.policies.current();
       const target = namedTarget(request.target, policy);
-      const wasOutOfService = deps.health.returnToService(request.target);
+      const wasOutOfService = await deps.health.returnToService(request.target);
       if (wasOutOfService) deps.logger?.warn({ target: request.target }, "target returned to service");
       return {
-        target: statusNow(request.target, target, policy),
+        target: await statusNow(request.target, target, policy),
         wasOutOfService,
       };
     },
-    getDecision(request) {
+    async getDecision(request) {
       const byCall = request.callId !== "";
       if (byCall === (request.traceId !== ""))
         throw new ConnectError("set exactly one of callId and traceId", Code.InvalidArgument);
       if (byCall) {
         if (!/^[0-9a-f]{16}$/.test(request.callId))
           throw new ConnectError("callId: must be 16 lowercase hex characters", Code.InvalidArgument);
-        const recorded = deps.decisions.byCall(request.callId);
+        const recorded = await deps.decisions.byCall(request.callId);
         if (!recorded)
           throw new ConnectError(`callId: no recent decision for ${request.callId}`, Code.NotFound);
         return {
@@ -131,13 +161,13 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       }
       if (!/^[0-9a-f]{32}$/.test(request.traceId))
         throw new ConnectError("traceId: must be 32 lowercase hex characters", Code.InvalidArgument);
-      const recorded = deps.decisions.byTrace(request.traceId);
+      const recorded = await deps.decisions.byTrace(request.traceId);
       if (recorded.length === 0)
         throw new ConnectError(`traceId: no recent decision for ${request.traceId}`, Code.NotFound);
       return { traceDecisions: recorded.map(toRecorded) };
     },
 
-    listDecisions(request) {
+    async listDecisions(request) {
       for (const [field, value] of [
         ["tenant", request.tenant],
         ["route", request.route],
@@ -151,7 +181,7 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       const until = request.until && timestampDate(request.until);
       if (since && until && since >= until)
         throw new ConnectError("since: must be before until", Code.InvalidArgument);
-      const { decisions, truncated } = deps.decisions.list({
+      const { decisions, truncated } = await deps.decisions.list({
         ...(request.tenant !== "" && { tenant: request.tenant }),
         ...(request.route !== "" && { route: request.route }),
         ...(since && { since }),

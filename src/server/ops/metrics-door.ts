@@ -8,7 +8,7 @@ import { presentsOperatorToken } from "./operator-auth.js";
  * must present it (`authorization: Bearer …`, Prometheus's `authorization` scrape setting), as
  * AdminService calls must: the operator plane needs an operator credential (DESIGN invariant 9).
  */
-export function createMetricsDoor(metrics: Metrics, token: string | undefined): HttpDoor {
+export function createMetricsDoor(metrics: Pick<Metrics, "render">, token: string | undefined): HttpDoor {
   return {
     handles: (path) => path === "/metrics",
     handle(request, nodeResponse) {

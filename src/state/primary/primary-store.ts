@@ -1,0 +1,54 @@
+import { StateUnavailableError } from "../../core/errors.js";
+import { type Reservation, type StateKey, type StateStore, toUnits } from "../store.js";
+
+/** Sends one request to the process holding the store and resolves with its answer. */
+export type StoreRequest = <T>(kind: string, body: unknown) => Promise<T>;
+
+/**
+ * A StateStore whose counters are held by another process (the cluster primary's memory store,
+ * served by `serveStateStore`), reached by one small request per operation. Under `serve
+ * --workers N` with `state.store: memory`, every worker uses one of these, so budgets and limits
+ * count every worker's calls against one counter: a reservation is checked and added in the
+ * primary in one step, as the memory store does it, never split across processes.
+ *
+ * Amounts and limits are checked here (RangeError for one the store cannot count exactly) before
+ * anything is sent. A request the primary does not answer (`request` times out, or the channel
+ * is gone) rejects with StateUnavailableError; the operation may or may not have been applied.
+ * `close` closes nothing shared: the counters belong to the primary.
+ */
+export function createPrimaryStore(request: StoreRequest): StateStore {
+  const ask = async <T>(kind: string, body: unknown): Promise<T> => {
+    try {
+      return await request<T>(kind, body);
+    } catch (error) {
+      if (error instanceof RangeError) throw error;
+      throw new StateUnavailableError({ cause: error });
+    }
+  };
+  return {
+    async add(key, amount, windowMs) {
+      toUnits(amount);
+      return ask<number>("state.add", { key, amount, windowMs });
+    },
+    async reserve(key, amount, limit, windowMs) {
+      toUnits(amount);
+      toUnits(limit);
+      return ask<Reservation>("state.reserve", { key, amount, limit, windowMs });
+    },
+    get(key) {
+      return ask<number>("state.get", { key });
+    },
+    async close() {},
+  };
+}
+
+/** The requests a `createPrimaryStore` sends, answered from `store` (the primary's). */
+export function serveStateStore(store: StateStore) {
+  return {
+    "state.add": (body: { key: StateKey; amount: number; windowMs: number }) =>
+      store.add(body.key, body.amount, body.windowMs),
+    "state.reserve": (body: { key: StateKey; amount: number; limit: number; windowMs: number }) =>
+      store.reserve(body.key, body.amount, body.limit, body.windowMs),
+    "state.get": (body: { key: StateKey }) => store.get(body.key),
+  };
+}
