@@ -7,6 +7,8 @@ import { PROVIDER_KINDS } from "../providers/registry.js";
 import type { MissingVariable } from "./interpolate.js";
 import type { PathIssue } from "./read-yaml.js";
 import {
+  type AuthDocument,
+  authSchema,
   type ContentRuleDocument,
   contentRuleSchema,
   type DataClassDocument,
@@ -31,8 +33,10 @@ import {
   type StateDocument,
   stateSchema,
   type TargetDocument,
+  type TenantDocument,
   type ToolDocument,
   targetShape,
+  tenantSchema,
   toolSchema,
 } from "./schema.js";
 
@@ -97,6 +101,10 @@ export interface CheckedDocument {
   tools?: Section<ToolDocument>;
   logging?: LoggingDocument;
   state?: StateDocument;
+  /** Undefined when the file has no `tenants:`. */
+  tenants?: Section<TenantDocument>;
+  /** Undefined when the file has no `auth:` (or it did not parse: already reported). */
+  auth?: AuthDocument;
   complete: boolean;
 }
 
@@ -152,6 +160,13 @@ export function validatePolicy(
       : context.section(raw.tools, ["tools"], (block, path) => context.parse(toolSchema, block ?? {}, path));
   const logging = context.parse(loggingSchema, raw.logging, ["logging"]);
   const state = context.parse(stateSchema, raw.state, ["state"]);
+  const tenants =
+    raw.tenants === undefined
+      ? undefined
+      : context.section(raw.tenants, ["tenants"], (block, path) =>
+          context.parse(tenantSchema, block ?? {}, path),
+        );
+  const auth = raw.auth === undefined ? undefined : context.parse(authSchema, raw.auth, ["auth"]);
 
   return {
     document: {
@@ -166,6 +181,8 @@ export function validatePolicy(
       ...(tools && { tools }),
       ...(logging && { logging }),
       ...(state && { state }),
+      ...(tenants && { tenants }),
+      ...(auth && { auth }),
       complete: context.issues.length === 0,
     },
     issues: context.issues,

@@ -5,6 +5,7 @@ import { decide } from "../decide/decide.js";
 import { execute } from "../execute/execute.js";
 import { type EscalationEvent, guardRequest } from "../guard/request-guard.js";
 import type { TargetHealth } from "../health/target-health.js";
+import { NOTHING_PRESENTED } from "../identify/authenticate.js";
 import { identify } from "../identify/identify.js";
 import type { DecisionLog } from "../record/decision-log.js";
 import { recordDecision } from "../record/record.js";
@@ -49,7 +50,11 @@ export function createSteps(deps: StepDeps): readonly Step[] {
       name: "identify",
       effects: false,
       run(state, scope) {
-        state.identified = identify(state.request, scope.lease.policy);
+        state.identified = identify(
+          state.request,
+          scope.lease.policy,
+          scope.call.caller ?? NOTHING_PRESENTED,
+        );
       },
     },
     {
