@@ -15,7 +15,7 @@ import { createOpenAiDoor } from "./openai/openai-door.js";
 import { createAdminService, type ReloadHistory } from "./ops/admin-service.js";
 import { createHealthService, createHealthState, type HealthState } from "./ops/health-service.js";
 import { createMetricsDoor } from "./ops/metrics-door.js";
-import { requireOperatorToken } from "./ops/operator-auth.js";
+import { identifyAdminCaller } from "./ops/operator-auth.js";
 import { createReflectionServices } from "./ops/reflection-service.js";
 import { rpcDoor } from "./rpc/error-interceptor.js";
 import { createRouterService } from "./rpc/router-service.js";
@@ -43,7 +43,8 @@ export interface ServerOptions {
   /**
    * The operator plane: AdminService (and health and reflection, for the same tools). Bound to
    * loopback unless `token` is set, which every AdminService call must then present as
-   * `authorization: Bearer <token>`.
+   * `authorization: Bearer <token>`. A tenant's API key is taken too, for reads of that
+   * tenant's own decisions only.
    */
   operator: { host: string; port: number; token?: string };
   limits?: Partial<ServerLimits>;
@@ -121,7 +122,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
       limits,
       logger: deps.logger,
       boundedServices: [AdminService.typeName],
-      interceptors: operator.token ? [requireOperatorToken(AdminService.typeName, operator.token)] : [],
+      interceptors: [identifyAdminCaller(AdminService.typeName, operator.token, deps.policies)],
       door: createMetricsDoor(deps.metrics, operator.token),
       routes(routes) {
         routes.service(

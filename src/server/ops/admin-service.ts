@@ -1,5 +1,5 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import {
   type AdminService,
@@ -16,6 +16,8 @@ import type { TargetRef } from "../../core/types.js";
 import type { TargetHealth, TargetView } from "../../health/target-health.js";
 import type { DecisionLog, RecordedDecision } from "../../record/decision-log.js";
 import { toDecision } from "../rpc/from-domain.js";
+import { type AdminCaller, mayRead, readScope, requireOperator } from "./admin-scope.js";
+import { ADMIN_CALLER } from "./operator-auth.js";
 
 /** What the policy reloader remembers of its last attempt (src/config/reload.ts). */
 export interface ReloadHistory {
@@ -45,7 +47,11 @@ const OUTCOMES = {
   refused: ReloadOutcome.REFUSED,
 } as const;
 
-/** The operator's view: policy in force (and its last reload), targets with their state, recent decisions. */
+/**
+ * The operator's view: policy in force (and its last reload), targets with their state, recent
+ * decisions. A tenant calling with its API key may read its own decisions only; everything else
+ * is the operator's (admin-scope.ts).
+ */
 export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminService> {
   /** One target's status, its breaker seen under the policy's settings for it. */
   const statusNow = (id: string, target: RouteTarget, policy: Policy) =>
@@ -57,7 +63,8 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
     );
 
   return {
-    getPolicy() {
+    getPolicy(_request, context) {
+      requireOperator(callerOf(context), "GetPolicy");
       const policy = deps.policies.current();
       const reload = deps.reloads.lastReload();
       return {
@@ -79,7 +86,8 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         }),
       };
     },
-    listTargets() {
+    listTargets(_request, context) {
+      requireOperator(callerOf(context), "ListTargets");
       const policy = deps.policies.current();
       const named = namedTargets(policy);
       const views = deps.health.views((id) => named.get(id)?.breaker);
@@ -87,7 +95,8 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         targets: [...named].map(([id, target]) => targetStatus(id, target, policy, views.get(id))),
       };
     },
-    takeTargetOutOfService(request) {
+    takeTargetOutOfService(request, context) {
+      requireOperator(callerOf(context), "TakeTargetOutOfService");
       const policy = deps.policies.current();
       const target = namedTarget(request.target, policy);
       const problem = reasonProblem(request.reason);
@@ -98,7 +107,8 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         target: statusNow(request.target, target, policy),
       };
     },
-    returnTargetToService(request) {
+    returnTargetToService(request, context) {
+      requireOperator(callerOf(context), "ReturnTargetToService");
       const policy = deps.policies.current();
       const target = namedTarget(request.target, policy);
       const wasOutOfService = deps.health.returnToService(request.target);
@@ -108,14 +118,17 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         wasOutOfService,
       };
     },
-    getDecision(request) {
+    getDecision(request, context) {
+      const caller = callerOf(context);
       const byCall = request.callId !== "";
       if (byCall === (request.traceId !== ""))
         throw new ConnectError("set exactly one of callId and traceId", Code.InvalidArgument);
       if (byCall) {
         if (!/^[0-9a-f]{16}$/.test(request.callId))
           throw new ConnectError("callId: must be 16 lowercase hex characters", Code.InvalidArgument);
-        const recorded = deps.decisions.byCall(request.callId);
+        const found = deps.decisions.byCall(request.callId);
+        // Another tenant's decision is answered as a missing one: its id cannot be probed.
+        const recorded = found && mayRead(caller, found.decision.tenant) ? found : undefined;
         if (!recorded)
           throw new ConnectError(`callId: no recent decision for ${request.callId}`, Code.NotFound);
         return {
@@ -127,13 +140,15 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       }
       if (!/^[0-9a-f]{32}$/.test(request.traceId))
         throw new ConnectError("traceId: must be 32 lowercase hex characters", Code.InvalidArgument);
-      const recorded = deps.decisions.byTrace(request.traceId);
+      const recorded = deps.decisions
+        .byTrace(request.traceId)
+        .filter((entry) => mayRead(caller, entry.decision.tenant));
       if (recorded.length === 0)
         throw new ConnectError(`traceId: no recent decision for ${request.traceId}`, Code.NotFound);
       return { traceDecisions: recorded.map(toRecorded) };
     },
 
-    listDecisions(request) {
+    listDecisions(request, context) {
       for (const [field, value] of [
         ["tenant", request.tenant],
         ["route", request.route],
@@ -147,8 +162,9 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       const until = request.until && timestampDate(request.until);
       if (since && until && since >= until)
         throw new ConnectError("since: must be before until", Code.InvalidArgument);
+      const scope = readScope(callerOf(context), request.tenant);
       const { decisions, truncated } = deps.decisions.list({
-        ...(request.tenant !== "" && { tenant: request.tenant }),
+        ...scope,
         ...(request.route !== "" && { route: request.route }),
         ...(since && { since }),
         ...(until && { until }),
@@ -157,6 +173,12 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       return { decisions: decisions.map(toRecorded), truncated };
     },
   };
+}
+
+function callerOf(context: HandlerContext): AdminCaller {
+  const caller = context.values.get(ADMIN_CALLER);
+  if (!caller) throw new Error("AdminService served without the identifyAdminCaller interceptor");
+  return caller;
 }
 
 /** Decisions one ListDecisions answers with, by default and at most. */
