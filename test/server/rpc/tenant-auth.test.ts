@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RouterService } from "../../../gen/switchyard/v1/router_pb.js";
 import { collect, failureOf } from "../../helpers/async.js";
 import { createTransports, type TransportSet, userRequest } from "../../helpers/rpc.js";
-import { startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
+import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
 import {
   ACME_KEY,
   BETA_KEY,
@@ -151,5 +151,23 @@ describe("RouterService under auth: identity_header", () => {
     expect((await failureOf(grpc().Classify("beta", { "x-mesh-tenant": "acme" }))).code).toBe(
       Code.PermissionDenied,
     );
+  });
+});
+
+describe("RouterService under auth: none", () => {
+  it("says at start, as a warning, that any caller may claim any tenant", async () => {
+    const service = await startTestSwitchyard(MINIMAL_POLICY);
+    try {
+      expect(service.logs).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          msg: expect.stringMatching(
+            /^auth.mode is none: calls are not authenticated, so any caller may name any tenant and spend its budget/,
+          ),
+        }),
+      );
+    } finally {
+      await service.stop();
+    }
   });
 });
