@@ -8,7 +8,8 @@ from switchyard_client import SwitchyardClient, SwitchyardError, types_pb2, user
 
 address = os.environ.get("SWITCHYARD_ADDRESS", "127.0.0.1:50051")
 
-with SwitchyardClient(address, tenant="example", deadline=30) as client:
+# SWITCHYARD_API_KEY: the tenant's key, needed when the policy declares tenant keys.
+with SwitchyardClient(address, tenant="example", deadline=30, api_key=os.environ.get("SWITCHYARD_API_KEY", "")) as client:
     answer = client.route(messages=[user("Summarise our refund policy in one line.")], task="chat", data_class="public")
     print(f"{answer.decision.target} (tenant {answer.decision.tenant}): {answer.message.content}")
     for attempt in answer.decision.attempts:

@@ -64,7 +64,8 @@ class SwitchyardError(Exception):
 class SwitchyardClient:
     """A connection to a Switchyard server. `address` is host:port (cleartext h2c) unless a
     `channel` is given (e.g. grpc.secure_channel); `tenant` is sent with every request that names
-    none; `deadline` (seconds) bounds each call, a whole stream included, unless the call gives its own.
+    none; `api_key` (the tenant's key, when the policy declares keys) as `authorization: Bearer` on
+    every call; `deadline` (seconds) bounds each call, a whole stream included, unless the call gives its own.
     Usable as a context manager (closes the channel)."""
 
     def __init__(
@@ -73,8 +74,10 @@ class SwitchyardClient:
         tenant: str = "",
         deadline: float = DEFAULT_DEADLINE_SECONDS,
         channel: Optional[grpc.Channel] = None,
+        api_key: str = "",
     ):
         self.tenant = tenant
+        self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
         self.deadline = deadline
         self.channel = channel if channel is not None else grpc.insecure_channel(address)
         self.router = router_pb2_grpc.RouterServiceStub(self.channel)
@@ -84,7 +87,11 @@ class SwitchyardClient:
     ) -> RouteResponse:
         """Answers one request (a RouteRequest, or its fields as keywords)."""
         try:
-            return self.router.Route(self._prepare(RouteRequest, request, fields), timeout=self._timeout(deadline))
+            return self.router.Route(
+                self._prepare(RouteRequest, request, fields),
+                timeout=self._timeout(deadline),
+                metadata=self._metadata,
+            )
         except grpc.RpcError as error:
             raise SwitchyardError.from_rpc_error(error) from None
 
@@ -94,7 +101,11 @@ class SwitchyardClient:
         """Answers one request as StreamResponse events (`event.WhichOneof("event")`: decision, delta,
         attempt, budget); the last is `done`, carrying the decision. Raises SwitchyardError, also
         when the stream ends without `done` (it was cut short). Closing the iterator cancels the call."""
-        call = self.router.Stream(self._prepare(StreamRequest, request, fields), timeout=self._timeout(deadline))
+        call = self.router.Stream(
+            self._prepare(StreamRequest, request, fields),
+            timeout=self._timeout(deadline),
+            metadata=self._metadata,
+        )
         done = False
         try:
             for event in call:
@@ -114,7 +125,9 @@ class SwitchyardClient:
         """What the request is and where it would go (a dry run: nothing is sent)."""
         try:
             return self.router.Classify(
-                self._prepare(ClassifyRequest, request, fields), timeout=self._timeout(deadline)
+                self._prepare(ClassifyRequest, request, fields),
+                timeout=self._timeout(deadline),
+                metadata=self._metadata,
             )
         except grpc.RpcError as error:
             raise SwitchyardError.from_rpc_error(error) from None

@@ -6,6 +6,8 @@ import { createSwitchyardClient, SwitchyardError } from "./switchyard-client.js"
 const client = createSwitchyardClient({
   baseUrl: process.env.SWITCHYARD_URL ?? "http://127.0.0.1:50051",
   tenant: "example",
+  // The tenant's key, needed when the policy declares tenant keys.
+  ...(process.env.SWITCHYARD_API_KEY && { apiKey: process.env.SWITCHYARD_API_KEY }),
   deadlineMs: 30_000,
 });
 

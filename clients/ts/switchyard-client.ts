@@ -97,6 +97,11 @@ export class SwitchyardError extends ConnectError {
 export interface SwitchyardClientOptions extends SwitchyardConnection {
   /** Sent as the request's `tenant` when the request names none. */
   tenant?: string;
+  /**
+   * The tenant's API key, sent as `authorization: Bearer <key>` on every call (a policy that
+   * declares keys refuses calls without one). Use TLS to send it off the host.
+   */
+  apiKey?: string;
   /** Deadline of each call (a whole stream included) in milliseconds; default 60 000. */
   deadlineMs?: number;
 }
@@ -131,7 +136,7 @@ export interface SwitchyardClient {
 const DEFAULT_DEADLINE_MS = 60_000;
 
 /**
- * The helper clients/python and clients/go mirror: `createSwitchyardClient({ baseUrl, tenant })`,
+ * The helper clients/python and clients/go mirror: `createSwitchyardClient({ baseUrl, tenant, apiKey })`,
  * then `route`, `stream`, `classify`.
  */
 export function createSwitchyardClient(options: SwitchyardClientOptions): SwitchyardClient {
@@ -141,6 +146,7 @@ export function createSwitchyardClient(options: SwitchyardClientOptions): Switch
   const callOptions = (call: SwitchyardCallOptions | undefined): CallOptions => ({
     timeoutMs: call?.deadlineMs ?? options.deadlineMs ?? DEFAULT_DEADLINE_MS,
     ...(call?.signal && { signal: call.signal }),
+    ...(options.apiKey && { headers: { authorization: `Bearer ${options.apiKey}` } }),
   });
   // Spread, not mutate: the caller's request object may be reused for another tenant.
   const withTenant = <R extends { tenant?: string }>(request: R): R =>

@@ -75,6 +75,13 @@ interface Counter {
   user?: string;
 }
 
+/** Whether the policy gives `tenant` any budget or limit (a tenant may be declared for its keys alone). */
+export function isLimited(tenant: TenantPolicy): boolean {
+  return [tenant.spend, tenant.rates, tenant.perUser].some((limits) =>
+    Object.values(limits).some((limit) => limit !== undefined),
+  );
+}
+
 /** Every counter `tenant` limits a call by, for it and for its user. */
 export function countersFor(tenant: TenantPolicy, user: string | undefined, now: number): Counter[] {
   const counters: Counter[] = [];

@@ -693,6 +693,8 @@ async function explain(args: string[], env: ReturnType<typeof processEnvironment
     const result = await pipeline.classify(request, {
       ...identifyCall(createTracing(), "switchyard explain", () => undefined, {}),
       signal: new AbortController().signal,
+      // The operator explains a request as written: its tenant is taken at its word.
+      caller: { kind: "in-process" },
     });
     const decision = toJson(DecisionSchema, create(DecisionSchema, toDecision(result.decision)), {
       alwaysEmitImplicit: true,

@@ -14,6 +14,7 @@ import { residencyRefusal } from "../guard/residency.js";
 import { DEFAULT_BREAKER } from "../health/breaker.js";
 import { type ListedPrice, listedPrice, type PriceList } from "../providers/price-list.js";
 import { providerKind } from "../providers/registry.js";
+import { compileAuth, isTenantKey, type WrittenKeys } from "./compile-auth.js";
 import { compileGovernance } from "./compile-governance.js";
 import { compileTenants } from "./compile-tenants.js";
 import type { MissingVariable } from "./interpolate.js";
@@ -52,14 +53,15 @@ const BUILT_IN_DATA_CLASSES: ReadonlyArray<[string, { may_leave: boolean }]> = [
 /**
  * An unset variable is an error everywhere but in a provider's credential keys (as its kind
  * declares them), where it leaves that provider out of routing (so the shipped policy works on a
- * laptop with no keys). `kinds` maps provider names to their declared `kind:`.
+ * laptop with no keys), and in a tenant's keys, where it leaves that key out. `kinds` maps
+ * provider names to their declared `kind:`.
  */
 export function unsetVariableIssues(
   missing: readonly MissingVariable[],
   kinds: ReadonlyMap<string, string>,
 ): PathIssue[] {
   return missing
-    .filter((gap) => credentialProvider(gap, kinds) === undefined)
+    .filter((gap) => credentialProvider(gap, kinds) === undefined && !isTenantKey(gap))
     .map((gap) => ({ path: gap.path, message: `environment variable ${gap.variable} is not set` }));
 }
 
@@ -90,6 +92,8 @@ export interface CompileInput {
   missing: MissingVariable[];
   /** Provider name → declared kind (declaredKinds), to tell credentials from other variables. */
   kinds: ReadonlyMap<string, string>;
+  /** How each tenant key was written, before interpolation (compile-auth.ts writtenKeys). */
+  writtenKeys: WrittenKeys;
   version: string;
   source: string;
   loadedAt: Date;
@@ -190,7 +194,8 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
   const governance = compileGovernance(document, dataClasses, classNames.complete, issues);
   const { whole: defaults } = document.defaults;
   const state = compileState(document);
-  const tenants = compileTenants(document, routes, issues);
+  const { auth, keyCounts } = compileAuth(document, input.writtenKeys, input.missing, issues, warnings);
+  const tenants = compileTenants(document, routes, keyCounts, issues);
   if (!document.complete || issues.length > 0 || !defaults || !governance || !state) return { issues };
   return {
     issues,
@@ -209,6 +214,7 @@ export function compilePolicy(input: CompileInput): { policy?: Policy; issues: P
       routes,
       ...governance,
       state,
+      auth,
       tenants,
       warnings,
     },

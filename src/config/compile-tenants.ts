@@ -5,13 +5,14 @@ import type { TenantDocument } from "./schema.js";
 import type { CheckedDocument } from "./validate-policy.js";
 
 /**
- * `tenants:` compiled: each tenant's budgets and limits, with what it downgrades to checked
+ * `tenants:` compiled: each tenant's budgets and limits (its keys are compile-auth.ts's), with what it downgrades to checked
  * against the routes (an unknown route is an error naming it) and its price for unpriced models
  * in exact picodollars.
  */
 export function compileTenants(
   document: CheckedDocument,
   routes: readonly RoutePolicy[],
+  keyCounts: ReadonlyMap<string, number>,
   issues: PathIssue[],
 ): Map<string, TenantPolicy> {
   const tenants = new Map<string, TenantPolicy>();
@@ -26,6 +27,7 @@ export function compileTenants(
     const unpriced = unpricedPrice(tenant, [...path, "unpriced"], issues);
     tenants.set(tenantName, {
       name: tenantName,
+      keys: keyCounts.get(tenantName) ?? 0,
       spend: spendOf(tenant.budgets ?? {}),
       rates: ratesOf(tenant.limits ?? {}),
       perUser: { ...spendOf(tenant.per_user ?? {}), ...ratesOf(tenant.per_user ?? {}) },

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Policy } from "../core/policy.js";
+import { writtenKeys } from "./compile-auth.js";
 import { compilePolicy, declaredKinds, type PolicyIssue } from "./compile-policy.js";
 import type { Environment } from "./env.js";
 import { interpolate, type MissingVariable } from "./interpolate.js";
@@ -68,6 +69,7 @@ export function parsePolicy(text: string, options: { source: string; env: Enviro
     document: validated.document,
     missing,
     kinds: declaredKinds(raw),
+    writtenKeys: writtenKeys(tree.value),
     version: policyVersion(text),
     source: options.source,
     loadedAt: options.now ?? new Date(),

@@ -333,6 +333,13 @@ const rateSchema = {
  * user within it (the request's `user`), and what happens at a limit.
  */
 export const tenantSchema = z.strictObject({
+  /**
+   * API keys that authenticate calls as this tenant: `${VARIABLE}` (the key, from the
+   * environment; unset leaves it out with a warning) or `sha256:<64 hex>` (the key's digest).
+   * Checked entry by entry in compile-auth.ts, which knows how each was written, so here they are
+   * only strings (or undefined, left so by an unset variable).
+   */
+  keys: z.array(z.string().optional()).optional(),
   budgets: z.strictObject(spendSchema).optional(),
   limits: z.strictObject(rateSchema).optional(),
   per_user: z.strictObject({ ...spendSchema, ...rateSchema }).optional(),
@@ -404,6 +411,38 @@ function isRedisUrl(text: string): boolean {
   }
 }
 
+/** A header name a proxy may set: lowercase letters, digits and dashes (HTTP/2 forbids uppercase). */
+const HEADER_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
+/** Headers a caller itself sends to say who it is: a proxy's identity header must be another. */
+const CALLER_HEADERS = ["authorization", "x-switchyard-tenant", "x-switchyard-user"];
+
+/** How calls are authenticated (compile-auth.ts holds the rules between the keys). */
+export const authSchema = z.strictObject({
+  /**
+   * keys: every call presents a tenant's key; identity_header: a trusted proxy names the tenant;
+   * none: the request's tenant is taken as written. Omitted: keys when a tenant declares keys.
+   */
+  mode: z
+    .enum(["keys", "identity_header", "none"], { error: 'must be "keys", "identity_header" or "none"' })
+    .optional(),
+  identity_header: z
+    .strictObject({
+      name: z
+        .string()
+        .regex(HEADER_NAME, "must be a header name: lowercase letters, digits and dashes")
+        .refine((header) => !CALLER_HEADERS.includes(header), {
+          error: `must not be a header callers send themselves (${CALLER_HEADERS.join(", ")})`,
+        })
+        .default("x-switchyard-tenant-identity"),
+      /**
+       * The operator's word that a proxy in front of the router sets this header on every call
+       * and strips any copy a caller sent. Required (true) for mode identity_header.
+       */
+      trusted: z.boolean(),
+    })
+    .optional(),
+});
+
 /** The keys of `defaults`, parsed one by one. */
 export const defaultsShape = {
   /** Class of a request that declares none. Ship a class that stays inside: fail closed. */
@@ -435,6 +474,7 @@ export const POLICY_KEYS = [
   "logging",
   "state",
   "tenants",
+  "auth",
 ] as const;
 
 export type PoolDocument = z.output<typeof poolSchema>;
@@ -447,6 +487,7 @@ export type DataClassDocument = z.output<typeof dataClassSchema>;
 export type LoggingDocument = z.output<typeof loggingSchema>;
 export type StateDocument = z.output<typeof stateSchema>;
 export type TenantDocument = z.output<typeof tenantSchema>;
+export type AuthDocument = z.output<typeof authSchema>;
 export type DetectRuleDocument = z.output<typeof detectRuleSchema>;
 export type ContentRuleDocument = z.output<typeof contentRuleSchema>;
 export type EscalationDocument = z.output<typeof escalationSchema>;

@@ -7,6 +7,8 @@ import { PROVIDER_KINDS } from "../providers/registry.js";
 import type { MissingVariable } from "./interpolate.js";
 import type { PathIssue } from "./read-yaml.js";
 import {
+  type AuthDocument,
+  authSchema,
   type ContentRuleDocument,
   contentRuleSchema,
   type DataClassDocument,
@@ -99,8 +101,10 @@ export interface CheckedDocument {
   tools?: Section<ToolDocument>;
   logging?: LoggingDocument;
   state?: StateDocument;
-  /** Undefined when the file declares none (no tenant has budgets or limits). */
+  /** Undefined when the file has no `tenants:`. */
   tenants?: Section<TenantDocument>;
+  /** Undefined when the file has no `auth:` (or it did not parse: already reported). */
+  auth?: AuthDocument;
   complete: boolean;
 }
 
@@ -162,6 +166,7 @@ export function validatePolicy(
       : context.section(raw.tenants, ["tenants"], (block, path) =>
           context.parse(tenantSchema, block ?? {}, path),
         );
+  const auth = raw.auth === undefined ? undefined : context.parse(authSchema, raw.auth, ["auth"]);
 
   return {
     document: {
@@ -177,6 +182,7 @@ export function validatePolicy(
       ...(logging && { logging }),
       ...(state && { state }),
       ...(tenants && { tenants }),
+      ...(auth && { auth }),
       complete: context.issues.length === 0,
     },
     issues: context.issues,

@@ -30,6 +30,36 @@ export class UnknownModelError extends InvalidRequestError {
   }
 }
 
+/**
+ * The policy asks callers to authenticate (`auth.mode` keys or identity_header) and this one
+ * did not: no credential, or one that proves nothing. `scheme` is the challenge to send back
+ * (`Bearer` for keys). The message never echoes what was presented.
+ */
+export class UnauthenticatedError extends Error {
+  override readonly name = "UnauthenticatedError";
+  constructor(
+    message: string,
+    readonly scheme?: "Bearer",
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * An authenticated caller asked to act as another tenant (the request's `tenant`): a key spends
+ * only its own tenant's budget. `field` is the request field that named it.
+ */
+export class TenantDeniedError extends Error {
+  override readonly name = "TenantDeniedError";
+  readonly field = "tenant";
+  readonly reason: string;
+  constructor(readonly tenant: string) {
+    const reason = `this caller is authenticated as tenant "${tenant}" and may not act as another tenant`;
+    super(`tenant: ${reason}`);
+    this.reason = reason;
+  }
+}
+
 /** No route of the policy matches the request. */
 export class NoRouteError extends Error {
   override readonly name = "NoRouteError";

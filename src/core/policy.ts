@@ -26,7 +26,9 @@ export interface Policy {
   tools: ReadonlyMap<string, ToolPolicy>;
   /** Where shared counters live (`state:`); fixed for the life of the process. */
   state: StatePolicy;
-  /** Budgets and limits by tenant name (`tenants:`); a tenant not listed has none. */
+  /** How a call's tenant is established (`auth:`, `tenants.<name>.keys`). */
+  auth: AuthPolicy;
+  /** The tenants the policy declares (`tenants:`), by name. */
   tenants: ReadonlyMap<string, TenantPolicy>;
   /** Non-fatal findings worth telling an operator (providers left out, unpriced models). */
   warnings: readonly string[];
@@ -219,9 +221,11 @@ export interface RateLimits {
   concurrent?: number;
 }
 
-/** One tenant's budgets and limits (`tenants.<name>`). */
+/** One tenant (`tenants.<name>`): its keys, budgets and limits. */
 export interface TenantPolicy {
   name: string;
+  /** How many of its keys are usable (a `${VAR}` key whose variable is unset is left out). */
+  keys: number;
   spend: SpendLimits;
   rates: RateLimits;
   /** The same, for each user within the tenant (the request's `user`). */
@@ -246,6 +250,31 @@ export type StatePolicy =
       /** While Redis is unreachable: refuse calls that need it, or keep limits per process. */
       onUnavailable: "open" | "closed";
     };
+
+/**
+ * How a call's tenant is established (DESIGN invariant 9). `keys`: every call presents a
+ * tenant's API key (`authorization: Bearer`), and is that tenant. `identity_header`: a proxy the
+ * operator trusts (a mesh) names the tenant in `identityHeader`, stripping any copy a caller
+ * sent. `none`: the request's `tenant` is taken as written, so any caller may claim any tenant.
+ */
+export interface AuthPolicy {
+  mode: "keys" | "identity_header" | "none";
+  /** The header a trusted proxy names the tenant in (lowercase); set when mode is identity_header. */
+  identityHeader?: string;
+  /**
+   * The SHA-256 digest of every usable key and the tenant it belongs to, each key once across
+   * tenants. Also what AdminService takes as a tenant's read-only credential, whatever the mode.
+   */
+  keys: readonly TenantKey[];
+}
+
+export interface TenantKey {
+  /** SHA-256 of the key (the key itself is not kept). */
+  digest: Uint8Array;
+  tenant: string;
+}
+
+/** A tenant the policy declares (`tenants.<name>`). */
 
 /** How a redacted value is written in what is sent: a restorable token, a mask, or a keyed hash. */
 export type RedactionForm = "placeholder" | "mask" | "hash";

@@ -90,7 +90,22 @@ export interface CallContext {
   callId: string;
   /** The call's span, opened by the front door: each step's and attempt's span is its child. */
   span?: Span;
+  /**
+   * What the caller presented to say who it is, read by the identify step alone (so keys
+   * reloaded with the policy apply to the next call). Absent: a remote caller that presented
+   * nothing.
+   */
+  caller?: Caller;
 }
+
+/**
+ * Who a call comes from, as far as its transport tells. `remote`: a front door's caller; its
+ * headers (lowercase names) hold its credentials (`authorization`, a proxy's identity header),
+ * which the identify step checks against the policy's `auth`. `in-process`: code of this
+ * process that already knows the tenant (explain, replay of recorded calls): the request's
+ * `tenant` is taken as written.
+ */
+export type Caller = { kind: "remote"; header(name: string): string | undefined } | { kind: "in-process" };
 
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "degraded";
 

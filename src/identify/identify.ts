@@ -1,16 +1,33 @@
 import type { IdentifiedRequest } from "../core/call.js";
-import { InvalidRequestError, UnknownModelError } from "../core/errors.js";
+import { InvalidRequestError, TenantDeniedError, UnknownModelError } from "../core/errors.js";
 import { AUTO_MODEL, nameableModels, type Policy } from "../core/policy.js";
-import type { LlmRequest } from "../core/types.js";
+import type { Caller, LlmRequest } from "../core/types.js";
 import { isImageUrl } from "../providers/images.js";
+import { authenticatedTenant } from "./authenticate.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+const IN_PROCESS: Caller = { kind: "in-process" };
+
 /**
- * Checks what the front door could not (it checks types and sizes): that the conversation is
- * usable and the declared vocabulary is the policy's. Throws InvalidRequestError naming the field.
+ * Establishes who is calling, then checks what the front door could not (it checks types and
+ * sizes): that the conversation is usable and the declared vocabulary is the policy's.
+ *
+ * The tenant is the one `caller` authenticates as under `policy.auth` (DESIGN invariant 9): a
+ * request naming no tenant is that tenant's, one naming another is refused (TenantDeniedError).
+ * With `auth.mode` none, or an in-process caller (the default: explain, replay), the request's
+ * `tenant` stands, "default" when empty. Authentication comes first, so a caller that proves
+ * nothing learns nothing of the policy's vocabulary. Throws UnauthenticatedError,
+ * TenantDeniedError, InvalidRequestError naming the field.
  */
-export function identify(request: LlmRequest, policy: Policy): IdentifiedRequest {
+export function identify(
+  request: LlmRequest,
+  policy: Policy,
+  caller: Caller = IN_PROCESS,
+): IdentifiedRequest {
+  const authenticated = authenticatedTenant(caller, policy.auth);
+  if (authenticated !== undefined && request.tenant !== "" && request.tenant !== authenticated)
+    throw new TenantDeniedError(authenticated);
   if (request.messages.length === 0)
     throw new InvalidRequestError("messages", "must contain at least one message");
   // Providers refuse these with a bare 400; naming the field here is the difference for a caller.
@@ -92,5 +109,5 @@ export function identify(request: LlmRequest, policy: Policy): IdentifiedRequest
     toolNames.add(tool.name);
   });
 
-  return { ...request, tenant: request.tenant || "default" };
+  return { ...request, tenant: authenticated ?? (request.tenant || "default") };
 }

@@ -1,11 +1,19 @@
 import { admit } from "../admit/admit.js";
-import { countOnly, describeAdmitted, describeRefusal, reserveQuota, settleQuota } from "../admit/quota.js";
+import {
+  countOnly,
+  describeAdmitted,
+  describeRefusal,
+  isLimited,
+  reserveQuota,
+  settleQuota,
+} from "../admit/quota.js";
 import { classify } from "../classify/classify.js";
 import { CallEndedError, QuotaExceededError } from "../core/errors.js";
 import { decide } from "../decide/decide.js";
 import { execute } from "../execute/execute.js";
 import { type EscalationEvent, guardRequest } from "../guard/request-guard.js";
 import type { TargetHealth } from "../health/target-health.js";
+import { NOTHING_PRESENTED } from "../identify/authenticate.js";
 import { identify } from "../identify/identify.js";
 import type { DecisionLog } from "../record/decision-log.js";
 import { recordDecision } from "../record/record.js";
@@ -50,7 +58,11 @@ export function createSteps(deps: StepDeps): readonly Step[] {
       name: "identify",
       effects: false,
       run(state, scope) {
-        state.identified = identify(state.request, scope.lease.policy);
+        state.identified = identify(
+          state.request,
+          scope.lease.policy,
+          scope.call.caller ?? NOTHING_PRESENTED,
+        );
       },
     },
     {
@@ -210,7 +222,8 @@ async function admitCall(
 ): Promise<void> {
   const policy = scope.lease.policy;
   const identified = need(state.identified, "the identified request");
-  const tenant = policy.tenants.get(identified.tenant);
+  const declared = policy.tenants.get(identified.tenant);
+  const tenant = declared && isLimited(declared) ? declared : undefined;
   let plan = need(state.plan, "the routing plan");
   let admission = await admit(identified, plan, policy, tenant);
   if (tenant && scope.dryRun) plan.decision.quota = `${tenant.name}: nothing reserved (dry run)`;

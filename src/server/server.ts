@@ -17,7 +17,7 @@ import { createOpenAiDoor } from "./openai/openai-door.js";
 import { type AdminDeps, createAdminService, type ReloadHistory } from "./ops/admin-service.js";
 import { createHealthService, createHealthState, type HealthState } from "./ops/health-service.js";
 import { createMetricsDoor } from "./ops/metrics-door.js";
-import { requireOperatorToken } from "./ops/operator-auth.js";
+import { identifyAdminCaller } from "./ops/operator-auth.js";
 import { createReflectionServices } from "./ops/reflection-service.js";
 import { rpcDoor } from "./rpc/error-interceptor.js";
 import { createRouterService } from "./rpc/router-service.js";
@@ -63,7 +63,8 @@ export interface ServerOptions {
   port: number;
   /**
    * The operator listener; none when absent (a `serve --workers N` worker, whose primary serves
-   * the operator plane for all of them).
+   * the operator plane for all of them). A tenant's API key is taken there too, for reads of
+   * that tenant's own records only.
    */
   operator?: OperatorOptions;
   limits?: Partial<ServerLimits>;
@@ -223,7 +224,7 @@ function startOperatorListener(
     limits,
     logger: deps.logger,
     boundedServices: [AdminService.typeName],
-    interceptors: operator.token ? [requireOperatorToken(AdminService.typeName, operator.token)] : [],
+    interceptors: [identifyAdminCaller(AdminService.typeName, operator.token, deps.policies)],
     door: createMetricsDoor(deps.metrics, operator.token),
     routes(routes) {
       routes.service(

@@ -8,6 +8,7 @@ const NOW = Date.UTC(2026, 10, 30, 23, 59, 30); // 30 s before a new UTC day (an
 
 const tenant = (overrides: Partial<TenantPolicy> = {}): TenantPolicy => ({
   name: "acme",
+  keys: 0,
   spend: { usdPerDay: 1, usdPerMonth: 10 },
   rates: { requestsPerMinute: 100, tokensPerMinute: 10_000, concurrent: 4 },
   perUser: {},

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { KEYED_POLICY, TENANT_ENV } from "../helpers/tenants.js";
 
 // Each test spawns the compiled CLI (a whole Node process, every module loaded) one or more times:
 // on a busy two-core machine a spawn alone can take seconds.
@@ -102,6 +103,18 @@ routes:
     );
   });
 
+  it("says when calls are not authenticated (auth none), and not when tenants hold keys", async () => {
+    const open = await switchyard(["check", SEED], { OPENAI_API_KEY: "sk-test" });
+    expect(open.stdout).toContain(
+      "warning: auth.mode is none: calls are not authenticated, so any caller may name any tenant and spend its budget",
+    );
+    const keyed = join(dir, "keyed.yaml");
+    await writeFile(keyed, KEYED_POLICY);
+    const result = await switchyard(["check", keyed], TENANT_ENV);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain("auth.mode is none");
+  });
+
   it("exits 1 for a file that cannot be read", async () => {
     const result = await switchyard(["check", join(dir, "missing.yaml")]);
     expect(result.code).toBe(1);
@@ -126,6 +139,16 @@ describe("switchyard explain", () => {
       dryRun: true,
       attempts: [],
     });
+  });
+
+  it("explains a request as written under a policy with keys: the operator needs none", async () => {
+    const keyed = join(await mkdtemp(join(tmpdir(), "switchyard-cli-")), "keyed.yaml");
+    await writeFile(keyed, KEYED_POLICY);
+    const request = JSON.stringify({ messages: [{ role: "ROLE_USER", content: "hi" }], tenant: "beta" });
+    const result = await switchyard(["explain", "--config", keyed, "--request", request], TENANT_ENV);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ tenant: "beta", route: "default" });
+    await rm(join(keyed, ".."), { recursive: true, force: true });
   });
 
   it("explains why hosted candidates are left out", async () => {

@@ -12,11 +12,15 @@ const run = promisify(execFile);
 /** Must match go.mod's module line and buf.gen.clients.yaml's go import paths. */
 const GO_MODULE = "github.com/switchyard/switchyard/clients/go";
 
-// The examples are written against the shipped policy (what `npm start` serves), so they run on it.
+// The examples are written against the shipped policy (what `npm start` serves), so they run on
+// it, with one change: their tenant `example` has a key, so each helper must send it (apiKey).
+const EXAMPLE_KEY = "example-key-7c1e4b9a20d35f68";
+const KEYED = `\ntenants:\n  example: { keys: ["\${EXAMPLE_KEY}"] }\n`;
 let service: TestSwitchyard;
 let address: string;
 beforeAll(async () => {
-  service = await startTestSwitchyard(await readFile(join(PROJECT_ROOT, "config/switchyard.yaml"), "utf8"));
+  const shipped = await readFile(join(PROJECT_ROOT, "config/switchyard.yaml"), "utf8");
+  service = await startTestSwitchyard(`${shipped}${KEYED}`, { env: { EXAMPLE_KEY } });
   address = `127.0.0.1:${service.port}`;
 });
 afterAll(async () => {
@@ -46,7 +50,7 @@ function expectExampleOutput(stdout: string): void {
 describe("clients/ts/example.ts", () => {
   it("routes, streams and shows a refusal's decision against a running server", async () => {
     const { stdout } = await run(PROJECT_NODE, [join(PROJECT_ROOT, "dist/clients/ts/example.js")], {
-      env: { ...process.env, SWITCHYARD_URL: service.baseUrl },
+      env: { ...process.env, SWITCHYARD_URL: service.baseUrl, SWITCHYARD_API_KEY: EXAMPLE_KEY },
     });
     expectExampleOutput(stdout);
   });
@@ -62,7 +66,12 @@ describe.skipIf(skipForMissing(missingForPython))("clients/python/example.py", (
   it("routes, streams and shows a refusal's decision against a running server", async () => {
     const { stdout } = await run(PYTHON, [join(PROJECT_ROOT, "clients/python/example.py")], {
       // No __pycache__ left in the working tree.
-      env: { ...process.env, SWITCHYARD_ADDRESS: address, PYTHONDONTWRITEBYTECODE: "1" },
+      env: {
+        ...process.env,
+        SWITCHYARD_ADDRESS: address,
+        SWITCHYARD_API_KEY: EXAMPLE_KEY,
+        PYTHONDONTWRITEBYTECODE: "1",
+      },
     });
     expectExampleOutput(stdout);
   });
@@ -113,7 +122,9 @@ describe.skipIf(skipForMissing(missingForGo))("clients/go/example", () => {
       },
       timeout: 170_000,
     });
-    const { stdout } = await run(binary, [], { env: { ...process.env, SWITCHYARD_ADDRESS: address } });
+    const { stdout } = await run(binary, [], {
+      env: { ...process.env, SWITCHYARD_ADDRESS: address, SWITCHYARD_API_KEY: EXAMPLE_KEY },
+    });
     expectExampleOutput(stdout);
   }, 180_000);
 });

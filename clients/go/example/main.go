@@ -20,7 +20,11 @@ func main() {
 	if address == "" {
 		address = "127.0.0.1:50051"
 	}
-	client, err := switchyard.New(address, switchyard.Options{Tenant: "example", Deadline: 30 * time.Second})
+	client, err := switchyard.New(address, switchyard.Options{
+		Tenant:   "example",
+		APIKey:   os.Getenv("SWITCHYARD_API_KEY"), // needed when the policy declares tenant keys
+		Deadline: 30 * time.Second,
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

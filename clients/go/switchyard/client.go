@@ -1,7 +1,7 @@
 // Package switchyard is a typed client for Switchyard: the same helper as clients/ts and
 // clients/python over the stubs generated in clients/go/gen.
 //
-//	client, err := switchyard.New("127.0.0.1:50051", switchyard.Options{Tenant: "acme"})
+//	client, err := switchyard.New("127.0.0.1:50051", switchyard.Options{Tenant: "acme", APIKey: os.Getenv("SWITCHYARD_API_KEY")})
 //	answer, err := client.Route(ctx, &switchyardv1.RouteRequest{Messages: []*switchyardv1.Message{switchyard.User("hi")}})
 //
 // Every call returns its failure as *Error (gRPC status code, message, and the routing decision
@@ -18,6 +18,7 @@ import (
 	switchyardv1 "github.com/switchyard/switchyard/clients/go/gen/switchyard/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -29,6 +30,9 @@ const DefaultDeadline = 60 * time.Second
 type Options struct {
 	// Tenant is sent with every request that names none.
 	Tenant string
+	// APIKey is the tenant's key, sent as "authorization: Bearer <key>" on every call when set
+	// (a policy that declares keys refuses calls without one). Use TLS to send it off the host.
+	APIKey string
 	// Deadline bounds each call (a whole stream included) whose context has no deadline of its own.
 	Deadline time.Duration
 	// DialOptions replace the default, a cleartext (h2c) connection; pass TLS credentials here.
@@ -40,6 +44,7 @@ type Client struct {
 	conn     *grpc.ClientConn
 	router   switchyardv1.RouterServiceClient
 	tenant   string
+	apiKey   string
 	deadline time.Duration
 }
 
@@ -57,7 +62,13 @@ func New(address string, options Options) (*Client, error) {
 	if deadline == 0 {
 		deadline = DefaultDeadline
 	}
-	return &Client{conn: conn, router: switchyardv1.NewRouterServiceClient(conn), tenant: options.Tenant, deadline: deadline}, nil
+	return &Client{
+		conn:     conn,
+		router:   switchyardv1.NewRouterServiceClient(conn),
+		tenant:   options.Tenant,
+		apiKey:   options.APIKey,
+		deadline: deadline,
+	}, nil
 }
 
 // Close closes the connection; calls in flight fail with codes.Canceled.
@@ -181,6 +192,9 @@ func asError(err error) *Error {
 }
 
 func (c *Client) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.apiKey != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+c.apiKey)
+	}
 	if _, ok := ctx.Deadline(); ok {
 		return context.WithCancel(ctx)
 	}

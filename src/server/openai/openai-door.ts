@@ -1,9 +1,10 @@
 import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { PolicyStore } from "../../config/policy-store.js";
-import { CallEndedError } from "../../core/errors.js";
+import { CallEndedError, UnauthenticatedError } from "../../core/errors.js";
 import { AUTO_MODEL, nameableModels } from "../../core/policy.js";
-import type { CallContext, Decision, StreamEvent } from "../../core/types.js";
+import type { CallContext, Caller, Decision, StreamEvent } from "../../core/types.js";
+import { authenticatedTenant } from "../../identify/authenticate.js";
 import type { Pipeline } from "../../pipeline/pipeline.js";
 import { endCallSpan, type Tracing } from "../../telemetry/tracing.js";
 import { checkRequestLimits } from "../request-limits.js";
@@ -56,7 +57,7 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
     }
     if (path === MODELS || path.startsWith(`${MODELS}/`)) {
       if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed(response, "GET");
-      return models(response, path === MODELS ? undefined : path.slice(MODELS.length + 1));
+      return models(request, response, path === MODELS ? undefined : path.slice(MODELS.length + 1));
     }
     writeError(
       response,
@@ -71,9 +72,19 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
     );
   }
 
-  /** `GET /v1/models`: `auto`, the routes, and the models routes match by name. */
-  function models(response: ServerResponse, id: string | undefined): void {
+  /**
+   * `GET /v1/models`: `auto`, the routes, and the models routes match by name. Under a policy
+   * that authenticates calls, only to a caller that could make one (it lists the policy's names).
+   */
+  function models(request: NodeRequest, response: ServerResponse, id: string | undefined): void {
     const policy = deps.policies.current();
+    try {
+      authenticatedTenant(callerOf(request), policy.auth);
+    } catch (error) {
+      if (!(error instanceof UnauthenticatedError)) throw error;
+      writeError(response, toOpenAiError(error, { logger: log, traceId: "", params: (field) => field }));
+      return;
+    }
     const created = Math.floor(policy.loadedAt.getTime() / 1000);
     const { routes, models } = nameableModels(policy);
     const listed = [AUTO_MODEL, ...routes, ...models].map((model) => ({
@@ -174,7 +185,7 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
     try {
       parsed = toChatCall(parseChatRequest(body.json), request.rawHeaders);
       checkRequestLimits(parsed.request);
-      call = callContext(identity, response, door, parsed.stream ? door.watchStall() : undefined);
+      call = callContext(request, identity, response, door, parsed.stream ? door.watchStall() : undefined);
       if (parsed.stream) await streamChat(parsed, call, response, failureOf);
       else await unaryChat(parsed, call, response);
     } catch (error) {
@@ -191,6 +202,7 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
    * stream) the caller stops reading; the reason says which, as for the gRPC door.
    */
   function callContext(
+    request: NodeRequest,
     identity: CallIdentity,
     response: ServerResponse,
     door: DoorCall,
@@ -217,7 +229,7 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
       door.shutdown.removeEventListener("abort", onShutdown);
     });
     stalled?.addEventListener("abort", () => end(stalled.reason as CallEndedError), { once: true });
-    return { ...identity, signal: controller.signal, deadline };
+    return { ...identity, signal: controller.signal, deadline, caller: callerOf(request) };
   }
 
   async function unaryChat(parsed: ChatCall, call: CallContext, response: ServerResponse): Promise<void> {
@@ -389,6 +401,11 @@ function methodNotAllowed(response: ServerResponse, allowed: string): void {
 function callerGone(response: ServerResponse): boolean {
   const stream = (response as { stream?: { destroyed: boolean } }).stream;
   return stream ? stream.destroyed : response.destroyed;
+}
+
+/** The caller as the identify step reads it: its headers, under the names the policy in force gives. */
+function callerOf(request: NodeRequest): Caller {
+  return { kind: "remote", header: (name) => header(request, name) };
 }
 
 function header(request: NodeRequest, name: string): string | undefined {

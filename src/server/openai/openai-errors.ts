@@ -10,6 +10,8 @@ import {
   QuotaExceededError,
   StateUnavailableError,
   StreamInterruptedError,
+  TenantDeniedError,
+  UnauthenticatedError,
   UnknownModelError,
 } from "../../core/errors.js";
 import type { Decision, ErrorClass } from "../../core/types.js";
@@ -68,6 +70,19 @@ export function toOpenAiError(
   error: unknown,
   context: { logger: Logger; traceId: string; params: (field: string) => string; callEnded?: unknown },
 ): OpenAiError {
+  // OpenAI's own 401 for a missing or wrong key: `invalid_request_error` / `invalid_api_key`.
+  if (error instanceof UnauthenticatedError)
+    return openAiError(401, "invalid_request_error", error.message, {
+      code: error.scheme ? "invalid_api_key" : "unauthenticated",
+      ...(error.scheme && { headers: { "www-authenticate": `${error.scheme} realm="switchyard"` } }),
+    });
+  if (error instanceof TenantDeniedError) {
+    const param = context.params(error.field);
+    return openAiError(403, "permission_error", `${param}: ${error.reason}`, {
+      param,
+      code: "tenant_not_permitted",
+    });
+  }
   if (error instanceof UnknownModelError)
     return openAiError(404, "invalid_request_error", error.message, {
       param: "model",

@@ -1,5 +1,5 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import {
   type AdminService,
@@ -24,6 +24,8 @@ import type { TargetView } from "../../health/target-health.js";
 import type { DecisionFilter, RecordedDecision } from "../../record/decision-log.js";
 import type { StateStore } from "../../state/store.js";
 import { toDecision } from "../rpc/from-domain.js";
+import { type AdminCaller, mayRead, readScope, requireOperator } from "./admin-scope.js";
+import { ADMIN_CALLER } from "./operator-auth.js";
 
 /** What the policy reloader remembers of its last attempt (src/config/reload.ts). */
 export interface ReloadHistory {
@@ -79,7 +81,11 @@ const OUTCOMES = {
   refused: ReloadOutcome.REFUSED,
 } as const;
 
-/** The operator's view: policy in force (and its last reload), targets with their state, recent decisions. */
+/**
+ * The operator's view: policy in force (and its last reload), targets with their state, recent
+ * decisions. A tenant calling with its API key may read its own decisions only; everything else
+ * is the operator's (admin-scope.ts).
+ */
 export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminService> {
   /** One target's status, its breaker seen under the policy's settings for it. */
   const statusNow = async (id: string, target: RouteTarget, policy: Policy) =>
@@ -91,7 +97,8 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
     );
 
   return {
-    getPolicy() {
+    getPolicy(_request, context) {
+      requireOperator(callerOf(context), "GetPolicy");
       const policy = deps.policies.current();
       const reload = deps.reloads.lastReload();
       return {
@@ -113,7 +120,8 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         }),
       };
     },
-    async listTargets() {
+    async listTargets(_request, context) {
+      requireOperator(callerOf(context), "ListTargets");
       const policy = deps.policies.current();
       const named = namedTargets(policy);
       const views = await deps.health.views((id) => named.get(id)?.breaker);
@@ -121,7 +129,8 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         targets: [...named].map(([id, target]) => targetStatus(id, target, policy, views.get(id))),
       };
     },
-    async takeTargetOutOfService(request) {
+    async takeTargetOutOfService(request, context) {
+      requireOperator(callerOf(context), "TakeTargetOutOfService");
       const policy = deps.policies.current();
       const target = namedTarget(request.target, policy);
       const problem = reasonProblem(request.reason);
@@ -132,7 +141,8 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         target: await statusNow(request.target, target, policy),
       };
     },
-    async returnTargetToService(request) {
+    async returnTargetToService(request, context) {
+      requireOperator(callerOf(context), "ReturnTargetToService");
       const policy = deps.policies.current();
       const target = namedTarget(request.target, policy);
       const wasOutOfService = await deps.health.returnToService(request.target);
@@ -142,14 +152,17 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         wasOutOfService,
       };
     },
-    async getDecision(request) {
+    async getDecision(request, context) {
+      const caller = callerOf(context);
       const byCall = request.callId !== "";
       if (byCall === (request.traceId !== ""))
         throw new ConnectError("set exactly one of callId and traceId", Code.InvalidArgument);
       if (byCall) {
         if (!/^[0-9a-f]{16}$/.test(request.callId))
           throw new ConnectError("callId: must be 16 lowercase hex characters", Code.InvalidArgument);
-        const recorded = await deps.decisions.byCall(request.callId);
+        const found = await deps.decisions.byCall(request.callId);
+        // Another tenant's decision is answered as a missing one: its id cannot be probed.
+        const recorded = found && mayRead(caller, found.decision.tenant) ? found : undefined;
         if (!recorded)
           throw new ConnectError(`callId: no recent decision for ${request.callId}`, Code.NotFound);
         return {
@@ -161,13 +174,15 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       }
       if (!/^[0-9a-f]{32}$/.test(request.traceId))
         throw new ConnectError("traceId: must be 32 lowercase hex characters", Code.InvalidArgument);
-      const recorded = await deps.decisions.byTrace(request.traceId);
+      const recorded = (await deps.decisions.byTrace(request.traceId)).filter((entry) =>
+        mayRead(caller, entry.decision.tenant),
+      );
       if (recorded.length === 0)
         throw new ConnectError(`traceId: no recent decision for ${request.traceId}`, Code.NotFound);
       return { traceDecisions: recorded.map(toRecorded) };
     },
 
-    async listDecisions(request) {
+    async listDecisions(request, context) {
       for (const [field, value] of [
         ["tenant", request.tenant],
         ["route", request.route],
@@ -181,8 +196,9 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       const until = request.until && timestampDate(request.until);
       if (since && until && since >= until)
         throw new ConnectError("since: must be before until", Code.InvalidArgument);
+      const scope = readScope(callerOf(context), request.tenant);
       const { decisions, truncated } = await deps.decisions.list({
-        ...(request.tenant !== "" && { tenant: request.tenant }),
+        ...scope,
         ...(request.route !== "" && { route: request.route }),
         ...(since && { since }),
         ...(until && { until }),
@@ -190,14 +206,16 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       });
       return { decisions: decisions.map(toRecorded), truncated };
     },
-    async getUsage(request) {
-      const problem = identifierProblem(request.tenant);
+    async getUsage(request, context) {
+      // A tenant's key reads its own usage (naming none means its own); the operator names one.
+      const tenantName = readScope(callerOf(context), request.tenant).tenant ?? "";
+      const problem = identifierProblem(tenantName);
       if (problem) throw new ConnectError(`tenant: ${problem}`, Code.InvalidArgument);
       const userProblem = request.user === "" ? undefined : labelProblem(request.user);
       if (userProblem) throw new ConnectError(`user: ${userProblem}`, Code.InvalidArgument);
       const lease = deps.policies.acquire();
       try {
-        const tenant = lease.policy.tenants.get(request.tenant);
+        const tenant = lease.policy.tenants.get(tenantName);
         const counters = tenant ? countersFor(tenant, request.user || undefined, Date.now()) : [];
         const limits = await Promise.all(
           counters.map(async (counter) => {
@@ -212,12 +230,18 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
             };
           }),
         );
-        return { tenant: request.tenant, user: request.user, limited: tenant !== undefined, limits };
+        return { tenant: tenantName, user: request.user, limited: limits.length > 0, limits };
       } finally {
         lease.release();
       }
     },
   };
+}
+
+function callerOf(context: HandlerContext): AdminCaller {
+  const caller = context.values.get(ADMIN_CALLER);
+  if (!caller) throw new Error("AdminService served without the identifyAdminCaller interceptor");
+  return caller;
 }
 
 /** Decisions one ListDecisions answers with, by default and at most. */

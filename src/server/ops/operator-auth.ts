@@ -1,15 +1,44 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import type { PolicyStore } from "../../config/policy-store.js";
+import { bearerCredential, credentialDigest, findByDigest, sameDigest } from "../../core/credentials.js";
+import type { AdminCaller } from "./admin-scope.js";
 
-/** Requires `authorization: Bearer <token>` on every call of `service` (the operator plane). */
-export function requireOperatorToken(service: string, token: string): Interceptor {
+/** Set by `identifyAdminCaller` on every AdminService call; AdminService refuses calls without it. */
+export const ADMIN_CALLER = createContextKey<AdminCaller | undefined>(undefined, {
+  description: "switchyard AdminService caller",
+});
+
+/**
+ * Establishes who calls `service` (AdminService) on the operator listener: the operator (the
+ * operator token, or anyone when the listener has no token, which it then binds to loopback
+ * only), or a tenant (one of its API keys, read from the policy in force, so a reload adds or
+ * revokes one at once), whose reads AdminService scopes to its own records (admin-scope.ts).
+ * With a token set, anything else is UNAUTHENTICATED.
+ */
+export function identifyAdminCaller(
+  service: string,
+  token: string | undefined,
+  policies: PolicyStore,
+): Interceptor {
+  const tokenDigest = token === undefined ? undefined : credentialDigest(token);
   return (next) => async (request) => {
     if (request.service.typeName !== service) return next(request);
-    if (!presentsOperatorToken(request.header.get("authorization") ?? undefined, token))
+    const presented = bearerCredential(request.header.get("authorization") ?? undefined);
+    let caller: AdminCaller | undefined;
+    if (presented !== undefined && tokenDigest && sameDigest(credentialDigest(presented), tokenDigest))
+      caller = { kind: "operator" };
+    else {
+      const key = presented === undefined ? undefined : findByDigest(presented, policies.current().auth.keys);
+      if (key) caller = { kind: "tenant", tenant: key.tenant };
+      else if (!tokenDigest) caller = { kind: "operator" };
+    }
+    if (!caller)
       throw new ConnectError(
-        "an operator token is required: send authorization: Bearer <SWITCHYARD_ADMIN_TOKEN>",
+        "an operator token or a tenant API key is required: send authorization: Bearer <SWITCHYARD_ADMIN_TOKEN or key>",
         Code.Unauthenticated,
+        new Headers({ "www-authenticate": 'Bearer realm="switchyard"' }),
       );
+    request.contextValues.set(ADMIN_CALLER, caller);
     return next(request);
   };
 }
@@ -19,10 +48,6 @@ export function requireOperatorToken(service: string, token: string): Intercepto
  * digests, so neither the token nor its length leaks by timing.
  */
 export function presentsOperatorToken(authorization: string | undefined, token: string): boolean {
-  const presented = /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];
-  return presented !== undefined && timingSafeEqual(digest(presented), digest(token));
-}
-
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value).digest();
+  const presented = bearerCredential(authorization);
+  return presented !== undefined && sameDigest(credentialDigest(presented), credentialDigest(token));
 }

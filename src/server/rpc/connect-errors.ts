@@ -11,6 +11,8 @@ import {
   QuotaExceededError,
   StateUnavailableError,
   StreamInterruptedError,
+  TenantDeniedError,
+  UnauthenticatedError,
 } from "../../core/errors.js";
 import type { ErrorClass } from "../../core/types.js";
 import { toDecision } from "./from-domain.js";
@@ -49,6 +51,13 @@ export function toConnectError(
   callSignal: AbortSignal,
 ): ConnectError {
   if (error instanceof ConnectError) return error;
+  if (error instanceof UnauthenticatedError) {
+    // The challenge says how to authenticate, as an HTTP 401 would (RFC 6750).
+    const metadata = new Headers();
+    if (error.scheme) metadata.set("www-authenticate", `${error.scheme} realm="switchyard"`);
+    return new ConnectError(error.message, Code.Unauthenticated, metadata);
+  }
+  if (error instanceof TenantDeniedError) return new ConnectError(error.message, Code.PermissionDenied);
   if (error instanceof InvalidRequestError) return new ConnectError(error.message, Code.InvalidArgument);
   if (error instanceof NoRouteError) return new ConnectError(error.message, Code.FailedPrecondition);
   if (error instanceof StateUnavailableError) return new ConnectError(error.message, Code.Unavailable);

@@ -50,6 +50,8 @@ function callFrom(context: HandlerContext, stalled?: AbortSignal): CallContext {
   return {
     signal: callSignal(context.signal, stalled, deadline),
     ...identity,
+    // Read by the identify step, under the policy in force for this call.
+    caller: { kind: "remote", header: (name) => context.requestHeader.get(name) ?? undefined },
     // On the pipeline's clock (systemClock is performance.now()).
     ...(deadline && { deadline: deadline.at }),
   };
