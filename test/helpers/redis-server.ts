@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { closedPort } from "./ports.js";
 
-/** A real redis-server on a loopback port, nothing persisted, that a test may kill and start again. */
+/** A real redis-server on a loopback port (nothing persisted unless asked), that a test may kill and start again. */
 export interface RedisServer {
   readonly port: number;
   /** `redis://127.0.0.1:PORT` (with the password, when one was set). */
@@ -58,12 +58,23 @@ process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-export async function startRedisServer(options: { password?: string } = {}): Promise<RedisServer> {
+export async function startRedisServer(
+  options: {
+    password?: string;
+    /**
+     * Keep every write in an append-only file in this directory, fsynced per write, so a killed
+     * server restarted on it still has its counters (as production Redis should be run).
+     */
+    persistIn?: string;
+  } = {},
+): Promise<RedisServer> {
   if (!redisServerAvailable()) throw new Error("redis-server is not installed");
   const port = await closedPort();
   let child: ChildProcess | undefined;
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-  args.push("--dir", tmpdir(), "--logfile", "", "--loglevel", "warning");
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", ""];
+  if (options.persistIn === undefined) args.push("--appendonly", "no", "--dir", tmpdir());
+  else args.push("--appendonly", "yes", "--appendfsync", "always", "--dir", options.persistIn);
+  args.push("--logfile", "", "--loglevel", "warning");
   if (options.password !== undefined) args.push("--requirepass", options.password);
 
   const exited = (process: ChildProcess): Promise<void> =>
