@@ -166,3 +166,43 @@ describe("AdminService with a tenant's key (no operator token: a loopback listen
     expect((await admin.listDecisions({})).decisions).toHaveLength(4);
   });
 });
+
+describe("a tenant's budget and usage, with keys", () => {
+  // The same tenants and keys, each with a rate limit: they now have usage to read.
+  const BUDGETED = KEYED_POLICY.replace(
+    /(\w+): \{ keys: (\[[^\]]+\]) \}/g,
+    "$1: { keys: $2, limits: { requests_per_minute: 100 } }",
+  );
+  let service: TestSwitchyard;
+  let transports: TransportSet;
+  beforeAll(async () => {
+    service = await startTestSwitchyard(BUDGETED, { env: TENANT_ENV, operatorToken: OPERATOR_TOKEN });
+    transports = createTransports(service.baseUrl);
+  });
+  afterAll(async () => {
+    transports.close();
+    await service.stop();
+  });
+
+  it("A's key cannot spend B's budget nor read B's usage; it reads its own", async () => {
+    const router = createClient(RouterService, transports.get("gRPC over h2c (binary)"));
+    const admin = createClient(
+      AdminService,
+      createTransports(service.operatorUrl).get("gRPC over h2c (binary)"),
+    );
+    await router.route(userRequest("hi"), AS_ACME);
+    // Naming beta with acme's key: refused before anything is counted against beta.
+    const spend = await failureOf(router.route({ ...userRequest("hi"), tenant: "beta" }, AS_ACME));
+    expect(spend.code).toBe(Code.PermissionDenied);
+    const betaUsage = await admin.getUsage({ tenant: "beta" }, AS_OPERATOR);
+    expect(betaUsage.limits.map((limit) => limit.used)).toEqual([0]);
+
+    const read = await failureOf(admin.getUsage({ tenant: "beta" }, AS_ACME));
+    expect(read.code).toBe(Code.PermissionDenied);
+    const own = await admin.getUsage({}, AS_ACME);
+    expect(own).toMatchObject({ tenant: "acme", limited: true });
+    expect(own.limits.map((limit) => [limit.limit, limit.used])).toEqual([
+      ["tenants.acme.limits.requests_per_minute", 1],
+    ]);
+  });
+});
