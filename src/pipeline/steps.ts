@@ -8,7 +8,8 @@ import {
   settleQuota,
 } from "../admit/quota.js";
 import { classify } from "../classify/classify.js";
-import { CallEndedError, QuotaExceededError } from "../core/errors.js";
+import type { RoutingPlan } from "../core/call.js";
+import { CallEndedError, NoRouteError, QuotaExceededError, UnknownModelError } from "../core/errors.js";
 import { decide } from "../decide/decide.js";
 import { execute } from "../execute/execute.js";
 import { type EscalationEvent, guardRequest } from "../guard/request-guard.js";
@@ -100,6 +101,7 @@ export function createSteps(deps: StepDeps): readonly Step[] {
     },
     {
       name: "admit",
+      // It runs in a dry run too (output caps, cost estimates): it reserves only outside one.
       effects: false,
       async run(state, scope) {
         await admitCall(state, scope, escalateFor(state, scope));
@@ -237,17 +239,26 @@ async function admitCall(
       plan.decision.quota = describeAdmitted(tenant.name, admission, outcome.warnings);
       for (const warning of outcome.warnings)
         escalate({ rule: warning.limit, kinds: ["budget"], action: "escalate" });
-    } else if (tenant.onLimit.kind === "downgrade") {
+    } else {
       const reached = describeRefusal(tenant.name, outcome.refusal);
-      const classification = need(state.classification, "the classification");
-      plan = decide({ ...identified, model: tenant.onLimit.route }, classification, policy, scope.call);
-      plan.decision.quota = `${reached}; downgraded to route "${tenant.onLimit.route}"`;
+      const downgrade = tenant.onLimit.kind === "downgrade" ? tenant.onLimit.route : undefined;
+      const downgraded = downgrade === undefined ? undefined : planOnRoute(state, scope, downgrade);
+      if (!downgraded) {
+        plan.decision.quota = reached;
+        throw new QuotaExceededError(
+          `${reached}; retry in ${Math.ceil(outcome.refusal.retryAfterMs / 1000)} s`,
+          plan.decision,
+          { ...outcome.refusal, tenant: tenant.name },
+        );
+      }
+      plan = downgraded;
+      plan.decision.quota = `${reached}; downgraded to route "${downgrade}"`;
       state.plan = plan;
       // The new route's targets are judged again (residency, redaction, tools); its escalations
       // were raised already for this request.
       state.safeguards = guardRequest({
         request: identified,
-        classification,
+        classification: need(state.classification, "the classification"),
         plan,
         policy,
         dryRun: false,
@@ -255,18 +266,23 @@ async function admitCall(
       });
       admission = await admit(identified, plan, policy, tenant);
       state.quota = countOnly(tenant, identified.user);
-    } else {
-      plan.decision.quota = describeRefusal(tenant.name, outcome.refusal);
-      throw new QuotaExceededError(
-        `${plan.decision.quota}; retry in ${Math.ceil(outcome.refusal.retryAfterMs / 1000)} s`,
-        plan.decision,
-        {
-          ...outcome.refusal,
-          tenant: tenant.name,
-        },
-      );
     }
   }
   plan.decision.maxTokens = admission.maxTokens ?? 0;
   state.admission = admission;
+}
+
+/**
+ * The plan for serving the call on `route`, or undefined when it may not be (naming a route never
+ * gets around who may use it: its data class, tenant and label conditions must hold).
+ */
+function planOnRoute(state: CallState, scope: CallScope, route: string): RoutingPlan | undefined {
+  const identified = need(state.identified, "the identified request");
+  const classification = need(state.classification, "the classification");
+  try {
+    return decide({ ...identified, model: route }, classification, scope.lease.policy, scope.call);
+  } catch (error) {
+    if (error instanceof NoRouteError || error instanceof UnknownModelError) return undefined;
+    throw error;
+  }
 }
