@@ -1,5 +1,6 @@
 import type { Logger as OtelLogger, Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import { preloadEncodings } from "./admit/token-count.js";
 import type { Environment } from "./config/env.js";
 import { loadPolicyFile, parsePolicy } from "./config/load-policy.js";
 import { createPolicyStore, type PolicyStore } from "./config/policy-store.js";
@@ -71,6 +72,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
     : await loadPolicyFile(options.configPath, options.env());
   for (const warning of policy.warnings) options.logger.warn({ version: policy.version }, warning);
   const policies = createPolicyStore(policy);
+  preloadEncodings(policy);
   const ledger = options.ledger && openDecisionLedger(options.ledger);
   const decisions = ledger ?? createDecisionLog();
   const store = createStateStore(policy.state, options.logger, options.worker?.memoryStore);

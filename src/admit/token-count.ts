@@ -1,5 +1,7 @@
+import type { Policy } from "../core/policy.js";
 import { estimateInputTokens, TOKENS_PER_IMAGE } from "../core/token-estimate.js";
 import type { ChatMessage, ToolSpec } from "../core/types.js";
+import { isLimited } from "./quota.js";
 
 /** OpenAI's encodings as gpt-tokenizer names them. */
 type Encoding = "o200k_base" | "cl100k_base";
@@ -62,6 +64,22 @@ export function loadEncoding(encoding: Encoding): Promise<Encoder> {
     loaded.set(encoding, encoder);
   }
   return encoder;
+}
+
+/**
+ * Loads, in the background, the encodings a policy's budgets will count with (the models of
+ * routes with a cost cap, or of every route when a tenant has budgets or limits), so the first
+ * budgeted call does not pay the load. Failures surface on that call instead.
+ */
+export function preloadEncodings(policy: Policy): void {
+  const everyRoute = [...policy.tenants.values()].some(isLimited);
+  const models = policy.routes
+    .filter((route) => everyRoute || route.budgets.maxCostUsd !== undefined)
+    .flatMap((route) => route.targets.map((target) => target.model));
+  for (const model of new Set(models))
+    void encodingOf(model)
+      .then((encoding) => encoding && loadEncoding(encoding))
+      .catch(() => {});
 }
 
 /**
