@@ -64,7 +64,7 @@ tenants:
   acme: ${tenant}
 state:
   store: redis
-  redis: { url: "\${REDIS_URL}", command_timeout_ms: 200 }
+  redis: { url: "\${REDIS_URL}", command_timeout_ms: 2000 }
   on_unavailable: ${onUnavailable}
 `;
 
@@ -182,7 +182,7 @@ describe.skipIf(!available)("when the shared Redis dies mid-run", () => {
     const refused = await router.route(CALL).catch((error: unknown) => ConnectError.from(error));
     expect(refused).toBeInstanceOf(ConnectError);
     expect((refused as ConnectError).code).toBe(Code.Unavailable);
-    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(performance.now() - started).toBeLessThan(3_000);
 
     await redis?.start();
     // It recovers by itself: calls are admitted again, and nothing that was spent is lost.
