@@ -6,6 +6,8 @@ import { loadPolicyFile, parsePolicy } from "./config/load-policy.js";
 import { createPolicyStore, type PolicyStore } from "./config/policy-store.js";
 import { type PolicyReloader, watchPolicyFile } from "./config/reload.js";
 import { systemClock } from "./core/clock.js";
+import { namedTargets } from "./core/policy.js";
+import { createSharedHealth, SHARED_HEALTH_REFRESH_MS } from "./health/shared-health.js";
 import { createTargetHealth, type TargetHealth } from "./health/target-health.js";
 import { createPipeline } from "./pipeline/pipeline.js";
 import { type DecisionLedgerOptions, openDecisionLedger } from "./record/decision-ledger.js";
@@ -77,6 +79,25 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
   const decisions = ledger ?? createDecisionLog();
   const store = createStateStore(policy.state, options.logger, options.worker?.memoryStore);
   const health = createTargetHealth(systemClock);
+  // Shared only through a store other processes reach: Redis, or the primary's under `serve
+  // --workers` (each worker is a replica of the others on the same machine). The store is fixed
+  // at start, so this is decided once.
+  const shared =
+    policy.state.store === "redis" || options.worker !== undefined
+      ? createSharedHealth({
+          health,
+          store,
+          clock: systemClock,
+          logger: options.logger,
+          targets: () =>
+            [...namedTargets(policies.current())].map(([id, target]) => [id, target.breaker] as const),
+        })
+      : undefined;
+  if (shared)
+    options.logger.info(
+      { refreshMs: SHARED_HEALTH_REFRESH_MS },
+      "breaker openings and coolings shared with the other processes on the state store",
+    );
   const metrics = createMetrics({ health, clusterWorker: options.worker !== undefined });
   const escalations = createEscalations(options.logger);
   const evalSinks = createEvalSinks(options.logger);
@@ -127,6 +148,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
     );
   } catch (error) {
     reloader.stop();
+    await shared?.stop();
     await store.close();
     ledger?.close();
     throw error;
@@ -143,6 +165,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
       reloader.stop();
       await server.drain();
       await policies.close();
+      await shared?.stop();
       await store.close();
       await escalations.settled();
       await evalSinks.close();

@@ -99,6 +99,31 @@ export class CircuitBreaker {
     return undefined;
   }
 
+  /**
+   * Until when (clock ms) no call is let through because the breaker is open; undefined unless
+   * open. Cheap: no window arithmetic.
+   */
+  openUntil(): number | undefined {
+    return this.current === "open" ? this.enteredAt + this.settings.openMs : undefined;
+  }
+
+  /**
+   * Another replica opened its breaker for this target until `until` (clock ms): this one opens
+   * too for what is left of that period, then goes half-open and probes on its own. Probes in
+   * flight here no longer count (a new round). Ignored while turned off, when `until` has passed,
+   * or when already open at least as long. Returns whether it opened.
+   */
+  heldOpen(now: number, until: number, reason: string): boolean {
+    if (!this.settings.enabled || until <= now) return false;
+    this.advance(now);
+    const open = this.openUntil();
+    if (open !== undefined && open >= until) return false;
+    this.tripReason = reason;
+    // As if opened when the other replica did (never later than now, so `since` is never ahead).
+    this.enter("open", Math.min(now, until - this.settings.openMs));
+    return true;
+  }
+
   /** A call that reached the target and answered. */
   succeeded(now: number, latencyMs: number, probed: boolean, round?: number): void {
     this.advance(now);

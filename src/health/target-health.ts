@@ -10,7 +10,9 @@ import { type BreakerView, CircuitBreaker, DEFAULT_BREAKER } from "./breaker.js"
  * observed latency, and its retry budget.
  *
  * Per process: each worker and replica learns for itself, as Envoy's outlier detection does; a
- * failing provider is seen failing by all of them within a few calls.
+ * failing provider is seen failing by all of them within a few calls. With a shared state store,
+ * health/shared-health.ts also tells the others when this one opens a breaker or cools a target
+ * (`watch`) and applies what they told it (`holdElsewhere`), so every read here stays local.
  */
 export interface TargetHealth {
   /**
@@ -40,6 +42,20 @@ export interface TargetHealth {
   mayRetry(target: TargetId): boolean;
   stats(target: TargetId): TargetStats;
   /**
+   * Applies what another replica published (health/shared-health.ts): its breaker opening opens
+   * this process's breaker for the rest of that period (then it goes half-open and probes on its
+   * own); its cooling cools the target here until the same time. Decisions and views say it
+   * happened on another replica. A hold no longer than what is in force here changes nothing.
+   * Never reported to `watch` listeners.
+   */
+  holdElsewhere(target: TargetId, hold: Hold, breaker: Readonly<BreakerSettings>): void;
+  /**
+   * Calls `listener` each time this process opens a target's breaker or cools it (a 429, a
+   * retry-after), with until when; not for what `holdElsewhere` applied, nor for drills. Returns
+   * the function that stops it. A listener must not throw.
+   */
+  watch(listener: (target: TargetId, hold: Hold) => void): () => void;
+  /**
    * Every target seen (or taken out of service), for ListTargets and the console. With
    * `breakerOf`, each breaker is seen under the settings of the policy the reader holds (as a call
    * applies them when admitted), so a reload that turned one off shows at once.
@@ -56,6 +72,21 @@ export type Admission =
       reason: string;
       retryAfterMs?: number;
     };
+
+/** A period during which no call goes to a target. */
+export interface Hold {
+  /** `breaker`: its breaker opened; `rate_limited`: cooled after a 429; `cooling`: after a server's retry-after. */
+  kind: "breaker" | "rate_limited" | "cooling";
+  /** Until when (clock ms). */
+  until: number;
+}
+
+/** What decisions and views say of a hold another replica published. */
+const ELSEWHERE: Record<Hold["kind"], string> = {
+  breaker: "tripped on another replica",
+  rate_limited: "rate limited on another replica",
+  cooling: "the provider's retry-after, on another replica",
+};
 
 export interface TargetPermit {
   target: TargetId;
@@ -115,6 +146,10 @@ interface Health {
 
 export function createTargetHealth(clock: Clock, random: () => number = Math.random): TargetHealth {
   const targets = new Map<TargetId, Health>();
+  const listeners = new Set<(target: TargetId, hold: Hold) => void>();
+  const tell = (target: TargetId, hold: Hold): void => {
+    for (const listener of listeners) listener(target, hold);
+  };
   const healthOf = (target: TargetId, breaker?: Readonly<BreakerSettings>): Health => {
     let health = targets.get(target);
     if (!health) {
@@ -133,12 +168,19 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
     return health;
   };
 
-  const cool = (health: Health, ms: number, reason: string, after429: boolean) => {
-    const until = clock.now() + ms;
-    if (until <= health.cooledUntil) return;
+  /** Cools until `until` unless cooled longer already; says whether it did. */
+  const coolUntil = (health: Health, until: number, reason: string, after429: boolean): boolean => {
+    if (until <= health.cooledUntil) return false;
     health.cooledUntil = until;
     health.coolingReason = reason;
     health.coolingAfter429 = after429;
+    return true;
+  };
+  /** A cooling this process decided: told to the watchers. */
+  const cool = (target: TargetId, health: Health, ms: number, reason: string, after429: boolean) => {
+    const until = clock.now() + ms;
+    if (coolUntil(health, until, reason, after429))
+      tell(target, { kind: after429 ? "rate_limited" : "cooling", until });
   };
 
   /** Out of service or cooling: why no call may go now (the breaker is asked on its own). */
@@ -154,6 +196,24 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
       reason: `cooling down for ${left} ms more (${health.coolingReason})`,
       retryAfterMs: left,
     };
+  };
+
+  const report = (health: Health, permit: TargetPermit, outcome: AttemptHealth, now: number): void => {
+    if (outcome.kind === "succeeded") {
+      // Slow is slow to answer: a long answer that began at once is not a slow call.
+      health.breaker.succeeded(now, outcome.firstTokenMs, permit.probe, permit.round);
+      health.rateLimitedInARow = 0;
+      health.retryTokens = Math.min(RETRY_TOKENS, health.retryTokens + RETRY_TOKEN_RATIO);
+      health.latencyMs =
+        health.latencyMs === undefined
+          ? outcome.firstTokenMs
+          : EWMA_ALPHA * outcome.firstTokenMs + (1 - EWMA_ALPHA) * health.latencyMs;
+      health.firstTokens.push(outcome.firstTokenMs);
+      if (health.firstTokens.length > TTFT_SAMPLES) health.firstTokens.shift();
+    } else if (outcome.kind === "failed") {
+      health.breaker.failed(now, outcome.latencyMs, permit.probe, permit.round);
+      health.retryTokens = Math.max(0, health.retryTokens - 1);
+    } else health.breaker.released(permit.probe, permit.round);
   };
 
   return {
@@ -178,32 +238,36 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
       const health = healthOf(permit.target);
       health.inFlight = Math.max(0, health.inFlight - 1);
       const now = clock.now();
-      if (outcome.kind === "succeeded") {
-        // Slow is slow to answer: a long answer that began at once is not a slow call.
-        health.breaker.succeeded(now, outcome.firstTokenMs, permit.probe, permit.round);
-        health.rateLimitedInARow = 0;
-        health.retryTokens = Math.min(RETRY_TOKENS, health.retryTokens + RETRY_TOKEN_RATIO);
-        health.latencyMs =
-          health.latencyMs === undefined
-            ? outcome.firstTokenMs
-            : EWMA_ALPHA * outcome.firstTokenMs + (1 - EWMA_ALPHA) * health.latencyMs;
-        health.firstTokens.push(outcome.firstTokenMs);
-        if (health.firstTokens.length > TTFT_SAMPLES) health.firstTokens.shift();
-      } else if (outcome.kind === "failed") {
-        health.breaker.failed(now, outcome.latencyMs, permit.probe, permit.round);
-        health.retryTokens = Math.max(0, health.retryTokens - 1);
-      } else health.breaker.released(permit.probe, permit.round);
+      const openBefore = health.breaker.openUntil();
+      report(health, permit, outcome, now);
+      const openNow = health.breaker.openUntil();
+      // This call opened it (a failure, or a slow success tipping the slow-call rate).
+      if (openNow !== undefined && openNow !== openBefore)
+        tell(permit.target, { kind: "breaker", until: openNow });
     },
 
     cool(target, ms, reason) {
-      cool(healthOf(target), ms, reason, false);
+      cool(target, healthOf(target), ms, reason, false);
+    },
+
+    holdElsewhere(target, hold, breaker) {
+      const health = healthOf(target, breaker);
+      const now = clock.now();
+      if (hold.kind === "breaker") health.breaker.heldOpen(now, hold.until, ELSEWHERE.breaker);
+      else if (hold.until > now)
+        coolUntil(health, hold.until, ELSEWHERE[hold.kind], hold.kind === "rate_limited");
+    },
+
+    watch(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
 
     rateLimited(target, retryAfterMs) {
       const health = healthOf(target);
       health.rateLimitedInARow += 1;
       health.retryTokens = Math.max(0, health.retryTokens - 1);
-      if (retryAfterMs !== undefined) cool(health, retryAfterMs, "the provider's retry-after", true);
+      if (retryAfterMs !== undefined) cool(target, health, retryAfterMs, "the provider's retry-after", true);
       else {
         const ceiling = Math.min(
           RATE_LIMIT_BACKOFF_CAP_MS,
@@ -211,7 +275,7 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
         );
         // Full jitter, floored at the base: spread callers out, never straight back.
         const ms = Math.max(RATE_LIMIT_BACKOFF_MS, Math.round(random() * ceiling));
-        cool(health, ms, `rate limited ${health.rateLimitedInARow}× in a row, no retry-after`, true);
+        cool(target, health, ms, `rate limited ${health.rateLimitedInARow}× in a row, no retry-after`, true);
       }
       // The cooling in force, which an earlier, longer one may set.
       return Math.max(0, Math.ceil(health.cooledUntil - clock.now()));

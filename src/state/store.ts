@@ -25,6 +25,14 @@ export interface StateStore {
    * never together pass the limit.
    */
   reserve(key: StateKey, amount: number, limit: number, windowMs: number): Promise<Reservation>;
+  /**
+   * Sets `key` to the larger of its value and `value`, and keeps it at least `windowMs` from now
+   * (the later of its expiry and now + `windowMs`); returns the value after. Unlike add and
+   * reserve, this moves the window: it keeps a deadline (breaker state shared by replicas: "open
+   * until"), which must outlive the latest writer's period, not the first's. A shared store that
+   * cannot be reached behaves as for get.
+   */
+  raise(key: StateKey, value: number, windowMs: number): Promise<number>;
   /** The current value; 0 for a key never written or expired. */
   get(key: StateKey): Promise<number>;
   close(): Promise<void>;

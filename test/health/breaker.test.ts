@@ -413,6 +413,44 @@ describe("CircuitBreaker", () => {
     });
   });
 
+  describe("heldOpen (another replica opened it)", () => {
+    it("opens for what is left of the other's period, then turns half-open and probes here", () => {
+      const breaker = breakerWith();
+      expect(breaker.heldOpen(T0 + 1_000, T1, "tripped on another replica")).toBe(true);
+      expect(breaker.openUntil()).toBe(T1);
+      expect(breaker.permit(T0 + 1_000)).toEqual({
+        allowed: false,
+        reason: "breaker open (tripped on another replica); probes in 4000 ms",
+      });
+      expect(breaker.view(T0 + 1_000)).toMatchObject({
+        state: "open",
+        since: T0,
+        trippedBy: "tripped on another replica",
+      });
+      expect(breaker.permit(T1)).toMatchObject({ allowed: true, probe: true });
+      expect(breaker.permit(T1).allowed).toBe(false);
+    });
+
+    it("changes nothing when the period has passed, is no longer than its own, or the breaker is off", () => {
+      const own = breakerWith();
+      report(own, T0, "FFF");
+      expect(own.heldOpen(T0 + 1, T1, "tripped on another replica")).toBe(false);
+      expect(own.view(T0 + 1).trippedBy).toBe("3 failures in a row");
+      expect(breakerWith().heldOpen(T1, T1, "tripped on another replica")).toBe(false);
+      expect(breakerWith({ enabled: false }).heldOpen(T0, T1, "tripped on another replica")).toBe(false);
+    });
+
+    it("is a new round: a probe let through before it no longer frees a slot or closes it", () => {
+      const breaker = breakerWith();
+      report(breaker, T0, "FFF");
+      const probe = breaker.permit(T1);
+      expect(probe).toMatchObject({ allowed: true, probe: true });
+      expect(breaker.heldOpen(T1 + 10, T1 + 10 + SETTINGS.openMs, "tripped on another replica")).toBe(true);
+      if (probe.allowed) breaker.succeeded(T1 + 20, 10, true, probe.round);
+      expect(breaker.view(T1 + 20).state).toBe("open");
+    });
+  });
+
   describe("view", () => {
     it("shows the failure rate and the calls over the window, and no trip before the first", () => {
       const breaker = breakerWith();

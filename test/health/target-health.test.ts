@@ -5,6 +5,7 @@ import { DEFAULT_BREAKER } from "../../src/health/breaker.js";
 import {
   type AttemptHealth,
   createTargetHealth,
+  type Hold,
   type TargetHealth,
   type TargetPermit,
 } from "../../src/health/target-health.js";
@@ -512,6 +513,82 @@ describe("createTargetHealth", () => {
       expect(health.stats(TARGET)).toMatchObject({ p95FirstTokenMs: 95, samples: 100 });
       call(health, firstToken(100));
       expect(health.stats(TARGET)).toMatchObject({ p95FirstTokenMs: 96, samples: 100 });
+    });
+  });
+
+  describe("watch and holdElsewhere (shared with other replicas)", () => {
+    function watched(health: TargetHealth): Array<[TargetId, Hold]> {
+      const seen: Array<[TargetId, Hold]> = [];
+      health.watch((target, hold) => seen.push([target, hold]));
+      return seen;
+    }
+
+    it("tells a watcher when a breaker opens and when a target is cooled, with until when", () => {
+      const { health } = setup(0.5);
+      const seen = watched(health);
+      call(health, FAILED);
+      expect(seen).toEqual([]);
+      call(health, FAILED);
+      health.rateLimited(OTHER, 3_000);
+      health.cool("acme/tiny", 2_000, "overloaded");
+      // A cooling no longer than the one in force is no news.
+      health.cool("acme/tiny", 1_000, "overloaded");
+      expect(seen).toEqual([
+        [TARGET, { kind: "breaker", until: 1_000 + BREAKER.openMs }],
+        [OTHER, { kind: "rate_limited", until: 1_000 + 3_000 }],
+        ["acme/tiny", { kind: "cooling", until: 1_000 + 2_000 }],
+      ]);
+    });
+
+    it("skips a target another replica opened, saying so, and probes here once that period ends", async () => {
+      const { clock, health } = setup();
+      const seen = watched(health);
+      health.holdElsewhere(TARGET, { kind: "breaker", until: 1_000 + 3_000 }, BREAKER);
+      expect(health.admit(TARGET, BREAKER)).toEqual({
+        allowed: false,
+        skip: "breaker",
+        reason: "breaker open (tripped on another replica); probes in 3000 ms",
+      });
+      expect(health.views().get(TARGET)?.breaker).toMatchObject({
+        state: "open",
+        trippedBy: "tripped on another replica",
+      });
+      await clock.advance(3_000);
+      expect(admitted(health)).toMatchObject({ probe: true });
+      expect(health.admit(TARGET, BREAKER)).toMatchObject({ allowed: false, skip: "breaker" });
+      // Applied from elsewhere: never told back to the watchers (no echo between replicas).
+      expect(seen).toEqual([]);
+    });
+
+    it("cools a target another replica cooled, as a 429's or a retry-after's", () => {
+      const { health } = setup();
+      health.holdElsewhere(TARGET, { kind: "rate_limited", until: 1_000 + 2_000 }, BREAKER);
+      health.holdElsewhere(OTHER, { kind: "cooling", until: 1_000 + 500 }, BREAKER);
+      expect(health.admit(TARGET, BREAKER)).toEqual({
+        allowed: false,
+        skip: "rate_limited",
+        reason: "cooling down for 2000 ms more (rate limited on another replica)",
+        retryAfterMs: 2_000,
+      });
+      expect(health.admit(OTHER, BREAKER)).toMatchObject({
+        skip: "cooling",
+        reason: "cooling down for 500 ms more (the provider's retry-after, on another replica)",
+      });
+      expect(health.views().get(OTHER)).toMatchObject({
+        cooledUntil: 1_500,
+        coolingReason: "the provider's retry-after, on another replica",
+      });
+    });
+
+    it("keeps a longer hold of its own, and ignores one that has passed", () => {
+      const { health } = setup();
+      health.cool(TARGET, 5_000, "overloaded");
+      health.holdElsewhere(TARGET, { kind: "cooling", until: 1_000 + 2_000 }, BREAKER);
+      health.holdElsewhere(OTHER, { kind: "breaker", until: 1_000 }, BREAKER);
+      expect(health.admit(TARGET, BREAKER)).toMatchObject({
+        reason: "cooling down for 5000 ms more (overloaded)",
+      });
+      expect(health.admit(OTHER, BREAKER).allowed).toBe(true);
     });
   });
 

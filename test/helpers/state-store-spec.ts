@@ -143,5 +143,31 @@ export function describeStateStore(
       await elapse(window);
       expect(await store.reserve(key, 1, 10, window)).toEqual({ granted: true, value: 1 });
     });
+
+    it("raises a value to the larger of the two, and never lowers it", async () => {
+      const { store } = await open();
+      const key = fresh("until");
+      // An epoch time in seconds to the millisecond, as shared breaker state keeps it.
+      expect(await store.raise(key, 1_795_000_000.123, MINUTE)).toBe(1_795_000_000.123);
+      expect(await store.raise(key, 1_795_000_000.122, MINUTE)).toBe(1_795_000_000.123);
+      expect(await store.raise(key, 1_795_000_001.5, MINUTE)).toBe(1_795_000_001.5);
+      expect(await store.get(key)).toBe(1_795_000_001.5);
+      await expect(store.raise(key, Number.POSITIVE_INFINITY, MINUTE)).rejects.toThrow(RangeError);
+    });
+
+    it("keeps a raised key for the longest window any raise asked for, counted from that raise", async () => {
+      const { store, elapse } = await open();
+      const key = fresh("until");
+      await store.raise(key, 1, window);
+      await elapse(window / 2);
+      // Unlike add, a later raise moves the expiry: its period ends later than the first one's.
+      await store.raise(key, 1, window);
+      // A shorter window never cuts a longer one short.
+      await store.raise(key, 2, 1);
+      await elapse(window / 2);
+      expect(await store.get(key)).toBe(2);
+      await elapse(window / 2);
+      expect(await store.get(key)).toBe(0);
+    });
   });
 }

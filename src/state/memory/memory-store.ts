@@ -51,6 +51,18 @@ export function createMemoryStore(options: { clock?: Clock; sweepEvery?: number 
       write(key, next, windowMs);
       return { granted: true, value: fromUnits(next) };
     },
+    async raise(key, value, windowMs) {
+      const units = toUnits(value);
+      const until = clock.now() + windowMs;
+      const existing = live(key);
+      if (!existing) {
+        write(key, units, windowMs);
+        return fromUnits(units);
+      }
+      existing.units = Math.max(existing.units, units);
+      existing.expiresAt = Math.max(existing.expiresAt, until);
+      return fromUnits(existing.units);
+    },
     async get(key) {
       return fromUnits(live(key)?.units ?? 0);
     },

@@ -35,6 +35,10 @@ export function createPrimaryStore(request: StoreRequest): StateStore {
       toUnits(limit);
       return ask<Reservation>("state.reserve", { key, amount, limit, windowMs });
     },
+    async raise(key, value, windowMs) {
+      toUnits(value);
+      return ask<number>("state.raise", { key, value, windowMs });
+    },
     get(key) {
       return ask<number>("state.get", { key });
     },
@@ -49,6 +53,8 @@ export function serveStateStore(store: StateStore) {
       store.add(body.key, body.amount, body.windowMs),
     "state.reserve": (body: { key: StateKey; amount: number; limit: number; windowMs: number }) =>
       store.reserve(body.key, body.amount, body.limit, body.windowMs),
+    "state.raise": (body: { key: StateKey; value: number; windowMs: number }) =>
+      store.raise(body.key, body.value, body.windowMs),
     "state.get": (body: { key: StateKey }) => store.get(body.key),
   };
 }

@@ -31,9 +31,28 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return tonumber(ARGV[1])
 `;
 
+/**
+ * Raise: KEYS[1] set to max(its value, ARGV[1]), expiring at the later of its expiry and ARGV[2]
+ * ms from now. Values stay the strings they were written as (no Lua float formatting). Returns
+ * the value after, as a string.
+ */
+const RAISE = `
+local value = ARGV[1]
+local window = tonumber(ARGV[2])
+local current = redis.call('GET', KEYS[1])
+if current then
+  if tonumber(current) >= tonumber(value) then value = current end
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > window then window = ttl end
+end
+redis.call('SET', KEYS[1], value, 'PX', window)
+return value
+`;
+
 interface Scripts {
   switchyardReserve(key: string, amount: number, limit: number, windowMs: number): Promise<[number, number]>;
   switchyardAdd(key: string, amount: number, windowMs: number): Promise<number>;
+  switchyardRaise(key: string, value: number, windowMs: number): Promise<string>;
 }
 
 export interface RedisStoreOptions {
@@ -42,7 +61,7 @@ export interface RedisStoreOptions {
   /** Put before every key; default `switchyard:`. */
   keyPrefix?: string;
   /**
-   * What a call gets while Redis cannot be reached: `closed` refuses reserve and get with
+   * What a call gets while Redis cannot be reached: `closed` refuses reserve, get and raise with
    * StateUnavailableError; `open` answers them from a local in-memory store.
    */
   onUnavailable: "open" | "closed";
@@ -74,7 +93,7 @@ interface Queued {
  * It never crashes or hangs on Redis: a command waits at most `commandTimeoutMs`; while Redis is
  * unreachable nothing waits on it (no offline queue, no resend) and ioredis reconnects with
  * backoff by itself. An outage is logged once when it starts and once when it ends. Meanwhile:
- * - reserve and get refuse with StateUnavailableError (`closed`) or answer from a local memory
+ * - reserve, get and raise refuse with StateUnavailableError (`closed`) or answer from a local memory
  *   store (`open`: local limits keep working);
  * - add (a settlement) always lands: it is applied locally and kept, summed per key, until Redis
  *   is back, then replayed before the outage is declared over. Reservations granted locally
@@ -106,6 +125,7 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     scripts: {
       switchyardReserve: { lua: RESERVE, numberOfKeys: 1 },
       switchyardAdd: { lua: ADD, numberOfKeys: 1 },
+      switchyardRaise: { lua: RAISE, numberOfKeys: 1 },
     },
   });
   const scripts = client as unknown as Scripts;
@@ -255,6 +275,16 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
       // Redis must see it too, or the settlement that later returns part of it would undercount.
       if (reservation.granted && !keep(key, units, window)) lost();
       return reservation;
+    },
+
+    // Not kept for replay: a deadline missed during an outage is mostly over once Redis is back,
+    // and a replica that still sees the target failing publishes it again.
+    async raise(key, value, windowMs) {
+      const [units, window] = [toUnits(value), windowOf(windowMs)];
+      const reply = await run(() => scripts.switchyardRaise(prefix + key, units, window));
+      if (reply !== UNAVAILABLE) return fromUnits(Number(reply));
+      if (options.onUnavailable === "closed") refuse();
+      return local.raise(key, value, windowMs);
     },
 
     async get(key) {
