@@ -56,6 +56,37 @@ function theContainer() {
   return container;
 }
 
+/** The ConfigMap's policy text, `switchyard.yaml`. */
+function configMapPolicy(): string {
+  const configMap = ofKind(applied, "ConfigMap").find(
+    (object) => object.metadata?.name === "switchyard-policy",
+  );
+  const text = configMap?.data?.["switchyard.yaml"];
+  if (text === undefined) throw new Error("no switchyard.yaml in ConfigMap switchyard-policy");
+  return text;
+}
+
+/** The pod's environment without what comes from the Secret (its optional provider keys: those providers are left out). */
+function podEnvironment(): Record<string, string> {
+  return Object.fromEntries(
+    (theContainer().env ?? []).flatMap((variable) =>
+      variable.value === undefined ? [] : [[variable.name, variable.value]],
+    ),
+  );
+}
+
+/** A policy text loaded as `switchyard check` loads a file, with `env` as the environment. */
+async function loadConfigMapPolicy(text: string, env: Record<string, string>) {
+  const dir = await mkdtemp(join(tmpdir(), "switchyard-deploy-policy-"));
+  try {
+    const path = join(dir, "switchyard.yaml");
+    await writeFile(path, text);
+    return await loadPolicyFile(path, env);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe("deploy/kubernetes", () => {
   it("lists every manifest in kustomization.yaml, except the example Secret", () => {
     const { resources, namespace } = readKustomization();
@@ -180,27 +211,39 @@ describe("deploy/kubernetes", () => {
     expect(pod?.volumes?.find((volume) => volume.name === mount?.name)?.emptyDir).toBeDefined();
   });
 
-  it("holds a policy that `switchyard check` accepts", async () => {
-    const configMap = ofKind(applied, "ConfigMap").find(
-      (object) => object.metadata?.name === "switchyard-policy",
-    );
-    const text = configMap?.data?.["switchyard.yaml"];
-    expect(text).toBeDefined();
-    const dir = await mkdtemp(join(tmpdir(), "switchyard-deploy-policy-"));
-    try {
-      const path = join(dir, "switchyard.yaml");
-      await writeFile(path, text ?? "");
-      // The pod's environment without its optional provider keys: those providers are left out.
-      const env = Object.fromEntries(
-        (theContainer().env ?? []).flatMap((variable) =>
-          variable.value === undefined ? [] : [[variable.name, variable.value]],
-        ),
-      );
-      const policy = await loadPolicyFile(path, env);
-      expect(policy.routes.length).toBeGreaterThan(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  it("holds a policy that `switchyard check` accepts, counting budgets in the Redis REDIS_URL names", async () => {
+    const policy = await loadConfigMapPolicy(configMapPolicy(), podEnvironment());
+    expect(policy.routes.length).toBeGreaterThan(0);
+    expect(policy.state).toMatchObject({
+      store: "redis",
+      url: podEnvironment().REDIS_URL,
+      onUnavailable: "closed",
+    });
+  });
+
+  it("holds a commented example tenant that, uncommented, is valid too: keys from the environment, budgets, limits", async () => {
+    const text = configMapPolicy();
+    const lines = text.split("\n");
+    const start = lines.findIndex((line) => /^# tenants:/.test(line.trim()));
+    expect(start, "a commented `tenants:` block").toBeGreaterThan(0);
+    // The block is the comment lines from `# tenants:` to the first line that is not a comment.
+    let end = start;
+    while (end < lines.length && lines[end]?.trim().startsWith("#")) end += 1;
+    const uncommented = [
+      ...lines.slice(0, start),
+      ...lines.slice(start, end).map((line) => line.replace(/^(\s*)# ?/, "$1")),
+      ...lines.slice(end),
+    ].join("\n");
+    const key = "placeholder-acme-key-0123456789";
+    const policy = await loadConfigMapPolicy(uncommented, { ...podEnvironment(), ACME_KEY: key });
+    const acme = policy.tenants.get("acme");
+    expect(acme?.keys).toBe(1);
+    expect(acme?.spend.usdPerDay).toBeGreaterThan(0);
+    expect(acme?.rates.requestsPerMinute).toBeGreaterThan(0);
+    expect(acme?.perUser.usdPerDay).toBeGreaterThan(0);
+    expect(policy.auth.mode).toBe("keys");
+    // The key is a variable, never written in the file.
+    expect(uncommented).not.toContain(key);
   });
 
   it("probes grpc.health.v1 on the serving port", () => {

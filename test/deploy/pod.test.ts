@@ -4,10 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/health/v1/health_pb.js";
 import { eventually } from "../helpers/async.js";
 import { CLI_MAIN, ensureBuilt, PROJECT_NODE, PROJECT_ROOT } from "../helpers/build.js";
+import { type RedisServer, redisServerAvailable, startRedisServer } from "../helpers/redis-server.js";
 import { writeConfigMapVolume } from "./configmap-volume.js";
 import { ofKind, readKustomization, readManifestFile, SECRET_EXAMPLE } from "./manifests.js";
 
@@ -18,11 +20,13 @@ vi.setConfig({ testTimeout: 60_000 });
  * The switchyard container of deploy/kubernetes run as the kubelet would run it, as far as this
  * machine can: its args (only the listen addresses made loopback and free ports, and the mount
  * paths made temporary directories), its environment (Secret values from the example), the
- * ConfigMap's files laid out in a volume as the kubelet lays them out. A renamed or removed
- * `serve` flag, a policy the server refuses, a token it rejects, a probe asking for a service
- * the health service does not know, a ConfigMap update the watcher misses: each fails here.
+ * ConfigMap's files laid out in a volume as the kubelet lays them out, and a real redis-server
+ * standing in for the switchyard-redis Service that REDIS_URL names (the policy keeps its state
+ * there). A renamed or removed `serve` flag, a policy the server refuses, a token it rejects, a
+ * probe asking for a service the health service does not know, a ConfigMap update the watcher
+ * misses, a state store that never reaches Redis: each fails here.
  */
-describe("the switchyard container, as deployed", () => {
+describe.skipIf(!redisServerAvailable())("the switchyard container, as deployed", () => {
   const applied = readKustomization().resources.map(readManifestFile);
   const deployment = ofKind(applied, "Deployment").find((object) => object.metadata?.name === "switchyard");
   const pod = deployment?.spec?.template.spec;
@@ -33,6 +37,7 @@ describe("the switchyard container, as deployed", () => {
   );
 
   let root: string;
+  let redis: RedisServer | undefined;
   let child: ChildProcess | undefined;
   let exited: Promise<number | null>;
   let stderr = "";
@@ -54,6 +59,7 @@ describe("the switchyard container, as deployed", () => {
       await mkdir(join(root, mount.name));
     }
     await writeConfigMapVolume(policyVolume(), configMap?.data ?? {});
+    redis = await startRedisServer();
 
     const args = (container?.args ?? []).map((arg, index, all) => {
       const option = all[index - 1];
@@ -69,6 +75,10 @@ describe("the switchyard container, as deployed", () => {
       if (ref && !ref.optional) env[variable.name] = secret?.stringData?.[ref.key];
       else if (variable.value !== undefined) env[variable.name] = variable.value;
     }
+    // The Service's cluster name made this machine's redis-server, as the listen addresses are
+    // made loopback.
+    expect(env.REDIS_URL).toMatch(/^redis:\/\/switchyard-redis:\d+$/);
+    env.REDIS_URL = redis.url;
     child = spawn(PROJECT_NODE, [CLI_MAIN, ...args], {
       env,
       cwd: PROJECT_ROOT,
@@ -92,6 +102,7 @@ describe("the switchyard container, as deployed", () => {
       child.kill("SIGKILL");
       await exited;
     }
+    await redis?.stop();
     if (root) await rm(root, { recursive: true, force: true });
   });
 
@@ -125,6 +136,29 @@ describe("the switchyard container, as deployed", () => {
     const scraped = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
     expect(scraped.status).toBe(200);
     expect(await scraped.text()).toContain("switchyard_");
+  });
+
+  it("keeps budgets and limits in the Redis that REDIS_URL names, and reaches it", async () => {
+    expect(logs()).toContainEqual(
+      expect.objectContaining({ msg: "state shared through Redis", redis: redis?.url }),
+    );
+    const observer = new Redis(redis?.url ?? "", { lazyConnect: true });
+    try {
+      await observer.connect();
+      // The server's own connection, besides this one (it connects in the background).
+      const deadline = Date.now() + 10_000;
+      let clients = 0;
+      while (clients < 2 && Date.now() < deadline) {
+        clients = String(await observer.client("LIST"))
+          .trim()
+          .split("\n").length;
+        if (clients < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(clients, "Switchyard's connection, besides this one").toBeGreaterThanOrEqual(2);
+    } finally {
+      observer.disconnect();
+    }
+    expect(logs().some((line) => String(line.msg).startsWith("Redis unreachable"))).toBe(false);
   });
 
   it("puts each ConfigMap update in force without a restart", async () => {
