@@ -1,5 +1,5 @@
 import type { RateLimits, SpendLimits, TenantPolicy } from "../core/policy.js";
-import { type StateKey, type StateStore, stateKey } from "../state/store.js";
+import { type Reservation, type StateKey, type StateStore, stateKey } from "../state/store.js";
 
 /**
  * A tenant's budgets and limits against the shared store: what a call reserves before it is sent
@@ -117,9 +117,12 @@ export function countersFor(tenant: TenantPolicy, user: string | undefined, now:
 }
 
 /**
- * Reserves `ask` against every counter of the tenant (and its user), in order; at the first that
- * would pass its limit, gives back what was reserved and says which limit and when its window
- * ends. The first call to bring a spend counter to `warnAt` of its limit in a window is a
+ * Reserves `ask` against every counter of the tenant (and its user) at once, all or nothing:
+ * when one would pass its limit, what the others reserved is given back and the first refused
+ * (in the order requests, calls in flight, tokens, spend; the tenant's before its user's) is
+ * said, with when its window ends. (Between the reservation and the giving back, another call
+ * may see those counters higher than they end up: under overload it is refused a little early,
+ * never admitted past a limit.) The first call to bring a spend counter to `warnAt` of its limit in a window is a
  * warning (once per window, across replicas: a marker counter in the store says who was first).
  */
 export async function reserveQuota(
@@ -129,48 +132,54 @@ export async function reserveQuota(
   ask: QuotaAsk,
   now: number = Date.now(),
 ): Promise<QuotaOutcome> {
+  const counters = countersFor(tenant, user, now);
+  // All at once: with Redis they share one round trip (the keys share the tenant's hash slot).
+  const settled = await Promise.allSettled(
+    counters.map((counter) =>
+      store.reserve(counter.key, amountOf(counter.measure, ask), counter.limit, counter.windowMs),
+    ),
+  );
   const holds: QuotaHold[] = [];
-  const warnings: QuotaWarning[] = [];
-  for (const counter of countersFor(tenant, user, now)) {
-    const amount = amountOf(counter.measure, ask);
-    const reservation = await store
-      .reserve(counter.key, amount, counter.limit, counter.windowMs)
-      .catch(async (error: unknown) => {
-        await release(store, holds);
-        throw error;
+  settled.forEach((result, index) => {
+    const counter = counters[index] as Counter;
+    if (result.status === "fulfilled" && result.value.granted)
+      holds.push({
+        key: counter.key,
+        measure: counter.measure,
+        reserved: amountOf(counter.measure, ask),
+        windowMs: counter.windowMs,
       });
-    if (!reservation.granted) {
-      await release(store, holds);
-      return {
-        kind: "refused",
-        refusal: {
-          limit: counter.name,
-          kind: counter.measure === "usd" ? "budget" : "rate",
-          ...(counter.user !== undefined && { user: counter.user }),
-          max: counter.limit,
-          used: reservation.value,
-          asked: amount,
-          retryAfterMs: counter.endsInMs,
-        },
-      };
-    }
-    holds.push({ key: counter.key, measure: counter.measure, reserved: amount, windowMs: counter.windowMs });
+  });
+  const failed = settled.find((result) => result.status === "rejected");
+  const refusedAt = settled.findIndex((result) => result.status === "fulfilled" && !result.value.granted);
+  if (failed || refusedAt >= 0) {
+    // All or nothing: what the others reserved is given back.
+    await release(store, holds);
+    if (failed) throw failed.reason;
+    const counter = counters[refusedAt] as Counter;
+    const refused = settled[refusedAt] as PromiseFulfilledResult<Reservation>;
+    return {
+      kind: "refused",
+      refusal: {
+        limit: counter.name,
+        kind: counter.measure === "usd" ? "budget" : "rate",
+        ...(counter.user !== undefined && { user: counter.user }),
+        max: counter.limit,
+        used: refused.value.value,
+        asked: amountOf(counter.measure, ask),
+        retryAfterMs: counter.endsInMs,
+      },
+    };
+  }
+  const warnings: QuotaWarning[] = [];
+  for (const [index, result] of settled.entries()) {
+    const counter = counters[index] as Counter;
+    const value = (result as PromiseFulfilledResult<Reservation>).value.value;
     // Once per window across every replica: the first call to take the window's warning marker.
-    if (counter.measure === "usd" && reservation.value >= tenant.warnAt * counter.limit) {
-      const marker = await store.reserve(
-        stateKey(tenant.name, "warned", counter.key),
-        1,
-        1,
-        counter.windowMs,
-      );
-      if (marker.granted)
-        warnings.push({
-          limit: counter.name,
-          max: counter.limit,
-          used: reservation.value,
-          at: tenant.warnAt,
-        });
-    }
+    if (counter.measure !== "usd" || value < tenant.warnAt * counter.limit) continue;
+    const marker = await store.reserve(stateKey(tenant.name, "warned", counter.key), 1, 1, counter.windowMs);
+    if (marker.granted)
+      warnings.push({ limit: counter.name, max: counter.limit, used: value, at: tenant.warnAt });
   }
   return { kind: "admitted", holds, warnings };
 }
