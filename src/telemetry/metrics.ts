@@ -126,6 +126,18 @@ export function createMetrics(options: {
     labelNames: ["route", "tenant"] as const,
     registers: [registry],
   });
+  const unpriced = new Counter({
+    name: "switchyard_unpriced_calls_total",
+    help: "Calls sent to a model no price covers (counted as free, or at a budgeted tenant's stated price), by route and tenant.",
+    labelNames: ["route", "tenant"] as const,
+    registers: [registry],
+  });
+  const quotaRefusals = new Counter({
+    name: "switchyard_quota_refusals_total",
+    help: "Calls refused at a tenant's budget or rate limit (on_limit: refuse), by tenant.",
+    labelNames: ["tenant"] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: "switchyard_breaker_state",
     help: "Each target's circuit breaker: 0 closed, 1 half-open, 2 open (across workers: the most open).",
@@ -207,6 +219,8 @@ export function createMetrics(options: {
         if (attempt.usage) countTokens(attempt.target, attempt.usage);
       }
       if (decision.costUsd > 0) cost.inc({ route: decision.route, tenant }, decision.costUsd);
+      if (decision.unpriced) unpriced.inc({ route: decision.route, tenant });
+      if (outcome === "QuotaExceededError") quotaRefusals.inc({ tenant });
     },
     steps,
     async render() {

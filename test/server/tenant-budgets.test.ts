@@ -71,6 +71,8 @@ describe("a tenant's budget", () => {
     expect(refusal && decisionOf(refusal).quota).toMatch(/usd_per_day \$0\.5 reached/);
     // Nothing was sent for a refused call.
     expect(chaos.fakes.paid.requests).toHaveLength(answered.length);
+    const metrics = await (await fetch(`${chaos.switchyard.operatorUrl}/metrics`)).text();
+    expect(metrics).toContain(`switchyard_quota_refusals_total{tenant="acme"} ${refused.length}`);
   });
 
   it("warns once as a call crosses warn_at, with the limit's name and never the text", async () => {
@@ -184,5 +186,41 @@ describe("a tenant's budget", () => {
     for (let i = 0; i < 3; i++)
       expect((await chaos.router.classify(CHAT)).decision?.quota).toBe("acme: nothing reserved (dry run)");
     expect((await chaos.router.route(CHAT)).decision?.quota).toMatch(/^acme: reserved/);
+  });
+});
+
+describe("a model no price covers", () => {
+  let unpricedChaos: Chaos<"local"> | undefined;
+  afterEach(async () => {
+    await unpricedChaos?.stop();
+    unpricedChaos = undefined;
+  });
+
+  it("is charged to a budgeted tenant at the price it states, and counted as unpriced where operators look", async () => {
+    unpricedChaos = await startChaos(
+      ["local"],
+      (providers) => `
+${providers}
+routes:
+  - name: chat
+    primary: { provider: local, model: m9 }
+tenants:
+  acme:
+    budgets: { usd_per_day: 1 }
+    unpriced: { input_usd_per_mtok: 1000, output_usd_per_mtok: 1000 }
+`,
+      { models: { local: "{ m9: {} }" } },
+    );
+    const answer = await unpricedChaos.router.route({ ...userRequest("hello"), tenant: "acme" });
+    expect(answer.decision?.unpriced).toBe(true);
+    expect(answer.decision?.costUsd).toBeGreaterThan(0);
+    const usage = await unpricedChaos.admin.getUsage({ tenant: "acme" });
+    expect(usage.limits[0]?.used).toBeCloseTo(answer.decision?.costUsd ?? 0, 5);
+    // Another tenant, with no budget, is not charged: the model is free to it, and still counted.
+    const free = await unpricedChaos.router.route({ ...userRequest("hello"), tenant: "globex" });
+    expect(free.decision).toMatchObject({ unpriced: true, costUsd: 0 });
+    const metrics = await (await fetch(`${unpricedChaos.switchyard.operatorUrl}/metrics`)).text();
+    expect(metrics).toContain('switchyard_unpriced_calls_total{route="chat",tenant="acme"} 1');
+    expect(metrics).toContain('switchyard_unpriced_calls_total{route="chat",tenant="globex"} 1');
   });
 });
