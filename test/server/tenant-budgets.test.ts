@@ -204,6 +204,7 @@ ${providers}
 routes:
   - name: chat
     primary: { provider: local, model: m9 }
+    budgets: { max_tokens: 20 }
 tenants:
   acme:
     budgets: { usd_per_day: 1 }
