@@ -15,7 +15,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
-# The build: every dependency, then tsc into dist/.
+# The build: every dependency, then tsc into dist/ and the console's bundle into dist/console.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -24,16 +24,20 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY gen ./gen
 COPY clients/ts ./clients/ts
+COPY console ./console
 RUN npm run build
 
-# What runs: compiled code, the shipped default policy, package.json ("type": "module") and the
-# production node_modules, owned by root and read-only to the service's user.
+# What runs: compiled code, the console's static files (served under /console/ on the operator
+# listener; they fetch nothing from elsewhere), the shipped default policy, package.json
+# ("type": "module") and the production node_modules, owned by root and read-only to the
+# service's user.
 FROM debian:bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/gen ./dist/gen
+COPY --from=build /app/dist/console ./dist/console
 COPY package.json ./
 COPY config ./config
 # A numeric user (no passwd entry needed) so Kubernetes' runAsNonRoot can verify it.

@@ -15,12 +15,14 @@ import type { Metrics } from "../telemetry/metrics.js";
 import { createTracing, type Tracing } from "../telemetry/tracing.js";
 import { createOpenAiDoor } from "./openai/openai-door.js";
 import { type AdminDeps, createAdminService, type ReloadHistory } from "./ops/admin-service.js";
+import { createConsoleDoor } from "./ops/console-door.js";
 import { createHealthService, createHealthState, type HealthState } from "./ops/health-service.js";
 import { createMetricsDoor } from "./ops/metrics-door.js";
 import { identifyAdminCaller } from "./ops/operator-auth.js";
 import { createReflectionServices } from "./ops/reflection-service.js";
 import { rpcDoor } from "./rpc/error-interceptor.js";
 import { createRouterService } from "./rpc/router-service.js";
+import { joinDoors } from "./transport/http-door.js";
 import { type Listener, startListener } from "./transport/listener.js";
 import { checkLimits, DEFAULT_LIMITS, type ServerLimits } from "./transport/server-limits.js";
 
@@ -40,10 +42,12 @@ export interface ServerDeps {
   tracing?: Tracing;
 }
 
-/** What the operator listener answers from: AdminService, `/metrics`. */
+/** What the operator listener answers from: AdminService, `/metrics`, the console under `/console/`. */
 export interface OperatorDeps extends AdminDeps {
   metrics: Pick<Metrics, "render">;
   logger: Logger;
+  /** Where the console's built files are; the package's dist/console when not given. */
+  consoleDir?: string;
 }
 
 /**
@@ -225,7 +229,7 @@ function startOperatorListener(
     logger: deps.logger,
     boundedServices: [AdminService.typeName],
     interceptors: [identifyAdminCaller(AdminService.typeName, operator.token, deps.policies)],
-    door: createMetricsDoor(deps.metrics, operator.token),
+    door: joinDoors([createMetricsDoor(deps.metrics, operator.token), createConsoleDoor(deps.consoleDir)]),
     routes(routes) {
       routes.service(
         AdminService,

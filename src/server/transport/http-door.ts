@@ -26,3 +26,13 @@ export interface DoorCall {
   /** Starts watching for a caller that stops reading (streams); aborted with a CallerStalledError. */
   watchStall(): AbortSignal;
 }
+
+/** Several doors on one listener: the first that answers a path takes it (the operator's /metrics and /console/). */
+export function joinDoors(doors: readonly HttpDoor[]): HttpDoor {
+  return {
+    handles: (path) => doors.some((door) => door.handles(path)),
+    handle(request, response, call) {
+      doors.find((door) => door.handles(call.path))?.handle(request, response, call);
+    },
+  };
+}

@@ -1,0 +1,211 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../helpers/async.js";
+import { PROJECT_ROOT } from "../helpers/build.js";
+import { always, type Chaos, startChaos } from "../helpers/chaos.js";
+import { chromiumPath, launchChromium } from "../helpers/chromium.js";
+import { userRequest } from "../helpers/rpc.js";
+import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../helpers/switchyard.js";
+
+/**
+ * The operator console (console/, served by the operator listener under /console/) driven in
+ * Debian's headless chromium against a real server with fake providers. Each page is
+ * photographed at two widths into test-output/console/ (gitignored) for a reviewer.
+ */
+const SHOTS = join(PROJECT_ROOT, "test-output", "console");
+const WIDTHS = [
+  { name: "wide", width: 1280, height: 800 },
+  { name: "narrow", width: 390, height: 844 },
+] as const;
+const TOKEN = "console-test-operator-token";
+const CHAT = userRequest("hello", { task: "chat" });
+
+async function photograph(page: Page, name: string): Promise<void> {
+  await mkdir(SHOTS, { recursive: true });
+  for (const { name: width, ...size } of WIDTHS) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize(WIDTHS[0]);
+}
+
+const available = chromiumPath() !== undefined;
+
+describe.skipIf(!available)("the operator console, with an operator token", () => {
+  let browser: Browser;
+  let chaos: Chaos<"primary" | "fallback">;
+  let context: BrowserContext;
+  let page: Page;
+  let consoleUrl: string;
+
+  beforeAll(async () => {
+    [browser, chaos] = await Promise.all([
+      launchChromium(),
+      startChaos(
+        ["primary", "fallback"],
+        (providers) => `
+${providers}
+routes:
+  - name: chat
+    match: { task: chat }
+    primary: { provider: primary, model: m1 }
+    fallback:
+      - { provider: fallback, model: m2 }
+    retry: { max_attempts: 1 }
+`,
+        { switchyard: { operatorToken: TOKEN } },
+      ),
+    ]);
+    consoleUrl = `${chaos.switchyard.operatorUrl}/console/`;
+    context = await browser.newContext({ viewport: WIDTHS[0] });
+    page = await context.newPage();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await chaos?.stop();
+  });
+
+  it("refuses access without the operator credential, says so, and works with it", async () => {
+    const response = await page.goto(consoleUrl);
+    expect(response?.status()).toBe(200);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await expect(page.getByRole("alert").first().textContent()).resolves.toContain(
+      "The operator token is required",
+    );
+    expect(await page.getByRole("navigation").count()).toBe(0);
+    // What the page would get without the token: AdminService refuses the call itself.
+    const refused = await page.evaluate(async () => {
+      const answer = await fetch("/switchyard.v1.AdminService/ListTargets", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      return { status: answer.status, body: await answer.text() };
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.body).not.toContain("primary/m1");
+    await photograph(page, "sign-in");
+
+    await page.getByLabel("Operator token").fill("not-the-operator-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("The operator token was refused.").waitFor();
+
+    await page.getByLabel("Operator token").fill(TOKEN);
+    await page.getByLabel("Operator token").press("Enter");
+    await page.getByRole("navigation", { name: "Pages" }).waitFor();
+    await page.getByText("No decisions yet: send a Route").waitFor();
+  });
+
+  it("draws a call that failed over as a timeline with both attempts", async () => {
+    always(chaos.fakes.primary, { type: "error", status: 503 });
+    const answer = await chaos.router.route(CHAT);
+    const callId = answer.decision?.callId ?? "";
+    expect(answer.decision?.target).toBe("fallback/m2");
+
+    await page.goto(`${consoleUrl}#/decisions`);
+    const link = page.getByRole("link", { name: callId });
+    await link.waitFor();
+    await photograph(page, "decisions");
+    await link.click();
+    await page.getByRole("heading", { name: `Call ${callId}` }).waitFor();
+
+    const attempts = page.locator(".timeline > li");
+    await expect(attempts.count()).resolves.toBe(2);
+    const [first, second] = [attempts.nth(0), attempts.nth(1)];
+    await expect(first.getAttribute("data-target")).resolves.toBe("primary/m1");
+    await expect(first.textContent()).resolves.toMatch(/failed.*overloaded/);
+    await expect(second.getAttribute("data-target")).resolves.toBe("fallback/m2");
+    await expect(second.textContent()).resolves.toContain("succeeded");
+    // Each sent attempt is a bar on one time axis; the fallback's starts after the primary's.
+    const [firstBar, secondBar] = await Promise.all([
+      first.locator(".bar").boundingBox(),
+      second.locator(".bar").boundingBox(),
+    ]);
+    expect(firstBar?.width).toBeGreaterThan(0);
+    expect(secondBar?.x).toBeGreaterThanOrEqual((firstBar?.x ?? 0) + (firstBar?.width ?? 0) - 1);
+    await expect(page.locator(".candidates").textContent()).resolves.toMatch(/primary\/m1.*fallback\/m2/);
+    await expect(page.locator(".facts").textContent()).resolves.toContain("Served byfallback/m2");
+    await photograph(page, "decision");
+  });
+
+  it("takes a target out of service after confirming: the next Route skips it and its decision says so", async () => {
+    await page.goto(`${consoleUrl}#/targets`);
+    const row = page.locator('tr[data-target="primary/m1"]');
+    await row.getByRole("button", { name: "Take out of service" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel(/Reason/).fill("outage drill 7");
+    await photograph(page, "targets-confirm");
+    await dialog.getByRole("button", { name: "Take out of service" }).click();
+    await row.getByText("out of service", { exact: true }).waitFor();
+    await expect(row.textContent()).resolves.toContain("outage drill 7");
+    await photograph(page, "targets");
+
+    const sentBefore = chaos.fakes.primary.requests.length;
+    const answer = await chaos.router.route(CHAT);
+    expect(chaos.fakes.primary.requests.length).toBe(sentBefore);
+    await page.goto(`${consoleUrl}#/decisions/${answer.decision?.callId}`);
+    const skipped = page.locator('.timeline > li[data-target="primary/m1"]');
+    await skipped.waitFor();
+    await expect(skipped.textContent()).resolves.toMatch(/skipped.*not sent.*outage drill 7/);
+    expect(await skipped.locator(".bar").count()).toBe(0);
+
+    // And back, confirmed the same way.
+    await page.goto(`${consoleUrl}#/targets`);
+    await row.getByRole("button", { name: "Return to service" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Return to service" }).click();
+    await row.getByText("available", { exact: true }).waitFor();
+  });
+
+  it("shows a refused reload on the Policy page, with its error", async () => {
+    // A key the schema does not know, under the route: the file is refused, the policy stays.
+    const policy = await readFile(chaos.switchyard.policyPath, "utf8");
+    await writeFile(chaos.switchyard.policyPath, `${policy}\n    fallback_typo: []\n`);
+    await eventually(
+      () => chaos.switchyard.logs.some((line) => String(line.msg).startsWith("policy refused")),
+      "the reload to be refused",
+    );
+    await page.goto(`${consoleUrl}#/policy`);
+    const reload = page.locator(".reload");
+    await reload.waitFor();
+    await expect(reload.textContent()).resolves.toContain("refused");
+    await expect(page.locator(".issues").textContent()).resolves.toContain("fallback_typo");
+    await expect(page.getByRole("list").filter({ hasText: "chat" }).count()).resolves.toBeGreaterThan(0);
+    await photograph(page, "policy");
+  });
+});
+
+describe.skipIf(!available)("the operator console, on a listener without a token (loopback)", () => {
+  let browser: Browser;
+  let service: TestSwitchyard;
+  beforeAll(async () => {
+    [browser, service] = await Promise.all([launchChromium(), startTestSwitchyard(MINIMAL_POLICY)]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+  });
+
+  it("opens without a token, loads in well under a second, and says what to do when empty", async () => {
+    const page = await browser.newPage({ viewport: WIDTHS[0] });
+    await page.goto(`${service.operatorUrl}/console/`);
+    await page.getByText("No decisions yet: send a Route").waitFor();
+    await page.getByText("no operator token (loopback)").waitFor();
+    // In the page (the test's own types have no DOM): from navigation start to the load event.
+    const loadedMs = await page.evaluate<number>(
+      `(() => { const [n] = performance.getEntriesByType("navigation"); return n ? n.loadEventEnd - n.startTime : Infinity; })()`,
+    );
+    expect(loadedMs).toBeLessThan(1000);
+    await photograph(page, "decisions-empty");
+
+    // Keyboard: Tab reaches the page links, Enter follows one.
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    await expect(page.evaluate<string>("document.activeElement?.textContent")).resolves.toBe("Decisions");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Targets" }).waitFor();
+    await page.getByText("local/tiny").first().waitFor();
+  });
+});
