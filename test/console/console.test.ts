@@ -187,16 +187,11 @@ describe.skipIf(!available)("the operator console, on a listener without a token
     await service?.stop();
   });
 
-  it("opens without a token, loads in well under a second, and says what to do when empty", async () => {
+  it("opens without a token, says what to do when empty, and works from the keyboard", async () => {
     const page = await browser.newPage({ viewport: WIDTHS[0] });
     await page.goto(`${service.operatorUrl}/console/`);
     await page.getByText("No decisions yet: send a Route").waitFor();
     await page.getByText("no operator token (loopback)").waitFor();
-    // In the page (the test's own types have no DOM): from navigation start to the load event.
-    const loadedMs = await page.evaluate<number>(
-      `(() => { const [n] = performance.getEntriesByType("navigation"); return n ? n.loadEventEnd - n.startTime : Infinity; })()`,
-    );
-    expect(loadedMs).toBeLessThan(1000);
     await photograph(page, "decisions-empty");
 
     // Keyboard: Tab reaches the page links, Enter follows one.
