@@ -1,6 +1,5 @@
-import { accessSync, constants } from "node:fs";
-import { delimiter, join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
+import { installed } from "./installed.js";
 
 let binary: string | null | undefined;
 
@@ -10,26 +9,9 @@ let binary: string | null | undefined;
  * .ci/run installs it); elsewhere the suites are skipped, visibly.
  */
 export function chromiumPath(): string | undefined {
-  if (binary === undefined)
-    binary =
-      ["/usr/bin/chromium", ...(process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, "chromium"))]
-        .filter((path) => path !== "chromium")
-        .find(executable) ?? null;
-  if (binary === null && process.env.CI === "true")
-    throw new Error(
-      "chromium is not installed, and CI must run the console tests (apt-get install chromium)",
-    );
+  if (binary === undefined) binary = installed("chromium", "chromium", ["/usr/bin/chromium"]);
   if (binary === null) console.warn("chromium is not installed: the console browser tests are skipped");
   return binary ?? undefined;
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A headless chromium; close it in afterAll. */

@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { installed } from "./installed.js";
 import { closedPort } from "./ports.js";
 
 /** A real redis-server on a loopback port (nothing persisted unless asked), that a test may kill and start again. */
@@ -29,27 +28,8 @@ let binary: string | null | undefined;
  * must run there; .ci/run installs it); elsewhere the suites are skipped, visibly.
  */
 export function redisServerAvailable(): boolean {
-  if (binary === undefined)
-    binary =
-      (process.env.PATH ?? "")
-        .split(delimiter)
-        .filter((directory) => directory !== "")
-        .map((directory) => join(directory, "redis-server"))
-        .find(executable) ?? null;
-  if (binary === null && process.env.CI === "true")
-    throw new Error(
-      "redis-server is not installed, and CI must run the Redis tests (apt-get install redis-server)",
-    );
+  if (binary === undefined) binary = installed("redis-server", "redis-server");
   return binary !== null;
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const running = new Set<ChildProcess>();
