@@ -5,6 +5,7 @@ import { DecisionPage } from "./pages/decision.js";
 import { DecisionsPage } from "./pages/decisions.js";
 import { PolicyPage } from "./pages/policy.js";
 import { SignIn } from "./pages/sign-in.js";
+import { SpendPage } from "./pages/spend.js";
 import { TargetsPage } from "./pages/targets.js";
 import { parseRoute, type Route } from "./route.js";
 
@@ -66,6 +67,7 @@ function App() {
             <NavLink route={route} page="decisions" label="Decisions" />
             <NavLink route={route} page="targets" label="Targets" />
             <NavLink route={route} page="policy" label="Policy" />
+            <NavLink route={route} page="spend" label="Spend" />
           </nav>
         )}
         {access.kind === "granted" &&
@@ -112,6 +114,8 @@ function Page({ route, onSignIn }: { route: Route; onSignIn: (problem: Problem) 
       return <TargetsPage onSignIn={onSignIn} />;
     case "policy":
       return <PolicyPage onSignIn={onSignIn} />;
+    case "spend":
+      return <SpendPage query={route.query} onSignIn={onSignIn} />;
     default:
       return route satisfies never;
   }

@@ -3,7 +3,8 @@ export type Route =
   | { page: "decisions"; query: URLSearchParams }
   | { page: "decision"; callId: string }
   | { page: "targets" }
-  | { page: "policy" };
+  | { page: "policy" }
+  | { page: "spend"; query: URLSearchParams };
 
 export function parseRoute(hash: string): Route {
   const [path = "", search = ""] = hash.replace(/^#\/?/, "").split("?", 2);
@@ -13,6 +14,8 @@ export function parseRoute(hash: string): Route {
       return { page: "targets" };
     case "policy":
       return { page: "policy" };
+    case "spend":
+      return { page: "spend", query: new URLSearchParams(search) };
     case "decisions":
       return id
         ? { page: "decision", callId: decodeURIComponent(id) }
@@ -29,4 +32,9 @@ export function decisionHref(callId: string): string {
 export function decisionsHref(query: Record<string, string>): string {
   const search = new URLSearchParams(Object.entries(query).filter(([, value]) => value !== "")).toString();
   return search ? `#/decisions?${search}` : "#/decisions";
+}
+
+export function spendHref(query: Record<string, string>): string {
+  const search = new URLSearchParams(Object.entries(query).filter(([, value]) => value !== "")).toString();
+  return search ? `#/spend?${search}` : "#/spend";
 }

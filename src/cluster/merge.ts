@@ -1,6 +1,12 @@
 import type { TargetId } from "../core/types.js";
 import type { TargetView } from "../health/target-health.js";
-import type { DecisionFilter, RecordedDecision } from "../record/decision-log.js";
+import {
+  type DecisionFilter,
+  emptyBuckets,
+  type RecordedDecision,
+  type SpendBucket,
+  type SpendQuery,
+} from "../record/decision-log.js";
 
 /**
  * How the primary of `serve --workers N` puts together what each worker knows, for AdminService:
@@ -97,4 +103,17 @@ export function mergeLists(
     decisions: all.slice(0, filter.limit),
     truncated: all.length > filter.limit || perWorker.some((answer) => answer.truncated),
   };
+}
+
+/** Every worker's spend buckets for one query, added up bucket by bucket (each worker records its own calls). */
+export function mergeSpend(perWorker: ReadonlyArray<SpendBucket[]>, query: SpendQuery): SpendBucket[] {
+  const merged = emptyBuckets(query);
+  for (const buckets of perWorker)
+    for (const [index, bucket] of buckets.entries()) {
+      const into = merged[index];
+      if (!into) continue;
+      into.calls += bucket.calls;
+      into.costUsd += bucket.costUsd;
+    }
+  return merged;
 }

@@ -7,7 +7,7 @@ import { watchPolicyFile } from "../config/reload.js";
 import type { TargetId } from "../core/types.js";
 import type { TargetView } from "../health/target-health.js";
 import { type DecisionLedgerOptions, openDecisionLedger } from "../record/decision-ledger.js";
-import type { DecisionFilter, RecordedDecision } from "../record/decision-log.js";
+import type { DecisionFilter, RecordedDecision, SpendBucket, SpendQuery } from "../record/decision-log.js";
 import type { DecisionQueries, TargetControl } from "../server/ops/admin-service.js";
 import { startOperatorServer } from "../server/server.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "../server/transport/server-limits.js";
@@ -15,7 +15,7 @@ import { createStateStore } from "../state/create-state-store.js";
 import { serveStateStore } from "../state/primary/primary-store.js";
 import { createClusterMetrics } from "../telemetry/metrics.js";
 import { type Channel, connectChannel, type Requester } from "./ipc.js";
-import { mergeLists, mergeTrace, mergeViews, viewFromEpoch } from "./merge.js";
+import { mergeLists, mergeSpend, mergeTrace, mergeViews, viewFromEpoch } from "./merge.js";
 import type { WorkerStart } from "./worker.js";
 
 export interface ClusterOptions {
@@ -147,6 +147,9 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     },
     async list(filter: DecisionFilter) {
       return mergeLists(await askAll("decisions.list", filter), filter);
+    },
+    async spend(query: SpendQuery) {
+      return mergeSpend(await askAll<SpendBucket[]>("decisions.spend", query), query);
     },
   };
   const health: TargetControl = {

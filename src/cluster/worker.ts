@@ -2,7 +2,7 @@ import type { Switchyard } from "../app.js";
 import { namedTargets } from "../core/policy.js";
 import type { TargetId } from "../core/types.js";
 import type { TargetView } from "../health/target-health.js";
-import type { DecisionFilter } from "../record/decision-log.js";
+import type { DecisionFilter, SpendQuery } from "../record/decision-log.js";
 import { createPrimaryStore } from "../state/primary/primary-store.js";
 import type { StateStore } from "../state/store.js";
 import { connectChannel, primaryChannel } from "./ipc.js";
@@ -58,6 +58,7 @@ export async function joinPrimary(): Promise<PrimaryLink> {
       "decisions.byCall": async (body: { callId: string }) => (await app).decisions.byCall(body.callId),
       "decisions.byTrace": async (body: { traceId: string }) => (await app).decisions.byTrace(body.traceId),
       "decisions.list": async (body: DecisionFilter) => (await app).decisions.list(body),
+      "decisions.spend": async (body: SpendQuery) => (await app).decisions.spend(body),
     },
     { timeoutMs: STATE_TIMEOUT_MS },
   );

@@ -1,6 +1,11 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Decision } from "../core/types.js";
-import type { DecisionFilter, DecisionLog, RecordedDecision } from "./decision-log.js";
+import {
+  type DecisionFilter,
+  type DecisionLog,
+  emptyBuckets,
+  type RecordedDecision,
+} from "./decision-log.js";
 import { ROUTING_RECORD_VERSION, type RoutingRecord } from "./routing-record.js";
 
 export interface DecisionLedgerOptions {
@@ -167,6 +172,16 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
        AND (?3 IS NULL OR recorded_at >= ?3) AND (?4 IS NULL OR recorded_at < ?4)
      ORDER BY recorded_at DESC, rowid DESC LIMIT ?5`,
   );
+  // One statement per scope rather than `(? IS NULL OR tenant = ?)`, so each is planned on its
+  // index (decisions_by_tenant, decisions_by_time). node:sqlite binds numbers as REAL: the bucket
+  // is cast back to an integer (recorded_at >= since, so the cast floors).
+  const spendSql = (where: string) => `
+    SELECT CAST((recorded_at - :since) / :bucket AS INTEGER) AS bucket, count(*) AS calls,
+           total(json_extract(decision, '$.costUsd')) AS cost
+    FROM decisions WHERE ${where} recorded_at >= :since AND recorded_at < :until
+    GROUP BY bucket`;
+  const spendOfTenant = db.prepare(spendSql("tenant = :tenant AND"));
+  const spendOfAll = db.prepare(spendSql(""));
   const pruneOld = db.prepare(
     "DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions WHERE recorded_at < ? ORDER BY recorded_at LIMIT ?)",
   );
@@ -234,6 +249,26 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
         decisions: rows.slice(0, filter.limit).map((row) => readRow(row) as RecordedDecision),
         truncated,
       };
+    },
+    spend(query) {
+      const buckets = emptyBuckets(query);
+      const bounds = {
+        since: query.since.getTime(),
+        until: query.until.getTime(),
+        bucket: query.bucketMs,
+      };
+      const rows = (query.tenant === undefined
+        ? spendOfAll.all(bounds)
+        : spendOfTenant.all({ ...bounds, tenant: query.tenant })) as unknown as Array<{
+        bucket: number;
+        calls: number;
+        cost: number;
+      }>;
+      for (const row of rows) {
+        const bucket = buckets[row.bucket];
+        if (bucket) Object.assign(bucket, { calls: Number(row.calls), costUsd: row.cost });
+      }
+      return buckets;
     },
     prune,
     close() {

@@ -28,6 +28,36 @@ export interface DecisionLog {
   readonly size: number;
   /** Recorded decisions matching `filter`, newest first, at most `filter.limit`. */
   list(filter: DecisionFilter): { decisions: RecordedDecision[]; truncated: boolean };
+  /** The recorded calls matching `query`, counted and their costs added up per bucket of time. */
+  spend(query: SpendQuery): SpendBucket[];
+}
+
+/**
+ * What GetSpend asks for: the calls of `tenant` (undefined: every tenant) recorded in
+ * [`since`, `until`), in buckets of `bucketMs` milliseconds, the n-th starting at
+ * `since + n × bucketMs`.
+ */
+export interface SpendQuery {
+  tenant?: string;
+  since: Date;
+  until: Date;
+  bucketMs: number;
+}
+
+/** The calls recorded in one bucket: how many, and their decisions' costUsd added up (US dollars). */
+export interface SpendBucket {
+  costUsd: number;
+  calls: number;
+}
+
+/** How many buckets `query`'s range takes (the last one may end past `until`). */
+export function bucketCount(query: SpendQuery): number {
+  return Math.max(0, Math.ceil((query.until.getTime() - query.since.getTime()) / query.bucketMs));
+}
+
+/** Every bucket of `query`'s range, empty. */
+export function emptyBuckets(query: SpendQuery): SpendBucket[] {
+  return Array.from({ length: bucketCount(query) }, () => ({ costUsd: 0, calls: 0 }));
 }
 
 /** What ListDecisions asks for: every field narrows the list; `until` is exclusive. */
@@ -97,6 +127,19 @@ export function createDecisionLog(capacity = 10_000, perTrace = 32): DecisionLog
       }
       return { decisions, truncated: false };
     },
+    spend(query) {
+      const buckets = emptyBuckets(query);
+      const since = query.since.getTime();
+      for (const { decision, recordedAt } of calls.values()) {
+        if (query.tenant !== undefined && decision.tenant !== query.tenant) continue;
+        if (recordedAt < query.since || recordedAt >= query.until) continue;
+        const bucket = buckets[Math.floor((recordedAt.getTime() - since) / query.bucketMs)];
+        if (!bucket) continue;
+        bucket.calls += 1;
+        bucket.costUsd += decision.costUsd;
+      }
+      return buckets;
+    },
   };
 }
 
@@ -116,6 +159,7 @@ export function observedDecisionLog(
     byCall: (callId) => log.byCall(callId),
     byTrace: (traceId) => log.byTrace(traceId),
     list: (filter) => log.list(filter),
+    spend: (query) => log.spend(query),
     get size() {
       return log.size;
     },

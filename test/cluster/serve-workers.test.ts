@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -119,6 +120,9 @@ describe("switchyard serve --workers 2", () => {
     expect(listed.decisions.map((entry) => entry.decision?.callId)).toEqual(
       expect.arrayContaining(calls.map((call) => call.callId)),
     );
+    // GetSpend adds up every worker's calls.
+    const spend = await admin().getSpend({ since: timestampFromDate(new Date(Date.now() - 3_600_000)) });
+    expect(spend.calls).toBe(BigInt(listed.decisions.length));
   });
 
   it("serves /metrics from the operator port with every worker's calls summed", async () => {
@@ -243,6 +247,8 @@ describe("switchyard serve --workers 2 --ledger", () => {
       const admin = createClient(AdminService, ledgerOperator.get("Connect over HTTP/1.1 (JSON)"));
       for (const call of calls)
         expect((await admin.getDecision({ callId: call.callId })).decision?.callId).toBe(call.callId);
+      const spend = await admin.getSpend({ since: timestampFromDate(new Date(Date.now() - 3_600_000)) });
+      expect(spend.calls).toBe(BigInt(calls.length));
       ledgerServed.child.kill("SIGTERM");
       expect(await ledgerServed.exited).toBe("0");
     } finally {

@@ -1,12 +1,14 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RouterService } from "../../gen/switchyard/v1/router_pb.js";
 import { eventually } from "../helpers/async.js";
 import { PROJECT_ROOT } from "../helpers/build.js";
 import { always, type Chaos, startChaos } from "../helpers/chaos.js";
 import { chromiumPath, launchChromium } from "../helpers/chromium.js";
-import { userRequest } from "../helpers/rpc.js";
+import { createTransports, userRequest } from "../helpers/rpc.js";
 import { MINIMAL_POLICY, startTestSwitchyard, type TestSwitchyard } from "../helpers/switchyard.js";
 
 /**
@@ -202,5 +204,121 @@ describe.skipIf(!available)("the operator console, on a listener without a token
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Targets" }).waitFor();
     await page.getByText("local/tiny").first().waitFor();
+  });
+});
+
+describe.skipIf(!available)("the operator console's Spend page", () => {
+  let browser: Browser;
+  let service: TestSwitchyard;
+  beforeAll(async () => {
+    [browser, service] = await Promise.all([
+      launchChromium(),
+      // Priced high enough that a few calls are a visible share of the daily budget.
+      startTestSwitchyard(`
+providers:
+  local:
+    kind: mock
+    hosted: false
+    mock: { latency_ms: 1, token_interval_ms: 1, reply: "one two three" }
+    models:
+      tiny: { input_usd_per_mtok: 20000, output_usd_per_mtok: 40000 }
+routes:
+  - name: default
+    primary: { provider: local, model: tiny }
+tenants:
+  acme:
+    budgets: { usd_per_day: 5 }
+    per_user: { usd_per_day: 2 }
+  globex: {}
+`),
+    ]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+  });
+
+  it("says what to do when no tenant has a budget", async () => {
+    const empty = await startTestSwitchyard(MINIMAL_POLICY);
+    try {
+      const page = await browser.newPage({ viewport: WIDTHS[0] });
+      await page.goto(`${empty.operatorUrl}/console/#/spend`);
+      await page.getByText("No tenants with budgets or limits: declare tenants.<name>.budgets").waitFor();
+      await photograph(page, "spend-empty");
+    } finally {
+      await empty.stop();
+    }
+  });
+
+  it("shows a tenant's usage as bars against its budget line, and its calls' cost over time", async () => {
+    const transports = createTransports(service.baseUrl);
+    const router = createClient(RouterService, transports.get("gRPC over h2c (binary)"));
+    let cost = 0;
+    try {
+      for (let call = 0; call < 3; call += 1)
+        cost +=
+          (
+            await router.route({
+              ...userRequest("hello"),
+              tenant: "acme",
+              user: "ann",
+              params: { maxTokens: 16 },
+            })
+          ).decision?.costUsd ?? 0;
+    } finally {
+      transports.close();
+    }
+    expect(cost).toBeGreaterThan(0);
+
+    const page = await browser.newPage({ viewport: WIDTHS[0] });
+    await page.goto(`${service.operatorUrl}/console/`);
+    await page.getByRole("link", { name: "Spend" }).click();
+    await page.getByRole("heading", { name: "Spend" }).waitFor();
+    // Only the tenant with a budget is offered, and picked.
+    await expect(page.getByLabel("Tenant").locator("option").allTextContents()).resolves.toEqual(["acme"]);
+
+    const daily = page.locator('.usage[data-limit="tenants.acme.budgets.usd_per_day"]');
+    await daily.waitFor();
+    const [fill, line, meter] = await Promise.all([
+      daily.locator(".meter-fill").boundingBox(),
+      daily.locator(".budget-line").boundingBox(),
+      daily.locator(".meter").boundingBox(),
+    ]);
+    // The bar is the share of $5 used; the budget line is at the end of the scale.
+    expect(fill?.width).toBeGreaterThan(0);
+    expect((fill?.width ?? 0) / (meter?.width ?? 1)).toBeCloseTo(cost / 5, 2);
+    expect(
+      Math.abs((line?.x ?? 0) + (line?.width ?? 0) / 2 - ((meter?.x ?? 0) + (meter?.width ?? 0))),
+    ).toBeLessThan(2);
+    await expect(daily.locator(".meter").getAttribute("aria-label")).resolves.toContain("of $5.0000 used");
+
+    // Over time: the calls' cost in the current hour's bar, the running total, the budget line.
+    const chart = page.getByRole("img", { name: /Spend per 1 h/ });
+    await chart.waitFor();
+    await expect(page.locator(".spend-chart .budget-line").count()).resolves.toBe(1);
+    await expect(page.locator(".spend-chart .budget").textContent()).resolves.toContain(
+      "daily budget $5.0000",
+    );
+    const bars = page.locator(".spend-bar");
+    await expect(bars.count()).resolves.toBe(24);
+    await expect((await bars.nth(23).boundingBox())?.height).toBeGreaterThan(0);
+    await page.getByText("As a table").click();
+    const rows = page.locator(".spend-table tbody tr");
+    await expect(rows.count()).resolves.toBe(1);
+    await expect(rows.first().locator("td").allTextContents()).resolves.toEqual([
+      "3",
+      `$${cost.toFixed(4)}`,
+      `$${cost.toFixed(4)}`,
+    ]);
+    await photograph(page, "spend");
+
+    // A user: their per-user budget now, beside the tenant's.
+    await page.getByLabel(/User/).fill("ann");
+    await page.getByLabel(/User/).press("Enter");
+    const perUser = page.locator('.usage[data-limit="tenants.acme.per_user.usd_per_day"]');
+    await perUser.waitFor();
+    await expect(perUser.locator(".meter").getAttribute("aria-label")).resolves.toContain("of $2.0000 used");
+    await page.getByText("recorded decisions do not hold the user").waitFor();
+    await photograph(page, "spend-user");
   });
 });

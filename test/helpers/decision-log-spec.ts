@@ -187,5 +187,39 @@ export function describeDecisionLog(
       expect({ ids: ids(next), truncated: next.truncated }).toEqual({ ids: ["l2", "l1"], truncated: false });
       expect(log.list({ tenant: "nobody", limit: 10 })).toEqual({ decisions: [], truncated: false });
     });
+
+    it("adds up the calls and cost of a tenant (or every tenant) per bucket of time, empty buckets included", () => {
+      const log = make({ capacity: 100 });
+      const at = (minute: number) => new Date(Date.UTC(2026, 10, 23, 10, minute));
+      const calls: Array<[string, number, number]> = [
+        ["acme", 0.25, 0],
+        ["acme", 0.5, 29],
+        ["globex", 4, 30],
+        ["acme", 0.125, 45],
+        ["acme", 1, 60],
+        ["acme", 8, -1],
+      ];
+      for (const [tenant, costUsd, minute] of calls)
+        log.add(decision("s", { tenant, costUsd }), "ok", at(minute));
+      const query = { since: at(0), until: at(60), bucketMs: 30 * 60_000 };
+      // since is inclusive and until exclusive: the calls at minutes -1 and 60 are outside.
+      expect(log.spend({ ...query, tenant: "acme" })).toEqual([
+        { calls: 2, costUsd: 0.75 },
+        { calls: 1, costUsd: 0.125 },
+      ]);
+      expect(log.spend(query)).toEqual([
+        { calls: 2, costUsd: 0.75 },
+        { calls: 2, costUsd: 4.125 },
+      ]);
+      // A range that does not divide into buckets ends with a partial one (still ending at until).
+      expect(log.spend({ ...query, tenant: "acme", bucketMs: 40 * 60_000 })).toEqual([
+        { calls: 2, costUsd: 0.75 },
+        { calls: 1, costUsd: 0.125 },
+      ]);
+      expect(log.spend({ ...query, tenant: "nobody" })).toEqual([
+        { calls: 0, costUsd: 0 },
+        { calls: 0, costUsd: 0 },
+      ]);
+    });
   });
 }

@@ -14,7 +14,115 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/admin.proto.
  */
 export const file_switchyard_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIi8KD0dldFVzYWdlUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDAoEdXNlchgCIAEoCSJsChBHZXRVc2FnZVJlc3BvbnNlEg4KBnRlbmFudBgBIAEoCRIMCgR1c2VyGAIgASgJEg8KB2xpbWl0ZWQYAyABKAgSKQoGbGltaXRzGAQgAygLMhkuc3dpdGNoeWFyZC52MS5MaW1pdFVzYWdlIm0KCkxpbWl0VXNhZ2USDQoFbGltaXQYASABKAkSDAoEa2luZBgCIAEoCRILCgNtYXgYAyABKAESDAoEdXNlZBgEIAEoARIRCglyZW1haW5pbmcYBSABKAESFAoMcmVzZXRzX2luX21zGAYgASgBIhIKEEdldFBvbGljeVJlcXVlc3QitwEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJEjAKC2xhc3RfcmVsb2FkGAYgASgLMhsuc3dpdGNoeWFyZC52MS5Qb2xpY3lSZWxvYWQilwEKDFBvbGljeVJlbG9hZBImCgJhdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdHJpZ2dlchgCIAEoCRItCgdvdXRjb21lGAMgASgOMhwuc3dpdGNoeWFyZC52MS5SZWxvYWRPdXRjb21lEg8KB3ZlcnNpb24YBCABKAkSDgoGaXNzdWVzGAUgAygJIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCLqAwoMVGFyZ2V0U3RhdHVzEg4KBnRhcmdldBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRraW5kGAQgASgJEg4KBmhvc3RlZBgFIAEoCBIOCgZyZWdpb24YBiABKAkSKQoFc3RhdGUYByABKA4yGi5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXRlEg4KBnJlYXNvbhgIIAEoCRIaChJpbnB1dF91c2RfcGVyX210b2sYCSABKAESGwoTb3V0cHV0X3VzZF9wZXJfbXRvaxgKIAEoARIsCgdicmVha2VyGAsgASgOMhsuc3dpdGNoeWFyZC52MS5CcmVha2VyU3RhdGUSMQoNYnJlYWtlcl9zaW5jZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoTcmVjZW50X2ZhaWx1cmVfcmF0ZRgNIAEoARIUCgxyZWNlbnRfY2FsbHMYDiABKA0SMAoMY29vbGVkX3VudGlsGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglpbl9mbGlnaHQYECABKA0SEgoKbGF0ZW5jeV9tcxgRIAEoARIaChJwOTVfZmlyc3RfdG9rZW5fbXMYEiABKAEiPwodVGFrZVRhcmdldE91dE9mU2VydmljZVJlcXVlc3QSDgoGdGFyZ2V0GAEgASgJEg4KBnJlYXNvbhgCIAEoCSJNCh5UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVzcG9uc2USKwoGdGFyZ2V0GAEgASgLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMiLgocUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlUmVxdWVzdBIOCgZ0YXJnZXQYASABKAkiaAodUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlUmVzcG9uc2USKwoGdGFyZ2V0GAEgASgLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMSGgoSd2FzX291dF9vZl9zZXJ2aWNlGAIgASgIIkMKE0xpc3RUYXJnZXRzUmVzcG9uc2USLAoHdGFyZ2V0cxgBIAMoCzIbLnN3aXRjaHlhcmQudjEuVGFyZ2V0U3RhdHVzIjcKEkdldERlY2lzaW9uUmVxdWVzdBIQCgh0cmFjZV9pZBgBIAEoCRIPCgdjYWxsX2lkGAIgASgJIrwBChNHZXREZWNpc2lvblJlc3BvbnNlEikKCGRlY2lzaW9uGAEgASgLMhcuc3dpdGNoeWFyZC52MS5EZWNpc2lvbhIvCgtyZWNvcmRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOAoPdHJhY2VfZGVjaXNpb25zGAMgAygLMh8uc3dpdGNoeWFyZC52MS5SZWNvcmRlZERlY2lzaW9uEg8KB291dGNvbWUYBCABKAkifwoQUmVjb3JkZWREZWNpc2lvbhIpCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24SLwoLcmVjb3JkZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB291dGNvbWUYAyABKAkimgEKFExpc3REZWNpc2lvbnNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRINCgVyb3V0ZRgCIAEoCRIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAUgASgNIl4KFUxpc3REZWNpc2lvbnNSZXNwb25zZRIyCglkZWNpc2lvbnMYASADKAsyHy5zd2l0Y2h5YXJkLnYxLlJlY29yZGVkRGVjaXNpb24SEQoJdHJ1bmNhdGVkGAIgASgIKoUBCg1SZWxvYWRPdXRjb21lEh4KGlJFTE9BRF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGgoWUkVMT0FEX09VVENPTUVfQVBQTElFRBABEhwKGFJFTE9BRF9PVVRDT01FX1VOQ0hBTkdFRBACEhoKFlJFTE9BRF9PVVRDT01FX1JFRlVTRUQQAyq8AQoLVGFyZ2V0U3RhdGUSHAoYVEFSR0VUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWVEFSR0VUX1NUQVRFX0FWQUlMQUJMRRABEhkKFVRBUkdFVF9TVEFURV9ESVNBQkxFRBACEh0KGVRBUkdFVF9TVEFURV9CUkVBS0VSX09QRU4QAxIYChRUQVJHRVRfU1RBVEVfQ09PTElORxAEEh8KG1RBUkdFVF9TVEFURV9PVVRfT0ZfU0VSVklDRRAFKnwKDEJyZWFrZXJTdGF0ZRIdChlCUkVBS0VSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQlJFQUtFUl9TVEFURV9DTE9TRUQQARIWChJCUkVBS0VSX1NUQVRFX09QRU4QAhIbChdCUkVBS0VSX1NUQVRFX0hBTEZfT1BFThADMp4FCgxBZG1pblNlcnZpY2USTgoJR2V0UG9saWN5Eh8uc3dpdGNoeWFyZC52MS5HZXRQb2xpY3lSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5HZXRQb2xpY3lSZXNwb25zZRJUCgtMaXN0VGFyZ2V0cxIhLnN3aXRjaHlhcmQudjEuTGlzdFRhcmdldHNSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5MaXN0VGFyZ2V0c1Jlc3BvbnNlEnUKFlRha2VUYXJnZXRPdXRPZlNlcnZpY2USLC5zd2l0Y2h5YXJkLnYxLlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXF1ZXN0Gi0uc3dpdGNoeWFyZC52MS5UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVzcG9uc2UScgoVUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlEisuc3dpdGNoeWFyZC52MS5SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXF1ZXN0Giwuc3dpdGNoeWFyZC52MS5SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXNwb25zZRJUCgtHZXREZWNpc2lvbhIhLnN3aXRjaHlhcmQudjEuR2V0RGVjaXNpb25SZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlc3BvbnNlEloKDUxpc3REZWNpc2lvbnMSIy5zd2l0Y2h5YXJkLnYxLkxpc3REZWNpc2lvbnNSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0RGVjaXNpb25zUmVzcG9uc2USSwoIR2V0VXNhZ2USHi5zd2l0Y2h5YXJkLnYxLkdldFVzYWdlUmVxdWVzdBofLnN3aXRjaHlhcmQudjEuR2V0VXNhZ2VSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
+  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIo8BCg9HZXRTcGVuZFJlcXVlc3QSDgoGdGVuYW50GAEgASgJEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOYnVja2V0X3NlY29uZHMYBCABKA0icAoQR2V0U3BlbmRSZXNwb25zZRIOCgZ0ZW5hbnQYASABKAkSKwoHYnVja2V0cxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuU3BlbmRCdWNrZXQSEAoIY29zdF91c2QYAyABKAESDQoFY2FsbHMYBCABKAQiWQoLU3BlbmRCdWNrZXQSKQoFc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGNvc3RfdXNkGAIgASgBEg0KBWNhbGxzGAMgASgEIi8KD0dldFVzYWdlUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDAoEdXNlchgCIAEoCSJsChBHZXRVc2FnZVJlc3BvbnNlEg4KBnRlbmFudBgBIAEoCRIMCgR1c2VyGAIgASgJEg8KB2xpbWl0ZWQYAyABKAgSKQoGbGltaXRzGAQgAygLMhkuc3dpdGNoeWFyZC52MS5MaW1pdFVzYWdlIm0KCkxpbWl0VXNhZ2USDQoFbGltaXQYASABKAkSDAoEa2luZBgCIAEoCRILCgNtYXgYAyABKAESDAoEdXNlZBgEIAEoARIRCglyZW1haW5pbmcYBSABKAESFAoMcmVzZXRzX2luX21zGAYgASgBIhIKEEdldFBvbGljeVJlcXVlc3QiyAEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJEjAKC2xhc3RfcmVsb2FkGAYgASgLMhsuc3dpdGNoeWFyZC52MS5Qb2xpY3lSZWxvYWQSDwoHdGVuYW50cxgHIAMoCSKXAQoMUG9saWN5UmVsb2FkEiYKAmF0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0cmlnZ2VyGAIgASgJEi0KB291dGNvbWUYAyABKA4yHC5zd2l0Y2h5YXJkLnYxLlJlbG9hZE91dGNvbWUSDwoHdmVyc2lvbhgEIAEoCRIOCgZpc3N1ZXMYBSADKAkiFAoSTGlzdFRhcmdldHNSZXF1ZXN0IuoDCgxUYXJnZXRTdGF0dXMSDgoGdGFyZ2V0GAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEg0KBW1vZGVsGAMgASgJEgwKBGtpbmQYBCABKAkSDgoGaG9zdGVkGAUgASgIEg4KBnJlZ2lvbhgGIAEoCRIpCgVzdGF0ZRgHIAEoDjIaLnN3aXRjaHlhcmQudjEuVGFyZ2V0U3RhdGUSDgoGcmVhc29uGAggASgJEhoKEmlucHV0X3VzZF9wZXJfbXRvaxgJIAEoARIbChNvdXRwdXRfdXNkX3Blcl9tdG9rGAogASgBEiwKB2JyZWFrZXIYCyABKA4yGy5zd2l0Y2h5YXJkLnYxLkJyZWFrZXJTdGF0ZRIxCg1icmVha2VyX3NpbmNlGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNyZWNlbnRfZmFpbHVyZV9yYXRlGA0gASgBEhQKDHJlY2VudF9jYWxscxgOIAEoDRIwCgxjb29sZWRfdW50aWwYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWluX2ZsaWdodBgQIAEoDRISCgpsYXRlbmN5X21zGBEgASgBEhoKEnA5NV9maXJzdF90b2tlbl9tcxgSIAEoASI/Ch1UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVxdWVzdBIOCgZ0YXJnZXQYASABKAkSDgoGcmVhc29uGAIgASgJIk0KHlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXNwb25zZRIrCgZ0YXJnZXQYASABKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cyIuChxSZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCSJoCh1SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXNwb25zZRIrCgZ0YXJnZXQYASABKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cxIaChJ3YXNfb3V0X29mX3NlcnZpY2UYAiABKAgiQwoTTGlzdFRhcmdldHNSZXNwb25zZRIsCgd0YXJnZXRzGAEgAygLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMiNwoSR2V0RGVjaXNpb25SZXF1ZXN0EhAKCHRyYWNlX2lkGAEgASgJEg8KB2NhbGxfaWQYAiABKAkivAEKE0dldERlY2lzaW9uUmVzcG9uc2USKQoIZGVjaXNpb24YASABKAsyFy5zd2l0Y2h5YXJkLnYxLkRlY2lzaW9uEi8KC3JlY29yZGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4Cg90cmFjZV9kZWNpc2lvbnMYAyADKAsyHy5zd2l0Y2h5YXJkLnYxLlJlY29yZGVkRGVjaXNpb24SDwoHb3V0Y29tZRgEIAEoCSJ/ChBSZWNvcmRlZERlY2lzaW9uEikKCGRlY2lzaW9uGAEgASgLMhcuc3dpdGNoeWFyZC52MS5EZWNpc2lvbhIvCgtyZWNvcmRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHb3V0Y29tZRgDIAEoCSKaAQoUTGlzdERlY2lzaW9uc1JlcXVlc3QSDgoGdGVuYW50GAEgASgJEg0KBXJvdXRlGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGltaXQYBSABKA0iXgoVTGlzdERlY2lzaW9uc1Jlc3BvbnNlEjIKCWRlY2lzaW9ucxgBIAMoCzIfLnN3aXRjaHlhcmQudjEuUmVjb3JkZWREZWNpc2lvbhIRCgl0cnVuY2F0ZWQYAiABKAgqhQEKDVJlbG9hZE91dGNvbWUSHgoaUkVMT0FEX09VVENPTUVfVU5TUEVDSUZJRUQQABIaChZSRUxPQURfT1VUQ09NRV9BUFBMSUVEEAESHAoYUkVMT0FEX09VVENPTUVfVU5DSEFOR0VEEAISGgoWUkVMT0FEX09VVENPTUVfUkVGVVNFRBADKrwBCgtUYXJnZXRTdGF0ZRIcChhUQVJHRVRfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZUQVJHRVRfU1RBVEVfQVZBSUxBQkxFEAESGQoVVEFSR0VUX1NUQVRFX0RJU0FCTEVEEAISHQoZVEFSR0VUX1NUQVRFX0JSRUFLRVJfT1BFThADEhgKFFRBUkdFVF9TVEFURV9DT09MSU5HEAQSHwobVEFSR0VUX1NUQVRFX09VVF9PRl9TRVJWSUNFEAUqfAoMQnJlYWtlclN0YXRlEh0KGUJSRUFLRVJfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRCUkVBS0VSX1NUQVRFX0NMT1NFRBABEhYKEkJSRUFLRVJfU1RBVEVfT1BFThACEhsKF0JSRUFLRVJfU1RBVEVfSEFMRl9PUEVOEAMy6wUKDEFkbWluU2VydmljZRJOCglHZXRQb2xpY3kSHy5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlc3BvbnNlElQKC0xpc3RUYXJnZXRzEiEuc3dpdGNoeWFyZC52MS5MaXN0VGFyZ2V0c1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkxpc3RUYXJnZXRzUmVzcG9uc2USdQoWVGFrZVRhcmdldE91dE9mU2VydmljZRIsLnN3aXRjaHlhcmQudjEuVGFrZVRhcmdldE91dE9mU2VydmljZVJlcXVlc3QaLS5zd2l0Y2h5YXJkLnYxLlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXNwb25zZRJyChVSZXR1cm5UYXJnZXRUb1NlcnZpY2USKy5zd2l0Y2h5YXJkLnYxLlJldHVyblRhcmdldFRvU2VydmljZVJlcXVlc3QaLC5zd2l0Y2h5YXJkLnYxLlJldHVyblRhcmdldFRvU2VydmljZVJlc3BvbnNlElQKC0dldERlY2lzaW9uEiEuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkdldERlY2lzaW9uUmVzcG9uc2USWgoNTGlzdERlY2lzaW9ucxIjLnN3aXRjaHlhcmQudjEuTGlzdERlY2lzaW9uc1JlcXVlc3QaJC5zd2l0Y2h5YXJkLnYxLkxpc3REZWNpc2lvbnNSZXNwb25zZRJLCghHZXRVc2FnZRIeLnN3aXRjaHlhcmQudjEuR2V0VXNhZ2VSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5HZXRVc2FnZVJlc3BvbnNlEksKCEdldFNwZW5kEh4uc3dpdGNoeWFyZC52MS5HZXRTcGVuZFJlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLkdldFNwZW5kUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
+
+/**
+ * @generated from message switchyard.v1.GetSpendRequest
+ */
+export type GetSpendRequest = Message<"switchyard.v1.GetSpendRequest"> & {
+  /**
+   * Empty: every tenant's calls together (a tenant's key: its own).
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * Required; inclusive.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 2;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * Unset: now. Exclusive.
+   *
+   * @generated from field: google.protobuf.Timestamp until = 3;
+   */
+  until?: Timestamp | undefined;
+
+  /**
+   * Width of a bucket in seconds, at least 60 (0: 3600); the range holds at most 1000 buckets.
+   *
+   * @generated from field: uint32 bucket_seconds = 4;
+   */
+  bucketSeconds: number;
+};
+
+/**
+ * Describes the message switchyard.v1.GetSpendRequest.
+ * Use `create(GetSpendRequestSchema)` to create a new message.
+ */
+export const GetSpendRequestSchema: GenMessage<GetSpendRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 0);
+
+/**
+ * @generated from message switchyard.v1.GetSpendResponse
+ */
+export type GetSpendResponse = Message<"switchyard.v1.GetSpendResponse"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * Every bucket of the range, oldest first, empty ones included: the n-th starts at
+   * since + n × bucket_seconds (the last one may end past until).
+   *
+   * @generated from field: repeated switchyard.v1.SpendBucket buckets = 2;
+   */
+  buckets: SpendBucket[];
+
+  /**
+   * Over the whole range.
+   *
+   * @generated from field: double cost_usd = 3;
+   */
+  costUsd: number;
+
+  /**
+   * @generated from field: uint64 calls = 4;
+   */
+  calls: bigint;
+};
+
+/**
+ * Describes the message switchyard.v1.GetSpendResponse.
+ * Use `create(GetSpendResponseSchema)` to create a new message.
+ */
+export const GetSpendResponseSchema: GenMessage<GetSpendResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 1);
+
+/**
+ * The calls recorded in one bucket of time.
+ *
+ * @generated from message switchyard.v1.SpendBucket
+ */
+export type SpendBucket = Message<"switchyard.v1.SpendBucket"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp start = 1;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * What they cost, every attempt included (Decision.cost_usd added up), in US dollars.
+   *
+   * @generated from field: double cost_usd = 2;
+   */
+  costUsd: number;
+
+  /**
+   * @generated from field: uint64 calls = 3;
+   */
+  calls: bigint;
+};
+
+/**
+ * Describes the message switchyard.v1.SpendBucket.
+ * Use `create(SpendBucketSchema)` to create a new message.
+ */
+export const SpendBucketSchema: GenMessage<SpendBucket> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 2);
 
 /**
  * @generated from message switchyard.v1.GetUsageRequest
@@ -38,7 +146,7 @@ export type GetUsageRequest = Message<"switchyard.v1.GetUsageRequest"> & {
  * Use `create(GetUsageRequestSchema)` to create a new message.
  */
 export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 0);
+  messageDesc(file_switchyard_v1_admin, 3);
 
 /**
  * @generated from message switchyard.v1.GetUsageResponse
@@ -72,7 +180,7 @@ export type GetUsageResponse = Message<"switchyard.v1.GetUsageResponse"> & {
  * Use `create(GetUsageResponseSchema)` to create a new message.
  */
 export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 1);
+  messageDesc(file_switchyard_v1_admin, 4);
 
 /**
  * One budget or limit now.
@@ -124,7 +232,7 @@ export type LimitUsage = Message<"switchyard.v1.LimitUsage"> & {
  * Use `create(LimitUsageSchema)` to create a new message.
  */
 export const LimitUsageSchema: GenMessage<LimitUsage> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 2);
+  messageDesc(file_switchyard_v1_admin, 5);
 
 /**
  * @generated from message switchyard.v1.GetPolicyRequest
@@ -137,7 +245,7 @@ export type GetPolicyRequest = Message<"switchyard.v1.GetPolicyRequest"> & {
  * Use `create(GetPolicyRequestSchema)` to create a new message.
  */
 export const GetPolicyRequestSchema: GenMessage<GetPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 3);
+  messageDesc(file_switchyard_v1_admin, 6);
 
 /**
  * @generated from message switchyard.v1.GetPolicyResponse
@@ -181,6 +289,13 @@ export type GetPolicyResponse = Message<"switchyard.v1.GetPolicyResponse"> & {
    * @generated from field: switchyard.v1.PolicyReload last_reload = 6;
    */
   lastReload?: PolicyReload | undefined;
+
+  /**
+   * The tenants the policy declares (`tenants:`), as written.
+   *
+   * @generated from field: repeated string tenants = 7;
+   */
+  tenants: string[];
 };
 
 /**
@@ -188,7 +303,7 @@ export type GetPolicyResponse = Message<"switchyard.v1.GetPolicyResponse"> & {
  * Use `create(GetPolicyResponseSchema)` to create a new message.
  */
 export const GetPolicyResponseSchema: GenMessage<GetPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 4);
+  messageDesc(file_switchyard_v1_admin, 7);
 
 /**
  * One reload of the policy file.
@@ -233,7 +348,7 @@ export type PolicyReload = Message<"switchyard.v1.PolicyReload"> & {
  * Use `create(PolicyReloadSchema)` to create a new message.
  */
 export const PolicyReloadSchema: GenMessage<PolicyReload> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 5);
+  messageDesc(file_switchyard_v1_admin, 8);
 
 /**
  * @generated from message switchyard.v1.ListTargetsRequest
@@ -246,7 +361,7 @@ export type ListTargetsRequest = Message<"switchyard.v1.ListTargetsRequest"> & {
  * Use `create(ListTargetsRequestSchema)` to create a new message.
  */
 export const ListTargetsRequestSchema: GenMessage<ListTargetsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 6);
+  messageDesc(file_switchyard_v1_admin, 9);
 
 /**
  * @generated from message switchyard.v1.TargetStatus
@@ -364,7 +479,7 @@ export type TargetStatus = Message<"switchyard.v1.TargetStatus"> & {
  * Use `create(TargetStatusSchema)` to create a new message.
  */
 export const TargetStatusSchema: GenMessage<TargetStatus> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 7);
+  messageDesc(file_switchyard_v1_admin, 10);
 
 /**
  * @generated from message switchyard.v1.TakeTargetOutOfServiceRequest
@@ -390,7 +505,7 @@ export type TakeTargetOutOfServiceRequest = Message<"switchyard.v1.TakeTargetOut
  * Use `create(TakeTargetOutOfServiceRequestSchema)` to create a new message.
  */
 export const TakeTargetOutOfServiceRequestSchema: GenMessage<TakeTargetOutOfServiceRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 8);
+  messageDesc(file_switchyard_v1_admin, 11);
 
 /**
  * @generated from message switchyard.v1.TakeTargetOutOfServiceResponse
@@ -407,7 +522,7 @@ export type TakeTargetOutOfServiceResponse = Message<"switchyard.v1.TakeTargetOu
  * Use `create(TakeTargetOutOfServiceResponseSchema)` to create a new message.
  */
 export const TakeTargetOutOfServiceResponseSchema: GenMessage<TakeTargetOutOfServiceResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 9);
+  messageDesc(file_switchyard_v1_admin, 12);
 
 /**
  * @generated from message switchyard.v1.ReturnTargetToServiceRequest
@@ -424,7 +539,7 @@ export type ReturnTargetToServiceRequest = Message<"switchyard.v1.ReturnTargetTo
  * Use `create(ReturnTargetToServiceRequestSchema)` to create a new message.
  */
 export const ReturnTargetToServiceRequestSchema: GenMessage<ReturnTargetToServiceRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 10);
+  messageDesc(file_switchyard_v1_admin, 13);
 
 /**
  * @generated from message switchyard.v1.ReturnTargetToServiceResponse
@@ -448,7 +563,7 @@ export type ReturnTargetToServiceResponse = Message<"switchyard.v1.ReturnTargetT
  * Use `create(ReturnTargetToServiceResponseSchema)` to create a new message.
  */
 export const ReturnTargetToServiceResponseSchema: GenMessage<ReturnTargetToServiceResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 11);
+  messageDesc(file_switchyard_v1_admin, 14);
 
 /**
  * @generated from message switchyard.v1.ListTargetsResponse
@@ -465,7 +580,7 @@ export type ListTargetsResponse = Message<"switchyard.v1.ListTargetsResponse"> &
  * Use `create(ListTargetsResponseSchema)` to create a new message.
  */
 export const ListTargetsResponseSchema: GenMessage<ListTargetsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 12);
+  messageDesc(file_switchyard_v1_admin, 15);
 
 /**
  * Set exactly one: call_id finds one call's decision, trace_id lists the calls of a trace.
@@ -491,7 +606,7 @@ export type GetDecisionRequest = Message<"switchyard.v1.GetDecisionRequest"> & {
  * Use `create(GetDecisionRequestSchema)` to create a new message.
  */
 export const GetDecisionRequestSchema: GenMessage<GetDecisionRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 13);
+  messageDesc(file_switchyard_v1_admin, 16);
 
 /**
  * @generated from message switchyard.v1.GetDecisionResponse
@@ -532,7 +647,7 @@ export type GetDecisionResponse = Message<"switchyard.v1.GetDecisionResponse"> &
  * Use `create(GetDecisionResponseSchema)` to create a new message.
  */
 export const GetDecisionResponseSchema: GenMessage<GetDecisionResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 14);
+  messageDesc(file_switchyard_v1_admin, 17);
 
 /**
  * @generated from message switchyard.v1.RecordedDecision
@@ -562,7 +677,7 @@ export type RecordedDecision = Message<"switchyard.v1.RecordedDecision"> & {
  * Use `create(RecordedDecisionSchema)` to create a new message.
  */
 export const RecordedDecisionSchema: GenMessage<RecordedDecision> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 15);
+  messageDesc(file_switchyard_v1_admin, 18);
 
 /**
  * @generated from message switchyard.v1.ListDecisionsRequest
@@ -609,7 +724,7 @@ export type ListDecisionsRequest = Message<"switchyard.v1.ListDecisionsRequest">
  * Use `create(ListDecisionsRequestSchema)` to create a new message.
  */
 export const ListDecisionsRequestSchema: GenMessage<ListDecisionsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 16);
+  messageDesc(file_switchyard_v1_admin, 19);
 
 /**
  * @generated from message switchyard.v1.ListDecisionsResponse
@@ -635,7 +750,7 @@ export type ListDecisionsResponse = Message<"switchyard.v1.ListDecisionsResponse
  * Use `create(ListDecisionsResponseSchema)` to create a new message.
  */
 export const ListDecisionsResponseSchema: GenMessage<ListDecisionsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 17);
+  messageDesc(file_switchyard_v1_admin, 20);
 
 /**
  * @generated from enum switchyard.v1.ReloadOutcome
@@ -835,6 +950,19 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetUsageRequestSchema;
     output: typeof GetUsageResponseSchema;
+  },
+  /**
+   * What a tenant's calls cost over time: the cost and number of recorded calls in each time
+   * bucket of a range, summed from the recorded decisions (the ledger when the server keeps one,
+   * else the recent in-memory log, which forgets the oldest calls first). Per tenant only:
+   * decisions do not record the user.
+   *
+   * @generated from rpc switchyard.v1.AdminService.GetSpend
+   */
+  getSpend: {
+    methodKind: "unary";
+    input: typeof GetSpendRequestSchema;
+    output: typeof GetSpendResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_v1_admin, 0);

@@ -21,7 +21,8 @@ import {
 import { didYouMean } from "../../core/suggest.js";
 import type { TargetId, TargetRef } from "../../core/types.js";
 import type { TargetView } from "../../health/target-health.js";
-import type { DecisionFilter, RecordedDecision } from "../../record/decision-log.js";
+import type { DecisionFilter, RecordedDecision, SpendBucket, SpendQuery } from "../../record/decision-log.js";
+import { bucketCount } from "../../record/decision-log.js";
 import type { StateStore } from "../../state/store.js";
 import { toDecision } from "../rpc/from-domain.js";
 import { type AdminCaller, mayRead, readScope, requireOperator } from "./admin-scope.js";
@@ -50,6 +51,7 @@ export interface DecisionQueries {
   byCall(callId: string): Awaitable<RecordedDecision | undefined>;
   byTrace(traceId: string): Awaitable<readonly RecordedDecision[]>;
   list(filter: DecisionFilter): Awaitable<{ decisions: RecordedDecision[]; truncated: boolean }>;
+  spend(query: SpendQuery): Awaitable<SpendBucket[]>;
 }
 
 /**
@@ -107,6 +109,7 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         loadedAt: timestampFromDate(policy.loadedAt),
         routes: policy.routes.map((route) => route.name),
         warnings: [...policy.warnings],
+        tenants: [...policy.tenants.keys()],
         ...(reload && {
           lastReload: {
             at: timestampFromDate(reload.at),
@@ -206,6 +209,39 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       });
       return { decisions: decisions.map(toRecorded), truncated };
     },
+    async getSpend(request, context) {
+      const problem = request.tenant === "" ? undefined : identifierProblem(request.tenant);
+      if (problem) throw new ConnectError(`tenant: ${problem}`, Code.InvalidArgument);
+      if (!request.since) throw new ConnectError("since: required", Code.InvalidArgument);
+      const since = timestampDate(request.since);
+      const until = request.until ? timestampDate(request.until) : new Date();
+      if (since >= until) throw new ConnectError("since: must be before until", Code.InvalidArgument);
+      const bucketSeconds = request.bucketSeconds === 0 ? 3600 : request.bucketSeconds;
+      if (bucketSeconds < MIN_BUCKET_SECONDS)
+        throw new ConnectError(
+          `bucketSeconds: at least ${MIN_BUCKET_SECONDS}, got ${bucketSeconds}`,
+          Code.InvalidArgument,
+        );
+      const query = { since, until, bucketMs: bucketSeconds * 1000 };
+      const count = bucketCount(query);
+      if (count > MAX_BUCKETS)
+        throw new ConnectError(
+          `bucketSeconds: the range takes ${count} buckets of ${bucketSeconds} s, at most ${MAX_BUCKETS}: widen them`,
+          Code.InvalidArgument,
+        );
+      const scope = readScope(callerOf(context), request.tenant);
+      const buckets = await deps.decisions.spend({ ...scope, ...query });
+      return {
+        tenant: scope.tenant ?? "",
+        buckets: buckets.map((bucket, index) => ({
+          start: timestampFromDate(new Date(since.getTime() + index * query.bucketMs)),
+          costUsd: bucket.costUsd,
+          calls: BigInt(bucket.calls),
+        })),
+        costUsd: buckets.reduce((sum, bucket) => sum + bucket.costUsd, 0),
+        calls: BigInt(buckets.reduce((sum, bucket) => sum + bucket.calls, 0)),
+      };
+    },
     async getUsage(request, context) {
       // A tenant's key reads its own usage (naming none means its own); the operator names one.
       const tenantName = readScope(callerOf(context), request.tenant).tenant ?? "";
@@ -247,6 +283,10 @@ function callerOf(context: HandlerContext): AdminCaller {
 /** Decisions one ListDecisions answers with, by default and at most. */
 const DEFAULT_LISTED = 100;
 const MAX_LISTED = 1000;
+
+/** GetSpend's narrowest bucket, in seconds, and the most buckets one range is cut into. */
+const MIN_BUCKET_SECONDS = 60;
+const MAX_BUCKETS = 1000;
 
 /** The target `id` names among the policy's, or NOT_FOUND listing them. */
 function namedTarget(id: string, policy: Policy): RouteTarget {

@@ -35,6 +35,11 @@ type AdminServiceClient interface {
 	// what remains and when its window ends; from the shared state store, so every replica sharing
 	// Redis answers the same.
 	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
+	// What a tenant's calls cost over time: the cost and number of recorded calls in each time
+	// bucket of a range, summed from the recorded decisions (the ledger when the server keeps one,
+	// else the recent in-memory log, which forgets the oldest calls first). Per tenant only:
+	// decisions do not record the user.
+	GetSpend(ctx context.Context, in *GetSpendRequest, opts ...grpc.CallOption) (*GetSpendResponse, error)
 }
 
 type adminServiceClient struct {
@@ -108,6 +113,15 @@ func (c *adminServiceClient) GetUsage(ctx context.Context, in *GetUsageRequest, 
 	return out, nil
 }
 
+func (c *adminServiceClient) GetSpend(ctx context.Context, in *GetSpendRequest, opts ...grpc.CallOption) (*GetSpendResponse, error) {
+	out := new(GetSpendResponse)
+	err := c.cc.Invoke(ctx, "/switchyard.v1.AdminService/GetSpend", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility
@@ -130,6 +144,11 @@ type AdminServiceServer interface {
 	// what remains and when its window ends; from the shared state store, so every replica sharing
 	// Redis answers the same.
 	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
+	// What a tenant's calls cost over time: the cost and number of recorded calls in each time
+	// bucket of a range, summed from the recorded decisions (the ledger when the server keeps one,
+	// else the recent in-memory log, which forgets the oldest calls first). Per tenant only:
+	// decisions do not record the user.
+	GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -157,6 +176,9 @@ func (UnimplementedAdminServiceServer) ListDecisions(context.Context, *ListDecis
 }
 func (UnimplementedAdminServiceServer) GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetUsage not implemented")
+}
+func (UnimplementedAdminServiceServer) GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetSpend not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 
@@ -297,6 +319,24 @@ func _AdminService_GetUsage_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_GetSpend_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSpendRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetSpend(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/switchyard.v1.AdminService/GetSpend",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetSpend(ctx, req.(*GetSpendRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _AdminService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "switchyard.v1.AdminService",
 	HandlerType: (*AdminServiceServer)(nil),
@@ -328,6 +368,10 @@ var _AdminService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetUsage",
 			Handler:    _AdminService_GetUsage_Handler,
+		},
+		{
+			MethodName: "GetSpend",
+			Handler:    _AdminService_GetSpend_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

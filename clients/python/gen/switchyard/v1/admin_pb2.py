@@ -15,55 +15,61 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from switchyard.v1 import types_pb2 as switchyard_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19switchyard/v1/admin.proto\x12\rswitchyard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19switchyard/v1/types.proto\"=\n\x0fGetUsageRequest\x12\x16\n\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n\x04user\x18\x02 \x01(\tR\x04user\"\x8b\x01\n\x10GetUsageResponse\x12\x16\n\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n\x04user\x18\x02 \x01(\tR\x04user\x12\x18\n\x07limited\x18\x03 \x01(\x08R\x07limited\x12\x31\n\x06limits\x18\x04 \x03(\x0b\x32\x19.switchyard.v1.LimitUsageR\x06limits\"\x9c\x01\n\nLimitUsage\x12\x14\n\x05limit\x18\x01 \x01(\tR\x05limit\x12\x12\n\x04kind\x18\x02 \x01(\tR\x04kind\x12\x10\n\x03max\x18\x03 \x01(\x01R\x03max\x12\x12\n\x04used\x18\x04 \x01(\x01R\x04used\x12\x1c\n\tremaining\x18\x05 \x01(\x01R\tremaining\x12 \n\x0cresets_in_ms\x18\x06 \x01(\x01R\nresetsInMs\"\x12\n\x10GetPolicyRequest\"\xf0\x01\n\x11GetPolicyResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x16\n\x06source\x18\x02 \x01(\tR\x06source\x12\x37\n\tloaded_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08loadedAt\x12\x16\n\x06routes\x18\x04 \x03(\tR\x06routes\x12\x1a\n\x08warnings\x18\x05 \x03(\tR\x08warnings\x12<\n\x0blast_reload\x18\x06 \x01(\x0b\x32\x1b.switchyard.v1.PolicyReloadR\nlastReload\"\xbe\x01\n\x0cPolicyReload\x12*\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x02\x61t\x12\x18\n\x07trigger\x18\x02 \x01(\tR\x07trigger\x12\x36\n\x07outcome\x18\x03 \x01(\x0e\x32\x1c.switchyard.v1.ReloadOutcomeR\x07outcome\x12\x18\n\x07version\x18\x04 \x01(\tR\x07version\x12\x16\n\x06issues\x18\x05 \x03(\tR\x06issues\"\x14\n\x12ListTargetsRequest\"\xb5\x05\n\x0cTargetStatus\x12\x16\n\x06target\x18\x01 \x01(\tR\x06target\x12\x1a\n\x08provider\x18\x02 \x01(\tR\x08provider\x12\x14\n\x05model\x18\x03 \x01(\tR\x05model\x12\x12\n\x04kind\x18\x04 \x01(\tR\x04kind\x12\x16\n\x06hosted\x18\x05 \x01(\x08R\x06hosted\x12\x16\n\x06region\x18\x06 \x01(\tR\x06region\x12\x30\n\x05state\x18\x07 \x01(\x0e\x32\x1a.switchyard.v1.TargetStateR\x05state\x12\x16\n\x06reason\x18\x08 \x01(\tR\x06reason\x12+\n\x12input_usd_per_mtok\x18\t \x01(\x01R\x0finputUsdPerMtok\x12-\n\x13output_usd_per_mtok\x18\n \x01(\x01R\x10outputUsdPerMtok\x12\x35\n\x07\x62reaker\x18\x0b \x01(\x0e\x32\x1b.switchyard.v1.BreakerStateR\x07\x62reaker\x12?\n\rbreaker_since\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0c\x62reakerSince\x12.\n\x13recent_failure_rate\x18\r \x01(\x01R\x11recentFailureRate\x12!\n\x0crecent_calls\x18\x0e \x01(\rR\x0brecentCalls\x12=\n\x0c\x63ooled_until\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0b\x63ooledUntil\x12\x1b\n\tin_flight\x18\x10 \x01(\rR\x08inFlight\x12\x1d\n\nlatency_ms\x18\x11 \x01(\x01R\tlatencyMs\x12+\n\x12p95_first_token_ms\x18\x12 \x01(\x01R\x0fp95FirstTokenMs\"O\n\x1dTakeTargetOutOfServiceRequest\x12\x16\n\x06target\x18\x01 \x01(\tR\x06target\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"U\n\x1eTakeTargetOutOfServiceResponse\x12\x33\n\x06target\x18\x01 \x01(\x0b\x32\x1b.switchyard.v1.TargetStatusR\x06target\"6\n\x1cReturnTargetToServiceRequest\x12\x16\n\x06target\x18\x01 \x01(\tR\x06target\"\x81\x01\n\x1dReturnTargetToServiceResponse\x12\x33\n\x06target\x18\x01 \x01(\x0b\x32\x1b.switchyard.v1.TargetStatusR\x06target\x12+\n\x12was_out_of_service\x18\x02 \x01(\x08R\x0fwasOutOfService\"L\n\x13ListTargetsResponse\x12\x35\n\x07targets\x18\x01 \x03(\x0b\x32\x1b.switchyard.v1.TargetStatusR\x07targets\"H\n\x12GetDecisionRequest\x12\x19\n\x08trace_id\x18\x01 \x01(\tR\x07traceId\x12\x17\n\x07\x63\x61ll_id\x18\x02 \x01(\tR\x06\x63\x61llId\"\xeb\x01\n\x13GetDecisionResponse\x12\x33\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x17.switchyard.v1.DecisionR\x08\x64\x65\x63ision\x12;\n\x0brecorded_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrecordedAt\x12H\n\x0ftrace_decisions\x18\x03 \x03(\x0b\x32\x1f.switchyard.v1.RecordedDecisionR\x0etraceDecisions\x12\x18\n\x07outcome\x18\x04 \x01(\tR\x07outcome\"\x9e\x01\n\x10RecordedDecision\x12\x33\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x17.switchyard.v1.DecisionR\x08\x64\x65\x63ision\x12;\n\x0brecorded_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrecordedAt\x12\x18\n\x07outcome\x18\x03 \x01(\tR\x07outcome\"\xbe\x01\n\x14ListDecisionsRequest\x12\x16\n\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x14\n\x05route\x18\x02 \x01(\tR\x05route\x12\x30\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05since\x12\x30\n\x05until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05until\x12\x14\n\x05limit\x18\x05 \x01(\rR\x05limit\"t\n\x15ListDecisionsResponse\x12=\n\tdecisions\x18\x01 \x03(\x0b\x32\x1f.switchyard.v1.RecordedDecisionR\tdecisions\x12\x1c\n\ttruncated\x18\x02 \x01(\x08R\ttruncated*\x85\x01\n\rReloadOutcome\x12\x1e\n\x1aRELOAD_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16RELOAD_OUTCOME_APPLIED\x10\x01\x12\x1c\n\x18RELOAD_OUTCOME_UNCHANGED\x10\x02\x12\x1a\n\x16RELOAD_OUTCOME_REFUSED\x10\x03*\xbc\x01\n\x0bTargetState\x12\x1c\n\x18TARGET_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TARGET_STATE_AVAILABLE\x10\x01\x12\x19\n\x15TARGET_STATE_DISABLED\x10\x02\x12\x1d\n\x19TARGET_STATE_BREAKER_OPEN\x10\x03\x12\x18\n\x14TARGET_STATE_COOLING\x10\x04\x12\x1f\n\x1bTARGET_STATE_OUT_OF_SERVICE\x10\x05*|\n\x0c\x42reakerState\x12\x1d\n\x19\x42REAKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x42REAKER_STATE_CLOSED\x10\x01\x12\x16\n\x12\x42REAKER_STATE_OPEN\x10\x02\x12\x1b\n\x17\x42REAKER_STATE_HALF_OPEN\x10\x03\x32\x9e\x05\n\x0c\x41\x64minService\x12N\n\tGetPolicy\x12\x1f.switchyard.v1.GetPolicyRequest\x1a .switchyard.v1.GetPolicyResponse\x12T\n\x0bListTargets\x12!.switchyard.v1.ListTargetsRequest\x1a\".switchyard.v1.ListTargetsResponse\x12u\n\x16TakeTargetOutOfService\x12,.switchyard.v1.TakeTargetOutOfServiceRequest\x1a-.switchyard.v1.TakeTargetOutOfServiceResponse\x12r\n\x15ReturnTargetToService\x12+.switchyard.v1.ReturnTargetToServiceRequest\x1a,.switchyard.v1.ReturnTargetToServiceResponse\x12T\n\x0bGetDecision\x12!.switchyard.v1.GetDecisionRequest\x1a\".switchyard.v1.GetDecisionResponse\x12Z\n\rListDecisions\x12#.switchyard.v1.ListDecisionsRequest\x1a$.switchyard.v1.ListDecisionsResponse\x12K\n\x08GetUsage\x12\x1e.switchyard.v1.GetUsageRequest\x1a\x1f.switchyard.v1.GetUsageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19switchyard/v1/admin.proto\x12\rswitchyard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19switchyard/v1/types.proto\"\xb4\x01\n\x0fGetSpendRequest\x12\x16\n\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x30\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05since\x12\x30\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05until\x12%\n\x0e\x62ucket_seconds\x18\x04 \x01(\rR\rbucketSeconds\"\x91\x01\n\x10GetSpendResponse\x12\x16\n\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x34\n\x07\x62uckets\x18\x02 \x03(\x0b\x32\x1a.switchyard.v1.SpendBucketR\x07\x62uckets\x12\x19\n\x08\x63ost_usd\x18\x03 \x01(\x01R\x07\x63ostUsd\x12\x14\n\x05\x63\x61lls\x18\x04 \x01(\x04R\x05\x63\x61lls\"p\n\x0bSpendBucket\x12\x30\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05start\x12\x19\n\x08\x63ost_usd\x18\x02 \x01(\x01R\x07\x63ostUsd\x12\x14\n\x05\x63\x61lls\x18\x03 \x01(\x04R\x05\x63\x61lls\"=\n\x0fGetUsageRequest\x12\x16\n\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n\x04user\x18\x02 \x01(\tR\x04user\"\x8b\x01\n\x10GetUsageResponse\x12\x16\n\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x12\n\x04user\x18\x02 \x01(\tR\x04user\x12\x18\n\x07limited\x18\x03 \x01(\x08R\x07limited\x12\x31\n\x06limits\x18\x04 \x03(\x0b\x32\x19.switchyard.v1.LimitUsageR\x06limits\"\x9c\x01\n\nLimitUsage\x12\x14\n\x05limit\x18\x01 \x01(\tR\x05limit\x12\x12\n\x04kind\x18\x02 \x01(\tR\x04kind\x12\x10\n\x03max\x18\x03 \x01(\x01R\x03max\x12\x12\n\x04used\x18\x04 \x01(\x01R\x04used\x12\x1c\n\tremaining\x18\x05 \x01(\x01R\tremaining\x12 \n\x0cresets_in_ms\x18\x06 \x01(\x01R\nresetsInMs\"\x12\n\x10GetPolicyRequest\"\x8a\x02\n\x11GetPolicyResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x16\n\x06source\x18\x02 \x01(\tR\x06source\x12\x37\n\tloaded_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08loadedAt\x12\x16\n\x06routes\x18\x04 \x03(\tR\x06routes\x12\x1a\n\x08warnings\x18\x05 \x03(\tR\x08warnings\x12<\n\x0blast_reload\x18\x06 \x01(\x0b\x32\x1b.switchyard.v1.PolicyReloadR\nlastReload\x12\x18\n\x07tenants\x18\x07 \x03(\tR\x07tenants\"\xbe\x01\n\x0cPolicyReload\x12*\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x02\x61t\x12\x18\n\x07trigger\x18\x02 \x01(\tR\x07trigger\x12\x36\n\x07outcome\x18\x03 \x01(\x0e\x32\x1c.switchyard.v1.ReloadOutcomeR\x07outcome\x12\x18\n\x07version\x18\x04 \x01(\tR\x07version\x12\x16\n\x06issues\x18\x05 \x03(\tR\x06issues\"\x14\n\x12ListTargetsRequest\"\xb5\x05\n\x0cTargetStatus\x12\x16\n\x06target\x18\x01 \x01(\tR\x06target\x12\x1a\n\x08provider\x18\x02 \x01(\tR\x08provider\x12\x14\n\x05model\x18\x03 \x01(\tR\x05model\x12\x12\n\x04kind\x18\x04 \x01(\tR\x04kind\x12\x16\n\x06hosted\x18\x05 \x01(\x08R\x06hosted\x12\x16\n\x06region\x18\x06 \x01(\tR\x06region\x12\x30\n\x05state\x18\x07 \x01(\x0e\x32\x1a.switchyard.v1.TargetStateR\x05state\x12\x16\n\x06reason\x18\x08 \x01(\tR\x06reason\x12+\n\x12input_usd_per_mtok\x18\t \x01(\x01R\x0finputUsdPerMtok\x12-\n\x13output_usd_per_mtok\x18\n \x01(\x01R\x10outputUsdPerMtok\x12\x35\n\x07\x62reaker\x18\x0b \x01(\x0e\x32\x1b.switchyard.v1.BreakerStateR\x07\x62reaker\x12?\n\rbreaker_since\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0c\x62reakerSince\x12.\n\x13recent_failure_rate\x18\r \x01(\x01R\x11recentFailureRate\x12!\n\x0crecent_calls\x18\x0e \x01(\rR\x0brecentCalls\x12=\n\x0c\x63ooled_until\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0b\x63ooledUntil\x12\x1b\n\tin_flight\x18\x10 \x01(\rR\x08inFlight\x12\x1d\n\nlatency_ms\x18\x11 \x01(\x01R\tlatencyMs\x12+\n\x12p95_first_token_ms\x18\x12 \x01(\x01R\x0fp95FirstTokenMs\"O\n\x1dTakeTargetOutOfServiceRequest\x12\x16\n\x06target\x18\x01 \x01(\tR\x06target\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason\"U\n\x1eTakeTargetOutOfServiceResponse\x12\x33\n\x06target\x18\x01 \x01(\x0b\x32\x1b.switchyard.v1.TargetStatusR\x06target\"6\n\x1cReturnTargetToServiceRequest\x12\x16\n\x06target\x18\x01 \x01(\tR\x06target\"\x81\x01\n\x1dReturnTargetToServiceResponse\x12\x33\n\x06target\x18\x01 \x01(\x0b\x32\x1b.switchyard.v1.TargetStatusR\x06target\x12+\n\x12was_out_of_service\x18\x02 \x01(\x08R\x0fwasOutOfService\"L\n\x13ListTargetsResponse\x12\x35\n\x07targets\x18\x01 \x03(\x0b\x32\x1b.switchyard.v1.TargetStatusR\x07targets\"H\n\x12GetDecisionRequest\x12\x19\n\x08trace_id\x18\x01 \x01(\tR\x07traceId\x12\x17\n\x07\x63\x61ll_id\x18\x02 \x01(\tR\x06\x63\x61llId\"\xeb\x01\n\x13GetDecisionResponse\x12\x33\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x17.switchyard.v1.DecisionR\x08\x64\x65\x63ision\x12;\n\x0brecorded_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrecordedAt\x12H\n\x0ftrace_decisions\x18\x03 \x03(\x0b\x32\x1f.switchyard.v1.RecordedDecisionR\x0etraceDecisions\x12\x18\n\x07outcome\x18\x04 \x01(\tR\x07outcome\"\x9e\x01\n\x10RecordedDecision\x12\x33\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x17.switchyard.v1.DecisionR\x08\x64\x65\x63ision\x12;\n\x0brecorded_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrecordedAt\x12\x18\n\x07outcome\x18\x03 \x01(\tR\x07outcome\"\xbe\x01\n\x14ListDecisionsRequest\x12\x16\n\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x14\n\x05route\x18\x02 \x01(\tR\x05route\x12\x30\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05since\x12\x30\n\x05until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05until\x12\x14\n\x05limit\x18\x05 \x01(\rR\x05limit\"t\n\x15ListDecisionsResponse\x12=\n\tdecisions\x18\x01 \x03(\x0b\x32\x1f.switchyard.v1.RecordedDecisionR\tdecisions\x12\x1c\n\ttruncated\x18\x02 \x01(\x08R\ttruncated*\x85\x01\n\rReloadOutcome\x12\x1e\n\x1aRELOAD_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16RELOAD_OUTCOME_APPLIED\x10\x01\x12\x1c\n\x18RELOAD_OUTCOME_UNCHANGED\x10\x02\x12\x1a\n\x16RELOAD_OUTCOME_REFUSED\x10\x03*\xbc\x01\n\x0bTargetState\x12\x1c\n\x18TARGET_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TARGET_STATE_AVAILABLE\x10\x01\x12\x19\n\x15TARGET_STATE_DISABLED\x10\x02\x12\x1d\n\x19TARGET_STATE_BREAKER_OPEN\x10\x03\x12\x18\n\x14TARGET_STATE_COOLING\x10\x04\x12\x1f\n\x1bTARGET_STATE_OUT_OF_SERVICE\x10\x05*|\n\x0c\x42reakerState\x12\x1d\n\x19\x42REAKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x42REAKER_STATE_CLOSED\x10\x01\x12\x16\n\x12\x42REAKER_STATE_OPEN\x10\x02\x12\x1b\n\x17\x42REAKER_STATE_HALF_OPEN\x10\x03\x32\xeb\x05\n\x0c\x41\x64minService\x12N\n\tGetPolicy\x12\x1f.switchyard.v1.GetPolicyRequest\x1a .switchyard.v1.GetPolicyResponse\x12T\n\x0bListTargets\x12!.switchyard.v1.ListTargetsRequest\x1a\".switchyard.v1.ListTargetsResponse\x12u\n\x16TakeTargetOutOfService\x12,.switchyard.v1.TakeTargetOutOfServiceRequest\x1a-.switchyard.v1.TakeTargetOutOfServiceResponse\x12r\n\x15ReturnTargetToService\x12+.switchyard.v1.ReturnTargetToServiceRequest\x1a,.switchyard.v1.ReturnTargetToServiceResponse\x12T\n\x0bGetDecision\x12!.switchyard.v1.GetDecisionRequest\x1a\".switchyard.v1.GetDecisionResponse\x12Z\n\rListDecisions\x12#.switchyard.v1.ListDecisionsRequest\x1a$.switchyard.v1.ListDecisionsResponse\x12K\n\x08GetUsage\x12\x1e.switchyard.v1.GetUsageRequest\x1a\x1f.switchyard.v1.GetUsageResponse\x12K\n\x08GetSpend\x12\x1e.switchyard.v1.GetSpendRequest\x1a\x1f.switchyard.v1.GetSpendResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchyard.v1.admin_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _RELOADOUTCOME._serialized_start=2861
-  _RELOADOUTCOME._serialized_end=2994
-  _TARGETSTATE._serialized_start=2997
-  _TARGETSTATE._serialized_end=3185
-  _BREAKERSTATE._serialized_start=3187
-  _BREAKERSTATE._serialized_end=3311
-  _GETUSAGEREQUEST._serialized_start=104
-  _GETUSAGEREQUEST._serialized_end=165
-  _GETUSAGERESPONSE._serialized_start=168
-  _GETUSAGERESPONSE._serialized_end=307
-  _LIMITUSAGE._serialized_start=310
-  _LIMITUSAGE._serialized_end=466
-  _GETPOLICYREQUEST._serialized_start=468
-  _GETPOLICYREQUEST._serialized_end=486
-  _GETPOLICYRESPONSE._serialized_start=489
-  _GETPOLICYRESPONSE._serialized_end=729
-  _POLICYRELOAD._serialized_start=732
-  _POLICYRELOAD._serialized_end=922
-  _LISTTARGETSREQUEST._serialized_start=924
-  _LISTTARGETSREQUEST._serialized_end=944
-  _TARGETSTATUS._serialized_start=947
-  _TARGETSTATUS._serialized_end=1640
-  _TAKETARGETOUTOFSERVICEREQUEST._serialized_start=1642
-  _TAKETARGETOUTOFSERVICEREQUEST._serialized_end=1721
-  _TAKETARGETOUTOFSERVICERESPONSE._serialized_start=1723
-  _TAKETARGETOUTOFSERVICERESPONSE._serialized_end=1808
-  _RETURNTARGETTOSERVICEREQUEST._serialized_start=1810
-  _RETURNTARGETTOSERVICEREQUEST._serialized_end=1864
-  _RETURNTARGETTOSERVICERESPONSE._serialized_start=1867
-  _RETURNTARGETTOSERVICERESPONSE._serialized_end=1996
-  _LISTTARGETSRESPONSE._serialized_start=1998
-  _LISTTARGETSRESPONSE._serialized_end=2074
-  _GETDECISIONREQUEST._serialized_start=2076
-  _GETDECISIONREQUEST._serialized_end=2148
-  _GETDECISIONRESPONSE._serialized_start=2151
-  _GETDECISIONRESPONSE._serialized_end=2386
-  _RECORDEDDECISION._serialized_start=2389
-  _RECORDEDDECISION._serialized_end=2547
-  _LISTDECISIONSREQUEST._serialized_start=2550
-  _LISTDECISIONSREQUEST._serialized_end=2740
-  _LISTDECISIONSRESPONSE._serialized_start=2742
-  _LISTDECISIONSRESPONSE._serialized_end=2858
-  _ADMINSERVICE._serialized_start=3314
-  _ADMINSERVICE._serialized_end=3984
+  _RELOADOUTCOME._serialized_start=3332
+  _RELOADOUTCOME._serialized_end=3465
+  _TARGETSTATE._serialized_start=3468
+  _TARGETSTATE._serialized_end=3656
+  _BREAKERSTATE._serialized_start=3658
+  _BREAKERSTATE._serialized_end=3782
+  _GETSPENDREQUEST._serialized_start=105
+  _GETSPENDREQUEST._serialized_end=285
+  _GETSPENDRESPONSE._serialized_start=288
+  _GETSPENDRESPONSE._serialized_end=433
+  _SPENDBUCKET._serialized_start=435
+  _SPENDBUCKET._serialized_end=547
+  _GETUSAGEREQUEST._serialized_start=549
+  _GETUSAGEREQUEST._serialized_end=610
+  _GETUSAGERESPONSE._serialized_start=613
+  _GETUSAGERESPONSE._serialized_end=752
+  _LIMITUSAGE._serialized_start=755
+  _LIMITUSAGE._serialized_end=911
+  _GETPOLICYREQUEST._serialized_start=913
+  _GETPOLICYREQUEST._serialized_end=931
+  _GETPOLICYRESPONSE._serialized_start=934
+  _GETPOLICYRESPONSE._serialized_end=1200
+  _POLICYRELOAD._serialized_start=1203
+  _POLICYRELOAD._serialized_end=1393
+  _LISTTARGETSREQUEST._serialized_start=1395
+  _LISTTARGETSREQUEST._serialized_end=1415
+  _TARGETSTATUS._serialized_start=1418
+  _TARGETSTATUS._serialized_end=2111
+  _TAKETARGETOUTOFSERVICEREQUEST._serialized_start=2113
+  _TAKETARGETOUTOFSERVICEREQUEST._serialized_end=2192
+  _TAKETARGETOUTOFSERVICERESPONSE._serialized_start=2194
+  _TAKETARGETOUTOFSERVICERESPONSE._serialized_end=2279
+  _RETURNTARGETTOSERVICEREQUEST._serialized_start=2281
+  _RETURNTARGETTOSERVICEREQUEST._serialized_end=2335
+  _RETURNTARGETTOSERVICERESPONSE._serialized_start=2338
+  _RETURNTARGETTOSERVICERESPONSE._serialized_end=2467
+  _LISTTARGETSRESPONSE._serialized_start=2469
+  _LISTTARGETSRESPONSE._serialized_end=2545
+  _GETDECISIONREQUEST._serialized_start=2547
+  _GETDECISIONREQUEST._serialized_end=2619
+  _GETDECISIONRESPONSE._serialized_start=2622
+  _GETDECISIONRESPONSE._serialized_end=2857
+  _RECORDEDDECISION._serialized_start=2860
+  _RECORDEDDECISION._serialized_end=3018
+  _LISTDECISIONSREQUEST._serialized_start=3021
+  _LISTDECISIONSREQUEST._serialized_end=3211
+  _LISTDECISIONSRESPONSE._serialized_start=3213
+  _LISTDECISIONSRESPONSE._serialized_end=3329
+  _ADMINSERVICE._serialized_start=3785
+  _ADMINSERVICE._serialized_end=4532
 # @@protoc_insertion_point(module_scope)

@@ -47,20 +47,46 @@ class GetPolicyRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetPolicyResponse(_message.Message):
-    __slots__ = ["last_reload", "loaded_at", "routes", "source", "version", "warnings"]
+    __slots__ = ["last_reload", "loaded_at", "routes", "source", "tenants", "version", "warnings"]
     LAST_RELOAD_FIELD_NUMBER: _ClassVar[int]
     LOADED_AT_FIELD_NUMBER: _ClassVar[int]
     ROUTES_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TENANTS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     last_reload: PolicyReload
     loaded_at: _timestamp_pb2.Timestamp
     routes: _containers.RepeatedScalarFieldContainer[str]
     source: str
+    tenants: _containers.RepeatedScalarFieldContainer[str]
     version: str
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, version: _Optional[str] = ..., source: _Optional[str] = ..., loaded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., routes: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., last_reload: _Optional[_Union[PolicyReload, _Mapping]] = ...) -> None: ...
+    def __init__(self, version: _Optional[str] = ..., source: _Optional[str] = ..., loaded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., routes: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., last_reload: _Optional[_Union[PolicyReload, _Mapping]] = ..., tenants: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetSpendRequest(_message.Message):
+    __slots__ = ["bucket_seconds", "since", "tenant", "until"]
+    BUCKET_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    bucket_seconds: int
+    since: _timestamp_pb2.Timestamp
+    tenant: str
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, tenant: _Optional[str] = ..., since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., bucket_seconds: _Optional[int] = ...) -> None: ...
+
+class GetSpendResponse(_message.Message):
+    __slots__ = ["buckets", "calls", "cost_usd", "tenant"]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    buckets: _containers.RepeatedCompositeFieldContainer[SpendBucket]
+    calls: int
+    cost_usd: float
+    tenant: str
+    def __init__(self, tenant: _Optional[str] = ..., buckets: _Optional[_Iterable[_Union[SpendBucket, _Mapping]]] = ..., cost_usd: _Optional[float] = ..., calls: _Optional[int] = ...) -> None: ...
 
 class GetUsageRequest(_message.Message):
     __slots__ = ["tenant", "user"]
@@ -167,6 +193,16 @@ class ReturnTargetToServiceResponse(_message.Message):
     target: TargetStatus
     was_out_of_service: bool
     def __init__(self, target: _Optional[_Union[TargetStatus, _Mapping]] = ..., was_out_of_service: bool = ...) -> None: ...
+
+class SpendBucket(_message.Message):
+    __slots__ = ["calls", "cost_usd", "start"]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    calls: int
+    cost_usd: float
+    start: _timestamp_pb2.Timestamp
+    def __init__(self, start: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cost_usd: _Optional[float] = ..., calls: _Optional[int] = ...) -> None: ...
 
 class TakeTargetOutOfServiceRequest(_message.Message):
     __slots__ = ["reason", "target"]

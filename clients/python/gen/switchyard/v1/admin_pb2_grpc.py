@@ -50,6 +50,11 @@ class AdminServiceStub(object):
                 request_serializer=switchyard_dot_v1_dot_admin__pb2.GetUsageRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_admin__pb2.GetUsageResponse.FromString,
                 )
+        self.GetSpend = channel.unary_unary(
+                '/switchyard.v1.AdminService/GetSpend',
+                request_serializer=switchyard_dot_v1_dot_admin__pb2.GetSpendRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_admin__pb2.GetSpendResponse.FromString,
+                )
 
 
 class AdminServiceServicer(object):
@@ -109,6 +114,16 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSpend(self, request, context):
+        """What a tenant's calls cost over time: the cost and number of recorded calls in each time
+        bucket of a range, summed from the recorded decisions (the ledger when the server keeps one,
+        else the recent in-memory log, which forgets the oldest calls first). Per tenant only:
+        decisions do not record the user.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -146,6 +161,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetUsage,
                     request_deserializer=switchyard_dot_v1_dot_admin__pb2.GetUsageRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_admin__pb2.GetUsageResponse.SerializeToString,
+            ),
+            'GetSpend': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSpend,
+                    request_deserializer=switchyard_dot_v1_dot_admin__pb2.GetSpendRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_admin__pb2.GetSpendResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -274,5 +294,22 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/switchyard.v1.AdminService/GetUsage',
             switchyard_dot_v1_dot_admin__pb2.GetUsageRequest.SerializeToString,
             switchyard_dot_v1_dot_admin__pb2.GetUsageResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetSpend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/switchyard.v1.AdminService/GetSpend',
+            switchyard_dot_v1_dot_admin__pb2.GetSpendRequest.SerializeToString,
+            switchyard_dot_v1_dot_admin__pb2.GetSpendResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
