@@ -138,6 +138,7 @@ export async function startSwitchyard(options: SwitchyardOptions): Promise<Switc
         reloads: reloader,
         logger: options.logger,
         tracing,
+        env: options.env,
       },
       {
         host: options.host,

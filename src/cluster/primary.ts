@@ -181,7 +181,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   let operator: Awaited<ReturnType<typeof startOperatorServer>>;
   try {
     operator = await startOperatorServer(
-      { policies, decisions, reloads: reloader, health, metrics, logger: options.logger, store },
+      { policies, decisions, reloads: reloader, health, metrics, logger: options.logger, store, env },
       { ...options.operator, ...(options.limits && { limits: options.limits }) },
     );
   } catch (error) {

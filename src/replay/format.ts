@@ -1,6 +1,7 @@
 import { type PicoUsd, usdFromPico } from "../core/money.js";
 import {
   CHANGE_KINDS,
+  type ChangeKind,
   formatPercent,
   type ReplayedCall,
   type ReplayReport,
@@ -43,6 +44,37 @@ export function formatCall(call: ReplayedCall): string {
   if (call.gainedHosted.length > 0)
     parts.push(`newly eligible on a hosted provider: ${call.gainedHosted.join(", ")}`);
   return `${head}  ${parts.join("; ")}`;
+}
+
+/**
+ * Each change of `call` as text, as a table shows it: a route or target ("" for none), the
+ * eligible targets joined by ", ", a data class, an estimated cost in dollars, a refusal's reason
+ * ("" when let through).
+ */
+export function callChanges(call: ReplayedCall): { what: ChangeKind; before: string; after: string }[] {
+  const text = (outcome: RoutingOutcome, what: ChangeKind): string => {
+    switch (what) {
+      case "route":
+        return outcome.route;
+      case "eligible":
+        return outcome.eligible.join(", ");
+      case "target":
+        return outcome.target;
+      case "data-class":
+        return outcome.dataClass;
+      case "cost":
+        return usd(outcome.estimatedCostPicoUsd);
+      case "refusal":
+        return outcome.refusal;
+      default:
+        return what satisfies never;
+    }
+  };
+  return call.changes.map((what) => ({
+    what,
+    before: text(call.before, what),
+    after: text(call.after, what),
+  }));
 }
 
 /** The totals and the rules broken, as lines (each ending in a newline). */

@@ -260,6 +260,26 @@ export function replayAll(
   rules: readonly ReplayRule[],
   onCall: (call: ReplayedCall) => void = () => {},
 ): ReplayReport {
+  const replay = createReplay(policy, rules);
+  for (const recorded of records) {
+    const call = replay.add(recorded);
+    if (call) onCall(call);
+  }
+  return replay.report();
+}
+
+/**
+ * replayAll one call at a time, for a caller that must yield between calls (a server replaying
+ * thousands of them without holding its event loop): `add` each recorded call, then `report`.
+ */
+export interface Replay {
+  /** Decides `recorded` again and counts it; undefined when it is not replayable. */
+  add(recorded: RecordedDecision): ReplayedCall | undefined;
+  /** The totals so far, and the rules broken by the calls added so far. */
+  report(): ReplayReport;
+}
+
+export function createReplay(policy: Policy, rules: readonly ReplayRule[]): Replay {
   const totals: ReplayTotals = {
     replayed: 0,
     changed: 0,
@@ -269,34 +289,39 @@ export function replayAll(
     estimatedCostAfterPicoUsd: 0,
   };
   const breaking = new Map<ReplayRule, string[]>(rules.map((rule) => [rule, []]));
-  for (const recorded of records) {
-    const call = replayCall(recorded, policy);
-    if (!call) {
-      totals.notReplayable += 1;
-      continue;
-    }
-    totals.replayed += 1;
-    if (call.changes.length > 0) totals.changed += 1;
-    for (const kind of call.changes) totals.byKind[kind] += 1;
-    totals.estimatedCostBeforePicoUsd += call.before.estimatedCostPicoUsd;
-    totals.estimatedCostAfterPicoUsd += call.after.estimatedCostPicoUsd;
-    for (const [rule, callIds] of breaking) if (brokenBy(rule, call)) callIds.push(call.callId);
-    onCall(call);
-  }
-  const violations: Violation[] = [];
-  for (const [rule, callIds] of breaking) {
-    if (rule.kind === "cost-increase") {
-      const { estimatedCostBeforePicoUsd: before, estimatedCostAfterPicoUsd: after } = totals;
-      // In integers: after > before × (1 + percent / 100), with before = 0 breaking on any cost.
-      if (after * 100 > before * (100 + rule.percent))
-        violations.push({
-          rule: rule.name,
-          callIds: [],
-          detail: `${ruleDetail(rule)} (${before === 0 ? "from nothing" : `by ${formatPercent((after - before) / before)}`})`,
-        });
-    } else if (callIds.length > 0) violations.push({ rule: rule.name, callIds, detail: ruleDetail(rule) });
-  }
-  return { totals, violations };
+  return {
+    add(recorded) {
+      const call = replayCall(recorded, policy);
+      if (!call) {
+        totals.notReplayable += 1;
+        return undefined;
+      }
+      totals.replayed += 1;
+      if (call.changes.length > 0) totals.changed += 1;
+      for (const kind of call.changes) totals.byKind[kind] += 1;
+      totals.estimatedCostBeforePicoUsd += call.before.estimatedCostPicoUsd;
+      totals.estimatedCostAfterPicoUsd += call.after.estimatedCostPicoUsd;
+      for (const [rule, callIds] of breaking) if (brokenBy(rule, call)) callIds.push(call.callId);
+      return call;
+    },
+    report() {
+      const violations: Violation[] = [];
+      for (const [rule, callIds] of breaking) {
+        if (rule.kind === "cost-increase") {
+          const { estimatedCostBeforePicoUsd: before, estimatedCostAfterPicoUsd: after } = totals;
+          // In integers: after > before × (1 + percent / 100), with before = 0 breaking on any cost.
+          if (after * 100 > before * (100 + rule.percent))
+            violations.push({
+              rule: rule.name,
+              callIds: [],
+              detail: `${ruleDetail(rule)} (${before === 0 ? "from nothing" : `by ${formatPercent((after - before) / before)}`})`,
+            });
+        } else if (callIds.length > 0)
+          violations.push({ rule: rule.name, callIds: [...callIds], detail: ruleDetail(rule) });
+      }
+      return { totals: { ...totals, byKind: { ...totals.byKind } }, violations };
+    },
+  };
 }
 
 /** A change an operator forbids (`--fail-on`); see RULE_VOCABULARY. */

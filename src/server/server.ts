@@ -6,6 +6,7 @@ import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection
 import { Health } from "../../gen/health/v1/health_pb.js";
 import { AdminService } from "../../gen/switchyard/v1/admin_pb.js";
 import { RouterService } from "../../gen/switchyard/v1/router_pb.js";
+import type { Environment } from "../config/env.js";
 import type { PolicyStore } from "../config/policy-store.js";
 import type { TargetHealth } from "../health/target-health.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
@@ -37,6 +38,8 @@ export interface ServerDeps {
   metrics: Metrics;
   /** The shared counters (budgets, limits), read by AdminService GetUsage. */
   store: StateStore;
+  /** The server's environment, which ReplayPolicy's candidate policies read. */
+  env: () => Environment;
   logger: Logger;
   /** Opens every call's span; the global tracer's (exporting only when configured) when not given. */
   tracing?: Tracing;
@@ -144,6 +147,7 @@ export async function startServer(deps: ServerDeps, options: ServerOptions): Pro
           metrics: deps.metrics,
           logger: deps.logger,
           store: deps.store,
+          env: deps.env,
         },
         operator,
         limits,
@@ -240,6 +244,7 @@ function startOperatorListener(
           health: deps.health,
           logger: deps.logger.child({ component: "admin" }),
           store: deps.store,
+          env: deps.env,
         }),
       );
       routes.service(Health, healthService);

@@ -125,6 +125,25 @@ describe("switchyard serve --workers 2", () => {
     expect(spend.calls).toBe(BigInt(listed.decisions.length));
   });
 
+  it("replays a candidate policy over every worker's calls (ReplayPolicy)", async () => {
+    const calls = [...(await callEach()), ...(await callEach())];
+    await vi.waitFor(() => expect(calls.every((call) => servedBy().has(call.callId))).toBe(true));
+    expect(new Set(calls.map((call) => servedBy().get(call.callId)))).toEqual(new Set(workerPids()));
+    const listed = await admin().listDecisions({ limit: 1000 });
+    const swapped = policy("candidate").replace(
+      "primary: { provider: local, model: tiny }\n    fallback:\n      - { provider: backup, model: tiny }",
+      "primary: { provider: backup, model: tiny }\n    fallback:\n      - { provider: local, model: tiny }",
+    );
+    expect(swapped).toContain("primary: { provider: backup");
+    const replayed = await admin().replayPolicy({ policyYaml: swapped, failOn: ["target-change"] });
+    expect(replayed.valid).toBe(true);
+    expect(replayed.totals?.replayed).toBe(BigInt(listed.decisions.length));
+    expect(replayed.calls.map((call) => call.callId)).toEqual(
+      expect.arrayContaining(calls.map((call) => call.callId)),
+    );
+    expect(replayed.violations[0]?.callIds).toEqual(expect.arrayContaining(calls.map((call) => call.callId)));
+  });
+
   it("serves /metrics from the operator port with every worker's calls summed", async () => {
     const before = await callsCounted();
     const calls = await callEach();

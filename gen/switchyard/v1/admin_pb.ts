@@ -14,7 +14,318 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/admin.proto.
  */
 export const file_switchyard_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIo8BCg9HZXRTcGVuZFJlcXVlc3QSDgoGdGVuYW50GAEgASgJEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOYnVja2V0X3NlY29uZHMYBCABKA0icAoQR2V0U3BlbmRSZXNwb25zZRIOCgZ0ZW5hbnQYASABKAkSKwoHYnVja2V0cxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuU3BlbmRCdWNrZXQSEAoIY29zdF91c2QYAyABKAESDQoFY2FsbHMYBCABKAQiWQoLU3BlbmRCdWNrZXQSKQoFc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGNvc3RfdXNkGAIgASgBEg0KBWNhbGxzGAMgASgEIi8KD0dldFVzYWdlUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDAoEdXNlchgCIAEoCSJsChBHZXRVc2FnZVJlc3BvbnNlEg4KBnRlbmFudBgBIAEoCRIMCgR1c2VyGAIgASgJEg8KB2xpbWl0ZWQYAyABKAgSKQoGbGltaXRzGAQgAygLMhkuc3dpdGNoeWFyZC52MS5MaW1pdFVzYWdlIm0KCkxpbWl0VXNhZ2USDQoFbGltaXQYASABKAkSDAoEa2luZBgCIAEoCRILCgNtYXgYAyABKAESDAoEdXNlZBgEIAEoARIRCglyZW1haW5pbmcYBSABKAESFAoMcmVzZXRzX2luX21zGAYgASgBIhIKEEdldFBvbGljeVJlcXVlc3QiyAEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJEjAKC2xhc3RfcmVsb2FkGAYgASgLMhsuc3dpdGNoeWFyZC52MS5Qb2xpY3lSZWxvYWQSDwoHdGVuYW50cxgHIAMoCSKXAQoMUG9saWN5UmVsb2FkEiYKAmF0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0cmlnZ2VyGAIgASgJEi0KB291dGNvbWUYAyABKA4yHC5zd2l0Y2h5YXJkLnYxLlJlbG9hZE91dGNvbWUSDwoHdmVyc2lvbhgEIAEoCRIOCgZpc3N1ZXMYBSADKAkiFAoSTGlzdFRhcmdldHNSZXF1ZXN0IuoDCgxUYXJnZXRTdGF0dXMSDgoGdGFyZ2V0GAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEg0KBW1vZGVsGAMgASgJEgwKBGtpbmQYBCABKAkSDgoGaG9zdGVkGAUgASgIEg4KBnJlZ2lvbhgGIAEoCRIpCgVzdGF0ZRgHIAEoDjIaLnN3aXRjaHlhcmQudjEuVGFyZ2V0U3RhdGUSDgoGcmVhc29uGAggASgJEhoKEmlucHV0X3VzZF9wZXJfbXRvaxgJIAEoARIbChNvdXRwdXRfdXNkX3Blcl9tdG9rGAogASgBEiwKB2JyZWFrZXIYCyABKA4yGy5zd2l0Y2h5YXJkLnYxLkJyZWFrZXJTdGF0ZRIxCg1icmVha2VyX3NpbmNlGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNyZWNlbnRfZmFpbHVyZV9yYXRlGA0gASgBEhQKDHJlY2VudF9jYWxscxgOIAEoDRIwCgxjb29sZWRfdW50aWwYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWluX2ZsaWdodBgQIAEoDRISCgpsYXRlbmN5X21zGBEgASgBEhoKEnA5NV9maXJzdF90b2tlbl9tcxgSIAEoASI/Ch1UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVxdWVzdBIOCgZ0YXJnZXQYASABKAkSDgoGcmVhc29uGAIgASgJIk0KHlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXNwb25zZRIrCgZ0YXJnZXQYASABKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cyIuChxSZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCSJoCh1SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXNwb25zZRIrCgZ0YXJnZXQYASABKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cxIaChJ3YXNfb3V0X29mX3NlcnZpY2UYAiABKAgiQwoTTGlzdFRhcmdldHNSZXNwb25zZRIsCgd0YXJnZXRzGAEgAygLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMiNwoSR2V0RGVjaXNpb25SZXF1ZXN0EhAKCHRyYWNlX2lkGAEgASgJEg8KB2NhbGxfaWQYAiABKAkivAEKE0dldERlY2lzaW9uUmVzcG9uc2USKQoIZGVjaXNpb24YASABKAsyFy5zd2l0Y2h5YXJkLnYxLkRlY2lzaW9uEi8KC3JlY29yZGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4Cg90cmFjZV9kZWNpc2lvbnMYAyADKAsyHy5zd2l0Y2h5YXJkLnYxLlJlY29yZGVkRGVjaXNpb24SDwoHb3V0Y29tZRgEIAEoCSJ/ChBSZWNvcmRlZERlY2lzaW9uEikKCGRlY2lzaW9uGAEgASgLMhcuc3dpdGNoeWFyZC52MS5EZWNpc2lvbhIvCgtyZWNvcmRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHb3V0Y29tZRgDIAEoCSKaAQoUTGlzdERlY2lzaW9uc1JlcXVlc3QSDgoGdGVuYW50GAEgASgJEg0KBXJvdXRlGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGltaXQYBSABKA0iXgoVTGlzdERlY2lzaW9uc1Jlc3BvbnNlEjIKCWRlY2lzaW9ucxgBIAMoCzIfLnN3aXRjaHlhcmQudjEuUmVjb3JkZWREZWNpc2lvbhIRCgl0cnVuY2F0ZWQYAiABKAgqhQEKDVJlbG9hZE91dGNvbWUSHgoaUkVMT0FEX09VVENPTUVfVU5TUEVDSUZJRUQQABIaChZSRUxPQURfT1VUQ09NRV9BUFBMSUVEEAESHAoYUkVMT0FEX09VVENPTUVfVU5DSEFOR0VEEAISGgoWUkVMT0FEX09VVENPTUVfUkVGVVNFRBADKrwBCgtUYXJnZXRTdGF0ZRIcChhUQVJHRVRfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZUQVJHRVRfU1RBVEVfQVZBSUxBQkxFEAESGQoVVEFSR0VUX1NUQVRFX0RJU0FCTEVEEAISHQoZVEFSR0VUX1NUQVRFX0JSRUFLRVJfT1BFThADEhgKFFRBUkdFVF9TVEFURV9DT09MSU5HEAQSHwobVEFSR0VUX1NUQVRFX09VVF9PRl9TRVJWSUNFEAUqfAoMQnJlYWtlclN0YXRlEh0KGUJSRUFLRVJfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRCUkVBS0VSX1NUQVRFX0NMT1NFRBABEhYKEkJSRUFLRVJfU1RBVEVfT1BFThACEhsKF0JSRUFLRVJfU1RBVEVfSEFMRl9PUEVOEAMy6wUKDEFkbWluU2VydmljZRJOCglHZXRQb2xpY3kSHy5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlc3BvbnNlElQKC0xpc3RUYXJnZXRzEiEuc3dpdGNoeWFyZC52MS5MaXN0VGFyZ2V0c1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkxpc3RUYXJnZXRzUmVzcG9uc2USdQoWVGFrZVRhcmdldE91dE9mU2VydmljZRIsLnN3aXRjaHlhcmQudjEuVGFrZVRhcmdldE91dE9mU2VydmljZVJlcXVlc3QaLS5zd2l0Y2h5YXJkLnYxLlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXNwb25zZRJyChVSZXR1cm5UYXJnZXRUb1NlcnZpY2USKy5zd2l0Y2h5YXJkLnYxLlJldHVyblRhcmdldFRvU2VydmljZVJlcXVlc3QaLC5zd2l0Y2h5YXJkLnYxLlJldHVyblRhcmdldFRvU2VydmljZVJlc3BvbnNlElQKC0dldERlY2lzaW9uEiEuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkdldERlY2lzaW9uUmVzcG9uc2USWgoNTGlzdERlY2lzaW9ucxIjLnN3aXRjaHlhcmQudjEuTGlzdERlY2lzaW9uc1JlcXVlc3QaJC5zd2l0Y2h5YXJkLnYxLkxpc3REZWNpc2lvbnNSZXNwb25zZRJLCghHZXRVc2FnZRIeLnN3aXRjaHlhcmQudjEuR2V0VXNhZ2VSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5HZXRVc2FnZVJlc3BvbnNlEksKCEdldFNwZW5kEh4uc3dpdGNoeWFyZC52MS5HZXRTcGVuZFJlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLkdldFNwZW5kUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
+  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIr8BChNSZXBsYXlQb2xpY3lSZXF1ZXN0EhMKC3BvbGljeV95YW1sGAEgASgJEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdGVuYW50GAQgASgJEg0KBXJvdXRlGAUgASgJEg0KBWxpbWl0GAYgASgNEg8KB2ZhaWxfb24YByADKAkilAIKFFJlcGxheVBvbGljeVJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEioKBmlzc3VlcxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuUG9saWN5SXNzdWUSEAoId2FybmluZ3MYAyADKAkSDwoHdmVyc2lvbhgEIAEoCRIqCgVjYWxscxgFIAMoCzIbLnN3aXRjaHlhcmQudjEuUmVwbGF5ZWRDYWxsEisKBnRvdGFscxgGIAEoCzIbLnN3aXRjaHlhcmQudjEuUmVwbGF5VG90YWxzEjIKCnZpb2xhdGlvbnMYByADKAsyHi5zd2l0Y2h5YXJkLnYxLlJlcGxheVZpb2xhdGlvbhIRCgl0cnVuY2F0ZWQYCCABKAgiLAoLUG9saWN5SXNzdWUSDAoEcGF0aBgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIrUBCgxSZXBsYXllZENhbGwSDwoHY2FsbF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRIOCgZ0ZW5hbnQYAyABKAkSLwoLcmVjb3JkZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB2NoYW5nZXMYBSADKAsyGS5zd2l0Y2h5YXJkLnYxLkNhbGxDaGFuZ2USFQoNZ2FpbmVkX2hvc3RlZBgGIAMoCSI5CgpDYWxsQ2hhbmdlEgwKBHdoYXQYASABKAkSDgoGYmVmb3JlGAIgASgJEg0KBWFmdGVyGAMgASgJIo0CCgxSZXBsYXlUb3RhbHMSEAoIcmVwbGF5ZWQYASABKAQSDwoHY2hhbmdlZBgCIAEoBBJHCg9jaGFuZ2VkX2J5X2tpbmQYAyADKAsyLi5zd2l0Y2h5YXJkLnYxLlJlcGxheVRvdGFscy5DaGFuZ2VkQnlLaW5kRW50cnkSFgoObm90X3JlcGxheWFibGUYBCABKAQSIQoZZXN0aW1hdGVkX2Nvc3RfYmVmb3JlX3VzZBgFIAEoARIgChhlc3RpbWF0ZWRfY29zdF9hZnRlcl91c2QYBiABKAEaNAoSQ2hhbmdlZEJ5S2luZEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEiQQoPUmVwbGF5VmlvbGF0aW9uEgwKBHJ1bGUYASABKAkSDgoGZGV0YWlsGAIgASgJEhAKCGNhbGxfaWRzGAMgAygJIo8BCg9HZXRTcGVuZFJlcXVlc3QSDgoGdGVuYW50GAEgASgJEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOYnVja2V0X3NlY29uZHMYBCABKA0icAoQR2V0U3BlbmRSZXNwb25zZRIOCgZ0ZW5hbnQYASABKAkSKwoHYnVja2V0cxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuU3BlbmRCdWNrZXQSEAoIY29zdF91c2QYAyABKAESDQoFY2FsbHMYBCABKAQiWQoLU3BlbmRCdWNrZXQSKQoFc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGNvc3RfdXNkGAIgASgBEg0KBWNhbGxzGAMgASgEIi8KD0dldFVzYWdlUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDAoEdXNlchgCIAEoCSJsChBHZXRVc2FnZVJlc3BvbnNlEg4KBnRlbmFudBgBIAEoCRIMCgR1c2VyGAIgASgJEg8KB2xpbWl0ZWQYAyABKAgSKQoGbGltaXRzGAQgAygLMhkuc3dpdGNoeWFyZC52MS5MaW1pdFVzYWdlIm0KCkxpbWl0VXNhZ2USDQoFbGltaXQYASABKAkSDAoEa2luZBgCIAEoCRILCgNtYXgYAyABKAESDAoEdXNlZBgEIAEoARIRCglyZW1haW5pbmcYBSABKAESFAoMcmVzZXRzX2luX21zGAYgASgBIhIKEEdldFBvbGljeVJlcXVlc3QiyAEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJEjAKC2xhc3RfcmVsb2FkGAYgASgLMhsuc3dpdGNoeWFyZC52MS5Qb2xpY3lSZWxvYWQSDwoHdGVuYW50cxgHIAMoCSKXAQoMUG9saWN5UmVsb2FkEiYKAmF0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0cmlnZ2VyGAIgASgJEi0KB291dGNvbWUYAyABKA4yHC5zd2l0Y2h5YXJkLnYxLlJlbG9hZE91dGNvbWUSDwoHdmVyc2lvbhgEIAEoCRIOCgZpc3N1ZXMYBSADKAkiFAoSTGlzdFRhcmdldHNSZXF1ZXN0IuoDCgxUYXJnZXRTdGF0dXMSDgoGdGFyZ2V0GAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEg0KBW1vZGVsGAMgASgJEgwKBGtpbmQYBCABKAkSDgoGaG9zdGVkGAUgASgIEg4KBnJlZ2lvbhgGIAEoCRIpCgVzdGF0ZRgHIAEoDjIaLnN3aXRjaHlhcmQudjEuVGFyZ2V0U3RhdGUSDgoGcmVhc29uGAggASgJEhoKEmlucHV0X3VzZF9wZXJfbXRvaxgJIAEoARIbChNvdXRwdXRfdXNkX3Blcl9tdG9rGAogASgBEiwKB2JyZWFrZXIYCyABKA4yGy5zd2l0Y2h5YXJkLnYxLkJyZWFrZXJTdGF0ZRIxCg1icmVha2VyX3NpbmNlGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNyZWNlbnRfZmFpbHVyZV9yYXRlGA0gASgBEhQKDHJlY2VudF9jYWxscxgOIAEoDRIwCgxjb29sZWRfdW50aWwYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWluX2ZsaWdodBgQIAEoDRISCgpsYXRlbmN5X21zGBEgASgBEhoKEnA5NV9maXJzdF90b2tlbl9tcxgSIAEoASI/Ch1UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVxdWVzdBIOCgZ0YXJnZXQYASABKAkSDgoGcmVhc29uGAIgASgJIk0KHlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXNwb25zZRIrCgZ0YXJnZXQYASABKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cyIuChxSZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCSJoCh1SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXNwb25zZRIrCgZ0YXJnZXQYASABKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cxIaChJ3YXNfb3V0X29mX3NlcnZpY2UYAiABKAgiQwoTTGlzdFRhcmdldHNSZXNwb25zZRIsCgd0YXJnZXRzGAEgAygLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMiNwoSR2V0RGVjaXNpb25SZXF1ZXN0EhAKCHRyYWNlX2lkGAEgASgJEg8KB2NhbGxfaWQYAiABKAkivAEKE0dldERlY2lzaW9uUmVzcG9uc2USKQoIZGVjaXNpb24YASABKAsyFy5zd2l0Y2h5YXJkLnYxLkRlY2lzaW9uEi8KC3JlY29yZGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4Cg90cmFjZV9kZWNpc2lvbnMYAyADKAsyHy5zd2l0Y2h5YXJkLnYxLlJlY29yZGVkRGVjaXNpb24SDwoHb3V0Y29tZRgEIAEoCSJ/ChBSZWNvcmRlZERlY2lzaW9uEikKCGRlY2lzaW9uGAEgASgLMhcuc3dpdGNoeWFyZC52MS5EZWNpc2lvbhIvCgtyZWNvcmRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHb3V0Y29tZRgDIAEoCSKaAQoUTGlzdERlY2lzaW9uc1JlcXVlc3QSDgoGdGVuYW50GAEgASgJEg0KBXJvdXRlGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGltaXQYBSABKA0iXgoVTGlzdERlY2lzaW9uc1Jlc3BvbnNlEjIKCWRlY2lzaW9ucxgBIAMoCzIfLnN3aXRjaHlhcmQudjEuUmVjb3JkZWREZWNpc2lvbhIRCgl0cnVuY2F0ZWQYAiABKAgqhQEKDVJlbG9hZE91dGNvbWUSHgoaUkVMT0FEX09VVENPTUVfVU5TUEVDSUZJRUQQABIaChZSRUxPQURfT1VUQ09NRV9BUFBMSUVEEAESHAoYUkVMT0FEX09VVENPTUVfVU5DSEFOR0VEEAISGgoWUkVMT0FEX09VVENPTUVfUkVGVVNFRBADKrwBCgtUYXJnZXRTdGF0ZRIcChhUQVJHRVRfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZUQVJHRVRfU1RBVEVfQVZBSUxBQkxFEAESGQoVVEFSR0VUX1NUQVRFX0RJU0FCTEVEEAISHQoZVEFSR0VUX1NUQVRFX0JSRUFLRVJfT1BFThADEhgKFFRBUkdFVF9TVEFURV9DT09MSU5HEAQSHwobVEFSR0VUX1NUQVRFX09VVF9PRl9TRVJWSUNFEAUqfAoMQnJlYWtlclN0YXRlEh0KGUJSRUFLRVJfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRCUkVBS0VSX1NUQVRFX0NMT1NFRBABEhYKEkJSRUFLRVJfU1RBVEVfT1BFThACEhsKF0JSRUFLRVJfU1RBVEVfSEFMRl9PUEVOEAMyxAYKDEFkbWluU2VydmljZRJOCglHZXRQb2xpY3kSHy5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlc3BvbnNlElQKC0xpc3RUYXJnZXRzEiEuc3dpdGNoeWFyZC52MS5MaXN0VGFyZ2V0c1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkxpc3RUYXJnZXRzUmVzcG9uc2USdQoWVGFrZVRhcmdldE91dE9mU2VydmljZRIsLnN3aXRjaHlhcmQudjEuVGFrZVRhcmdldE91dE9mU2VydmljZVJlcXVlc3QaLS5zd2l0Y2h5YXJkLnYxLlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXNwb25zZRJyChVSZXR1cm5UYXJnZXRUb1NlcnZpY2USKy5zd2l0Y2h5YXJkLnYxLlJldHVyblRhcmdldFRvU2VydmljZVJlcXVlc3QaLC5zd2l0Y2h5YXJkLnYxLlJldHVyblRhcmdldFRvU2VydmljZVJlc3BvbnNlElQKC0dldERlY2lzaW9uEiEuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkdldERlY2lzaW9uUmVzcG9uc2USWgoNTGlzdERlY2lzaW9ucxIjLnN3aXRjaHlhcmQudjEuTGlzdERlY2lzaW9uc1JlcXVlc3QaJC5zd2l0Y2h5YXJkLnYxLkxpc3REZWNpc2lvbnNSZXNwb25zZRJLCghHZXRVc2FnZRIeLnN3aXRjaHlhcmQudjEuR2V0VXNhZ2VSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5HZXRVc2FnZVJlc3BvbnNlEksKCEdldFNwZW5kEh4uc3dpdGNoeWFyZC52MS5HZXRTcGVuZFJlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLkdldFNwZW5kUmVzcG9uc2USVwoMUmVwbGF5UG9saWN5EiIuc3dpdGNoeWFyZC52MS5SZXBsYXlQb2xpY3lSZXF1ZXN0GiMuc3dpdGNoeWFyZC52MS5SZXBsYXlQb2xpY3lSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
+
+/**
+ * @generated from message switchyard.v1.ReplayPolicyRequest
+ */
+export type ReplayPolicyRequest = Message<"switchyard.v1.ReplayPolicyRequest"> & {
+  /**
+   * The candidate policy (YAML, as a policy file), at most 1 MiB. Its `${VAR}` references read
+   * the server's environment, so a provider whose key the server lacks is left out as it would
+   * be if deployed; no variable's value is ever sent back.
+   *
+   * @generated from field: string policy_yaml = 1;
+   */
+  policyYaml: string;
+
+  /**
+   * Calls recorded in [since, until); either unset: unbounded on that side.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 2;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp until = 3;
+   */
+  until?: Timestamp | undefined;
+
+  /**
+   * Empty: every tenant's (every route's) calls.
+   *
+   * @generated from field: string tenant = 4;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: string route = 5;
+   */
+  route: string;
+
+  /**
+   * The most recent calls replayed, at most 10000 (0: 1000).
+   *
+   * @generated from field: uint32 limit = 6;
+   */
+  limit: number;
+
+  /**
+   * Changes the operator forbids, as `switchyard replay --fail-on` takes them: hosted:CLASS,
+   * route-change, target-change, refused, cost-increase:PCT.
+   *
+   * @generated from field: repeated string fail_on = 7;
+   */
+  failOn: string[];
+};
+
+/**
+ * Describes the message switchyard.v1.ReplayPolicyRequest.
+ * Use `create(ReplayPolicyRequestSchema)` to create a new message.
+ */
+export const ReplayPolicyRequestSchema: GenMessage<ReplayPolicyRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 0);
+
+/**
+ * @generated from message switchyard.v1.ReplayPolicyResponse
+ */
+export type ReplayPolicyResponse = Message<"switchyard.v1.ReplayPolicyResponse"> & {
+  /**
+   * False: the candidate did not load; `issues` says why and nothing was replayed.
+   *
+   * @generated from field: bool valid = 1;
+   */
+  valid: boolean;
+
+  /**
+   * @generated from field: repeated switchyard.v1.PolicyIssue issues = 2;
+   */
+  issues: PolicyIssue[];
+
+  /**
+   * What the loader warns of (e.g. a provider left out because its key is unset).
+   *
+   * @generated from field: repeated string warnings = 3;
+   */
+  warnings: string[];
+
+  /**
+   * The candidate's version (a hash of its text), as it would be reported in force.
+   *
+   * @generated from field: string version = 4;
+   */
+  version: string;
+
+  /**
+   * The calls that change, newest first.
+   *
+   * @generated from field: repeated switchyard.v1.ReplayedCall calls = 5;
+   */
+  calls: ReplayedCall[];
+
+  /**
+   * @generated from field: switchyard.v1.ReplayTotals totals = 6;
+   */
+  totals?: ReplayTotals | undefined;
+
+  /**
+   * Each fail_on rule the changes break.
+   *
+   * @generated from field: repeated switchyard.v1.ReplayViolation violations = 7;
+   */
+  violations: ReplayViolation[];
+
+  /**
+   * More calls matched than `limit`: the oldest were not replayed.
+   *
+   * @generated from field: bool truncated = 8;
+   */
+  truncated: boolean;
+};
+
+/**
+ * Describes the message switchyard.v1.ReplayPolicyResponse.
+ * Use `create(ReplayPolicyResponseSchema)` to create a new message.
+ */
+export const ReplayPolicyResponseSchema: GenMessage<ReplayPolicyResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 1);
+
+/**
+ * A problem with a policy, as `switchyard check` lists it.
+ *
+ * @generated from message switchyard.v1.PolicyIssue
+ */
+export type PolicyIssue = Message<"switchyard.v1.PolicyIssue"> & {
+  /**
+   * Where in the file: "routes[2].primary.model", "line 3, column 5"; empty for the whole file.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message switchyard.v1.PolicyIssue.
+ * Use `create(PolicyIssueSchema)` to create a new message.
+ */
+export const PolicyIssueSchema: GenMessage<PolicyIssue> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 2);
+
+/**
+ * @generated from message switchyard.v1.ReplayedCall
+ */
+export type ReplayedCall = Message<"switchyard.v1.ReplayedCall"> & {
+  /**
+   * @generated from field: string call_id = 1;
+   */
+  callId: string;
+
+  /**
+   * @generated from field: string trace_id = 2;
+   */
+  traceId: string;
+
+  /**
+   * @generated from field: string tenant = 3;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp recorded_at = 4;
+   */
+  recordedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated switchyard.v1.CallChange changes = 5;
+   */
+  changes: CallChange[];
+
+  /**
+   * Targets on hosted providers now eligible that were not then.
+   *
+   * @generated from field: repeated string gained_hosted = 6;
+   */
+  gainedHosted: string[];
+};
+
+/**
+ * Describes the message switchyard.v1.ReplayedCall.
+ * Use `create(ReplayedCallSchema)` to create a new message.
+ */
+export const ReplayedCallSchema: GenMessage<ReplayedCall> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 3);
+
+/**
+ * One thing that differs for a call, as recorded and as decided again.
+ *
+ * @generated from message switchyard.v1.CallChange
+ */
+export type CallChange = Message<"switchyard.v1.CallChange"> & {
+  /**
+   * "route", "eligible", "target", "data-class", "cost", "refusal".
+   *
+   * @generated from field: string what = 1;
+   */
+  what: string;
+
+  /**
+   * As text: a route or target name ("" for none), eligible targets joined by ", ", a data class,
+   * an estimated cost in US dollars, a refusal's reason ("" when let through).
+   *
+   * @generated from field: string before = 2;
+   */
+  before: string;
+
+  /**
+   * @generated from field: string after = 3;
+   */
+  after: string;
+};
+
+/**
+ * Describes the message switchyard.v1.CallChange.
+ * Use `create(CallChangeSchema)` to create a new message.
+ */
+export const CallChangeSchema: GenMessage<CallChange> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 4);
+
+/**
+ * @generated from message switchyard.v1.ReplayTotals
+ */
+export type ReplayTotals = Message<"switchyard.v1.ReplayTotals"> & {
+  /**
+   * Calls decided again.
+   *
+   * @generated from field: uint64 replayed = 1;
+   */
+  replayed: bigint;
+
+  /**
+   * Of those, calls with at least one change.
+   *
+   * @generated from field: uint64 changed = 2;
+   */
+  changed: bigint;
+
+  /**
+   * Calls with each kind of change (CallChange.what); a call counts under each of its kinds.
+   *
+   * @generated from field: map<string, uint64> changed_by_kind = 3;
+   */
+  changedByKind: { [key: string]: bigint };
+
+  /**
+   * Calls recorded without their routing inputs (by a server before replay existed).
+   *
+   * @generated from field: uint64 not_replayable = 4;
+   */
+  notReplayable: bigint;
+
+  /**
+   * Estimated: each call's recorded tokens at its chosen target's prices, in US dollars.
+   *
+   * @generated from field: double estimated_cost_before_usd = 5;
+   */
+  estimatedCostBeforeUsd: number;
+
+  /**
+   * @generated from field: double estimated_cost_after_usd = 6;
+   */
+  estimatedCostAfterUsd: number;
+};
+
+/**
+ * Describes the message switchyard.v1.ReplayTotals.
+ * Use `create(ReplayTotalsSchema)` to create a new message.
+ */
+export const ReplayTotalsSchema: GenMessage<ReplayTotals> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 5);
+
+/**
+ * @generated from message switchyard.v1.ReplayViolation
+ */
+export type ReplayViolation = Message<"switchyard.v1.ReplayViolation"> & {
+  /**
+   * As written in fail_on.
+   *
+   * @generated from field: string rule = 1;
+   */
+  rule: string;
+
+  /**
+   * @generated from field: string detail = 2;
+   */
+  detail: string;
+
+  /**
+   * The calls that broke it; empty for a rule on the totals (cost-increase).
+   *
+   * @generated from field: repeated string call_ids = 3;
+   */
+  callIds: string[];
+};
+
+/**
+ * Describes the message switchyard.v1.ReplayViolation.
+ * Use `create(ReplayViolationSchema)` to create a new message.
+ */
+export const ReplayViolationSchema: GenMessage<ReplayViolation> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 6);
 
 /**
  * @generated from message switchyard.v1.GetSpendRequest
@@ -54,7 +365,7 @@ export type GetSpendRequest = Message<"switchyard.v1.GetSpendRequest"> & {
  * Use `create(GetSpendRequestSchema)` to create a new message.
  */
 export const GetSpendRequestSchema: GenMessage<GetSpendRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 0);
+  messageDesc(file_switchyard_v1_admin, 7);
 
 /**
  * @generated from message switchyard.v1.GetSpendResponse
@@ -91,7 +402,7 @@ export type GetSpendResponse = Message<"switchyard.v1.GetSpendResponse"> & {
  * Use `create(GetSpendResponseSchema)` to create a new message.
  */
 export const GetSpendResponseSchema: GenMessage<GetSpendResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 1);
+  messageDesc(file_switchyard_v1_admin, 8);
 
 /**
  * The calls recorded in one bucket of time.
@@ -122,7 +433,7 @@ export type SpendBucket = Message<"switchyard.v1.SpendBucket"> & {
  * Use `create(SpendBucketSchema)` to create a new message.
  */
 export const SpendBucketSchema: GenMessage<SpendBucket> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 2);
+  messageDesc(file_switchyard_v1_admin, 9);
 
 /**
  * @generated from message switchyard.v1.GetUsageRequest
@@ -146,7 +457,7 @@ export type GetUsageRequest = Message<"switchyard.v1.GetUsageRequest"> & {
  * Use `create(GetUsageRequestSchema)` to create a new message.
  */
 export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 3);
+  messageDesc(file_switchyard_v1_admin, 10);
 
 /**
  * @generated from message switchyard.v1.GetUsageResponse
@@ -180,7 +491,7 @@ export type GetUsageResponse = Message<"switchyard.v1.GetUsageResponse"> & {
  * Use `create(GetUsageResponseSchema)` to create a new message.
  */
 export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 4);
+  messageDesc(file_switchyard_v1_admin, 11);
 
 /**
  * One budget or limit now.
@@ -232,7 +543,7 @@ export type LimitUsage = Message<"switchyard.v1.LimitUsage"> & {
  * Use `create(LimitUsageSchema)` to create a new message.
  */
 export const LimitUsageSchema: GenMessage<LimitUsage> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 5);
+  messageDesc(file_switchyard_v1_admin, 12);
 
 /**
  * @generated from message switchyard.v1.GetPolicyRequest
@@ -245,7 +556,7 @@ export type GetPolicyRequest = Message<"switchyard.v1.GetPolicyRequest"> & {
  * Use `create(GetPolicyRequestSchema)` to create a new message.
  */
 export const GetPolicyRequestSchema: GenMessage<GetPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 6);
+  messageDesc(file_switchyard_v1_admin, 13);
 
 /**
  * @generated from message switchyard.v1.GetPolicyResponse
@@ -303,7 +614,7 @@ export type GetPolicyResponse = Message<"switchyard.v1.GetPolicyResponse"> & {
  * Use `create(GetPolicyResponseSchema)` to create a new message.
  */
 export const GetPolicyResponseSchema: GenMessage<GetPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 7);
+  messageDesc(file_switchyard_v1_admin, 14);
 
 /**
  * One reload of the policy file.
@@ -348,7 +659,7 @@ export type PolicyReload = Message<"switchyard.v1.PolicyReload"> & {
  * Use `create(PolicyReloadSchema)` to create a new message.
  */
 export const PolicyReloadSchema: GenMessage<PolicyReload> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 8);
+  messageDesc(file_switchyard_v1_admin, 15);
 
 /**
  * @generated from message switchyard.v1.ListTargetsRequest
@@ -361,7 +672,7 @@ export type ListTargetsRequest = Message<"switchyard.v1.ListTargetsRequest"> & {
  * Use `create(ListTargetsRequestSchema)` to create a new message.
  */
 export const ListTargetsRequestSchema: GenMessage<ListTargetsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 9);
+  messageDesc(file_switchyard_v1_admin, 16);
 
 /**
  * @generated from message switchyard.v1.TargetStatus
@@ -479,7 +790,7 @@ export type TargetStatus = Message<"switchyard.v1.TargetStatus"> & {
  * Use `create(TargetStatusSchema)` to create a new message.
  */
 export const TargetStatusSchema: GenMessage<TargetStatus> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 10);
+  messageDesc(file_switchyard_v1_admin, 17);
 
 /**
  * @generated from message switchyard.v1.TakeTargetOutOfServiceRequest
@@ -505,7 +816,7 @@ export type TakeTargetOutOfServiceRequest = Message<"switchyard.v1.TakeTargetOut
  * Use `create(TakeTargetOutOfServiceRequestSchema)` to create a new message.
  */
 export const TakeTargetOutOfServiceRequestSchema: GenMessage<TakeTargetOutOfServiceRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 11);
+  messageDesc(file_switchyard_v1_admin, 18);
 
 /**
  * @generated from message switchyard.v1.TakeTargetOutOfServiceResponse
@@ -522,7 +833,7 @@ export type TakeTargetOutOfServiceResponse = Message<"switchyard.v1.TakeTargetOu
  * Use `create(TakeTargetOutOfServiceResponseSchema)` to create a new message.
  */
 export const TakeTargetOutOfServiceResponseSchema: GenMessage<TakeTargetOutOfServiceResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 12);
+  messageDesc(file_switchyard_v1_admin, 19);
 
 /**
  * @generated from message switchyard.v1.ReturnTargetToServiceRequest
@@ -539,7 +850,7 @@ export type ReturnTargetToServiceRequest = Message<"switchyard.v1.ReturnTargetTo
  * Use `create(ReturnTargetToServiceRequestSchema)` to create a new message.
  */
 export const ReturnTargetToServiceRequestSchema: GenMessage<ReturnTargetToServiceRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 13);
+  messageDesc(file_switchyard_v1_admin, 20);
 
 /**
  * @generated from message switchyard.v1.ReturnTargetToServiceResponse
@@ -563,7 +874,7 @@ export type ReturnTargetToServiceResponse = Message<"switchyard.v1.ReturnTargetT
  * Use `create(ReturnTargetToServiceResponseSchema)` to create a new message.
  */
 export const ReturnTargetToServiceResponseSchema: GenMessage<ReturnTargetToServiceResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 14);
+  messageDesc(file_switchyard_v1_admin, 21);
 
 /**
  * @generated from message switchyard.v1.ListTargetsResponse
@@ -580,7 +891,7 @@ export type ListTargetsResponse = Message<"switchyard.v1.ListTargetsResponse"> &
  * Use `create(ListTargetsResponseSchema)` to create a new message.
  */
 export const ListTargetsResponseSchema: GenMessage<ListTargetsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 15);
+  messageDesc(file_switchyard_v1_admin, 22);
 
 /**
  * Set exactly one: call_id finds one call's decision, trace_id lists the calls of a trace.
@@ -606,7 +917,7 @@ export type GetDecisionRequest = Message<"switchyard.v1.GetDecisionRequest"> & {
  * Use `create(GetDecisionRequestSchema)` to create a new message.
  */
 export const GetDecisionRequestSchema: GenMessage<GetDecisionRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 16);
+  messageDesc(file_switchyard_v1_admin, 23);
 
 /**
  * @generated from message switchyard.v1.GetDecisionResponse
@@ -647,7 +958,7 @@ export type GetDecisionResponse = Message<"switchyard.v1.GetDecisionResponse"> &
  * Use `create(GetDecisionResponseSchema)` to create a new message.
  */
 export const GetDecisionResponseSchema: GenMessage<GetDecisionResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 17);
+  messageDesc(file_switchyard_v1_admin, 24);
 
 /**
  * @generated from message switchyard.v1.RecordedDecision
@@ -677,7 +988,7 @@ export type RecordedDecision = Message<"switchyard.v1.RecordedDecision"> & {
  * Use `create(RecordedDecisionSchema)` to create a new message.
  */
 export const RecordedDecisionSchema: GenMessage<RecordedDecision> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 18);
+  messageDesc(file_switchyard_v1_admin, 25);
 
 /**
  * @generated from message switchyard.v1.ListDecisionsRequest
@@ -724,7 +1035,7 @@ export type ListDecisionsRequest = Message<"switchyard.v1.ListDecisionsRequest">
  * Use `create(ListDecisionsRequestSchema)` to create a new message.
  */
 export const ListDecisionsRequestSchema: GenMessage<ListDecisionsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 19);
+  messageDesc(file_switchyard_v1_admin, 26);
 
 /**
  * @generated from message switchyard.v1.ListDecisionsResponse
@@ -750,7 +1061,7 @@ export type ListDecisionsResponse = Message<"switchyard.v1.ListDecisionsResponse
  * Use `create(ListDecisionsResponseSchema)` to create a new message.
  */
 export const ListDecisionsResponseSchema: GenMessage<ListDecisionsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 20);
+  messageDesc(file_switchyard_v1_admin, 27);
 
 /**
  * @generated from enum switchyard.v1.ReloadOutcome
@@ -963,6 +1274,19 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetSpendRequestSchema;
     output: typeof GetSpendResponseSchema;
+  },
+  /**
+   * What a candidate policy would change: every recorded call matching the filters (the ledger
+   * when the server keeps one, else the recent in-memory log; every worker's under
+   * `serve --workers`) decided again under it, as `switchyard replay` does. Nothing is sent
+   * anywhere and the policy in force is untouched. Operator only: it reads every tenant's calls.
+   *
+   * @generated from rpc switchyard.v1.AdminService.ReplayPolicy
+   */
+  replayPolicy: {
+    methodKind: "unary";
+    input: typeof ReplayPolicyRequestSchema;
+    output: typeof ReplayPolicyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_v1_admin, 0);

@@ -1,4 +1,4 @@
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import {
@@ -8,6 +8,7 @@ import {
   TargetState,
 } from "../../../gen/switchyard/v1/admin_pb.js";
 import { countersFor } from "../../admit/quota.js";
+import type { Environment } from "../../config/env.js";
 import type { PolicyStore } from "../../config/policy-store.js";
 import { identifierProblem, labelProblem } from "../../config/schema.js";
 import { usdFromPico } from "../../core/money.js";
@@ -23,6 +24,9 @@ import type { TargetId, TargetRef } from "../../core/types.js";
 import type { TargetView } from "../../health/target-health.js";
 import type { DecisionFilter, RecordedDecision, SpendBucket, SpendQuery } from "../../record/decision-log.js";
 import { bucketCount } from "../../record/decision-log.js";
+import { loadCandidate, MAX_CANDIDATE_BYTES, replayRecorded } from "../../replay/candidate.js";
+import { callChanges } from "../../replay/format.js";
+import { parseRule, type ReplayRule } from "../../replay/replay.js";
 import type { StateStore } from "../../state/store.js";
 import { toDecision } from "../rpc/from-domain.js";
 import { type AdminCaller, mayRead, readScope, requireOperator } from "./admin-scope.js";
@@ -75,6 +79,8 @@ export interface AdminDeps {
   logger?: Logger;
   /** The shared counters budgets and limits are kept in. */
   store: StateStore;
+  /** The server's environment, which a candidate policy's `${VAR}`s read (ReplayPolicy). */
+  env: () => Environment;
 }
 
 const OUTCOMES = {
@@ -186,28 +192,59 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
     },
 
     async listDecisions(request, context) {
-      for (const [field, value] of [
-        ["tenant", request.tenant],
-        ["route", request.route],
-      ] as const) {
-        const problem = value === "" ? undefined : identifierProblem(value);
-        if (problem) throw new ConnectError(`${field}: ${problem}`, Code.InvalidArgument);
-      }
-      if (request.limit > MAX_LISTED)
-        throw new ConnectError(`limit: at most ${MAX_LISTED}, got ${request.limit}`, Code.InvalidArgument);
-      const since = request.since && timestampDate(request.since);
-      const until = request.until && timestampDate(request.until);
-      if (since && until && since >= until)
-        throw new ConnectError("since: must be before until", Code.InvalidArgument);
+      const filter = decisionFilter(request, DEFAULT_LISTED, MAX_LISTED);
       const scope = readScope(callerOf(context), request.tenant);
-      const { decisions, truncated } = await deps.decisions.list({
-        ...scope,
-        ...(request.route !== "" && { route: request.route }),
-        ...(since && { since }),
-        ...(until && { until }),
-        limit: request.limit === 0 ? DEFAULT_LISTED : request.limit,
-      });
+      const { decisions, truncated } = await deps.decisions.list({ ...filter, ...scope });
       return { decisions: decisions.map(toRecorded), truncated };
+    },
+    async replayPolicy(request, context) {
+      requireOperator(callerOf(context), "ReplayPolicy");
+      const bytes = Buffer.byteLength(request.policyYaml, "utf8");
+      if (bytes > MAX_CANDIDATE_BYTES)
+        throw new ConnectError(
+          `policyYaml: at most ${MAX_CANDIDATE_BYTES} bytes (1 MiB), got ${bytes}`,
+          Code.InvalidArgument,
+        );
+      if (request.policyYaml.trim() === "")
+        throw new ConnectError("policyYaml: required (the candidate policy's YAML)", Code.InvalidArgument);
+      const filter = decisionFilter(request, DEFAULT_REPLAYED, MAX_REPLAYED);
+      const loaded = loadCandidate(request.policyYaml, "candidate policy (ReplayPolicy)", deps.env());
+      if ("issues" in loaded) return { valid: false, issues: loaded.issues };
+      const { policy, warnings } = loaded;
+      const rules: ReplayRule[] = [];
+      for (const text of request.failOn) {
+        const rule = parseRule(text, policy);
+        if ("error" in rule) throw new ConnectError(`failOn: ${rule.error}`, Code.InvalidArgument);
+        rules.push(rule);
+      }
+      const { decisions, truncated } = await deps.decisions.list(filter);
+      const { report, changed } = await replayRecorded(decisions, policy, rules, context.signal);
+      const { totals } = report;
+      return {
+        valid: true,
+        warnings,
+        version: policy.version,
+        calls: changed.map((call) => ({
+          callId: call.callId,
+          traceId: call.traceId,
+          tenant: call.tenant,
+          recordedAt: timestampFromDate(call.recordedAt),
+          changes: callChanges(call),
+          gainedHosted: call.gainedHosted,
+        })),
+        totals: {
+          replayed: BigInt(totals.replayed),
+          changed: BigInt(totals.changed),
+          changedByKind: Object.fromEntries(
+            Object.entries(totals.byKind).map(([kind, count]) => [kind, BigInt(count)]),
+          ),
+          notReplayable: BigInt(totals.notReplayable),
+          estimatedCostBeforeUsd: usdFromPico(totals.estimatedCostBeforePicoUsd),
+          estimatedCostAfterUsd: usdFromPico(totals.estimatedCostAfterPicoUsd),
+        },
+        violations: report.violations,
+        truncated,
+      };
     },
     async getSpend(request, context) {
       const problem = request.tenant === "" ? undefined : identifierProblem(request.tenant);
@@ -283,6 +320,44 @@ function callerOf(context: HandlerContext): AdminCaller {
 /** Decisions one ListDecisions answers with, by default and at most. */
 const DEFAULT_LISTED = 100;
 const MAX_LISTED = 1000;
+
+/** Calls one ReplayPolicy decides again, by default and at most. */
+const DEFAULT_REPLAYED = 1000;
+const MAX_REPLAYED = 10_000;
+
+/** The tenant, route, time range and limit a request narrows recorded calls by, checked. */
+function decisionFilter(
+  request: {
+    tenant: string;
+    route: string;
+    since?: Timestamp;
+    until?: Timestamp;
+    limit: number;
+  },
+  defaultLimit: number,
+  maxLimit: number,
+): DecisionFilter {
+  for (const [field, value] of [
+    ["tenant", request.tenant],
+    ["route", request.route],
+  ] as const) {
+    const problem = value === "" ? undefined : identifierProblem(value);
+    if (problem) throw new ConnectError(`${field}: ${problem}`, Code.InvalidArgument);
+  }
+  if (request.limit > maxLimit)
+    throw new ConnectError(`limit: at most ${maxLimit}, got ${request.limit}`, Code.InvalidArgument);
+  const since = request.since && timestampDate(request.since);
+  const until = request.until && timestampDate(request.until);
+  if (since && until && since >= until)
+    throw new ConnectError("since: must be before until", Code.InvalidArgument);
+  return {
+    ...(request.tenant !== "" && { tenant: request.tenant }),
+    ...(request.route !== "" && { route: request.route }),
+    ...(since && { since }),
+    ...(until && { until }),
+    limit: request.limit === 0 ? defaultLimit : request.limit,
+  };
+}
 
 /** GetSpend's narrowest bucket, in seconds, and the most buckets one range is cut into. */
 const MIN_BUCKET_SECONDS = 60;

@@ -192,6 +192,587 @@ func (BreakerState) EnumDescriptor() ([]byte, []int) {
 	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{2}
 }
 
+type ReplayPolicyRequest struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// The candidate policy (YAML, as a policy file), at most 1 MiB. Its `${VAR}` references read
+	// the server's environment, so a provider whose key the server lacks is left out as it would
+	// be if deployed; no variable's value is ever sent back.
+	PolicyYaml string `protobuf:"bytes,1,opt,name=policy_yaml,json=policyYaml,proto3" json:"policy_yaml,omitempty"`
+	// Calls recorded in [since, until); either unset: unbounded on that side.
+	Since *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=since,proto3" json:"since,omitempty"`
+	Until *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=until,proto3" json:"until,omitempty"`
+	// Empty: every tenant's (every route's) calls.
+	Tenant string `protobuf:"bytes,4,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Route  string `protobuf:"bytes,5,opt,name=route,proto3" json:"route,omitempty"`
+	// The most recent calls replayed, at most 10000 (0: 1000).
+	Limit uint32 `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Changes the operator forbids, as `switchyard replay --fail-on` takes them: hosted:CLASS,
+	// route-change, target-change, refused, cost-increase:PCT.
+	FailOn []string `protobuf:"bytes,7,rep,name=fail_on,json=failOn,proto3" json:"fail_on,omitempty"`
+}
+
+func (x *ReplayPolicyRequest) Reset() {
+	*x = ReplayPolicyRequest{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_switchyard_v1_admin_proto_msgTypes[0]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *ReplayPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayPolicyRequest) ProtoMessage() {}
+
+func (x *ReplayPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[0]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayPolicyRequest.ProtoReflect.Descriptor instead.
+func (*ReplayPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ReplayPolicyRequest) GetPolicyYaml() string {
+	if x != nil {
+		return x.PolicyYaml
+	}
+	return ""
+}
+
+func (x *ReplayPolicyRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ReplayPolicyRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *ReplayPolicyRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ReplayPolicyRequest) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
+}
+
+func (x *ReplayPolicyRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ReplayPolicyRequest) GetFailOn() []string {
+	if x != nil {
+		return x.FailOn
+	}
+	return nil
+}
+
+type ReplayPolicyResponse struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// False: the candidate did not load; `issues` says why and nothing was replayed.
+	Valid  bool           `protobuf:"varint,1,opt,name=valid,proto3" json:"valid,omitempty"`
+	Issues []*PolicyIssue `protobuf:"bytes,2,rep,name=issues,proto3" json:"issues,omitempty"`
+	// What the loader warns of (e.g. a provider left out because its key is unset).
+	Warnings []string `protobuf:"bytes,3,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// The candidate's version (a hash of its text), as it would be reported in force.
+	Version string `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	// The calls that change, newest first.
+	Calls  []*ReplayedCall `protobuf:"bytes,5,rep,name=calls,proto3" json:"calls,omitempty"`
+	Totals *ReplayTotals   `protobuf:"bytes,6,opt,name=totals,proto3" json:"totals,omitempty"`
+	// Each fail_on rule the changes break.
+	Violations []*ReplayViolation `protobuf:"bytes,7,rep,name=violations,proto3" json:"violations,omitempty"`
+	// More calls matched than `limit`: the oldest were not replayed.
+	Truncated bool `protobuf:"varint,8,opt,name=truncated,proto3" json:"truncated,omitempty"`
+}
+
+func (x *ReplayPolicyResponse) Reset() {
+	*x = ReplayPolicyResponse{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_switchyard_v1_admin_proto_msgTypes[1]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *ReplayPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayPolicyResponse) ProtoMessage() {}
+
+func (x *ReplayPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[1]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayPolicyResponse.ProtoReflect.Descriptor instead.
+func (*ReplayPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ReplayPolicyResponse) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
+func (x *ReplayPolicyResponse) GetIssues() []*PolicyIssue {
+	if x != nil {
+		return x.Issues
+	}
+	return nil
+}
+
+func (x *ReplayPolicyResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+func (x *ReplayPolicyResponse) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *ReplayPolicyResponse) GetCalls() []*ReplayedCall {
+	if x != nil {
+		return x.Calls
+	}
+	return nil
+}
+
+func (x *ReplayPolicyResponse) GetTotals() *ReplayTotals {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+func (x *ReplayPolicyResponse) GetViolations() []*ReplayViolation {
+	if x != nil {
+		return x.Violations
+	}
+	return nil
+}
+
+func (x *ReplayPolicyResponse) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+// A problem with a policy, as `switchyard check` lists it.
+type PolicyIssue struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// Where in the file: "routes[2].primary.model", "line 3, column 5"; empty for the whole file.
+	Path    string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+}
+
+func (x *PolicyIssue) Reset() {
+	*x = PolicyIssue{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_switchyard_v1_admin_proto_msgTypes[2]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *PolicyIssue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyIssue) ProtoMessage() {}
+
+func (x *PolicyIssue) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[2]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyIssue.ProtoReflect.Descriptor instead.
+func (*PolicyIssue) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PolicyIssue) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *PolicyIssue) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type ReplayedCall struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	CallId     string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	TraceId    string                 `protobuf:"bytes,2,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	Tenant     string                 `protobuf:"bytes,3,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	Changes    []*CallChange          `protobuf:"bytes,5,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Targets on hosted providers now eligible that were not then.
+	GainedHosted []string `protobuf:"bytes,6,rep,name=gained_hosted,json=gainedHosted,proto3" json:"gained_hosted,omitempty"`
+}
+
+func (x *ReplayedCall) Reset() {
+	*x = ReplayedCall{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_switchyard_v1_admin_proto_msgTypes[3]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *ReplayedCall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayedCall) ProtoMessage() {}
+
+func (x *ReplayedCall) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[3]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayedCall.ProtoReflect.Descriptor instead.
+func (*ReplayedCall) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReplayedCall) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *ReplayedCall) GetTraceId() string {
+	if x != nil {
+		return x.TraceId
+	}
+	return ""
+}
+
+func (x *ReplayedCall) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *ReplayedCall) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+func (x *ReplayedCall) GetChanges() []*CallChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ReplayedCall) GetGainedHosted() []string {
+	if x != nil {
+		return x.GainedHosted
+	}
+	return nil
+}
+
+// One thing that differs for a call, as recorded and as decided again.
+type CallChange struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// "route", "eligible", "target", "data-class", "cost", "refusal".
+	What string `protobuf:"bytes,1,opt,name=what,proto3" json:"what,omitempty"`
+	// As text: a route or target name ("" for none), eligible targets joined by ", ", a data class,
+	// an estimated cost in US dollars, a refusal's reason ("" when let through).
+	Before string `protobuf:"bytes,2,opt,name=before,proto3" json:"before,omitempty"`
+	After  string `protobuf:"bytes,3,opt,name=after,proto3" json:"after,omitempty"`
+}
+
+func (x *CallChange) Reset() {
+	*x = CallChange{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_switchyard_v1_admin_proto_msgTypes[4]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *CallChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallChange) ProtoMessage() {}
+
+func (x *CallChange) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[4]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallChange.ProtoReflect.Descriptor instead.
+func (*CallChange) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CallChange) GetWhat() string {
+	if x != nil {
+		return x.What
+	}
+	return ""
+}
+
+func (x *CallChange) GetBefore() string {
+	if x != nil {
+		return x.Before
+	}
+	return ""
+}
+
+func (x *CallChange) GetAfter() string {
+	if x != nil {
+		return x.After
+	}
+	return ""
+}
+
+type ReplayTotals struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// Calls decided again.
+	Replayed uint64 `protobuf:"varint,1,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	// Of those, calls with at least one change.
+	Changed uint64 `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
+	// Calls with each kind of change (CallChange.what); a call counts under each of its kinds.
+	ChangedByKind map[string]uint64 `protobuf:"bytes,3,rep,name=changed_by_kind,json=changedByKind,proto3" json:"changed_by_kind,omitempty" protobuf_key:"bytes,1,opt,name=key,proto3" protobuf_val:"varint,2,opt,name=value,proto3"`
+	// Calls recorded without their routing inputs (by a server before replay existed).
+	NotReplayable uint64 `protobuf:"varint,4,opt,name=not_replayable,json=notReplayable,proto3" json:"not_replayable,omitempty"`
+	// Estimated: each call's recorded tokens at its chosen target's prices, in US dollars.
+	EstimatedCostBeforeUsd float64 `protobuf:"fixed64,5,opt,name=estimated_cost_before_usd,json=estimatedCostBeforeUsd,proto3" json:"estimated_cost_before_usd,omitempty"`
+	EstimatedCostAfterUsd  float64 `protobuf:"fixed64,6,opt,name=estimated_cost_after_usd,json=estimatedCostAfterUsd,proto3" json:"estimated_cost_after_usd,omitempty"`
+}
+
+func (x *ReplayTotals) Reset() {
+	*x = ReplayTotals{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_switchyard_v1_admin_proto_msgTypes[5]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *ReplayTotals) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayTotals) ProtoMessage() {}
+
+func (x *ReplayTotals) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[5]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayTotals.ProtoReflect.Descriptor instead.
+func (*ReplayTotals) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ReplayTotals) GetReplayed() uint64 {
+	if x != nil {
+		return x.Replayed
+	}
+	return 0
+}
+
+func (x *ReplayTotals) GetChanged() uint64 {
+	if x != nil {
+		return x.Changed
+	}
+	return 0
+}
+
+func (x *ReplayTotals) GetChangedByKind() map[string]uint64 {
+	if x != nil {
+		return x.ChangedByKind
+	}
+	return nil
+}
+
+func (x *ReplayTotals) GetNotReplayable() uint64 {
+	if x != nil {
+		return x.NotReplayable
+	}
+	return 0
+}
+
+func (x *ReplayTotals) GetEstimatedCostBeforeUsd() float64 {
+	if x != nil {
+		return x.EstimatedCostBeforeUsd
+	}
+	return 0
+}
+
+func (x *ReplayTotals) GetEstimatedCostAfterUsd() float64 {
+	if x != nil {
+		return x.EstimatedCostAfterUsd
+	}
+	return 0
+}
+
+type ReplayViolation struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// As written in fail_on.
+	Rule   string `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	Detail string `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
+	// The calls that broke it; empty for a rule on the totals (cost-increase).
+	CallIds []string `protobuf:"bytes,3,rep,name=call_ids,json=callIds,proto3" json:"call_ids,omitempty"`
+}
+
+func (x *ReplayViolation) Reset() {
+	*x = ReplayViolation{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_switchyard_v1_admin_proto_msgTypes[6]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *ReplayViolation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayViolation) ProtoMessage() {}
+
+func (x *ReplayViolation) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_admin_proto_msgTypes[6]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayViolation.ProtoReflect.Descriptor instead.
+func (*ReplayViolation) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ReplayViolation) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *ReplayViolation) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *ReplayViolation) GetCallIds() []string {
+	if x != nil {
+		return x.CallIds
+	}
+	return nil
+}
+
 type GetSpendRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -210,7 +791,7 @@ type GetSpendRequest struct {
 func (x *GetSpendRequest) Reset() {
 	*x = GetSpendRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[0]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[7]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -223,7 +804,7 @@ func (x *GetSpendRequest) String() string {
 func (*GetSpendRequest) ProtoMessage() {}
 
 func (x *GetSpendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[0]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[7]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -236,7 +817,7 @@ func (x *GetSpendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSpendRequest.ProtoReflect.Descriptor instead.
 func (*GetSpendRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{0}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetSpendRequest) GetTenant() string {
@@ -284,7 +865,7 @@ type GetSpendResponse struct {
 func (x *GetSpendResponse) Reset() {
 	*x = GetSpendResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[1]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[8]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -297,7 +878,7 @@ func (x *GetSpendResponse) String() string {
 func (*GetSpendResponse) ProtoMessage() {}
 
 func (x *GetSpendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[1]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[8]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -310,7 +891,7 @@ func (x *GetSpendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSpendResponse.ProtoReflect.Descriptor instead.
 func (*GetSpendResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetSpendResponse) GetTenant() string {
@@ -356,7 +937,7 @@ type SpendBucket struct {
 func (x *SpendBucket) Reset() {
 	*x = SpendBucket{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[2]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[9]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -369,7 +950,7 @@ func (x *SpendBucket) String() string {
 func (*SpendBucket) ProtoMessage() {}
 
 func (x *SpendBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[2]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[9]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -382,7 +963,7 @@ func (x *SpendBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpendBucket.ProtoReflect.Descriptor instead.
 func (*SpendBucket) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SpendBucket) GetStart() *timestamppb.Timestamp {
@@ -419,7 +1000,7 @@ type GetUsageRequest struct {
 func (x *GetUsageRequest) Reset() {
 	*x = GetUsageRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[3]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[10]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -432,7 +1013,7 @@ func (x *GetUsageRequest) String() string {
 func (*GetUsageRequest) ProtoMessage() {}
 
 func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[3]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[10]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +1026,7 @@ func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetUsageRequest) GetTenant() string {
@@ -477,7 +1058,7 @@ type GetUsageResponse struct {
 func (x *GetUsageResponse) Reset() {
 	*x = GetUsageResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[4]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[11]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -490,7 +1071,7 @@ func (x *GetUsageResponse) String() string {
 func (*GetUsageResponse) ProtoMessage() {}
 
 func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[4]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[11]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -503,7 +1084,7 @@ func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetUsageResponse) GetTenant() string {
@@ -555,7 +1136,7 @@ type LimitUsage struct {
 func (x *LimitUsage) Reset() {
 	*x = LimitUsage{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[5]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[12]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -568,7 +1149,7 @@ func (x *LimitUsage) String() string {
 func (*LimitUsage) ProtoMessage() {}
 
 func (x *LimitUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[5]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[12]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -581,7 +1162,7 @@ func (x *LimitUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LimitUsage.ProtoReflect.Descriptor instead.
 func (*LimitUsage) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LimitUsage) GetLimit() string {
@@ -635,7 +1216,7 @@ type GetPolicyRequest struct {
 func (x *GetPolicyRequest) Reset() {
 	*x = GetPolicyRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[6]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[13]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -648,7 +1229,7 @@ func (x *GetPolicyRequest) String() string {
 func (*GetPolicyRequest) ProtoMessage() {}
 
 func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[6]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[13]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +1242,7 @@ func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 type GetPolicyResponse struct {
@@ -687,7 +1268,7 @@ type GetPolicyResponse struct {
 func (x *GetPolicyResponse) Reset() {
 	*x = GetPolicyResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[7]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[14]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -700,7 +1281,7 @@ func (x *GetPolicyResponse) String() string {
 func (*GetPolicyResponse) ProtoMessage() {}
 
 func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[7]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[14]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +1294,7 @@ func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetPolicyResponse) GetVersion() string {
@@ -784,7 +1365,7 @@ type PolicyReload struct {
 func (x *PolicyReload) Reset() {
 	*x = PolicyReload{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[8]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[15]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -797,7 +1378,7 @@ func (x *PolicyReload) String() string {
 func (*PolicyReload) ProtoMessage() {}
 
 func (x *PolicyReload) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[8]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[15]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +1391,7 @@ func (x *PolicyReload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyReload.ProtoReflect.Descriptor instead.
 func (*PolicyReload) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PolicyReload) GetAt() *timestamppb.Timestamp {
@@ -857,7 +1438,7 @@ type ListTargetsRequest struct {
 func (x *ListTargetsRequest) Reset() {
 	*x = ListTargetsRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[9]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[16]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -870,7 +1451,7 @@ func (x *ListTargetsRequest) String() string {
 func (*ListTargetsRequest) ProtoMessage() {}
 
 func (x *ListTargetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[9]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[16]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -883,7 +1464,7 @@ func (x *ListTargetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTargetsRequest.ProtoReflect.Descriptor instead.
 func (*ListTargetsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 type TargetStatus struct {
@@ -923,7 +1504,7 @@ type TargetStatus struct {
 func (x *TargetStatus) Reset() {
 	*x = TargetStatus{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[10]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[17]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -936,7 +1517,7 @@ func (x *TargetStatus) String() string {
 func (*TargetStatus) ProtoMessage() {}
 
 func (x *TargetStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[10]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[17]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -949,7 +1530,7 @@ func (x *TargetStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TargetStatus.ProtoReflect.Descriptor instead.
 func (*TargetStatus) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TargetStatus) GetTarget() string {
@@ -1092,7 +1673,7 @@ type TakeTargetOutOfServiceRequest struct {
 func (x *TakeTargetOutOfServiceRequest) Reset() {
 	*x = TakeTargetOutOfServiceRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[11]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[18]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1105,7 +1686,7 @@ func (x *TakeTargetOutOfServiceRequest) String() string {
 func (*TakeTargetOutOfServiceRequest) ProtoMessage() {}
 
 func (x *TakeTargetOutOfServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[11]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[18]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1699,7 @@ func (x *TakeTargetOutOfServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TakeTargetOutOfServiceRequest.ProtoReflect.Descriptor instead.
 func (*TakeTargetOutOfServiceRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TakeTargetOutOfServiceRequest) GetTarget() string {
@@ -1146,7 +1727,7 @@ type TakeTargetOutOfServiceResponse struct {
 func (x *TakeTargetOutOfServiceResponse) Reset() {
 	*x = TakeTargetOutOfServiceResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[12]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[19]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1159,7 +1740,7 @@ func (x *TakeTargetOutOfServiceResponse) String() string {
 func (*TakeTargetOutOfServiceResponse) ProtoMessage() {}
 
 func (x *TakeTargetOutOfServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[12]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[19]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1753,7 @@ func (x *TakeTargetOutOfServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TakeTargetOutOfServiceResponse.ProtoReflect.Descriptor instead.
 func (*TakeTargetOutOfServiceResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TakeTargetOutOfServiceResponse) GetTarget() *TargetStatus {
@@ -1193,7 +1774,7 @@ type ReturnTargetToServiceRequest struct {
 func (x *ReturnTargetToServiceRequest) Reset() {
 	*x = ReturnTargetToServiceRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[13]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[20]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1206,7 +1787,7 @@ func (x *ReturnTargetToServiceRequest) String() string {
 func (*ReturnTargetToServiceRequest) ProtoMessage() {}
 
 func (x *ReturnTargetToServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[13]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[20]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1800,7 @@ func (x *ReturnTargetToServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTargetToServiceRequest.ProtoReflect.Descriptor instead.
 func (*ReturnTargetToServiceRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReturnTargetToServiceRequest) GetTarget() string {
@@ -1242,7 +1823,7 @@ type ReturnTargetToServiceResponse struct {
 func (x *ReturnTargetToServiceResponse) Reset() {
 	*x = ReturnTargetToServiceResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[14]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[21]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1255,7 +1836,7 @@ func (x *ReturnTargetToServiceResponse) String() string {
 func (*ReturnTargetToServiceResponse) ProtoMessage() {}
 
 func (x *ReturnTargetToServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[14]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[21]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1849,7 @@ func (x *ReturnTargetToServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTargetToServiceResponse.ProtoReflect.Descriptor instead.
 func (*ReturnTargetToServiceResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReturnTargetToServiceResponse) GetTarget() *TargetStatus {
@@ -1296,7 +1877,7 @@ type ListTargetsResponse struct {
 func (x *ListTargetsResponse) Reset() {
 	*x = ListTargetsResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[15]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[22]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1309,7 +1890,7 @@ func (x *ListTargetsResponse) String() string {
 func (*ListTargetsResponse) ProtoMessage() {}
 
 func (x *ListTargetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[15]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[22]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1903,7 @@ func (x *ListTargetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTargetsResponse.ProtoReflect.Descriptor instead.
 func (*ListTargetsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{15}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListTargetsResponse) GetTargets() []*TargetStatus {
@@ -1346,7 +1927,7 @@ type GetDecisionRequest struct {
 func (x *GetDecisionRequest) Reset() {
 	*x = GetDecisionRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[16]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[23]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1359,7 +1940,7 @@ func (x *GetDecisionRequest) String() string {
 func (*GetDecisionRequest) ProtoMessage() {}
 
 func (x *GetDecisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[16]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[23]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1372,7 +1953,7 @@ func (x *GetDecisionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDecisionRequest.ProtoReflect.Descriptor instead.
 func (*GetDecisionRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{16}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetDecisionRequest) GetTraceId() string {
@@ -1409,7 +1990,7 @@ type GetDecisionResponse struct {
 func (x *GetDecisionResponse) Reset() {
 	*x = GetDecisionResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[17]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[24]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1422,7 +2003,7 @@ func (x *GetDecisionResponse) String() string {
 func (*GetDecisionResponse) ProtoMessage() {}
 
 func (x *GetDecisionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[17]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[24]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +2016,7 @@ func (x *GetDecisionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDecisionResponse.ProtoReflect.Descriptor instead.
 func (*GetDecisionResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetDecisionResponse) GetDecision() *Decision {
@@ -1481,7 +2062,7 @@ type RecordedDecision struct {
 func (x *RecordedDecision) Reset() {
 	*x = RecordedDecision{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[18]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[25]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1494,7 +2075,7 @@ func (x *RecordedDecision) String() string {
 func (*RecordedDecision) ProtoMessage() {}
 
 func (x *RecordedDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[18]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[25]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +2088,7 @@ func (x *RecordedDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordedDecision.ProtoReflect.Descriptor instead.
 func (*RecordedDecision) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{18}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RecordedDecision) GetDecision() *Decision {
@@ -1551,7 +2132,7 @@ type ListDecisionsRequest struct {
 func (x *ListDecisionsRequest) Reset() {
 	*x = ListDecisionsRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[19]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[26]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1564,7 +2145,7 @@ func (x *ListDecisionsRequest) String() string {
 func (*ListDecisionsRequest) ProtoMessage() {}
 
 func (x *ListDecisionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[19]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[26]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1577,7 +2158,7 @@ func (x *ListDecisionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDecisionsRequest.ProtoReflect.Descriptor instead.
 func (*ListDecisionsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{19}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListDecisionsRequest) GetTenant() string {
@@ -1629,7 +2210,7 @@ type ListDecisionsResponse struct {
 func (x *ListDecisionsResponse) Reset() {
 	*x = ListDecisionsResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_switchyard_v1_admin_proto_msgTypes[20]
+		mi := &file_switchyard_v1_admin_proto_msgTypes[27]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -1642,7 +2223,7 @@ func (x *ListDecisionsResponse) String() string {
 func (*ListDecisionsResponse) ProtoMessage() {}
 
 func (x *ListDecisionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_admin_proto_msgTypes[20]
+	mi := &file_switchyard_v1_admin_proto_msgTypes[27]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +2236,7 @@ func (x *ListDecisionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDecisionsResponse.ProtoReflect.Descriptor instead.
 func (*ListDecisionsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{20}
+	return file_switchyard_v1_admin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListDecisionsResponse) GetDecisions() []*RecordedDecision {
@@ -1681,7 +2262,98 @@ var file_switchyard_v1_admin_proto_rawDesc = []byte{
 	0x6c, 0x65, 0x2f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x62, 0x75, 0x66, 0x2f, 0x74, 0x69, 0x6d, 0x65,
 	0x73, 0x74, 0x61, 0x6d, 0x70, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x1a, 0x19, 0x73, 0x77, 0x69,
 	0x74, 0x63, 0x68, 0x79, 0x61, 0x72, 0x64, 0x2f, 0x76, 0x31, 0x2f, 0x74, 0x79, 0x70, 0x65, 0x73,
-	0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x22, 0xb4, 0x01, 0x0a, 0x0f, 0x47, 0x65, 0x74, 0x53, 0x70,
+	0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x22, 0xf7, 0x01, 0x0a, 0x13, 0x52, 0x65, 0x70, 0x6c, 0x61,
+	0x79, 0x50, 0x6f, 0x6c, 0x69, 0x63, 0x79, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x12, 0x1f,
+	0x0a, 0x0b, 0x70, 0x6f, 0x6c, 0x69, 0x63, 0x79, 0x5f, 0x79, 0x61, 0x6d, 0x6c, 0x18, 0x01, 0x20,
+	0x01, 0x28, 0x09, 0x52, 0x0a, 0x70, 0x6f, 0x6c, 0x69, 0x63, 0x79, 0x59, 0x61, 0x6d, 0x6c, 0x12,
+	0x30, 0x0a, 0x05, 0x73, 0x69, 0x6e, 0x63, 0x65, 0x18, 0x02, 0x20, 0x01, 0x28, 0x0b, 0x32, 0x1a,
+	0x2e, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x62, 0x75, 0x66,
+	0x2e, 0x54, 0x69, 0x6d, 0x65, 0x73, 0x74, 0x61, 0x6d, 0x70, 0x52, 0x05, 0x73, 0x69, 0x6e, 0x63,
+	0x65, 0x12, 0x30, 0x0a, 0x05, 0x75, 0x6e, 0x74, 0x69, 0x6c, 0x18, 0x03, 0x20, 0x01, 0x28, 0x0b,
+	0x32, 0x1a, 0x2e, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x62,
+	0x75, 0x66, 0x2e, 0x54, 0x69, 0x6d, 0x65, 0x73, 0x74, 0x61, 0x6d, 0x70, 0x52, 0x05, 0x75, 0x6e,
+	0x74, 0x69, 0x6c, 0x12, 0x16, 0x0a, 0x06, 0x74, 0x65, 0x6e, 0x61, 0x6e, 0x74, 0x18, 0x04, 0x20,
+	0x01, 0x28, 0x09, 0x52, 0x06, 0x74, 0x65, 0x6e, 0x61, 0x6e, 0x74, 0x12, 0x14, 0x0a, 0x05, 0x72,
+	0x6f, 0x75, 0x74, 0x65, 0x18, 0x05, 0x20, 0x01, 0x28, 0x09, 0x52, 0x05, 0x72, 0x6f, 0x75, 0x74,
+	0x65, 0x12, 0x14, 0x0a, 0x05, 0x6c, 0x69, 0x6d, 0x69, 0x74, 0x18, 0x06, 0x20, 0x01, 0x28, 0x0d,
+	0x52, 0x05, 0x6c, 0x69, 0x6d, 0x69, 0x74, 0x12, 0x17, 0x0a, 0x07, 0x66, 0x61, 0x69, 0x6c, 0x5f,
+	0x6f, 0x6e, 0x18, 0x07, 0x20, 0x03, 0x28, 0x09, 0x52, 0x06, 0x66, 0x61, 0x69, 0x6c, 0x4f, 0x6e,
+	0x22, 0xdc, 0x02, 0x0a, 0x14, 0x52, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x50, 0x6f, 0x6c, 0x69, 0x63,
+	0x79, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x14, 0x0a, 0x05, 0x76, 0x61, 0x6c,
+	0x69, 0x64, 0x18, 0x01, 0x20, 0x01, 0x28, 0x08, 0x52, 0x05, 0x76, 0x61, 0x6c, 0x69, 0x64, 0x12,
+	0x32, 0x0a, 0x06, 0x69, 0x73, 0x73, 0x75, 0x65, 0x73, 0x18, 0x02, 0x20, 0x03, 0x28, 0x0b, 0x32,
+	0x1a, 0x2e, 0x73, 0x77, 0x69, 0x74, 0x63, 0x68, 0x79, 0x61, 0x72, 0x64, 0x2e, 0x76, 0x31, 0x2e,
+	0x50, 0x6f, 0x6c, 0x69, 0x63, 0x79, 0x49, 0x73, 0x73, 0x75, 0x65, 0x52, 0x06, 0x69, 0x73, 0x73,
+	0x75, 0x65, 0x73, 0x12, 0x1a, 0x0a, 0x08, 0x77, 0x61, 0x72, 0x6e, 0x69, 0x6e, 0x67, 0x73, 0x18,
+	0x03, 0x20, 0x03, 0x28, 0x09, 0x52, 0x08, 0x77, 0x61, 0x72, 0x6e, 0x69, 0x6e, 0x67, 0x73, 0x12,
+	0x18, 0x0a, 0x07, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x18, 0x04, 0x20, 0x01, 0x28, 0x09,
+	0x52, 0x07, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x12, 0x31, 0x0a, 0x05, 0x63, 0x61, 0x6c,
+	0x6c, 0x73, 0x18, 0x05, 0x20, 0x03, 0x28, 0x0b, 0x32, 0x1b, 0x2e, 0x73, 0x77, 0x69, 0x74, 0x63,
+	0x68, 0x79, 0x61, 0x72, 0x64, 0x2e, 0x76, 0x31, 0x2e, 0x52, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x65,
+	0x64, 0x43, 0x61, 0x6c, 0x6c, 0x52, 0x05, 0x63, 0x61, 0x6c, 0x6c, 0x73, 0x12, 0x33, 0x0a, 0x06,
+	0x74, 0x6f, 0x74, 0x61, 0x6c, 0x73, 0x18, 0x06, 0x20, 0x01, 0x28, 0x0b, 0x32, 0x1b, 0x2e, 0x73,
+	0x77, 0x69, 0x74, 0x63, 0x68, 0x79, 0x61, 0x72, 0x64, 0x2e, 0x76, 0x31, 0x2e, 0x52, 0x65, 0x70,
+	0x6c, 0x61, 0x79, 0x54, 0x6f, 0x74, 0x61, 0x6c, 0x73, 0x52, 0x06, 0x74, 0x6f, 0x74, 0x61, 0x6c,
+	0x73, 0x12, 0x3e, 0x0a, 0x0a, 0x76, 0x69, 0x6f, 0x6c, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x73, 0x18,
+	0x07, 0x20, 0x03, 0x28, 0x0b, 0x32, 0x1e, 0x2e, 0x73, 0x77, 0x69, 0x74, 0x63, 0x68, 0x79, 0x61,
+	0x72, 0x64, 0x2e, 0x76, 0x31, 0x2e, 0x52, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x56, 0x69, 0x6f, 0x6c,
+	0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x0a, 0x76, 0x69, 0x6f, 0x6c, 0x61, 0x74, 0x69, 0x6f, 0x6e,
+	0x73, 0x12, 0x1c, 0x0a, 0x09, 0x74, 0x72, 0x75, 0x6e, 0x63, 0x61, 0x74, 0x65, 0x64, 0x18, 0x08,
+	0x20, 0x01, 0x28, 0x08, 0x52, 0x09, 0x74, 0x72, 0x75, 0x6e, 0x63, 0x61, 0x74, 0x65, 0x64, 0x22,
+	0x3b, 0x0a, 0x0b, 0x50, 0x6f, 0x6c, 0x69, 0x63, 0x79, 0x49, 0x73, 0x73, 0x75, 0x65, 0x12, 0x12,
+	0x0a, 0x04, 0x70, 0x61, 0x74, 0x68, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x04, 0x70, 0x61,
+	0x74, 0x68, 0x12, 0x18, 0x0a, 0x07, 0x6d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65, 0x18, 0x02, 0x20,
+	0x01, 0x28, 0x09, 0x52, 0x07, 0x6d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65, 0x22, 0xf1, 0x01, 0x0a,
+	0x0c, 0x52, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x65, 0x64, 0x43, 0x61, 0x6c, 0x6c, 0x12, 0x17, 0x0a,
+	0x07, 0x63, 0x61, 0x6c, 0x6c, 0x5f, 0x69, 0x64, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x06,
+	0x63, 0x61, 0x6c, 0x6c, 0x49, 0x64, 0x12, 0x19, 0x0a, 0x08, 0x74, 0x72, 0x61, 0x63, 0x65, 0x5f,
+	0x69, 0x64, 0x18, 0x02, 0x20, 0x01, 0x28, 0x09, 0x52, 0x07, 0x74, 0x72, 0x61, 0x63, 0x65, 0x49,
+	0x64, 0x12, 0x16, 0x0a, 0x06, 0x74, 0x65, 0x6e, 0x61, 0x6e, 0x74, 0x18, 0x03, 0x20, 0x01, 0x28,
+	0x09, 0x52, 0x06, 0x74, 0x65, 0x6e, 0x61, 0x6e, 0x74, 0x12, 0x3b, 0x0a, 0x0b, 0x72, 0x65, 0x63,
+	0x6f, 0x72, 0x64, 0x65, 0x64, 0x5f, 0x61, 0x74, 0x18, 0x04, 0x20, 0x01, 0x28, 0x0b, 0x32, 0x1a,
+	0x2e, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x62, 0x75, 0x66,
+	0x2e, 0x54, 0x69, 0x6d, 0x65, 0x73, 0x74, 0x61, 0x6d, 0x70, 0x52, 0x0a, 0x72, 0x65, 0x63, 0x6f,
+	0x72, 0x64, 0x65, 0x64, 0x41, 0x74, 0x12, 0x33, 0x0a, 0x07, 0x63, 0x68, 0x61, 0x6e, 0x67, 0x65,
+	0x73, 0x18, 0x05, 0x20, 0x03, 0x28, 0x0b, 0x32, 0x19, 0x2e, 0x73, 0x77, 0x69, 0x74, 0x63, 0x68,
+	0x79, 0x61, 0x72, 0x64, 0x2e, 0x76, 0x31, 0x2e, 0x43, 0x61, 0x6c, 0x6c, 0x43, 0x68, 0x61, 0x6e,
+	0x67, 0x65, 0x52, 0x07, 0x63, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x73, 0x12, 0x23, 0x0a, 0x0d, 0x67,
+	0x61, 0x69, 0x6e, 0x65, 0x64, 0x5f, 0x68, 0x6f, 0x73, 0x74, 0x65, 0x64, 0x18, 0x06, 0x20, 0x03,
+	0x28, 0x09, 0x52, 0x0c, 0x67, 0x61, 0x69, 0x6e, 0x65, 0x64, 0x48, 0x6f, 0x73, 0x74, 0x65, 0x64,
+	0x22, 0x4e, 0x0a, 0x0a, 0x43, 0x61, 0x6c, 0x6c, 0x43, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x12, 0x12,
+	0x0a, 0x04, 0x77, 0x68, 0x61, 0x74, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x04, 0x77, 0x68,
+	0x61, 0x74, 0x12, 0x16, 0x0a, 0x06, 0x62, 0x65, 0x66, 0x6f, 0x72, 0x65, 0x18, 0x02, 0x20, 0x01,
+	0x28, 0x09, 0x52, 0x06, 0x62, 0x65, 0x66, 0x6f, 0x72, 0x65, 0x12, 0x14, 0x0a, 0x05, 0x61, 0x66,
+	0x74, 0x65, 0x72, 0x18, 0x03, 0x20, 0x01, 0x28, 0x09, 0x52, 0x05, 0x61, 0x66, 0x74, 0x65, 0x72,
+	0x22, 0xf9, 0x02, 0x0a, 0x0c, 0x52, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x54, 0x6f, 0x74, 0x61, 0x6c,
+	0x73, 0x12, 0x1a, 0x0a, 0x08, 0x72, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x65, 0x64, 0x18, 0x01, 0x20,
+	0x01, 0x28, 0x04, 0x52, 0x08, 0x72, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x65, 0x64, 0x12, 0x18, 0x0a,
+	0x07, 0x63, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x64, 0x18, 0x02, 0x20, 0x01, 0x28, 0x04, 0x52, 0x07,
+	0x63, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x64, 0x12, 0x56, 0x0a, 0x0f, 0x63, 0x68, 0x61, 0x6e, 0x67,
+	0x65, 0x64, 0x5f, 0x62, 0x79, 0x5f, 0x6b, 0x69, 0x6e, 0x64, 0x18, 0x03, 0x20, 0x03, 0x28, 0x0b,
+	0x32, 0x2e, 0x2e, 0x73, 0x77, 0x69, 0x74, 0x63, 0x68, 0x79, 0x61, 0x72, 0x64, 0x2e, 0x76, 0x31,
+	0x2e, 0x52, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x54, 0x6f, 0x74, 0x61, 0x6c, 0x73, 0x2e, 0x43, 0x68,
+	0x61, 0x6e, 0x67, 0x65, 0x64, 0x42, 0x79, 0x4b, 0x69, 0x6e, 0x64, 0x45, 0x6e, 0x74, 0x72, 0x79,
+	0x52, 0x0d, 0x63, 0x68, 0x61, 0x6e, 0x67, 0x65, 0x64, 0x42, 0x79, 0x4b, 0x69, 0x6e, 0x64, 0x12,
+	0x25, 0x0a, 0x0e, 0x6e, 0x6f, 0x74, 0x5f, 0x72, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x61, 0x62, 0x6c,
+	0x65, 0x18, 0x04, 0x20, 0x01, 0x28, 0x04, 0x52, 0x0d, 0x6e, 0x6f, 0x74, 0x52, 0x65, 0x70, 0x6c,
+	0x61, 0x79, 0x61, 0x62, 0x6c, 0x65, 0x12, 0x39, 0x0a, 0x19, 0x65, 0x73, 0x74, 0x69, 0x6d, 0x61,
+	0x74, 0x65, 0x64, 0x5f, 0x63, 0x6f, 0x73, 0x74, 0x5f, 0x62, 0x65, 0x66, 0x6f, 0x72, 0x65, 0x5f,
+	0x75, 0x73, 0x64, 0x18, 0x05, 0x20, 0x01, 0x28, 0x01, 0x52, 0x16, 0x65, 0x73, 0x74, 0x69, 0x6d,
+	0x61, 0x74, 0x65, 0x64, 0x43, 0x6f, 0x73, 0x74, 0x42, 0x65, 0x66, 0x6f, 0x72, 0x65, 0x55, 0x73,
+	0x64, 0x12, 0x37, 0x0a, 0x18, 0x65, 0x73, 0x74, 0x69, 0x6d, 0x61, 0x74, 0x65, 0x64, 0x5f, 0x63,
+	0x6f, 0x73, 0x74, 0x5f, 0x61, 0x66, 0x74, 0x65, 0x72, 0x5f, 0x75, 0x73, 0x64, 0x18, 0x06, 0x20,
+	0x01, 0x28, 0x01, 0x52, 0x15, 0x65, 0x73, 0x74, 0x69, 0x6d, 0x61, 0x74, 0x65, 0x64, 0x43, 0x6f,
+	0x73, 0x74, 0x41, 0x66, 0x74, 0x65, 0x72, 0x55, 0x73, 0x64, 0x1a, 0x40, 0x0a, 0x12, 0x43, 0x68,
+	0x61, 0x6e, 0x67, 0x65, 0x64, 0x42, 0x79, 0x4b, 0x69, 0x6e, 0x64, 0x45, 0x6e, 0x74, 0x72, 0x79,
+	0x12, 0x10, 0x0a, 0x03, 0x6b, 0x65, 0x79, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x03, 0x6b,
+	0x65, 0x79, 0x12, 0x14, 0x0a, 0x05, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x18, 0x02, 0x20, 0x01, 0x28,
+	0x04, 0x52, 0x05, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x3a, 0x02, 0x38, 0x01, 0x22, 0x58, 0x0a, 0x0f,
+	0x52, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x56, 0x69, 0x6f, 0x6c, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x12,
+	0x12, 0x0a, 0x04, 0x72, 0x75, 0x6c, 0x65, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x04, 0x72,
+	0x75, 0x6c, 0x65, 0x12, 0x16, 0x0a, 0x06, 0x64, 0x65, 0x74, 0x61, 0x69, 0x6c, 0x18, 0x02, 0x20,
+	0x01, 0x28, 0x09, 0x52, 0x06, 0x64, 0x65, 0x74, 0x61, 0x69, 0x6c, 0x12, 0x19, 0x0a, 0x08, 0x63,
+	0x61, 0x6c, 0x6c, 0x5f, 0x69, 0x64, 0x73, 0x18, 0x03, 0x20, 0x03, 0x28, 0x09, 0x52, 0x07, 0x63,
+	0x61, 0x6c, 0x6c, 0x49, 0x64, 0x73, 0x22, 0xb4, 0x01, 0x0a, 0x0f, 0x47, 0x65, 0x74, 0x53, 0x70,
 	0x65, 0x6e, 0x64, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x12, 0x16, 0x0a, 0x06, 0x74, 0x65,
 	0x6e, 0x61, 0x6e, 0x74, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x06, 0x74, 0x65, 0x6e, 0x61,
 	0x6e, 0x74, 0x12, 0x30, 0x0a, 0x05, 0x73, 0x69, 0x6e, 0x63, 0x65, 0x18, 0x02, 0x20, 0x01, 0x28,
@@ -1911,7 +2583,7 @@ var file_switchyard_v1_admin_proto_rawDesc = []byte{
 	0x01, 0x12, 0x16, 0x0a, 0x12, 0x42, 0x52, 0x45, 0x41, 0x4b, 0x45, 0x52, 0x5f, 0x53, 0x54, 0x41,
 	0x54, 0x45, 0x5f, 0x4f, 0x50, 0x45, 0x4e, 0x10, 0x02, 0x12, 0x1b, 0x0a, 0x17, 0x42, 0x52, 0x45,
 	0x41, 0x4b, 0x45, 0x52, 0x5f, 0x53, 0x54, 0x41, 0x54, 0x45, 0x5f, 0x48, 0x41, 0x4c, 0x46, 0x5f,
-	0x4f, 0x50, 0x45, 0x4e, 0x10, 0x03, 0x32, 0xeb, 0x05, 0x0a, 0x0c, 0x41, 0x64, 0x6d, 0x69, 0x6e,
+	0x4f, 0x50, 0x45, 0x4e, 0x10, 0x03, 0x32, 0xc4, 0x06, 0x0a, 0x0c, 0x41, 0x64, 0x6d, 0x69, 0x6e,
 	0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x4e, 0x0a, 0x09, 0x47, 0x65, 0x74, 0x50, 0x6f,
 	0x6c, 0x69, 0x63, 0x79, 0x12, 0x1f, 0x2e, 0x73, 0x77, 0x69, 0x74, 0x63, 0x68, 0x79, 0x61, 0x72,
 	0x64, 0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74, 0x50, 0x6f, 0x6c, 0x69, 0x63, 0x79, 0x52, 0x65,
@@ -1958,7 +2630,13 @@ var file_switchyard_v1_admin_proto_rawDesc = []byte{
 	0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74, 0x53, 0x70, 0x65, 0x6e, 0x64, 0x52, 0x65, 0x71, 0x75,
 	0x65, 0x73, 0x74, 0x1a, 0x1f, 0x2e, 0x73, 0x77, 0x69, 0x74, 0x63, 0x68, 0x79, 0x61, 0x72, 0x64,
 	0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74, 0x53, 0x70, 0x65, 0x6e, 0x64, 0x52, 0x65, 0x73, 0x70,
-	0x6f, 0x6e, 0x73, 0x65, 0x62, 0x06, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x33,
+	0x6f, 0x6e, 0x73, 0x65, 0x12, 0x57, 0x0a, 0x0c, 0x52, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x50, 0x6f,
+	0x6c, 0x69, 0x63, 0x79, 0x12, 0x22, 0x2e, 0x73, 0x77, 0x69, 0x74, 0x63, 0x68, 0x79, 0x61, 0x72,
+	0x64, 0x2e, 0x76, 0x31, 0x2e, 0x52, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x50, 0x6f, 0x6c, 0x69, 0x63,
+	0x79, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x23, 0x2e, 0x73, 0x77, 0x69, 0x74, 0x63,
+	0x68, 0x79, 0x61, 0x72, 0x64, 0x2e, 0x76, 0x31, 0x2e, 0x52, 0x65, 0x70, 0x6c, 0x61, 0x79, 0x50,
+	0x6f, 0x6c, 0x69, 0x63, 0x79, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x62, 0x06, 0x70,
+	0x72, 0x6f, 0x74, 0x6f, 0x33,
 }
 
 var (
@@ -1974,81 +2652,100 @@ func file_switchyard_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_switchyard_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_switchyard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_switchyard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_switchyard_v1_admin_proto_goTypes = []interface{}{
 	(ReloadOutcome)(0),                     // 0: switchyard.v1.ReloadOutcome
 	(TargetState)(0),                       // 1: switchyard.v1.TargetState
 	(BreakerState)(0),                      // 2: switchyard.v1.BreakerState
-	(*GetSpendRequest)(nil),                // 3: switchyard.v1.GetSpendRequest
-	(*GetSpendResponse)(nil),               // 4: switchyard.v1.GetSpendResponse
-	(*SpendBucket)(nil),                    // 5: switchyard.v1.SpendBucket
-	(*GetUsageRequest)(nil),                // 6: switchyard.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),               // 7: switchyard.v1.GetUsageResponse
-	(*LimitUsage)(nil),                     // 8: switchyard.v1.LimitUsage
-	(*GetPolicyRequest)(nil),               // 9: switchyard.v1.GetPolicyRequest
-	(*GetPolicyResponse)(nil),              // 10: switchyard.v1.GetPolicyResponse
-	(*PolicyReload)(nil),                   // 11: switchyard.v1.PolicyReload
-	(*ListTargetsRequest)(nil),             // 12: switchyard.v1.ListTargetsRequest
-	(*TargetStatus)(nil),                   // 13: switchyard.v1.TargetStatus
-	(*TakeTargetOutOfServiceRequest)(nil),  // 14: switchyard.v1.TakeTargetOutOfServiceRequest
-	(*TakeTargetOutOfServiceResponse)(nil), // 15: switchyard.v1.TakeTargetOutOfServiceResponse
-	(*ReturnTargetToServiceRequest)(nil),   // 16: switchyard.v1.ReturnTargetToServiceRequest
-	(*ReturnTargetToServiceResponse)(nil),  // 17: switchyard.v1.ReturnTargetToServiceResponse
-	(*ListTargetsResponse)(nil),            // 18: switchyard.v1.ListTargetsResponse
-	(*GetDecisionRequest)(nil),             // 19: switchyard.v1.GetDecisionRequest
-	(*GetDecisionResponse)(nil),            // 20: switchyard.v1.GetDecisionResponse
-	(*RecordedDecision)(nil),               // 21: switchyard.v1.RecordedDecision
-	(*ListDecisionsRequest)(nil),           // 22: switchyard.v1.ListDecisionsRequest
-	(*ListDecisionsResponse)(nil),          // 23: switchyard.v1.ListDecisionsResponse
-	(*timestamppb.Timestamp)(nil),          // 24: google.protobuf.Timestamp
-	(*Decision)(nil),                       // 25: switchyard.v1.Decision
+	(*ReplayPolicyRequest)(nil),            // 3: switchyard.v1.ReplayPolicyRequest
+	(*ReplayPolicyResponse)(nil),           // 4: switchyard.v1.ReplayPolicyResponse
+	(*PolicyIssue)(nil),                    // 5: switchyard.v1.PolicyIssue
+	(*ReplayedCall)(nil),                   // 6: switchyard.v1.ReplayedCall
+	(*CallChange)(nil),                     // 7: switchyard.v1.CallChange
+	(*ReplayTotals)(nil),                   // 8: switchyard.v1.ReplayTotals
+	(*ReplayViolation)(nil),                // 9: switchyard.v1.ReplayViolation
+	(*GetSpendRequest)(nil),                // 10: switchyard.v1.GetSpendRequest
+	(*GetSpendResponse)(nil),               // 11: switchyard.v1.GetSpendResponse
+	(*SpendBucket)(nil),                    // 12: switchyard.v1.SpendBucket
+	(*GetUsageRequest)(nil),                // 13: switchyard.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),               // 14: switchyard.v1.GetUsageResponse
+	(*LimitUsage)(nil),                     // 15: switchyard.v1.LimitUsage
+	(*GetPolicyRequest)(nil),               // 16: switchyard.v1.GetPolicyRequest
+	(*GetPolicyResponse)(nil),              // 17: switchyard.v1.GetPolicyResponse
+	(*PolicyReload)(nil),                   // 18: switchyard.v1.PolicyReload
+	(*ListTargetsRequest)(nil),             // 19: switchyard.v1.ListTargetsRequest
+	(*TargetStatus)(nil),                   // 20: switchyard.v1.TargetStatus
+	(*TakeTargetOutOfServiceRequest)(nil),  // 21: switchyard.v1.TakeTargetOutOfServiceRequest
+	(*TakeTargetOutOfServiceResponse)(nil), // 22: switchyard.v1.TakeTargetOutOfServiceResponse
+	(*ReturnTargetToServiceRequest)(nil),   // 23: switchyard.v1.ReturnTargetToServiceRequest
+	(*ReturnTargetToServiceResponse)(nil),  // 24: switchyard.v1.ReturnTargetToServiceResponse
+	(*ListTargetsResponse)(nil),            // 25: switchyard.v1.ListTargetsResponse
+	(*GetDecisionRequest)(nil),             // 26: switchyard.v1.GetDecisionRequest
+	(*GetDecisionResponse)(nil),            // 27: switchyard.v1.GetDecisionResponse
+	(*RecordedDecision)(nil),               // 28: switchyard.v1.RecordedDecision
+	(*ListDecisionsRequest)(nil),           // 29: switchyard.v1.ListDecisionsRequest
+	(*ListDecisionsResponse)(nil),          // 30: switchyard.v1.ListDecisionsResponse
+	nil,                                    // 31: switchyard.v1.ReplayTotals.ChangedByKindEntry
+	(*timestamppb.Timestamp)(nil),          // 32: google.protobuf.Timestamp
+	(*Decision)(nil),                       // 33: switchyard.v1.Decision
 }
 var file_switchyard_v1_admin_proto_depIdxs = []int32{
-	24, // 0: switchyard.v1.GetSpendRequest.since:type_name -> google.protobuf.Timestamp
-	24, // 1: switchyard.v1.GetSpendRequest.until:type_name -> google.protobuf.Timestamp
-	5,  // 2: switchyard.v1.GetSpendResponse.buckets:type_name -> switchyard.v1.SpendBucket
-	24, // 3: switchyard.v1.SpendBucket.start:type_name -> google.protobuf.Timestamp
-	8,  // 4: switchyard.v1.GetUsageResponse.limits:type_name -> switchyard.v1.LimitUsage
-	24, // 5: switchyard.v1.GetPolicyResponse.loaded_at:type_name -> google.protobuf.Timestamp
-	11, // 6: switchyard.v1.GetPolicyResponse.last_reload:type_name -> switchyard.v1.PolicyReload
-	24, // 7: switchyard.v1.PolicyReload.at:type_name -> google.protobuf.Timestamp
-	0,  // 8: switchyard.v1.PolicyReload.outcome:type_name -> switchyard.v1.ReloadOutcome
-	1,  // 9: switchyard.v1.TargetStatus.state:type_name -> switchyard.v1.TargetState
-	2,  // 10: switchyard.v1.TargetStatus.breaker:type_name -> switchyard.v1.BreakerState
-	24, // 11: switchyard.v1.TargetStatus.breaker_since:type_name -> google.protobuf.Timestamp
-	24, // 12: switchyard.v1.TargetStatus.cooled_until:type_name -> google.protobuf.Timestamp
-	13, // 13: switchyard.v1.TakeTargetOutOfServiceResponse.target:type_name -> switchyard.v1.TargetStatus
-	13, // 14: switchyard.v1.ReturnTargetToServiceResponse.target:type_name -> switchyard.v1.TargetStatus
-	13, // 15: switchyard.v1.ListTargetsResponse.targets:type_name -> switchyard.v1.TargetStatus
-	25, // 16: switchyard.v1.GetDecisionResponse.decision:type_name -> switchyard.v1.Decision
-	24, // 17: switchyard.v1.GetDecisionResponse.recorded_at:type_name -> google.protobuf.Timestamp
-	21, // 18: switchyard.v1.GetDecisionResponse.trace_decisions:type_name -> switchyard.v1.RecordedDecision
-	25, // 19: switchyard.v1.RecordedDecision.decision:type_name -> switchyard.v1.Decision
-	24, // 20: switchyard.v1.RecordedDecision.recorded_at:type_name -> google.protobuf.Timestamp
-	24, // 21: switchyard.v1.ListDecisionsRequest.since:type_name -> google.protobuf.Timestamp
-	24, // 22: switchyard.v1.ListDecisionsRequest.until:type_name -> google.protobuf.Timestamp
-	21, // 23: switchyard.v1.ListDecisionsResponse.decisions:type_name -> switchyard.v1.RecordedDecision
-	9,  // 24: switchyard.v1.AdminService.GetPolicy:input_type -> switchyard.v1.GetPolicyRequest
-	12, // 25: switchyard.v1.AdminService.ListTargets:input_type -> switchyard.v1.ListTargetsRequest
-	14, // 26: switchyard.v1.AdminService.TakeTargetOutOfService:input_type -> switchyard.v1.TakeTargetOutOfServiceRequest
-	16, // 27: switchyard.v1.AdminService.ReturnTargetToService:input_type -> switchyard.v1.ReturnTargetToServiceRequest
-	19, // 28: switchyard.v1.AdminService.GetDecision:input_type -> switchyard.v1.GetDecisionRequest
-	22, // 29: switchyard.v1.AdminService.ListDecisions:input_type -> switchyard.v1.ListDecisionsRequest
-	6,  // 30: switchyard.v1.AdminService.GetUsage:input_type -> switchyard.v1.GetUsageRequest
-	3,  // 31: switchyard.v1.AdminService.GetSpend:input_type -> switchyard.v1.GetSpendRequest
-	10, // 32: switchyard.v1.AdminService.GetPolicy:output_type -> switchyard.v1.GetPolicyResponse
-	18, // 33: switchyard.v1.AdminService.ListTargets:output_type -> switchyard.v1.ListTargetsResponse
-	15, // 34: switchyard.v1.AdminService.TakeTargetOutOfService:output_type -> switchyard.v1.TakeTargetOutOfServiceResponse
-	17, // 35: switchyard.v1.AdminService.ReturnTargetToService:output_type -> switchyard.v1.ReturnTargetToServiceResponse
-	20, // 36: switchyard.v1.AdminService.GetDecision:output_type -> switchyard.v1.GetDecisionResponse
-	23, // 37: switchyard.v1.AdminService.ListDecisions:output_type -> switchyard.v1.ListDecisionsResponse
-	7,  // 38: switchyard.v1.AdminService.GetUsage:output_type -> switchyard.v1.GetUsageResponse
-	4,  // 39: switchyard.v1.AdminService.GetSpend:output_type -> switchyard.v1.GetSpendResponse
-	32, // [32:40] is the sub-list for method output_type
-	24, // [24:32] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	32, // 0: switchyard.v1.ReplayPolicyRequest.since:type_name -> google.protobuf.Timestamp
+	32, // 1: switchyard.v1.ReplayPolicyRequest.until:type_name -> google.protobuf.Timestamp
+	5,  // 2: switchyard.v1.ReplayPolicyResponse.issues:type_name -> switchyard.v1.PolicyIssue
+	6,  // 3: switchyard.v1.ReplayPolicyResponse.calls:type_name -> switchyard.v1.ReplayedCall
+	8,  // 4: switchyard.v1.ReplayPolicyResponse.totals:type_name -> switchyard.v1.ReplayTotals
+	9,  // 5: switchyard.v1.ReplayPolicyResponse.violations:type_name -> switchyard.v1.ReplayViolation
+	32, // 6: switchyard.v1.ReplayedCall.recorded_at:type_name -> google.protobuf.Timestamp
+	7,  // 7: switchyard.v1.ReplayedCall.changes:type_name -> switchyard.v1.CallChange
+	31, // 8: switchyard.v1.ReplayTotals.changed_by_kind:type_name -> switchyard.v1.ReplayTotals.ChangedByKindEntry
+	32, // 9: switchyard.v1.GetSpendRequest.since:type_name -> google.protobuf.Timestamp
+	32, // 10: switchyard.v1.GetSpendRequest.until:type_name -> google.protobuf.Timestamp
+	12, // 11: switchyard.v1.GetSpendResponse.buckets:type_name -> switchyard.v1.SpendBucket
+	32, // 12: switchyard.v1.SpendBucket.start:type_name -> google.protobuf.Timestamp
+	15, // 13: switchyard.v1.GetUsageResponse.limits:type_name -> switchyard.v1.LimitUsage
+	32, // 14: switchyard.v1.GetPolicyResponse.loaded_at:type_name -> google.protobuf.Timestamp
+	18, // 15: switchyard.v1.GetPolicyResponse.last_reload:type_name -> switchyard.v1.PolicyReload
+	32, // 16: switchyard.v1.PolicyReload.at:type_name -> google.protobuf.Timestamp
+	0,  // 17: switchyard.v1.PolicyReload.outcome:type_name -> switchyard.v1.ReloadOutcome
+	1,  // 18: switchyard.v1.TargetStatus.state:type_name -> switchyard.v1.TargetState
+	2,  // 19: switchyard.v1.TargetStatus.breaker:type_name -> switchyard.v1.BreakerState
+	32, // 20: switchyard.v1.TargetStatus.breaker_since:type_name -> google.protobuf.Timestamp
+	32, // 21: switchyard.v1.TargetStatus.cooled_until:type_name -> google.protobuf.Timestamp
+	20, // 22: switchyard.v1.TakeTargetOutOfServiceResponse.target:type_name -> switchyard.v1.TargetStatus
+	20, // 23: switchyard.v1.ReturnTargetToServiceResponse.target:type_name -> switchyard.v1.TargetStatus
+	20, // 24: switchyard.v1.ListTargetsResponse.targets:type_name -> switchyard.v1.TargetStatus
+	33, // 25: switchyard.v1.GetDecisionResponse.decision:type_name -> switchyard.v1.Decision
+	32, // 26: switchyard.v1.GetDecisionResponse.recorded_at:type_name -> google.protobuf.Timestamp
+	28, // 27: switchyard.v1.GetDecisionResponse.trace_decisions:type_name -> switchyard.v1.RecordedDecision
+	33, // 28: switchyard.v1.RecordedDecision.decision:type_name -> switchyard.v1.Decision
+	32, // 29: switchyard.v1.RecordedDecision.recorded_at:type_name -> google.protobuf.Timestamp
+	32, // 30: switchyard.v1.ListDecisionsRequest.since:type_name -> google.protobuf.Timestamp
+	32, // 31: switchyard.v1.ListDecisionsRequest.until:type_name -> google.protobuf.Timestamp
+	28, // 32: switchyard.v1.ListDecisionsResponse.decisions:type_name -> switchyard.v1.RecordedDecision
+	16, // 33: switchyard.v1.AdminService.GetPolicy:input_type -> switchyard.v1.GetPolicyRequest
+	19, // 34: switchyard.v1.AdminService.ListTargets:input_type -> switchyard.v1.ListTargetsRequest
+	21, // 35: switchyard.v1.AdminService.TakeTargetOutOfService:input_type -> switchyard.v1.TakeTargetOutOfServiceRequest
+	23, // 36: switchyard.v1.AdminService.ReturnTargetToService:input_type -> switchyard.v1.ReturnTargetToServiceRequest
+	26, // 37: switchyard.v1.AdminService.GetDecision:input_type -> switchyard.v1.GetDecisionRequest
+	29, // 38: switchyard.v1.AdminService.ListDecisions:input_type -> switchyard.v1.ListDecisionsRequest
+	13, // 39: switchyard.v1.AdminService.GetUsage:input_type -> switchyard.v1.GetUsageRequest
+	10, // 40: switchyard.v1.AdminService.GetSpend:input_type -> switchyard.v1.GetSpendRequest
+	3,  // 41: switchyard.v1.AdminService.ReplayPolicy:input_type -> switchyard.v1.ReplayPolicyRequest
+	17, // 42: switchyard.v1.AdminService.GetPolicy:output_type -> switchyard.v1.GetPolicyResponse
+	25, // 43: switchyard.v1.AdminService.ListTargets:output_type -> switchyard.v1.ListTargetsResponse
+	22, // 44: switchyard.v1.AdminService.TakeTargetOutOfService:output_type -> switchyard.v1.TakeTargetOutOfServiceResponse
+	24, // 45: switchyard.v1.AdminService.ReturnTargetToService:output_type -> switchyard.v1.ReturnTargetToServiceResponse
+	27, // 46: switchyard.v1.AdminService.GetDecision:output_type -> switchyard.v1.GetDecisionResponse
+	30, // 47: switchyard.v1.AdminService.ListDecisions:output_type -> switchyard.v1.ListDecisionsResponse
+	14, // 48: switchyard.v1.AdminService.GetUsage:output_type -> switchyard.v1.GetUsageResponse
+	11, // 49: switchyard.v1.AdminService.GetSpend:output_type -> switchyard.v1.GetSpendResponse
+	4,  // 50: switchyard.v1.AdminService.ReplayPolicy:output_type -> switchyard.v1.ReplayPolicyResponse
+	42, // [42:51] is the sub-list for method output_type
+	33, // [33:42] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_admin_proto_init() }
@@ -2059,7 +2756,7 @@ func file_switchyard_v1_admin_proto_init() {
 	file_switchyard_v1_types_proto_init()
 	if !protoimpl.UnsafeEnabled {
 		file_switchyard_v1_admin_proto_msgTypes[0].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetSpendRequest); i {
+			switch v := v.(*ReplayPolicyRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2071,7 +2768,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[1].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetSpendResponse); i {
+			switch v := v.(*ReplayPolicyResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2083,7 +2780,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[2].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*SpendBucket); i {
+			switch v := v.(*PolicyIssue); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2095,7 +2792,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[3].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetUsageRequest); i {
+			switch v := v.(*ReplayedCall); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2107,7 +2804,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[4].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetUsageResponse); i {
+			switch v := v.(*CallChange); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2119,7 +2816,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[5].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*LimitUsage); i {
+			switch v := v.(*ReplayTotals); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2131,7 +2828,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[6].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetPolicyRequest); i {
+			switch v := v.(*ReplayViolation); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2143,7 +2840,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[7].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetPolicyResponse); i {
+			switch v := v.(*GetSpendRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2155,7 +2852,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[8].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*PolicyReload); i {
+			switch v := v.(*GetSpendResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2167,7 +2864,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[9].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*ListTargetsRequest); i {
+			switch v := v.(*SpendBucket); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2179,7 +2876,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[10].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*TargetStatus); i {
+			switch v := v.(*GetUsageRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2191,7 +2888,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[11].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*TakeTargetOutOfServiceRequest); i {
+			switch v := v.(*GetUsageResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2203,7 +2900,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[12].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*TakeTargetOutOfServiceResponse); i {
+			switch v := v.(*LimitUsage); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2215,7 +2912,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[13].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*ReturnTargetToServiceRequest); i {
+			switch v := v.(*GetPolicyRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2227,7 +2924,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[14].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*ReturnTargetToServiceResponse); i {
+			switch v := v.(*GetPolicyResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2239,7 +2936,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[15].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*ListTargetsResponse); i {
+			switch v := v.(*PolicyReload); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2251,7 +2948,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[16].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetDecisionRequest); i {
+			switch v := v.(*ListTargetsRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2263,7 +2960,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[17].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetDecisionResponse); i {
+			switch v := v.(*TargetStatus); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2275,7 +2972,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[18].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*RecordedDecision); i {
+			switch v := v.(*TakeTargetOutOfServiceRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2287,7 +2984,7 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[19].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*ListDecisionsRequest); i {
+			switch v := v.(*TakeTargetOutOfServiceResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -2299,6 +2996,90 @@ func file_switchyard_v1_admin_proto_init() {
 			}
 		}
 		file_switchyard_v1_admin_proto_msgTypes[20].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*ReturnTargetToServiceRequest); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_switchyard_v1_admin_proto_msgTypes[21].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*ReturnTargetToServiceResponse); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_switchyard_v1_admin_proto_msgTypes[22].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*ListTargetsResponse); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_switchyard_v1_admin_proto_msgTypes[23].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*GetDecisionRequest); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_switchyard_v1_admin_proto_msgTypes[24].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*GetDecisionResponse); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_switchyard_v1_admin_proto_msgTypes[25].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*RecordedDecision); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_switchyard_v1_admin_proto_msgTypes[26].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*ListDecisionsRequest); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_switchyard_v1_admin_proto_msgTypes[27].Exporter = func(v interface{}, i int) interface{} {
 			switch v := v.(*ListDecisionsResponse); i {
 			case 0:
 				return &v.state
@@ -2317,7 +3098,7 @@ func file_switchyard_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: file_switchyard_v1_admin_proto_rawDesc,
 			NumEnums:      3,
-			NumMessages:   21,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

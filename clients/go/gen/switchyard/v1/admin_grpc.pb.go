@@ -40,6 +40,11 @@ type AdminServiceClient interface {
 	// else the recent in-memory log, which forgets the oldest calls first). Per tenant only:
 	// decisions do not record the user.
 	GetSpend(ctx context.Context, in *GetSpendRequest, opts ...grpc.CallOption) (*GetSpendResponse, error)
+	// What a candidate policy would change: every recorded call matching the filters (the ledger
+	// when the server keeps one, else the recent in-memory log; every worker's under
+	// `serve --workers`) decided again under it, as `switchyard replay` does. Nothing is sent
+	// anywhere and the policy in force is untouched. Operator only: it reads every tenant's calls.
+	ReplayPolicy(ctx context.Context, in *ReplayPolicyRequest, opts ...grpc.CallOption) (*ReplayPolicyResponse, error)
 }
 
 type adminServiceClient struct {
@@ -122,6 +127,15 @@ func (c *adminServiceClient) GetSpend(ctx context.Context, in *GetSpendRequest, 
 	return out, nil
 }
 
+func (c *adminServiceClient) ReplayPolicy(ctx context.Context, in *ReplayPolicyRequest, opts ...grpc.CallOption) (*ReplayPolicyResponse, error) {
+	out := new(ReplayPolicyResponse)
+	err := c.cc.Invoke(ctx, "/switchyard.v1.AdminService/ReplayPolicy", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility
@@ -149,6 +163,11 @@ type AdminServiceServer interface {
 	// else the recent in-memory log, which forgets the oldest calls first). Per tenant only:
 	// decisions do not record the user.
 	GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error)
+	// What a candidate policy would change: every recorded call matching the filters (the ledger
+	// when the server keeps one, else the recent in-memory log; every worker's under
+	// `serve --workers`) decided again under it, as `switchyard replay` does. Nothing is sent
+	// anywhere and the policy in force is untouched. Operator only: it reads every tenant's calls.
+	ReplayPolicy(context.Context, *ReplayPolicyRequest) (*ReplayPolicyResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -179,6 +198,9 @@ func (UnimplementedAdminServiceServer) GetUsage(context.Context, *GetUsageReques
 }
 func (UnimplementedAdminServiceServer) GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetSpend not implemented")
+}
+func (UnimplementedAdminServiceServer) ReplayPolicy(context.Context, *ReplayPolicyRequest) (*ReplayPolicyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReplayPolicy not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 
@@ -337,6 +359,24 @@ func _AdminService_GetSpend_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_ReplayPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplayPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ReplayPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/switchyard.v1.AdminService/ReplayPolicy",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ReplayPolicy(ctx, req.(*ReplayPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _AdminService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "switchyard.v1.AdminService",
 	HandlerType: (*AdminServiceServer)(nil),
@@ -372,6 +412,10 @@ var _AdminService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSpend",
 			Handler:    _AdminService_GetSpend_Handler,
+		},
+		{
+			MethodName: "ReplayPolicy",
+			Handler:    _AdminService_ReplayPolicy_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -22,6 +22,16 @@ TARGET_STATE_DISABLED: TargetState
 TARGET_STATE_OUT_OF_SERVICE: TargetState
 TARGET_STATE_UNSPECIFIED: TargetState
 
+class CallChange(_message.Message):
+    __slots__ = ["after", "before", "what"]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    WHAT_FIELD_NUMBER: _ClassVar[int]
+    after: str
+    before: str
+    what: str
+    def __init__(self, what: _Optional[str] = ..., before: _Optional[str] = ..., after: _Optional[str] = ...) -> None: ...
+
 class GetDecisionRequest(_message.Message):
     __slots__ = ["call_id", "trace_id"]
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +166,14 @@ class ListTargetsResponse(_message.Message):
     targets: _containers.RepeatedCompositeFieldContainer[TargetStatus]
     def __init__(self, targets: _Optional[_Iterable[_Union[TargetStatus, _Mapping]]] = ...) -> None: ...
 
+class PolicyIssue(_message.Message):
+    __slots__ = ["message", "path"]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    path: str
+    def __init__(self, path: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
 class PolicyReload(_message.Message):
     __slots__ = ["at", "issues", "outcome", "trigger", "version"]
     AT_FIELD_NUMBER: _ClassVar[int]
@@ -179,6 +197,93 @@ class RecordedDecision(_message.Message):
     outcome: str
     recorded_at: _timestamp_pb2.Timestamp
     def __init__(self, decision: _Optional[_Union[_types_pb2.Decision, _Mapping]] = ..., recorded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[str] = ...) -> None: ...
+
+class ReplayPolicyRequest(_message.Message):
+    __slots__ = ["fail_on", "limit", "policy_yaml", "route", "since", "tenant", "until"]
+    FAIL_ON_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    POLICY_YAML_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    fail_on: _containers.RepeatedScalarFieldContainer[str]
+    limit: int
+    policy_yaml: str
+    route: str
+    since: _timestamp_pb2.Timestamp
+    tenant: str
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, policy_yaml: _Optional[str] = ..., since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., limit: _Optional[int] = ..., fail_on: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReplayPolicyResponse(_message.Message):
+    __slots__ = ["calls", "issues", "totals", "truncated", "valid", "version", "violations", "warnings"]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    ISSUES_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    VALID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    calls: _containers.RepeatedCompositeFieldContainer[ReplayedCall]
+    issues: _containers.RepeatedCompositeFieldContainer[PolicyIssue]
+    totals: ReplayTotals
+    truncated: bool
+    valid: bool
+    version: str
+    violations: _containers.RepeatedCompositeFieldContainer[ReplayViolation]
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, valid: bool = ..., issues: _Optional[_Iterable[_Union[PolicyIssue, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., calls: _Optional[_Iterable[_Union[ReplayedCall, _Mapping]]] = ..., totals: _Optional[_Union[ReplayTotals, _Mapping]] = ..., violations: _Optional[_Iterable[_Union[ReplayViolation, _Mapping]]] = ..., truncated: bool = ...) -> None: ...
+
+class ReplayTotals(_message.Message):
+    __slots__ = ["changed", "changed_by_kind", "estimated_cost_after_usd", "estimated_cost_before_usd", "not_replayable", "replayed"]
+    class ChangedByKindEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    CHANGED_BY_KIND_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_COST_AFTER_USD_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_COST_BEFORE_USD_FIELD_NUMBER: _ClassVar[int]
+    NOT_REPLAYABLE_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    changed: int
+    changed_by_kind: _containers.ScalarMap[str, int]
+    estimated_cost_after_usd: float
+    estimated_cost_before_usd: float
+    not_replayable: int
+    replayed: int
+    def __init__(self, replayed: _Optional[int] = ..., changed: _Optional[int] = ..., changed_by_kind: _Optional[_Mapping[str, int]] = ..., not_replayable: _Optional[int] = ..., estimated_cost_before_usd: _Optional[float] = ..., estimated_cost_after_usd: _Optional[float] = ...) -> None: ...
+
+class ReplayViolation(_message.Message):
+    __slots__ = ["call_ids", "detail", "rule"]
+    CALL_IDS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    call_ids: _containers.RepeatedScalarFieldContainer[str]
+    detail: str
+    rule: str
+    def __init__(self, rule: _Optional[str] = ..., detail: _Optional[str] = ..., call_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReplayedCall(_message.Message):
+    __slots__ = ["call_id", "changes", "gained_hosted", "recorded_at", "tenant", "trace_id"]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    GAINED_HOSTED_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    changes: _containers.RepeatedCompositeFieldContainer[CallChange]
+    gained_hosted: _containers.RepeatedScalarFieldContainer[str]
+    recorded_at: _timestamp_pb2.Timestamp
+    tenant: str
+    trace_id: str
+    def __init__(self, call_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., tenant: _Optional[str] = ..., recorded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[CallChange, _Mapping]]] = ..., gained_hosted: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ReturnTargetToServiceRequest(_message.Message):
     __slots__ = ["target"]

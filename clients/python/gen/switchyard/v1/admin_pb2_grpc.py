@@ -55,6 +55,11 @@ class AdminServiceStub(object):
                 request_serializer=switchyard_dot_v1_dot_admin__pb2.GetSpendRequest.SerializeToString,
                 response_deserializer=switchyard_dot_v1_dot_admin__pb2.GetSpendResponse.FromString,
                 )
+        self.ReplayPolicy = channel.unary_unary(
+                '/switchyard.v1.AdminService/ReplayPolicy',
+                request_serializer=switchyard_dot_v1_dot_admin__pb2.ReplayPolicyRequest.SerializeToString,
+                response_deserializer=switchyard_dot_v1_dot_admin__pb2.ReplayPolicyResponse.FromString,
+                )
 
 
 class AdminServiceServicer(object):
@@ -124,6 +129,16 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReplayPolicy(self, request, context):
+        """What a candidate policy would change: every recorded call matching the filters (the ledger
+        when the server keeps one, else the recent in-memory log; every worker's under
+        `serve --workers`) decided again under it, as `switchyard replay` does. Nothing is sent
+        anywhere and the policy in force is untouched. Operator only: it reads every tenant's calls.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -166,6 +181,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetSpend,
                     request_deserializer=switchyard_dot_v1_dot_admin__pb2.GetSpendRequest.FromString,
                     response_serializer=switchyard_dot_v1_dot_admin__pb2.GetSpendResponse.SerializeToString,
+            ),
+            'ReplayPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayPolicy,
+                    request_deserializer=switchyard_dot_v1_dot_admin__pb2.ReplayPolicyRequest.FromString,
+                    response_serializer=switchyard_dot_v1_dot_admin__pb2.ReplayPolicyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,5 +331,22 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/switchyard.v1.AdminService/GetSpend',
             switchyard_dot_v1_dot_admin__pb2.GetSpendRequest.SerializeToString,
             switchyard_dot_v1_dot_admin__pb2.GetSpendResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ReplayPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/switchyard.v1.AdminService/ReplayPolicy',
+            switchyard_dot_v1_dot_admin__pb2.ReplayPolicyRequest.SerializeToString,
+            switchyard_dot_v1_dot_admin__pb2.ReplayPolicyResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
