@@ -4,6 +4,7 @@ import { admin, type Problem, problemOf, storedToken, storeToken } from "./api.j
 import { DecisionPage } from "./pages/decision.js";
 import { DecisionsPage } from "./pages/decisions.js";
 import { PolicyPage } from "./pages/policy.js";
+import { ReplayPage } from "./pages/replay.js";
 import { SignIn } from "./pages/sign-in.js";
 import { SpendPage } from "./pages/spend.js";
 import { TargetsPage } from "./pages/targets.js";
@@ -68,6 +69,7 @@ function App() {
             <NavLink route={route} page="targets" label="Targets" />
             <NavLink route={route} page="policy" label="Policy" />
             <NavLink route={route} page="spend" label="Spend" />
+            <NavLink route={route} page="replay" label="Replay" />
           </nav>
         )}
         {access.kind === "granted" &&
@@ -116,6 +118,8 @@ function Page({ route, onSignIn }: { route: Route; onSignIn: (problem: Problem) 
       return <PolicyPage onSignIn={onSignIn} />;
     case "spend":
       return <SpendPage query={route.query} onSignIn={onSignIn} />;
+    case "replay":
+      return <ReplayPage onSignIn={onSignIn} />;
     default:
       return route satisfies never;
   }

@@ -4,7 +4,8 @@ export type Route =
   | { page: "decision"; callId: string }
   | { page: "targets" }
   | { page: "policy" }
-  | { page: "spend"; query: URLSearchParams };
+  | { page: "spend"; query: URLSearchParams }
+  | { page: "replay" };
 
 export function parseRoute(hash: string): Route {
   const [path = "", search = ""] = hash.replace(/^#\/?/, "").split("?", 2);
@@ -16,6 +17,8 @@ export function parseRoute(hash: string): Route {
       return { page: "policy" };
     case "spend":
       return { page: "spend", query: new URLSearchParams(search) };
+    case "replay":
+      return { page: "replay" };
     case "decisions":
       return id
         ? { page: "decision", callId: decodeURIComponent(id) }

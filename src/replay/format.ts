@@ -63,7 +63,7 @@ export function callChanges(call: ReplayedCall): { what: ChangeKind; before: str
       case "data-class":
         return outcome.dataClass;
       case "cost":
-        return usd(outcome.estimatedCostPicoUsd);
+        return plainUsd(outcome.estimatedCostPicoUsd);
       case "refusal":
         return outcome.refusal;
       default:
@@ -130,4 +130,11 @@ function outcomeJson(outcome: RoutingOutcome) {
 
 function usd(amount: PicoUsd): string {
   return `$${usdFromPico(amount)}`;
+}
+
+/** Dollars written out in full (never `5e-7`), to the picodollar: $0.0000005. */
+function plainUsd(amount: PicoUsd): string {
+  return `$${usdFromPico(amount)
+    .toFixed(12)
+    .replace(/\.?0+$/, "")}`;
 }

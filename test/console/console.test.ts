@@ -322,3 +322,118 @@ tenants:
     await photograph(page, "spend-user");
   });
 });
+
+describe.skipIf(!available)("the operator console's Replay page", () => {
+  /** Personal data stays on premises; internal data goes to the hosted cloud first. */
+  const POLICY = `
+defaults: { data_class: internal, task: chat, infer_task: false }
+providers:
+  cloud:
+    kind: mock
+    hosted: true
+    mock: { latency_ms: 1, token_interval_ms: 1, reply: "from cloud" }
+    models: { big: { input_usd_per_mtok: 2, output_usd_per_mtok: 8 } }
+  onprem:
+    kind: mock
+    hosted: false
+    mock: { latency_ms: 1, token_interval_ms: 1, reply: "from onprem" }
+    models: { llama: { input_usd_per_mtok: 0.05, output_usd_per_mtok: 0.1 } }
+data_classes:
+  internal: { may_leave: true }
+  pii: { may_leave: false }
+routes:
+  - name: private
+    match: { data_class: pii }
+    primary: { provider: onprem, model: llama }
+  - name: default
+    match: { data_class: internal }
+    primary: { provider: cloud, model: big }
+    fallback: [{ provider: onprem, model: llama }]
+`;
+  /** The edit under review: personal data may leave, and its route tries the cloud first. */
+  const PII_TO_CLOUD = POLICY.replace("pii: { may_leave: false }", "pii: { may_leave: true }").replace(
+    "primary: { provider: onprem, model: llama }\n  - name: default",
+    "primary: { provider: cloud, model: big }\n    fallback: [{ provider: onprem, model: llama }]\n  - name: default",
+  );
+  /** A datetime-local input's value for `date`, in this machine's time zone (the browser's). */
+  const local = (date: Date) =>
+    new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+
+  let browser: Browser;
+  let service: TestSwitchyard;
+  beforeAll(async () => {
+    [browser, service] = await Promise.all([launchChromium(), startTestSwitchyard(POLICY)]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+  });
+
+  it("says when no call was recorded, and lists an invalid candidate's issues by path", async () => {
+    const page = await browser.newPage({ viewport: WIDTHS[0] });
+    await page.goto(`${service.operatorUrl}/console/`);
+    await page.getByRole("link", { name: "Replay" }).click();
+    await page.getByRole("heading", { name: "Replay" }).waitFor();
+    await page.getByLabel(/or paste it/).fill(POLICY);
+    await page.getByRole("button", { name: "Run" }).click();
+    await page.getByText("No recorded calls in this range").waitFor();
+    await photograph(page, "replay-empty");
+
+    await page
+      .getByLabel(/or paste it/)
+      .fill(POLICY.replace("model: llama }\n  - name: default", "modle: llama }\n  - name: default"));
+    await page.getByRole("button", { name: "Run" }).click();
+    await page.getByRole("heading", { name: "The candidate policy is invalid" }).waitFor();
+    await expect(page.locator(".issues li code").allTextContents()).resolves.toContain(
+      "routes[0].primary.model",
+    );
+    await page.close();
+  });
+
+  it("shows what an uploaded candidate changes: the pii call's new target, and the hosted:pii rule it breaks", async () => {
+    const router = createClient(
+      RouterService,
+      createTransports(service.baseUrl).get("gRPC over h2c (binary)"),
+    );
+    await router.route(userRequest("hello"));
+    const pii = await router.route(userRequest("my record", { dataClass: "pii" }));
+    await router.route(userRequest("again"));
+    expect(pii.decision?.target).toBe("onprem/llama");
+    const piiCall = pii.decision?.callId ?? "";
+
+    const page = await browser.newPage({ viewport: WIDTHS[0] });
+    await page.goto(`${service.operatorUrl}/console/#/replay`);
+    await page.getByLabel("Candidate policy file").setInputFiles({
+      name: "pii-to-cloud.yaml",
+      mimeType: "application/yaml",
+      buffer: Buffer.from(PII_TO_CLOUD),
+    });
+    await page.getByText("from pii-to-cloud.yaml").waitFor();
+    await expect(page.getByLabel(/or paste it/).inputValue()).resolves.toBe(PII_TO_CLOUD);
+    await page.getByLabel("Since").fill(local(new Date(Date.now() - 3_600_000)));
+    await page.getByLabel("Until").fill(local(new Date(Date.now() + 3_600_000)));
+    await page.getByLabel(/Fail on/).fill("hosted:pii");
+    await page.getByRole("button", { name: "Run" }).click();
+
+    await page.getByRole("heading", { name: /What would change/ }).waitFor();
+    const rows = page.locator("table.replay tbody tr");
+    await expect(rows.count()).resolves.toBe(1);
+    const row = rows.first();
+    await expect(row.getByRole("link").textContent()).resolves.toBe(piiCall);
+    await expect(row.getByRole("link").getAttribute("href")).resolves.toBe(`#/decisions/${piiCall}`);
+    const changes = await row.locator(".changes li").allTextContents();
+    expect(changes).toContain("target onprem/llama → cloud/big");
+    expect(changes.join("\n")).toContain("newly eligible on a hosted provider cloud/big");
+    const violations = page.locator(".violations");
+    await expect(violations.textContent()).resolves.toContain("hosted:pii");
+    await expect(violations.getByRole("link").textContent()).resolves.toBe(piiCall);
+    await expect(page.locator(".facts").textContent()).resolves.toMatch(/Replayed3 calls.*Changed1/);
+    await photograph(page, "replay");
+
+    // The row leads to the call's decision as recorded.
+    await row.getByRole("link").click();
+    await page.getByText("onprem/llama").first().waitFor();
+    expect(page.url()).toContain(`#/decisions/${piiCall}`);
+    await page.close();
+  });
+});

@@ -91,6 +91,8 @@ describe("AdminService ReplayPolicy", () => {
     expect(changes.target).toEqual(["onprem/llama", "cloud/big"]);
     expect(changes.eligible).toEqual(["onprem/llama", "cloud/big, onprem/llama"]);
     expect(replayed.calls[0]?.gainedHosted).toEqual(["cloud/big"]);
+    // Dollars written out, never in exponent notation.
+    expect(changes.cost).toEqual([expect.stringMatching(/^\$0\.\d+$/), expect.stringMatching(/^\$0\.\d+$/)]);
     expect(replayed.totals?.changedByKind.target).toBe(1n);
     expect(replayed.totals?.estimatedCostAfterUsd).toBeGreaterThan(
       replayed.totals?.estimatedCostBeforeUsd ?? 0,
