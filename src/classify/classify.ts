@@ -1,5 +1,5 @@
 import type { Classification, IdentifiedRequest } from "../core/call.js";
-import { detectRuleFor, type Policy } from "../core/policy.js";
+import { detectActionText, detectRuleFor, type Policy } from "../core/policy.js";
 import { type Entity, type FindingSummary, IMAGE_KIND } from "../core/types.js";
 import { inferTask } from "./infer-task.js";
 import { scanText } from "./scan.js";
@@ -114,7 +114,7 @@ export function judgeFindings(
       kind,
       group,
       count,
-      action: rule.action === "raise" ? `raise to ${rule.to}` : rule.action,
+      action: detectActionText(rule),
       rule: rule.source,
     };
   });

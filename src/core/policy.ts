@@ -309,13 +309,32 @@ export function namedTargets(policy: Policy): Map<TargetId, RouteTarget> {
   return targets;
 }
 
+/** What a group's findings get when the policy has no rule for their kind or group. */
+const BUILT_IN_DETECT_RULES: ReadonlyMap<EntityGroup, DetectRule> = new Map<EntityGroup, DetectRule>([
+  ["pii", { action: "allow", source: "built-in" }],
+  ["secret", { action: "block", source: "built-in" }],
+]);
+
 /** The rule for a finding of `kind` in `group`: its own, its group's, or the built-in one. */
 export function detectRuleFor(detection: DetectionPolicy, kind: string, group: EntityGroup): DetectRule {
   return (
     detection.rules.get(kind) ??
     detection.rules.get(group) ??
-    (group === "secret" ? { action: "block", source: "built-in" } : { action: "allow", source: "built-in" })
+    BUILT_IN_DETECT_RULES.get(group) ?? { action: "allow", source: "built-in" }
   );
+}
+
+/**
+ * Every rule in force, by kind or group: the policy's in file order, then the built-in rule of
+ * each group the policy has no rule for.
+ */
+export function detectRulesInForce(detection: DetectionPolicy): [string, DetectRule][] {
+  return [...detection.rules, ...[...BUILT_IN_DETECT_RULES].filter(([group]) => !detection.rules.has(group))];
+}
+
+/** A rule's action as decisions word it: `block`, `raise to <class>`, `redact` or `allow`. */
+export function detectActionText(rule: DetectRule): string {
+  return rule.action === "raise" ? `raise to ${rule.to}` : rule.action;
 }
 
 export interface ContentRule {

@@ -174,6 +174,11 @@ routes:
     await expect(reload.textContent()).resolves.toContain("refused");
     await expect(page.locator(".issues").textContent()).resolves.toContain("fallback_typo");
     await expect(page.getByRole("list").filter({ hasText: "chat" }).count()).resolves.toBeGreaterThan(0);
+    // The policy declares neither: the built-in data classes and detect rules are in force.
+    const internal = page.locator("table.data-classes tr", { hasText: "internal" });
+    await expect(internal.locator("td").first().textContent()).resolves.toBe("no");
+    const secret = page.locator("table.detection tr", { hasText: "secret" });
+    await expect(secret.locator("td").allTextContents()).resolves.toEqual(["block", "built-in"]);
     await photograph(page, "policy");
   });
 });

@@ -18,6 +18,7 @@ export function PolicyPage({ onSignIn }: { onSignIn: (p: Problem) => void }) {
   );
   const policy = found.data?.policy;
   const reload = policy?.lastReload;
+  const rules = new Map(policy?.routeRules.map((route) => [route.name, route.rule]));
   return (
     <section aria-labelledby="policy-title">
       <div class="heading">
@@ -103,10 +104,60 @@ export function PolicyPage({ onSignIn }: { onSignIn: (p: Problem) => void }) {
               {policy.routes.map((route) => (
                 <li key={route}>
                   <a href={`#/decisions?route=${encodeURIComponent(route)}`}>{route}</a>
+                  {rules.has(route) && <span class="muted"> — {rules.get(route)}</span>}
                 </li>
               ))}
             </ol>
           )}
+
+          <h2>Data classes, least sensitive first</h2>
+          <div class="table-wrap">
+            <table class="data-classes">
+              <thead>
+                <tr>
+                  <th scope="col">Data class</th>
+                  <th scope="col">May leave</th>
+                  <th scope="col">Regions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {policy.dataClasses.map((dataClass) => (
+                  <tr key={dataClass.name}>
+                    <th scope="row" class="mono">
+                      {dataClass.name}
+                    </th>
+                    <td>{dataClass.mayLeave ? "yes" : "no"}</td>
+                    <td>{dataClass.regions.length > 0 ? dataClass.regions.join(", ") : "any"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+
+          <h2>Detection</h2>
+          <p class="muted">A kind's own rule wins over its group's.</p>
+          <div class="table-wrap">
+            <table class="detection">
+              <thead>
+                <tr>
+                  <th scope="col">Kind or group</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">Source</th>
+                </tr>
+              </thead>
+              <tbody>
+                {policy.detection.map((rule) => (
+                  <tr key={rule.kind}>
+                    <th scope="row" class="mono">
+                      {rule.kind}
+                    </th>
+                    <td>{rule.redactionForm ? `${rule.action} (${rule.redactionForm})` : rule.action}</td>
+                    <td class="mono">{rule.source}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
 
           <h2>Targets</h2>
           <div class="table-wrap">

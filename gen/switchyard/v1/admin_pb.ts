@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/v1/admin.proto.
  */
 export const file_switchyard_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIr8BChNSZXBsYXlQb2xpY3lSZXF1ZXN0EhMKC3BvbGljeV95YW1sGAEgASgJEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdGVuYW50GAQgASgJEg0KBXJvdXRlGAUgASgJEg0KBWxpbWl0GAYgASgNEg8KB2ZhaWxfb24YByADKAkilAIKFFJlcGxheVBvbGljeVJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEioKBmlzc3VlcxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuUG9saWN5SXNzdWUSEAoId2FybmluZ3MYAyADKAkSDwoHdmVyc2lvbhgEIAEoCRIqCgVjYWxscxgFIAMoCzIbLnN3aXRjaHlhcmQudjEuUmVwbGF5ZWRDYWxsEisKBnRvdGFscxgGIAEoCzIbLnN3aXRjaHlhcmQudjEuUmVwbGF5VG90YWxzEjIKCnZpb2xhdGlvbnMYByADKAsyHi5zd2l0Y2h5YXJkLnYxLlJlcGxheVZpb2xhdGlvbhIRCgl0cnVuY2F0ZWQYCCABKAgiLAoLUG9saWN5SXNzdWUSDAoEcGF0aBgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIrUBCgxSZXBsYXllZENhbGwSDwoHY2FsbF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRIOCgZ0ZW5hbnQYAyABKAkSLwoLcmVjb3JkZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB2NoYW5nZXMYBSADKAsyGS5zd2l0Y2h5YXJkLnYxLkNhbGxDaGFuZ2USFQoNZ2FpbmVkX2hvc3RlZBgGIAMoCSI5CgpDYWxsQ2hhbmdlEgwKBHdoYXQYASABKAkSDgoGYmVmb3JlGAIgASgJEg0KBWFmdGVyGAMgASgJIo0CCgxSZXBsYXlUb3RhbHMSEAoIcmVwbGF5ZWQYASABKAQSDwoHY2hhbmdlZBgCIAEoBBJHCg9jaGFuZ2VkX2J5X2tpbmQYAyADKAsyLi5zd2l0Y2h5YXJkLnYxLlJlcGxheVRvdGFscy5DaGFuZ2VkQnlLaW5kRW50cnkSFgoObm90X3JlcGxheWFibGUYBCABKAQSIQoZZXN0aW1hdGVkX2Nvc3RfYmVmb3JlX3VzZBgFIAEoARIgChhlc3RpbWF0ZWRfY29zdF9hZnRlcl91c2QYBiABKAEaNAoSQ2hhbmdlZEJ5S2luZEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEiQQoPUmVwbGF5VmlvbGF0aW9uEgwKBHJ1bGUYASABKAkSDgoGZGV0YWlsGAIgASgJEhAKCGNhbGxfaWRzGAMgAygJIo8BCg9HZXRTcGVuZFJlcXVlc3QSDgoGdGVuYW50GAEgASgJEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOYnVja2V0X3NlY29uZHMYBCABKA0icAoQR2V0U3BlbmRSZXNwb25zZRIOCgZ0ZW5hbnQYASABKAkSKwoHYnVja2V0cxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuU3BlbmRCdWNrZXQSEAoIY29zdF91c2QYAyABKAESDQoFY2FsbHMYBCABKAQiWQoLU3BlbmRCdWNrZXQSKQoFc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGNvc3RfdXNkGAIgASgBEg0KBWNhbGxzGAMgASgEIi8KD0dldFVzYWdlUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDAoEdXNlchgCIAEoCSJsChBHZXRVc2FnZVJlc3BvbnNlEg4KBnRlbmFudBgBIAEoCRIMCgR1c2VyGAIgASgJEg8KB2xpbWl0ZWQYAyABKAgSKQoGbGltaXRzGAQgAygLMhkuc3dpdGNoeWFyZC52MS5MaW1pdFVzYWdlIm0KCkxpbWl0VXNhZ2USDQoFbGltaXQYASABKAkSDAoEa2luZBgCIAEoCRILCgNtYXgYAyABKAESDAoEdXNlZBgEIAEoARIRCglyZW1haW5pbmcYBSABKAESFAoMcmVzZXRzX2luX21zGAYgASgBIhIKEEdldFBvbGljeVJlcXVlc3QiyAEKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJEjAKC2xhc3RfcmVsb2FkGAYgASgLMhsuc3dpdGNoeWFyZC52MS5Qb2xpY3lSZWxvYWQSDwoHdGVuYW50cxgHIAMoCSKXAQoMUG9saWN5UmVsb2FkEiYKAmF0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0cmlnZ2VyGAIgASgJEi0KB291dGNvbWUYAyABKA4yHC5zd2l0Y2h5YXJkLnYxLlJlbG9hZE91dGNvbWUSDwoHdmVyc2lvbhgEIAEoCRIOCgZpc3N1ZXMYBSADKAkiFAoSTGlzdFRhcmdldHNSZXF1ZXN0IuoDCgxUYXJnZXRTdGF0dXMSDgoGdGFyZ2V0GAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEg0KBW1vZGVsGAMgASgJEgwKBGtpbmQYBCABKAkSDgoGaG9zdGVkGAUgASgIEg4KBnJlZ2lvbhgGIAEoCRIpCgVzdGF0ZRgHIAEoDjIaLnN3aXRjaHlhcmQudjEuVGFyZ2V0U3RhdGUSDgoGcmVhc29uGAggASgJEhoKEmlucHV0X3VzZF9wZXJfbXRvaxgJIAEoARIbChNvdXRwdXRfdXNkX3Blcl9tdG9rGAogASgBEiwKB2JyZWFrZXIYCyABKA4yGy5zd2l0Y2h5YXJkLnYxLkJyZWFrZXJTdGF0ZRIxCg1icmVha2VyX3NpbmNlGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIbChNyZWNlbnRfZmFpbHVyZV9yYXRlGA0gASgBEhQKDHJlY2VudF9jYWxscxgOIAEoDRIwCgxjb29sZWRfdW50aWwYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWluX2ZsaWdodBgQIAEoDRISCgpsYXRlbmN5X21zGBEgASgBEhoKEnA5NV9maXJzdF90b2tlbl9tcxgSIAEoASI/Ch1UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVxdWVzdBIOCgZ0YXJnZXQYASABKAkSDgoGcmVhc29uGAIgASgJIk0KHlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXNwb25zZRIrCgZ0YXJnZXQYASABKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cyIuChxSZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXF1ZXN0Eg4KBnRhcmdldBgBIAEoCSJoCh1SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXNwb25zZRIrCgZ0YXJnZXQYASABKAsyGy5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXR1cxIaChJ3YXNfb3V0X29mX3NlcnZpY2UYAiABKAgiQwoTTGlzdFRhcmdldHNSZXNwb25zZRIsCgd0YXJnZXRzGAEgAygLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMiNwoSR2V0RGVjaXNpb25SZXF1ZXN0EhAKCHRyYWNlX2lkGAEgASgJEg8KB2NhbGxfaWQYAiABKAkivAEKE0dldERlY2lzaW9uUmVzcG9uc2USKQoIZGVjaXNpb24YASABKAsyFy5zd2l0Y2h5YXJkLnYxLkRlY2lzaW9uEi8KC3JlY29yZGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4Cg90cmFjZV9kZWNpc2lvbnMYAyADKAsyHy5zd2l0Y2h5YXJkLnYxLlJlY29yZGVkRGVjaXNpb24SDwoHb3V0Y29tZRgEIAEoCSJ/ChBSZWNvcmRlZERlY2lzaW9uEikKCGRlY2lzaW9uGAEgASgLMhcuc3dpdGNoeWFyZC52MS5EZWNpc2lvbhIvCgtyZWNvcmRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHb3V0Y29tZRgDIAEoCSKaAQoUTGlzdERlY2lzaW9uc1JlcXVlc3QSDgoGdGVuYW50GAEgASgJEg0KBXJvdXRlGAIgASgJEikKBXNpbmNlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGltaXQYBSABKA0iXgoVTGlzdERlY2lzaW9uc1Jlc3BvbnNlEjIKCWRlY2lzaW9ucxgBIAMoCzIfLnN3aXRjaHlhcmQudjEuUmVjb3JkZWREZWNpc2lvbhIRCgl0cnVuY2F0ZWQYAiABKAgqhQEKDVJlbG9hZE91dGNvbWUSHgoaUkVMT0FEX09VVENPTUVfVU5TUEVDSUZJRUQQABIaChZSRUxPQURfT1VUQ09NRV9BUFBMSUVEEAESHAoYUkVMT0FEX09VVENPTUVfVU5DSEFOR0VEEAISGgoWUkVMT0FEX09VVENPTUVfUkVGVVNFRBADKrwBCgtUYXJnZXRTdGF0ZRIcChhUQVJHRVRfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZUQVJHRVRfU1RBVEVfQVZBSUxBQkxFEAESGQoVVEFSR0VUX1NUQVRFX0RJU0FCTEVEEAISHQoZVEFSR0VUX1NUQVRFX0JSRUFLRVJfT1BFThADEhgKFFRBUkdFVF9TVEFURV9DT09MSU5HEAQSHwobVEFSR0VUX1NUQVRFX09VVF9PRl9TRVJWSUNFEAUqfAoMQnJlYWtlclN0YXRlEh0KGUJSRUFLRVJfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRCUkVBS0VSX1NUQVRFX0NMT1NFRBABEhYKEkJSRUFLRVJfU1RBVEVfT1BFThACEhsKF0JSRUFLRVJfU1RBVEVfSEFMRl9PUEVOEAMyxAYKDEFkbWluU2VydmljZRJOCglHZXRQb2xpY3kSHy5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlcXVlc3QaIC5zd2l0Y2h5YXJkLnYxLkdldFBvbGljeVJlc3BvbnNlElQKC0xpc3RUYXJnZXRzEiEuc3dpdGNoeWFyZC52MS5MaXN0VGFyZ2V0c1JlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkxpc3RUYXJnZXRzUmVzcG9uc2USdQoWVGFrZVRhcmdldE91dE9mU2VydmljZRIsLnN3aXRjaHlhcmQudjEuVGFrZVRhcmdldE91dE9mU2VydmljZVJlcXVlc3QaLS5zd2l0Y2h5YXJkLnYxLlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXNwb25zZRJyChVSZXR1cm5UYXJnZXRUb1NlcnZpY2USKy5zd2l0Y2h5YXJkLnYxLlJldHVyblRhcmdldFRvU2VydmljZVJlcXVlc3QaLC5zd2l0Y2h5YXJkLnYxLlJldHVyblRhcmdldFRvU2VydmljZVJlc3BvbnNlElQKC0dldERlY2lzaW9uEiEuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlcXVlc3QaIi5zd2l0Y2h5YXJkLnYxLkdldERlY2lzaW9uUmVzcG9uc2USWgoNTGlzdERlY2lzaW9ucxIjLnN3aXRjaHlhcmQudjEuTGlzdERlY2lzaW9uc1JlcXVlc3QaJC5zd2l0Y2h5YXJkLnYxLkxpc3REZWNpc2lvbnNSZXNwb25zZRJLCghHZXRVc2FnZRIeLnN3aXRjaHlhcmQudjEuR2V0VXNhZ2VSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5HZXRVc2FnZVJlc3BvbnNlEksKCEdldFNwZW5kEh4uc3dpdGNoeWFyZC52MS5HZXRTcGVuZFJlcXVlc3QaHy5zd2l0Y2h5YXJkLnYxLkdldFNwZW5kUmVzcG9uc2USVwoMUmVwbGF5UG9saWN5EiIuc3dpdGNoeWFyZC52MS5SZXBsYXlQb2xpY3lSZXF1ZXN0GiMuc3dpdGNoeWFyZC52MS5SZXBsYXlQb2xpY3lSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
+  fileDesc("Chlzd2l0Y2h5YXJkL3YxL2FkbWluLnByb3RvEg1zd2l0Y2h5YXJkLnYxIr8BChNSZXBsYXlQb2xpY3lSZXF1ZXN0EhMKC3BvbGljeV95YW1sGAEgASgJEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdGVuYW50GAQgASgJEg0KBXJvdXRlGAUgASgJEg0KBWxpbWl0GAYgASgNEg8KB2ZhaWxfb24YByADKAkilAIKFFJlcGxheVBvbGljeVJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEioKBmlzc3VlcxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuUG9saWN5SXNzdWUSEAoId2FybmluZ3MYAyADKAkSDwoHdmVyc2lvbhgEIAEoCRIqCgVjYWxscxgFIAMoCzIbLnN3aXRjaHlhcmQudjEuUmVwbGF5ZWRDYWxsEisKBnRvdGFscxgGIAEoCzIbLnN3aXRjaHlhcmQudjEuUmVwbGF5VG90YWxzEjIKCnZpb2xhdGlvbnMYByADKAsyHi5zd2l0Y2h5YXJkLnYxLlJlcGxheVZpb2xhdGlvbhIRCgl0cnVuY2F0ZWQYCCABKAgiLAoLUG9saWN5SXNzdWUSDAoEcGF0aBgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIrUBCgxSZXBsYXllZENhbGwSDwoHY2FsbF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRIOCgZ0ZW5hbnQYAyABKAkSLwoLcmVjb3JkZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB2NoYW5nZXMYBSADKAsyGS5zd2l0Y2h5YXJkLnYxLkNhbGxDaGFuZ2USFQoNZ2FpbmVkX2hvc3RlZBgGIAMoCSI5CgpDYWxsQ2hhbmdlEgwKBHdoYXQYASABKAkSDgoGYmVmb3JlGAIgASgJEg0KBWFmdGVyGAMgASgJIo0CCgxSZXBsYXlUb3RhbHMSEAoIcmVwbGF5ZWQYASABKAQSDwoHY2hhbmdlZBgCIAEoBBJHCg9jaGFuZ2VkX2J5X2tpbmQYAyADKAsyLi5zd2l0Y2h5YXJkLnYxLlJlcGxheVRvdGFscy5DaGFuZ2VkQnlLaW5kRW50cnkSFgoObm90X3JlcGxheWFibGUYBCABKAQSIQoZZXN0aW1hdGVkX2Nvc3RfYmVmb3JlX3VzZBgFIAEoARIgChhlc3RpbWF0ZWRfY29zdF9hZnRlcl91c2QYBiABKAEaNAoSQ2hhbmdlZEJ5S2luZEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEiQQoPUmVwbGF5VmlvbGF0aW9uEgwKBHJ1bGUYASABKAkSDgoGZGV0YWlsGAIgASgJEhAKCGNhbGxfaWRzGAMgAygJIo8BCg9HZXRTcGVuZFJlcXVlc3QSDgoGdGVuYW50GAEgASgJEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOYnVja2V0X3NlY29uZHMYBCABKA0icAoQR2V0U3BlbmRSZXNwb25zZRIOCgZ0ZW5hbnQYASABKAkSKwoHYnVja2V0cxgCIAMoCzIaLnN3aXRjaHlhcmQudjEuU3BlbmRCdWNrZXQSEAoIY29zdF91c2QYAyABKAESDQoFY2FsbHMYBCABKAQiWQoLU3BlbmRCdWNrZXQSKQoFc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGNvc3RfdXNkGAIgASgBEg0KBWNhbGxzGAMgASgEIi8KD0dldFVzYWdlUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDAoEdXNlchgCIAEoCSJsChBHZXRVc2FnZVJlc3BvbnNlEg4KBnRlbmFudBgBIAEoCRIMCgR1c2VyGAIgASgJEg8KB2xpbWl0ZWQYAyABKAgSKQoGbGltaXRzGAQgAygLMhkuc3dpdGNoeWFyZC52MS5MaW1pdFVzYWdlIm0KCkxpbWl0VXNhZ2USDQoFbGltaXQYASABKAkSDAoEa2luZBgCIAEoCRILCgNtYXgYAyABKAESDAoEdXNlZBgEIAEoARIRCglyZW1haW5pbmcYBSABKAESFAoMcmVzZXRzX2luX21zGAYgASgBIhIKEEdldFBvbGljeVJlcXVlc3Qi4wIKEUdldFBvbGljeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDgoGc291cmNlGAIgASgJEi0KCWxvYWRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcm91dGVzGAQgAygJEhAKCHdhcm5pbmdzGAUgAygJEjAKC2xhc3RfcmVsb2FkGAYgASgLMhsuc3dpdGNoeWFyZC52MS5Qb2xpY3lSZWxvYWQSDwoHdGVuYW50cxgHIAMoCRI0CgxkYXRhX2NsYXNzZXMYCCADKAsyHi5zd2l0Y2h5YXJkLnYxLlBvbGljeURhdGFDbGFzcxIyCglkZXRlY3Rpb24YCSADKAsyHy5zd2l0Y2h5YXJkLnYxLlBvbGljeURldGVjdFJ1bGUSLwoLcm91dGVfcnVsZXMYCiADKAsyGi5zd2l0Y2h5YXJkLnYxLlBvbGljeVJvdXRlIkMKD1BvbGljeURhdGFDbGFzcxIMCgRuYW1lGAEgASgJEhEKCW1heV9sZWF2ZRgCIAEoCBIPCgdyZWdpb25zGAMgAygJIlgKEFBvbGljeURldGVjdFJ1bGUSDAoEa2luZBgBIAEoCRIOCgZhY3Rpb24YAiABKAkSFgoOcmVkYWN0aW9uX2Zvcm0YAyABKAkSDgoGc291cmNlGAQgASgJIj8KC1BvbGljeVJvdXRlEgwKBG5hbWUYASABKAkSDAoEcnVsZRgCIAEoCRIUCgxkYXRhX2NsYXNzZXMYAyADKAkilwEKDFBvbGljeVJlbG9hZBImCgJhdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdHJpZ2dlchgCIAEoCRItCgdvdXRjb21lGAMgASgOMhwuc3dpdGNoeWFyZC52MS5SZWxvYWRPdXRjb21lEg8KB3ZlcnNpb24YBCABKAkSDgoGaXNzdWVzGAUgAygJIhQKEkxpc3RUYXJnZXRzUmVxdWVzdCLqAwoMVGFyZ2V0U3RhdHVzEg4KBnRhcmdldBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRraW5kGAQgASgJEg4KBmhvc3RlZBgFIAEoCBIOCgZyZWdpb24YBiABKAkSKQoFc3RhdGUYByABKA4yGi5zd2l0Y2h5YXJkLnYxLlRhcmdldFN0YXRlEg4KBnJlYXNvbhgIIAEoCRIaChJpbnB1dF91c2RfcGVyX210b2sYCSABKAESGwoTb3V0cHV0X3VzZF9wZXJfbXRvaxgKIAEoARIsCgdicmVha2VyGAsgASgOMhsuc3dpdGNoeWFyZC52MS5CcmVha2VyU3RhdGUSMQoNYnJlYWtlcl9zaW5jZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoTcmVjZW50X2ZhaWx1cmVfcmF0ZRgNIAEoARIUCgxyZWNlbnRfY2FsbHMYDiABKA0SMAoMY29vbGVkX3VudGlsGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglpbl9mbGlnaHQYECABKA0SEgoKbGF0ZW5jeV9tcxgRIAEoARIaChJwOTVfZmlyc3RfdG9rZW5fbXMYEiABKAEiPwodVGFrZVRhcmdldE91dE9mU2VydmljZVJlcXVlc3QSDgoGdGFyZ2V0GAEgASgJEg4KBnJlYXNvbhgCIAEoCSJNCh5UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVzcG9uc2USKwoGdGFyZ2V0GAEgASgLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMiLgocUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlUmVxdWVzdBIOCgZ0YXJnZXQYASABKAkiaAodUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlUmVzcG9uc2USKwoGdGFyZ2V0GAEgASgLMhsuc3dpdGNoeWFyZC52MS5UYXJnZXRTdGF0dXMSGgoSd2FzX291dF9vZl9zZXJ2aWNlGAIgASgIIkMKE0xpc3RUYXJnZXRzUmVzcG9uc2USLAoHdGFyZ2V0cxgBIAMoCzIbLnN3aXRjaHlhcmQudjEuVGFyZ2V0U3RhdHVzIjcKEkdldERlY2lzaW9uUmVxdWVzdBIQCgh0cmFjZV9pZBgBIAEoCRIPCgdjYWxsX2lkGAIgASgJIrwBChNHZXREZWNpc2lvblJlc3BvbnNlEikKCGRlY2lzaW9uGAEgASgLMhcuc3dpdGNoeWFyZC52MS5EZWNpc2lvbhIvCgtyZWNvcmRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOAoPdHJhY2VfZGVjaXNpb25zGAMgAygLMh8uc3dpdGNoeWFyZC52MS5SZWNvcmRlZERlY2lzaW9uEg8KB291dGNvbWUYBCABKAkifwoQUmVjb3JkZWREZWNpc2lvbhIpCghkZWNpc2lvbhgBIAEoCzIXLnN3aXRjaHlhcmQudjEuRGVjaXNpb24SLwoLcmVjb3JkZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB291dGNvbWUYAyABKAkimgEKFExpc3REZWNpc2lvbnNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRINCgVyb3V0ZRgCIAEoCRIpCgVzaW5jZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAUgASgNIl4KFUxpc3REZWNpc2lvbnNSZXNwb25zZRIyCglkZWNpc2lvbnMYASADKAsyHy5zd2l0Y2h5YXJkLnYxLlJlY29yZGVkRGVjaXNpb24SEQoJdHJ1bmNhdGVkGAIgASgIKoUBCg1SZWxvYWRPdXRjb21lEh4KGlJFTE9BRF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGgoWUkVMT0FEX09VVENPTUVfQVBQTElFRBABEhwKGFJFTE9BRF9PVVRDT01FX1VOQ0hBTkdFRBACEhoKFlJFTE9BRF9PVVRDT01FX1JFRlVTRUQQAyq8AQoLVGFyZ2V0U3RhdGUSHAoYVEFSR0VUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWVEFSR0VUX1NUQVRFX0FWQUlMQUJMRRABEhkKFVRBUkdFVF9TVEFURV9ESVNBQkxFRBACEh0KGVRBUkdFVF9TVEFURV9CUkVBS0VSX09QRU4QAxIYChRUQVJHRVRfU1RBVEVfQ09PTElORxAEEh8KG1RBUkdFVF9TVEFURV9PVVRfT0ZfU0VSVklDRRAFKnwKDEJyZWFrZXJTdGF0ZRIdChlCUkVBS0VSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQlJFQUtFUl9TVEFURV9DTE9TRUQQARIWChJCUkVBS0VSX1NUQVRFX09QRU4QAhIbChdCUkVBS0VSX1NUQVRFX0hBTEZfT1BFThADMsQGCgxBZG1pblNlcnZpY2USTgoJR2V0UG9saWN5Eh8uc3dpdGNoeWFyZC52MS5HZXRQb2xpY3lSZXF1ZXN0GiAuc3dpdGNoeWFyZC52MS5HZXRQb2xpY3lSZXNwb25zZRJUCgtMaXN0VGFyZ2V0cxIhLnN3aXRjaHlhcmQudjEuTGlzdFRhcmdldHNSZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5MaXN0VGFyZ2V0c1Jlc3BvbnNlEnUKFlRha2VUYXJnZXRPdXRPZlNlcnZpY2USLC5zd2l0Y2h5YXJkLnYxLlRha2VUYXJnZXRPdXRPZlNlcnZpY2VSZXF1ZXN0Gi0uc3dpdGNoeWFyZC52MS5UYWtlVGFyZ2V0T3V0T2ZTZXJ2aWNlUmVzcG9uc2UScgoVUmV0dXJuVGFyZ2V0VG9TZXJ2aWNlEisuc3dpdGNoeWFyZC52MS5SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXF1ZXN0Giwuc3dpdGNoeWFyZC52MS5SZXR1cm5UYXJnZXRUb1NlcnZpY2VSZXNwb25zZRJUCgtHZXREZWNpc2lvbhIhLnN3aXRjaHlhcmQudjEuR2V0RGVjaXNpb25SZXF1ZXN0GiIuc3dpdGNoeWFyZC52MS5HZXREZWNpc2lvblJlc3BvbnNlEloKDUxpc3REZWNpc2lvbnMSIy5zd2l0Y2h5YXJkLnYxLkxpc3REZWNpc2lvbnNSZXF1ZXN0GiQuc3dpdGNoeWFyZC52MS5MaXN0RGVjaXNpb25zUmVzcG9uc2USSwoIR2V0VXNhZ2USHi5zd2l0Y2h5YXJkLnYxLkdldFVzYWdlUmVxdWVzdBofLnN3aXRjaHlhcmQudjEuR2V0VXNhZ2VSZXNwb25zZRJLCghHZXRTcGVuZBIeLnN3aXRjaHlhcmQudjEuR2V0U3BlbmRSZXF1ZXN0Gh8uc3dpdGNoeWFyZC52MS5HZXRTcGVuZFJlc3BvbnNlElcKDFJlcGxheVBvbGljeRIiLnN3aXRjaHlhcmQudjEuUmVwbGF5UG9saWN5UmVxdWVzdBojLnN3aXRjaHlhcmQudjEuUmVwbGF5UG9saWN5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_switchyard_v1_types]);
 
 /**
  * @generated from message switchyard.v1.ReplayPolicyRequest
@@ -607,6 +607,30 @@ export type GetPolicyResponse = Message<"switchyard.v1.GetPolicyResponse"> & {
    * @generated from field: repeated string tenants = 7;
    */
   tenants: string[];
+
+  /**
+   * The data classes, in sensitivity order: least sensitive first (the built-in ones when the
+   * file declares none).
+   *
+   * @generated from field: repeated switchyard.v1.PolicyDataClass data_classes = 8;
+   */
+  dataClasses: PolicyDataClass[];
+
+  /**
+   * What content detection does with each kind or group it finds: the file's `detect:` rules in
+   * file order, then the built-in rule of each group the file leaves alone. A kind's own rule wins
+   * over its group's.
+   *
+   * @generated from field: repeated switchyard.v1.PolicyDetectRule detection = 9;
+   */
+  detection: PolicyDetectRule[];
+
+  /**
+   * The routes in match order, as `routes` names them, with what each matches.
+   *
+   * @generated from field: repeated switchyard.v1.PolicyRoute route_rules = 10;
+   */
+  routeRules: PolicyRoute[];
 };
 
 /**
@@ -615,6 +639,116 @@ export type GetPolicyResponse = Message<"switchyard.v1.GetPolicyResponse"> & {
  */
 export const GetPolicyResponseSchema: GenMessage<GetPolicyResponse> = /*@__PURE__*/
   messageDesc(file_switchyard_v1_admin, 14);
+
+/**
+ * One data class (`data_classes.<name>`).
+ *
+ * @generated from message switchyard.v1.PolicyDataClass
+ */
+export type PolicyDataClass = Message<"switchyard.v1.PolicyDataClass"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * True when a request of this class may go to a provider outside the boundary (a hosted one).
+   *
+   * @generated from field: bool may_leave = 2;
+   */
+  mayLeave: boolean;
+
+  /**
+   * The provider regions it may go to; empty: any.
+   *
+   * @generated from field: repeated string regions = 3;
+   */
+  regions: string[];
+};
+
+/**
+ * Describes the message switchyard.v1.PolicyDataClass.
+ * Use `create(PolicyDataClassSchema)` to create a new message.
+ */
+export const PolicyDataClassSchema: GenMessage<PolicyDataClass> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 15);
+
+/**
+ * One detect rule (`detect.<kind or group>`, or a built-in one).
+ *
+ * @generated from message switchyard.v1.PolicyDetectRule
+ */
+export type PolicyDetectRule = Message<"switchyard.v1.PolicyDetectRule"> & {
+  /**
+   * A detector kind (`email`, `card`, ...) or a group (`pii`, `secret`).
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * `block`, `raise to <class>`, `redact` or `allow`: worded as a Decision's findings word it.
+   *
+   * @generated from field: string action = 2;
+   */
+  action: string;
+
+  /**
+   * For `redact`: how the value is written in what is sent (`placeholder`, `mask` or `hash`);
+   * empty otherwise.
+   *
+   * @generated from field: string redaction_form = 3;
+   */
+  redactionForm: string;
+
+  /**
+   * Where the rule came from: `detect.email`, `detect.pii`, or `built-in`.
+   *
+   * @generated from field: string source = 4;
+   */
+  source: string;
+};
+
+/**
+ * Describes the message switchyard.v1.PolicyDetectRule.
+ * Use `create(PolicyDetectRuleSchema)` to create a new message.
+ */
+export const PolicyDetectRuleSchema: GenMessage<PolicyDetectRule> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 16);
+
+/**
+ * One route and what it matches.
+ *
+ * @generated from message switchyard.v1.PolicyRoute
+ */
+export type PolicyRoute = Message<"switchyard.v1.PolicyRoute"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Its `match:` as a Decision's matched rule words it, e.g. "task in [chat] and data_class in
+   * [public]"; "any request" for a default route.
+   *
+   * @generated from field: string rule = 2;
+   */
+  rule: string;
+
+  /**
+   * The data classes it matches (`match.data_class`); empty: any.
+   *
+   * @generated from field: repeated string data_classes = 3;
+   */
+  dataClasses: string[];
+};
+
+/**
+ * Describes the message switchyard.v1.PolicyRoute.
+ * Use `create(PolicyRouteSchema)` to create a new message.
+ */
+export const PolicyRouteSchema: GenMessage<PolicyRoute> = /*@__PURE__*/
+  messageDesc(file_switchyard_v1_admin, 17);
 
 /**
  * One reload of the policy file.
@@ -659,7 +793,7 @@ export type PolicyReload = Message<"switchyard.v1.PolicyReload"> & {
  * Use `create(PolicyReloadSchema)` to create a new message.
  */
 export const PolicyReloadSchema: GenMessage<PolicyReload> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 15);
+  messageDesc(file_switchyard_v1_admin, 18);
 
 /**
  * @generated from message switchyard.v1.ListTargetsRequest
@@ -672,7 +806,7 @@ export type ListTargetsRequest = Message<"switchyard.v1.ListTargetsRequest"> & {
  * Use `create(ListTargetsRequestSchema)` to create a new message.
  */
 export const ListTargetsRequestSchema: GenMessage<ListTargetsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 16);
+  messageDesc(file_switchyard_v1_admin, 19);
 
 /**
  * @generated from message switchyard.v1.TargetStatus
@@ -790,7 +924,7 @@ export type TargetStatus = Message<"switchyard.v1.TargetStatus"> & {
  * Use `create(TargetStatusSchema)` to create a new message.
  */
 export const TargetStatusSchema: GenMessage<TargetStatus> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 17);
+  messageDesc(file_switchyard_v1_admin, 20);
 
 /**
  * @generated from message switchyard.v1.TakeTargetOutOfServiceRequest
@@ -816,7 +950,7 @@ export type TakeTargetOutOfServiceRequest = Message<"switchyard.v1.TakeTargetOut
  * Use `create(TakeTargetOutOfServiceRequestSchema)` to create a new message.
  */
 export const TakeTargetOutOfServiceRequestSchema: GenMessage<TakeTargetOutOfServiceRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 18);
+  messageDesc(file_switchyard_v1_admin, 21);
 
 /**
  * @generated from message switchyard.v1.TakeTargetOutOfServiceResponse
@@ -833,7 +967,7 @@ export type TakeTargetOutOfServiceResponse = Message<"switchyard.v1.TakeTargetOu
  * Use `create(TakeTargetOutOfServiceResponseSchema)` to create a new message.
  */
 export const TakeTargetOutOfServiceResponseSchema: GenMessage<TakeTargetOutOfServiceResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 19);
+  messageDesc(file_switchyard_v1_admin, 22);
 
 /**
  * @generated from message switchyard.v1.ReturnTargetToServiceRequest
@@ -850,7 +984,7 @@ export type ReturnTargetToServiceRequest = Message<"switchyard.v1.ReturnTargetTo
  * Use `create(ReturnTargetToServiceRequestSchema)` to create a new message.
  */
 export const ReturnTargetToServiceRequestSchema: GenMessage<ReturnTargetToServiceRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 20);
+  messageDesc(file_switchyard_v1_admin, 23);
 
 /**
  * @generated from message switchyard.v1.ReturnTargetToServiceResponse
@@ -874,7 +1008,7 @@ export type ReturnTargetToServiceResponse = Message<"switchyard.v1.ReturnTargetT
  * Use `create(ReturnTargetToServiceResponseSchema)` to create a new message.
  */
 export const ReturnTargetToServiceResponseSchema: GenMessage<ReturnTargetToServiceResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 21);
+  messageDesc(file_switchyard_v1_admin, 24);
 
 /**
  * @generated from message switchyard.v1.ListTargetsResponse
@@ -891,7 +1025,7 @@ export type ListTargetsResponse = Message<"switchyard.v1.ListTargetsResponse"> &
  * Use `create(ListTargetsResponseSchema)` to create a new message.
  */
 export const ListTargetsResponseSchema: GenMessage<ListTargetsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 22);
+  messageDesc(file_switchyard_v1_admin, 25);
 
 /**
  * Set exactly one: call_id finds one call's decision, trace_id lists the calls of a trace.
@@ -917,7 +1051,7 @@ export type GetDecisionRequest = Message<"switchyard.v1.GetDecisionRequest"> & {
  * Use `create(GetDecisionRequestSchema)` to create a new message.
  */
 export const GetDecisionRequestSchema: GenMessage<GetDecisionRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 23);
+  messageDesc(file_switchyard_v1_admin, 26);
 
 /**
  * @generated from message switchyard.v1.GetDecisionResponse
@@ -958,7 +1092,7 @@ export type GetDecisionResponse = Message<"switchyard.v1.GetDecisionResponse"> &
  * Use `create(GetDecisionResponseSchema)` to create a new message.
  */
 export const GetDecisionResponseSchema: GenMessage<GetDecisionResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 24);
+  messageDesc(file_switchyard_v1_admin, 27);
 
 /**
  * @generated from message switchyard.v1.RecordedDecision
@@ -988,7 +1122,7 @@ export type RecordedDecision = Message<"switchyard.v1.RecordedDecision"> & {
  * Use `create(RecordedDecisionSchema)` to create a new message.
  */
 export const RecordedDecisionSchema: GenMessage<RecordedDecision> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 25);
+  messageDesc(file_switchyard_v1_admin, 28);
 
 /**
  * @generated from message switchyard.v1.ListDecisionsRequest
@@ -1035,7 +1169,7 @@ export type ListDecisionsRequest = Message<"switchyard.v1.ListDecisionsRequest">
  * Use `create(ListDecisionsRequestSchema)` to create a new message.
  */
 export const ListDecisionsRequestSchema: GenMessage<ListDecisionsRequest> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 26);
+  messageDesc(file_switchyard_v1_admin, 29);
 
 /**
  * @generated from message switchyard.v1.ListDecisionsResponse
@@ -1061,7 +1195,7 @@ export type ListDecisionsResponse = Message<"switchyard.v1.ListDecisionsResponse
  * Use `create(ListDecisionsResponseSchema)` to create a new message.
  */
 export const ListDecisionsResponseSchema: GenMessage<ListDecisionsResponse> = /*@__PURE__*/
-  messageDesc(file_switchyard_v1_admin, 27);
+  messageDesc(file_switchyard_v1_admin, 30);
 
 /**
  * @generated from enum switchyard.v1.ReloadOutcome

@@ -14,6 +14,8 @@ import { identifierProblem, labelProblem } from "../../config/schema.js";
 import { usdFromPico } from "../../core/money.js";
 import {
   type BreakerSettings,
+  detectActionText,
+  detectRulesInForce,
   namedTargets,
   type Policy,
   priceOf,
@@ -116,6 +118,24 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
         routes: policy.routes.map((route) => route.name),
         warnings: [...policy.warnings],
         tenants: [...policy.tenants.keys()],
+        dataClasses: [...policy.dataClasses.values()]
+          .sort((a, b) => a.rank - b.rank)
+          .map((dataClass) => ({
+            name: dataClass.name,
+            mayLeave: dataClass.mayLeave,
+            regions: [...(dataClass.regions ?? [])],
+          })),
+        detection: detectRulesInForce(policy.detection).map(([kind, rule]) => ({
+          kind,
+          action: detectActionText(rule),
+          redactionForm: rule.action === "redact" ? rule.form : "",
+          source: rule.source,
+        })),
+        routeRules: policy.routes.map((route) => ({
+          name: route.name,
+          rule: route.rule,
+          dataClasses: [...(route.match.dataClasses ?? [])],
+        })),
         ...(reload && {
           lastReload: {
             at: timestampFromDate(reload.at),

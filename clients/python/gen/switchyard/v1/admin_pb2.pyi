@@ -57,22 +57,28 @@ class GetPolicyRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetPolicyResponse(_message.Message):
-    __slots__ = ["last_reload", "loaded_at", "routes", "source", "tenants", "version", "warnings"]
+    __slots__ = ["data_classes", "detection", "last_reload", "loaded_at", "route_rules", "routes", "source", "tenants", "version", "warnings"]
+    DATA_CLASSES_FIELD_NUMBER: _ClassVar[int]
+    DETECTION_FIELD_NUMBER: _ClassVar[int]
     LAST_RELOAD_FIELD_NUMBER: _ClassVar[int]
     LOADED_AT_FIELD_NUMBER: _ClassVar[int]
     ROUTES_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_RULES_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TENANTS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    data_classes: _containers.RepeatedCompositeFieldContainer[PolicyDataClass]
+    detection: _containers.RepeatedCompositeFieldContainer[PolicyDetectRule]
     last_reload: PolicyReload
     loaded_at: _timestamp_pb2.Timestamp
+    route_rules: _containers.RepeatedCompositeFieldContainer[PolicyRoute]
     routes: _containers.RepeatedScalarFieldContainer[str]
     source: str
     tenants: _containers.RepeatedScalarFieldContainer[str]
     version: str
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, version: _Optional[str] = ..., source: _Optional[str] = ..., loaded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., routes: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., last_reload: _Optional[_Union[PolicyReload, _Mapping]] = ..., tenants: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, version: _Optional[str] = ..., source: _Optional[str] = ..., loaded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., routes: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., last_reload: _Optional[_Union[PolicyReload, _Mapping]] = ..., tenants: _Optional[_Iterable[str]] = ..., data_classes: _Optional[_Iterable[_Union[PolicyDataClass, _Mapping]]] = ..., detection: _Optional[_Iterable[_Union[PolicyDetectRule, _Mapping]]] = ..., route_rules: _Optional[_Iterable[_Union[PolicyRoute, _Mapping]]] = ...) -> None: ...
 
 class GetSpendRequest(_message.Message):
     __slots__ = ["bucket_seconds", "since", "tenant", "until"]
@@ -166,6 +172,28 @@ class ListTargetsResponse(_message.Message):
     targets: _containers.RepeatedCompositeFieldContainer[TargetStatus]
     def __init__(self, targets: _Optional[_Iterable[_Union[TargetStatus, _Mapping]]] = ...) -> None: ...
 
+class PolicyDataClass(_message.Message):
+    __slots__ = ["may_leave", "name", "regions"]
+    MAY_LEAVE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    may_leave: bool
+    name: str
+    regions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., may_leave: bool = ..., regions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PolicyDetectRule(_message.Message):
+    __slots__ = ["action", "kind", "redaction_form", "source"]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REDACTION_FORM_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    kind: str
+    redaction_form: str
+    source: str
+    def __init__(self, kind: _Optional[str] = ..., action: _Optional[str] = ..., redaction_form: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
 class PolicyIssue(_message.Message):
     __slots__ = ["message", "path"]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -187,6 +215,16 @@ class PolicyReload(_message.Message):
     trigger: str
     version: str
     def __init__(self, at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., trigger: _Optional[str] = ..., outcome: _Optional[_Union[ReloadOutcome, str]] = ..., version: _Optional[str] = ..., issues: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PolicyRoute(_message.Message):
+    __slots__ = ["data_classes", "name", "rule"]
+    DATA_CLASSES_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    data_classes: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    rule: str
+    def __init__(self, name: _Optional[str] = ..., rule: _Optional[str] = ..., data_classes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RecordedDecision(_message.Message):
     __slots__ = ["decision", "outcome", "recorded_at"]
