@@ -60,10 +60,12 @@ const USAGE = `usage:
   switchyard explain [--config FILE] --request JSON [--without PROVIDER/MODEL]...
                                                              print the decision Route would take; nothing is sent
                                                              (--without: as if that target were out of service)
-  switchyard decisions [--operator URL] [--tenant T] [--route R] [--since 24h] [--limit N] [--json]
+  switchyard decisions [--operator URL] [--tenant T] [--route R] [--target PROVIDER/MODEL]
+                       [--since 24h] [--limit N] [--json]
                                                              list recorded decisions, newest first, from a running
                                                              server's AdminService (default http://127.0.0.1:50052;
-                                                             env SWITCHYARD_ADMIN_TOKEN is sent when set)
+                                                             env SWITCHYARD_ADMIN_TOKEN is sent when set); --target:
+                                                             the calls that tried it, failovers included
   switchyard replay  --policy FILE [--ledger FILE] [--since 24h] [--tenant T] [--route R] [--limit N]
                      [--fail-on RULE]... [--all] [--json]
                                                              decide the ledger's recorded calls again under the policy
@@ -474,6 +476,7 @@ async function decisions(args: string[], env: ReturnType<typeof processEnvironme
       operator: { type: "string" },
       tenant: { type: "string" },
       route: { type: "string" },
+      target: { type: "string" },
       since: { type: "string" },
       limit: { type: "string" },
       json: { type: "boolean" },
@@ -497,6 +500,7 @@ async function decisions(args: string[], env: ReturnType<typeof processEnvironme
       {
         tenant: values.tenant ?? "",
         route: values.route ?? "",
+        target: values.target ?? "",
         ...(since !== undefined && { since: timestampFromDate(new Date(Date.now() - since)) }),
         limit: Number(values.limit ?? 0),
       },

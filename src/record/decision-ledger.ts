@@ -95,6 +95,19 @@ function hasRoutingColumn(db: DatabaseSync): boolean {
   return columns.some((column) => column.name === "routing");
 }
 
+/**
+ * The filter of a listing, its values bound as ?1 tenant, ?2 route, ?3 since, ?4 until (?5 is the
+ * limit) and ?6 target; a NULL leaves that one open. The target is read from the stored decision
+ * JSON (its answering target, then each attempt's) rather than from a column: a row written by any
+ * earlier layout matches without a migration or a backfill, and the scan is bounded by the time
+ * index and the limit like every other filter of the list.
+ */
+const LIST_WHERE = `(?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR route = ?2)
+  AND (?3 IS NULL OR recorded_at >= ?3) AND (?4 IS NULL OR recorded_at < ?4)
+  AND (?6 IS NULL OR json_extract(decision, '$.target') = ?6 OR EXISTS (
+    SELECT 1 FROM json_each(decision, '$.attempts') AS attempt
+    WHERE json_extract(attempt.value, '$.target') = ?6))`;
+
 interface Row {
   recorded_at: number;
   outcome: string;
@@ -168,8 +181,7 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
   const count = db.prepare("SELECT count(*) AS n FROM decisions");
   const selectList = db.prepare(
     `SELECT recorded_at, outcome, decision, routing FROM decisions
-     WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR route = ?2)
-       AND (?3 IS NULL OR recorded_at >= ?3) AND (?4 IS NULL OR recorded_at < ?4)
+     WHERE ${LIST_WHERE}
      ORDER BY recorded_at DESC, rowid DESC LIMIT ?5`,
   );
   // One statement per scope rather than `(? IS NULL OR tenant = ?)`, so each is planned on its
@@ -243,6 +255,7 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
         filter.since?.getTime() ?? null,
         filter.until?.getTime() ?? null,
         filter.limit + 1,
+        filter.target ?? null,
       ) as unknown as Row[];
       const truncated = rows.length > filter.limit;
       return {
@@ -312,8 +325,7 @@ export function openDecisionLedgerReader(path: string): DecisionLedgerReader {
     const routing = hasRoutingColumn(db) ? "routing" : "NULL AS routing";
     select = db.prepare(
       `SELECT recorded_at, outcome, decision, ${routing} FROM decisions
-       WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR route = ?2)
-         AND (?3 IS NULL OR recorded_at >= ?3) AND (?4 IS NULL OR recorded_at < ?4)
+       WHERE ${LIST_WHERE}
        ORDER BY recorded_at DESC, rowid DESC LIMIT ?5`,
     );
   } catch (error) {
@@ -329,6 +341,7 @@ export function openDecisionLedgerReader(path: string): DecisionLedgerReader {
         filter.until?.getTime() ?? null,
         // SQLite reads a negative LIMIT as none.
         filter.limit ?? -1,
+        filter.target ?? null,
       );
       for (const row of rows) yield readRow(row as unknown as Row) as RecordedDecision;
     },

@@ -66,14 +66,22 @@ export interface DecisionFilter {
   route?: string;
   since?: Date;
   until?: Date;
+  /** A "provider/model": the calls that tried it (any attempt) or that it answered (`decision.target`). */
+  target?: string;
   limit: number;
 }
 
-/** Whether `recorded` passes `filter`'s tenant, route and time bounds. */
+/** Whether `recorded` passes `filter`'s tenant, route, target and time bounds. */
 export function matchesFilter(recorded: RecordedDecision, filter: DecisionFilter): boolean {
   const { decision, recordedAt } = recorded;
   if (filter.tenant !== undefined && decision.tenant !== filter.tenant) return false;
   if (filter.route !== undefined && decision.route !== filter.route) return false;
+  if (
+    filter.target !== undefined &&
+    decision.target !== filter.target &&
+    !decision.attempts.some((attempt) => attempt.target === filter.target)
+  )
+    return false;
   if (filter.since !== undefined && recordedAt < filter.since) return false;
   return filter.until === undefined || recordedAt < filter.until;
 }

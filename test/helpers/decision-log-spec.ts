@@ -188,6 +188,54 @@ export function describeDecisionLog(
       expect(log.list({ tenant: "nobody", limit: 10 })).toEqual({ decisions: [], truncated: false });
     });
 
+    it("lists the calls that tried a target (failovers included) or that it answered", () => {
+      const log = make({ capacity: 100 });
+      const at = (minute: number) => new Date(Date.UTC(2026, 10, 23, 10, minute));
+      const failed = { outcome: "failed", latencyMs: 5, errorClass: "timeout", retryable: true } as const;
+      const entries = [
+        decision("answered", {
+          target: "openai/gpt-4o",
+          attempts: [{ target: "openai/gpt-4o", outcome: "succeeded", latencyMs: 9 }],
+        }),
+        decision("failed-over", {
+          target: "anthropic/claude",
+          attempts: [
+            { target: "openai/gpt-4o", ...failed },
+            { target: "anthropic/claude", outcome: "succeeded", latencyMs: 9 },
+          ],
+        }),
+        decision("other", {
+          target: "anthropic/claude",
+          attempts: [{ target: "anthropic/claude", outcome: "succeeded", latencyMs: 9 }],
+        }),
+        // A dry run (or a refusal) names its target without attempting it.
+        decision("dry-run", { target: "openai/gpt-4o", attempts: [] }),
+        decision("other-tenant", { tenant: "globex", attempts: [{ target: "openai/gpt-4o", ...failed }] }),
+      ];
+      for (const [index, entry] of entries.entries()) log.add(entry, "ok", at(index));
+      const ids = (listed: { decisions: Array<{ decision: Decision }> }) =>
+        listed.decisions.map((recorded) => recorded.decision.traceId);
+      expect(ids(log.list({ target: "openai/gpt-4o", limit: 10 }))).toEqual([
+        "other-tenant",
+        "dry-run",
+        "failed-over",
+        "answered",
+      ]);
+      expect(ids(log.list({ target: "openai/gpt-4o", tenant: "default", since: at(1), limit: 10 }))).toEqual([
+        "dry-run",
+        "failed-over",
+      ]);
+      expect(ids(log.list({ target: "anthropic/claude", limit: 10 }))).toEqual(["other", "failed-over"]);
+      const page = log.list({ target: "openai/gpt-4o", limit: 1 });
+      expect({ ids: ids(page), truncated: page.truncated }).toEqual({
+        ids: ["other-tenant"],
+        truncated: true,
+      });
+      // A target is matched whole: no prefix, no pattern.
+      expect(log.list({ target: "openai/gpt-4", limit: 10 })).toEqual({ decisions: [], truncated: false });
+      expect(log.list({ target: "%", limit: 10 })).toEqual({ decisions: [], truncated: false });
+    });
+
     it("adds up the calls and cost of a tenant (or every tenant) per bucket of time, empty buckets included", () => {
       const log = make({ capacity: 100 });
       const at = (minute: number) => new Date(Date.UTC(2026, 10, 23, 10, minute));

@@ -6,11 +6,12 @@ import { usd, when } from "../format.js";
 import { decisionHref, decisionsHref } from "../route.js";
 import { useCall } from "../use-call.js";
 
-const FILTERS = ["tenant", "route", "since", "until", "trace"] as const;
+const FILTERS = ["tenant", "route", "target", "since", "until", "trace"] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
 /**
- * Recent decisions: by tenant, route and time (ListDecisions), or the calls of one trace
+ * Recent decisions: by tenant, route, target (the calls that tried it, failovers included) and
+ * time (ListDecisions), or the calls of one trace
  * (GetDecision by trace id); a call id goes straight to that call's decision.
  */
 export function DecisionsPage({
@@ -32,6 +33,7 @@ export function DecisionsPage({
         {
           tenant: filters.tenant,
           route: filters.route,
+          target: filters.target,
           limit: 100,
           ...(filters.since && { since: timestampFromDate(new Date(filters.since)) }),
           ...(filters.until && { until: timestampFromDate(new Date(filters.until)) }),
@@ -145,6 +147,7 @@ function SearchForm({ filters }: { filters: Filters }) {
       >
         {field("tenant", "Tenant")}
         {field("route", "Route")}
+        {field("target", "Target")}
         {field("since", "Since", true)}
         {field("until", "Until", true)}
         <button type="submit">List</button>

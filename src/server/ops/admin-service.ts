@@ -345,11 +345,25 @@ const MAX_LISTED = 1000;
 const DEFAULT_REPLAYED = 1000;
 const MAX_REPLAYED = 10_000;
 
-/** The tenant, route, time range and limit a request narrows recorded calls by, checked. */
+/**
+ * Why `id` may not be a target id ("provider/model": split at the first `/`, as model names may
+ * hold more), or undefined when it may. Never echoes the text.
+ */
+function targetIdProblem(id: string): string | undefined {
+  const slash = id.indexOf("/");
+  if (slash < 0) return "must be provider/model";
+  const provider = identifierProblem(id.slice(0, slash));
+  if (provider) return `must be provider/model: its provider ${provider}`;
+  const model = identifierProblem(id.slice(slash + 1));
+  return model && `must be provider/model: its model ${model}`;
+}
+
+/** The tenant, route, target, time range and limit a request narrows recorded calls by, checked. */
 function decisionFilter(
   request: {
     tenant: string;
     route: string;
+    target?: string;
     since?: Timestamp;
     until?: Timestamp;
     limit: number;
@@ -364,6 +378,9 @@ function decisionFilter(
     const problem = value === "" ? undefined : identifierProblem(value);
     if (problem) throw new ConnectError(`${field}: ${problem}`, Code.InvalidArgument);
   }
+  const target = request.target ?? "";
+  const problem = target === "" ? undefined : targetIdProblem(target);
+  if (problem) throw new ConnectError(`target: ${problem}`, Code.InvalidArgument);
   if (request.limit > maxLimit)
     throw new ConnectError(`limit: at most ${maxLimit}, got ${request.limit}`, Code.InvalidArgument);
   const since = request.since && timestampDate(request.since);
@@ -373,6 +390,7 @@ function decisionFilter(
   return {
     ...(request.tenant !== "" && { tenant: request.tenant }),
     ...(request.route !== "" && { route: request.route }),
+    ...(target !== "" && { target }),
     ...(since && { since }),
     ...(until && { until }),
     limit: request.limit === 0 ? defaultLimit : request.limit,

@@ -57,6 +57,14 @@ describe("ListDecisions", () => {
     expect((await admin().listDecisions({ limit: 2 })).truncated).toBe(true);
   });
 
+  it("lists the calls that tried a target", async () => {
+    const byTarget = async (target: string) =>
+      (await admin().listDecisions({ target })).decisions.map((recorded) => recorded.decision?.tenant);
+    expect(await byTarget("local/tiny")).toEqual(["globex", "acme"]);
+    expect(await byTarget("local/coder")).toEqual(["acme"]);
+    expect(await byTarget("local/nothing")).toEqual([]);
+  });
+
   it("names a bad filter", async () => {
     expect(String(await rejectionOf(() => admin().listDecisions({ limit: 5000 })))).toContain(
       "limit: at most 1000",
@@ -64,6 +72,10 @@ describe("ListDecisions", () => {
     expect(String(await rejectionOf(() => admin().listDecisions({ tenant: "acme\u202e" })))).toContain(
       "tenant:",
     );
+    for (const target of ["local", "/tiny", "local/", "local/ti ny", "local/tiny\u202e"])
+      expect(String(await rejectionOf(() => admin().listDecisions({ target })))).toMatch(
+        /invalid_argument\] target: must be provider\/model/,
+      );
   });
 });
 
@@ -90,6 +102,8 @@ describe("switchyard decisions", () => {
         .split("\n")
         .map((line) => JSON.parse(line).decision.route),
     ).toEqual(["default", "default"]);
+    const coder = await cli(["--operator", service.operatorUrl, "--target", "local/coder"]);
+    expect(coder.stdout.trim().split("\n")).toEqual([expect.stringContaining("target=local/coder")]);
   });
 
   it("refuses a malformed --since with exit 2, and says why a server refused with exit 1", async () => {

@@ -141,18 +141,20 @@ class LimitUsage(_message.Message):
     def __init__(self, limit: _Optional[str] = ..., kind: _Optional[str] = ..., max: _Optional[float] = ..., used: _Optional[float] = ..., remaining: _Optional[float] = ..., resets_in_ms: _Optional[float] = ...) -> None: ...
 
 class ListDecisionsRequest(_message.Message):
-    __slots__ = ["limit", "route", "since", "tenant", "until"]
+    __slots__ = ["limit", "route", "since", "target", "tenant", "until"]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
     SINCE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     UNTIL_FIELD_NUMBER: _ClassVar[int]
     limit: int
     route: str
     since: _timestamp_pb2.Timestamp
+    target: str
     tenant: str
     until: _timestamp_pb2.Timestamp
-    def __init__(self, tenant: _Optional[str] = ..., route: _Optional[str] = ..., since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(self, tenant: _Optional[str] = ..., route: _Optional[str] = ..., since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ..., target: _Optional[str] = ...) -> None: ...
 
 class ListDecisionsResponse(_message.Message):
     __slots__ = ["decisions", "truncated"]
