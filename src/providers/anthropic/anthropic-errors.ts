@@ -1,5 +1,10 @@
 import type { ErrorClass } from "../../core/types.js";
-import { errorClassForStatus, httpStatusError, type ResponseHeaders } from "../http/http-errors.js";
+import {
+  errorBodyJson,
+  errorClassForStatus,
+  httpStatusError,
+  type ResponseHeaders,
+} from "../http/http-errors.js";
 import { ProviderError, protocolError } from "../provider-error.js";
 import { errorBodySchema } from "./anthropic-schemas.js";
 
@@ -47,12 +52,7 @@ export function classifyHttpError(
   bodyText: string,
   nowMs: number = Date.now(),
 ): ProviderError {
-  let info: AnthropicErrorInfo | undefined;
-  try {
-    info = anthropicErrorInfo(JSON.parse(bodyText));
-  } catch {
-    info = undefined;
-  }
+  const info = anthropicErrorInfo(errorBodyJson(bodyText));
   // A 413 comes from Cloudflare in front of the API, possibly without a JSON body.
   const statusClass: ErrorClass = status === 413 ? "context_length" : errorClassForStatus(status);
   // A status that names its class (401/403, 408, 429, 503/529) stands; a generic 4xx or 5xx is

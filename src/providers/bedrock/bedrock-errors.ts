@@ -1,5 +1,6 @@
 import type { ErrorClass } from "../../core/types.js";
 import {
+  errorBodyJson,
   errorClassForStatus,
   headerValue,
   httpStatusError,
@@ -101,12 +102,7 @@ export function classifyHttpError(
   bodyText: string,
   nowMs: number = Date.now(),
 ): ProviderError {
-  let body: unknown;
-  try {
-    body = JSON.parse(bodyText);
-  } catch {
-    body = undefined;
-  }
+  const body = errorBodyJson(bodyText);
   const type = awsErrorType(headers, body);
   const known = type === undefined ? undefined : KNOWN_ERROR_TYPES.get(type.toLowerCase());
   const fromStatus = errorClassForStatus(status);

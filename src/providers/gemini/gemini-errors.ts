@@ -1,5 +1,11 @@
 import type { ErrorClass } from "../../core/types.js";
-import { errorClassForStatus, httpStatusError, type ResponseHeaders, WAITABLE } from "../http/http-errors.js";
+import {
+  errorBodyJson,
+  errorClassForStatus,
+  httpStatusError,
+  type ResponseHeaders,
+  WAITABLE,
+} from "../http/http-errors.js";
 import { ProviderError, protocolError } from "../provider-error.js";
 import { googleErrorSchema } from "./gemini-schemas.js";
 
@@ -80,12 +86,7 @@ export function classifyHttpError(
   bodyText: string,
   nowMs: number = Date.now(),
 ): ProviderError {
-  let info: GoogleErrorInfo | undefined;
-  try {
-    info = googleErrorInfo(JSON.parse(bodyText));
-  } catch {
-    info = undefined;
-  }
+  const info = googleErrorInfo(errorBodyJson(bodyText));
   const error = httpStatusError(status, headers, {
     errorClass: refine(errorClassForStatus(status), info),
     detail: describe(info),

@@ -149,6 +149,18 @@ function ceilMs(ms: number): number {
 }
 
 /**
+ * An error response's body as JSON, or undefined when it is not JSON (a proxy's HTML page, a
+ * truncated body): what each wire's error classifier reads its error type from.
+ */
+export function errorBodyJson(bodyText: string): unknown {
+  try {
+    return JSON.parse(bodyText);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The class an HTTP status implies on its own, before a vendor looks at the error body: 401/403
  * auth, 408 timeout (the upstream gave up waiting for us; nothing wrong with the request), 429
  * rate_limited, 503/529 overloaded (529 is what Anthropic and gateways in front of it send), any

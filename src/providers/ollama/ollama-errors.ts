@@ -1,5 +1,10 @@
 import type { ErrorClass } from "../../core/types.js";
-import { errorClassForStatus, httpStatusError, type ResponseHeaders } from "../http/http-errors.js";
+import {
+  errorBodyJson,
+  errorClassForStatus,
+  httpStatusError,
+  type ResponseHeaders,
+} from "../http/http-errors.js";
 import { ProviderError, protocolError } from "../provider-error.js";
 import { ollamaErrorBodySchema } from "./ollama-schemas.js";
 
@@ -64,12 +69,7 @@ export function classifyOllamaHttpError(
   bodyText: string,
   nowMs: number = Date.now(),
 ): ProviderError {
-  let text: string | undefined;
-  try {
-    text = ollamaErrorText(JSON.parse(bodyText));
-  } catch {
-    text = undefined;
-  }
+  const text = ollamaErrorText(errorBodyJson(bodyText));
   const known = knownError(text);
   const byStatus = errorClassForStatus(status);
   const errorClass =

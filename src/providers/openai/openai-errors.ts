@@ -1,5 +1,10 @@
 import type { ErrorClass } from "../../core/types.js";
-import { errorClassForStatus, httpStatusError, type ResponseHeaders } from "../http/http-errors.js";
+import {
+  errorBodyJson,
+  errorClassForStatus,
+  httpStatusError,
+  type ResponseHeaders,
+} from "../http/http-errors.js";
 import { ProviderError, protocolError } from "../provider-error.js";
 import { errorBodySchema } from "./openai-schemas.js";
 
@@ -43,12 +48,7 @@ export function classifyHttpError(
   bodyText: string,
   nowMs: number = Date.now(),
 ): ProviderError {
-  let info: UpstreamErrorInfo | undefined;
-  try {
-    info = upstreamErrorInfo(JSON.parse(bodyText));
-  } catch {
-    info = undefined;
-  }
+  const info = upstreamErrorInfo(errorBodyJson(bodyText));
   return httpStatusError(status, headers, {
     errorClass: refine(errorClassForStatus(status), info),
     detail: describe(info),
