@@ -25,6 +25,8 @@ const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_REPLY = 3;
 
 const loaded = new Map<Encoding, Promise<Encoder>>();
+/** gpt-tokenizer's model tables, imported once (admit asks for every budgeted call). */
+let mapping: Promise<typeof import("gpt-tokenizer/mapping")> | undefined;
 
 /**
  * The encoding of an OpenAI model, or undefined for any other: Llama, Claude or Gemini served
@@ -34,7 +36,8 @@ const loaded = new Map<Encoding, Promise<Encoder>>();
  * an OpenAI name newer than the catalogue (`gpt-7`, `o9-mini`) takes the default too.
  */
 export async function encodingOf(model: string): Promise<Encoding | undefined> {
-  const { modelToEncodingMap, chatModelParams, DEFAULT_ENCODING } = await import("gpt-tokenizer/mapping");
+  mapping ??= import("gpt-tokenizer/mapping");
+  const { modelToEncodingMap, chatModelParams, DEFAULT_ENCODING } = await mapping;
   const encodings = modelToEncodingMap as Record<string, string | undefined>;
   const catalogue = chatModelParams as Record<string, unknown>;
   // OpenRouter and the like prefix the vendor: `openai/gpt-4o`.
