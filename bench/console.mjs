@@ -244,7 +244,7 @@ function pages(operatorUrl, failoverCallId) {
       label: "Policy (`#/policy`)",
       url: `${consoleUrl}#/policy`,
       content: `the ${ROUTES.length} routes`,
-      spec: { selector: "ol.routes > li", count: ROUTES.length },
+      spec: { selector: "ol.routes > li > a", count: ROUTES.length },
       verify: (r) => r.shown.join(",") === ROUTES.join(","),
     },
   ];

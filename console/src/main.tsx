@@ -31,7 +31,10 @@ function App() {
     return () => removeEventListener("hashchange", follow);
   }, []);
 
-  // One cheap call tells whether the credential (or none, on a listener without a token) is accepted.
+  // One cheap call tells whether the credential (or none, on a listener without a token) is
+  // accepted. The page is shown meanwhile, so its own call goes out beside this one rather than
+  // after it (one round trip, not two, before the content): a refused credential refuses both,
+  // and the page is replaced by the sign-in form.
   const check = useCallback(() => {
     setAccess({ kind: "checking" });
     setFailure(undefined);
@@ -94,8 +97,6 @@ function App() {
               Try again
             </button>
           </div>
-        ) : access.kind === "checking" ? (
-          <p class="muted">Connecting…</p>
         ) : access.kind === "refused" ? (
           <SignIn problem={access.problem} onSignIn={signIn} />
         ) : (

@@ -210,6 +210,27 @@ describe.skipIf(!available)("the operator console, on a listener without a token
     await page.getByRole("heading", { name: "Targets" }).waitFor();
     await page.getByText("local/tiny").first().waitFor();
   });
+
+  it("asks for the page's data beside the access check, not after it", async () => {
+    const page = await browser.newPage({ viewport: WIDTHS[0] });
+    let pageCallSent: () => void = () => {};
+    const pageCall = new Promise<void>((resolve) => {
+      pageCallSent = resolve;
+    });
+    page.on("request", (request) => {
+      if (request.url().endsWith("/switchyard.v1.AdminService/ListTargets")) pageCallSent();
+    });
+    // The access check is let through only once the page's own call has gone out: were the two
+    // sent one after the other, the page would never show its targets.
+    await page.route("**/switchyard.v1.AdminService/GetPolicy", async (route) => {
+      await pageCall;
+      await route.continue();
+    });
+    await page.goto(`${service.operatorUrl}/console/#/targets`);
+    await page.getByText("local/tiny").first().waitFor({ timeout: 10_000 });
+    await page.getByRole("navigation", { name: "Pages" }).waitFor({ timeout: 10_000 });
+    await page.close();
+  });
 });
 
 describe.skipIf(!available)("the operator console's Spend page", () => {
