@@ -60,7 +60,7 @@ const USAGE = `usage:
   switchyard explain [--config FILE] --request JSON [--without PROVIDER/MODEL]...
                                                              print the decision Route would take; nothing is sent
                                                              (--without: as if that target were out of service)
-  switchyard decisions [--operator URL] [--tenant T] [--route R] [--target PROVIDER/MODEL]
+  switchyard decisions [--operator URL] [--tenant T [--user U]] [--route R] [--target PROVIDER/MODEL]
                        [--since 24h] [--limit N] [--json]
                                                              list recorded decisions, newest first, from a running
                                                              server's AdminService (default http://127.0.0.1:50052;
@@ -475,6 +475,7 @@ async function decisions(args: string[], env: ReturnType<typeof processEnvironme
     options: {
       operator: { type: "string" },
       tenant: { type: "string" },
+      user: { type: "string" },
       route: { type: "string" },
       target: { type: "string" },
       since: { type: "string" },
@@ -499,6 +500,7 @@ async function decisions(args: string[], env: ReturnType<typeof processEnvironme
     const listed = await admin.listDecisions(
       {
         tenant: values.tenant ?? "",
+        user: values.user ?? "",
         route: values.route ?? "",
         target: values.target ?? "",
         ...(since !== undefined && { since: timestampFromDate(new Date(Date.now() - since)) }),
@@ -516,7 +518,7 @@ async function decisions(args: string[], env: ReturnType<typeof processEnvironme
       const decision = recorded.decision;
       const at = recorded.recordedAt ? timestampDate(recorded.recordedAt).toISOString() : "";
       process.stdout.write(
-        `${at}  ${decision?.callId ?? ""}  tenant=${decision?.tenant ?? ""}  route=${decision?.route ?? ""}  target=${decision?.target || "-"}  $${decision?.costUsd ?? 0}  ${recorded.outcome}\n`,
+        `${at}  ${decision?.callId ?? ""}  tenant=${decision?.tenant ?? ""}${decision?.user ? `  user=${decision.user}` : ""}  route=${decision?.route ?? ""}  target=${decision?.target || "-"}  $${decision?.costUsd ?? 0}  ${recorded.outcome}\n`,
       );
     }
     if (listed.truncated)

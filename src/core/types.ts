@@ -198,6 +198,8 @@ export interface Decision {
   dataClass: string;
   declaredDataClass: string;
   tenant: string;
+  /** The user the caller named within its tenant, as given; empty when none. */
+  user: string;
   policyVersion: string;
   traceId: string;
   callId: string;

@@ -60,6 +60,7 @@ export function decide(
       dataClass: classification.dataClass,
       declaredDataClass: classification.declaredDataClass,
       tenant: request.tenant,
+      user: request.user,
       policyVersion: policy.version,
       traceId: call.traceId,
       callId: call.callId,

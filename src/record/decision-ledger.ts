@@ -60,11 +60,11 @@ CREATE INDEX IF NOT EXISTS decisions_by_route ON decisions (route, recorded_at);
 
 /**
  * The file's layout, in SQLite's `user_version`: 0 as first written (no `routing` column), 2 with
- * each call's routing record (what replay reads). Migrations only add nullable columns: a file
- * written by an older server opens and its rows read back without a routing record, and an older
- * server (which names its columns when it inserts) can still write a migrated file.
+ * each call's routing record (what replay reads), 3 with the user each call named (a column and an
+ * index, for one user's calls and spend). Migrations only add nullable columns: a file written by
+ * an older server opens and its rows read back without a routing record or a user.
  */
-const LEDGER_VERSION = 2;
+const LEDGER_VERSION = 3;
 
 /** The file's layout; throws for one written by a newer server than this. */
 function layoutOf(db: DatabaseSync): number {
@@ -81,7 +81,10 @@ function migrate(db: DatabaseSync): void {
   if (layoutOf(db) === LEDGER_VERSION) return;
   db.exec("BEGIN IMMEDIATE");
   try {
-    if (!hasRoutingColumn(db)) db.exec("ALTER TABLE decisions ADD COLUMN routing TEXT");
+    // Every step checks what is there: under `--workers`, another process may have just migrated.
+    if (!hasColumn(db, "routing")) db.exec("ALTER TABLE decisions ADD COLUMN routing TEXT");
+    if (!hasColumn(db, "user")) db.exec("ALTER TABLE decisions ADD COLUMN user TEXT");
+    db.exec("CREATE INDEX IF NOT EXISTS decisions_by_user ON decisions (tenant, user, recorded_at)");
     db.exec(`PRAGMA user_version = ${LEDGER_VERSION}`);
     db.exec("COMMIT");
   } catch (error) {
@@ -90,20 +93,22 @@ function migrate(db: DatabaseSync): void {
   }
 }
 
-function hasRoutingColumn(db: DatabaseSync): boolean {
+function hasColumn(db: DatabaseSync, name: string): boolean {
   const columns = db.prepare("PRAGMA table_info(decisions)").all() as unknown as { name: string }[];
-  return columns.some((column) => column.name === "routing");
+  return columns.some((column) => column.name === name);
 }
 
 /**
  * The filter of a listing, its values bound as ?1 tenant, ?2 route, ?3 since, ?4 until (?5 is the
- * limit) and ?6 target; a NULL leaves that one open. The target is read from the stored decision
- * JSON (its answering target, then each attempt's) rather than from a column: a row written by any
- * earlier layout matches without a migration or a backfill, and the scan is bounded by the time
- * index and the limit like every other filter of the list.
+ * limit), ?6 target and ?7 user; a NULL leaves that one open. The target is read from the stored
+ * decision JSON (its answering target, then each attempt's) rather than from a column: a row
+ * written by any earlier layout matches without a migration or a backfill, and the scan is bounded
+ * by the time index and the limit like every other filter of the list. `userColumn` is `user`, or
+ * `NULL` for a file read before its migration (no row of it names a user).
  */
-const LIST_WHERE = `(?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR route = ?2)
+const listWhere = (userColumn: "user" | "NULL") => `(?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR route = ?2)
   AND (?3 IS NULL OR recorded_at >= ?3) AND (?4 IS NULL OR recorded_at < ?4)
+  AND (?7 IS NULL OR ${userColumn} = ?7)
   AND (?6 IS NULL OR json_extract(decision, '$.target') = ?6 OR EXISTS (
     SELECT 1 FROM json_each(decision, '$.attempts') AS attempt
     WHERE json_extract(attempt.value, '$.target') = ?6))`;
@@ -120,7 +125,8 @@ function readRow(row: Row | undefined): RecordedDecision | undefined {
   if (!row) return undefined;
   const routing = row.routing === null ? undefined : (JSON.parse(row.routing) as RoutingRecord);
   return {
-    decision: JSON.parse(row.decision) as Decision,
+    // Rows written before decisions held the user name none.
+    decision: { user: "", ...(JSON.parse(row.decision) as Omit<Decision, "user"> & { user?: string }) },
     recordedAt: new Date(row.recorded_at),
     outcome: row.outcome,
     ...(routing?.version === ROUTING_RECORD_VERSION && { routing }),
@@ -169,7 +175,7 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
 
   // Ids are made by the server per call; a second record under one is a bug, never a replacement.
   const insert = db.prepare(
-    "INSERT OR IGNORE INTO decisions (call_id, trace_id, tenant, route, recorded_at, outcome, decision, routing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT OR IGNORE INTO decisions (call_id, trace_id, tenant, user, route, recorded_at, outcome, decision, routing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
   );
   const selectCall = db.prepare(
     "SELECT recorded_at, outcome, decision, routing FROM decisions WHERE call_id = ?",
@@ -181,17 +187,18 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
   const count = db.prepare("SELECT count(*) AS n FROM decisions");
   const selectList = db.prepare(
     `SELECT recorded_at, outcome, decision, routing FROM decisions
-     WHERE ${LIST_WHERE}
+     WHERE ${listWhere("user")}
      ORDER BY recorded_at DESC, rowid DESC LIMIT ?5`,
   );
   // One statement per scope rather than `(? IS NULL OR tenant = ?)`, so each is planned on its
-  // index (decisions_by_tenant, decisions_by_time). node:sqlite binds numbers as REAL: the bucket
+  // index (decisions_by_user, decisions_by_tenant, decisions_by_time). node:sqlite binds numbers as REAL: the bucket
   // is cast back to an integer (recorded_at >= since, so the cast floors).
   const spendSql = (where: string) => `
     SELECT CAST((recorded_at - :since) / :bucket AS INTEGER) AS bucket, count(*) AS calls,
            total(json_extract(decision, '$.costUsd')) AS cost
     FROM decisions WHERE ${where} recorded_at >= :since AND recorded_at < :until
     GROUP BY bucket`;
+  const spendOfUser = db.prepare(spendSql("tenant = :tenant AND user = :user AND"));
   const spendOfTenant = db.prepare(spendSql("tenant = :tenant AND"));
   const spendOfAll = db.prepare(spendSql(""));
   const pruneOld = db.prepare(
@@ -229,6 +236,7 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
         decision.callId,
         decision.traceId,
         decision.tenant,
+        decision.user === "" ? null : decision.user,
         decision.route,
         at.getTime(),
         outcome,
@@ -256,6 +264,7 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
         filter.until?.getTime() ?? null,
         filter.limit + 1,
         filter.target ?? null,
+        filter.user ?? null,
       ) as unknown as Row[];
       const truncated = rows.length > filter.limit;
       return {
@@ -272,7 +281,9 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
       };
       const rows = (query.tenant === undefined
         ? spendOfAll.all(bounds)
-        : spendOfTenant.all({ ...bounds, tenant: query.tenant })) as unknown as Array<{
+        : query.user === undefined
+          ? spendOfTenant.all({ ...bounds, tenant: query.tenant })
+          : spendOfUser.all({ ...bounds, tenant: query.tenant, user: query.user })) as unknown as Array<{
         bucket: number;
         calls: number;
         cost: number;
@@ -322,10 +333,10 @@ export function openDecisionLedgerReader(path: string): DecisionLedgerReader {
       throw new Error(
         `the decision ledger is of layout ${version}, written by a newer switchyard (this one reads up to ${LEDGER_VERSION})`,
       );
-    const routing = hasRoutingColumn(db) ? "routing" : "NULL AS routing";
+    const routing = hasColumn(db, "routing") ? "routing" : "NULL AS routing";
     select = db.prepare(
       `SELECT recorded_at, outcome, decision, ${routing} FROM decisions
-       WHERE ${LIST_WHERE}
+       WHERE ${listWhere(hasColumn(db, "user") ? "user" : "NULL")}
        ORDER BY recorded_at DESC, rowid DESC LIMIT ?5`,
     );
   } catch (error) {
@@ -342,6 +353,7 @@ export function openDecisionLedgerReader(path: string): DecisionLedgerReader {
         // SQLite reads a negative LIMIT as none.
         filter.limit ?? -1,
         filter.target ?? null,
+        filter.user ?? null,
       );
       for (const row of rows) yield readRow(row as unknown as Row) as RecordedDecision;
     },

@@ -33,12 +33,13 @@ export interface DecisionLog {
 }
 
 /**
- * What GetSpend asks for: the calls of `tenant` (undefined: every tenant) recorded in
- * [`since`, `until`), in buckets of `bucketMs` milliseconds, the n-th starting at
- * `since + n × bucketMs`.
+ * What GetSpend asks for: the calls of `tenant` (undefined: every tenant), or of one of its users
+ * (`user` is only ever asked with `tenant`), recorded in [`since`, `until`), in buckets of
+ * `bucketMs` milliseconds, the n-th starting at `since + n × bucketMs`.
  */
 export interface SpendQuery {
   tenant?: string;
+  user?: string;
   since: Date;
   until: Date;
   bucketMs: number;
@@ -63,6 +64,8 @@ export function emptyBuckets(query: SpendQuery): SpendBucket[] {
 /** What ListDecisions asks for: every field narrows the list; `until` is exclusive. */
 export interface DecisionFilter {
   tenant?: string;
+  /** One user's calls (`decision.user`); only ever asked with `tenant`. */
+  user?: string;
   route?: string;
   since?: Date;
   until?: Date;
@@ -71,10 +74,11 @@ export interface DecisionFilter {
   limit: number;
 }
 
-/** Whether `recorded` passes `filter`'s tenant, route, target and time bounds. */
+/** Whether `recorded` passes `filter`'s tenant, user, route, target and time bounds. */
 export function matchesFilter(recorded: RecordedDecision, filter: DecisionFilter): boolean {
   const { decision, recordedAt } = recorded;
   if (filter.tenant !== undefined && decision.tenant !== filter.tenant) return false;
+  if (filter.user !== undefined && decision.user !== filter.user) return false;
   if (filter.route !== undefined && decision.route !== filter.route) return false;
   if (
     filter.target !== undefined &&
@@ -140,6 +144,7 @@ export function createDecisionLog(capacity = 10_000, perTrace = 32): DecisionLog
       const since = query.since.getTime();
       for (const { decision, recordedAt } of calls.values()) {
         if (query.tenant !== undefined && decision.tenant !== query.tenant) continue;
+        if (query.user !== undefined && decision.user !== query.user) continue;
         if (recordedAt < query.since || recordedAt >= query.until) continue;
         const bucket = buckets[Math.floor((recordedAt.getTime() - since) / query.bucketMs)];
         if (!bucket) continue;

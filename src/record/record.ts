@@ -35,6 +35,7 @@ export function recordDecision(
       dataClass: decision.dataClass,
       dataClassReason: decision.dataClassReason,
       tenant: decision.tenant,
+      ...(decision.user !== "" && { user: decision.user }),
       policyVersion: decision.policyVersion,
       degraded: decision.degraded,
       costUsd: decision.costUsd,

@@ -55,10 +55,11 @@ function workerPids(): number[] {
 }
 
 /** A call on each of several connections (the primary hands connections to workers in turn). */
+/** A call on each connection (the connections land on both workers), each by user `ana` of tenant `acme`. */
 async function callEach(): Promise<{ callId: string; content: string; policyVersion: string }[]> {
   return Promise.all(
     routers.map(async (router) => {
-      const response = await router.route(userRequest("hello"));
+      const response = await router.route({ ...userRequest("hello"), tenant: "acme", user: "ana" });
       return {
         callId: response.decision?.callId ?? "",
         content: response.message?.content ?? "",
@@ -121,8 +122,17 @@ describe("switchyard serve --workers 2", () => {
       expect.arrayContaining(calls.map((call) => call.callId)),
     );
     // GetSpend adds up every worker's calls.
-    const spend = await admin().getSpend({ since: timestampFromDate(new Date(Date.now() - 3_600_000)) });
+    const since = timestampFromDate(new Date(Date.now() - 3_600_000));
+    const spend = await admin().getSpend({ since });
     expect(spend.calls).toBe(BigInt(listed.decisions.length));
+    // And one user's, on every worker.
+    const ana = await admin().getSpend({ tenant: "acme", user: "ana", since });
+    expect(ana.calls).toBe(BigInt(listed.decisions.filter((entry) => entry.decision?.user === "ana").length));
+    expect(ana.calls).toBeGreaterThanOrEqual(BigInt(calls.length));
+    const byUser = await admin().listDecisions({ tenant: "acme", user: "ana", limit: 100 });
+    expect(byUser.decisions.map((entry) => entry.decision?.callId)).toEqual(
+      expect.arrayContaining(calls.map((call) => call.callId)),
+    );
   });
 
   it("replays a candidate policy over every worker's calls (ReplayPolicy)", async () => {

@@ -279,22 +279,24 @@ tenants:
   it("shows a tenant's usage as bars against its budget line, and its calls' cost over time", async () => {
     const transports = createTransports(service.baseUrl);
     const router = createClient(RouterService, transports.get("gRPC over h2c (binary)"));
+    // Three calls by ann, one by bo: the tenant's spend is all four, ann's her three.
     let cost = 0;
+    let annCost = 0;
     try {
-      for (let call = 0; call < 3; call += 1)
-        cost +=
-          (
-            await router.route({
-              ...userRequest("hello"),
-              tenant: "acme",
-              user: "ann",
-              params: { maxTokens: 16 },
-            })
-          ).decision?.costUsd ?? 0;
+      for (const user of ["ann", "bo", "ann", "ann"]) {
+        const { decision } = await router.route({
+          ...userRequest("hello"),
+          tenant: "acme",
+          user,
+          params: { maxTokens: 16 },
+        });
+        cost += decision?.costUsd ?? 0;
+        if (user === "ann") annCost += decision?.costUsd ?? 0;
+      }
     } finally {
       transports.close();
     }
-    expect(cost).toBeGreaterThan(0);
+    expect(annCost).toBeGreaterThan(0);
 
     const page = await browser.newPage({ viewport: WIDTHS[0] });
     await page.goto(`${service.operatorUrl}/console/`);
@@ -319,7 +321,7 @@ tenants:
     await expect(daily.locator(".meter").getAttribute("aria-label")).resolves.toContain("of $5.0000 used");
 
     // Over time: the calls' cost in the current hour's bar, the running total, the budget line.
-    const chart = page.getByRole("img", { name: /Spend per 1 h/ });
+    const chart = page.getByRole("img", { name: /Spend of tenant acme per 1 h/ });
     await chart.waitFor();
     await expect(page.locator(".spend-chart .budget-line").count()).resolves.toBe(1);
     await expect(page.locator(".spend-chart .budget").textContent()).resolves.toContain(
@@ -332,20 +334,40 @@ tenants:
     const rows = page.locator(".spend-table tbody tr");
     await expect(rows.count()).resolves.toBe(1);
     await expect(rows.first().locator("td").allTextContents()).resolves.toEqual([
-      "3",
+      "4",
       `$${cost.toFixed(4)}`,
       `$${cost.toFixed(4)}`,
     ]);
     await photograph(page, "spend");
 
-    // A user: their per-user budget now, beside the tenant's.
+    // A user: their per-user budget now, beside the tenant's, and their own calls over time
+    // against the per-user daily budget, above the whole tenant's.
     await page.getByLabel(/User/).fill("ann");
     await page.getByLabel(/User/).press("Enter");
     const perUser = page.locator('.usage[data-limit="tenants.acme.per_user.usd_per_day"]');
     await perUser.waitFor();
     await expect(perUser.locator(".meter").getAttribute("aria-label")).resolves.toContain("of $2.0000 used");
-    await page.getByText("recorded decisions do not hold the user").waitFor();
+    const userChart = page.locator('figure[data-chart="user"]');
+    await page.getByRole("img", { name: /Spend of user ann of acme per 1 h/ }).waitFor();
+    await expect(userChart.locator(".budget").textContent()).resolves.toContain(
+      "per-user daily budget $2.0000",
+    );
+    await expect(userChart.locator(".spend-bar").count()).resolves.toBe(24);
+    await userChart.getByText("As a table").click();
+    await expect(userChart.locator(".spend-table tbody tr td").allTextContents()).resolves.toEqual([
+      "3",
+      `$${annCost.toFixed(4)}`,
+      `$${annCost.toFixed(4)}`,
+    ]);
+    const tenantChart = page.locator('figure[data-chart="tenant"]');
+    await expect(tenantChart.locator("figcaption").textContent()).resolves.toContain("over 4 calls");
     await photograph(page, "spend-user");
+
+    // Her calls are listed by user on the Decisions page, each naming her.
+    await page.goto(`${service.operatorUrl}/console/#/decisions?tenant=acme&user=ann`);
+    const listed = page.locator("table.decisions tbody tr");
+    await page.getByText("user ann").first().waitFor();
+    await expect(listed.count()).resolves.toBe(3);
   });
 });
 

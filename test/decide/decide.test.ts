@@ -120,8 +120,8 @@ routes:
     ]);
   });
 
-  it("starts the decision: route, rule, classification, tenant, policy version and ids, nothing tried yet", () => {
-    const identified = identify(request({ task: "chat", dataClass: "public" }), policy);
+  it("starts the decision: route, rule, classification, tenant, user, policy version and ids, nothing tried yet", () => {
+    const identified = identify(request({ task: "chat", dataClass: "public", user: "ana" }), policy);
     const context = call();
     const plan = decide(identified, classify(identified, policy), policy, context);
     expect(plan.decision).toEqual({
@@ -131,6 +131,7 @@ routes:
       dataClass: "public",
       declaredDataClass: "public",
       tenant: "default",
+      user: "ana",
       policyVersion: policy.version,
       traceId: context.traceId,
       callId: context.callId,

@@ -15,6 +15,7 @@ export function decision(traceId: string, overrides: Partial<Decision> = {}): De
     dataClass: "internal",
     declaredDataClass: "",
     tenant: "default",
+    user: "",
     policyVersion: "v1",
     traceId,
     callId: calls.toString(16).padStart(16, "0"),
@@ -61,7 +62,10 @@ export function routingRecord(overrides: Partial<RoutingRecord> = {}): RoutingRe
 /** When writeFirstLayout's rows were recorded: recent, so no retention prunes them. */
 export const FIRST_LAYOUT_AT = Date.now() - 60_000;
 
-/** A ledger file as the first release wrote it (no routing column, user_version 0), holding `decisions`. */
+/**
+ * A ledger file as the first release wrote it (no routing or user column, user_version 0, and
+ * decisions without a user), holding `decisions`.
+ */
 export function writeFirstLayout(path: string, decisions: Decision[]): void {
   const db = new DatabaseSync(path);
   db.exec(`
@@ -79,7 +83,7 @@ export function writeFirstLayout(path: string, decisions: Decision[]): void {
       entry.route,
       FIRST_LAYOUT_AT,
       "ok",
-      JSON.stringify(entry),
+      JSON.stringify({ ...entry, user: undefined }),
     );
   db.close();
 }
@@ -188,6 +192,29 @@ export function describeDecisionLog(
       expect(log.list({ tenant: "nobody", limit: 10 })).toEqual({ decisions: [], truncated: false });
     });
 
+    it("lists one user's calls within a tenant", () => {
+      const log = make({ capacity: 100 });
+      const at = (minute: number) => new Date(Date.UTC(2026, 10, 23, 10, minute));
+      const entries = [
+        decision("u1", { tenant: "acme", user: "ana" }),
+        decision("u2", { tenant: "acme", user: "bo" }),
+        decision("u3", { tenant: "globex", user: "ana" }),
+        decision("u4", { tenant: "acme" }),
+        decision("u5", { tenant: "acme", user: "ana", route: "code" }),
+      ];
+      for (const [index, entry] of entries.entries()) log.add(entry, "ok", at(index));
+      const ids = (listed: { decisions: Array<{ decision: Decision }> }) =>
+        listed.decisions.map((recorded) => recorded.decision.traceId);
+      expect(ids(log.list({ tenant: "acme", user: "ana", limit: 10 }))).toEqual(["u5", "u1"]);
+      expect(ids(log.list({ tenant: "acme", user: "ana", route: "chat", limit: 10 }))).toEqual([]);
+      expect(ids(log.list({ tenant: "globex", user: "ana", limit: 10 }))).toEqual(["u3"]);
+      // Matched whole, and case counts: "Ana" is another user.
+      expect(ids(log.list({ tenant: "acme", user: "Ana", limit: 10 }))).toEqual([]);
+      expect(ids(log.list({ tenant: "acme", user: "%", limit: 10 }))).toEqual([]);
+      expect(log.byCall(entries[0]?.callId ?? "")?.decision.user).toBe("ana");
+      expect(log.byCall(entries[3]?.callId ?? "")?.decision.user).toBe("");
+    });
+
     it("lists the calls that tried a target (failovers included) or that it answered", () => {
       const log = make({ capacity: 100 });
       const at = (minute: number) => new Date(Date.UTC(2026, 10, 23, 10, minute));
@@ -267,6 +294,33 @@ export function describeDecisionLog(
       expect(log.spend({ ...query, tenant: "nobody" })).toEqual([
         { calls: 0, costUsd: 0 },
         { calls: 0, costUsd: 0 },
+      ]);
+    });
+
+    it("adds up one user's calls and cost per bucket, apart from the tenant's other users", () => {
+      const log = make({ capacity: 100 });
+      const at = (minute: number) => new Date(Date.UTC(2026, 10, 23, 10, minute));
+      const calls: Array<[string, string, number, number]> = [
+        ["acme", "ana", 0.25, 0],
+        ["acme", "bo", 0.5, 10],
+        ["acme", "ana", 2, 35],
+        ["acme", "", 4, 40],
+        ["globex", "ana", 16, 45],
+      ];
+      for (const [tenant, user, costUsd, minute] of calls)
+        log.add(decision("s", { tenant, user, costUsd }), "ok", at(minute));
+      const query = { since: at(0), until: at(60), bucketMs: 30 * 60_000 };
+      expect(log.spend({ ...query, tenant: "acme", user: "ana" })).toEqual([
+        { calls: 1, costUsd: 0.25 },
+        { calls: 1, costUsd: 2 },
+      ]);
+      expect(log.spend({ ...query, tenant: "acme", user: "bo" })).toEqual([
+        { calls: 1, costUsd: 0.5 },
+        { calls: 0, costUsd: 0 },
+      ]);
+      expect(log.spend({ ...query, tenant: "acme" })).toEqual([
+        { calls: 2, costUsd: 0.75 },
+        { calls: 2, costUsd: 6 },
       ]);
     });
   });

@@ -156,6 +156,41 @@ describe("openDecisionLedger", () => {
     ).toEqual([undefined, routing]);
   });
 
+  it("opens a ledger of the second layout (routing, no user), keeps its rows, and lists calls by user from then on", () => {
+    const path = join(dir, "second-layout.db");
+    const old = decision("t2", { tenant: "acme" });
+    writeFirstLayout(path, [old]);
+    const db = new DatabaseSync(path);
+    db.exec("ALTER TABLE decisions ADD COLUMN routing TEXT; PRAGMA user_version = 2;");
+    db.close();
+    const ledger = open({ path });
+    const named = decision("t2", { tenant: "acme", user: "ana", costUsd: 0.5 });
+    ledger.add(named, "ok", new Date(FIRST_LAYOUT_AT + 1));
+    // The old row names no user: it is every user's, no one user's.
+    expect(ledger.byCall(old.callId)?.decision.user).toBe("");
+    const listed = ledger.list({ tenant: "acme", user: "ana", limit: 10 }).decisions;
+    expect(listed.map((recorded) => recorded.decision.callId)).toEqual([named.callId]);
+    const query = {
+      tenant: "acme",
+      since: new Date(FIRST_LAYOUT_AT),
+      until: new Date(FIRST_LAYOUT_AT + 60_000),
+      bucketMs: 60_000,
+    };
+    expect(ledger.spend({ ...query, user: "ana" })).toEqual([{ calls: 1, costUsd: 0.5 }]);
+    expect(ledger.spend(query)).toEqual([{ calls: 2, costUsd: 0.5 }]);
+    ledger.close();
+    const migrated = new DatabaseSync(path, { readOnly: true });
+    expect(migrated.prepare("PRAGMA user_version").get()).toEqual({ user_version: 3 });
+    // One user's spend is read on its own index, not by scanning the tenant's calls.
+    const plan = migrated
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT count(*) FROM decisions WHERE tenant = 'acme' AND user = 'ana' AND recorded_at >= 0",
+      )
+      .all() as Array<{ detail: string }>;
+    expect(plan.map((step) => step.detail).join("; ")).toContain("decisions_by_user");
+    migrated.close();
+  });
+
   it("refuses a ledger of a layout newer than it reads, rather than write rows it does not understand", () => {
     const path = join(dir, "newer.db");
     open({ path }).close();
@@ -203,6 +238,7 @@ describe("openDecisionLedgerReader", () => {
     expect([...reader.entries({})]).toEqual([
       { decision: old, recordedAt: new Date(FIRST_LAYOUT_AT), outcome: "ok" },
     ]);
+    expect([...reader.entries({ tenant: old.tenant, user: "ana" })]).toEqual([]);
     reader.close();
     const db = new DatabaseSync(path, { readOnly: true });
     expect(db.prepare("PRAGMA user_version").get()).toEqual({ user_version: 0 });

@@ -64,6 +64,11 @@ function DecisionView({
         <Fact term="Tenant">
           {decision.tenant ? <a href={decisionsHref({ tenant: decision.tenant })}>{decision.tenant}</a> : "—"}
         </Fact>
+        {decision.user && (
+          <Fact term="User">
+            <a href={decisionsHref({ tenant: decision.tenant, user: decision.user })}>{decision.user}</a>
+          </Fact>
+        )}
         <Fact term="Route">
           {decision.route ? <a href={decisionsHref({ route: decision.route })}>{decision.route}</a> : "—"}
         </Fact>

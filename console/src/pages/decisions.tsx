@@ -6,12 +6,12 @@ import { usd, when } from "../format.js";
 import { decisionHref, decisionsHref } from "../route.js";
 import { useCall } from "../use-call.js";
 
-const FILTERS = ["tenant", "route", "target", "since", "until", "trace"] as const;
+const FILTERS = ["tenant", "user", "route", "target", "since", "until", "trace"] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
 /**
- * Recent decisions: by tenant, route, target (the calls that tried it, failovers included) and
- * time (ListDecisions), or the calls of one trace
+ * Recent decisions: by tenant (and one of its users), route, target (the calls that tried it,
+ * failovers included) and time (ListDecisions), or the calls of one trace
  * (GetDecision by trace id); a call id goes straight to that call's decision.
  */
 export function DecisionsPage({
@@ -32,6 +32,7 @@ export function DecisionsPage({
       return admin.listDecisions(
         {
           tenant: filters.tenant,
+          user: filters.user,
           route: filters.route,
           target: filters.target,
           limit: 100,
@@ -146,6 +147,7 @@ function SearchForm({ filters }: { filters: Filters }) {
         }}
       >
         {field("tenant", "Tenant")}
+        {field("user", "User (of that tenant)")}
         {field("route", "Route")}
         {field("target", "Target")}
         {field("since", "Since", true)}
@@ -184,7 +186,10 @@ function DecisionTable({ decisions, truncated }: { decisions: RecordedDecision[]
                     {decision?.callId}
                   </a>
                 </td>
-                <td data-label="Tenant">{decision?.tenant || "—"}</td>
+                <td data-label="Tenant">
+                  {decision?.tenant || "—"}
+                  {decision?.user && <div class="muted small">user {decision.user}</div>}
+                </td>
                 <td data-label="Route">{decision?.route || "—"}</td>
                 <td class="mono" data-label="Served by">
                   {decision?.target || "—"}

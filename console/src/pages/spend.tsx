@@ -22,8 +22,8 @@ type RangeName = keyof typeof RANGES;
 /**
  * A tenant's budgets and limits now (GetUsage: each as a bar against its limit, for the tenant
  * and, when a user is named, that user), and its spend over time (GetSpend: cost per bucket, and
- * the day's running total against the daily budget). Spend over time is per tenant only: the
- * recorded decisions do not hold the user.
+ * the day's running total against the daily budget): the named user's against its per-user daily
+ * budget, then the whole tenant's.
  */
 export function SpendPage({ query, onSignIn }: { query: URLSearchParams; onSignIn: (p: Problem) => void }) {
   const range: RangeName = query.get("range") === "7d" ? "7d" : "24h";
@@ -47,27 +47,29 @@ export function SpendPage({ query, onSignIn }: { query: URLSearchParams; onSignI
       if (tenant === "") return undefined;
       const { bucketMs, buckets } = RANGES[range];
       const until = Math.ceil((Date.now() + 1) / bucketMs) * bucketMs;
-      const [usage, spend] = await Promise.all([
-        admin.getUsage({ tenant, user }, { signal }),
+      const spendOf = (who: string) =>
         admin.getSpend(
           {
             tenant,
+            user: who,
             since: timestampFromDate(new Date(until - buckets * bucketMs)),
             until: timestampFromDate(new Date(until)),
             bucketSeconds: bucketMs / 1000,
           },
           { signal },
-        ),
+        );
+      const [usage, spend, userSpend] = await Promise.all([
+        admin.getUsage({ tenant, user }, { signal }),
+        spendOf(""),
+        user === "" ? undefined : spendOf(user),
       ]);
-      return { usage, spend };
+      return { usage, spend, userSpend };
     },
     key,
     onSignIn,
   );
   const problem = tenants.problem ?? found.problem;
-  const dailyBudget = found.data?.usage.limits.find((limit) =>
-    limit.limit.endsWith(`${tenant}.budgets.usd_per_day`),
-  )?.max;
+  const dailyBudget = (name: string) => found.data?.usage.limits.find((limit) => limit.limit === name)?.max;
 
   return (
     <section aria-labelledby="spend-title">
@@ -110,14 +112,32 @@ export function SpendPage({ query, onSignIn }: { query: URLSearchParams; onSignI
                   <UsageBar key={limit.limit} limit={limit} />
                 ))}
               </ul>
+              {found.data.userSpend && (
+                <>
+                  <h2>
+                    Over time: user {user} of {tenant}, {RANGES[range].label.toLowerCase()}
+                  </h2>
+                  <SpendChart
+                    id="user"
+                    whose={`user ${user} of ${tenant}`}
+                    spend={found.data.userSpend}
+                    bucketMs={RANGES[range].bucketMs}
+                    budget={dailyBudget(`tenants.${tenant}.per_user.usd_per_day`)}
+                    budgetName="per-user daily budget"
+                  />
+                </>
+              )}
               <h2>
-                Over time: {tenant}, {RANGES[range].label.toLowerCase()}
+                Over time: {user ? `all of ${tenant}` : tenant}, {RANGES[range].label.toLowerCase()}
               </h2>
-              <p class="muted small">
-                Per tenant only: recorded decisions do not hold the user, so a user's spend shows only as it
-                stands now, above.
-              </p>
-              <SpendChart spend={found.data.spend} bucketMs={RANGES[range].bucketMs} budget={dailyBudget} />
+              <SpendChart
+                id="tenant"
+                whose={`tenant ${tenant}`}
+                spend={found.data.spend}
+                bucketMs={RANGES[range].bucketMs}
+                budget={dailyBudget(`tenants.${tenant}.budgets.usd_per_day`)}
+                budgetName="daily budget"
+              />
             </>
           )}
         </>
@@ -170,7 +190,7 @@ function SpendForm(props: { tenants: string[]; tenant: string; user: string; ran
           </select>
         </label>
         <label for="spend-user">
-          User (optional: their per-user limits now)
+          User (optional: their per-user limits and spend)
           <input
             id="spend-user"
             value={user}
@@ -219,13 +239,21 @@ const PAD = { left: 8, right: 8, top: 14, bottom: 22 };
  * counts) as a line, and the daily budget as a dashed line; the same numbers as a table below.
  */
 function SpendChart({
+  id,
+  whose,
   spend,
   bucketMs,
   budget,
+  budgetName,
 }: {
+  /** Tells this chart's title and description apart from another chart's on the page. */
+  id: string;
+  /** "tenant acme", "user ana of acme": whose calls these are, as the empty state says it. */
+  whose: string;
   spend: GetSpendResponse;
   bucketMs: number;
   budget?: number;
+  budgetName: string;
 }) {
   const rows = spend.buckets.map((bucket) => ({
     start: bucket.start ? timestampDate(bucket.start) : new Date(0),
@@ -242,9 +270,9 @@ function SpendChart({
   if (spend.calls === 0n)
     return (
       <p class="empty">
-        No calls recorded for this tenant in this range: send a Route with <span class="mono">tenant</span>{" "}
-        set (or the tenant's key). Only recorded decisions are counted (the recent in-memory log, or the
-        ledger with <span class="mono">serve --ledger</span>).
+        No calls recorded for {whose} in this range: send a Route with <span class="mono">tenant</span> (and{" "}
+        <span class="mono">user</span>) set, or the tenant's key. Only recorded decisions are counted (the
+        recent in-memory log, or the ledger with <span class="mono">serve --ledger</span>).
       </p>
     );
   const top = Math.max(budget ?? 0, ...rows.map((row) => row.dayToDate)) * 1.1 || 1;
@@ -263,17 +291,19 @@ function SpendChart({
   const first = rows[0];
   const last = rows.at(-1);
   return (
-    <figure class="chart">
+    <figure class="chart" data-chart={id}>
       <svg
         viewBox={`0 0 ${W} ${H}`}
         role="img"
-        aria-labelledby="spend-chart-title spend-chart-desc"
+        aria-labelledby={`spend-chart-${id}-title spend-chart-${id}-desc`}
         class="spend-chart"
       >
-        <title id="spend-chart-title">Spend per {bucketMs / HOUR} h</title>
-        <desc id="spend-chart-desc">
+        <title id={`spend-chart-${id}-title`}>
+          Spend of {whose} per {bucketMs / HOUR} h
+        </title>
+        <desc id={`spend-chart-${id}-desc`}>
           {`${usd(spend.costUsd)} over ${spend.calls} calls in the range`}
-          {budget !== undefined ? `; daily budget ${usd(budget)}` : ""}. The same numbers are in the table
+          {budget !== undefined ? `; ${budgetName} ${usd(budget)}` : ""}. The same numbers are in the table
           below.
         </desc>
         <line class="axis-line" x1={PAD.left} x2={W - PAD.right} y1={y(0)} y2={y(0)} />
@@ -294,7 +324,7 @@ function SpendChart({
           <g class="budget">
             <line class="budget-line" x1={PAD.left} x2={W - PAD.right} y1={y(budget)} y2={y(budget)} />
             <text x={W - PAD.right} y={y(budget) - 4} text-anchor="end">
-              daily budget {usd(budget)}
+              {budgetName} {usd(budget)}
             </text>
           </g>
         )}
@@ -312,7 +342,7 @@ function SpendChart({
       <figcaption class="small muted">
         <span class="key bar-key" /> cost per {bucketMs / HOUR} h <span class="key line-key" /> spent in the
         (UTC) day so far {budget !== undefined && <span class="key budget-key" />}
-        {budget !== undefined && " daily budget"} · {usd(spend.costUsd)} over {String(spend.calls)} calls
+        {budget !== undefined && ` ${budgetName}`} · {usd(spend.costUsd)} over {String(spend.calls)} calls
       </figcaption>
       <details>
         <summary>As a table</summary>

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { labelProblem } from "../../config/schema.js";
 
 /**
  * Who calls AdminService: the operator sees and does everything; a tenant (authenticated by one
@@ -21,6 +22,20 @@ export function readScope(caller: AdminCaller, requested: string): { tenant?: st
       Code.PermissionDenied,
     );
   return { tenant: caller.tenant };
+}
+
+/**
+ * `scope` narrowed to one user's records when `user` names one (empty: every user's). A user is
+ * one tenant's, so naming one needs a tenant in scope (a tenant's key has its own); INVALID_ARGUMENT
+ * otherwise, or for a user that is not one line of printable text.
+ */
+export function userScope(scope: { tenant?: string }, user: string): { tenant?: string; user?: string } {
+  if (user === "") return scope;
+  const problem = labelProblem(user);
+  if (problem) throw new ConnectError(`user: ${problem}`, Code.InvalidArgument);
+  if (scope.tenant === undefined)
+    throw new ConnectError("user: needs tenant (a user is one tenant's)", Code.InvalidArgument);
+  return { ...scope, user };
 }
 
 /**

@@ -31,7 +31,7 @@ import { callChanges } from "../../replay/format.js";
 import { parseRule, type ReplayRule } from "../../replay/replay.js";
 import type { StateStore } from "../../state/store.js";
 import { toDecision } from "../rpc/from-domain.js";
-import { type AdminCaller, mayRead, readScope, requireOperator } from "./admin-scope.js";
+import { type AdminCaller, mayRead, readScope, requireOperator, userScope } from "./admin-scope.js";
 import { ADMIN_CALLER } from "./operator-auth.js";
 
 /** What the policy reloader remembers of its last attempt (src/config/reload.ts). */
@@ -213,7 +213,7 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
 
     async listDecisions(request, context) {
       const filter = decisionFilter(request, DEFAULT_LISTED, MAX_LISTED);
-      const scope = readScope(callerOf(context), request.tenant);
+      const scope = userScope(readScope(callerOf(context), request.tenant), request.user);
       const { decisions, truncated } = await deps.decisions.list({ ...filter, ...scope });
       return { decisions: decisions.map(toRecorded), truncated };
     },
@@ -286,10 +286,11 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
           `bucketSeconds: the range takes ${count} buckets of ${bucketSeconds} s, at most ${MAX_BUCKETS}: widen them`,
           Code.InvalidArgument,
         );
-      const scope = readScope(callerOf(context), request.tenant);
+      const scope = userScope(readScope(callerOf(context), request.tenant), request.user);
       const buckets = await deps.decisions.spend({ ...scope, ...query });
       return {
         tenant: scope.tenant ?? "",
+        user: scope.user ?? "",
         buckets: buckets.map((bucket, index) => ({
           start: timestampFromDate(new Date(since.getTime() + index * query.bucketMs)),
           costUsd: bucket.costUsd,
@@ -304,12 +305,11 @@ export function createAdminService(deps: AdminDeps): ServiceImpl<typeof AdminSer
       const tenantName = readScope(callerOf(context), request.tenant).tenant ?? "";
       const problem = identifierProblem(tenantName);
       if (problem) throw new ConnectError(`tenant: ${problem}`, Code.InvalidArgument);
-      const userProblem = request.user === "" ? undefined : labelProblem(request.user);
-      if (userProblem) throw new ConnectError(`user: ${userProblem}`, Code.InvalidArgument);
+      const { user } = userScope({ tenant: tenantName }, request.user);
       const lease = deps.policies.acquire();
       try {
         const tenant = lease.policy.tenants.get(tenantName);
-        const counters = tenant ? countersFor(tenant, request.user || undefined, Date.now()) : [];
+        const counters = tenant ? countersFor(tenant, user, Date.now()) : [];
         const limits = await Promise.all(
           counters.map(async (counter) => {
             const used = Math.max(0, await deps.store.get(counter.key));

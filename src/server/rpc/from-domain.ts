@@ -115,6 +115,7 @@ export function toDecision(decision: domain.Decision): MessageInitShape<typeof D
     degraded: decision.degraded,
     declaredDataClass: decision.declaredDataClass,
     tenant: decision.tenant,
+    user: decision.user,
     costUsd: decision.costUsd,
     maxTokens: decision.maxTokens,
     dryRun: decision.dryRun,

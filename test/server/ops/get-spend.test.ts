@@ -31,19 +31,24 @@ describe("GetSpend", () => {
   let service: TestSwitchyard;
   let transports: TransportSet;
   const admin = () => createClient(AdminService, transports.get("gRPC over h2c (binary)"));
-  let costs: Record<"acme" | "beta", number>;
+  let costs: Record<"acme" | "beta" | "ana", number>;
   beforeAll(async () => {
     service = await startTestSwitchyard(PRICED, { env: TENANT_ENV, operatorToken: OPERATOR_TOKEN });
     transports = createTransports(service.baseUrl);
     const router = createClient(RouterService, transports.get("gRPC over h2c (binary)"));
-    costs = { acme: 0, beta: 0 };
-    for (const [tenant, key] of [
-      ["acme", AS_ACME],
-      ["acme", AS_ACME],
-      ["beta", AS_BETA],
-    ] as const)
-      costs[tenant] += (await router.route(userRequest("hi"), key)).decision?.costUsd ?? 0;
-    expect(costs.acme).toBeGreaterThan(0);
+    costs = { acme: 0, beta: 0, ana: 0 };
+    for (const [tenant, user, key] of [
+      ["acme", "ana", AS_ACME],
+      ["acme", "", AS_ACME],
+      ["beta", "ana", AS_BETA],
+    ] as const) {
+      const { decision } = await router.route({ ...userRequest(`hi ${tenant} ${user}`), user }, key);
+      expect(decision?.user).toBe(user);
+      costs[tenant] += decision?.costUsd ?? 0;
+      if (tenant === "acme" && user === "ana") costs.ana += decision?.costUsd ?? 0;
+    }
+    expect(costs.ana).toBeGreaterThan(0);
+    expect(costs.acme).toBeGreaterThan(costs.ana);
   });
   afterAll(async () => {
     transports.close();
@@ -82,6 +87,26 @@ describe("GetSpend", () => {
     expect(all.costUsd).toBeCloseTo(costs.acme + costs.beta, 12);
   });
 
+  it("adds up one user's calls apart from the tenant's others (and another tenant's user of that name)", async () => {
+    const since = timestampFromDate(new Date(Date.now() - HOUR));
+    const ana = await operatorAdmin().getSpend({ tenant: "acme", user: "ana", since }, AS_OPERATOR);
+    expect({ tenant: ana.tenant, user: ana.user, calls: ana.calls }).toEqual({
+      tenant: "acme",
+      user: "ana",
+      calls: 1n,
+    });
+    expect(ana.costUsd).toBeCloseTo(costs.ana, 12);
+    // A tenant's key names its own users without naming itself.
+    const own = await operatorAdmin().getSpend({ user: "ana", since }, AS_BETA);
+    expect({ tenant: own.tenant, user: own.user, calls: own.calls }).toEqual({
+      tenant: "beta",
+      user: "ana",
+      calls: 1n,
+    });
+    const nobody = await operatorAdmin().getSpend({ tenant: "acme", user: "zed", since }, AS_OPERATOR);
+    expect(nobody.calls).toBe(0n);
+  });
+
   it("lets a tenant's key read its own spend only", async () => {
     const since = timestampFromDate(new Date(Date.now() - HOUR));
     const own = await operatorAdmin().getSpend({ since }, AS_BETA);
@@ -116,6 +141,13 @@ describe("GetSpend", () => {
     await expect(
       refusal({ tenant: "acme\u202e", since: timestampFromDate(new Date(now - HOUR)) }),
     ).resolves.toMatch(/^tenant: /);
+    // A user is one tenant's: the operator names the tenant too.
+    await expect(refusal({ user: "ana", since: timestampFromDate(new Date(now - HOUR)) })).resolves.toBe(
+      "user: needs tenant (a user is one tenant's)",
+    );
+    await expect(
+      refusal({ tenant: "acme", user: "ana\nbo", since: timestampFromDate(new Date(now - HOUR)) }),
+    ).resolves.toMatch(/^user: /);
   });
 });
 

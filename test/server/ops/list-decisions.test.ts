@@ -29,12 +29,12 @@ routes:
   router = createTransports(service.baseUrl);
   operator = createTransports(service.operatorUrl);
   const client = createClient(RouterService, router.get("gRPC over h2c (binary)"));
-  for (const [tenant, task] of [
-    ["acme", "chat"],
-    ["globex", "chat"],
-    ["acme", "code"],
+  for (const [tenant, task, user] of [
+    ["acme", "chat", "ana"],
+    ["globex", "chat", "ana"],
+    ["acme", "code", ""],
   ])
-    await client.route({ ...userRequest("hi", { task }), tenant });
+    await client.route({ ...userRequest("hi", { task }), tenant, user });
 });
 afterAll(async () => {
   router.close();
@@ -55,6 +55,16 @@ describe("ListDecisions", () => {
     const acme = await admin().listDecisions({ tenant: "acme", route: "default" });
     expect(acme.decisions).toHaveLength(1);
     expect((await admin().listDecisions({ limit: 2 })).truncated).toBe(true);
+  });
+
+  it("lists one user's calls within a tenant, and needs the tenant to name a user", async () => {
+    const ana = await admin().listDecisions({ tenant: "acme", user: "ana" });
+    expect(ana.decisions.map((recorded) => [recorded.decision?.tenant, recorded.decision?.user])).toEqual([
+      ["acme", "ana"],
+    ]);
+    expect(String(await rejectionOf(() => admin().listDecisions({ user: "ana" })))).toContain(
+      "[invalid_argument] user: needs tenant",
+    );
   });
 
   it("lists the calls that tried a target", async () => {
@@ -104,6 +114,10 @@ describe("switchyard decisions", () => {
     ).toEqual(["default", "default"]);
     const coder = await cli(["--operator", service.operatorUrl, "--target", "local/coder"]);
     expect(coder.stdout.trim().split("\n")).toEqual([expect.stringContaining("target=local/coder")]);
+    const ana = await cli(["--operator", service.operatorUrl, "--tenant", "acme", "--user", "ana"]);
+    expect(ana.stdout.trim().split("\n")).toEqual([
+      expect.stringMatching(/ {2}tenant=acme {2}user=ana {2}route=default {2}/),
+    ]);
   });
 
   it("refuses a malformed --since with exit 2, and says why a server refused with exit 1", async () => {

@@ -37,8 +37,8 @@ type AdminServiceClient interface {
 	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
 	// What a tenant's calls cost over time: the cost and number of recorded calls in each time
 	// bucket of a range, summed from the recorded decisions (the ledger when the server keeps one,
-	// else the recent in-memory log, which forgets the oldest calls first). Per tenant only:
-	// decisions do not record the user.
+	// else the recent in-memory log, which forgets the oldest calls first), for a tenant or one of
+	// its users.
 	GetSpend(ctx context.Context, in *GetSpendRequest, opts ...grpc.CallOption) (*GetSpendResponse, error)
 	// What a candidate policy would change: every recorded call matching the filters (the ledger
 	// when the server keeps one, else the recent in-memory log; every worker's under
@@ -160,8 +160,8 @@ type AdminServiceServer interface {
 	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
 	// What a tenant's calls cost over time: the cost and number of recorded calls in each time
 	// bucket of a range, summed from the recorded decisions (the ledger when the server keeps one,
-	// else the recent in-memory log, which forgets the oldest calls first). Per tenant only:
-	// decisions do not record the user.
+	// else the recent in-memory log, which forgets the oldest calls first), for a tenant or one of
+	// its users.
 	GetSpend(context.Context, *GetSpendRequest) (*GetSpendResponse, error)
 	// What a candidate policy would change: every recorded call matching the filters (the ledger
 	// when the server keeps one, else the recent in-memory log; every worker's under

@@ -81,28 +81,32 @@ class GetPolicyResponse(_message.Message):
     def __init__(self, version: _Optional[str] = ..., source: _Optional[str] = ..., loaded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., routes: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., last_reload: _Optional[_Union[PolicyReload, _Mapping]] = ..., tenants: _Optional[_Iterable[str]] = ..., data_classes: _Optional[_Iterable[_Union[PolicyDataClass, _Mapping]]] = ..., detection: _Optional[_Iterable[_Union[PolicyDetectRule, _Mapping]]] = ..., route_rules: _Optional[_Iterable[_Union[PolicyRoute, _Mapping]]] = ...) -> None: ...
 
 class GetSpendRequest(_message.Message):
-    __slots__ = ["bucket_seconds", "since", "tenant", "until"]
+    __slots__ = ["bucket_seconds", "since", "tenant", "until", "user"]
     BUCKET_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SINCE_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     UNTIL_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
     bucket_seconds: int
     since: _timestamp_pb2.Timestamp
     tenant: str
     until: _timestamp_pb2.Timestamp
-    def __init__(self, tenant: _Optional[str] = ..., since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., bucket_seconds: _Optional[int] = ...) -> None: ...
+    user: str
+    def __init__(self, tenant: _Optional[str] = ..., since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., bucket_seconds: _Optional[int] = ..., user: _Optional[str] = ...) -> None: ...
 
 class GetSpendResponse(_message.Message):
-    __slots__ = ["buckets", "calls", "cost_usd", "tenant"]
+    __slots__ = ["buckets", "calls", "cost_usd", "tenant", "user"]
     BUCKETS_FIELD_NUMBER: _ClassVar[int]
     CALLS_FIELD_NUMBER: _ClassVar[int]
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
     buckets: _containers.RepeatedCompositeFieldContainer[SpendBucket]
     calls: int
     cost_usd: float
     tenant: str
-    def __init__(self, tenant: _Optional[str] = ..., buckets: _Optional[_Iterable[_Union[SpendBucket, _Mapping]]] = ..., cost_usd: _Optional[float] = ..., calls: _Optional[int] = ...) -> None: ...
+    user: str
+    def __init__(self, tenant: _Optional[str] = ..., buckets: _Optional[_Iterable[_Union[SpendBucket, _Mapping]]] = ..., cost_usd: _Optional[float] = ..., calls: _Optional[int] = ..., user: _Optional[str] = ...) -> None: ...
 
 class GetUsageRequest(_message.Message):
     __slots__ = ["tenant", "user"]
@@ -141,20 +145,22 @@ class LimitUsage(_message.Message):
     def __init__(self, limit: _Optional[str] = ..., kind: _Optional[str] = ..., max: _Optional[float] = ..., used: _Optional[float] = ..., remaining: _Optional[float] = ..., resets_in_ms: _Optional[float] = ...) -> None: ...
 
 class ListDecisionsRequest(_message.Message):
-    __slots__ = ["limit", "route", "since", "target", "tenant", "until"]
+    __slots__ = ["limit", "route", "since", "target", "tenant", "until", "user"]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
     SINCE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     UNTIL_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
     limit: int
     route: str
     since: _timestamp_pb2.Timestamp
     target: str
     tenant: str
     until: _timestamp_pb2.Timestamp
-    def __init__(self, tenant: _Optional[str] = ..., route: _Optional[str] = ..., since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ..., target: _Optional[str] = ...) -> None: ...
+    user: str
+    def __init__(self, tenant: _Optional[str] = ..., route: _Optional[str] = ..., since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ..., target: _Optional[str] = ..., user: _Optional[str] = ...) -> None: ...
 
 class ListDecisionsResponse(_message.Message):
     __slots__ = ["decisions", "truncated"]

@@ -122,8 +122,8 @@ class AdminServiceServicer(object):
     def GetSpend(self, request, context):
         """What a tenant's calls cost over time: the cost and number of recorded calls in each time
         bucket of a range, summed from the recorded decisions (the ledger when the server keeps one,
-        else the recent in-memory log, which forgets the oldest calls first). Per tenant only:
-        decisions do not record the user.
+        else the recent in-memory log, which forgets the oldest calls first), for a tenant or one of
+        its users.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -84,7 +84,7 @@ class Candidate(_message.Message):
     def __init__(self, target: _Optional[str] = ..., eligible: bool = ..., reason: _Optional[str] = ..., role: _Optional[str] = ...) -> None: ...
 
 class Decision(_message.Message):
-    __slots__ = ["attempts", "call_id", "candidates", "cost_usd", "data_class", "data_class_reason", "declared_data_class", "degrade_rung", "degraded", "dry_run", "escalations", "estimated_cost_usd", "estimated_input_tokens", "findings", "max_tokens", "output_findings", "policy_version", "pool", "quota", "refusal", "route", "rule", "target", "task", "task_inferred", "tenant", "trace_id", "unpriced", "withheld_tools"]
+    __slots__ = ["attempts", "call_id", "candidates", "cost_usd", "data_class", "data_class_reason", "declared_data_class", "degrade_rung", "degraded", "dry_run", "escalations", "estimated_cost_usd", "estimated_input_tokens", "findings", "max_tokens", "output_findings", "policy_version", "pool", "quota", "refusal", "route", "rule", "target", "task", "task_inferred", "tenant", "trace_id", "unpriced", "user", "withheld_tools"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +113,7 @@ class Decision(_message.Message):
     TENANT_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     UNPRICED_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
     WITHHELD_TOOLS_FIELD_NUMBER: _ClassVar[int]
     attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
     call_id: str
@@ -142,8 +143,9 @@ class Decision(_message.Message):
     tenant: str
     trace_id: str
     unpriced: bool
+    user: str
     withheld_tools: _containers.RepeatedCompositeFieldContainer[WithheldTool]
-    def __init__(self, route: _Optional[str] = ..., rule: _Optional[str] = ..., data_class: _Optional[str] = ..., task: _Optional[str] = ..., policy_version: _Optional[str] = ..., trace_id: _Optional[str] = ..., target: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., degraded: bool = ..., declared_data_class: _Optional[str] = ..., tenant: _Optional[str] = ..., cost_usd: _Optional[float] = ..., max_tokens: _Optional[int] = ..., dry_run: bool = ..., call_id: _Optional[str] = ..., task_inferred: bool = ..., data_class_reason: _Optional[str] = ..., findings: _Optional[_Iterable[_Union[FindingSummary, _Mapping]]] = ..., output_findings: _Optional[_Iterable[_Union[FindingSummary, _Mapping]]] = ..., withheld_tools: _Optional[_Iterable[_Union[WithheldTool, _Mapping]]] = ..., escalations: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., degrade_rung: _Optional[str] = ..., pool: _Optional[str] = ..., estimated_input_tokens: _Optional[int] = ..., estimated_cost_usd: _Optional[float] = ..., quota: _Optional[str] = ..., unpriced: bool = ...) -> None: ...
+    def __init__(self, route: _Optional[str] = ..., rule: _Optional[str] = ..., data_class: _Optional[str] = ..., task: _Optional[str] = ..., policy_version: _Optional[str] = ..., trace_id: _Optional[str] = ..., target: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., degraded: bool = ..., declared_data_class: _Optional[str] = ..., tenant: _Optional[str] = ..., cost_usd: _Optional[float] = ..., max_tokens: _Optional[int] = ..., dry_run: bool = ..., call_id: _Optional[str] = ..., task_inferred: bool = ..., data_class_reason: _Optional[str] = ..., findings: _Optional[_Iterable[_Union[FindingSummary, _Mapping]]] = ..., output_findings: _Optional[_Iterable[_Union[FindingSummary, _Mapping]]] = ..., withheld_tools: _Optional[_Iterable[_Union[WithheldTool, _Mapping]]] = ..., escalations: _Optional[_Iterable[str]] = ..., refusal: _Optional[str] = ..., degrade_rung: _Optional[str] = ..., pool: _Optional[str] = ..., estimated_input_tokens: _Optional[int] = ..., estimated_cost_usd: _Optional[float] = ..., quota: _Optional[str] = ..., unpriced: bool = ..., user: _Optional[str] = ...) -> None: ...
 
 class FindingSummary(_message.Message):
     __slots__ = ["action", "count", "group", "kind", "rule"]
