@@ -435,8 +435,8 @@ function targetStatus(id: string, target: TargetRef, policy: Policy, view: Targe
         : breaker && breaker.state !== "closed"
           ? [TargetState.BREAKER_OPEN, `breaker ${breaker.state.replace("_", "-")} (${breaker.trippedBy})`]
           : [TargetState.AVAILABLE, ""];
-  const firstToken = wholeMsPercentiles(view?.recentFirstTokensMs);
-  const attempt = wholeMsPercentiles(view?.recentAttemptsMs);
+  const firstToken = percentilesOf(view?.recentFirstTokensMs);
+  const attempt = percentilesOf(view?.recentAttemptsMs);
   return {
     target: id,
     provider: target.provider,
@@ -462,17 +462,25 @@ function targetStatus(id: string, target: TargetRef, policy: Policy, view: Targe
   };
 }
 
-/** Nearest-rank percentiles of `samples`, in whole ms as the other latencies; undefined before a sample. */
-function wholeMsPercentiles(samples: readonly number[] = []): LatencyPercentiles | undefined {
+/**
+ * Nearest-rank percentiles of `samples`, to a tenth of a millisecond (what the console shows below
+ * 10 ms; whole ms, as latency_ms beside them, would show a local model's 2.4 ms as 2.0); undefined
+ * before a sample.
+ */
+function percentilesOf(samples: readonly number[] = []): LatencyPercentiles | undefined {
   const percentiles = latencyPercentiles(samples);
   return (
     percentiles && {
-      p50Ms: Math.round(percentiles.p50Ms),
-      p95Ms: Math.round(percentiles.p95Ms),
-      p99Ms: Math.round(percentiles.p99Ms),
+      p50Ms: tenthsOfMs(percentiles.p50Ms),
+      p95Ms: tenthsOfMs(percentiles.p95Ms),
+      p99Ms: tenthsOfMs(percentiles.p99Ms),
       samples: percentiles.samples,
     }
   );
+}
+
+function tenthsOfMs(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }
 
 const BREAKER_STATES = {
