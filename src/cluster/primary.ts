@@ -164,6 +164,8 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
             inFlight: 0,
             samples: 0,
             outOfService: reason,
+            recentFirstTokensMs: [],
+            recentAttemptsMs: [],
           });
       return merged;
     },

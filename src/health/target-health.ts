@@ -107,7 +107,7 @@ export interface TargetStats {
   inFlight: number;
   /** EWMA of time to first token over successful attempts; undefined until one was seen. */
   latencyMs?: number;
-  /** 95th percentile of the last TTFT_SAMPLES times to first token; undefined until one was seen. */
+  /** 95th percentile of the last RECENT_SAMPLES times to first token; undefined until one was seen. */
   p95FirstTokenMs?: number;
   /** How many times to first token the percentile is taken over. */
   samples: number;
@@ -119,11 +119,28 @@ export interface TargetView extends TargetStats {
   cooledUntil?: number;
   coolingReason?: string;
   outOfService?: string;
+  /**
+   * The last RECENT_SAMPLES successful attempts' times to first token and whole durations, in
+   * ms, oldest first (copies). Views carry the samples rather than their percentiles because
+   * several processes' percentiles cannot be combined, but their samples can be concatenated
+   * (cluster/merge.ts); read them with `latencyPercentiles`.
+   */
+  recentFirstTokensMs: number[];
+  recentAttemptsMs: number[];
+}
+
+/** Nearest-rank percentiles of some latencies, in ms, and how many latencies they were taken over. */
+export interface LatencyPercentiles {
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  samples: number;
 }
 
 const RETRY_TOKENS = 10;
 const RETRY_TOKEN_RATIO = 0.1;
-const TTFT_SAMPLES = 100;
+/** How many of the latest successful attempts the percentiles are taken over. */
+const RECENT_SAMPLES = 100;
 /** Weight of the newest sample in the latency EWMA. */
 const EWMA_ALPHA = 0.3;
 /** Backoff after 429s that gave no retry-after: 1 s, 2 s, 4 s … up to a minute, with full jitter. */
@@ -134,7 +151,9 @@ interface Health {
   breaker: CircuitBreaker;
   inFlight: number;
   latencyMs?: number;
+  /** Of the last RECENT_SAMPLES successful attempts, oldest first: time to first token, and to the end. */
   firstTokens: number[];
+  durations: number[];
   cooledUntil: number;
   coolingReason: string;
   /** Whether the cooling in force came from a 429 (else from a server's retry-after). */
@@ -157,6 +176,7 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
         breaker: new CircuitBreaker(breaker ?? DEFAULT_BREAKER, clock.now()),
         inFlight: 0,
         firstTokens: [],
+        durations: [],
         cooledUntil: 0,
         coolingReason: "",
         coolingAfter429: false,
@@ -208,8 +228,8 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
         health.latencyMs === undefined
           ? outcome.firstTokenMs
           : EWMA_ALPHA * outcome.firstTokenMs + (1 - EWMA_ALPHA) * health.latencyMs;
-      health.firstTokens.push(outcome.firstTokenMs);
-      if (health.firstTokens.length > TTFT_SAMPLES) health.firstTokens.shift();
+      keepRecent(health.firstTokens, outcome.firstTokenMs);
+      keepRecent(health.durations, outcome.latencyMs);
     } else if (outcome.kind === "failed") {
       health.breaker.failed(now, outcome.latencyMs, permit.probe, permit.round);
       health.retryTokens = Math.max(0, health.retryTokens - 1);
@@ -316,6 +336,8 @@ export function createTargetHealth(clock: Clock, random: () => number = Math.ran
             coolingReason: health.coolingReason,
           }),
           ...(health.outOfService !== undefined && { outOfService: health.outOfService }),
+          recentFirstTokensMs: [...health.firstTokens],
+          recentAttemptsMs: [...health.durations],
         });
       }
       return views;
@@ -328,12 +350,38 @@ function statsOf(health: Health): TargetStats {
     inFlight: health.inFlight,
     samples: health.firstTokens.length,
     ...(health.latencyMs !== undefined && { latencyMs: health.latencyMs }),
-    ...(health.firstTokens.length > 0 && { p95FirstTokenMs: percentile(health.firstTokens, 0.95) }),
+    ...(health.firstTokens.length > 0 && { p95FirstTokenMs: nearestRank(ascending(health.firstTokens), 95) }),
   };
 }
 
-/** Nearest-rank percentile. */
-function percentile(samples: readonly number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
+function keepRecent(samples: number[], sample: number): void {
+  samples.push(sample);
+  if (samples.length > RECENT_SAMPLES) samples.shift();
+}
+
+/**
+ * p50, p95 and p99 of `samples` (ms, in any order) by nearest rank: each is one of the samples,
+ * the smallest with at least that share of them at or below it. Undefined for no samples.
+ */
+export function latencyPercentiles(samples: readonly number[]): LatencyPercentiles | undefined {
+  if (samples.length === 0) return undefined;
+  const sorted = ascending(samples);
+  return {
+    p50Ms: nearestRank(sorted, 50),
+    p95Ms: nearestRank(sorted, 95),
+    p99Ms: nearestRank(sorted, 99),
+    samples: sorted.length,
+  };
+}
+
+function ascending(samples: readonly number[]): number[] {
+  return [...samples].sort((a, b) => a - b);
+}
+
+/**
+ * The sample of rank ⌈percent·n/100⌉ in `sorted` (ascending, not empty). Whole percents keep
+ * `percent * n` an exact integer, so the rank never hangs on how 0.95 rounds in binary.
+ */
+function nearestRank(sorted: readonly number[], percent: number): number {
+  return sorted[Math.ceil((percent * sorted.length) / 100) - 1] ?? 0;
 }

@@ -1,5 +1,77 @@
+import { deserialize, serialize } from "node:v8";
 import { describe, expect, it } from "vitest";
-import { mergeSpend } from "../../src/cluster/merge.js";
+import { mergeSpend, mergeViews, viewFromEpoch, viewToEpoch } from "../../src/cluster/merge.js";
+import type { TargetId } from "../../src/core/types.js";
+import { DEFAULT_BREAKER } from "../../src/health/breaker.js";
+import {
+  createTargetHealth,
+  latencyPercentiles,
+  type TargetHealth,
+  type TargetView,
+} from "../../src/health/target-health.js";
+import { createFakeClock } from "../helpers/fake-clock.js";
+
+const TARGET: TargetId = "acme/large";
+
+/** A worker's health after `calls` successful attempts to TARGET, each this fast. */
+function workerAfter(calls: number, firstTokenMs: number, latencyMs: number): TargetHealth {
+  const health = createTargetHealth(createFakeClock());
+  for (let call = 0; call < calls; call++) {
+    const admission = health.admit(TARGET, DEFAULT_BREAKER);
+    if (!admission.allowed) throw new Error(admission.reason);
+    health.ended(admission.permit, { kind: "succeeded", latencyMs, firstTokenMs });
+  }
+  return health;
+}
+
+/** What the primary reads of each worker's views: made epoch-based, sent as IPC's "advanced" serialization sends them, and back. */
+function overIpc(health: TargetHealth): Array<[TargetId, TargetView]> {
+  const sent = [...health.views()].map(([target, view]) => [target, viewToEpoch(view)]);
+  const received = deserialize(serialize(sent)) as Array<[TargetId, TargetView]>;
+  return received.map(([target, view]) => [target, viewFromEpoch(view)]);
+}
+
+describe("mergeViews", () => {
+  it("takes latency percentiles over every worker's samples together, so a slow worker weighs by its calls", () => {
+    const fast = workerAfter(98, 10, 200);
+    const slow = workerAfter(2, 2_000, 9_000);
+    const merged = mergeViews([overIpc(fast), overIpc(slow)]).get(TARGET);
+    expect(merged?.samples).toBe(100);
+    expect(merged?.recentFirstTokensMs).toHaveLength(100);
+    // 2 slow calls in 100 reach p99, not p95 (the slow worker's own p95 would be 2 s).
+    expect(latencyPercentiles(merged?.recentFirstTokensMs ?? [])).toEqual({
+      p50Ms: 10,
+      p95Ms: 10,
+      p99Ms: 2_000,
+      samples: 100,
+    });
+    expect(latencyPercentiles(merged?.recentAttemptsMs ?? [])).toEqual({
+      p50Ms: 200,
+      p95Ms: 200,
+      p99Ms: 9_000,
+      samples: 100,
+    });
+    expect(merged?.p95FirstTokenMs).toBe(10);
+  });
+
+  it("keeps up to 100 samples from each worker, and a worker without any adds none", () => {
+    const idle = createTargetHealth(createFakeClock());
+    idle.takeOutOfService(TARGET, "drill");
+    const merged = mergeViews([
+      overIpc(workerAfter(150, 10, 20)),
+      overIpc(workerAfter(30, 50, 60)),
+      overIpc(idle),
+    ]).get(TARGET);
+    expect(merged).toMatchObject({ samples: 130, outOfService: "drill" });
+    expect(merged?.recentFirstTokensMs).toHaveLength(130);
+    expect(latencyPercentiles(merged?.recentAttemptsMs ?? [])).toMatchObject({ p50Ms: 20, p99Ms: 60 });
+  });
+
+  it("leaves a target seen by one worker as that worker saw it", () => {
+    const only = overIpc(workerAfter(3, 10, 20));
+    expect(mergeViews([only, []]).get(TARGET)).toEqual(only[0]?.[1]);
+  });
+});
 
 describe("mergeSpend", () => {
   it("adds every worker's buckets up, bucket by bucket, over the query's whole range", () => {

@@ -109,7 +109,7 @@ describe("switchyard serve --workers 2", () => {
     expect(served.serving.operatorPort).toBeGreaterThan(0);
   });
 
-  it("answers calls in both workers, and GetDecision finds each call whichever worker served it", async () => {
+  it("answers calls in both workers, and GetDecision, GetSpend and ListTargets see each call whichever worker served it", async () => {
     const calls = [...(await callEach()), ...(await callEach())];
     expect(calls.every((call) => call.content === "from local")).toBe(true);
     await vi.waitFor(() => expect(calls.every((call) => servedBy().has(call.callId))).toBe(true));
@@ -133,6 +133,11 @@ describe("switchyard serve --workers 2", () => {
     expect(byUser.decisions.map((entry) => entry.decision?.callId)).toEqual(
       expect.arrayContaining(calls.map((call) => call.callId)),
     );
+    // ListTargets takes latency percentiles over every worker's answers together.
+    const { targets } = await admin().listTargets({});
+    const local = targets.find((target) => target.target === "local/tiny");
+    expect(local?.firstToken?.samples).toBe(calls.length);
+    expect(local?.attempt?.samples).toBe(calls.length);
   });
 
   it("replays a candidate policy over every worker's calls (ReplayPolicy)", async () => {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ms } from "../../console/src/format.js";
 import { RouterService } from "../../gen/switchyard/v1/router_pb.js";
 import { eventually } from "../helpers/async.js";
 import { PROJECT_ROOT } from "../helpers/build.js";
@@ -158,6 +159,30 @@ routes:
     await row.getByRole("button", { name: "Return to service" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Return to service" }).click();
     await row.getByText("available", { exact: true }).waitFor();
+  });
+
+  it("shows the latency percentiles of a target that answered, and a dash for one that never did", async () => {
+    always(chaos.fakes.primary, { type: "error", status: 503 });
+    for (let call = 0; call < 3; call++)
+      expect((await chaos.router.route(CHAT)).decision?.target).toBe("fallback/m2");
+    const { targets } = await chaos.admin.listTargets({}, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const { firstToken, attempt } = targets.find((target) => target.target === "fallback/m2") ?? {};
+    if (!firstToken || !attempt) throw new Error("ListTargets gives fallback/m2 no percentiles");
+
+    await page.goto(`${consoleUrl}#/targets`);
+    const answered = page.locator('tr[data-target="fallback/m2"]');
+    const cell = (row: typeof answered, label: string) => row.locator(`td[data-label^="${label}"]`);
+    await cell(answered, "First token").getByText(`${firstToken.samples} samples`).waitFor();
+    await expect(cell(answered, "First token").textContent()).resolves.toBe(
+      `${ms(firstToken.p50Ms)} / ${ms(firstToken.p95Ms)} / ${ms(firstToken.p99Ms)}${firstToken.samples} samples`,
+    );
+    await expect(cell(answered, "Whole attempt").textContent()).resolves.toBe(
+      `${ms(attempt.p50Ms)} / ${ms(attempt.p95Ms)} / ${ms(attempt.p99Ms)}${attempt.samples} samples`,
+    );
+    const failing = page.locator('tr[data-target="primary/m1"]');
+    await expect(cell(failing, "First token").textContent()).resolves.toBe("—");
+    await expect(cell(failing, "Whole attempt").textContent()).resolves.toBe("—");
+    await photograph(page, "targets-latency");
   });
 
   it("shows a refused reload on the Policy page, with its error", async () => {

@@ -6,6 +6,7 @@ import {
   type AttemptHealth,
   createTargetHealth,
   type Hold,
+  latencyPercentiles,
   type TargetHealth,
   type TargetPermit,
 } from "../../src/health/target-health.js";
@@ -609,6 +610,8 @@ describe("createTargetHealth", () => {
         p95FirstTokenMs: 80,
         samples: 1,
         breaker: { state: "closed", since: 1_000, failureRate: 0, calls: 1 },
+        recentFirstTokensMs: [80],
+        recentAttemptsMs: [180],
       });
       expect(views.get(OTHER)).toEqual({
         inFlight: 0,
@@ -616,6 +619,8 @@ describe("createTargetHealth", () => {
         breaker: { state: "closed", since: 1_000, failureRate: 0, calls: 0 },
         cooledUntil: 3_000,
         coolingReason: "overloaded",
+        recentFirstTokensMs: [],
+        recentAttemptsMs: [],
       });
       expect(views.get("acme/tiny")).toMatchObject({ outOfService: "outage drill" });
     });
@@ -643,5 +648,75 @@ describe("createTargetHealth", () => {
       await clock.advance(BREAKER.openMs);
       expect(health.views().get(TARGET)?.breaker).toMatchObject({ state: "half_open", since: 1_000 + 5_000 });
     });
+
+    it("carries the successful attempts' times to first token and whole durations, oldest first, and no failure's", () => {
+      const { health } = setup();
+      call(health, { kind: "succeeded", latencyMs: 900, firstTokenMs: 30 });
+      call(health, { kind: "failed", latencyMs: 9_000 });
+      call(health, NEUTRAL);
+      call(health, { kind: "succeeded", latencyMs: 400, firstTokenMs: 10 });
+      expect(health.views().get(TARGET)).toMatchObject({
+        recentFirstTokensMs: [30, 10],
+        recentAttemptsMs: [900, 400],
+        samples: 2,
+      });
+    });
+
+    it("carries the last 100 of each only", () => {
+      const { health } = setup();
+      for (let n = 1; n <= 150; n++)
+        call(health, { kind: "succeeded", latencyMs: 1_000 + n, firstTokenMs: n });
+      const view = health.views().get(TARGET);
+      expect(view?.recentFirstTokensMs).toEqual(Array.from({ length: 100 }, (_, i) => 51 + i));
+      expect(view?.recentAttemptsMs).toEqual(Array.from({ length: 100 }, (_, i) => 1_051 + i));
+    });
+
+    it("hands out copies: a view read earlier does not change with later calls, nor change what is kept", () => {
+      const { health } = setup();
+      call(health, firstToken(10));
+      const before = health.views().get(TARGET);
+      before?.recentFirstTokensMs.push(99_999);
+      call(health, firstToken(20));
+      expect(before?.recentAttemptsMs).toEqual([110]);
+      expect(health.views().get(TARGET)).toMatchObject({
+        recentFirstTokensMs: [10, 20],
+        p95FirstTokenMs: 20,
+      });
+    });
+  });
+});
+
+describe("latencyPercentiles", () => {
+  it("has nothing to say of no samples", () => {
+    expect(latencyPercentiles([])).toBeUndefined();
+  });
+
+  it("gives the one sample as every percentile", () => {
+    expect(latencyPercentiles([42])).toEqual({ p50Ms: 42, p95Ms: 42, p99Ms: 42, samples: 1 });
+  });
+
+  it("takes each percentile by nearest rank, ⌈p·n⌉, whatever order the samples come in", () => {
+    // 1 … 100 ms: ranks 50, 95, 99.
+    const hundred = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(latencyPercentiles(hundred)).toEqual({ p50Ms: 50, p95Ms: 95, p99Ms: 99, samples: 100 });
+    // 1 … 20 ms: ranks 10, 19 and ⌈19.8⌉ = 20.
+    const twenty = Array.from({ length: 20 }, (_, i) => ((i * 7) % 20) + 1);
+    expect(latencyPercentiles(twenty)).toEqual({ p50Ms: 10, p95Ms: 19, p99Ms: 20, samples: 20 });
+    // Three samples: rank ⌈1.5⌉ = 2 for the median, the slowest for both tails.
+    expect(latencyPercentiles([300, 5, 40])).toEqual({ p50Ms: 40, p95Ms: 300, p99Ms: 300, samples: 3 });
+  });
+
+  it("lets one slow call in a hundred show at p99 but not at p95", () => {
+    const samples = [...Array.from({ length: 99 }, () => 20), 5_000];
+    expect(latencyPercentiles(samples)).toMatchObject({ p50Ms: 20, p95Ms: 20, p99Ms: 20 });
+    // Two in a hundred reach p99.
+    samples[0] = 5_000;
+    expect(latencyPercentiles(samples)).toMatchObject({ p50Ms: 20, p95Ms: 20, p99Ms: 5_000 });
+  });
+
+  it("leaves the samples it is given in their order", () => {
+    const samples = [3, 1, 2];
+    latencyPercentiles(samples);
+    expect(samples).toEqual([3, 1, 2]);
   });
 });

@@ -1,5 +1,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { TargetState, type TargetStatus } from "../../../gen/switchyard/v1/admin_pb.js";
+import {
+  type LatencyPercentiles,
+  TargetState,
+  type TargetStatus,
+} from "../../../gen/switchyard/v1/admin_pb.js";
 import { admin, type Problem, problemOf } from "../api.js";
 import { BREAKER_STATE, ms, percent, TARGET_STATE, when } from "../format.js";
 import { useCall } from "../use-call.js";
@@ -54,10 +58,13 @@ export function TargetsPage({ onSignIn }: { onSignIn: (p: Problem) => void }) {
                     Failures
                   </th>
                   <th scope="col" class="num">
-                    Latency (avg / p95 first token)
-                  </th>
-                  <th scope="col" class="num">
                     In flight
+                  </th>
+                  <th scope="col" class="num" title={RECENT}>
+                    First token p50 / p95 / p99
+                  </th>
+                  <th scope="col" class="num" title={RECENT}>
+                    Whole attempt p50 / p95 / p99
                   </th>
                   <th scope="col">Drill</th>
                 </tr>
@@ -91,11 +98,14 @@ export function TargetsPage({ onSignIn }: { onSignIn: (p: Problem) => void }) {
                         ? `${percent(target.recentFailureRate)} of ${target.recentCalls}`
                         : "no calls"}
                     </td>
-                    <td class="num" data-label="Latency avg / p95">
-                      {target.latencyMs > 0 ? `${ms(target.latencyMs)} / ${ms(target.p95FirstTokenMs)}` : "—"}
-                    </td>
                     <td class="num" data-label="In flight">
                       {target.inFlight}
+                    </td>
+                    <td class="num latency" data-label="First token p50 / p95 / p99">
+                      <Percentiles of={target.firstToken} />
+                    </td>
+                    <td class="num latency" data-label="Whole attempt p50 / p95 / p99">
+                      <Percentiles of={target.attempt} />
                     </td>
                     <td>
                       {target.state === TargetState.OUT_OF_SERVICE ? (
@@ -133,6 +143,19 @@ export function TargetsPage({ onSignIn }: { onSignIn: (p: Problem) => void }) {
         />
       )}
     </section>
+  );
+}
+
+const RECENT = "Over the last 100 successful attempts (of each worker)";
+
+/** p50 / p95 / p99 and how many attempts they are taken over; "—" before the first. */
+function Percentiles({ of }: { of: LatencyPercentiles | undefined }) {
+  if (!of) return <>—</>;
+  return (
+    <>
+      {ms(of.p50Ms)} / {ms(of.p95Ms)} / {ms(of.p99Ms)}
+      <div class="muted small">{of.samples === 1 ? "1 sample" : `${of.samples} samples`}</div>
+    </>
   );
 }
 

@@ -212,7 +212,7 @@ routes:
     await service.stop();
   });
 
-  it("ListTargets shows an open breaker (since when, why, recent failure rate) and what the others observed", async () => {
+  it("ListTargets shows an open breaker (since when, why, recent failure rate) and what the others observed, latency percentiles included", async () => {
     const { router, admin } = clients();
     for (let call = 0; call < 3; call += 1) await router.route(userRequest("hi"));
     const { targets } = await admin.listTargets({});
@@ -233,6 +233,20 @@ routes:
       recentCalls: 3,
     });
     expect(local?.latencyMs).toBeGreaterThan(0);
+
+    // Percentiles over the three answers, none for a target that never answered.
+    expect(down?.firstToken).toBeUndefined();
+    expect(down?.attempt).toBeUndefined();
+    const { firstToken, attempt } = local ?? {};
+    expect(firstToken?.samples).toBe(3);
+    expect(attempt?.samples).toBe(3);
+    for (const percentiles of [firstToken, attempt]) {
+      expect(percentiles?.p50Ms).toBeLessThanOrEqual(percentiles?.p95Ms ?? -1);
+      expect(percentiles?.p95Ms).toBeLessThanOrEqual(percentiles?.p99Ms ?? -1);
+    }
+    // Each attempt lasts at least until its first token.
+    expect(attempt?.p50Ms).toBeGreaterThanOrEqual(firstToken?.p50Ms ?? Number.POSITIVE_INFINITY);
+    expect(attempt?.p99Ms).toBeGreaterThanOrEqual(firstToken?.p99Ms ?? Number.POSITIVE_INFINITY);
   });
 
   it("takes a target out of service and back: decisions say why it was skipped; with nothing left the call is UNAVAILABLE", async () => {

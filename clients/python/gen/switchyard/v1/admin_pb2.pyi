@@ -128,6 +128,18 @@ class GetUsageResponse(_message.Message):
     user: str
     def __init__(self, tenant: _Optional[str] = ..., user: _Optional[str] = ..., limited: bool = ..., limits: _Optional[_Iterable[_Union[LimitUsage, _Mapping]]] = ...) -> None: ...
 
+class LatencyPercentiles(_message.Message):
+    __slots__ = ["p50_ms", "p95_ms", "p99_ms", "samples"]
+    P50_MS_FIELD_NUMBER: _ClassVar[int]
+    P95_MS_FIELD_NUMBER: _ClassVar[int]
+    P99_MS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    samples: int
+    def __init__(self, p50_ms: _Optional[float] = ..., p95_ms: _Optional[float] = ..., p99_ms: _Optional[float] = ..., samples: _Optional[int] = ...) -> None: ...
+
 class LimitUsage(_message.Message):
     __slots__ = ["kind", "limit", "max", "remaining", "resets_in_ms", "used"]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -370,10 +382,12 @@ class TakeTargetOutOfServiceResponse(_message.Message):
     def __init__(self, target: _Optional[_Union[TargetStatus, _Mapping]] = ...) -> None: ...
 
 class TargetStatus(_message.Message):
-    __slots__ = ["breaker", "breaker_since", "cooled_until", "hosted", "in_flight", "input_usd_per_mtok", "kind", "latency_ms", "model", "output_usd_per_mtok", "p95_first_token_ms", "provider", "reason", "recent_calls", "recent_failure_rate", "region", "state", "target"]
+    __slots__ = ["attempt", "breaker", "breaker_since", "cooled_until", "first_token", "hosted", "in_flight", "input_usd_per_mtok", "kind", "latency_ms", "model", "output_usd_per_mtok", "p95_first_token_ms", "provider", "reason", "recent_calls", "recent_failure_rate", "region", "state", "target"]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     BREAKER_FIELD_NUMBER: _ClassVar[int]
     BREAKER_SINCE_FIELD_NUMBER: _ClassVar[int]
     COOLED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TOKEN_FIELD_NUMBER: _ClassVar[int]
     HOSTED_FIELD_NUMBER: _ClassVar[int]
     INPUT_USD_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
     IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
@@ -389,9 +403,11 @@ class TargetStatus(_message.Message):
     REGION_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
+    attempt: LatencyPercentiles
     breaker: BreakerState
     breaker_since: _timestamp_pb2.Timestamp
     cooled_until: _timestamp_pb2.Timestamp
+    first_token: LatencyPercentiles
     hosted: bool
     in_flight: int
     input_usd_per_mtok: float
@@ -407,7 +423,7 @@ class TargetStatus(_message.Message):
     region: str
     state: TargetState
     target: str
-    def __init__(self, target: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., kind: _Optional[str] = ..., hosted: bool = ..., region: _Optional[str] = ..., state: _Optional[_Union[TargetState, str]] = ..., reason: _Optional[str] = ..., input_usd_per_mtok: _Optional[float] = ..., output_usd_per_mtok: _Optional[float] = ..., breaker: _Optional[_Union[BreakerState, str]] = ..., breaker_since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., recent_failure_rate: _Optional[float] = ..., recent_calls: _Optional[int] = ..., cooled_until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., in_flight: _Optional[int] = ..., latency_ms: _Optional[float] = ..., p95_first_token_ms: _Optional[float] = ...) -> None: ...
+    def __init__(self, target: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., kind: _Optional[str] = ..., hosted: bool = ..., region: _Optional[str] = ..., state: _Optional[_Union[TargetState, str]] = ..., reason: _Optional[str] = ..., input_usd_per_mtok: _Optional[float] = ..., output_usd_per_mtok: _Optional[float] = ..., breaker: _Optional[_Union[BreakerState, str]] = ..., breaker_since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., recent_failure_rate: _Optional[float] = ..., recent_calls: _Optional[int] = ..., cooled_until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., in_flight: _Optional[int] = ..., latency_ms: _Optional[float] = ..., p95_first_token_ms: _Optional[float] = ..., first_token: _Optional[_Union[LatencyPercentiles, _Mapping]] = ..., attempt: _Optional[_Union[LatencyPercentiles, _Mapping]] = ...) -> None: ...
 
 class ReloadOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
