@@ -1,5 +1,5 @@
 import { render } from "preact";
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { admin, type Problem, problemOf, storedToken, storeToken } from "./api.js";
 import { DecisionPage } from "./pages/decision.js";
 import { DecisionsPage } from "./pages/decisions.js";
@@ -47,7 +47,8 @@ function App() {
       },
     );
   }, []);
-  useEffect(check, []);
+  // As soon as rendered, beside the page's own call (see useCall).
+  useLayoutEffect(check, []);
 
   const refused = useCallback((problem: Problem) => setAccess({ kind: "refused", problem }), []);
   const signIn = (token: string) => {

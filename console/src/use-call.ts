@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useLayoutEffect, useState } from "preact/hooks";
 import { type Problem, problemOf } from "./api.js";
 
 export interface CallState<T> {
@@ -22,8 +22,10 @@ export function useCall<T>(
   const [problem, setProblem] = useState<Problem | undefined>(undefined);
   const [loading, setLoading] = useState(true);
   const [generation, setGeneration] = useState(0);
-  // `key` names what `call` depends on; `call` itself is a new closure on every render.
-  useEffect(() => {
+  // `key` names what `call` depends on; `call` itself is a new closure on every render. A layout
+  // effect runs as soon as the page is rendered, where useEffect would wait for the next frame to
+  // be painted (tens of ms on a busy machine): the call goes out that much sooner.
+  useLayoutEffect(() => {
     const abort = new AbortController();
     setLoading(true);
     call(abort.signal).then(
