@@ -1,5 +1,5 @@
 import type { TargetId } from "../core/types.js";
-import { latencyPercentiles, type TargetView } from "../health/target-health.js";
+import type { TargetView } from "../health/target-health.js";
 import {
   type DecisionFilter,
   emptyBuckets,
@@ -41,9 +41,10 @@ const SEVERITY = { closed: 0, half_open: 1, open: 2 } as const;
  * One view per target from every worker's: each worker keeps its own breakers (as each replica
  * does, like Envoy's outlier detection), so the target shows the most open breaker any worker has
  * (a call landing there meets it), the longest cooling, and an operator's drill; calls in flight
- * are summed. The recent latency samples are concatenated (up to 100 per worker), and the p95 time
- * to first token is taken again over them, so a slow worker's calls weigh by their number; the
- * latency EWMA, which cannot be combined, is the highest.
+ * and sample counts are summed. The recent latency samples are concatenated (up to 100 per worker,
+ * one worker's after another's), so percentiles taken over them weigh a slow worker's calls by
+ * their number; the latency EWMA, which cannot be combined, is the highest. A merged view carries
+ * no p95FirstTokenMs of its own: read the samples.
  */
 export function mergeViews(
   perWorker: ReadonlyArray<ReadonlyArray<[TargetId, TargetView]>>,
@@ -59,21 +60,18 @@ export function mergeViews(
       const worse = SEVERITY[view.breaker.state] > SEVERITY[seen.breaker.state] ? view : seen;
       const cooled = (view.cooledUntil ?? 0) > (seen.cooledUntil ?? 0) ? view : seen;
       const latencyMs = maxOf(seen.latencyMs, view.latencyMs);
-      const recentFirstTokensMs = [...seen.recentFirstTokensMs, ...view.recentFirstTokensMs];
-      const p95FirstTokenMs = latencyPercentiles(recentFirstTokensMs)?.p95Ms;
       const outOfService = seen.outOfService ?? view.outOfService;
       merged.set(target, {
         breaker: worse.breaker,
         inFlight: seen.inFlight + view.inFlight,
         samples: seen.samples + view.samples,
         ...(latencyMs !== undefined && { latencyMs }),
-        ...(p95FirstTokenMs !== undefined && { p95FirstTokenMs }),
         ...(cooled.cooledUntil !== undefined && {
           cooledUntil: cooled.cooledUntil,
           ...(cooled.coolingReason !== undefined && { coolingReason: cooled.coolingReason }),
         }),
         ...(outOfService !== undefined && { outOfService }),
-        recentFirstTokensMs,
+        recentFirstTokensMs: [...seen.recentFirstTokensMs, ...view.recentFirstTokensMs],
         recentAttemptsMs: [...seen.recentAttemptsMs, ...view.recentAttemptsMs],
       });
     }

@@ -121,7 +121,7 @@ export interface TargetView extends TargetStats {
   outOfService?: string;
   /**
    * The last RECENT_SAMPLES successful attempts' times to first token and whole durations, in
-   * ms, oldest first (copies). Views carry the samples rather than their percentiles because
+   * ms (copies; one process's oldest first, a merged view's one worker's after another's). Views carry the samples rather than their percentiles because
    * several processes' percentiles cannot be combined, but their samples can be concatenated
    * (cluster/merge.ts); read them with `latencyPercentiles`.
    */

@@ -60,9 +60,9 @@ CREATE INDEX IF NOT EXISTS decisions_by_route ON decisions (route, recorded_at);
 
 /**
  * The file's layout, in SQLite's `user_version`: 0 as first written (no `routing` column), 2 with
- * each call's routing record (what replay reads), 3 with the user each call named (a column and an
- * index, for one user's calls and spend). Migrations only add nullable columns: a file written by
- * an older server opens and its rows read back without a routing record or a user.
+ * each call's routing record (what replay reads), 3 with the user each call named (a column, and
+ * an index that one user's calls and spend are read by). Migrations only add nullable columns: a
+ * file written by an older server opens and its rows read back without a routing record or a user.
  */
 const LEDGER_VERSION = 3;
 
@@ -76,12 +76,21 @@ function layoutOf(db: DatabaseSync): number {
   return version;
 }
 
-/** Brings a ledger of an older layout up to LEDGER_VERSION, in one transaction. */
+/**
+ * Brings a ledger of an older layout up to LEDGER_VERSION, in one transaction. Building the user
+ * index reads every row while holding the write lock: on a large ledger, a server writing the same
+ * file meanwhile may wait past its busy timeout and fail those calls, so migrate before sharing.
+ */
 function migrate(db: DatabaseSync): void {
   if (layoutOf(db) === LEDGER_VERSION) return;
   db.exec("BEGIN IMMEDIATE");
   try {
-    // Every step checks what is there: under `--workers`, another process may have just migrated.
+    // Looked at again under the lock, and every step checks what is there: another server sharing
+    // the file may have migrated it (to this layout or a newer one) since the first look.
+    if (layoutOf(db) === LEDGER_VERSION) {
+      db.exec("COMMIT");
+      return;
+    }
     if (!hasColumn(db, "routing")) db.exec("ALTER TABLE decisions ADD COLUMN routing TEXT");
     if (!hasColumn(db, "user")) db.exec("ALTER TABLE decisions ADD COLUMN user TEXT");
     db.exec("CREATE INDEX IF NOT EXISTS decisions_by_user ON decisions (tenant, user, recorded_at)");
@@ -112,6 +121,35 @@ const listWhere = (userColumn: "user" | "NULL") => `(?1 IS NULL OR tenant = ?1) 
   AND (?6 IS NULL OR json_extract(decision, '$.target') = ?6 OR EXISTS (
     SELECT 1 FROM json_each(decision, '$.attempts') AS attempt
     WHERE json_extract(attempt.value, '$.target') = ?6))`;
+
+/**
+ * The listing's statements: one for any filter, and one for a user's calls that names the tenant
+ * and user outright, so it is read on decisions_by_user (`?7 IS NULL OR user = ?7` alone cannot be).
+ */
+export const LIST_SQL = {
+  any: `SELECT recorded_at, outcome, decision, routing FROM decisions
+     WHERE ${listWhere("user")}
+     ORDER BY recorded_at DESC, rowid DESC LIMIT ?5`,
+  user: `SELECT recorded_at, outcome, decision, routing FROM decisions
+     WHERE tenant = ?1 AND user = ?7 AND ${listWhere("user")}
+     ORDER BY recorded_at DESC, rowid DESC LIMIT ?5`,
+} as const;
+
+/**
+ * GetSpend's statements, one per scope rather than `(? IS NULL OR tenant = ?)`, so each is planned
+ * on its index (decisions_by_user, decisions_by_tenant, decisions_by_time). node:sqlite binds
+ * numbers as REAL: the bucket is cast back to an integer (recorded_at >= since, so the cast floors).
+ */
+const spendSql = (where: string) => `
+    SELECT CAST((recorded_at - :since) / :bucket AS INTEGER) AS bucket, count(*) AS calls,
+           total(json_extract(decision, '$.costUsd')) AS cost
+    FROM decisions WHERE ${where} recorded_at >= :since AND recorded_at < :until
+    GROUP BY bucket`;
+export const SPEND_SQL = {
+  all: spendSql(""),
+  tenant: spendSql("tenant = :tenant AND"),
+  user: spendSql("tenant = :tenant AND user = :user AND"),
+} as const;
 
 interface Row {
   recorded_at: number;
@@ -185,22 +223,11 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
     "SELECT recorded_at, outcome, decision, routing FROM decisions WHERE trace_id = ? ORDER BY recorded_at DESC, rowid DESC LIMIT ?",
   );
   const count = db.prepare("SELECT count(*) AS n FROM decisions");
-  const selectList = db.prepare(
-    `SELECT recorded_at, outcome, decision, routing FROM decisions
-     WHERE ${listWhere("user")}
-     ORDER BY recorded_at DESC, rowid DESC LIMIT ?5`,
-  );
-  // One statement per scope rather than `(? IS NULL OR tenant = ?)`, so each is planned on its
-  // index (decisions_by_user, decisions_by_tenant, decisions_by_time). node:sqlite binds numbers as REAL: the bucket
-  // is cast back to an integer (recorded_at >= since, so the cast floors).
-  const spendSql = (where: string) => `
-    SELECT CAST((recorded_at - :since) / :bucket AS INTEGER) AS bucket, count(*) AS calls,
-           total(json_extract(decision, '$.costUsd')) AS cost
-    FROM decisions WHERE ${where} recorded_at >= :since AND recorded_at < :until
-    GROUP BY bucket`;
-  const spendOfUser = db.prepare(spendSql("tenant = :tenant AND user = :user AND"));
-  const spendOfTenant = db.prepare(spendSql("tenant = :tenant AND"));
-  const spendOfAll = db.prepare(spendSql(""));
+  const selectList = db.prepare(LIST_SQL.any);
+  const selectListOfUser = db.prepare(LIST_SQL.user);
+  const spendOfUser = db.prepare(SPEND_SQL.user);
+  const spendOfTenant = db.prepare(SPEND_SQL.tenant);
+  const spendOfAll = db.prepare(SPEND_SQL.all);
   const pruneOld = db.prepare(
     "DELETE FROM decisions WHERE rowid IN (SELECT rowid FROM decisions WHERE recorded_at < ? ORDER BY recorded_at LIMIT ?)",
   );
@@ -257,7 +284,7 @@ export function openDecisionLedger(options: DecisionLedgerOptions): DecisionLedg
     },
     list(filter) {
       // Each filter is a bound parameter (never spliced text); a NULL parameter leaves it open.
-      const rows = selectList.all(
+      const rows = (filter.user === undefined ? selectList : selectListOfUser).all(
         filter.tenant ?? null,
         filter.route ?? null,
         filter.since?.getTime() ?? null,

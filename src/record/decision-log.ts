@@ -33,17 +33,20 @@ export interface DecisionLog {
 }
 
 /**
- * What GetSpend asks for: the calls of `tenant` (undefined: every tenant), or of one of its users
- * (`user` is only ever asked with `tenant`), recorded in [`since`, `until`), in buckets of
+ * Whose calls: every tenant's, one tenant's, or one user's of one tenant (a user is one tenant's,
+ * so a user is never asked for without its tenant). A user named is never empty.
+ */
+export type Whose = { tenant?: string; user?: undefined } | { tenant: string; user?: string };
+
+/**
+ * What GetSpend asks for: the calls of `Whose` recorded in [`since`, `until`), in buckets of
  * `bucketMs` milliseconds, the n-th starting at `since + n × bucketMs`.
  */
-export interface SpendQuery {
-  tenant?: string;
-  user?: string;
+export type SpendQuery = Whose & {
   since: Date;
   until: Date;
   bucketMs: number;
-}
+};
 
 /** The calls recorded in one bucket: how many, and their decisions' costUsd added up (US dollars). */
 export interface SpendBucket {
@@ -62,17 +65,14 @@ export function emptyBuckets(query: SpendQuery): SpendBucket[] {
 }
 
 /** What ListDecisions asks for: every field narrows the list; `until` is exclusive. */
-export interface DecisionFilter {
-  tenant?: string;
-  /** One user's calls (`decision.user`); only ever asked with `tenant`. */
-  user?: string;
+export type DecisionFilter = Whose & {
   route?: string;
   since?: Date;
   until?: Date;
   /** A "provider/model": the calls that tried it (any attempt) or that it answered (`decision.target`). */
   target?: string;
   limit: number;
-}
+};
 
 /** Whether `recorded` passes `filter`'s tenant, user, route, target and time bounds. */
 export function matchesFilter(recorded: RecordedDecision, filter: DecisionFilter): boolean {

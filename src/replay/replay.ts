@@ -139,7 +139,7 @@ function decideAgain(decision: Decision, routing: RoutingRecord, policy: Policy)
 
 /**
  * The request as replay knows it: no text (one placeholder message, an image by URL when the
- * call had one), the declared data class and task, the tenant, the model asked for, and those of
+ * call had one), the declared data class and task, the tenant and user, the model asked for, and those of
  * the call's labels `policy` matches on, recovered from their digests.
  */
 function requestOf(decision: Decision, routing: RoutingRecord, policy: Policy): IdentifiedRequest {
@@ -154,7 +154,7 @@ function requestOf(decision: Decision, routing: RoutingRecord, policy: Policy): 
     task: routing.taskDeclared ? decision.task : "",
     dataClass: decision.declaredDataClass,
     tenant: decision.tenant,
-    user: "",
+    user: decision.user,
     labels: labelsFor(routing.labels, policy),
     params: { stop: [] },
     tools: [],

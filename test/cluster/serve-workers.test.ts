@@ -54,8 +54,10 @@ function workerPids(): number[] {
   return served.serving.workers as number[];
 }
 
-/** A call on each of several connections (the primary hands connections to workers in turn). */
-/** A call on each connection (the connections land on both workers), each by user `ana` of tenant `acme`. */
+/**
+ * A call on each of several connections (the primary hands connections to workers in turn), each
+ * by user `ana` of tenant `acme`.
+ */
 async function callEach(): Promise<{ callId: string; content: string; policyVersion: string }[]> {
   return Promise.all(
     routers.map(async (router) => {

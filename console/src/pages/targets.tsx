@@ -146,7 +146,7 @@ export function TargetsPage({ onSignIn }: { onSignIn: (p: Problem) => void }) {
   );
 }
 
-const RECENT = "Over the last 100 successful attempts (of each worker)";
+const RECENT = "Over each worker's most recent successful attempts";
 
 /** p50 / p95 / p99 and how many attempts they are taken over; "—" before the first. */
 function Percentiles({ of }: { of: LatencyPercentiles | undefined }) {

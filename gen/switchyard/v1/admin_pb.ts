@@ -921,8 +921,9 @@ export type TargetStatus = Message<"switchyard.v1.TargetStatus"> & {
   inFlight: number;
 
   /**
-   * Observed time to first token: moving average and p95 over recent successful attempts, in ms
-   * (0 until one was seen).
+   * Observed time to first token over recent successful attempts, in whole ms (0 until one was
+   * seen): a moving average (under `serve --workers`, the highest worker's), and the p95 (that of
+   * first_token, rounded).
    *
    * @generated from field: double latency_ms = 17;
    */
@@ -1240,7 +1241,8 @@ export type ListDecisionsRequest = Message<"switchyard.v1.ListDecisionsRequest">
 
   /**
    * Empty: any user. Otherwise only that user's calls (Decision.user); needs `tenant` (a tenant's
-   * key implies its own), since a user is one tenant's.
+   * key implies its own), since a user is one tenant's. Calls recorded before decisions held the
+   * user match no user.
    *
    * @generated from field: string user = 7;
    */
@@ -1457,8 +1459,9 @@ export const AdminService: GenService<{
     output: typeof GetDecisionResponseSchema;
   },
   /**
-   * Recorded decisions, newest first, by tenant, route and time: from the decision ledger when the
-   * server keeps one (`serve --ledger`), else from the recent in-memory log.
+   * Recorded decisions, newest first, by tenant (and user), route, target and time: from the
+   * decision ledger when the server keeps one (`serve --ledger`), else from the recent in-memory
+   * log.
    *
    * @generated from rpc switchyard.v1.AdminService.ListDecisions
    */

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { labelProblem } from "../../config/schema.js";
+import type { Whose } from "../../record/decision-log.js";
 
 /**
  * Who calls AdminService: the operator sees and does everything; a tenant (authenticated by one
@@ -11,8 +12,7 @@ export type AdminCaller = { kind: "operator" } | { kind: "tenant"; tenant: strin
  * The scope of a read: which tenant's records `caller` may see when it asks for `requested`
  * (empty: it names none). The operator gets what it asked for (undefined: every tenant); a
  * tenant gets its own, and PERMISSION_DENIED for naming another. Records found by id are then
- * checked with `mayRead`. GetDecision and ListDecisions use it, and so should every later read
- * (usage, budgets).
+ * checked with `mayRead`. Every read uses it: GetDecision, ListDecisions, GetUsage, GetSpend.
  */
 export function readScope(caller: AdminCaller, requested: string): { tenant?: string } {
   if (caller.kind === "operator") return requested === "" ? {} : { tenant: requested };
@@ -29,13 +29,13 @@ export function readScope(caller: AdminCaller, requested: string): { tenant?: st
  * one tenant's, so naming one needs a tenant in scope (a tenant's key has its own); INVALID_ARGUMENT
  * otherwise, or for a user that is not one line of printable text.
  */
-export function userScope(scope: { tenant?: string }, user: string): { tenant?: string; user?: string } {
+export function userScope(scope: { tenant?: string }, user: string): Whose {
   if (user === "") return scope;
   const problem = labelProblem(user);
   if (problem) throw new ConnectError(`user: ${problem}`, Code.InvalidArgument);
   if (scope.tenant === undefined)
     throw new ConnectError("user: needs tenant (a user is one tenant's)", Code.InvalidArgument);
-  return { ...scope, user };
+  return { tenant: scope.tenant, user };
 }
 
 /**

@@ -456,7 +456,8 @@ function targetStatus(id: string, target: TargetRef, policy: Policy, view: Targe
     ...(view?.cooledUntil !== undefined && { cooledUntil: timestampFromDate(wallClock(view.cooledUntil)) }),
     inFlight: view?.inFlight ?? 0,
     latencyMs: Math.round(view?.latencyMs ?? 0),
-    p95FirstTokenMs: Math.round(view?.p95FirstTokenMs ?? 0),
+    // The p95 of first_token: under `--workers` a merged view has only the samples.
+    p95FirstTokenMs: Math.round(firstToken?.p95Ms ?? 0),
     ...(firstToken && { firstToken }),
     ...(attempt && { attempt }),
   };

@@ -1754,8 +1754,9 @@ type TargetStatus struct {
 	// Set while cooling down (see TARGET_STATE_COOLING).
 	CooledUntil *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=cooled_until,json=cooledUntil,proto3" json:"cooled_until,omitempty"`
 	InFlight    uint32                 `protobuf:"varint,16,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"`
-	// Observed time to first token: moving average and p95 over recent successful attempts, in ms
-	// (0 until one was seen).
+	// Observed time to first token over recent successful attempts, in whole ms (0 until one was
+	// seen): a moving average (under `serve --workers`, the highest worker's), and the p95 (that of
+	// first_token, rounded).
 	LatencyMs       float64 `protobuf:"fixed64,17,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
 	P95FirstTokenMs float64 `protobuf:"fixed64,18,opt,name=p95_first_token_ms,json=p95FirstTokenMs,proto3" json:"p95_first_token_ms,omitempty"`
 	// Over the recent successful attempts (the last 100 of each process; under `serve --workers`,
@@ -2484,7 +2485,8 @@ type ListDecisionsRequest struct {
 	// included), and the calls it answered or was chosen for (the decision's target: a dry run's).
 	Target string `protobuf:"bytes,6,opt,name=target,proto3" json:"target,omitempty"`
 	// Empty: any user. Otherwise only that user's calls (Decision.user); needs `tenant` (a tenant's
-	// key implies its own), since a user is one tenant's.
+	// key implies its own), since a user is one tenant's. Calls recorded before decisions held the
+	// user match no user.
 	User string `protobuf:"bytes,7,opt,name=user,proto3" json:"user,omitempty"`
 }
 

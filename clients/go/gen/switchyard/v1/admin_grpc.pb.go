@@ -28,8 +28,9 @@ type AdminServiceClient interface {
 	// Recent decisions (kept in a bounded in-memory log): one call's by its call id, or the calls
 	// of a trace by trace id.
 	GetDecision(ctx context.Context, in *GetDecisionRequest, opts ...grpc.CallOption) (*GetDecisionResponse, error)
-	// Recorded decisions, newest first, by tenant, route and time: from the decision ledger when the
-	// server keeps one (`serve --ledger`), else from the recent in-memory log.
+	// Recorded decisions, newest first, by tenant (and user), route, target and time: from the
+	// decision ledger when the server keeps one (`serve --ledger`), else from the recent in-memory
+	// log.
 	ListDecisions(ctx context.Context, in *ListDecisionsRequest, opts ...grpc.CallOption) (*ListDecisionsResponse, error)
 	// A tenant's (or one of its users') budgets and limits now: what each allows, what is used,
 	// what remains and when its window ends; from the shared state store, so every replica sharing
@@ -151,8 +152,9 @@ type AdminServiceServer interface {
 	// Recent decisions (kept in a bounded in-memory log): one call's by its call id, or the calls
 	// of a trace by trace id.
 	GetDecision(context.Context, *GetDecisionRequest) (*GetDecisionResponse, error)
-	// Recorded decisions, newest first, by tenant, route and time: from the decision ledger when the
-	// server keeps one (`serve --ledger`), else from the recent in-memory log.
+	// Recorded decisions, newest first, by tenant (and user), route, target and time: from the
+	// decision ledger when the server keeps one (`serve --ledger`), else from the recent in-memory
+	// log.
 	ListDecisions(context.Context, *ListDecisionsRequest) (*ListDecisionsResponse, error)
 	// A tenant's (or one of its users') budgets and limits now: what each allows, what is used,
 	// what remains and when its window ends; from the shared state store, so every replica sharing

@@ -103,8 +103,9 @@ class AdminServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ListDecisions(self, request, context):
-        """Recorded decisions, newest first, by tenant, route and time: from the decision ledger when the
-        server keeps one (`serve --ledger`), else from the recent in-memory log.
+        """Recorded decisions, newest first, by tenant (and user), route, target and time: from the
+        decision ledger when the server keeps one (`serve --ledger`), else from the recent in-memory
+        log.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
