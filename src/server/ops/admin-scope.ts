@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { labelProblem } from "../../config/schema.js";
 import type { Whose } from "../../record/decision-log.js";
+import { DEFAULT_REQUEST_LIMITS } from "../request-limits.js";
 
 /**
  * Who calls AdminService: the operator sees and does everything; a tenant (authenticated by one
@@ -27,10 +28,14 @@ export function readScope(caller: AdminCaller, requested: string): { tenant?: st
 /**
  * `scope` narrowed to one user's records when `user` names one (empty: every user's). A user is
  * one tenant's, so naming one needs a tenant in scope (a tenant's key has its own); INVALID_ARGUMENT
- * otherwise, or for a user that is not one line of printable text.
+ * otherwise, or for a user no call could have named (not one line of printable text, or longer
+ * than the front doors take).
  */
 export function userScope(scope: { tenant?: string }, user: string): Whose {
   if (user === "") return scope;
+  const { maxIdentifierChars } = DEFAULT_REQUEST_LIMITS;
+  if (user.length > maxIdentifierChars)
+    throw new ConnectError(`user: longer than ${maxIdentifierChars} characters`, Code.InvalidArgument);
   const problem = labelProblem(user);
   if (problem) throw new ConnectError(`user: ${problem}`, Code.InvalidArgument);
   if (scope.tenant === undefined)

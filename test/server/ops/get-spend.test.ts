@@ -148,6 +148,10 @@ describe("GetSpend", () => {
     await expect(
       refusal({ tenant: "acme", user: "ana\nbo", since: timestampFromDate(new Date(now - HOUR)) }),
     ).resolves.toMatch(/^user: /);
+    // No call can have named a longer one: the doors refuse it.
+    await expect(
+      refusal({ tenant: "acme", user: "a".repeat(257), since: timestampFromDate(new Date(now - HOUR)) }),
+    ).resolves.toBe("user: longer than 256 characters");
   });
 });
 
