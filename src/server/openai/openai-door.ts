@@ -248,6 +248,12 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
    * fails over unseen, or becomes an HTTP error); each token goes out as it comes; a failure after
    * the first token ends the stream with an error event and no `[DONE]`; `[DONE]` follows a real
    * finish only. The headers go with the first token, so the attempts they list are those before it.
+   *
+   * A caller reading slower than the answer comes holds it back: once the response's buffer is
+   * full the next event is not asked for until it drains, so the pipeline and the upstream pause
+   * with the caller (as the gRPC door's Stream does) rather than the server buffering the rest of
+   * the answer. The gap budget counts from when the next part is asked for, so the wait is not
+   * the provider's; a caller that stops reading altogether is cut by the write-stall watch.
    */
   async function streamChat(
     parsed: ChatCall,
@@ -260,7 +266,9 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
     let decision: Decision | undefined;
     const attempts: Decision["attempts"] = [];
     let model = asked;
-    const send = (chunk: object) => response.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    const send = async (chunk: object): Promise<void> => {
+      if (!response.write(`data: ${JSON.stringify(chunk)}\n\n`)) await drained(response, call.signal);
+    };
     /** Headers and the first chunk: the decision so far, as the first token came. */
     const open = (delta: Extract<StreamEvent, { type: "delta" }> | undefined, final?: Decision) => {
       const so =
@@ -291,7 +299,7 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
             model = answeringModel(event.target, asked);
             const first = !response.headersSent;
             if (first) open(event);
-            send(
+            await send(
               toChunk(identity, model, parsed.includeUsage, {
                 delta: {
                   ...(first && { role: "assistant" as const }),
@@ -306,12 +314,12 @@ export function createOpenAiDoor(deps: OpenAiDoorDeps, limits: ServerLimits): Ht
             if (!response.headersSent) {
               // An answer with no tokens at all (an empty completion).
               open(undefined, event.decision);
-              send(
+              await send(
                 toChunk(identity, model, parsed.includeUsage, { delta: { role: "assistant", content: "" } }),
               );
             }
-            send(toChunk(identity, model, parsed.includeUsage, { finishReason: event.finishReason }));
-            if (parsed.includeUsage) send(toChunk(identity, model, true, { usage: event.usage }));
+            await send(toChunk(identity, model, parsed.includeUsage, { finishReason: event.finishReason }));
+            if (parsed.includeUsage) await send(toChunk(identity, model, true, { usage: event.usage }));
             response.end("data: [DONE]\n\n");
             break;
           case "budget":
@@ -398,6 +406,25 @@ function methodNotAllowed(response: ServerResponse, allowed: string): void {
  * Whether nobody is left to answer: the connection (HTTP/1.1) or the stream (HTTP/2) is gone.
  * HTTP/2's compat response has no `destroyed` of its own; its stream does.
  */
+/**
+ * Resolves when `response` has room again (its buffer drained), or when waiting no longer matters:
+ * the response closed, or the call ended (the caller left, a deadline, the write-stall watch).
+ */
+function drained(response: ServerResponse, signal: AbortSignal): Promise<void> {
+  if (signal.aborted || callerGone(response)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off("drain", done);
+      response.off("close", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    response.once("drain", done);
+    response.once("close", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
 function callerGone(response: ServerResponse): boolean {
   const stream = (response as { stream?: { destroyed: boolean } }).stream;
   return stream ? stream.destroyed : response.destroyed;

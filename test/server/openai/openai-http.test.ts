@@ -1,7 +1,7 @@
 import { request as http1Request, type IncomingHttpHeaders } from "node:http";
 import { connect as http2Connect } from "node:http2";
 import { connect as netConnect } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { always, type Chaos, settlesWithin, startChaos } from "../../helpers/chaos.js";
 import { startTestSwitchyard, type TestSwitchyard } from "../../helpers/switchyard.js";
 
@@ -508,6 +508,89 @@ routes:
       expect((await inFlight).status).toBe(200);
       await stopped;
     } finally {
+      await service.stop();
+    }
+  });
+});
+
+describe("an OpenAI stream to a caller that reads slower than the answer comes", () => {
+  // About 10 MB of events: far more than the socket buffers between the two hold on loopback (the
+  // caller's receive buffer does not grow while it reads nothing; the send buffer stops at 4 MB),
+  // so the rest can only wait in the server, or, held back, in the pipeline.
+  const words = Array.from({ length: 60_000 }, (_, index) => `w${index}`);
+  const start = (writeStallMs: number) =>
+    startTestSwitchyard(
+      `
+providers:
+  local:
+    kind: mock
+    hosted: false
+    mock: { latency_ms: 0, token_interval_ms: 0, reply: "${words.join(" ")}" }
+routes:
+  - name: default
+    primary: { provider: local, model: tiny }
+`,
+      { limits: { writeStallMs } },
+    );
+  /** A streamed chat over HTTP/1.1 whose caller reads nothing once its socket buffer is full. */
+  const unreadStream = async (service: TestSwitchyard) => {
+    const socket = netConnect(service.port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    socket.on("error", () => {});
+    const body = chat({ stream: true });
+    // Node reads a socket into its own buffer until that is full, then stops reading it: with no
+    // 'data' listener the caller takes nothing more.
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    await vi.waitFor(() => expect(service.app.health.stats("local/tiny").inFlight).toBe(1), {
+      timeout: 10_000,
+    });
+    return socket;
+  };
+
+  it("holds the answer back until the caller reads, instead of buffering it, then delivers all of it", async () => {
+    const service = await start(60_000);
+    const socket = await unreadStream(service);
+    try {
+      // Had the door buffered the answer, the call would end (and be recorded) within this wait;
+      // held back, it is still in flight, its decision not yet recorded.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(service.app.decisions.size).toBe(0);
+      expect(service.app.health.stats("local/tiny").inFlight).toBe(1);
+
+      // The caller reads: the rest comes, whole, and the call ends.
+      const chunks: Buffer[] = [];
+      socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+      await new Promise((resolve) => socket.once("end", resolve));
+      const text = Buffer.concat(chunks).toString("utf8");
+      // The last event is [DONE] (the body is chunked: each event is one chunk).
+      expect(text.lastIndexOf("data: ")).toBe(text.indexOf("data: [DONE]\n\n"));
+      const said = [...text.matchAll(/"content":"([^"]*)"/g)].map((match) => match[1]).join("");
+      expect(said.trim().split(/\s+/)).toHaveLength(words.length);
+      await vi.waitFor(() => expect(service.app.decisions.size).toBe(1));
+    } finally {
+      socket.destroy();
+      await service.stop();
+    }
+  });
+
+  it("is cut by the write-stall watch when the caller stops reading: the wait ends, and so does the call", async () => {
+    const service = await start(1000);
+    const socket = await unreadStream(service);
+    try {
+      await vi.waitFor(() => expect(service.app.decisions.size).toBe(1), { timeout: 10_000 });
+      const [recorded] = service.app.decisions.list({ limit: 1 }).decisions;
+      expect(recorded?.outcome).toBe(
+        "abandoned (stalled): the caller stopped reading the stream for 1000 ms",
+      );
+      expect(service.app.health.stats("local/tiny").inFlight).toBe(0);
+    } finally {
+      socket.destroy();
       await service.stop();
     }
   });
