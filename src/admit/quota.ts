@@ -1,5 +1,5 @@
 import type { RateLimits, SpendLimits, TenantPolicy } from "../core/policy.js";
-import { type Reservation, type StateKey, type StateStore, stateKey } from "../state/store.js";
+import { type StateKey, type StateStore, stateKey } from "../state/store.js";
 
 /**
  * A tenant's budgets and limits against the shared store: what a call reserves before it is sent
@@ -133,31 +133,25 @@ export async function reserveQuota(
   now: number = Date.now(),
 ): Promise<QuotaOutcome> {
   const counters = countersFor(tenant, user, now);
-  // All at once: with Redis they share one round trip (the keys share the tenant's hash slot).
-  const settled = await Promise.allSettled(
-    counters.map((counter) =>
-      store.reserve(counter.key, amountOf(counter.measure, ask), counter.limit, counter.windowMs),
-    ),
+  const holds: QuotaHold[] = counters.map((counter) => ({
+    key: counter.key,
+    measure: counter.measure,
+    reserved: amountOf(counter.measure, ask),
+    windowMs: counter.windowMs,
+  }));
+  // All or nothing in one atomic step (one script on the tenant's hash slot, with Redis): a call
+  // refused on one counter never holds, even briefly, what it asked of the others.
+  const reserved = await store.reserveAll(
+    holds.map((hold, index) => ({
+      key: hold.key,
+      amount: hold.reserved,
+      limit: (counters[index] as Counter).limit,
+      windowMs: hold.windowMs,
+    })),
   );
-  const holds: QuotaHold[] = [];
-  settled.forEach((result, index) => {
-    const counter = counters[index] as Counter;
-    if (result.status === "fulfilled" && result.value.granted)
-      holds.push({
-        key: counter.key,
-        measure: counter.measure,
-        reserved: amountOf(counter.measure, ask),
-        windowMs: counter.windowMs,
-      });
-  });
-  const failed = settled.find((result) => result.status === "rejected");
-  const refusedAt = settled.findIndex((result) => result.status === "fulfilled" && !result.value.granted);
-  if (failed || refusedAt >= 0) {
-    // All or nothing: what the others reserved is given back.
-    await release(store, holds);
-    if (failed) throw failed.reason;
-    const counter = counters[refusedAt] as Counter;
-    const refused = settled[refusedAt] as PromiseFulfilledResult<Reservation>;
+  if (!reserved.granted) {
+    const at = reserved.refusedAt ?? 0;
+    const counter = counters[at] as Counter;
     return {
       kind: "refused",
       refusal: {
@@ -165,16 +159,15 @@ export async function reserveQuota(
         kind: counter.measure === "usd" ? "budget" : "rate",
         ...(counter.user !== undefined && { user: counter.user }),
         max: counter.limit,
-        used: refused.value.value,
+        used: reserved.values[at] ?? 0,
         asked: amountOf(counter.measure, ask),
         retryAfterMs: counter.endsInMs,
       },
     };
   }
   const warnings: QuotaWarning[] = [];
-  for (const [index, result] of settled.entries()) {
+  for (const [index, value] of reserved.values.entries()) {
     const counter = counters[index] as Counter;
-    const value = (result as PromiseFulfilledResult<Reservation>).value.value;
     // Once per window across every replica: the first call to take the window's warning marker.
     if (counter.measure !== "usd" || value < tenant.warnAt * counter.limit) continue;
     const marker = await store.reserve(stateKey(tenant.name, "warned", counter.key), 1, 1, counter.windowMs);
@@ -226,10 +219,6 @@ export async function settleQuota(
       return delta === 0 ? undefined : store.add(hold.key, delta, hold.windowMs);
     }),
   );
-}
-
-async function release(store: StateStore, holds: readonly QuotaHold[]): Promise<void> {
-  await Promise.all(holds.map((hold) => store.add(hold.key, -hold.reserved, hold.windowMs)));
 }
 
 function amountOf(measure: Measure, ask: QuotaAsk): number {

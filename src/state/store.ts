@@ -26,6 +26,14 @@ export interface StateStore {
    */
   reserve(key: StateKey, amount: number, limit: number, windowMs: number): Promise<Reservation>;
   /**
+   * Reserves every item or none, in one atomic step: the amounts are added only if every
+   * counter stays at or below its limit, so concurrent calls reserving on several counters never
+   * hold part of what they asked for (a call refused on one counter takes nothing from the
+   * others, even for an instant). Keys are distinct and share their scope (one tenant's
+   * counters): Redis Cluster runs one script on one slot.
+   */
+  reserveAll(items: readonly ReserveItem[]): Promise<Reservations>;
+  /**
    * Sets `key` to the larger of its value and `value`, and keeps it at least `windowMs` from now
    * (the later of its expiry and now + `windowMs`); returns the value after. Unlike add and
    * reserve, this moves the window: it keeps a deadline (breaker state shared by replicas: "open
@@ -41,6 +49,21 @@ export interface StateStore {
 export interface Reservation {
   granted: boolean;
   value: number;
+}
+
+export interface ReserveItem {
+  key: StateKey;
+  amount: number;
+  limit: number;
+  windowMs: number;
+}
+
+export interface Reservations {
+  granted: boolean;
+  /** Each item's counter after: with its amount when granted, as it stands when refused. */
+  values: number[];
+  /** When refused: the first item whose amount would take its counter past its limit. */
+  refusedAt?: number;
 }
 
 /**

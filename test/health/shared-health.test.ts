@@ -189,6 +189,7 @@ describe("createSharedHealth", () => {
     const broken: StateStore = {
       add: () => Promise.reject(new Error("down")),
       reserve: () => Promise.reject(new Error("down")),
+      reserveAll: () => Promise.reject(new Error("down")),
       raise: () => Promise.reject(new Error("down")),
       get: () => Promise.reject(new Error("down")),
       close: async () => {},

@@ -10,10 +10,15 @@ export interface StoreUnderTest {
 }
 
 let keys = 0;
-/** A key no other test of this process has used (a Redis server outlives one test). */
-function fresh(name = "k") {
+/** A scope no other test of this process has used (a Redis server outlives one test). */
+function freshScope(): string {
   keys += 1;
-  return stateKey(`tenant-${process.pid}-${keys}`, name);
+  return `tenant-${process.pid}-${keys}`;
+}
+
+/** A key no other test of this process has used. */
+function fresh(name = "k") {
+  return stateKey(freshScope(), name);
 }
 
 /**
@@ -133,6 +138,60 @@ export function describeStateStore(
       );
       expect(spent.filter((result) => result.granted)).toHaveLength(100);
       expect(await store.get(dollars)).toBe(1);
+    });
+
+    it("reserves on several counters all or none: a refusal on one takes nothing from the others", async () => {
+      const { store } = await open();
+      const scope = freshScope();
+      const [requests, dollars] = [stateKey(scope, "requests"), stateKey(scope, "usd")];
+      const ask = (usd: number) => [
+        { key: requests, amount: 1, limit: 10, windowMs: MINUTE },
+        { key: dollars, amount: usd, limit: 1, windowMs: MINUTE },
+      ];
+      expect(await store.reserveAll(ask(0.75))).toEqual({ granted: true, values: [1, 0.75] });
+      // The dollars would pass their limit: the request counter is not touched either.
+      expect(await store.reserveAll(ask(0.5))).toEqual({ granted: false, values: [1, 0.75], refusedAt: 1 });
+      expect([await store.get(requests), await store.get(dollars)]).toEqual([1, 0.75]);
+      expect(await store.reserveAll(ask(0.25))).toEqual({ granted: true, values: [2, 1] });
+      // The first counter to refuse is named; nothing is created for a refusal.
+      const fresh2 = stateKey(scope, "tokens");
+      expect(
+        await store.reserveAll([
+          { key: fresh2, amount: 5, limit: 100, windowMs: MINUTE },
+          { key: requests, amount: 9, limit: 10, windowMs: MINUTE },
+        ]),
+      ).toEqual({ granted: false, values: [0, 2], refusedAt: 1 });
+      expect(await store.get(fresh2)).toBe(0);
+      expect(await store.reserveAll([])).toEqual({ granted: true, values: [] });
+      await expect(
+        store.reserveAll([
+          { key: fresh2, amount: 1, limit: 10, windowMs: MINUTE },
+          { key: dollars, amount: 1e12, limit: 1e13, windowMs: MINUTE },
+        ]),
+      ).rejects.toThrow(RangeError);
+      expect(await store.get(fresh2)).toBe(0);
+    });
+
+    it("never lets 200 concurrent multi-counter reservations pass any limit, nor refuse one that fits", async () => {
+      const { store } = await open();
+      const scope = freshScope();
+      const [requests, dollars] = [stateKey(scope, "requests"), stateKey(scope, "usd")];
+      // Requests run out after 50; dollars would allow 100.
+      const results = await Promise.all(
+        Array.from({ length: 200 }, () =>
+          store.reserveAll([
+            { key: requests, amount: 1, limit: 50, windowMs: MINUTE },
+            { key: dollars, amount: 0.01, limit: 1, windowMs: MINUTE },
+          ]),
+        ),
+      );
+      // Exactly 50 granted: the 150 refused on requests held no dollars, so none of the 50 was
+      // refused for dollars that a refused call had taken for a moment.
+      expect(results.filter((result) => result.granted)).toHaveLength(50);
+      expect(results.filter((result) => !result.granted).every((result) => result.refusedAt === 0)).toBe(
+        true,
+      );
+      expect([await store.get(requests), await store.get(dollars)]).toEqual([50, 0.5]);
     });
 
     it("reserves again once the window has expired", async () => {

@@ -1,5 +1,13 @@
 import { type Clock, systemClock } from "../../core/clock.js";
-import { fromUnits, type Reservation, type StateKey, type StateStore, toUnits } from "../store.js";
+import {
+  fromUnits,
+  type Reservation,
+  type Reservations,
+  type ReserveItem,
+  type StateKey,
+  type StateStore,
+  toUnits,
+} from "../store.js";
 
 interface Counter {
   /** Whole millionths (store.ts). */
@@ -37,6 +45,19 @@ export function createMemoryStore(options: { clock?: Clock; sweepEvery?: number 
     const now = clock.now();
     for (const [key, counter] of counters) if (counter.expiresAt <= now) counters.delete(key);
   };
+  /** Every amount checked (and converted) before any counter is read or written: all or nothing. */
+  const reserveAll = (items: readonly ReserveItem[]): Reservations => {
+    const asked = items.map((item) => ({ units: toUnits(item.amount), limit: toUnits(item.limit) }));
+    const current = items.map((item) => live(item.key)?.units ?? 0);
+    const refusedAt = asked.findIndex(({ units, limit }, index) => (current[index] ?? 0) + units > limit);
+    if (refusedAt >= 0) return { granted: false, values: current.map(fromUnits), refusedAt };
+    const values = items.map((item, index) => {
+      const next = (current[index] ?? 0) + (asked[index]?.units ?? 0);
+      write(item.key, next, item.windowMs);
+      return fromUnits(next);
+    });
+    return { granted: true, values };
+  };
 
   return {
     async add(key, amount, windowMs) {
@@ -45,11 +66,11 @@ export function createMemoryStore(options: { clock?: Clock; sweepEvery?: number 
       return fromUnits(units);
     },
     async reserve(key, amount, limit, windowMs): Promise<Reservation> {
-      const current = live(key)?.units ?? 0;
-      const next = current + toUnits(amount);
-      if (next > toUnits(limit)) return { granted: false, value: fromUnits(current) };
-      write(key, next, windowMs);
-      return { granted: true, value: fromUnits(next) };
+      const { granted, values } = reserveAll([{ key, amount, limit, windowMs }]);
+      return { granted, value: values[0] ?? 0 };
+    },
+    async reserveAll(items) {
+      return reserveAll(items);
     },
     async raise(key, value, windowMs) {
       const units = toUnits(value);

@@ -1,5 +1,12 @@
 import { StateUnavailableError } from "../../core/errors.js";
-import { type Reservation, type StateKey, type StateStore, toUnits } from "../store.js";
+import {
+  type Reservation,
+  type Reservations,
+  type ReserveItem,
+  type StateKey,
+  type StateStore,
+  toUnits,
+} from "../store.js";
 
 /** Sends one request to the process holding the store and resolves with its answer. */
 export type StoreRequest = <T>(kind: string, body: unknown) => Promise<T>;
@@ -25,16 +32,23 @@ export function createPrimaryStore(request: StoreRequest): StateStore {
       throw new StateUnavailableError({ cause: error });
     }
   };
+  const reserveAll = async (items: readonly ReserveItem[]): Promise<Reservations> => {
+    for (const item of items) {
+      toUnits(item.amount);
+      toUnits(item.limit);
+    }
+    return ask<Reservations>("state.reserveAll", { items });
+  };
   return {
     async add(key, amount, windowMs) {
       toUnits(amount);
       return ask<number>("state.add", { key, amount, windowMs });
     },
-    async reserve(key, amount, limit, windowMs) {
-      toUnits(amount);
-      toUnits(limit);
-      return ask<Reservation>("state.reserve", { key, amount, limit, windowMs });
+    async reserve(key, amount, limit, windowMs): Promise<Reservation> {
+      const { granted, values } = await reserveAll([{ key, amount, limit, windowMs }]);
+      return { granted, value: values[0] ?? 0 };
     },
+    reserveAll,
     async raise(key, value, windowMs) {
       toUnits(value);
       return ask<number>("state.raise", { key, value, windowMs });
@@ -51,8 +65,7 @@ export function serveStateStore(store: StateStore) {
   return {
     "state.add": (body: { key: StateKey; amount: number; windowMs: number }) =>
       store.add(body.key, body.amount, body.windowMs),
-    "state.reserve": (body: { key: StateKey; amount: number; limit: number; windowMs: number }) =>
-      store.reserve(body.key, body.amount, body.limit, body.windowMs),
+    "state.reserveAll": (body: { items: ReserveItem[] }) => store.reserveAll(body.items),
     "state.raise": (body: { key: StateKey; value: number; windowMs: number }) =>
       store.raise(body.key, body.value, body.windowMs),
     "state.get": (body: { key: StateKey }) => store.get(body.key),

@@ -3,25 +3,45 @@ import type { Logger } from "pino";
 import { type Clock, systemClock } from "../../core/clock.js";
 import { StateUnavailableError } from "../../core/errors.js";
 import { createMemoryStore } from "../memory/memory-store.js";
-import { fromUnits, type Reservation, type StateKey, type StateStore, toUnits } from "../store.js";
+import {
+  fromUnits,
+  type Reservation,
+  type Reservations,
+  type ReserveItem,
+  type StateKey,
+  type StateStore,
+  toUnits,
+} from "../store.js";
 
 /**
- * Check-and-add in one step. KEYS[1] the counter; ARGV: amount, limit (whole millionths), window
- * (ms). A new key is created with its window (SET PX); an existing one keeps the expiry its first
- * write gave it (INCRBY leaves the TTL alone). Returns {granted 0|1, value}.
+ * Check-and-add on several counters in one step, all or none. KEYS: the counters; ARGV, three per
+ * key in order: amount, limit (whole millionths), window (ms). Every counter is checked before
+ * any is written. A new key is created with its window (SET PX); an existing one keeps the expiry
+ * its first write gave it (INCRBY leaves the TTL alone). Returns {1, 0, value…} when granted (the
+ * values after), {0, i, value…} when the i-th (from 1) would pass its limit (the values as they
+ * stand).
  */
-const RESERVE = `
-local current = redis.call('GET', KEYS[1])
-local amount = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-if current then
-  current = tonumber(current)
-  if current + amount > limit then return {0, current} end
-  return {1, redis.call('INCRBY', KEYS[1], ARGV[1])}
+const RESERVE_ALL = `
+local current = {}
+for i = 1, #KEYS do current[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
+for i = 1, #KEYS do
+  if current[i] + tonumber(ARGV[3 * i - 2]) > tonumber(ARGV[3 * i - 1]) then
+    local refused = {0, i}
+    for j = 1, #KEYS do refused[j + 2] = current[j] end
+    return refused
+  end
 end
-if amount > limit then return {0, 0} end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return {1, amount}
+local granted = {1, 0}
+for i = 1, #KEYS do
+  local amount = ARGV[3 * i - 2]
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    granted[i + 2] = redis.call('INCRBY', KEYS[i], amount)
+  else
+    redis.call('SET', KEYS[i], amount, 'PX', ARGV[3 * i])
+    granted[i + 2] = tonumber(amount)
+  end
+end
+return granted
 `;
 
 /** Add, with the window set only on the write that creates the key. ARGV: amount, window (ms). */
@@ -50,7 +70,8 @@ return value
 `;
 
 interface Scripts {
-  switchyardReserve(key: string, amount: number, limit: number, windowMs: number): Promise<[number, number]>;
+  /** The key count, the keys, then amount, limit and window for each. */
+  switchyardReserveAll(count: number, ...keysThenArguments: Array<string | number>): Promise<number[]>;
   switchyardAdd(key: string, amount: number, windowMs: number): Promise<number>;
   switchyardRaise(key: string, value: number, windowMs: number): Promise<string>;
 }
@@ -126,7 +147,7 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
     scripts: {
-      switchyardReserve: { lua: RESERVE, numberOfKeys: 1 },
+      switchyardReserveAll: { lua: RESERVE_ALL },
       switchyardAdd: { lua: ADD, numberOfKeys: 1 },
       switchyardRaise: { lua: RAISE, numberOfKeys: 1 },
     },
@@ -255,6 +276,37 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     throw new StateUnavailableError({ cause: new Error(`Redis at ${where} is unreachable`) });
   };
 
+  const reserveAll = async (items: readonly ReserveItem[]): Promise<Reservations> => {
+    const asked = items.map((item) => ({
+      units: toUnits(item.amount),
+      limit: toUnits(item.limit),
+      window: windowOf(item.windowMs),
+    }));
+    if (items.length === 0) return { granted: true, values: [] };
+    const reply = await run(() =>
+      scripts.switchyardReserveAll(
+        items.length,
+        ...items.map((item) => prefix + item.key),
+        ...asked.flatMap(({ units, limit, window }) => [units, limit, window]),
+      ),
+    );
+    if (reply !== UNAVAILABLE) {
+      const [granted, refused, ...values] = reply.map(Number);
+      return {
+        granted: granted === 1,
+        values: values.map(fromUnits),
+        ...(granted !== 1 && { refusedAt: (refused ?? 1) - 1 }),
+      };
+    }
+    if (options.onUnavailable === "closed") refuse();
+    const reservations = await local.reserveAll(items);
+    // Redis must see them too, or the settlements that later return part of them would undercount.
+    if (reservations.granted)
+      for (const [index, item] of items.entries())
+        if (!keep(item.key, asked[index]?.units ?? 0, asked[index]?.window ?? 1)) lost();
+    return reservations;
+  };
+
   return {
     async add(key, amount, windowMs) {
       const units = toUnits(amount);
@@ -269,16 +321,11 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     },
 
     async reserve(key, amount, limit, windowMs): Promise<Reservation> {
-      const [units, limitUnits, window] = [toUnits(amount), toUnits(limit), windowOf(windowMs)];
-      const reply = await run(() => scripts.switchyardReserve(prefix + key, units, limitUnits, window));
-      if (reply !== UNAVAILABLE)
-        return { granted: Number(reply[0]) === 1, value: fromUnits(Number(reply[1])) };
-      if (options.onUnavailable === "closed") refuse();
-      const reservation = await local.reserve(key, amount, limit, windowMs);
-      // Redis must see it too, or the settlement that later returns part of it would undercount.
-      if (reservation.granted && !keep(key, units, window)) lost();
-      return reservation;
+      const { granted, values } = await reserveAll([{ key, amount, limit, windowMs }]);
+      return { granted, value: values[0] ?? 0 };
     },
+
+    reserveAll,
 
     // Not kept for replay: a deadline missed during an outage is mostly over once Redis is back,
     // and a replica that still sees the target failing publishes it again.
