@@ -213,12 +213,11 @@ export async function settleQuota(
   used: QuotaUse,
 ): Promise<void> {
   const actual: Record<Measure, number> = { usd: used.usd, tokens: used.tokens, requests: 1, concurrent: 0 };
-  await Promise.all(
-    holds.map((hold) => {
-      const delta = actual[hold.measure] - hold.reserved;
-      return delta === 0 ? undefined : store.add(hold.key, delta, hold.windowMs);
-    }),
-  );
+  // One step for all of them: one script, or one request to the primary.
+  const changes = holds
+    .map((hold) => ({ key: hold.key, amount: actual[hold.measure] - hold.reserved, windowMs: hold.windowMs }))
+    .filter((change) => change.amount !== 0);
+  if (changes.length > 0) await store.addAll(changes);
 }
 
 function amountOf(measure: Measure, ask: QuotaAsk): number {

@@ -20,6 +20,11 @@ export interface StateStore {
    */
   add(key: StateKey, amount: number, windowMs: number): Promise<number>;
   /**
+   * `add` for each item, in one step (a call's settlements: one script, one request); returns
+   * each counter's value after. Keys are distinct and share their scope, as for reserveAll.
+   */
+  addAll(items: readonly AddItem[]): Promise<number[]>;
+  /**
    * Adds `amount` only if the result stays at or below `limit`; either way returns the value
    * after the operation. The check-and-add is one atomic step, so concurrent reservations can
    * never together pass the limit.
@@ -49,6 +54,12 @@ export interface StateStore {
 export interface Reservation {
   granted: boolean;
   value: number;
+}
+
+export interface AddItem {
+  key: StateKey;
+  amount: number;
+  windowMs: number;
 }
 
 export interface ReserveItem {

@@ -188,6 +188,7 @@ describe("createSharedHealth", () => {
   it("leaves local breakers and coolings working when the store throws, and logs it once", async () => {
     const broken: StateStore = {
       add: () => Promise.reject(new Error("down")),
+      addAll: () => Promise.reject(new Error("down")),
       reserve: () => Promise.reject(new Error("down")),
       reserveAll: () => Promise.reject(new Error("down")),
       raise: () => Promise.reject(new Error("down")),

@@ -140,6 +140,30 @@ export function describeStateStore(
       expect(await store.get(dollars)).toBe(1);
     });
 
+    it("adds to several counters in one step, each created with its own window", async () => {
+      const { store, elapse } = await open();
+      const scope = freshScope();
+      const [short, long] = [stateKey(scope, "short"), stateKey(scope, "long")];
+      await store.add(long, 2, MINUTE);
+      expect(
+        await store.addAll([
+          { key: short, amount: 0.25, windowMs: window },
+          { key: long, amount: -0.5, windowMs: MINUTE },
+        ]),
+      ).toEqual([0.25, 1.5]);
+      expect(await store.addAll([])).toEqual([]);
+      await expect(
+        store.addAll([
+          { key: short, amount: 1, windowMs: window },
+          { key: long, amount: Number.NaN, windowMs: MINUTE },
+        ]),
+      ).rejects.toThrow(RangeError);
+      // Nothing of a refused batch was added.
+      expect(await store.get(short)).toBe(0.25);
+      await elapse(window);
+      expect([await store.get(short), await store.get(long)]).toEqual([0, 1.5]);
+    });
+
     it("reserves on several counters all or none: a refusal on one takes nothing from the others", async () => {
       const { store } = await open();
       const scope = freshScope();

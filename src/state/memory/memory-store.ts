@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from "../../core/clock.js";
 import {
+  type AddItem,
   fromUnits,
   type Reservation,
   type Reservations,
@@ -45,6 +46,15 @@ export function createMemoryStore(options: { clock?: Clock; sweepEvery?: number 
     const now = clock.now();
     for (const [key, counter] of counters) if (counter.expiresAt <= now) counters.delete(key);
   };
+  /** Every amount checked (and converted) before any counter is written. */
+  const addAll = (items: readonly AddItem[]): number[] => {
+    const units = items.map((item) => toUnits(item.amount));
+    return items.map((item, index) => {
+      const next = (live(item.key)?.units ?? 0) + (units[index] ?? 0);
+      write(item.key, next, item.windowMs);
+      return fromUnits(next);
+    });
+  };
   /** Every amount checked (and converted) before any counter is read or written: all or nothing. */
   const reserveAll = (items: readonly ReserveItem[]): Reservations => {
     const asked = items.map((item) => ({ units: toUnits(item.amount), limit: toUnits(item.limit) }));
@@ -61,9 +71,10 @@ export function createMemoryStore(options: { clock?: Clock; sweepEvery?: number 
 
   return {
     async add(key, amount, windowMs) {
-      const units = (live(key)?.units ?? 0) + toUnits(amount);
-      write(key, units, windowMs);
-      return fromUnits(units);
+      return addAll([{ key, amount, windowMs }])[0] ?? 0;
+    },
+    async addAll(items) {
+      return addAll(items);
     },
     async reserve(key, amount, limit, windowMs): Promise<Reservation> {
       const { granted, values } = reserveAll([{ key, amount, limit, windowMs }]);

@@ -1,5 +1,6 @@
 import { StateUnavailableError } from "../../core/errors.js";
 import {
+  type AddItem,
   type Reservation,
   type Reservations,
   type ReserveItem,
@@ -32,6 +33,10 @@ export function createPrimaryStore(request: StoreRequest): StateStore {
       throw new StateUnavailableError({ cause: error });
     }
   };
+  const addAll = async (items: readonly AddItem[]): Promise<number[]> => {
+    for (const item of items) toUnits(item.amount);
+    return ask<number[]>("state.addAll", { items });
+  };
   const reserveAll = async (items: readonly ReserveItem[]): Promise<Reservations> => {
     for (const item of items) {
       toUnits(item.amount);
@@ -41,9 +46,9 @@ export function createPrimaryStore(request: StoreRequest): StateStore {
   };
   return {
     async add(key, amount, windowMs) {
-      toUnits(amount);
-      return ask<number>("state.add", { key, amount, windowMs });
+      return (await addAll([{ key, amount, windowMs }]))[0] ?? 0;
     },
+    addAll,
     async reserve(key, amount, limit, windowMs): Promise<Reservation> {
       const { granted, values } = await reserveAll([{ key, amount, limit, windowMs }]);
       return { granted, value: values[0] ?? 0 };
@@ -63,8 +68,7 @@ export function createPrimaryStore(request: StoreRequest): StateStore {
 /** The requests a `createPrimaryStore` sends, answered from `store` (the primary's). */
 export function serveStateStore(store: StateStore) {
   return {
-    "state.add": (body: { key: StateKey; amount: number; windowMs: number }) =>
-      store.add(body.key, body.amount, body.windowMs),
+    "state.addAll": (body: { items: AddItem[] }) => store.addAll(body.items),
     "state.reserveAll": (body: { items: ReserveItem[] }) => store.reserveAll(body.items),
     "state.raise": (body: { key: StateKey; value: number; windowMs: number }) =>
       store.raise(body.key, body.value, body.windowMs),

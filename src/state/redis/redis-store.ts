@@ -4,6 +4,7 @@ import { type Clock, systemClock } from "../../core/clock.js";
 import { StateUnavailableError } from "../../core/errors.js";
 import { createMemoryStore } from "../memory/memory-store.js";
 import {
+  type AddItem,
   fromUnits,
   type Reservation,
   type Reservations,
@@ -44,11 +45,23 @@ end
 return granted
 `;
 
-/** Add, with the window set only on the write that creates the key. ARGV: amount, window (ms). */
-const ADD = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return tonumber(ARGV[1])
+/**
+ * Add to several counters, each with its window set only on the write that creates the key.
+ * KEYS: the counters; ARGV, two per key in order: amount (whole millionths), window (ms). Returns
+ * the values after.
+ */
+const ADD_ALL = `
+local values = {}
+for i = 1, #KEYS do
+  local amount = ARGV[2 * i - 1]
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    values[i] = redis.call('INCRBY', KEYS[i], amount)
+  else
+    redis.call('SET', KEYS[i], amount, 'PX', ARGV[2 * i])
+    values[i] = tonumber(amount)
+  end
+end
+return values
 `;
 
 /**
@@ -72,7 +85,8 @@ return value
 interface Scripts {
   /** The key count, the keys, then amount, limit and window for each. */
   switchyardReserveAll(count: number, ...keysThenArguments: Array<string | number>): Promise<number[]>;
-  switchyardAdd(key: string, amount: number, windowMs: number): Promise<number>;
+  /** The key count, the keys, then amount and window for each. */
+  switchyardAddAll(count: number, ...keysThenArguments: Array<string | number>): Promise<number[]>;
   switchyardRaise(key: string, value: number, windowMs: number): Promise<string>;
 }
 
@@ -148,7 +162,7 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
     scripts: {
       switchyardReserveAll: { lua: RESERVE_ALL },
-      switchyardAdd: { lua: ADD, numberOfKeys: 1 },
+      switchyardAddAll: { lua: ADD_ALL },
       switchyardRaise: { lua: RAISE, numberOfKeys: 1 },
     },
   });
@@ -204,7 +218,7 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
       // Its window has ended: whatever counter it would have joined has expired too.
       if (left <= 0) continue;
       try {
-        await scripts.switchyardAdd(prefix + key, entry.units, left);
+        await scripts.switchyardAddAll(1, prefix + key, entry.units, left);
         replayed += 1;
       } catch (error) {
         keep(key, entry.units, entry.windowMs, entry.since);
@@ -307,18 +321,34 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     return reservations;
   };
 
+  const addAll = async (items: readonly AddItem[]): Promise<number[]> => {
+    const asked = items.map((item) => ({ units: toUnits(item.amount), window: windowOf(item.windowMs) }));
+    if (items.length === 0) return [];
+    const reply = await run(() =>
+      scripts.switchyardAddAll(
+        items.length,
+        ...items.map((item) => prefix + item.key),
+        ...asked.flatMap(({ units, window }) => [units, window]),
+      ),
+    );
+    if (reply !== UNAVAILABLE) return reply.map((value) => fromUnits(Number(value)));
+    // Every settlement is kept for Redis (up to the bound) and counted locally meanwhile.
+    const unkept = items.filter(
+      (item, index) => !keep(item.key, asked[index]?.units ?? 0, asked[index]?.window ?? 1),
+    );
+    if (unkept.length > 0) {
+      if (options.onUnavailable === "closed") refuse();
+      lost();
+    }
+    return local.addAll(items);
+  };
+
   return {
     async add(key, amount, windowMs) {
-      const units = toUnits(amount);
-      const window = windowOf(windowMs);
-      const reply = await run(() => scripts.switchyardAdd(prefix + key, units, window));
-      if (reply !== UNAVAILABLE) return fromUnits(Number(reply));
-      if (!keep(key, units, window)) {
-        if (options.onUnavailable === "closed") refuse();
-        lost();
-      }
-      return local.add(key, amount, windowMs);
+      return (await addAll([{ key, amount, windowMs }]))[0] ?? 0;
     },
+
+    addAll,
 
     async reserve(key, amount, limit, windowMs): Promise<Reservation> {
       const { granted, values } = await reserveAll([{ key, amount, limit, windowMs }]);
