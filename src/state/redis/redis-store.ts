@@ -156,8 +156,8 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    // Commands issued in the same tick (a call's counters, reserved and settled together) go in
-    // one write and one round trip.
+    // Commands issued in the same tick (different calls' reservations and settlements) go in one
+    // write and one round trip.
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
     scripts: {
