@@ -117,13 +117,12 @@ export function countersFor(tenant: TenantPolicy, user: string | undefined, now:
 }
 
 /**
- * Reserves `ask` against every counter of the tenant (and its user) at once, all or nothing:
- * when one would pass its limit, what the others reserved is given back and the first refused
- * (in the order requests, calls in flight, tokens, spend; the tenant's before its user's) is
- * said, with when its window ends. (Between the reservation and the giving back, another call
- * may see those counters higher than they end up: under overload it is refused a little early,
- * never admitted past a limit.) The first call to bring a spend counter to `warnAt` of its limit in a window is a
- * warning (once per window, across replicas: a marker counter in the store says who was first).
+ * Reserves `ask` against every counter of the tenant (and its user) in one atomic step, all or
+ * nothing (StateStore.reserveAll): when one would pass its limit nothing is reserved, and the
+ * first refused (in the order requests, calls in flight, tokens, spend; the tenant's before its
+ * user's) is said, with when its window ends. A call admitted while a spend counter is at or
+ * past `warnAt` of its limit asks for that window's warning; the first to get it warns (once per
+ * window, across replicas: a marker counter in the store says who was first).
  */
 export async function reserveQuota(
   store: StateStore,
@@ -165,15 +164,20 @@ export async function reserveQuota(
       },
     };
   }
-  const warnings: QuotaWarning[] = [];
-  for (const [index, value] of reserved.values.entries()) {
-    const counter = counters[index] as Counter;
-    // Once per window across every replica: the first call to take the window's warning marker.
-    if (counter.measure !== "usd" || value < tenant.warnAt * counter.limit) continue;
-    const marker = await store.reserve(stateKey(tenant.name, "warned", counter.key), 1, 1, counter.windowMs);
-    if (marker.granted)
-      warnings.push({ limit: counter.name, max: counter.limit, used: value, at: tenant.warnAt });
-  }
+  // Once per window across every replica: the first call to take the window's warning marker.
+  // Each marker is its own reservation (only the first of several may be the one granted); they
+  // are asked for together, so with Redis they share one round trip.
+  const warned = counters
+    .map((counter, index) => ({ counter, used: reserved.values[index] ?? 0 }))
+    .filter(({ counter, used }) => counter.measure === "usd" && used >= tenant.warnAt * counter.limit);
+  const markers = await Promise.all(
+    warned.map(({ counter }) =>
+      store.reserve(stateKey(tenant.name, "warned", counter.key), 1, 1, counter.windowMs),
+    ),
+  );
+  const warnings: QuotaWarning[] = warned
+    .filter((_, index) => markers[index]?.granted)
+    .map(({ counter, used }) => ({ limit: counter.name, max: counter.limit, used, at: tenant.warnAt }));
   return { kind: "admitted", holds, warnings };
 }
 

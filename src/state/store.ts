@@ -98,6 +98,24 @@ function escapePart(text: string): string {
   return text.replace(/[%:{}]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/**
+ * Throws RangeError when a key comes twice in one batch: each is checked against its limit on its
+ * own, so a repeated key would not be checked for the two amounts together.
+ */
+export function distinctKeys(items: ReadonlyArray<{ key: StateKey }>): void {
+  const seen = new Set<StateKey>();
+  for (const { key } of items) {
+    if (seen.has(key)) throw new RangeError(`state key ${key} comes twice in one batch`);
+    seen.add(key);
+  }
+}
+
+/** Throws RangeError for a window that is not a finite, non-negative number of milliseconds. */
+export function checkWindow(windowMs: number): void {
+  if (!(Number.isFinite(windowMs) && windowMs >= 0 && windowMs <= Number.MAX_SAFE_INTEGER))
+    throw new RangeError(`state window out of range: ${windowMs} ms`);
+}
+
 const UNITS_PER_ONE = 1_000_000;
 
 /** `amount` in whole millionths; throws RangeError for an amount that is not finite or too large. */

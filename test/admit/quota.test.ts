@@ -37,7 +37,7 @@ describe("reserveQuota", () => {
     expect(await store.get(stateKey("acme", "usd", "month", "2026-11"))).toBe(0.3);
   });
 
-  it("refuses at the first limit a call would pass, gives back what it had reserved, and says when the window ends", async () => {
+  it("refuses at the first limit a call would pass, reserving nothing anywhere, and says when the window ends", async () => {
     const store = createMemoryStore();
     for (let i = 0; i < 3; i++)
       expect((await reserveQuota(store, tenant(), undefined, ASK, NOW)).kind).toBe("admitted");

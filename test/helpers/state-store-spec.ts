@@ -194,6 +194,15 @@ export function describeStateStore(
         ]),
       ).rejects.toThrow(RangeError);
       expect(await store.get(fresh2)).toBe(0);
+      // A key twice would be checked against its limit for each amount alone.
+      await expect(
+        store.reserveAll([
+          { key: fresh2, amount: 6, limit: 10, windowMs: MINUTE },
+          { key: fresh2, amount: 6, limit: 10, windowMs: MINUTE },
+        ]),
+      ).rejects.toThrow(RangeError);
+      await expect(store.reserve(fresh2, 1, 10, Number.NaN)).rejects.toThrow(RangeError);
+      expect(await store.get(fresh2)).toBe(0);
     });
 
     it("never lets 200 concurrent multi-counter reservations pass any limit, nor refuse one that fits", async () => {
@@ -209,8 +218,8 @@ export function describeStateStore(
           ]),
         ),
       );
-      // Exactly 50 granted: the 150 refused on requests held no dollars, so none of the 50 was
-      // refused for dollars that a refused call had taken for a moment.
+      // Exactly the 50 that fit, every refusal named on requests, and the dollars holding the 50
+      // granted calls' amounts and nothing of the 150 refused.
       expect(results.filter((result) => result.granted)).toHaveLength(50);
       expect(results.filter((result) => !result.granted).every((result) => result.refusedAt === 0)).toBe(
         true,

@@ -1,6 +1,8 @@
 import { type Clock, systemClock } from "../../core/clock.js";
 import {
   type AddItem,
+  checkWindow,
+  distinctKeys,
   fromUnits,
   type Reservation,
   type Reservations,
@@ -48,6 +50,8 @@ export function createMemoryStore(options: { clock?: Clock; sweepEvery?: number 
   };
   /** Every amount checked (and converted) before any counter is written. */
   const addAll = (items: readonly AddItem[]): number[] => {
+    distinctKeys(items);
+    for (const item of items) checkWindow(item.windowMs);
     const units = items.map((item) => toUnits(item.amount));
     return items.map((item, index) => {
       const next = (live(item.key)?.units ?? 0) + (units[index] ?? 0);
@@ -57,6 +61,8 @@ export function createMemoryStore(options: { clock?: Clock; sweepEvery?: number 
   };
   /** Every amount checked (and converted) before any counter is read or written: all or nothing. */
   const reserveAll = (items: readonly ReserveItem[]): Reservations => {
+    distinctKeys(items);
+    for (const item of items) checkWindow(item.windowMs);
     const asked = items.map((item) => ({ units: toUnits(item.amount), limit: toUnits(item.limit) }));
     const current = items.map((item) => live(item.key)?.units ?? 0);
     const refusedAt = asked.findIndex(({ units, limit }, index) => (current[index] ?? 0) + units > limit);
@@ -84,6 +90,7 @@ export function createMemoryStore(options: { clock?: Clock; sweepEvery?: number 
       return reserveAll(items);
     },
     async raise(key, value, windowMs) {
+      checkWindow(windowMs);
       const units = toUnits(value);
       const until = clock.now() + windowMs;
       const existing = live(key);

@@ -1,6 +1,8 @@
 import { StateUnavailableError } from "../../core/errors.js";
 import {
   type AddItem,
+  checkWindow,
+  distinctKeys,
   type Reservation,
   type Reservations,
   type ReserveItem,
@@ -34,13 +36,19 @@ export function createPrimaryStore(request: StoreRequest): StateStore {
     }
   };
   const addAll = async (items: readonly AddItem[]): Promise<number[]> => {
-    for (const item of items) toUnits(item.amount);
+    distinctKeys(items);
+    for (const item of items) {
+      toUnits(item.amount);
+      checkWindow(item.windowMs);
+    }
     return ask<number[]>("state.addAll", { items });
   };
   const reserveAll = async (items: readonly ReserveItem[]): Promise<Reservations> => {
+    distinctKeys(items);
     for (const item of items) {
       toUnits(item.amount);
       toUnits(item.limit);
+      checkWindow(item.windowMs);
     }
     return ask<Reservations>("state.reserveAll", { items });
   };
@@ -56,6 +64,7 @@ export function createPrimaryStore(request: StoreRequest): StateStore {
     reserveAll,
     async raise(key, value, windowMs) {
       toUnits(value);
+      checkWindow(windowMs);
       return ask<number>("state.raise", { key, value, windowMs });
     },
     get(key) {

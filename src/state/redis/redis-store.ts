@@ -5,6 +5,8 @@ import { StateUnavailableError } from "../../core/errors.js";
 import { createMemoryStore } from "../memory/memory-store.js";
 import {
   type AddItem,
+  checkWindow,
+  distinctKeys,
   fromUnits,
   type Reservation,
   type Reservations,
@@ -128,16 +130,22 @@ interface Queued {
  * It never crashes or hangs on Redis: a command waits at most `commandTimeoutMs`; while Redis is
  * unreachable nothing waits on it (no offline queue, no resend) and ioredis reconnects with
  * backoff by itself. An outage is logged once when it starts and once when it ends. Meanwhile:
- * - reserve, get and raise refuse with StateUnavailableError (`closed`) or answer from a local memory
- *   store (`open`: local limits keep working);
- * - add (a settlement) always lands: it is applied locally and kept, summed per key, until Redis
- *   is back, then replayed before the outage is declared over. Reservations granted locally
- *   (`open`) are kept the same way, so a later settlement that returns part of one adds up.
- *   Only when `maxQueuedKeys` keys are already waiting is a new key's settlement refused
- *   (`closed`: StateUnavailableError) or kept only locally (`open`, logged as lost).
+ * - reserve(All), get and raise refuse with StateUnavailableError (`closed`) or answer from a
+ *   local memory store (`open`: local limits keep working);
+ * - add(All) (a call's settlement) always lands: it is applied locally and kept, summed per key,
+ *   until Redis is back, then replayed before the outage is declared over. Reservations granted
+ *   locally (`open`) are kept the same way, so a later settlement that returns part of one adds
+ *   up. Only when `maxQueuedKeys` keys are already waiting is a new key's settlement refused
+ *   (`closed`: StateUnavailableError for the whole batch, though its items that could be kept
+ *   still reach Redis later) or kept only locally (`open`, logged as lost).
  *
  * A command that timed out may still have been applied by Redis; it is kept and replayed all the
- * same, so such a settlement can be counted twice, never lost (a budget errs on the safe side).
+ * same, so a settlement can be applied twice, never lost. That errs on the safe side for what a
+ * call used beyond its reservation, not for what it gives back: a give-back applied twice lowers
+ * the counters (spend, a slot in flight) below the truth until their window ends.
+ *
+ * Windows and amounts are checked (RangeError) before anything is sent: Redis does not undo a
+ * script's earlier writes when a later command of it fails.
  */
 export function createRedisStore(options: RedisStoreOptions): StateStore {
   const clock = options.clock ?? systemClock;
@@ -291,6 +299,7 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
   };
 
   const reserveAll = async (items: readonly ReserveItem[]): Promise<Reservations> => {
+    distinctKeys(items);
     const asked = items.map((item) => ({
       units: toUnits(item.amount),
       limit: toUnits(item.limit),
@@ -322,6 +331,7 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
   };
 
   const addAll = async (items: readonly AddItem[]): Promise<number[]> => {
+    distinctKeys(items);
     const asked = items.map((item) => ({ units: toUnits(item.amount), window: windowOf(item.windowMs) }));
     if (items.length === 0) return [];
     const reply = await run(() =>
@@ -389,8 +399,9 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
   };
 }
 
-/** PX takes whole milliseconds, at least 1. */
+/** PX takes whole milliseconds, at least 1 (RangeError for a window that is not a number of them). */
 function windowOf(windowMs: number): number {
+  checkWindow(windowMs);
   return Math.max(1, Math.ceil(windowMs));
 }
 

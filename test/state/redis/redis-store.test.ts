@@ -112,6 +112,28 @@ describe.skipIf(!haveRedis)("createRedisStore", () => {
     expect(await raw.get("other:{acme}:rpm")).toBe("1000000");
   });
 
+  it("reserves a call's counters in one script that writes none of them when one is refused", async () => {
+    const store = open();
+    const [rpm, usd] = [stateKey("globex", "rpm"), stateKey("globex", "usd")];
+    const refused = await store.reserveAll([
+      { key: rpm, amount: 1, limit: 10, windowMs: MINUTE },
+      { key: usd, amount: 2, limit: 1, windowMs: MINUTE },
+    ]);
+    expect(refused).toMatchObject({ granted: false, refusedAt: 1 });
+    // Not even created at 0: nothing of a refused call reaches Redis.
+    expect(await raw.exists("switchyard:{globex}:rpm", "switchyard:{globex}:usd")).toBe(0);
+    await store.reserveAll([
+      { key: rpm, amount: 1, limit: 10, windowMs: MINUTE },
+      { key: usd, amount: 0.5, limit: 1, windowMs: 2 * MINUTE },
+    ]);
+    expect(await raw.mget("switchyard:{globex}:rpm", "switchyard:{globex}:usd")).toEqual([
+      "1000000",
+      "500000",
+    ]);
+    // Each key created with its own window.
+    expect(await raw.pttl("switchyard:{globex}:usd")).toBeGreaterThan(MINUTE);
+  });
+
   it("shares counters between stores, as replicas share one Redis", async () => {
     const [a, b] = [open(), open()];
     const key = stateKey(`shared-${Date.now()}`, "rpm");
