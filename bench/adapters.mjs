@@ -12,11 +12,10 @@
 //          --kinds a,b (all) --no-build --no-write
 //          --cpu-prof (after the repetitions, profiles each adapter on its long streams and prints
 //          the hot spots; the profiles are kept in $TMPDIR/switchyard-bench-profiles/)
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { request } from "undici";
@@ -29,9 +28,11 @@ import {
   machineCpu,
   median,
   preflight,
+  runMain,
   startServer,
   stopAll,
   summarizeProfile,
+  writeResults,
 } from "./harness.mjs";
 import { answerText, KINDS, wireEvents } from "./wire-bodies.mjs";
 
@@ -567,24 +568,8 @@ async function main() {
 
   // A subset of the kinds is a quick look, not a record.
   if (!opts["no-write"] && opts.kinds === undefined) {
-    const dir = join(BENCH, "results");
-    mkdirSync(dir, { recursive: true });
-    const base = join(dir, `${meta.date}-adapters`);
-    writeFileSync(`${base}.md`, md);
-    writeFileSync(`${base}.json`, `${JSON.stringify({ meta, sizes, summaries, runs }, null, 2)}\n`);
-    // Keep the JSON in the repository's format so `npm run lint` stays green.
-    spawnSync(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", `${base}.json`], { cwd: ROOT });
-    log(`wrote ${relative(ROOT, base)}.md and .json`);
+    writeResults(`${meta.date}-adapters`, md, { meta, sizes, summaries, runs });
   }
 }
 
-process.once("SIGINT", () => {
-  for (const { child } of children) child.kill("SIGKILL");
-  process.exit(130);
-});
-
-main().catch(async (error) => {
-  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exitCode = 1;
-  await stopAll();
-});
+runMain(main);

@@ -14,7 +14,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect as connectTcp, createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { delimiter, join, relative } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { sourceRevision } from "./build-check.mjs";
@@ -32,8 +32,10 @@ import {
   ROUTE_PATH,
   rawGrpcCall,
   runH2load,
+  runMain,
   startServer,
   stopAll,
+  writeResults,
 } from "./harness.mjs";
 import { PROMPTS } from "./prompts.mjs";
 
@@ -958,31 +960,10 @@ async function main() {
   process.stdout.write(`\n${md}\n`);
 
   if (!opts["no-write"] && WORKERS) {
-    const dir = join(BENCH, "results");
-    mkdirSync(dir, { recursive: true });
-    const base = join(dir, `${meta.date}-admission`);
-    writeFileSync(`${base}.md`, md);
-    writeFileSync(
-      `${base}.json`,
-      `${JSON.stringify({ meta, cases, comparisons: cmp, checks, runs }, null, 2)}\n`,
-    );
-    // Keep the JSON in the repository's format so `npm run lint` stays green.
-    spawnSync(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", `${base}.json`], { cwd: ROOT });
-    log(`wrote ${relative(ROOT, base)}.md and .json`);
+    writeResults(`${meta.date}-admission`, md, { meta, cases, comparisons: cmp, checks, runs });
   }
 }
 
-process.once("SIGINT", () => {
-  for (const { child } of children) child.kill("SIGKILL");
-  process.exit(130);
+runMain(main, () => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
-
-main()
-  .catch(async (error) => {
-    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exitCode = 1;
-    await stopAll();
-  })
-  .finally(() => {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });

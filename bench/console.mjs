@@ -9,9 +9,9 @@
 //
 // Options: --reps N (10 per page and mode, after one unrecorded round) --no-build --no-write
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { sourceRevision } from "./build-check.mjs";
@@ -23,8 +23,10 @@ import {
   percentile,
   preflight,
   rawGrpcCall,
+  runMain,
   startServer,
   stopAll,
+  writeResults,
 } from "./harness.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -513,31 +515,10 @@ async function main() {
   process.stdout.write(`\n${md}\n`);
 
   if (!opts["no-write"]) {
-    const dir = join(BENCH, "results");
-    mkdirSync(dir, { recursive: true });
-    const base = join(dir, `${meta.date}-console`);
-    writeFileSync(`${base}.md`, md);
-    writeFileSync(
-      `${base}.json`,
-      `${JSON.stringify({ meta, rows, runs, nodeMetricsMs: nodeTimes }, null, 2)}\n`,
-    );
-    // Keep the JSON in the repository's format so `npm run lint` stays green.
-    spawnSync(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", `${base}.json`], { cwd: ROOT });
-    log(`wrote ${relative(ROOT, base)}.md and .json`);
+    writeResults(`${meta.date}-console`, md, { meta, rows, runs, nodeMetricsMs: nodeTimes });
   }
 }
 
-process.once("SIGINT", () => {
-  for (const { child } of children) child.kill("SIGKILL");
-  process.exit(130);
+runMain(main, () => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
-
-main()
-  .catch(async (error) => {
-    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exitCode = 1;
-    await stopAll();
-  })
-  .finally(() => {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });

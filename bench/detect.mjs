@@ -9,17 +9,16 @@
 //
 // Options: --reps N (7, timed passes over the corpus) --warmup N (2) --adversarial-reps N (5)
 //          --mb N (8, corpus size) --seed N (1) --only throughput|adversarial --no-build --no-write
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ensureBuilt, sourceRevision } from "./build-check.mjs";
+import { runMain, writeResults } from "./harness.mjs";
 import { PROMPTS } from "./prompts.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const BENCH = join(ROOT, "bench");
 const MIB = 1 << 20;
 /** The issue's aims: scanning throughput per core, and "small" for any adversarial megabyte. */
 const AIM_MB_S = 100;
@@ -879,21 +878,13 @@ async function main() {
   process.stdout.write(`\n${md}\n`);
 
   if (!opts["no-write"] && !opts.only) {
-    const dir = join(BENCH, "results");
-    mkdirSync(dir, { recursive: true });
-    const base = join(dir, `${meta.date}-detect`);
-    writeFileSync(`${base}.md`, md);
-    writeFileSync(
-      `${base}.json`,
-      `${JSON.stringify({ meta, corpus: corpusSummary, throughput: tp, adversarial: adv }, null, 2)}\n`,
-    );
-    // Keep the JSON in the repository's format so `npm run lint` stays green.
-    spawnSync(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", `${base}.json`], { cwd: ROOT });
-    log(`wrote ${relative(ROOT, base)}.md and .json`);
+    writeResults(`${meta.date}-detect`, md, {
+      meta,
+      corpus: corpusSummary,
+      throughput: tp,
+      adversarial: adv,
+    });
   }
 }
 
-main().catch((error) => {
-  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  process.exitCode = 1;
-});
+runMain(main);

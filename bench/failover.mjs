@@ -10,10 +10,9 @@
 //          --anatomy-calls N (200; one-at-a-time calls whose decisions say where the time goes; a
 //          quarter as many hedged ones)
 //          --cases id,id (all; never writes) --no-build --no-write
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { sourceRevision } from "./build-check.mjs";
@@ -31,8 +30,10 @@ import {
   ROUTE_PATH,
   rawGrpcCall,
   runH2load,
+  runMain,
   startServer,
   stopAll,
+  writeResults,
 } from "./harness.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -809,31 +810,10 @@ async function main() {
   process.stdout.write(`\n${md}\n`);
 
   if (!opts["no-write"] && !opts.cases) {
-    const dir = join(BENCH, "results");
-    mkdirSync(dir, { recursive: true });
-    const base = join(dir, `${meta.date}-failover`);
-    writeFileSync(`${base}.md`, md);
-    writeFileSync(
-      `${base}.json`,
-      `${JSON.stringify({ meta, ...summary, anatomy: anatomyResult, runs }, null, 2)}\n`,
-    );
-    // Keep the JSON in the repository's format so `npm run lint` stays green.
-    spawnSync(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", `${base}.json`], { cwd: ROOT });
-    log(`wrote ${relative(ROOT, base)}.md and .json`);
+    writeResults(`${meta.date}-failover`, md, { meta, ...summary, anatomy: anatomyResult, runs });
   }
 }
 
-process.once("SIGINT", () => {
-  for (const { child } of children) child.kill("SIGKILL");
-  process.exit(130);
+runMain(main, () => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
-
-main()
-  .catch(async (error) => {
-    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exitCode = 1;
-    await stopAll();
-  })
-  .finally(() => {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });

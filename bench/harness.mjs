@@ -1,12 +1,13 @@
 /**
- * What the benchmarks share (bench/run.mjs, bench/failover.mjs, bench/openai-door.mjs,
- * bench/adapters.mjs): their preconditions, the processes under test and their CPU, h2load and
- * its output, a raw gRPC call for sanity checks, percentiles, a CPU profile's hot spots. One
+ * What the benchmarks share (every bench/*.mjs that measures): their preconditions, the processes
+ * under test and their CPU, h2load and its output, a raw gRPC call for sanity checks,
+ * percentiles, a CPU profile's hot spots, how a run starts and ends and where its results go. One
  * process runs one benchmark, so the children it started are kept here.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as connectHttp2 } from "node:http2";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureBuilt } from "./build-check.mjs";
 
@@ -19,6 +20,38 @@ export const children = [];
 
 export function log(line) {
   process.stderr.write(`${line}\n`);
+}
+
+/**
+ * Records a run: its report as bench/results/<name>.md and its data as <name>.json, the JSON in the
+ * repository's format so `npm run lint` stays green.
+ */
+export function writeResults(name, md, data) {
+  const dir = join(ROOT, "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, name);
+  writeFileSync(`${base}.md`, md);
+  writeFileSync(`${base}.json`, `${JSON.stringify(data, null, 2)}\n`);
+  spawnSync(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", `${base}.json`], { cwd: ROOT });
+  log(`wrote ${relative(ROOT, base)}.md and .json`);
+}
+
+/**
+ * Runs a benchmark's `main`: Ctrl-C kills the processes it started; a failure is logged with its
+ * stack, sets exit code 1 and stops every process; `cleanup` (its scratch files) runs last either way.
+ */
+export function runMain(main, cleanup = () => {}) {
+  process.once("SIGINT", () => {
+    for (const { child } of children) child.kill("SIGKILL");
+    process.exit(130);
+  });
+  main()
+    .catch(async (error) => {
+      log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      process.exitCode = 1;
+      await stopAll();
+    })
+    .finally(cleanup);
 }
 
 export function check(condition, what) {

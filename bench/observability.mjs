@@ -9,10 +9,9 @@
 //          --warmup S (2, per case and session) --configs id,id (all; baseline is always included;
 //          never writes) --protocol P (OTEL_EXPORTER_OTLP_PROTOCOL; unset: the SDK's default,
 //          http/protobuf; http/json possible) --no-build --no-write
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -31,8 +30,10 @@ import {
   ROUTE_PATH,
   rawGrpcCall,
   runH2load,
+  runMain,
   startServer,
   stopAll,
+  writeResults,
 } from "./harness.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -631,28 +632,10 @@ async function main() {
   process.stdout.write(`\n${md}\n`);
 
   if (!opts["no-write"] && !opts.configs) {
-    const dir = join(BENCH, "results");
-    mkdirSync(dir, { recursive: true });
-    const base = join(dir, `${meta.date}-observability`);
-    writeFileSync(`${base}.md`, md);
-    writeFileSync(`${base}.json`, `${JSON.stringify({ meta, rows, delivery, runs }, null, 2)}\n`);
-    // Keep the JSON in the repository's format so `npm run lint` stays green.
-    spawnSync(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", `${base}.json`], { cwd: ROOT });
-    log(`wrote ${relative(ROOT, base)}.md and .json`);
+    writeResults(`${meta.date}-observability`, md, { meta, rows, delivery, runs });
   }
 }
 
-process.once("SIGINT", () => {
-  for (const { child } of children) child.kill("SIGKILL");
-  process.exit(130);
+runMain(main, () => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
-
-main()
-  .catch(async (error) => {
-    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exitCode = 1;
-    await stopAll();
-  })
-  .finally(() => {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });

@@ -8,11 +8,10 @@
 // Options: --reps N (5; unary repetitions, each case --duration s) --duration S (2) --warmup S (1,
 //          per case) --stream-reps N (3) --stream-calls N (50 per side and repetition)
 //          --chunks N (20) --gap-ms M (5; between two chunks of the stream) --no-build --no-write
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { sourceRevision } from "./build-check.mjs";
@@ -28,8 +27,10 @@ import {
   percentile,
   preflight,
   runH2load,
+  runMain,
   startServer,
   stopAll,
+  writeResults,
 } from "./harness.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -539,31 +540,10 @@ async function main() {
   process.stdout.write(`\n${md}\n`);
 
   if (!opts["no-write"]) {
-    const dir = join(BENCH, "results");
-    mkdirSync(dir, { recursive: true });
-    const base = join(dir, `${meta.date}-openai-door`);
-    writeFileSync(`${base}.md`, md);
-    writeFileSync(
-      `${base}.json`,
-      `${JSON.stringify({ meta, ...summary, unaryRuns, streamRuns }, null, 2)}\n`,
-    );
-    // Keep the JSON in the repository's format so `npm run lint` stays green.
-    spawnSync(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", `${base}.json`], { cwd: ROOT });
-    log(`wrote ${relative(ROOT, base)}.md and .json`);
+    writeResults(`${meta.date}-openai-door`, md, { meta, ...summary, unaryRuns, streamRuns });
   }
 }
 
-process.once("SIGINT", () => {
-  for (const { child } of children) child.kill("SIGKILL");
-  process.exit(130);
+runMain(main, () => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
-
-main()
-  .catch(async (error) => {
-    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exitCode = 1;
-    await stopAll();
-  })
-  .finally(() => {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });

@@ -14,7 +14,6 @@
 //          release: its Switchyard runs beside this one, and Route → mock is compared in the same run)
 //          --prompt NAME (hello; the user message of every request: hello, or prose, ~2 KB with an
 //          e-mail address and a phone number, see bench/prompts.mjs)
-import { spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -43,9 +42,11 @@ import {
   ROUTE_PATH,
   rawGrpcCall,
   runH2load,
+  runMain,
   startServer,
   stopAll,
   summarizeProfile,
+  writeResults,
 } from "./harness.mjs";
 import { PROMPTS } from "./prompts.mjs";
 
@@ -744,32 +745,15 @@ async function main() {
   }
 
   if (!opts["no-write"] && !opts.cases) {
-    const dir = join(BENCH, "results");
-    mkdirSync(dir, { recursive: true });
     // A run against a baseline, or with another prompt, is a different measurement: its own file.
-    const base = join(
-      dir,
+    writeResults(
       `${meta.date}${opts.baseline ? "-vs-baseline" : ""}${opts.prompt === "hello" ? "" : `-${opts.prompt}`}`,
+      md,
+      { meta, ...summary, runs },
     );
-    writeFileSync(`${base}.md`, md);
-    writeFileSync(`${base}.json`, `${JSON.stringify({ meta, ...summary, runs }, null, 2)}\n`);
-    // Keep the JSON in the repository's format so `npm run lint` stays green.
-    spawnSync(join(ROOT, "node_modules/.bin/biome"), ["format", "--write", `${base}.json`], { cwd: ROOT });
-    log(`wrote ${relative(ROOT, base)}.md and .json`);
   }
 }
 
-process.once("SIGINT", () => {
-  for (const { child } of children) child.kill("SIGKILL");
-  process.exit(130);
+runMain(main, () => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
-
-main()
-  .catch(async (error) => {
-    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exitCode = 1;
-    await stopAll();
-  })
-  .finally(() => {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });

@@ -9,7 +9,7 @@
  * workers in turn: one connection would keep one worker busy). Writes
  * bench/results/<date>-workers.{md,json}. See bench/README.md, "Workers".
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,6 +29,7 @@ import {
   runH2load,
   startServer,
   stopAll,
+  writeResults,
 } from "./harness.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -210,12 +211,15 @@ try {
     "",
   ].join("\n");
   process.stdout.write(md);
-  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  writeFileSync(join(ROOT, `bench/results/${date}-workers.md`), md);
-  writeFileSync(
-    join(ROOT, `bench/results/${date}-workers.json`),
-    `${JSON.stringify({ date, connections, streams, duration, reps, loadBefore, repetitions }, null, 2)}\n`,
-  );
+  writeResults(`${date}-workers`, md, {
+    date,
+    connections,
+    streams,
+    duration,
+    reps,
+    loadBefore,
+    repetitions,
+  });
 } finally {
   await stopAll();
   rmSync(scratch, { recursive: true, force: true });
